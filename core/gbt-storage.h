@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Storage: maps the torrent's byte stream onto its files under the download
+ * directory.  All functions here block (open, pread, pwrite): call them only
+ * from worker threads (GbtDiskIo), never from the main loop.  Safe to call
+ * from several threads at once.
+ */
+#pragma once
+
+#include <gbt/gbt-metainfo.h>
+
+G_BEGIN_DECLS
+
+#define GBT_STORAGE_ERROR (gbt_storage_error_quark ())
+typedef enum {
+  GBT_STORAGE_ERROR_FAILED,
+  GBT_STORAGE_ERROR_IO,
+  GBT_STORAGE_ERROR_UNSAFE_PATH,
+} GbtStorageErrorEnum;
+G_GNUC_INTERNAL GQuark gbt_storage_error_quark (void);
+
+typedef struct _GbtStorage GbtStorage;
+
+/* Nothing touches the disk yet. */
+G_GNUC_INTERNAL GbtStorage *gbt_storage_new (GbtMetainfo *mi, const char *download_dir);
+G_GNUC_INTERNAL void gbt_storage_free (GbtStorage *storage);
+/* file_wanted[i] FALSE: file i is never created nor written; NULL = all */
+G_GNUC_INTERNAL void gbt_storage_set_wanted (GbtStorage *storage, const gboolean *file_wanted);
+/* Creates directories and (sparse) files of their full length where missing;
+ * pad files and unwanted files are skipped; zero-length files are created.
+ * Refuses symlinks in the way that would lead outside the directory. */
+G_GNUC_INTERNAL gboolean gbt_storage_create_files (GbtStorage *storage, GError **error);
+/* Write/read @len bytes at @offset in the torrent stream, across files; pad
+ * ranges are skipped on write and read as zeros.  Reads of missing files fail
+ * with G_IO_ERROR_NOT_FOUND. */
+G_GNUC_INTERNAL gboolean gbt_storage_write (GbtStorage *storage, guint64 offset,
+                                            const guint8 *data, gsize len, GError **error);
+G_GNUC_INTERNAL gboolean gbt_storage_read (GbtStorage *storage, guint64 offset, guint8 *buf,
+                                           gsize len, GError **error);
+/* fdatasync every open file; close cached descriptors */
+G_GNUC_INTERNAL gboolean gbt_storage_flush (GbtStorage *storage, GError **error);
+G_GNUC_INTERNAL void gbt_storage_close (GbtStorage *storage);
+
+G_END_DECLS

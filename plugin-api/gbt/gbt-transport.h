@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * GbtTransport: moves bytes between us and a peer.  The core owns the
+ * protocol; a transport gives it a GIOStream per connection.  When the stream
+ * is a GSocketConnection the core may drive its GSocket directly.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include <gbt/gbt-version.h>
+
+G_BEGIN_DECLS
+
+/* Called on the main context for each accepted connection; @stream is owned by
+ * the transport and must be referenced to be kept. */
+typedef void (*GbtTransportAcceptFunc) (GIOStream *stream, GSocketAddress *remote,
+                                        gpointer user_data);
+
+#define GBT_TYPE_TRANSPORT (gbt_transport_get_type ())
+GBT_AVAILABLE_IN_ALL
+G_DECLARE_INTERFACE (GbtTransport, gbt_transport, GBT, TRANSPORT, GObject)
+
+struct _GbtTransportInterface {
+  GTypeInterface g_iface;
+
+  /* @local: (nullable) address to bind before connecting (--bind) */
+  void (*connect_async) (GbtTransport *self, GSocketAddress *remote, GSocketAddress *local,
+                         GCancellable *cancellable, GAsyncReadyCallback callback,
+                         gpointer user_data);
+  GIOStream *(*connect_finish) (GbtTransport *self, GAsyncResult *result, GError **error);
+
+  /* Start accepting on @address (port 0: any).  Returns a handle: dropping the
+   * last reference stops listening.  @func is called until then, with
+   * @user_data, which must outlive the handle.  @bound receives the real
+   * address (with the chosen port). */
+  GObject *(*listen) (GbtTransport *self, GSocketAddress *address, GbtTransportAcceptFunc func,
+                      gpointer user_data, GSocketAddress **bound, GError **error);
+
+  gpointer padding[8];
+};
+
+GBT_AVAILABLE_IN_ALL
+void gbt_transport_connect_async (GbtTransport *self, GSocketAddress *remote,
+                                  GSocketAddress *local, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data);
+GBT_AVAILABLE_IN_ALL
+GIOStream *gbt_transport_connect_finish (GbtTransport *self, GAsyncResult *result,
+                                         GError **error);
+GBT_AVAILABLE_IN_ALL
+GObject *gbt_transport_listen (GbtTransport *self, GSocketAddress *address,
+                               GbtTransportAcceptFunc func, gpointer user_data,
+                               GSocketAddress **bound, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The one header applications include. */
+#pragma once
+
+#define GBT_INSIDE
+
+#include <gbt/gbt-version.h>
+#include <gbt/gbt-types.h>
+#include <gbt/gbt-bencode.h>
+#include <gbt/gbt-metainfo.h>
+#include <gbt/gbt-magnet.h>
+#include <gbt/gbt-plugin.h>
+#include <gbt/gbt-plugin-registry.h>
+#include <gbt/gbt-tracker.h>
+#include <gbt/gbt-transport.h>
+#include <gbt/gbt-peer-source.h>
+#include <gbt/gbt-wire-extension.h>
+#include <gbt/gbt-session.h>
+#include <gbt/gbt-torrent.h>
+
+#undef GBT_INSIDE
