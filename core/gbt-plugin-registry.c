@@ -34,3 +34,5 @@ gbt_plugin_registry_load (GbtPluginRegistry *self, const char *const *extra_dirs
 {
   return TRUE;
 }
+
+G_DEFINE_QUARK (gbt-plugin-error-quark, gbt_plugin_error)
