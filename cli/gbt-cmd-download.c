@@ -1,9 +1,354 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* gbt download: fetch one torrent, verify every piece, exit. */
+#include <errno.h>
+#include <glib-unix.h>
+#include <stdio.h>
+#include <unistd.h>
+
 #include "gbt-cli.h"
+
+typedef struct {
+  GMainLoop *loop;
+  GbtSession *session;
+  GbtTorrent *torrent;
+  gboolean json;
+  gboolean tty;
+  gboolean seed;
+  int exit_code;
+  gboolean stopping;
+  char *fail_reason;
+  gint64 started_us;
+  gint64 last_progress_us;
+  guint64 last_have;
+  int idle_timeout;
+  gboolean line_dirty;
+} Download;
+
+static void
+clear_line (Download *d)
+{
+  if (d->tty && d->line_dirty)
+    {
+      fprintf (stderr, "\r\033[K");
+      d->line_dirty = FALSE;
+    }
+}
+
+static void
+json_event (Download *d, const char *event, const char *extra_fmt, ...) G_GNUC_PRINTF (3, 4);
+
+static void
+json_event (Download *d, const char *event, const char *extra_fmt, ...)
+{
+  g_autoptr(GString) s = g_string_new ("{\"event\":");
+  GbtTorrent *t = d->torrent;
+
+  gbt_cli_json_string (s, event);
+  g_string_append_printf (s,
+                          ",\"time\":%.3f,\"have\":%" G_GUINT64_FORMAT ",\"size\":%" G_GUINT64_FORMAT
+                          ",\"pieces\":%u,\"downloaded\":%" G_GUINT64_FORMAT
+                          ",\"uploaded\":%" G_GUINT64_FORMAT ",\"rate_down\":%.0f,\"rate_up\":%.0f"
+                          ",\"peers\":%u",
+                          (g_get_monotonic_time () - d->started_us) / 1e6,
+                          gbt_torrent_get_bytes_have (t), gbt_torrent_get_bytes_wanted (t),
+                          gbt_torrent_get_n_pieces_have (t), gbt_torrent_get_downloaded (t),
+                          gbt_torrent_get_uploaded (t), gbt_torrent_get_download_rate (t),
+                          gbt_torrent_get_upload_rate (t), gbt_torrent_get_n_peers (t));
+  if (extra_fmt)
+    {
+      va_list ap;
+      g_string_append_c (s, ',');
+      va_start (ap, extra_fmt);
+      g_string_append_vprintf (s, extra_fmt, ap);
+      va_end (ap);
+    }
+  g_string_append (s, "}\n");
+  fputs (s->str, stdout);
+  fflush (stdout);
+}
+
+static void
+print_progress (Download *d)
+{
+  GbtTorrent *t = d->torrent;
+  guint64 have = gbt_torrent_get_bytes_have (t), size = gbt_torrent_get_bytes_wanted (t);
+  double rate = gbt_torrent_get_download_rate (t);
+  g_autofree char *rate_s = gbt_cli_format_size ((guint64) rate);
+  g_autofree char *have_s = gbt_cli_format_size (have);
+  g_autofree char *size_s = gbt_cli_format_size (size);
+  char eta[32] = "--:--";
+  const char *state = "";
+
+  if (rate > 1 && size > have)
+    {
+      guint64 s = (guint64) ((size - have) / rate);
+      if (s >= 3600)
+        g_snprintf (eta, sizeof eta, "%" G_GUINT64_FORMAT ":%02u:%02u", s / 3600,
+                    (guint) (s / 60 % 60), (guint) (s % 60));
+      else
+        g_snprintf (eta, sizeof eta, "%u:%02u", (guint) (s / 60), (guint) (s % 60));
+    }
+  switch (gbt_torrent_get_state (t))
+    {
+    case GBT_TORRENT_STATE_CHECKING: state = " checking"; break;
+    case GBT_TORRENT_STATE_SEEDING: state = " seeding"; break;
+    default: break;
+    }
+  fprintf (stderr, "\r\033[K%5.1f%%  %s / %s  %s/s  peers %u  ETA %s%s",
+           size ? 100.0 * have / size : 100.0, have_s, size_s, rate_s, gbt_torrent_get_n_peers (t),
+           eta, state);
+  fflush (stderr);
+  d->line_dirty = TRUE;
+}
+
+static void
+stop_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Download *d = user_data;
+  gbt_torrent_stop_finish (GBT_TORRENT (source), result, NULL);
+  g_main_loop_quit (d->loop);
+}
+
+static void
+download_stop (Download *d, int exit_code, const char *reason)
+{
+  if (d->stopping)
+    return;
+  d->stopping = TRUE;
+  d->exit_code = exit_code;
+  if (reason)
+    d->fail_reason = g_strdup (reason);
+  gbt_torrent_stop_async (d->torrent, NULL, stop_cb, d);
+}
+
+static gboolean
+tick_cb (gpointer user_data)
+{
+  Download *d = user_data;
+  gint64 now = g_get_monotonic_time ();
+  guint64 have = gbt_torrent_get_bytes_have (d->torrent);
+
+  if (d->stopping)
+    return G_SOURCE_CONTINUE;
+  if (have != d->last_have)
+    {
+      d->last_have = have;
+      d->last_progress_us = now;
+    }
+  if (d->json)
+    json_event (d, "progress", NULL);
+  else if (d->tty)
+    print_progress (d);
+  if (d->idle_timeout > 0 && now - d->last_progress_us > (gint64) d->idle_timeout * G_USEC_PER_SEC
+      && gbt_torrent_get_state (d->torrent) == GBT_TORRENT_STATE_DOWNLOADING)
+    {
+      g_autofree char *msg = g_strdup_printf ("no progress for %d s (peers: %u)", d->idle_timeout,
+                                              gbt_torrent_get_n_peers (d->torrent));
+      download_stop (d, GBT_EXIT_FAILURE, msg);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+finished_cb (GbtTorrent *torrent, gpointer user_data)
+{
+  Download *d = user_data;
+  double secs = (g_get_monotonic_time () - d->started_us) / 1e6;
+
+  if (d->json)
+    json_event (d, "done", "\"seconds\":%.3f", secs);
+  else
+    {
+      g_autofree char *size = gbt_cli_format_size (gbt_torrent_get_bytes_wanted (torrent));
+      g_autofree char *rate = gbt_cli_format_size (
+          (guint64) (gbt_torrent_get_downloaded (torrent) / MAX (secs, 0.001)));
+      clear_line (d);
+      if (d->tty || isatty (STDOUT_FILENO))
+        printf ("%s: complete, %s verified in %.1f s (%s/s)\n", gbt_torrent_get_name (torrent),
+                size, secs, rate);
+    }
+  if (!d->seed)
+    download_stop (d, GBT_EXIT_OK, NULL);
+}
+
+static void
+state_cb (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+  Download *d = user_data;
+  GbtTorrent *t = GBT_TORRENT (object);
+
+  if (gbt_torrent_get_state (t) == GBT_TORRENT_STATE_ERROR && !d->stopping)
+    {
+      const GError *e = gbt_torrent_get_error (t);
+      download_stop (d, GBT_EXIT_FAILURE, e ? e->message : "unknown error");
+    }
+}
+
+static void
+banned_cb (GbtTorrent *t, const char *ip, gpointer user_data)
+{
+  Download *d = user_data;
+  if (d->json)
+    {
+      g_autoptr(GString) s = g_string_new ("\"address\":");
+      gbt_cli_json_string (s, ip);
+      json_event (d, "peer-banned", "%s", s->str);
+    }
+}
+
+static void
+hash_failed_cb (GbtTorrent *t, guint piece, gpointer user_data)
+{
+  Download *d = user_data;
+  if (d->json)
+    json_event (d, "hash-failed", "\"piece\":%u", piece);
+}
+
+static gboolean
+signal_cb (gpointer user_data)
+{
+  Download *d = user_data;
+
+  if (d->stopping)
+    {
+      /* a second Ctrl-C: leave now (pieces on disk are all verified) */
+      g_main_loop_quit (d->loop);
+      return G_SOURCE_REMOVE;
+    }
+  download_stop (d, GBT_EXIT_FAILURE, "interrupted");
+  return G_SOURCE_CONTINUE;
+}
 
 int
 gbt_cmd_download (int argc, char **argv, GbtCliGlobals *globals)
 {
-  gbt_cli_error ("'download' is not implemented yet");
-  return GBT_EXIT_FAILURE;
+  g_autofree char *outdir = NULL;
+  g_autofree char *bind = NULL;
+  g_autofree char *listen = NULL;
+  int port = 0;
+  int max_peers = 0;
+  gboolean json = FALSE, seed = FALSE;
+  int idle_timeout = 0;
+  GOptionEntry entries[] = {
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &outdir, "Directory to save into (default: .)", "DIR" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print progress as JSON lines on stdout", NULL },
+    { "bind", 0, 0, G_OPTION_ARG_STRING, &bind, "Local address for connections and listening", "ADDR" },
+    { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address to listen on (default: the --bind address, else all)", "ADDR" },
+    { "port", 'p', 0, G_OPTION_ARG_INT, &port, "Port to listen on (default: any free)", "N" },
+    { "max-peers", 0, 0, G_OPTION_ARG_INT, &max_peers, "Most peers to connect to (default 50)", "N" },
+    { "seed", 0, 0, G_OPTION_ARG_NONE, &seed, "Keep seeding after the download completes (until Ctrl-C)", NULL },
+    { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &idle_timeout, "Fail after N seconds without progress", "N" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("FILE.torrent - download a torrent");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GbtMetainfo) mi = NULL;
+  g_autoptr(GbtSession) session = NULL;
+  g_autoptr(GbtTorrent) torrent = NULL;
+  Download d = { 0 };
+  int rc;
+  guint tick_id, sigint_id, sigterm_id;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_set_description (ctx,
+                                    "Example:\n  gbt download ubuntu.iso.torrent -o ~/Downloads\n\n"
+                                    "Exit status: 0 when every piece is verified on disk, 1 on failure "
+                                    "or interruption (verified data is kept: run again to resume), "
+                                    "2 on a usage error.");
+  if (!gbt_cli_parse (ctx, &argc, &argv))
+    return GBT_EXIT_USAGE;
+  if (argc != 2)
+    {
+      gbt_cli_error ("download needs exactly one torrent file (try 'gbt download --help')");
+      return GBT_EXIT_USAGE;
+    }
+  if (port < 0 || port > 65535 || max_peers < 0 || idle_timeout < 0)
+    {
+      gbt_cli_error ("--port, --max-peers and --idle-timeout take a positive number");
+      return GBT_EXIT_USAGE;
+    }
+  if (g_str_has_prefix (argv[1], "magnet:"))
+    {
+      gbt_cli_error ("magnet links need the metadata plugin, which this build does not have yet; "
+                     "use a .torrent file");
+      return GBT_EXIT_FAILURE;
+    }
+  mi = gbt_metainfo_new_from_file (argv[1], &error);
+  if (mi == NULL)
+    {
+      gbt_cli_error ("cannot read %s: %s", argv[1], error->message);
+      return GBT_EXIT_FAILURE;
+    }
+  if (outdir == NULL)
+    outdir = g_strdup (".");
+  if (g_mkdir_with_parents (outdir, 0755) != 0)
+    {
+      gbt_cli_error ("cannot create %s: %s", outdir, g_strerror (errno));
+      return GBT_EXIT_FAILURE;
+    }
+
+  session = gbt_session_new ();
+  gbt_session_set_plugins (session, (const char *const *) globals->plugins,
+                           (const char *const *) globals->plugin_dirs);
+  if (bind)
+    gbt_session_set_bind_address (session, bind);
+  gbt_session_set_listen_address (session, listen ? listen : (bind ? bind : "0.0.0.0"), port);
+  if (max_peers > 0)
+    gbt_session_set_max_peers_per_torrent (session, max_peers);
+  if (!gbt_session_start (session, &error))
+    {
+      gbt_cli_error ("%s", error->message);
+      return g_error_matches (error, GBT_PLUGIN_ERROR, GBT_PLUGIN_ERROR_UNKNOWN) ? GBT_EXIT_USAGE
+                                                                                 : GBT_EXIT_FAILURE;
+    }
+  torrent = gbt_session_add_torrent (session, mi, outdir, &error);
+  if (torrent == NULL)
+    {
+      gbt_cli_error ("%s", error->message);
+      return GBT_EXIT_FAILURE;
+    }
+
+  d.loop = g_main_loop_new (NULL, FALSE);
+  d.session = session;
+  d.torrent = torrent;
+  d.json = json;
+  d.seed = seed;
+  d.tty = !json && isatty (STDERR_FILENO);
+  d.started_us = d.last_progress_us = g_get_monotonic_time ();
+  d.idle_timeout = idle_timeout;
+  d.exit_code = GBT_EXIT_FAILURE;
+
+  g_signal_connect (torrent, "finished", G_CALLBACK (finished_cb), &d);
+  g_signal_connect (torrent, "notify::state", G_CALLBACK (state_cb), &d);
+  g_signal_connect (torrent, "peer-banned", G_CALLBACK (banned_cb), &d);
+  g_signal_connect (torrent, "hash-failed", G_CALLBACK (hash_failed_cb), &d);
+  tick_id = g_timeout_add (1000, tick_cb, &d);
+  sigint_id = g_unix_signal_add (SIGINT, signal_cb, &d);
+  sigterm_id = g_unix_signal_add (SIGTERM, signal_cb, &d);
+  if (json)
+    json_event (&d, "start", "\"listen_port\":%u", gbt_session_get_listen_port (session));
+
+  gbt_torrent_start (torrent);
+  g_main_loop_run (d.loop);
+
+  g_source_remove (tick_id);
+  g_source_remove (sigint_id);
+  g_source_remove (sigterm_id);
+  clear_line (&d);
+  if (d.exit_code != GBT_EXIT_OK)
+    {
+      if (json)
+        {
+          g_autoptr(GString) s = g_string_new ("\"reason\":");
+          gbt_cli_json_string (s, d.fail_reason ? d.fail_reason : "stopped");
+          json_event (&d, "error", "%s", s->str);
+        }
+      gbt_cli_error ("%s: %s", gbt_torrent_get_name (torrent),
+                     d.fail_reason ? d.fail_reason : "stopped before completion");
+    }
+  rc = d.exit_code;
+  g_signal_handlers_disconnect_by_data (torrent, &d);
+  g_main_loop_unref (d.loop);
+  g_free (d.fail_reason);
+  return rc;
 }

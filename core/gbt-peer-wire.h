@@ -71,6 +71,16 @@ typedef struct {
   gsize payload_len;
 } GbtWireMsg;
 
+/* Largest block a request, reject, cancel or piece may carry: 16 KiB is
+ * what everyone sends, 128 KiB is what some old clients ask for. */
+#define GBT_WIRE_MAX_BLOCK_LEN (128 * 1024)
+/* Length prefix limit used when GbtWireLimits.max_message_len is 0 (or no
+ * limits are given): a largest block plus headroom for extended messages and
+ * bitfields of torrents up to 2 million pieces. */
+#define GBT_WIRE_DEFAULT_MAX_MESSAGE_LEN (256 * 1024 + 13)
+
+/* n_pieces 0: metadata not known yet (magnet); then only sizes that do not
+ * depend on the torrent are checked. */
 typedef struct {
   guint n_pieces;
   guint32 piece_length;
@@ -90,7 +100,9 @@ G_GNUC_INTERNAL gboolean gbt_wire_parse_handshake (const guint8 *data, gsize len
  * needed (nothing set), or -1 with @error for a message that breaks the
  * protocol (length prefix over the limit, size wrong for its id, index,
  * begin or length outside the torrent per @limits).  Unknown ids are
- * returned (id set, payload = body) for the caller to decide. */
+ * returned (id set, payload = body) for the caller to decide.  @limits may
+ * be NULL (no metadata, default length limit).  A bitfield with spare bits
+ * set is OUT_OF_RANGE. */
 G_GNUC_INTERNAL gssize gbt_wire_parse (const guint8 *data, gsize len, const GbtWireLimits *limits,
                                        GbtWireMsg *msg, GError **error);
 
@@ -105,6 +117,9 @@ G_GNUC_INTERNAL void gbt_wire_write_request (GByteArray *out, GbtMsgId id, guint
 /* header only (13 bytes: length, id, index, begin): the block follows */
 G_GNUC_INTERNAL void gbt_wire_write_piece_header (GByteArray *out, guint32 index, guint32 begin,
                                                   guint32 block_len);
+/* BEP 6 */
+G_GNUC_INTERNAL void gbt_wire_write_suggest (GByteArray *out, guint32 index);
+G_GNUC_INTERNAL void gbt_wire_write_allowed_fast (GByteArray *out, guint32 index);
 G_GNUC_INTERNAL void gbt_wire_write_port (GByteArray *out, guint16 port);
 G_GNUC_INTERNAL void gbt_wire_write_extended (GByteArray *out, guint8 ext_id,
                                               const guint8 *payload, gsize len);

@@ -1,2 +1,766 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A peer connection over any pollable GIOStream (TCP from the transport-tcp
+ * plugin, later uTP): non-blocking reads into a buffer, zero-copy framing by
+ * gbt-peer-wire.c, buffered writes flushed when the socket is writable.
+ */
 #include "config.h"
+
+#include <string.h>
+
+#include <gbt/gbt-peer.h>
+#include <gbt/gbt-session.h>
+#include <gbt/gbt-torrent.h>
+
+#include "gbt-peer-private.h"
+#include "gbt-session-private.h"
+#include "gbt-torrent-private.h"
+
+#define READ_CHUNK (256 * 1024)
+#define MAX_READ_PER_DISPATCH (4 * 1024 * 1024)
+#define HANDSHAKE_TIMEOUT_US (20 * G_USEC_PER_SEC)
+#define IDLE_TIMEOUT_US (150 * G_USEC_PER_SEC)
+#define KEEPALIVE_US (90 * G_USEC_PER_SEC)
+
+#define peer_debug(p, fmt, ...) g_debug ("[%s] " fmt, (p)->name, ##__VA_ARGS__)
+
+static void peer_flush (GbtPeer *peer);
+static gboolean peer_readable_cb (GObject *stream, gpointer user_data);
+
+GbtPeer *
+gbt_peer_new (GIOStream *stream, GInetSocketAddress *address, gboolean incoming)
+{
+  GbtPeer *peer = g_new0 (GbtPeer, 1);
+  g_autofree char *ip = NULL;
+
+  peer->ref_count = 1;
+  peer->state = GBT_PEER_STATE_HANDSHAKE;
+  peer->stream = g_object_ref (stream);
+  peer->in = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (stream));
+  peer->out = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (stream));
+  peer->address = address ? g_object_ref (address) : NULL;
+  if (address)
+    {
+      ip = g_inet_address_to_string (g_inet_socket_address_get_address (address));
+      peer->name = g_inet_address_get_family (g_inet_socket_address_get_address (address))
+                           == G_SOCKET_FAMILY_IPV6
+                     ? g_strdup_printf ("[%s]:%u", ip, g_inet_socket_address_get_port (address))
+                     : g_strdup_printf ("%s:%u", ip, g_inet_socket_address_get_port (address));
+    }
+  else
+    peer->name = g_strdup ("peer");
+  peer->incoming = incoming;
+  peer->rbuf = g_byte_array_sized_new (READ_CHUNK);
+  peer->wbuf = g_byte_array_new ();
+  peer->requests = g_array_new (FALSE, FALSE, sizeof (GbtBlock));
+  peer->incoming_requests = g_array_new (FALSE, FALSE, sizeof (GbtBlock));
+  peer->ext_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  peer->am_choking = TRUE;
+  peer->peer_choking = TRUE;
+  peer->queue_target = 64;
+  peer->connected_us = peer->last_recv_us = peer->last_send_us = g_get_monotonic_time ();
+  return peer;
+}
+
+GbtPeer *
+gbt_peer_ref (GbtPeer *peer)
+{
+  g_atomic_int_inc (&peer->ref_count);
+  return peer;
+}
+
+static void
+peer_detach_sources (GbtPeer *peer)
+{
+  if (peer->in_source)
+    {
+      g_source_destroy (peer->in_source);
+      g_clear_pointer (&peer->in_source, g_source_unref);
+    }
+  if (peer->out_source)
+    {
+      g_source_destroy (peer->out_source);
+      g_clear_pointer (&peer->out_source, g_source_unref);
+    }
+}
+
+void
+gbt_peer_unref (GbtPeer *peer)
+{
+  if (!g_atomic_int_dec_and_test (&peer->ref_count))
+    return;
+  peer_detach_sources (peer);
+  if (peer->stream)
+    {
+      g_io_stream_close (peer->stream, NULL, NULL);
+      g_object_unref (peer->stream);
+    }
+  g_clear_object (&peer->address);
+  g_free (peer->name);
+  g_byte_array_unref (peer->rbuf);
+  g_byte_array_unref (peer->wbuf);
+  g_array_unref (peer->requests);
+  g_array_unref (peer->incoming_requests);
+  g_hash_table_unref (peer->ext_ids);
+  g_free (peer->client);
+  gbt_bitfield_clear (&peer->has);
+  g_free (peer);
+}
+
+gboolean
+gbt_peer_is_closed (GbtPeer *peer)
+{
+  return peer->state == GBT_PEER_STATE_CLOSED;
+}
+
+void
+gbt_peer_close (GbtPeer *peer, const GError *reason)
+{
+  GbtTorrent *torrent;
+
+  if (peer->state == GBT_PEER_STATE_CLOSED)
+    return;
+  peer_debug (peer, "closing: %s", reason ? reason->message : "done");
+  gbt_peer_ref (peer);
+  peer->state = GBT_PEER_STATE_CLOSED;
+  peer_detach_sources (peer);
+  g_io_stream_close (peer->stream, NULL, NULL);
+  torrent = peer->torrent;
+  if (torrent)
+    gbt_torrent_peer_closed (torrent, peer, reason);
+  gbt_peer_unref (peer);
+}
+
+static void
+peer_fail (GbtPeer *peer, GQuark domain, int code, const char *format, ...) G_GNUC_PRINTF (4, 5);
+
+static void
+peer_fail (GbtPeer *peer, GQuark domain, int code, const char *format, ...)
+{
+  va_list ap;
+  g_autoptr(GError) error = NULL;
+
+  va_start (ap, format);
+  error = g_error_new_valist (domain, code, format, ap);
+  va_end (ap);
+  gbt_peer_close (peer, error);
+}
+
+/* ---- output ---- */
+
+static gboolean
+peer_writable_cb (GObject *stream, gpointer user_data)
+{
+  GbtPeer *peer = user_data;
+
+  g_clear_pointer (&peer->out_source, g_source_unref);
+  peer_flush (peer);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+peer_flush (GbtPeer *peer)
+{
+  if (peer->state == GBT_PEER_STATE_CLOSED)
+    return;
+  while (peer->wpos < peer->wbuf->len)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize n = g_pollable_output_stream_write_nonblocking (
+          peer->out, peer->wbuf->data + peer->wpos, peer->wbuf->len - peer->wpos, NULL, &error);
+      if (n < 0)
+        {
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            {
+              if (peer->out_source == NULL)
+                {
+                  peer->out_source = g_pollable_output_stream_create_source (peer->out, NULL);
+                  g_source_set_callback (peer->out_source, G_SOURCE_FUNC (peer_writable_cb), peer,
+                                         NULL);
+                  g_source_attach (peer->out_source, NULL);
+                }
+              break;
+            }
+          g_prefix_error (&error, "send failed: ");
+          gbt_peer_close (peer, error);
+          return;
+        }
+      peer->wpos += n;
+      peer->last_send_us = g_get_monotonic_time ();
+    }
+  if (peer->wpos == peer->wbuf->len)
+    {
+      g_byte_array_set_size (peer->wbuf, 0);
+      peer->wpos = 0;
+    }
+  else if (peer->wpos > 1024 * 1024 && peer->wpos > peer->wbuf->len / 2)
+    {
+      g_byte_array_remove_range (peer->wbuf, 0, peer->wpos);
+      peer->wpos = 0;
+    }
+}
+
+static gboolean
+flush_idle_cb (gpointer user_data)
+{
+  GbtPeer *peer = user_data;
+
+  g_clear_pointer (&peer->out_source, g_source_unref);
+  peer_flush (peer);
+  return G_SOURCE_REMOVE;
+}
+
+/* Messages are batched: the flush runs once the current dispatch is over. */
+static void
+peer_queue_flush (GbtPeer *peer)
+{
+  if (peer->out_source == NULL && peer->state != GBT_PEER_STATE_CLOSED)
+    {
+      peer->out_source = g_idle_source_new ();
+      g_source_set_priority (peer->out_source, G_PRIORITY_DEFAULT);
+      g_source_set_callback (peer->out_source, flush_idle_cb, peer, NULL);
+      g_source_attach (peer->out_source, NULL);
+    }
+}
+
+gsize
+gbt_peer_get_send_backlog (GbtPeer *peer)
+{
+  return peer->wbuf->len - peer->wpos;
+}
+
+void
+gbt_peer_send_simple (GbtPeer *peer, GbtMsgId id)
+{
+  gbt_wire_write_simple (peer->wbuf, id);
+  peer_queue_flush (peer);
+}
+
+void
+gbt_peer_send_have (GbtPeer *peer, guint32 piece)
+{
+  gbt_wire_write_have (peer->wbuf, piece);
+  peer_queue_flush (peer);
+}
+
+void
+gbt_peer_send_request (GbtPeer *peer, const GbtBlock *block)
+{
+  gbt_wire_write_request (peer->wbuf, GBT_MSG_REQUEST, block->piece, block->begin, block->length);
+  g_array_append_val (peer->requests, *block);
+  peer_queue_flush (peer);
+}
+
+void
+gbt_peer_send_cancel (GbtPeer *peer, const GbtBlock *block)
+{
+  gbt_wire_write_request (peer->wbuf, GBT_MSG_CANCEL, block->piece, block->begin, block->length);
+  peer_queue_flush (peer);
+}
+
+void
+gbt_peer_send_reject (GbtPeer *peer, const GbtBlock *block)
+{
+  gbt_wire_write_request (peer->wbuf, GBT_MSG_REJECT, block->piece, block->begin, block->length);
+  peer_queue_flush (peer);
+}
+
+void
+gbt_peer_send_piece (GbtPeer *peer, guint32 piece, guint32 begin, GBytes *data)
+{
+  gsize len;
+  const guint8 *p = g_bytes_get_data (data, &len);
+
+  gbt_wire_write_piece_header (peer->wbuf, piece, begin, len);
+  g_byte_array_append (peer->wbuf, p, len);
+  peer->uploaded += len;
+  peer->rate_window_up += len;
+  peer_queue_flush (peer);
+}
+
+void
+gbt_peer_set_choking (GbtPeer *peer, gboolean choking)
+{
+  if (peer->am_choking == choking)
+    return;
+  peer->am_choking = choking;
+  gbt_peer_send_simple (peer, choking ? GBT_MSG_CHOKE : GBT_MSG_UNCHOKE);
+}
+
+void
+gbt_peer_set_interested (GbtPeer *peer, gboolean interested)
+{
+  if (peer->am_interested == interested)
+    return;
+  peer->am_interested = interested;
+  gbt_peer_send_simple (peer, interested ? GBT_MSG_INTERESTED : GBT_MSG_NOT_INTERESTED);
+}
+
+int
+gbt_peer_find_request (GbtPeer *peer, const GbtBlock *block)
+{
+  const GbtBlock *r = (const GbtBlock *) peer->requests->data;
+  /* replies come mostly in request order: the match is usually first */
+  for (guint i = 0; i < peer->requests->len; i++)
+    if (r[i].piece == block->piece && r[i].begin == block->begin)
+      return (int) i;
+  return -1;
+}
+
+/* ---- handshake ---- */
+
+static void
+peer_send_handshake (GbtPeer *peer)
+{
+  guint8 hs[GBT_HANDSHAKE_LEN];
+  guint8 reserved[8] = { 0 };
+  GbtSession *session = gbt_torrent_get_session (peer->torrent);
+
+  reserved[GBT_RESERVED_EXTENSION_BYTE] |= GBT_RESERVED_EXTENSION_MASK;
+  reserved[GBT_RESERVED_FAST_BYTE] |= GBT_RESERVED_FAST_MASK;
+  gbt_wire_write_handshake (hs, reserved, gbt_torrent_get_info_hash (peer->torrent),
+                            gbt_session_get_peer_id (session));
+  g_byte_array_append (peer->wbuf, hs, sizeof hs);
+  peer->sent_handshake = TRUE;
+  peer_queue_flush (peer);
+}
+
+static void
+peer_send_have_state (GbtPeer *peer)
+{
+  const GbtBitfield *have = gbt_torrent_get_have (peer->torrent);
+
+  if (have == NULL || have->n_bits == 0)
+    return;
+  if (peer->fast && have->n_set == 0)
+    gbt_peer_send_simple (peer, GBT_MSG_HAVE_NONE);
+  else if (peer->fast && have->n_set == have->n_bits)
+    gbt_peer_send_simple (peer, GBT_MSG_HAVE_ALL);
+  else if (have->n_set > 0)
+    {
+      gbt_wire_write_bitfield (peer->wbuf, have->bits, gbt_bitfield_byte_len (have->n_bits));
+      peer_queue_flush (peer);
+    }
+}
+
+static gboolean
+peer_handle_handshake (GbtPeer *peer)
+{
+  g_autoptr(GError) error = NULL;
+  const guint8 *data = peer->rbuf->data + peer->rpos;
+  gsize avail = peer->rbuf->len - peer->rpos;
+
+  if (avail < GBT_HANDSHAKE_LEN)
+    {
+      /* refuse early what is plainly not BitTorrent */
+      if (avail >= 1 && data[0] != 19)
+        {
+          peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_BAD_HANDSHAKE,
+                     "not a BitTorrent handshake");
+          return FALSE;
+        }
+      return FALSE;
+    }
+  if (!gbt_wire_parse_handshake (data, avail, &peer->remote, &error))
+    {
+      gbt_peer_close (peer, error);
+      return FALSE;
+    }
+  peer->rpos += GBT_HANDSHAKE_LEN;
+
+  if (peer->torrent == NULL)
+    {
+      GbtTorrent *t = peer->lookup ? peer->lookup (peer->remote.info_hash, peer->lookup_data) : NULL;
+      if (t == NULL)
+        {
+          peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_WRONG_INFO_HASH,
+                     "handshake for a torrent we do not have");
+          return FALSE;
+        }
+      peer->torrent = t;
+      if (!gbt_torrent_accept_peer (t, peer))
+        {
+          peer->torrent = NULL;
+          peer_fail (peer, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED,
+                     "torrent refused the connection");
+          return FALSE;
+        }
+    }
+  else if (memcmp (peer->remote.info_hash, gbt_torrent_get_info_hash (peer->torrent), 20) != 0)
+    {
+      peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_WRONG_INFO_HASH,
+                 "handshake names another info-hash");
+      return FALSE;
+    }
+  if (memcmp (peer->remote.peer_id, gbt_session_get_peer_id (gbt_torrent_get_session (peer->torrent)),
+              20) == 0)
+    {
+      peer_fail (peer, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED, "connected to ourselves");
+      return FALSE;
+    }
+
+  peer->fast = (peer->remote.reserved[GBT_RESERVED_FAST_BYTE] & GBT_RESERVED_FAST_MASK) != 0;
+  peer->ltep = (peer->remote.reserved[GBT_RESERVED_EXTENSION_BYTE] & GBT_RESERVED_EXTENSION_MASK) != 0;
+  if (!peer->sent_handshake)
+    peer_send_handshake (peer);
+  peer->state = GBT_PEER_STATE_ACTIVE;
+  {
+    const GbtBitfield *have = gbt_torrent_get_have (peer->torrent);
+    if (have && have->n_bits && peer->has.n_bits == 0)
+      gbt_bitfield_init (&peer->has, have->n_bits);
+  }
+  /* BEP 6 wants have-all/have-none (or the bitfield) first; the extension
+   * handshake follows, as libtorrent orders them */
+  peer_send_have_state (peer);
+  if (peer->ltep)
+    {
+      g_autoptr(GBytes) ext = gbt_torrent_build_ext_handshake (peer->torrent);
+      gsize len;
+      const guint8 *p = g_bytes_get_data (ext, &len);
+      gbt_wire_write_extended (peer->wbuf, 0, p, len);
+      peer_queue_flush (peer);
+    }
+  peer_debug (peer, "handshake done (fast %d, ltep %d)", peer->fast, peer->ltep);
+  gbt_torrent_peer_ready (peer->torrent, peer);
+  return peer->state == GBT_PEER_STATE_ACTIVE;
+}
+
+/* ---- messages ---- */
+
+static void
+peer_drop_all_requests (GbtPeer *peer)
+{
+  /* the torrent hands them back to the picker */
+  gbt_torrent_peer_choke_changed (peer->torrent, peer);
+}
+
+static gboolean
+peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
+{
+  GbtTorrent *t = peer->torrent;
+  gboolean first = !peer->got_first_message;
+  GbtBlock block;
+
+  /* extension messages may come before the piece set: they don't count */
+  if (msg->id != GBT_MSG_KEEPALIVE && msg->id != GBT_MSG_EXTENDED)
+    peer->got_first_message = TRUE;
+
+  switch (msg->id)
+    {
+    case GBT_MSG_KEEPALIVE:
+      break;
+    case GBT_MSG_CHOKE:
+      if (!peer->peer_choking)
+        {
+          peer->peer_choking = TRUE;
+          /* BEP 3: a choke discards pending requests; with BEP 6 the peer
+           * rejects each one instead, so they stay until then */
+          if (!peer->fast)
+            peer_drop_all_requests (peer);
+          else
+            gbt_torrent_peer_choke_changed (t, peer);
+        }
+      break;
+    case GBT_MSG_UNCHOKE:
+      if (peer->peer_choking)
+        {
+          peer->peer_choking = FALSE;
+          gbt_torrent_peer_choke_changed (t, peer);
+        }
+      break;
+    case GBT_MSG_INTERESTED:
+    case GBT_MSG_NOT_INTERESTED:
+      {
+        gboolean v = msg->id == GBT_MSG_INTERESTED;
+        if (peer->peer_interested != v)
+          {
+            peer->peer_interested = v;
+            gbt_torrent_peer_interest_changed (t, peer);
+          }
+        break;
+      }
+    case GBT_MSG_HAVE:
+      if (!gbt_bitfield_get (&peer->has, msg->index))
+        {
+          gbt_bitfield_set (&peer->has, msg->index, TRUE);
+          gbt_torrent_peer_has_changed (t, peer, (int) msg->index);
+        }
+      break;
+    case GBT_MSG_BITFIELD:
+    case GBT_MSG_HAVE_ALL:
+    case GBT_MSG_HAVE_NONE:
+      {
+        g_autoptr(GError) error = NULL;
+        GbtBitfield fresh;
+        if ((msg->id != GBT_MSG_BITFIELD) && !peer->fast)
+          {
+            peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
+                       "fast-extension message from a peer that did not offer it");
+            return FALSE;
+          }
+        if (!first && msg->id != GBT_MSG_BITFIELD)
+          {
+            peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
+                       "have-all/have-none after the first message");
+            return FALSE;
+          }
+        /* a bitfield later than the first message breaks BEP 3, but aria2
+         * sends one: take it as the peer's new piece set */
+        gbt_bitfield_init (&fresh, peer->has.n_bits);
+        if (msg->id == GBT_MSG_BITFIELD)
+          {
+            if (!gbt_bitfield_load (&fresh, msg->payload, msg->payload_len, &error))
+              {
+                gbt_bitfield_clear (&fresh);
+                g_prefix_error (&error, "bad bitfield: ");
+                gbt_peer_close (peer, error);
+                return FALSE;
+              }
+          }
+        else if (msg->id == GBT_MSG_HAVE_ALL)
+          gbt_bitfield_set_all (&fresh);
+        /* the torrent removes the old set from availability first */
+        gbt_torrent_peer_has_changed (t, peer, -2);
+        gbt_bitfield_clear (&peer->has);
+        peer->has = fresh;
+        gbt_torrent_peer_has_changed (t, peer, -1);
+        break;
+      }
+    case GBT_MSG_REQUEST:
+      block.piece = msg->index;
+      block.begin = msg->begin;
+      block.length = msg->length;
+      gbt_torrent_peer_request (t, peer, &block);
+      break;
+    case GBT_MSG_CANCEL:
+      block.piece = msg->index;
+      block.begin = msg->begin;
+      block.length = msg->length;
+      gbt_torrent_peer_cancel (t, peer, &block);
+      break;
+    case GBT_MSG_PIECE:
+      {
+        int i;
+        block.piece = msg->index;
+        block.begin = msg->begin;
+        block.length = msg->payload_len;
+        peer->downloaded += msg->payload_len;
+        peer->rate_window_down += msg->payload_len;
+        i = gbt_peer_find_request (peer, &block);
+        if (i < 0 || g_array_index (peer->requests, GbtBlock, i).length != block.length)
+          {
+            /* unsolicited, cancelled or a duplicate: ignored */
+            peer_debug (peer, "unrequested block %u+%u", block.piece, block.begin);
+            break;
+          }
+        g_array_remove_index (peer->requests, i);
+        peer->last_block_us = g_get_monotonic_time ();
+        peer->snubbed = FALSE;
+        gbt_torrent_peer_block (t, peer, msg->index, msg->begin, msg->payload, msg->payload_len);
+        break;
+      }
+    case GBT_MSG_REJECT:
+      {
+        int i;
+        if (!peer->fast)
+          {
+            peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
+                       "reject from a peer that did not offer the fast extension");
+            return FALSE;
+          }
+        block.piece = msg->index;
+        block.begin = msg->begin;
+        block.length = msg->length;
+        i = gbt_peer_find_request (peer, &block);
+        if (i >= 0)
+          {
+            g_array_remove_index (peer->requests, i);
+            gbt_torrent_peer_rejected (t, peer, &block);
+          }
+        break;
+      }
+    case GBT_MSG_PORT:
+    case GBT_MSG_SUGGEST:
+    case GBT_MSG_ALLOWED_FAST:
+      /* DHT port and advisory fast-extension hints: nothing to do yet */
+      break;
+    case GBT_MSG_EXTENDED:
+      if (!peer->ltep)
+        {
+          peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
+                     "extended message from a peer that did not offer BEP 10");
+          return FALSE;
+        }
+      gbt_torrent_peer_extended (t, peer, msg->ext_id, msg->payload, msg->payload_len);
+      break;
+    default:
+      /* BEP 3: unknown messages are ignored */
+      peer_debug (peer, "ignoring message id %d", msg->id);
+      break;
+    }
+  return peer->state == GBT_PEER_STATE_ACTIVE;
+}
+
+static void
+peer_process_input (GbtPeer *peer)
+{
+  while (peer->state != GBT_PEER_STATE_CLOSED)
+    {
+      if (peer->state == GBT_PEER_STATE_HANDSHAKE)
+        {
+          if (!peer_handle_handshake (peer))
+            return;
+          continue;
+        }
+      {
+        g_autoptr(GError) error = NULL;
+        GbtWireMsg msg;
+        gssize n = gbt_wire_parse (peer->rbuf->data + peer->rpos, peer->rbuf->len - peer->rpos,
+                                   gbt_torrent_get_wire_limits (peer->torrent), &msg, &error);
+        if (n < 0)
+          {
+            gbt_peer_close (peer, error);
+            return;
+          }
+        if (n == 0)
+          return;
+        peer->rpos += n;
+        if (!peer_handle_message (peer, &msg))
+          return;
+      }
+    }
+}
+
+static gboolean
+peer_readable_cb (GObject *stream, gpointer user_data)
+{
+  GbtPeer *peer = user_data;
+  gsize total = 0;
+
+  gbt_peer_ref (peer);
+  while (peer->state != GBT_PEER_STATE_CLOSED && total < MAX_READ_PER_DISPATCH)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize n;
+      gsize old_len;
+
+      /* keep the unread tail at the front so the buffer stays small */
+      if (peer->rpos > 0)
+        {
+          g_byte_array_remove_range (peer->rbuf, 0, peer->rpos);
+          peer->rpos = 0;
+        }
+      old_len = peer->rbuf->len;
+      g_byte_array_set_size (peer->rbuf, old_len + READ_CHUNK);
+      n = g_pollable_input_stream_read_nonblocking (peer->in, peer->rbuf->data + old_len,
+                                                    READ_CHUNK, NULL, &error);
+      g_byte_array_set_size (peer->rbuf, old_len + MAX (n, 0));
+      if (n < 0)
+        {
+          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            {
+              g_prefix_error (&error, "receive failed: ");
+              gbt_peer_close (peer, error);
+            }
+          break;
+        }
+      if (n == 0)
+        {
+          peer_fail (peer, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED, "connection closed by peer");
+          break;
+        }
+      total += n;
+      peer->last_recv_us = g_get_monotonic_time ();
+      peer_process_input (peer);
+      if (n < READ_CHUNK)
+        break;
+    }
+  gbt_peer_unref (peer);
+  return G_SOURCE_CONTINUE;
+}
+
+void
+gbt_peer_start (GbtPeer *peer, GbtTorrent *torrent, GbtPeerLookupFunc lookup,
+                gpointer lookup_data)
+{
+  peer->torrent = torrent;
+  peer->lookup = lookup;
+  peer->lookup_data = lookup_data;
+  if (torrent != NULL)
+    peer_send_handshake (peer);
+  peer->in_source = g_pollable_input_stream_create_source (peer->in, NULL);
+  g_source_set_callback (peer->in_source, G_SOURCE_FUNC (peer_readable_cb), peer, NULL);
+  g_source_attach (peer->in_source, NULL);
+}
+
+void
+gbt_peer_tick (GbtPeer *peer, gint64 now_us)
+{
+  if (peer->state == GBT_PEER_STATE_CLOSED)
+    return;
+  /* exponential average over roughly the last few seconds */
+  peer->rate_down = peer->rate_down * 0.6 + peer->rate_window_down * 0.4;
+  peer->rate_up = peer->rate_up * 0.6 + peer->rate_window_up * 0.4;
+  peer->rate_window_down = peer->rate_window_up = 0;
+
+  if (peer->state == GBT_PEER_STATE_HANDSHAKE && now_us - peer->connected_us > HANDSHAKE_TIMEOUT_US)
+    {
+      peer_fail (peer, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "no handshake within 20 s");
+      return;
+    }
+  if (now_us - peer->last_recv_us > IDLE_TIMEOUT_US)
+    {
+      peer_fail (peer, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "nothing received for 150 s");
+      return;
+    }
+  if (peer->state == GBT_PEER_STATE_ACTIVE && now_us - peer->last_send_us > KEEPALIVE_US
+      && gbt_peer_get_send_backlog (peer) == 0)
+    {
+      gbt_wire_write_keepalive (peer->wbuf);
+      peer_queue_flush (peer);
+    }
+}
+
+/* ---- the plugin-facing API (gbt-peer.h) ---- */
+
+GInetSocketAddress *
+gbt_peer_get_address (GbtPeer *peer)
+{
+  return peer->address;
+}
+
+GbtTorrent *
+gbt_peer_get_torrent (GbtPeer *peer)
+{
+  return peer->torrent;
+}
+
+const char *
+gbt_peer_get_client (GbtPeer *peer)
+{
+  return peer->client;
+}
+
+gboolean
+gbt_peer_send_extended (GbtPeer *peer, const char *name, GBytes *payload)
+{
+  gpointer id;
+  gsize len;
+  const guint8 *p;
+
+  g_return_val_if_fail (peer != NULL && name != NULL && payload != NULL, FALSE);
+  if (peer->state != GBT_PEER_STATE_ACTIVE || !peer->ltep
+      || !g_hash_table_lookup_extended (peer->ext_ids, name, NULL, &id))
+    return FALSE;
+  p = g_bytes_get_data (payload, &len);
+  gbt_wire_write_extended (peer->wbuf, (guint8) GPOINTER_TO_UINT (id), p, len);
+  peer_queue_flush (peer);
+  return TRUE;
+}
+
+void
+gbt_peer_disconnect (GbtPeer *peer, const char *reason)
+{
+  peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL, "%s",
+             reason ? reason : "dropped by an extension");
+}

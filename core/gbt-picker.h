@@ -15,6 +15,8 @@
 G_BEGIN_DECLS
 
 #define GBT_BLOCK_SIZE 16384
+/* priorities above this are treated as this */
+#define GBT_PICKER_MAX_PRIORITY 7
 
 typedef struct {
   guint32 piece;
@@ -45,16 +47,21 @@ G_GNUC_INTERNAL guint gbt_picker_get_availability (GbtPicker *picker, guint piec
 /* Appends up to @max blocks that @peer_has can give to @out (GbtBlock) and
  * marks them requested.  In endgame (every missing block already requested)
  * it hands out blocks requested from other peers too, but never one for
- * which @already_requested (this peer's outstanding requests) says TRUE.
- * Returns the number appended. */
+ * which @already_requested (this peer's outstanding requests) says TRUE
+ * (NULL: no filter).  Endgame blocks are only handed out by a call that
+ * found no unrequested block, since @already_requested cannot know about
+ * blocks appended earlier in the same call.  Returns the number appended. */
 typedef gboolean (*GbtPickerRequestedFunc) (gpointer peer_data, const GbtBlock *block);
 G_GNUC_INTERNAL guint gbt_picker_pick (GbtPicker *picker, const GbtBitfield *peer_has, guint max,
                                        GbtPickerRequestedFunc already_requested,
                                        gpointer peer_data, GArray *out);
 G_GNUC_INTERNAL gboolean gbt_picker_in_endgame (GbtPicker *picker);
-/* a requested block will not come (choke, disconnect, reject, timeout) */
+/* a requested block will not come (choke, disconnect, reject, timeout);
+ * a piece left with nothing received and nothing requested stops being
+ * partial (a late block for it is then unsolicited) */
 G_GNUC_INTERNAL void gbt_picker_unrequest (GbtPicker *picker, const GbtBlock *block);
-/* a block arrived; FALSE if it was not wanted (duplicate or unsolicited).
+/* a block arrived; FALSE if it was not wanted (duplicate or unsolicited:
+ * its piece is not in flight, or it is not a block the picker hands out).
  * *piece_complete is set when every block of its piece is now in. */
 G_GNUC_INTERNAL gboolean gbt_picker_block_received (GbtPicker *picker, const GbtBlock *block,
                                                     gboolean *piece_complete);

@@ -1,2 +1,633 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Storage: the torrent's byte stream laid over its files.
+ *
+ * Every file is opened relative to a descriptor of the download directory,
+ * one path component at a time with O_NOFOLLOW, so a symlink planted inside
+ * the directory (by another program, or by an earlier torrent) can never
+ * redirect a write outside it; g_mkdir_with_parents() would follow such a
+ * link, hence the mkdirat() walk.  The download directory itself is the
+ * user's choice and may be a symlink.
+ *
+ * Descriptors are cached (at most FD_CACHE_SIZE, least recently used
+ * closed first).  A descriptor is reference counted: the cache holds one
+ * reference and each pread/pwrite in flight another, so eviction by one
+ * thread never closes (and lets the kernel reuse) a number another thread
+ * is writing through.  The mutex covers the cache and opening; the I/O
+ * itself runs unlocked and in parallel.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include "gbt-storage.h"
+
+#define FD_CACHE_SIZE 64
+
+G_DEFINE_QUARK (gbt-storage-error-quark, gbt_storage_error)
+
+typedef struct
+{
+  int fd;
+  gboolean writable;
+  int refs; /* under GbtStorage.lock */
+} FdRef;
+
+typedef struct
+{
+  char *path;      /* relative, '/'-separated */
+  guint64 offset;  /* in the torrent stream */
+  guint64 length;
+  gboolean skip;   /* pad file or BEP 47 symlink: no data on disk */
+  gint wanted;     /* atomic */
+  FdRef *cached;   /* under lock; the cache's reference */
+  GList lru_link;  /* in GbtStorage.lru when cached */
+} StorageFile;
+
+struct _GbtStorage
+{
+  char *download_dir;
+  StorageFile *files;
+  guint n_files;
+  guint64 total_size;
+
+  GMutex lock;
+  int root_fd; /* -1 until first needed */
+  GQueue lru;  /* head = most recently used */
+};
+
+GbtStorage *
+gbt_storage_new (GbtMetainfo *mi, const char *download_dir)
+{
+  GbtStorage *self;
+  guint64 offset = 0;
+
+  g_return_val_if_fail (mi != NULL, NULL);
+  g_return_val_if_fail (download_dir != NULL, NULL);
+
+  self = g_new0 (GbtStorage, 1);
+  self->download_dir = g_strdup (download_dir);
+  self->n_files = gbt_metainfo_get_n_files (mi);
+  self->files = g_new0 (StorageFile, self->n_files);
+  for (guint i = 0; i < self->n_files; i++)
+    {
+      const GbtFileInfo *fi = gbt_metainfo_get_file (mi, i);
+      StorageFile *f = &self->files[i];
+
+      f->path = g_strdup (fi->path);
+      /* The offsets are recomputed so the binary search can rely on them
+       * being contiguous whatever the metainfo says. */
+      g_warn_if_fail (fi->offset == offset);
+      f->offset = offset;
+      f->length = fi->length;
+      /* BEP 47 symlinks are never created: a link chosen by a torrent is a
+       * way out of the download directory. */
+      f->skip = (fi->attr & (GBT_FILE_ATTR_PAD | GBT_FILE_ATTR_SYMLINK)) != 0;
+      f->wanted = TRUE;
+      f->lru_link.data = f;
+      offset += fi->length;
+    }
+  self->total_size = offset;
+  g_warn_if_fail (offset == gbt_metainfo_get_total_size (mi));
+  g_mutex_init (&self->lock);
+  self->root_fd = -1;
+  g_queue_init (&self->lru);
+  return self;
+}
+
+void
+gbt_storage_free (GbtStorage *self)
+{
+  if (self == NULL)
+    return;
+  gbt_storage_close (self);
+  for (guint i = 0; i < self->n_files; i++)
+    g_free (self->files[i].path);
+  g_free (self->files);
+  g_free (self->download_dir);
+  g_mutex_clear (&self->lock);
+  g_free (self);
+}
+
+void
+gbt_storage_set_wanted (GbtStorage *self, const gboolean *file_wanted)
+{
+  g_return_if_fail (self != NULL);
+
+  for (guint i = 0; i < self->n_files; i++)
+    g_atomic_int_set (&self->files[i].wanted, file_wanted == NULL || file_wanted[i]);
+}
+
+/* ---- errors ---- */
+
+static void
+set_errno_error (GError **error, int errsv, const char *what, const char *path)
+{
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "Cannot %s “%s”: %s", what,
+               path, g_strerror (errsv));
+}
+
+static gboolean
+check_relative_path (const char *path, GError **error)
+{
+  g_auto(GStrv) parts = NULL;
+
+  /* GbtMetainfo sanitises paths already; this is the last line of defence
+   * should a bug there ever let one through. */
+  if (path == NULL || path[0] == '\0' || path[0] == '/')
+    goto unsafe;
+  parts = g_strsplit (path, "/", -1);
+  for (guint i = 0; parts[i] != NULL; i++)
+    if (parts[i][0] == '\0' || strcmp (parts[i], ".") == 0 || strcmp (parts[i], "..") == 0)
+      goto unsafe;
+  return TRUE;
+
+unsafe:
+  g_set_error (error, GBT_STORAGE_ERROR, GBT_STORAGE_ERROR_UNSAFE_PATH,
+               "Refusing unsafe file path “%s”", path != NULL ? path : "(null)");
+  return FALSE;
+}
+
+/* ---- opening beneath the download directory ---- */
+
+/* Under lock.  @create: make the download directory if missing. */
+static int
+get_root_fd (GbtStorage *self, gboolean create, GError **error)
+{
+  int fd;
+
+  if (self->root_fd >= 0)
+    return self->root_fd;
+  if (create && g_mkdir_with_parents (self->download_dir, 0777) < 0)
+    {
+      set_errno_error (error, errno, "create directory", self->download_dir);
+      return -1;
+    }
+  do
+    fd = open (self->download_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    {
+      set_errno_error (error, errno, "open directory", self->download_dir);
+      return -1;
+    }
+  self->root_fd = fd;
+  return fd;
+}
+
+/* @errsv from openat (@dir_fd, @name, ...O_NOFOLLOW...) */
+static void
+set_open_error (GbtStorage *self, GError **error, int errsv, int dir_fd, const char *name,
+                const char *path)
+{
+  struct stat st;
+
+  /* O_NOFOLLOW fails with ELOOP on a symlink, but with O_DIRECTORY Linux
+   * says ENOTDIR: look at what is there. */
+  if (errsv == ELOOP
+      || (errsv == ENOTDIR && fstatat (dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0
+          && S_ISLNK (st.st_mode)))
+    g_set_error (error, GBT_STORAGE_ERROR, GBT_STORAGE_ERROR_UNSAFE_PATH,
+                 "Refusing to follow the symbolic link “%s” in “%s” under “%s”", name, path,
+                 self->download_dir);
+  else
+    {
+      g_autofree char *full = g_build_filename (self->download_dir, path, NULL);
+      set_errno_error (error, errsv, "open", full);
+    }
+}
+
+/* Under lock.  Opens @path (already checked relative) beneath the download
+ * directory without following any symlink.  @writable: O_RDWR, creating the
+ * file and missing directories. */
+static int
+open_beneath (GbtStorage *self, const char *path, gboolean writable, GError **error)
+{
+  g_auto(GStrv) parts = NULL;
+  int dir_fd;
+  int fd = -1;
+  guint i;
+
+  if (!check_relative_path (path, error))
+    return -1;
+  dir_fd = get_root_fd (self, writable, error);
+  if (dir_fd < 0)
+    return -1;
+
+  parts = g_strsplit (path, "/", -1);
+  for (i = 0; parts[i + 1] != NULL; i++)
+    {
+      int next;
+
+      do
+        next = openat (dir_fd, parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      while (next < 0 && errno == EINTR);
+      if (next < 0 && errno == ENOENT && writable)
+        {
+          if (mkdirat (dir_fd, parts[i], 0777) < 0 && errno != EEXIST)
+            {
+              int errsv = errno;
+              g_autofree char *full = g_build_filename (self->download_dir, path, NULL);
+              if (dir_fd != self->root_fd)
+                close (dir_fd);
+              set_errno_error (error, errsv, "create directory for", full);
+              return -1;
+            }
+          do
+            next = openat (dir_fd, parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          while (next < 0 && errno == EINTR);
+        }
+      if (next < 0)
+        {
+          set_open_error (self, error, errno, dir_fd, parts[i], path);
+          if (dir_fd != self->root_fd)
+            close (dir_fd);
+          return -1;
+        }
+      if (dir_fd != self->root_fd)
+        close (dir_fd);
+      dir_fd = next;
+    }
+
+  /* O_NONBLOCK: a FIFO planted where a file should be would otherwise block
+   * the open forever; it changes nothing for regular files. */
+  do
+    fd = openat (dir_fd, parts[i],
+                 (writable ? O_RDWR | O_CREAT : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+                 0666);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    set_open_error (self, error, errno, dir_fd, parts[i], path);
+  else
+    {
+      struct stat st;
+
+      if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE,
+                       "“%s” under “%s” is not a regular file", path, self->download_dir);
+          close (fd);
+          fd = -1;
+        }
+    }
+  if (dir_fd != self->root_fd)
+    close (dir_fd);
+  return fd;
+}
+
+/* ---- the descriptor cache ---- */
+
+/* Under lock. */
+static void
+fd_ref_release_locked (FdRef *ref)
+{
+  if (--ref->refs == 0)
+    {
+      close (ref->fd);
+      g_free (ref);
+    }
+}
+
+/* Under lock: drops the cache's reference of @f. */
+static void
+uncache_locked (GbtStorage *self, StorageFile *f)
+{
+  if (f->cached == NULL)
+    return;
+  g_queue_unlink (&self->lru, &f->lru_link);
+  fd_ref_release_locked (g_steal_pointer (&f->cached));
+}
+
+static FdRef *
+acquire_fd (GbtStorage *self, StorageFile *f, gboolean writable, GError **error)
+{
+  FdRef *ref;
+  int fd;
+
+  g_mutex_lock (&self->lock);
+  if (f->cached != NULL && (f->cached->writable || !writable))
+    {
+      g_queue_unlink (&self->lru, &f->lru_link);
+      g_queue_push_head_link (&self->lru, &f->lru_link);
+      f->cached->refs++;
+      ref = f->cached;
+      g_mutex_unlock (&self->lock);
+      return ref;
+    }
+
+  fd = open_beneath (self, f->path, writable, error);
+  if (fd < 0)
+    {
+      g_mutex_unlock (&self->lock);
+      return NULL;
+    }
+  /* a read-only descriptor is replaced by the writable one; readers still
+   * using it keep it open through their reference */
+  uncache_locked (self, f);
+  while (self->lru.length >= FD_CACHE_SIZE)
+    uncache_locked (self, g_queue_peek_tail (&self->lru));
+
+  ref = g_new0 (FdRef, 1);
+  ref->fd = fd;
+  ref->writable = writable;
+  ref->refs = 2; /* the cache's and the caller's */
+  f->cached = ref;
+  g_queue_push_head_link (&self->lru, &f->lru_link);
+  g_mutex_unlock (&self->lock);
+  return ref;
+}
+
+static void
+release_fd (GbtStorage *self, FdRef *ref)
+{
+  g_mutex_lock (&self->lock);
+  fd_ref_release_locked (ref);
+  g_mutex_unlock (&self->lock);
+}
+
+/* ---- creating files ---- */
+
+gboolean
+gbt_storage_create_files (GbtStorage *self, GError **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  for (guint i = 0; i < self->n_files; i++)
+    {
+      StorageFile *f = &self->files[i];
+      FdRef *ref;
+      struct stat st;
+
+      if (f->skip || !g_atomic_int_get (&f->wanted))
+        continue;
+      ref = acquire_fd (self, f, TRUE, error);
+      if (ref == NULL)
+        return FALSE;
+      if (fstat (ref->fd, &st) < 0)
+        {
+          set_errno_error (error, errno, "stat", f->path);
+          release_fd (self, ref);
+          return FALSE;
+        }
+      /* Sparse: ftruncate() allocates nothing, blocks come with the data.
+       * A file longer than the torrent says is cut to length, as libtorrent
+       * does: the bytes past the end belong to no piece, and a finished
+       * download must be exactly the published file. */
+      if ((guint64) st.st_size != f->length)
+        {
+          int r;
+          do
+            r = ftruncate (ref->fd, (off_t) f->length);
+          while (r < 0 && errno == EINTR);
+          if (r < 0)
+            {
+              g_autofree char *full = g_build_filename (self->download_dir, f->path, NULL);
+              set_errno_error (error, errno, "set the size of", full);
+              release_fd (self, ref);
+              return FALSE;
+            }
+        }
+      release_fd (self, ref);
+    }
+  return TRUE;
+}
+
+/* ---- I/O ---- */
+
+/* index of the file holding stream byte @offset (< total_size): the last
+ * file starting at or before it, which cannot be empty */
+static guint
+find_file (GbtStorage *self, guint64 offset)
+{
+  guint lo = 0, hi = self->n_files;
+
+  while (hi - lo > 1)
+    {
+      guint mid = lo + (hi - lo) / 2;
+      if (self->files[mid].offset <= offset)
+        lo = mid;
+      else
+        hi = mid;
+    }
+  while (lo + 1 < self->n_files && self->files[lo].offset + self->files[lo].length <= offset)
+    lo++;
+  return lo;
+}
+
+static gboolean
+pread_all (GbtStorage *self, StorageFile *f, int fd, guint8 *buf, gsize len, guint64 pos,
+           GError **error)
+{
+  while (len > 0)
+    {
+      ssize_t n = pread (fd, buf, MIN (len, (gsize) G_MAXSSIZE), (off_t) pos);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          g_autofree char *full = g_build_filename (self->download_dir, f->path, NULL);
+          set_errno_error (error, errno, "read", full);
+          return FALSE;
+        }
+      if (n == 0)
+        {
+          g_autofree char *full = g_build_filename (self->download_dir, f->path, NULL);
+          g_set_error (error, GBT_STORAGE_ERROR, GBT_STORAGE_ERROR_TRUNCATED,
+                       "“%s” ends at byte %" G_GUINT64_FORMAT ", before its length of %"
+                       G_GUINT64_FORMAT, full, pos, f->length);
+          return FALSE;
+        }
+      buf += n;
+      len -= (gsize) n;
+      pos += (guint64) n;
+    }
+  return TRUE;
+}
+
+static gboolean
+pwrite_all (GbtStorage *self, StorageFile *f, int fd, const guint8 *buf, gsize len, guint64 pos,
+            GError **error)
+{
+  while (len > 0)
+    {
+      ssize_t n = pwrite (fd, buf, MIN (len, (gsize) G_MAXSSIZE), (off_t) pos);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          g_autofree char *full = g_build_filename (self->download_dir, f->path, NULL);
+          if (n == 0)
+            g_set_error (error, GBT_STORAGE_ERROR, GBT_STORAGE_ERROR_IO,
+                         "Cannot write “%s”: no progress", full);
+          else
+            set_errno_error (error, errno, "write", full);
+          return FALSE;
+        }
+      buf += n;
+      len -= (gsize) n;
+      pos += (guint64) n;
+    }
+  return TRUE;
+}
+
+static gboolean
+check_range (GbtStorage *self, guint64 offset, gsize len, GError **error)
+{
+  if (offset > self->total_size || len > self->total_size - offset)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Range of %" G_GSIZE_FORMAT " bytes at %" G_GUINT64_FORMAT
+                   " is past the end of the torrent (%" G_GUINT64_FORMAT " bytes)",
+                   len, offset, self->total_size);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+gbt_storage_write (GbtStorage *self, guint64 offset, const guint8 *data, gsize len,
+                   GError **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (data != NULL || len == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_range (self, offset, len, error))
+    return FALSE;
+  if (len == 0)
+    return TRUE;
+
+  for (guint i = find_file (self, offset); len > 0; i++)
+    {
+      StorageFile *f = &self->files[i];
+      guint64 pos = offset - f->offset;
+      gsize n = (gsize) MIN ((guint64) len, f->length - pos);
+
+      /* pad files are never written; unwanted files are never created (the
+       * torrent keeps the spill-over of boundary pieces itself) */
+      if (n > 0 && !f->skip && g_atomic_int_get (&f->wanted))
+        {
+          FdRef *ref = acquire_fd (self, f, TRUE, error);
+          gboolean ok;
+
+          if (ref == NULL)
+            return FALSE;
+          ok = pwrite_all (self, f, ref->fd, data, n, pos, error);
+          release_fd (self, ref);
+          if (!ok)
+            return FALSE;
+        }
+      data += n;
+      offset += n;
+      len -= n;
+    }
+  return TRUE;
+}
+
+gboolean
+gbt_storage_read (GbtStorage *self, guint64 offset, guint8 *buf, gsize len, GError **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (buf != NULL || len == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_range (self, offset, len, error))
+    return FALSE;
+  if (len == 0)
+    return TRUE;
+
+  for (guint i = find_file (self, offset); len > 0; i++)
+    {
+      StorageFile *f = &self->files[i];
+      guint64 pos = offset - f->offset;
+      gsize n = (gsize) MIN ((guint64) len, f->length - pos);
+
+      if (n > 0 && f->skip)
+        memset (buf, 0, n);
+      else if (n > 0)
+        {
+          FdRef *ref = acquire_fd (self, f, FALSE, error);
+          gboolean ok;
+
+          if (ref == NULL)
+            return FALSE;
+          ok = pread_all (self, f, ref->fd, buf, n, pos, error);
+          release_fd (self, ref);
+          if (!ok)
+            return FALSE;
+        }
+      buf += n;
+      offset += n;
+      len -= n;
+    }
+  return TRUE;
+}
+
+gboolean
+gbt_storage_flush (GbtStorage *self, GError **error)
+{
+  g_autoptr(GPtrArray) refs = g_ptr_array_new ();
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* Take references and sync unlocked: fdatasync can take seconds and other
+   * threads must keep reading and writing meanwhile. */
+  g_mutex_lock (&self->lock);
+  for (GList *l = self->lru.head; l != NULL; l = l->next)
+    {
+      StorageFile *f = l->data;
+      if (f->cached->writable)
+        {
+          f->cached->refs++;
+          g_ptr_array_add (refs, f->cached);
+        }
+    }
+  while (self->lru.head != NULL)
+    uncache_locked (self, self->lru.head->data);
+  g_mutex_unlock (&self->lock);
+
+  for (guint i = 0; i < refs->len; i++)
+    {
+      FdRef *ref = refs->pdata[i];
+      int r;
+
+      do
+        r = fdatasync (ref->fd);
+      while (r < 0 && errno == EINTR);
+      if (r < 0 && ok)
+        {
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                       "Cannot flush a file under “%s”: %s", self->download_dir,
+                       g_strerror (errno));
+          ok = FALSE;
+        }
+      release_fd (self, ref);
+    }
+  return ok;
+}
+
+void
+gbt_storage_close (GbtStorage *self)
+{
+  g_return_if_fail (self != NULL);
+
+  g_mutex_lock (&self->lock);
+  while (self->lru.head != NULL)
+    uncache_locked (self, self->lru.head->data);
+  if (self->root_fd >= 0)
+    {
+      close (self->root_fd);
+      self->root_fd = -1;
+    }
+  g_mutex_unlock (&self->lock);
+}

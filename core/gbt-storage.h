@@ -16,6 +16,7 @@ typedef enum {
   GBT_STORAGE_ERROR_FAILED,
   GBT_STORAGE_ERROR_IO,
   GBT_STORAGE_ERROR_UNSAFE_PATH,
+  GBT_STORAGE_ERROR_TRUNCATED, /* a file on disk is shorter than the torrent says */
 } GbtStorageErrorEnum;
 G_GNUC_INTERNAL GQuark gbt_storage_error_quark (void);
 

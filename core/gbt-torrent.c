@@ -1,2 +1,1542 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * GbtTorrent: one torrent's download and upload.  It owns the picker, the
+ * storage and disk worker pool, the tracker manager, the candidate peer
+ * addresses and the live connections, and decides what to request from whom
+ * and whom to unchoke.  Everything here runs on the session's main context;
+ * hashing and disk I/O go to GbtDiskIo workers.
+ *
+ * Blocks are gathered in memory per piece and written only once the whole
+ * piece passes its hash, so a kill at any moment leaves only verified data on
+ * disk; the bytes held that way are bounded (back-pressure stops requests).
+ */
 #include "config.h"
+
+#include <string.h>
+
+#include <gbt/gbt-bencode.h>
+#include <gbt/gbt-peer.h>
+#include <gbt/gbt-plugin-registry.h>
+#include <gbt/gbt-session.h>
+#include <gbt/gbt-torrent.h>
+#include <gbt/gbt-transport.h>
+#include <gbt/gbt-wire-extension.h>
+
+#include "gbt-disk-io.h"
+#include "gbt-picker.h"
+#include "gbt-session-private.h"
+#include "gbt-storage.h"
+#include "gbt-torrent-private.h"
+#include "gbt-tracker-manager.h"
+
+#define MAX_HALF_OPEN 16
+#define REQUEST_TIMEOUT_US (30 * G_USEC_PER_SEC)
+#define UNCHOKE_SLOTS 4
+#define RECHOKE_INTERVAL_S 10
+#define OPTIMISTIC_INTERVAL_S 30
+#define BAN_TRUST -7
+#define MAX_TRUST 8
+#define MAX_UPLOAD_QUEUE 250
+#define MIN_QUEUE 16
+#define MAX_QUEUE 1000
+
+G_DEFINE_QUARK (gbt-torrent-error-quark, gbt_torrent_error)
+
+typedef enum {
+  CAND_IDLE,
+  CAND_CONNECTING,
+  CAND_CONNECTED,
+} CandidateState;
+
+typedef struct {
+  GInetSocketAddress *address;
+  char *key;
+  char *source;
+  CandidateState state;
+  guint failures;
+  gint64 next_try_us;
+  GCancellable *cancellable;
+  GbtTorrent *torrent;
+} Candidate;
+
+typedef struct {
+  guint piece;
+  guint8 *data;
+  guint32 size;
+  GPtrArray *contributors; /* char* ip strings */
+} PieceBuf;
+
+struct _GbtTorrent {
+  GObject parent_instance;
+
+  GbtSession *session; /* not owned: the session owns us */
+  GbtMetainfo *metainfo;
+  char *download_dir;
+  GbtTorrentState state;
+  GError *error;
+
+  GbtStorage *storage;
+  GbtDiskIo *disk_io;
+  GbtPicker *picker;
+  GbtBitfield have;
+  GbtWireLimits limits;
+  GbtTrackerManager *trackers;
+
+  GPtrArray *peers; /* GbtPeer*, owned refs */
+  GHashTable *candidates; /* key -> Candidate* */
+  GHashTable *banned; /* ip string -> NULL */
+  GHashTable *trust; /* ip string -> GINT_TO_POINTER (trust + 1000) */
+  guint n_connecting;
+
+  GHashTable *piece_bufs; /* piece -> PieceBuf* (gathering blocks) */
+  GHashTable *writing; /* piece -> GPtrArray of contributors (in the disk pool) */
+  guint64 buffered_bytes; /* in piece_bufs */
+
+  guint tick_id;
+  guint kick_id;
+  guint ticks;
+  GRand *rand;
+  GbtPeer *optimistic;
+
+  guint64 downloaded, uploaded, wasted;
+  guint64 rate_window_down, rate_window_up;
+  double rate_down, rate_up;
+  guint64 bytes_have;
+  guint64 bytes_wanted;
+  gboolean finished_emitted;
+  gboolean stopping;
+  GTask *stop_task;
+};
+
+enum {
+  PROP_0,
+  PROP_STATE,
+  PROP_NAME,
+  N_PROPS
+};
+static GParamSpec *props[N_PROPS];
+
+enum {
+  SIGNAL_PIECE_VERIFIED,
+  SIGNAL_FINISHED,
+  SIGNAL_PEER_BANNED,
+  SIGNAL_HASH_FAILED,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (GbtTorrent, gbt_torrent, G_TYPE_OBJECT)
+
+static void torrent_connect_more (GbtTorrent *self);
+static void torrent_request (GbtTorrent *self, GbtPeer *peer);
+static void torrent_queue_kick (GbtTorrent *self);
+
+/* ---- helpers ---- */
+
+static char *
+address_ip (GInetSocketAddress *address)
+{
+  return g_inet_address_to_string (g_inet_socket_address_get_address (address));
+}
+
+static char *
+address_key (GInetSocketAddress *address)
+{
+  g_autofree char *ip = address_ip (address);
+  return g_strdup_printf ("%s|%u", ip, g_inet_socket_address_get_port (address));
+}
+
+static void
+candidate_free (gpointer data)
+{
+  Candidate *c = data;
+  if (c->cancellable)
+    {
+      g_cancellable_cancel (c->cancellable);
+      g_object_unref (c->cancellable);
+    }
+  g_object_unref (c->address);
+  g_free (c->key);
+  g_free (c->source);
+  g_free (c);
+}
+
+static void
+piece_buf_free (gpointer data)
+{
+  PieceBuf *pb = data;
+  g_free (pb->data);
+  g_ptr_array_unref (pb->contributors);
+  g_free (pb);
+}
+
+static void
+set_state (GbtTorrent *self, GbtTorrentState state)
+{
+  if (self->state == state)
+    return;
+  self->state = state;
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATE]);
+}
+
+static void
+torrent_fail (GbtTorrent *self, GError *error)
+{
+  g_debug ("[%s] torrent failed: %s", gbt_torrent_get_name (self), error->message);
+  g_clear_error (&self->error);
+  self->error = error;
+  set_state (self, GBT_TORRENT_STATE_ERROR);
+}
+
+static gboolean
+piece_wanted (GbtTorrent *self, guint piece)
+{
+  return !gbt_bitfield_get (&self->have, piece);
+}
+
+static gboolean
+peer_has_wanted (GbtTorrent *self, GbtPeer *peer)
+{
+  if (peer->has.n_set == 0 || gbt_picker_is_done (self->picker))
+    return FALSE;
+  for (guint i = 0; i < self->have.n_bits; i++)
+    if (gbt_bitfield_get (&peer->has, i) && piece_wanted (self, i))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+update_interest (GbtTorrent *self, GbtPeer *peer)
+{
+  gbt_peer_set_interested (peer, peer_has_wanted (self, peer));
+}
+
+/* ---- GObject ---- */
+
+static void
+gbt_torrent_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GbtTorrent *self = GBT_TORRENT (object);
+
+  switch (prop_id)
+    {
+    case PROP_STATE:
+      g_value_set_int (value, self->state);
+      break;
+    case PROP_NAME:
+      g_value_set_string (value, gbt_torrent_get_name (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+torrent_release_peers (GbtTorrent *self)
+{
+  while (self->peers->len > 0)
+    {
+      GbtPeer *peer = g_ptr_array_index (self->peers, self->peers->len - 1);
+      gbt_peer_close (peer, NULL); /* removes it from self->peers */
+    }
+}
+
+static void
+gbt_torrent_dispose (GObject *object)
+{
+  GbtTorrent *self = GBT_TORRENT (object);
+
+  g_clear_handle_id (&self->tick_id, g_source_remove);
+  g_clear_handle_id (&self->kick_id, g_source_remove);
+  if (self->peers)
+    torrent_release_peers (self);
+  if (self->disk_io)
+    {
+      gbt_disk_io_shutdown (self->disk_io);
+      g_clear_pointer (&self->disk_io, gbt_disk_io_free);
+    }
+  g_clear_pointer (&self->trackers, gbt_tracker_manager_free);
+  G_OBJECT_CLASS (gbt_torrent_parent_class)->dispose (object);
+}
+
+static void
+gbt_torrent_finalize (GObject *object)
+{
+  GbtTorrent *self = GBT_TORRENT (object);
+
+  g_clear_pointer (&self->storage, gbt_storage_free);
+  g_clear_pointer (&self->picker, gbt_picker_free);
+  gbt_bitfield_clear (&self->have);
+  g_ptr_array_unref (self->peers);
+  g_hash_table_unref (self->candidates);
+  g_hash_table_unref (self->banned);
+  g_hash_table_unref (self->trust);
+  g_hash_table_unref (self->piece_bufs);
+  g_hash_table_unref (self->writing);
+  g_rand_free (self->rand);
+  g_clear_error (&self->error);
+  g_clear_pointer (&self->metainfo, gbt_metainfo_unref);
+  g_free (self->download_dir);
+  G_OBJECT_CLASS (gbt_torrent_parent_class)->finalize (object);
+}
+
+static void
+gbt_torrent_class_init (GbtTorrentClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = gbt_torrent_get_property;
+  object_class->dispose = gbt_torrent_dispose;
+  object_class->finalize = gbt_torrent_finalize;
+
+  /**
+   * GbtTorrent:state: (type GbtTorrentState)
+   */
+  props[PROP_STATE] = g_param_spec_int ("state", NULL, NULL, 0, GBT_TORRENT_STATE_ERROR, 0,
+                                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY
+                                            | G_PARAM_STATIC_STRINGS);
+  props[PROP_NAME] = g_param_spec_string ("name", NULL, NULL, NULL,
+                                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, props);
+
+  /**
+   * GbtTorrent::piece-verified:
+   * @piece: the index of a piece that passed its hash and is on disk
+   */
+  signals[SIGNAL_PIECE_VERIFIED] = g_signal_new ("piece-verified", G_TYPE_FROM_CLASS (klass),
+                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                 G_TYPE_NONE, 1, G_TYPE_UINT);
+  /**
+   * GbtTorrent::finished:
+   * Every wanted piece is verified on disk.
+   */
+  signals[SIGNAL_FINISHED] = g_signal_new ("finished", G_TYPE_FROM_CLASS (klass),
+                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /**
+   * GbtTorrent::peer-banned:
+   * @address: the IP address banned for sending data that failed hash checks
+   */
+  signals[SIGNAL_PEER_BANNED] = g_signal_new ("peer-banned", G_TYPE_FROM_CLASS (klass),
+                                              G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                              G_TYPE_NONE, 1, G_TYPE_STRING);
+  /**
+   * GbtTorrent::hash-failed:
+   * @piece: a piece whose assembled data did not match its hash
+   */
+  signals[SIGNAL_HASH_FAILED] = g_signal_new ("hash-failed", G_TYPE_FROM_CLASS (klass),
+                                              G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                              G_TYPE_NONE, 1, G_TYPE_UINT);
+}
+
+static void
+gbt_torrent_init (GbtTorrent *self)
+{
+  self->peers = g_ptr_array_new ();
+  self->candidates = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, candidate_free);
+  self->banned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->trust = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->piece_bufs = g_hash_table_new_full (NULL, NULL, NULL, piece_buf_free);
+  self->writing = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_ptr_array_unref);
+  self->rand = g_rand_new ();
+}
+
+GbtTorrent *
+gbt_torrent_new (GbtSession *session, GbtMetainfo *metainfo, const char *download_dir)
+{
+  GbtTorrent *self = g_object_new (GBT_TYPE_TORRENT, NULL);
+  guint n = gbt_metainfo_get_n_pieces (metainfo);
+
+  self->session = session;
+  self->metainfo = gbt_metainfo_ref (metainfo);
+  self->download_dir = g_strdup (download_dir);
+  gbt_bitfield_init (&self->have, n);
+  self->picker = gbt_picker_new (n, gbt_metainfo_get_piece_length (metainfo),
+                                 gbt_metainfo_get_total_size (metainfo));
+  self->limits.n_pieces = n;
+  self->limits.piece_length = gbt_metainfo_get_piece_length (metainfo);
+  self->limits.total_size = gbt_metainfo_get_total_size (metainfo);
+  self->limits.max_message_len = MAX (1024 * 1024 + 64, gbt_bitfield_byte_len (n) + 1);
+  self->bytes_wanted = gbt_metainfo_get_total_size (metainfo);
+  self->storage = gbt_storage_new (metainfo, download_dir);
+  return self;
+}
+
+/* ---- accessors ---- */
+
+GbtTorrentState
+gbt_torrent_get_state (GbtTorrent *self)
+{
+  g_return_val_if_fail (GBT_IS_TORRENT (self), GBT_TORRENT_STATE_ERROR);
+  return self->state;
+}
+
+const GError *
+gbt_torrent_get_error (GbtTorrent *self)
+{
+  g_return_val_if_fail (GBT_IS_TORRENT (self), NULL);
+  return self->error;
+}
+
+const guint8 *
+gbt_torrent_get_info_hash (GbtTorrent *self)
+{
+  g_return_val_if_fail (GBT_IS_TORRENT (self), NULL);
+  return gbt_metainfo_get_info_hash (self->metainfo);
+}
+
+GbtMetainfo *
+gbt_torrent_get_metainfo (GbtTorrent *self)
+{
+  g_return_val_if_fail (GBT_IS_TORRENT (self), NULL);
+  return self->metainfo;
+}
+
+gboolean
+gbt_torrent_has_metadata (GbtTorrent *self)
+{
+  g_return_val_if_fail (GBT_IS_TORRENT (self), FALSE);
+  return self->metainfo != NULL;
+}
+
+const char *
+gbt_torrent_get_name (GbtTorrent *self)
+{
+  g_return_val_if_fail (GBT_IS_TORRENT (self), NULL);
+  return gbt_metainfo_get_name (self->metainfo);
+}
+
+GbtSession *
+gbt_torrent_get_session (GbtTorrent *self)
+{
+  g_return_val_if_fail (GBT_IS_TORRENT (self), NULL);
+  return self->session;
+}
+
+guint
+gbt_torrent_get_n_pieces_have (GbtTorrent *self)
+{
+  return self->have.n_set;
+}
+
+guint64
+gbt_torrent_get_bytes_have (GbtTorrent *self)
+{
+  return self->bytes_have;
+}
+
+guint64
+gbt_torrent_get_bytes_wanted (GbtTorrent *self)
+{
+  return self->bytes_wanted;
+}
+
+guint64
+gbt_torrent_get_downloaded (GbtTorrent *self)
+{
+  return self->downloaded;
+}
+
+guint64
+gbt_torrent_get_uploaded (GbtTorrent *self)
+{
+  return self->uploaded;
+}
+
+double
+gbt_torrent_get_download_rate (GbtTorrent *self)
+{
+  return self->rate_down;
+}
+
+double
+gbt_torrent_get_upload_rate (GbtTorrent *self)
+{
+  return self->rate_up;
+}
+
+guint
+gbt_torrent_get_n_peers (GbtTorrent *self)
+{
+  return self->peers->len;
+}
+
+gboolean
+gbt_torrent_is_active (GbtTorrent *self)
+{
+  return (self->state == GBT_TORRENT_STATE_DOWNLOADING || self->state == GBT_TORRENT_STATE_SEEDING)
+         && !self->stopping;
+}
+
+const GbtBitfield *
+gbt_torrent_get_have (GbtTorrent *self)
+{
+  return &self->have;
+}
+
+const GbtWireLimits *
+gbt_torrent_get_wire_limits (GbtTorrent *self)
+{
+  return &self->limits;
+}
+
+/* ---- extension protocol (BEP 10) ---- */
+
+typedef struct {
+  const guint8 *key;
+  gsize key_len;
+  const guint8 *raw;
+  gsize raw_len;
+} ExtKey;
+
+static int
+ext_key_cmp (gconstpointer a, gconstpointer b)
+{
+  const ExtKey *x = a, *y = b;
+  int c = memcmp (x->key, y->key, MIN (x->key_len, y->key_len));
+  return c ? c : (int) x->key_len - (int) y->key_len;
+}
+
+GBytes *
+gbt_torrent_build_ext_handshake (GbtTorrent *self)
+{
+  GbtPluginRegistry *registry = gbt_session_get_registry (self->session);
+  GPtrArray *exts = gbt_plugin_registry_get_wire_extensions (registry);
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  g_autoptr(GArray) extra = g_array_new (FALSE, FALSE, sizeof (ExtKey));
+  g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func ((GDestroyNotify) gbt_bencode_doc_free);
+  guint8 scratch[64];
+  g_autoptr(GByteArray) tmp = g_byte_array_new ();
+
+  /* keys the extensions add (e.g. metadata_size), merged in sorted order */
+  for (guint i = 0; exts && i < exts->len; i++)
+    {
+      GbtWireExtension *ext = g_ptr_array_index (exts, i);
+      GbtWireExtensionInterface *iface = GBT_WIRE_EXTENSION_GET_IFACE (ext);
+      g_autoptr(GBytes) b = NULL;
+      GbtBencodeDoc *doc;
+      GbtBencode *root;
+
+      if (iface->get_handshake_extra == NULL)
+        continue;
+      b = iface->get_handshake_extra (ext, self);
+      if (b == NULL)
+        continue;
+      doc = gbt_bencode_parse (b, NULL);
+      if (doc == NULL)
+        continue;
+      g_ptr_array_add (docs, doc);
+      root = gbt_bencode_doc_get_root (doc);
+      for (guint k = 0; k < gbt_bencode_get_length (root); k++)
+        {
+          ExtKey e;
+          GbtBencode *v = gbt_bencode_dict_nth (root, k, &e.key, &e.key_len);
+          if (v == NULL)
+            continue;
+          e.raw = gbt_bencode_get_raw (v, &e.raw_len);
+          /* the core's own keys win */
+          if ((e.key_len == 1 && (e.key[0] == 'm' || e.key[0] == 'p' || e.key[0] == 'v'))
+              || (e.key_len == 4 && memcmp (e.key, "reqq", 4) == 0))
+            continue;
+          g_array_append_val (extra, e);
+        }
+    }
+  {
+    ExtKey own[4];
+    /* "m": our extension ids, 1-based in registry order */
+    gbt_bencode_write_dict_start (tmp);
+    for (guint i = 0; exts && i < exts->len; i++)
+      {
+        gbt_bencode_write_str (tmp, gbt_wire_extension_get_name (g_ptr_array_index (exts, i)));
+        gbt_bencode_write_int (tmp, i + 1);
+      }
+    gbt_bencode_write_end (tmp);
+    own[0] = (ExtKey) { (const guint8 *) "m", 1, NULL, 0 };
+    own[1] = (ExtKey) { (const guint8 *) "p", 1, NULL, 0 };
+    own[2] = (ExtKey) { (const guint8 *) "reqq", 4, NULL, 0 };
+    own[3] = (ExtKey) { (const guint8 *) "v", 1, NULL, 0 };
+    g_array_append_vals (extra, own, 4);
+  }
+  g_array_sort (extra, ext_key_cmp);
+
+  gbt_bencode_write_dict_start (out);
+  for (guint i = 0; i < extra->len; i++)
+    {
+      ExtKey *e = &g_array_index (extra, ExtKey, i);
+      gbt_bencode_write_string (out, e->key, e->key_len);
+      if (e->raw)
+        g_byte_array_append (out, e->raw, e->raw_len);
+      else if (e->key[0] == 'm')
+        g_byte_array_append (out, tmp->data, tmp->len);
+      else if (e->key[0] == 'p')
+        gbt_bencode_write_int (out, gbt_session_get_listen_port (self->session));
+      else if (e->key[0] == 'r')
+        gbt_bencode_write_int (out, MAX_UPLOAD_QUEUE);
+      else
+        {
+          g_snprintf ((char *) scratch, sizeof scratch, "gbt %s", gbt_get_version_string ());
+          gbt_bencode_write_str (out, (const char *) scratch);
+        }
+    }
+  gbt_bencode_write_end (out);
+  return g_byte_array_free_to_bytes (g_steal_pointer (&out));
+}
+
+void
+gbt_torrent_peer_extended (GbtTorrent *self, GbtPeer *peer, guint8 ext_id, const guint8 *payload,
+                           gsize len)
+{
+  GbtPluginRegistry *registry = gbt_session_get_registry (self->session);
+  GPtrArray *exts = gbt_plugin_registry_get_wire_extensions (registry);
+
+  if (ext_id == 0)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) bytes = g_bytes_new (payload, len);
+      g_autoptr(GbtBencodeDoc) doc = gbt_bencode_parse_full (bytes, GBT_BENCODE_NONE, 32, 0, &error);
+      GbtBencode *root, *m;
+      gint64 reqq;
+
+      if (doc == NULL || !gbt_bencode_is_dict (gbt_bencode_doc_get_root (doc)))
+        {
+          g_autoptr(GError) e = g_error_new (GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
+                                             "bad extension handshake: %s",
+                                             error ? error->message : "not a dictionary");
+          gbt_peer_close (peer, e);
+          return;
+        }
+      root = gbt_bencode_doc_get_root (doc);
+      m = gbt_bencode_dict_lookup (root, "m");
+      for (guint i = 0; i < gbt_bencode_get_length (m); i++)
+        {
+          const guint8 *k;
+          gsize klen;
+          GbtBencode *v = gbt_bencode_dict_nth (m, i, &k, &klen);
+          g_autofree char *name = g_strndup ((const char *) k, klen);
+          if (!gbt_bencode_is_int (v))
+            continue;
+          /* id 0 disables an extension the peer announced earlier */
+          if (gbt_bencode_get_int (v) <= 0 || gbt_bencode_get_int (v) > 255)
+            g_hash_table_remove (peer->ext_ids, name);
+          else
+            g_hash_table_insert (peer->ext_ids, g_steal_pointer (&name),
+                                 GUINT_TO_POINTER ((guint) gbt_bencode_get_int (v)));
+        }
+      if (gbt_bencode_dict_get_int (root, "reqq", &reqq) && reqq > 0)
+        peer->remote_reqq = (guint) MIN (reqq, 100000);
+      if (gbt_bencode_dict_lookup (root, "v"))
+        {
+          g_free (peer->client);
+          peer->client = gbt_bencode_dup_string (gbt_bencode_dict_lookup (root, "v"));
+          if (peer->client && !g_utf8_validate (peer->client, -1, NULL))
+            g_clear_pointer (&peer->client, g_free);
+        }
+      for (guint i = 0; exts && i < exts->len; i++)
+        {
+          GbtWireExtension *ext = g_ptr_array_index (exts, i);
+          if (GBT_WIRE_EXTENSION_GET_IFACE (ext)->on_handshake)
+            GBT_WIRE_EXTENSION_GET_IFACE (ext)->on_handshake (ext, peer, bytes);
+        }
+      return;
+    }
+  if (exts == NULL || ext_id > exts->len)
+    {
+      g_debug ("[%s] extended message for unknown id %u ignored", peer->name, ext_id);
+      return;
+    }
+  {
+    GbtWireExtension *ext = g_ptr_array_index (exts, ext_id - 1);
+    g_autoptr(GBytes) bytes = g_bytes_new (payload, len);
+    g_autoptr(GError) error = NULL;
+    if (!GBT_WIRE_EXTENSION_GET_IFACE (ext)->on_message (ext, peer, bytes, &error))
+      {
+        if (error == NULL)
+          error = g_error_new (GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
+                               "%s refused a message", gbt_wire_extension_get_name (ext));
+        gbt_peer_close (peer, error);
+      }
+  }
+}
+
+/* ---- peers ---- */
+
+static int
+trust_get (GbtTorrent *self, const char *ip)
+{
+  gpointer v = g_hash_table_lookup (self->trust, ip);
+  return v ? GPOINTER_TO_INT (v) - 1000 : 0;
+}
+
+static void
+trust_set (GbtTorrent *self, const char *ip, int trust)
+{
+  g_hash_table_replace (self->trust, g_strdup (ip), GINT_TO_POINTER (trust + 1000));
+}
+
+static void
+ban_ip (GbtTorrent *self, const char *ip)
+{
+  if (g_hash_table_contains (self->banned, ip))
+    return;
+  g_debug ("[%s] banning %s for sending bad data", gbt_torrent_get_name (self), ip);
+  g_hash_table_add (self->banned, g_strdup (ip));
+  for (guint i = self->peers->len; i > 0; i--)
+    {
+      GbtPeer *peer = g_ptr_array_index (self->peers, i - 1);
+      g_autofree char *pip = peer->address ? address_ip (peer->address) : NULL;
+      if (pip && g_str_equal (pip, ip))
+        {
+          g_autoptr(GError) e = g_error_new_literal (GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
+                                                     "banned: sent data that failed hash checks");
+          gbt_peer_close (peer, e);
+        }
+    }
+  g_signal_emit (self, signals[SIGNAL_PEER_BANNED], 0, ip);
+}
+
+static gboolean
+peer_requested_cb (gpointer peer_data, const GbtBlock *block)
+{
+  return gbt_peer_find_request (peer_data, block) >= 0;
+}
+
+static guint64
+buffer_limit (GbtTorrent *self)
+{
+  /* at least four pieces, so big pieces still flow */
+  return MAX (gbt_session_get_buffer_limit (self->session),
+              4 * (guint64) gbt_metainfo_get_piece_length (self->metainfo));
+}
+
+static gboolean
+over_buffer_limit (GbtTorrent *self)
+{
+  return self->buffered_bytes + gbt_disk_io_get_pending_bytes (self->disk_io) > buffer_limit (self);
+}
+
+static void
+torrent_request (GbtTorrent *self, GbtPeer *peer)
+{
+  g_autoptr(GArray) blocks = NULL;
+  guint target, want, got;
+
+  if (self->state != GBT_TORRENT_STATE_DOWNLOADING || self->stopping
+      || peer->state != GBT_PEER_STATE_ACTIVE || peer->peer_choking || !peer->am_interested)
+    return;
+  target = peer->queue_target;
+  if (peer->remote_reqq)
+    target = MIN (target, peer->remote_reqq);
+  if (peer->requests->len >= target)
+    return;
+  want = target - peer->requests->len;
+  /* batch small top-ups: fewer picker calls, same queue depth */
+  if (want < 4 && peer->requests->len > 0)
+    return;
+  if (over_buffer_limit (self))
+    return;
+  blocks = g_array_sized_new (FALSE, FALSE, sizeof (GbtBlock), want);
+  got = gbt_picker_pick (self->picker, &peer->has, want, peer_requested_cb, peer, blocks);
+  for (guint i = 0; i < got; i++)
+    gbt_peer_send_request (peer, &g_array_index (blocks, GbtBlock, i));
+  if (got > 0 && peer->last_block_us == 0)
+    peer->last_block_us = g_get_monotonic_time ();
+}
+
+static gboolean
+kick_cb (gpointer user_data)
+{
+  GbtTorrent *self = user_data;
+
+  self->kick_id = 0;
+  for (guint i = 0; i < self->peers->len; i++)
+    torrent_request (self, g_ptr_array_index (self->peers, i));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+torrent_queue_kick (GbtTorrent *self)
+{
+  if (self->kick_id == 0)
+    self->kick_id = g_idle_add (kick_cb, self);
+}
+
+static void
+peer_return_requests (GbtTorrent *self, GbtPeer *peer)
+{
+  for (guint i = 0; i < peer->requests->len; i++)
+    gbt_picker_unrequest (self->picker, &g_array_index (peer->requests, GbtBlock, i));
+  g_array_set_size (peer->requests, 0);
+}
+
+void
+gbt_torrent_peer_ready (GbtTorrent *self, GbtPeer *peer)
+{
+  g_debug ("[%s] peer %s ready", gbt_torrent_get_name (self), peer->name);
+}
+
+gboolean
+gbt_torrent_accept_peer (GbtTorrent *self, GbtPeer *peer)
+{
+  g_autofree char *ip = NULL;
+
+  if (!gbt_torrent_is_active (self))
+    return FALSE;
+  if (peer->address)
+    {
+      ip = address_ip (peer->address);
+      if (g_hash_table_contains (self->banned, ip))
+        return FALSE;
+    }
+  if (self->peers->len >= gbt_session_get_max_peers (self->session))
+    return FALSE;
+  g_ptr_array_add (self->peers, gbt_peer_ref (peer));
+  return TRUE;
+}
+
+void
+gbt_torrent_peer_closed (GbtTorrent *self, GbtPeer *peer, const GError *reason)
+{
+  if (!g_ptr_array_remove_fast (self->peers, peer))
+    return;
+  peer_return_requests (self, peer);
+  if (peer->has.n_set > 0)
+    gbt_picker_remove_peer_bitfield (self->picker, &peer->has);
+  if (self->optimistic == peer)
+    self->optimistic = NULL;
+  if (peer->address && !peer->incoming)
+    {
+      g_autofree char *key = address_key (peer->address);
+      Candidate *c = g_hash_table_lookup (self->candidates, key);
+      if (c && c->state == CAND_CONNECTED)
+        {
+          c->state = CAND_IDLE;
+          /* a peer that gave us data is worth a quick retry; one that failed
+           * at once waits longer each time */
+          if (peer->downloaded > 0)
+            c->failures = 0;
+          else
+            c->failures++;
+          c->next_try_us = g_get_monotonic_time ()
+                           + MIN (30 * (1 << MIN (c->failures, 5)), 600) * G_USEC_PER_SEC;
+        }
+    }
+  gbt_peer_unref (peer);
+  torrent_queue_kick (self);
+}
+
+void
+gbt_torrent_peer_has_changed (GbtTorrent *self, GbtPeer *peer, int piece)
+{
+  if (piece == -2)
+    {
+      /* the peer's whole set is about to be replaced */
+      if (peer->has.n_set > 0)
+        gbt_picker_remove_peer_bitfield (self->picker, &peer->has);
+      return;
+    }
+  if (piece == -1)
+    {
+      if (peer->has.n_set > 0)
+        gbt_picker_add_peer_bitfield (self->picker, &peer->has);
+      update_interest (self, peer);
+    }
+  else
+    {
+      gbt_picker_add_peer_have (self->picker, piece);
+      if (!peer->am_interested && piece_wanted (self, piece)
+          && self->state == GBT_TORRENT_STATE_DOWNLOADING)
+        gbt_peer_set_interested (peer, TRUE);
+    }
+  /* a seed meeting a seed: nothing to exchange */
+  if (self->state == GBT_TORRENT_STATE_SEEDING && gbt_bitfield_is_complete (&peer->has))
+    {
+      gbt_peer_close (peer, NULL);
+      return;
+    }
+  torrent_request (self, peer);
+}
+
+void
+gbt_torrent_peer_choke_changed (GbtTorrent *self, GbtPeer *peer)
+{
+  if (peer->peer_choking && !peer->fast)
+    peer_return_requests (self, peer);
+  torrent_request (self, peer);
+}
+
+static void
+torrent_cancel_elsewhere (GbtTorrent *self, GbtPeer *from, const GbtBlock *block)
+{
+  for (guint i = 0; i < self->peers->len; i++)
+    {
+      GbtPeer *p = g_ptr_array_index (self->peers, i);
+      int idx;
+      if (p == from)
+        continue;
+      idx = gbt_peer_find_request (p, block);
+      if (idx >= 0)
+        {
+          g_array_remove_index (p->requests, idx);
+          gbt_peer_send_cancel (p, block);
+        }
+    }
+}
+
+static void piece_written_cb (guint piece, GbtPieceResult result, const GError *error,
+                              gpointer user_data);
+
+void
+gbt_torrent_peer_block (GbtTorrent *self, GbtPeer *peer, guint32 piece, guint32 begin,
+                        const guint8 *data, gsize len)
+{
+  GbtBlock block = { piece, begin, len };
+  PieceBuf *pb;
+  gboolean complete = FALSE;
+  g_autofree char *ip = NULL;
+
+  self->downloaded += len;
+  self->rate_window_down += len;
+  if (self->state != GBT_TORRENT_STATE_DOWNLOADING || gbt_bitfield_get (&self->have, piece))
+    {
+      self->wasted += len;
+      return;
+    }
+  if (!gbt_picker_block_received (self->picker, &block, &complete))
+    {
+      self->wasted += len;
+      torrent_request (self, peer);
+      return;
+    }
+  if (gbt_picker_in_endgame (self->picker))
+    torrent_cancel_elsewhere (self, peer, &block);
+
+  pb = g_hash_table_lookup (self->piece_bufs, GUINT_TO_POINTER (piece));
+  if (pb == NULL)
+    {
+      pb = g_new0 (PieceBuf, 1);
+      pb->piece = piece;
+      pb->size = gbt_metainfo_get_piece_size (self->metainfo, piece);
+      pb->data = g_malloc (pb->size);
+      pb->contributors = g_ptr_array_new_with_free_func (g_free);
+      g_hash_table_insert (self->piece_bufs, GUINT_TO_POINTER (piece), pb);
+      self->buffered_bytes += pb->size;
+    }
+  memcpy (pb->data + begin, data, len);
+  ip = peer->address ? address_ip (peer->address) : g_strdup ("?");
+  if (!g_ptr_array_find_with_equal_func (pb->contributors, ip, g_str_equal, NULL))
+    g_ptr_array_add (pb->contributors, g_steal_pointer (&ip));
+
+  if (complete)
+    {
+      GBytes *bytes = g_bytes_new_take (g_steal_pointer (&pb->data), pb->size);
+      g_hash_table_insert (self->writing, GUINT_TO_POINTER (piece),
+                           g_ptr_array_ref (pb->contributors));
+      self->buffered_bytes -= pb->size;
+      g_hash_table_remove (self->piece_bufs, GUINT_TO_POINTER (piece));
+      gbt_disk_io_write_piece (self->disk_io, piece, bytes, piece_written_cb, self);
+      g_bytes_unref (bytes);
+    }
+  torrent_request (self, peer);
+}
+
+void
+gbt_torrent_peer_rejected (GbtTorrent *self, GbtPeer *peer, const GbtBlock *block)
+{
+  gbt_picker_unrequest (self->picker, block);
+  torrent_queue_kick (self);
+}
+
+static void
+block_read_cb (guint32 piece, guint32 begin, GBytes *data, const GError *error, gpointer user_data)
+{
+  GbtPeer *peer = user_data;
+  GbtTorrent *self = peer->torrent;
+  GbtBlock b = { piece, begin, 0 };
+  gboolean still_wanted = FALSE;
+
+  peer->uploads_in_flight--;
+  /* a cancel may have removed the request while the read ran */
+  for (guint i = 0; i < peer->incoming_requests->len; i++)
+    {
+      GbtBlock *r = &g_array_index (peer->incoming_requests, GbtBlock, i);
+      if (r->piece == b.piece && r->begin == b.begin)
+        {
+          g_array_remove_index (peer->incoming_requests, i);
+          still_wanted = TRUE;
+          break;
+        }
+    }
+  if (self != NULL && still_wanted && data != NULL && !gbt_peer_is_closed (peer) && !peer->am_choking)
+    {
+      gbt_peer_send_piece (peer, piece, begin, data);
+      self->uploaded += g_bytes_get_size (data);
+      self->rate_window_up += g_bytes_get_size (data);
+    }
+  else if (error)
+    g_debug ("[%s] read for upload failed: %s", peer->name, error->message);
+  gbt_peer_unref (peer);
+}
+
+void
+gbt_torrent_peer_request (GbtTorrent *self, GbtPeer *peer, const GbtBlock *block)
+{
+  if (peer->am_choking || !gbt_bitfield_get (&self->have, block->piece)
+      || block->length > 128 * 1024 || peer->incoming_requests->len >= MAX_UPLOAD_QUEUE)
+    {
+      /* BEP 6: say no instead of staying silent */
+      if (peer->fast)
+        gbt_peer_send_reject (peer, block);
+      return;
+    }
+  g_array_append_val (peer->incoming_requests, *block);
+  peer->uploads_in_flight++;
+  gbt_disk_io_read_block (self->disk_io, block->piece, block->begin, block->length, block_read_cb,
+                          gbt_peer_ref (peer));
+}
+
+void
+gbt_torrent_peer_cancel (GbtTorrent *self, GbtPeer *peer, const GbtBlock *block)
+{
+  for (guint i = 0; i < peer->incoming_requests->len; i++)
+    {
+      GbtBlock *r = &g_array_index (peer->incoming_requests, GbtBlock, i);
+      if (r->piece == block->piece && r->begin == block->begin)
+        {
+          g_array_remove_index (peer->incoming_requests, i);
+          return;
+        }
+    }
+}
+
+void
+gbt_torrent_peer_interest_changed (GbtTorrent *self, GbtPeer *peer)
+{
+  /* a newly interested peer gets a slot at once if one is free */
+  if (peer->peer_interested && peer->am_choking)
+    {
+      guint unchoked = 0;
+      for (guint i = 0; i < self->peers->len; i++)
+        if (!((GbtPeer *) g_ptr_array_index (self->peers, i))->am_choking)
+          unchoked++;
+      if (unchoked < UNCHOKE_SLOTS + 1)
+        gbt_peer_set_choking (peer, FALSE);
+    }
+}
+
+/* ---- pieces ---- */
+
+static void
+torrent_check_finished (GbtTorrent *self)
+{
+  if (self->finished_emitted || !gbt_picker_is_done (self->picker))
+    return;
+  self->finished_emitted = TRUE;
+  set_state (self, GBT_TORRENT_STATE_SEEDING);
+  for (guint i = 0; i < self->peers->len; i++)
+    {
+      GbtPeer *p = g_ptr_array_index (self->peers, i);
+      peer_return_requests (self, p);
+      gbt_peer_set_interested (p, FALSE);
+    }
+  if (self->trackers)
+    gbt_tracker_manager_completed (self->trackers);
+  g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
+}
+
+static void
+piece_written_cb (guint piece, GbtPieceResult result, const GError *error, gpointer user_data)
+{
+  GbtTorrent *self = user_data;
+  g_autoptr(GPtrArray) contributors = NULL;
+  gpointer stolen = NULL;
+
+  if (g_hash_table_steal_extended (self->writing, GUINT_TO_POINTER (piece), NULL, &stolen))
+    contributors = stolen;
+
+  switch (result)
+    {
+    case GBT_PIECE_RESULT_OK:
+      gbt_bitfield_set (&self->have, piece, TRUE);
+      gbt_picker_piece_verified (self->picker, piece);
+      self->bytes_have += gbt_metainfo_get_piece_size (self->metainfo, piece);
+      for (guint i = 0; contributors && i < contributors->len; i++)
+        {
+          const char *ip = g_ptr_array_index (contributors, i);
+          trust_set (self, ip, MIN (trust_get (self, ip) + 1, MAX_TRUST));
+        }
+      for (guint i = 0; i < self->peers->len; i++)
+        {
+          GbtPeer *p = g_ptr_array_index (self->peers, i);
+          if (p->state == GBT_PEER_STATE_ACTIVE)
+            gbt_peer_send_have (p, piece);
+        }
+      g_signal_emit (self, signals[SIGNAL_PIECE_VERIFIED], 0, piece);
+      torrent_check_finished (self);
+      break;
+
+    case GBT_PIECE_RESULT_HASH_FAIL:
+      g_debug ("[%s] piece %u failed its hash check", gbt_torrent_get_name (self), piece);
+      gbt_picker_piece_failed (self->picker, piece);
+      g_signal_emit (self, signals[SIGNAL_HASH_FAILED], 0, piece);
+      /* trust as libtorrent keeps it: a sole contributor is the liar for
+       * sure, a shared piece costs each contributor less */
+      for (guint i = 0; contributors && i < contributors->len; i++)
+        {
+          const char *ip = g_ptr_array_index (contributors, i);
+          int t = trust_get (self, ip) - (contributors->len == 1 ? 4 : 2);
+          trust_set (self, ip, t);
+          if (t <= BAN_TRUST)
+            ban_ip (self, ip);
+        }
+      break;
+
+    case GBT_PIECE_RESULT_IO_ERROR:
+      torrent_fail (self, g_error_new (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_STORAGE,
+                                       "cannot write piece %u: %s", piece,
+                                       error ? error->message : "unknown error"));
+      torrent_release_peers (self);
+      return;
+    }
+  torrent_queue_kick (self);
+}
+
+/* ---- connections ---- */
+
+static void
+connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Candidate *c = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GIOStream) stream = gbt_transport_connect_finish (GBT_TRANSPORT (source), result, &error);
+  GbtTorrent *self;
+  GbtPeer *peer;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* the candidate or torrent is gone */
+  self = c->torrent;
+  self->n_connecting--;
+  g_clear_object (&c->cancellable);
+  if (stream == NULL)
+    {
+      g_debug ("[%s] connect to %s failed: %s", gbt_torrent_get_name (self), c->key, error->message);
+      c->state = CAND_IDLE;
+      c->failures++;
+      c->next_try_us = g_get_monotonic_time ()
+                       + MIN (15 * (1 << MIN (c->failures, 6)), 900) * G_USEC_PER_SEC;
+      torrent_connect_more (self);
+      return;
+    }
+  if (!gbt_torrent_is_active (self) || self->peers->len >= gbt_session_get_max_peers (self->session))
+    {
+      c->state = CAND_IDLE;
+      return;
+    }
+  c->state = CAND_CONNECTED;
+  peer = gbt_peer_new (stream, c->address, FALSE);
+  g_ptr_array_add (self->peers, peer);
+  gbt_peer_start (peer, self, NULL, NULL);
+}
+
+static void
+torrent_connect_more (GbtTorrent *self)
+{
+  GbtTransport *transport;
+  GHashTableIter iter;
+  gpointer value;
+  gint64 now = g_get_monotonic_time ();
+  guint max_peers = gbt_session_get_max_peers (self->session);
+  g_autoptr(GPtrArray) ready = NULL;
+
+  if (!gbt_torrent_is_active (self) || self->state == GBT_TORRENT_STATE_SEEDING)
+    return;
+  transport = gbt_session_get_transport (self->session);
+  if (transport == NULL)
+    return;
+  if (self->peers->len + self->n_connecting >= max_peers || self->n_connecting >= MAX_HALF_OPEN)
+    return;
+
+  ready = g_ptr_array_new ();
+  g_hash_table_iter_init (&iter, self->candidates);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Candidate *c = value;
+      if (c->state == CAND_IDLE && c->next_try_us <= now)
+        g_ptr_array_add (ready, c);
+    }
+  /* fewest failures first, random among equals */
+  for (guint i = ready->len; i > 1; i--)
+    {
+      guint j = g_rand_int_range (self->rand, 0, i);
+      gpointer t = ready->pdata[i - 1];
+      ready->pdata[i - 1] = ready->pdata[j];
+      ready->pdata[j] = t;
+    }
+  for (guint i = 0; i < ready->len; i++)
+    {
+      Candidate *c = g_ptr_array_index (ready, i);
+      if (self->peers->len + self->n_connecting >= max_peers || self->n_connecting >= MAX_HALF_OPEN)
+        break;
+      c->state = CAND_CONNECTING;
+      c->cancellable = g_cancellable_new ();
+      self->n_connecting++;
+      gbt_transport_connect_async (transport, G_SOCKET_ADDRESS (c->address),
+                                   gbt_session_get_bind_socket_address (self->session),
+                                   c->cancellable, connect_cb, c);
+    }
+}
+
+void
+gbt_torrent_add_peers (GbtTorrent *self, GPtrArray *addresses, const char *source)
+{
+  guint16 own_port;
+  guint added = 0;
+
+  g_return_if_fail (GBT_IS_TORRENT (self));
+  g_return_if_fail (addresses != NULL);
+
+  own_port = gbt_session_get_listen_port (self->session);
+  for (guint i = 0; i < addresses->len; i++)
+    {
+      GInetSocketAddress *a = g_ptr_array_index (addresses, i);
+      g_autofree char *key = NULL;
+      g_autofree char *ip = NULL;
+      Candidate *c;
+
+      if (!G_IS_INET_SOCKET_ADDRESS (a) || g_inet_socket_address_get_port (a) == 0)
+        continue;
+      key = address_key (a);
+      ip = address_ip (a);
+      if (g_hash_table_contains (self->candidates, key) || g_hash_table_contains (self->banned, ip))
+        continue;
+      /* ourselves, as the tracker reports us back */
+      if (g_inet_socket_address_get_port (a) == own_port)
+        {
+          GInetAddress *bind = gbt_session_get_bind_inet_address (self->session);
+          g_autofree char *bip = bind ? g_inet_address_to_string (bind) : NULL;
+          if (bip && g_str_equal (bip, ip))
+            continue;
+        }
+      if (g_hash_table_size (self->candidates) >= 2000)
+        break;
+      c = g_new0 (Candidate, 1);
+      c->address = g_object_ref (a);
+      c->key = g_steal_pointer (&key);
+      c->source = g_strdup (source ? source : "unknown");
+      c->torrent = self;
+      g_hash_table_insert (self->candidates, c->key, c);
+      added++;
+    }
+  if (added)
+    g_debug ("[%s] %u new peers from %s", gbt_torrent_get_name (self), added, source);
+  torrent_connect_more (self);
+}
+
+/* ---- choking (BEP 3, mainline style) ---- */
+
+static int
+cmp_rate_down (gconstpointer a, gconstpointer b)
+{
+  const GbtPeer *x = *(GbtPeer *const *) a, *y = *(GbtPeer *const *) b;
+  return (x->rate_down < y->rate_down) - (x->rate_down > y->rate_down);
+}
+
+static int
+cmp_rate_up (gconstpointer a, gconstpointer b)
+{
+  const GbtPeer *x = *(GbtPeer *const *) a, *y = *(GbtPeer *const *) b;
+  return (x->rate_up < y->rate_up) - (x->rate_up > y->rate_up);
+}
+
+static void
+torrent_rechoke (GbtTorrent *self, gboolean rotate_optimistic)
+{
+  g_autoptr(GPtrArray) interested = g_ptr_array_new ();
+  gboolean seeding = self->state == GBT_TORRENT_STATE_SEEDING;
+  guint slots = UNCHOKE_SLOTS;
+
+  for (guint i = 0; i < self->peers->len; i++)
+    {
+      GbtPeer *p = g_ptr_array_index (self->peers, i);
+      if (p->state == GBT_PEER_STATE_ACTIVE && p->peer_interested)
+        g_ptr_array_add (interested, p);
+    }
+  /* leeching: reciprocate the best uploaders to us (snubbed ones lose
+   * their slot); seeding: serve those we upload to fastest */
+  g_ptr_array_sort (interested, seeding ? cmp_rate_up : cmp_rate_down);
+  if (rotate_optimistic || self->optimistic == NULL || !self->optimistic->peer_interested)
+    {
+      g_autoptr(GPtrArray) choked = g_ptr_array_new ();
+      for (guint i = slots; i < interested->len; i++)
+        g_ptr_array_add (choked, g_ptr_array_index (interested, i));
+      self->optimistic = choked->len
+                             ? g_ptr_array_index (choked, g_rand_int_range (self->rand, 0, choked->len))
+                             : NULL;
+    }
+  for (guint i = 0; i < self->peers->len; i++)
+    {
+      GbtPeer *p = g_ptr_array_index (self->peers, i);
+      gboolean unchoke = FALSE;
+      guint rank;
+      if (p->state != GBT_PEER_STATE_ACTIVE)
+        continue;
+      if (g_ptr_array_find (interested, p, &rank))
+        unchoke = (rank < slots && !(p->snubbed && !seeding)) || p == self->optimistic;
+      gbt_peer_set_choking (p, !unchoke);
+      if (!unchoke)
+        g_array_set_size (p->incoming_requests, 0);
+    }
+}
+
+/* ---- the once-a-second tick ---- */
+
+static void
+update_queue_target (GbtPeer *peer)
+{
+  /* enough requests in flight to cover about two seconds at the measured
+   * rate, so one fast peer on loopback saturates while a slow one does not
+   * hoard blocks */
+  guint target = (guint) (peer->rate_down * 2.0 / GBT_BLOCK_SIZE);
+  peer->queue_target = CLAMP (MAX (target, peer->queue_target / 2), MIN_QUEUE, MAX_QUEUE);
+}
+
+static gboolean
+tick_cb (gpointer user_data)
+{
+  GbtTorrent *self = user_data;
+  gint64 now = g_get_monotonic_time ();
+
+  self->ticks++;
+  for (guint i = self->peers->len; i > 0; i--)
+    {
+      GbtPeer *p = g_ptr_array_index (self->peers, i - 1);
+      gbt_peer_tick (p, now);
+      if (gbt_peer_is_closed (p))
+        continue;
+      update_queue_target (p);
+      /* requests unanswered for long: the peer is snubbing us */
+      if (p->requests->len > 0 && p->last_block_us && now - p->last_block_us > REQUEST_TIMEOUT_US)
+        {
+          p->snubbed = TRUE;
+          peer_return_requests (self, p);
+          p->last_block_us = now;
+        }
+    }
+  self->rate_down = self->rate_down * 0.6 + self->rate_window_down * 0.4;
+  self->rate_up = self->rate_up * 0.6 + self->rate_window_up * 0.4;
+  self->rate_window_down = self->rate_window_up = 0;
+
+  if (self->ticks % RECHOKE_INTERVAL_S == 0)
+    torrent_rechoke (self, self->ticks % OPTIMISTIC_INTERVAL_S == 0);
+  if (self->ticks % 5 == 0 && self->state == GBT_TORRENT_STATE_DOWNLOADING)
+    for (guint i = 0; i < self->peers->len; i++)
+      update_interest (self, g_ptr_array_index (self->peers, i));
+  /* few peers and nothing to try: ask the trackers again */
+  if (self->ticks % 30 == 0 && self->trackers && self->state == GBT_TORRENT_STATE_DOWNLOADING
+      && self->peers->len < 5)
+    gbt_tracker_manager_announce_now (self->trackers);
+  torrent_connect_more (self);
+  torrent_queue_kick (self);
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- start and stop ---- */
+
+static void
+tracker_stats_cb (gpointer data, guint64 *uploaded, guint64 *downloaded, guint64 *left)
+{
+  GbtTorrent *self = data;
+  *uploaded = self->uploaded;
+  *downloaded = self->downloaded;
+  *left = self->bytes_wanted > self->bytes_have ? self->bytes_wanted - self->bytes_have : 0;
+}
+
+static void
+tracker_peers_cb (gpointer data, GPtrArray *addresses, const char *url)
+{
+  gbt_torrent_add_peers (data, addresses, url);
+}
+
+static const GbtTrackerManagerOps tracker_ops = {
+  tracker_stats_cb,
+  tracker_peers_cb,
+};
+
+static void
+torrent_go_live (GbtTorrent *self)
+{
+  GPtrArray *tiers = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < gbt_metainfo_get_n_tiers (self->metainfo); i++)
+    g_ptr_array_add (tiers, (gpointer) gbt_metainfo_get_tier (self->metainfo, i));
+
+  set_state (self, gbt_picker_is_done (self->picker) ? GBT_TORRENT_STATE_SEEDING
+                                                     : GBT_TORRENT_STATE_DOWNLOADING);
+  self->tick_id = g_timeout_add_seconds (1, tick_cb, self);
+
+  if (tiers->len > 0)
+    {
+      self->trackers = gbt_tracker_manager_new (gbt_session_get_registry (self->session),
+                                                gbt_torrent_get_info_hash (self),
+                                                gbt_session_get_peer_id (self->session),
+                                                gbt_session_get_listen_port (self->session), tiers,
+                                                &tracker_ops, self);
+      gbt_tracker_manager_set_bind_address (self->trackers,
+                                            gbt_session_get_bind_inet_address (self->session));
+      if (!gbt_tracker_manager_check (self->trackers, &error))
+        {
+          g_ptr_array_unref (tiers);
+          g_clear_pointer (&self->trackers, gbt_tracker_manager_free);
+          torrent_fail (self, g_error_new (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_NO_TRACKER_PLUGIN,
+                                           "%s", error->message));
+          return;
+        }
+      gbt_tracker_manager_start (self->trackers);
+    }
+  g_ptr_array_unref (tiers);
+
+  if (self->state == GBT_TORRENT_STATE_SEEDING && !self->finished_emitted)
+    {
+      self->finished_emitted = TRUE;
+      g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
+    }
+}
+
+static void
+create_files_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (!gbt_storage_create_files (task_data, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+create_files_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GbtTorrent *self = GBT_TORRENT (source);
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      torrent_fail (self, g_error_new (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_STORAGE, "%s",
+                                       error->message));
+      return;
+    }
+  if (self->stopping)
+    return;
+  torrent_go_live (self);
+}
+
+static void
+verify_done_cb (const GbtBitfield *have, const GError *error, gpointer user_data)
+{
+  GbtTorrent *self = user_data;
+  g_autoptr(GTask) task = NULL;
+
+  if (error)
+    {
+      torrent_fail (self, g_error_new (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_STORAGE,
+                                       "cannot check existing data: %s", error->message));
+      return;
+    }
+  for (guint i = 0; i < have->n_bits; i++)
+    if (gbt_bitfield_get (have, i))
+      {
+        gbt_bitfield_set (&self->have, i, TRUE);
+        gbt_picker_set_have (self->picker, i);
+        self->bytes_have += gbt_metainfo_get_piece_size (self->metainfo, i);
+      }
+  g_debug ("[%s] %u of %u pieces already on disk", gbt_torrent_get_name (self), self->have.n_set,
+           self->have.n_bits);
+  task = g_task_new (self, NULL, create_files_cb, NULL);
+  g_task_set_task_data (task, self->storage, NULL);
+  g_task_run_in_thread (task, create_files_thread);
+}
+
+void
+gbt_torrent_start (GbtTorrent *self)
+{
+  g_return_if_fail (GBT_IS_TORRENT (self));
+
+  if (self->state != GBT_TORRENT_STATE_STOPPED)
+    return;
+  set_state (self, GBT_TORRENT_STATE_CHECKING);
+  self->disk_io = gbt_disk_io_new (self->metainfo, self->storage, 0);
+  gbt_disk_io_verify (self->disk_io, NULL, NULL, verify_done_cb, self);
+}
+
+/* waits for the pieces being written: what is on disk stays verified */
+static void
+torrent_close_disk (GbtTorrent *self)
+{
+  if (self->disk_io)
+    {
+      gbt_disk_io_shutdown (self->disk_io);
+      g_clear_pointer (&self->disk_io, gbt_disk_io_free);
+    }
+  gbt_storage_close (self->storage);
+}
+
+static void
+stop_trackers_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  GbtTorrent *self = g_task_get_source_object (task);
+
+  gbt_tracker_manager_stop_finish (self->trackers, result, NULL);
+  torrent_close_disk (self);
+  if (self->state != GBT_TORRENT_STATE_ERROR)
+    set_state (self, GBT_TORRENT_STATE_STOPPED);
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+void
+gbt_torrent_stop_async (GbtTorrent *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                        gpointer user_data)
+{
+  GTask *task;
+  GHashTableIter iter;
+  gpointer value;
+
+  g_return_if_fail (GBT_IS_TORRENT (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, gbt_torrent_stop_async);
+  self->stopping = TRUE;
+  g_clear_handle_id (&self->tick_id, g_source_remove);
+  g_clear_handle_id (&self->kick_id, g_source_remove);
+  g_hash_table_iter_init (&iter, self->candidates);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Candidate *c = value;
+      if (c->cancellable)
+        {
+          g_cancellable_cancel (c->cancellable);
+          g_clear_object (&c->cancellable);
+          self->n_connecting--;
+        }
+      if (c->state == CAND_CONNECTING)
+        c->state = CAND_IDLE;
+    }
+  torrent_release_peers (self);
+  if (self->trackers)
+    {
+      gbt_tracker_manager_stop_async (self->trackers, stop_trackers_cb, task);
+      return;
+    }
+  torrent_close_disk (self);
+  if (self->state != GBT_TORRENT_STATE_ERROR)
+    set_state (self, GBT_TORRENT_STATE_STOPPED);
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+gboolean
+gbt_torrent_stop_finish (GbtTorrent *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

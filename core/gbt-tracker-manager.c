@@ -1,2 +1,839 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The tracker manager: BEP 12 tiers, intervals, retries and events for one
+ * torrent.  Tracker plugins only carry a request; every decision about when
+ * and to whom to announce is made here.
+ *
+ * A round walks the tiers in order, and each tier in its (once shuffled)
+ * order, until one tracker answers; that tracker moves to the front of its
+ * tier (BEP 12), so the next round starts with it.  A round in which every
+ * tracker failed is retried after an exponential backoff with jitter, so
+ * that many clients restarted together do not hammer a tracker in step.
+ */
 #include "config.h"
+
+#include <string.h>
+
+#include "gbt-tracker-manager.h"
+
+#define DEFAULT_INTERVAL_MS (1800 * 1000)
+#define DEFAULT_MIN_INTERVAL_MS (60 * 1000)
+/* Trackers asking for less are misconfigured or hostile: clamp. */
+#define MIN_INTERVAL_FLOOR_MS (30 * 1000)
+#define RETRY_BASE_MS (15 * 1000)
+#define RETRY_MAX_MS (30 * 60 * 1000)
+/* stopped is a courtesy: never hold up shutdown for long */
+#define STOP_TIMEOUT_MS 5000
+
+typedef enum {
+  TRACKER_IDLE,
+  TRACKER_ANNOUNCING,
+  TRACKER_OK,
+  TRACKER_ERROR,
+} TrackerState;
+
+static const char *const state_names[] = { "idle", "announcing", "ok", "error" };
+
+typedef struct {
+  char *url;
+  char *scheme; /* lower case; NULL when the URL has none */
+  TrackerState state;
+  char *last_error;
+  char *warning;
+  char *tracker_id; /* BEP 3: sent back on later announces */
+  gint64 seeders;
+  gint64 leechers;
+  gboolean announced; /* answered us since start: gets a stopped */
+} Tracker;
+
+typedef struct _AnnounceOp AnnounceOp;
+
+struct _GbtTrackerManager {
+  GbtPluginRegistry *registry;
+  guint8 info_hash[20];
+  guint8 peer_id[20];
+  guint16 port;
+  GPtrArray *tiers; /* (element-type GPtrArray (element-type Tracker)) */
+  GbtTrackerManagerOps ops;
+  gpointer data;
+  GMainContext *context;
+
+  GInetAddress *bind_address;
+  int numwant;
+  guint32 key; /* random per manager: lets a tracker follow us across addresses */
+
+  GbtTrackerLookupFunc lookup_func;
+  gpointer lookup_data;
+  guint min_interval_floor_ms;
+  guint retry_base_ms;
+
+  gboolean running;
+  gboolean started_acked;
+  gboolean completed_pending;
+  AnnounceOp *current; /* the round in flight */
+  guint round_tier;
+  guint round_index;
+  GCancellable *cancellable;
+  GSource *timer;
+  gint64 next_announce_us; /* monotonic; 0: none scheduled */
+  gint64 last_success_us;
+  gint64 interval_ms;
+  gint64 min_interval_ms;
+  guint fail_streak;
+  gint64 retry_until_us;
+
+  GPtrArray *inflight; /* (element-type AnnounceOp): detached on free */
+  GTask *stop_task;
+  guint stop_pending;
+  GSource *stop_timer;
+  GCancellable *stop_cancellable;
+};
+
+struct _AnnounceOp {
+  GbtTrackerManager *mgr; /* NULL once detached: the callback only frees */
+  GbtTracker *impl;
+  Tracker *tracker;
+  GbtAnnounceEvent event;
+};
+
+static void announce_round (GbtTrackerManager *mgr);
+static void try_current (GbtTrackerManager *mgr);
+
+static void
+tracker_free (Tracker *t)
+{
+  g_free (t->url);
+  g_free (t->scheme);
+  g_free (t->last_error);
+  g_free (t->warning);
+  g_free (t->tracker_id);
+  g_free (t);
+}
+
+static Tracker *
+tracker_new (const char *url)
+{
+  Tracker *t = g_new0 (Tracker, 1);
+  g_autofree char *scheme = g_uri_parse_scheme (url);
+
+  t->url = g_strdup (url);
+  t->scheme = scheme ? g_ascii_strdown (scheme, -1) : NULL;
+  t->seeders = -1;
+  t->leechers = -1;
+  return t;
+}
+
+static void
+shuffle (GPtrArray *array)
+{
+  /* Fisher-Yates: BEP 12 shuffles each tier once, when the torrent loads. */
+  for (guint i = array->len; i > 1; i--)
+    {
+      guint j = g_random_int_range (0, i);
+      gpointer tmp = array->pdata[i - 1];
+
+      array->pdata[i - 1] = array->pdata[j];
+      array->pdata[j] = tmp;
+    }
+}
+
+GbtTrackerManager *
+gbt_tracker_manager_new (GbtPluginRegistry *registry, const guint8 info_hash[20],
+                         const guint8 peer_id[20], guint16 port, GPtrArray *tiers,
+                         const GbtTrackerManagerOps *ops, gpointer data)
+{
+  GbtTrackerManager *mgr;
+
+  g_return_val_if_fail (registry == NULL || GBT_IS_PLUGIN_REGISTRY (registry), NULL);
+  g_return_val_if_fail (info_hash != NULL && peer_id != NULL, NULL);
+  g_return_val_if_fail (ops != NULL, NULL);
+
+  mgr = g_new0 (GbtTrackerManager, 1);
+  mgr->registry = registry ? g_object_ref (registry) : NULL;
+  memcpy (mgr->info_hash, info_hash, 20);
+  memcpy (mgr->peer_id, peer_id, 20);
+  mgr->port = port;
+  mgr->ops = *ops;
+  mgr->data = data;
+  mgr->context = g_main_context_ref_thread_default ();
+  mgr->numwant = -1;
+  mgr->key = g_random_int ();
+  mgr->min_interval_floor_ms = MIN_INTERVAL_FLOOR_MS;
+  mgr->retry_base_ms = RETRY_BASE_MS;
+  mgr->interval_ms = DEFAULT_INTERVAL_MS;
+  mgr->min_interval_ms = DEFAULT_MIN_INTERVAL_MS;
+  mgr->cancellable = g_cancellable_new ();
+  mgr->inflight = g_ptr_array_new ();
+  mgr->tiers = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+
+  for (guint i = 0; tiers != NULL && i < tiers->len; i++)
+    {
+      GStrv urls = g_ptr_array_index (tiers, i);
+      GPtrArray *tier = g_ptr_array_new_with_free_func ((GDestroyNotify) tracker_free);
+
+      for (guint j = 0; urls != NULL && urls[j] != NULL; j++)
+        {
+          gboolean seen = FALSE;
+
+          /* the same URL twice would only be announced to twice */
+          for (guint k = 0; k < mgr->tiers->len && !seen; k++)
+            {
+              GPtrArray *other = g_ptr_array_index (mgr->tiers, k);
+              for (guint l = 0; l < other->len && !seen; l++)
+                seen = g_str_equal (((Tracker *) other->pdata[l])->url, urls[j]);
+            }
+          for (guint l = 0; l < tier->len && !seen; l++)
+            seen = g_str_equal (((Tracker *) tier->pdata[l])->url, urls[j]);
+          if (!seen && *urls[j] != '\0')
+            g_ptr_array_add (tier, tracker_new (urls[j]));
+        }
+      if (tier->len == 0)
+        {
+          g_ptr_array_unref (tier);
+          continue;
+        }
+      shuffle (tier);
+      g_ptr_array_add (mgr->tiers, tier);
+    }
+  return mgr;
+}
+
+static GbtTracker *
+lookup_tracker (GbtTrackerManager *mgr, const char *scheme)
+{
+  if (scheme == NULL)
+    return NULL;
+  if (mgr->lookup_func != NULL)
+    return mgr->lookup_func (scheme, mgr->lookup_data);
+  if (mgr->registry == NULL)
+    return NULL;
+  return gbt_plugin_registry_get_tracker (mgr->registry, scheme);
+}
+
+static const char *
+plugin_hint (const char *scheme)
+{
+  if (g_str_equal (scheme, "http") || g_str_equal (scheme, "https"))
+    return "tracker-http";
+  if (g_str_equal (scheme, "udp"))
+    return "tracker-udp";
+  return NULL;
+}
+
+gboolean
+gbt_tracker_manager_check (GbtTrackerManager *mgr, GError **error)
+{
+  g_autoptr(GPtrArray) missing = g_ptr_array_new ();
+  g_autoptr(GString) schemes = g_string_new (NULL);
+  g_autoptr(GString) plugins = g_string_new (NULL);
+  gboolean any_url = FALSE;
+
+  g_return_val_if_fail (mgr != NULL, FALSE);
+
+  for (guint i = 0; i < mgr->tiers->len; i++)
+    {
+      GPtrArray *tier = g_ptr_array_index (mgr->tiers, i);
+
+      for (guint j = 0; j < tier->len; j++)
+        {
+          Tracker *t = g_ptr_array_index (tier, j);
+          const char *scheme = t->scheme ? t->scheme : "(none)";
+
+          any_url = TRUE;
+          if (lookup_tracker (mgr, t->scheme) != NULL)
+            return TRUE;
+          if (!g_ptr_array_find_with_equal_func (missing, scheme, g_str_equal, NULL))
+            g_ptr_array_add (missing, (gpointer) scheme);
+        }
+    }
+
+  if (!any_url)
+    {
+      g_set_error_literal (error, GBT_PLUGIN_ERROR, GBT_PLUGIN_ERROR_MISSING,
+                           "the torrent lists no trackers");
+      return FALSE;
+    }
+  for (guint i = 0; i < missing->len; i++)
+    {
+      const char *hint = plugin_hint (missing->pdata[i]);
+
+      g_string_append_printf (schemes, "%s%s", i ? ", " : "", (char *) missing->pdata[i]);
+      if (hint != NULL && strstr (plugins->str, hint) == NULL)
+        g_string_append_printf (plugins, "%s%s", plugins->len ? ", " : "", hint);
+    }
+  if (plugins->len == 0)
+    g_set_error (error, GBT_PLUGIN_ERROR, GBT_PLUGIN_ERROR_MISSING,
+                 "no tracker plugin for scheme %s", schemes->str);
+  else
+    g_set_error (error, GBT_PLUGIN_ERROR, GBT_PLUGIN_ERROR_MISSING,
+                 "no tracker plugin for scheme %s (%s the %s plugin%s installed?)",
+                 schemes->str, strchr (plugins->str, ',') ? "are" : "is", plugins->str,
+                 strchr (plugins->str, ',') ? "s" : "");
+  return FALSE;
+}
+
+void
+gbt_tracker_manager_set_bind_address (GbtTrackerManager *mgr, GInetAddress *address)
+{
+  g_return_if_fail (mgr != NULL);
+  g_set_object (&mgr->bind_address, address);
+}
+
+void
+gbt_tracker_manager_set_numwant (GbtTrackerManager *mgr, int numwant)
+{
+  g_return_if_fail (mgr != NULL);
+  mgr->numwant = numwant;
+}
+
+void
+gbt_tracker_manager_set_timing_for_test (GbtTrackerManager *mgr, guint min_interval_ms,
+                                         guint retry_base_ms)
+{
+  g_return_if_fail (mgr != NULL);
+  mgr->min_interval_floor_ms = min_interval_ms;
+  mgr->retry_base_ms = retry_base_ms;
+}
+
+void
+gbt_tracker_manager_set_lookup_for_test (GbtTrackerManager *mgr, GbtTrackerLookupFunc func,
+                                         gpointer user_data)
+{
+  g_return_if_fail (mgr != NULL);
+  mgr->lookup_func = func;
+  mgr->lookup_data = user_data;
+}
+
+GStrv
+gbt_tracker_manager_dup_order_for_test (GbtTrackerManager *mgr)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  for (guint i = 0; i < mgr->tiers->len; i++)
+    {
+      GPtrArray *tier = g_ptr_array_index (mgr->tiers, i);
+      for (guint j = 0; j < tier->len; j++)
+        g_strv_builder_add (builder, ((Tracker *) tier->pdata[j])->url);
+    }
+  return g_strv_builder_end (builder);
+}
+
+/* ---- timers ---------------------------------------------------------- */
+
+static void
+cancel_timer (GbtTrackerManager *mgr)
+{
+  if (mgr->timer != NULL)
+    {
+      g_source_destroy (mgr->timer);
+      g_clear_pointer (&mgr->timer, g_source_unref);
+    }
+  mgr->next_announce_us = 0;
+}
+
+static gboolean
+timer_cb (gpointer user_data)
+{
+  GbtTrackerManager *mgr = user_data;
+
+  g_clear_pointer (&mgr->timer, g_source_unref);
+  mgr->next_announce_us = 0;
+  announce_round (mgr);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule (GbtTrackerManager *mgr, gint64 delay_ms)
+{
+  cancel_timer (mgr);
+  delay_ms = MAX (delay_ms, 0);
+  mgr->next_announce_us = g_get_monotonic_time () + delay_ms * 1000;
+  mgr->timer = g_timeout_source_new ((guint) MIN (delay_ms, G_MAXUINT));
+  g_source_set_callback (mgr->timer, timer_cb, mgr, NULL);
+  g_source_attach (mgr->timer, mgr->context);
+}
+
+/* ---- announcing ------------------------------------------------------ */
+
+static GbtAnnounceRequest *
+build_request (GbtTrackerManager *mgr, Tracker *t, GbtAnnounceEvent event)
+{
+  GbtAnnounceRequest *req = gbt_announce_request_new ();
+
+  req->url = g_strdup (t->url);
+  memcpy (req->info_hash, mgr->info_hash, 20);
+  memcpy (req->peer_id, mgr->peer_id, 20);
+  req->port = mgr->port;
+  req->event = event;
+  if (mgr->ops.get_stats != NULL)
+    mgr->ops.get_stats (mgr->data, &req->uploaded, &req->downloaded, &req->left);
+  /* stopped wants no peers: numwant 0 spares the tracker the work */
+  req->numwant = event == GBT_ANNOUNCE_EVENT_STOPPED ? 0 : mgr->numwant;
+  req->key = mgr->key;
+  req->tracker_id = g_strdup (t->tracker_id);
+  req->bind_address = mgr->bind_address ? g_object_ref (mgr->bind_address) : NULL;
+  if (event == GBT_ANNOUNCE_EVENT_STOPPED)
+    req->timeout_ms = STOP_TIMEOUT_MS;
+  return req;
+}
+
+static void
+op_free (AnnounceOp *op)
+{
+  if (op->mgr != NULL)
+    g_ptr_array_remove (op->mgr->inflight, op);
+  g_clear_object (&op->impl);
+  g_free (op);
+}
+
+static void
+op_detach (AnnounceOp *op)
+{
+  g_ptr_array_remove (op->mgr->inflight, op);
+  op->mgr = NULL;
+}
+
+static void
+move_to_front (GbtTrackerManager *mgr, Tracker *t)
+{
+  for (guint i = 0; i < mgr->tiers->len; i++)
+    {
+      GPtrArray *tier = g_ptr_array_index (mgr->tiers, i);
+      guint index;
+
+      if (g_ptr_array_find (tier, t, &index))
+        {
+          /* BEP 12: a tracker that answers goes to the front of its tier */
+          memmove (tier->pdata + 1, tier->pdata, index * sizeof (gpointer));
+          tier->pdata[0] = t;
+          return;
+        }
+    }
+}
+
+static void
+round_succeeded (GbtTrackerManager *mgr, AnnounceOp *op, GbtAnnounceResponse *resp)
+{
+  Tracker *t = op->tracker;
+  gint64 interval_ms, min_interval_ms;
+
+  t->state = TRACKER_OK;
+  t->announced = TRUE;
+  g_clear_pointer (&t->last_error, g_free);
+  g_free (t->warning);
+  t->warning = g_strdup (resp->warning_message);
+  if (resp->warning_message != NULL)
+    g_debug ("tracker %s warns: %s", t->url, resp->warning_message);
+  if (resp->tracker_id != NULL)
+    {
+      g_free (t->tracker_id);
+      t->tracker_id = g_strdup (resp->tracker_id);
+    }
+  t->seeders = resp->complete;
+  t->leechers = resp->incomplete;
+  move_to_front (mgr, t);
+
+  if (op->event == GBT_ANNOUNCE_EVENT_STARTED)
+    mgr->started_acked = TRUE;
+  if (op->event == GBT_ANNOUNCE_EVENT_COMPLETED)
+    mgr->completed_pending = FALSE;
+
+  interval_ms = resp->interval >= 0 ? MIN (resp->interval, G_MAXINT32) * 1000
+                                    : DEFAULT_INTERVAL_MS;
+  interval_ms = MAX (interval_ms, (gint64) mgr->min_interval_floor_ms);
+  min_interval_ms = resp->min_interval >= 0 ? MIN (resp->min_interval, G_MAXINT32) * 1000
+                                            : MIN (interval_ms, DEFAULT_MIN_INTERVAL_MS);
+  min_interval_ms = CLAMP (min_interval_ms, (gint64) mgr->min_interval_floor_ms, interval_ms);
+  mgr->interval_ms = interval_ms;
+  mgr->min_interval_ms = min_interval_ms;
+  mgr->last_success_us = g_get_monotonic_time ();
+  mgr->fail_streak = 0;
+  mgr->retry_until_us = 0;
+
+  g_debug ("tracker %s: %u peers, next announce in %" G_GINT64_FORMAT " ms", t->url,
+           resp->peers->len, interval_ms);
+  /* completed came in while started was in flight: send it now */
+  if (mgr->completed_pending && mgr->started_acked)
+    schedule (mgr, 0);
+  else
+    schedule (mgr, interval_ms);
+
+  /* last: the callback may call back into us (announce_now, even stop) */
+  if (resp->peers->len > 0 && mgr->ops.peers_found != NULL)
+    mgr->ops.peers_found (mgr->data, resp->peers, t->url);
+}
+
+static void
+round_failed (GbtTrackerManager *mgr)
+{
+  gint64 delay_ms = mgr->retry_base_ms;
+
+  mgr->fail_streak++;
+  for (guint i = 1; i < mgr->fail_streak && delay_ms < RETRY_MAX_MS; i++)
+    delay_ms *= 2;
+  delay_ms = MIN (delay_ms, RETRY_MAX_MS);
+  delay_ms = (gint64) (delay_ms * g_random_double_range (0.75, 1.25));
+  mgr->retry_until_us = g_get_monotonic_time () + delay_ms * 1000;
+  g_debug ("every tracker failed (%u in a row): retrying in %" G_GINT64_FORMAT " ms",
+           mgr->fail_streak, delay_ms);
+  schedule (mgr, delay_ms);
+}
+
+static void
+record_failure (Tracker *t, const GError *error)
+{
+  t->state = TRACKER_ERROR;
+  g_free (t->last_error);
+  t->last_error = g_strdup (error->message);
+  g_debug ("tracker %s failed: %s", t->url, error->message);
+}
+
+/* On to the next tracker of the round: the rest of this tier, then the
+ * next tier (BEP 12). */
+static void
+advance (GbtTrackerManager *mgr)
+{
+  GPtrArray *tier = g_ptr_array_index (mgr->tiers, mgr->round_tier);
+
+  if (++mgr->round_index >= tier->len)
+    {
+      mgr->round_tier++;
+      mgr->round_index = 0;
+    }
+  try_current (mgr);
+}
+
+static void
+announce_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  AnnounceOp *op = user_data;
+  GbtTrackerManager *mgr = op->mgr;
+  g_autoptr(GbtAnnounceResponse) resp = NULL;
+  g_autoptr(GError) error = NULL;
+
+  resp = gbt_tracker_announce_finish (GBT_TRACKER (source), result, &error);
+  if (mgr == NULL)
+    {
+      /* detached: cancelled by stop or free */
+      op_free (op);
+      return;
+    }
+  g_assert (mgr->current == op);
+  mgr->current = NULL;
+  if (resp != NULL)
+    round_succeeded (mgr, op, resp);
+  else
+    {
+      record_failure (op->tracker, error);
+      mgr->current = NULL;
+      advance (mgr);
+    }
+  op_free (op);
+}
+
+static void
+try_current (GbtTrackerManager *mgr)
+{
+  while (mgr->round_tier < mgr->tiers->len)
+    {
+      GPtrArray *tier = g_ptr_array_index (mgr->tiers, mgr->round_tier);
+      Tracker *t = g_ptr_array_index (tier, mgr->round_index);
+      GbtTracker *impl = lookup_tracker (mgr, t->scheme);
+      g_autoptr(GbtAnnounceRequest) req = NULL;
+      AnnounceOp *op;
+
+      if (impl == NULL)
+        {
+          g_autoptr(GError) error
+            = g_error_new (GBT_PLUGIN_ERROR, GBT_PLUGIN_ERROR_MISSING,
+                           "no tracker plugin for scheme %s", t->scheme ? t->scheme : "(none)");
+          record_failure (t, error);
+          if (++mgr->round_index >= tier->len)
+            {
+              mgr->round_tier++;
+              mgr->round_index = 0;
+            }
+          continue;
+        }
+
+      op = g_new0 (AnnounceOp, 1);
+      op->mgr = mgr;
+      op->impl = g_object_ref (impl);
+      op->tracker = t;
+      op->event = !mgr->started_acked ? GBT_ANNOUNCE_EVENT_STARTED
+                  : mgr->completed_pending ? GBT_ANNOUNCE_EVENT_COMPLETED
+                  : GBT_ANNOUNCE_EVENT_NONE;
+      g_ptr_array_add (mgr->inflight, op);
+      mgr->current = op;
+      t->state = TRACKER_ANNOUNCING;
+      req = build_request (mgr, t, op->event);
+      gbt_tracker_announce_async (impl, req, mgr->cancellable, announce_cb, op);
+      return;
+    }
+  round_failed (mgr);
+}
+
+static void
+announce_round (GbtTrackerManager *mgr)
+{
+  if (!mgr->running || mgr->current != NULL || mgr->tiers->len == 0)
+    return;
+  cancel_timer (mgr);
+  mgr->round_tier = 0;
+  mgr->round_index = 0;
+  try_current (mgr);
+}
+
+void
+gbt_tracker_manager_start (GbtTrackerManager *mgr)
+{
+  g_return_if_fail (mgr != NULL);
+  g_return_if_fail (mgr->stop_task == NULL);
+
+  if (mgr->running)
+    return;
+  mgr->running = TRUE;
+  mgr->started_acked = FALSE;
+  mgr->fail_streak = 0;
+  mgr->retry_until_us = 0;
+  announce_round (mgr);
+}
+
+void
+gbt_tracker_manager_completed (GbtTrackerManager *mgr)
+{
+  g_return_if_fail (mgr != NULL);
+
+  mgr->completed_pending = TRUE;
+  /* BEP 3: completed is sent when the download finishes, whatever the
+   * interval; if started is still unanswered it follows right after. */
+  if (mgr->running && mgr->current == NULL && mgr->started_acked)
+    announce_round (mgr);
+}
+
+void
+gbt_tracker_manager_announce_now (GbtTrackerManager *mgr)
+{
+  gint64 now, earliest;
+
+  g_return_if_fail (mgr != NULL);
+
+  if (!mgr->running || mgr->current != NULL)
+    return;
+  now = g_get_monotonic_time ();
+  earliest = MAX (mgr->retry_until_us,
+                  mgr->last_success_us ? mgr->last_success_us + mgr->min_interval_ms * 1000 : 0);
+  if (earliest <= now)
+    announce_round (mgr);
+  else if (mgr->next_announce_us == 0 || mgr->next_announce_us > earliest)
+    schedule (mgr, (earliest - now + 999) / 1000);
+}
+
+/* ---- stopping -------------------------------------------------------- */
+
+static void
+stop_done (GbtTrackerManager *mgr)
+{
+  g_autoptr(GTask) task = g_steal_pointer (&mgr->stop_task);
+
+  if (mgr->stop_timer != NULL)
+    {
+      g_source_destroy (mgr->stop_timer);
+      g_clear_pointer (&mgr->stop_timer, g_source_unref);
+    }
+  /* any straggler is detached (first): its answer no longer matters */
+  for (guint i = mgr->inflight->len; i > 0; i--)
+    op_detach (g_ptr_array_index (mgr->inflight, i - 1));
+  g_cancellable_cancel (mgr->stop_cancellable);
+  g_clear_object (&mgr->stop_cancellable);
+  mgr->stop_pending = 0;
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+stop_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  AnnounceOp *op = user_data;
+  GbtTrackerManager *mgr = op->mgr;
+  g_autoptr(GbtAnnounceResponse) resp = NULL;
+  g_autoptr(GError) error = NULL;
+
+  resp = gbt_tracker_announce_finish (GBT_TRACKER (source), result, &error);
+  if (mgr == NULL)
+    {
+      op_free (op);
+      return;
+    }
+  if (resp == NULL)
+    record_failure (op->tracker, error);
+  else
+    op->tracker->state = TRACKER_IDLE;
+  op_free (op);
+  if (--mgr->stop_pending == 0)
+    stop_done (mgr);
+}
+
+static gboolean
+stop_timeout_cb (gpointer user_data)
+{
+  GbtTrackerManager *mgr = user_data;
+
+  g_debug ("stopped announces unanswered after %d ms: giving up", STOP_TIMEOUT_MS);
+  g_clear_pointer (&mgr->stop_timer, g_source_unref);
+  stop_done (mgr);
+  return G_SOURCE_REMOVE;
+}
+
+void
+gbt_tracker_manager_stop_async (GbtTrackerManager *mgr, GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (mgr != NULL);
+  g_return_if_fail (mgr->stop_task == NULL);
+
+  task = g_task_new (NULL, NULL, callback, user_data);
+  g_task_set_source_tag (task, gbt_tracker_manager_stop_async);
+
+  mgr->running = FALSE;
+  cancel_timer (mgr);
+  /* The round in flight is abandoned: its answer must not restart timers.
+   * Detach before cancelling, as a plugin may answer from inside cancel. */
+  for (guint i = mgr->inflight->len; i > 0; i--)
+    {
+      AnnounceOp *op = g_ptr_array_index (mgr->inflight, i - 1);
+      if (op->tracker->state == TRACKER_ANNOUNCING)
+        op->tracker->state = TRACKER_IDLE;
+      op_detach (op);
+    }
+  mgr->current = NULL;
+  g_cancellable_cancel (mgr->cancellable);
+  g_clear_object (&mgr->cancellable);
+  mgr->cancellable = g_cancellable_new ();
+
+  mgr->stop_task = g_steal_pointer (&task);
+  mgr->stop_cancellable = g_cancellable_new ();
+  for (guint i = 0; i < mgr->tiers->len; i++)
+    {
+      GPtrArray *tier = g_ptr_array_index (mgr->tiers, i);
+
+      for (guint j = 0; j < tier->len; j++)
+        {
+          Tracker *t = g_ptr_array_index (tier, j);
+          GbtTracker *impl;
+          g_autoptr(GbtAnnounceRequest) req = NULL;
+          AnnounceOp *op;
+
+          if (!t->announced)
+            continue;
+          t->announced = FALSE;
+          impl = lookup_tracker (mgr, t->scheme);
+          if (impl == NULL)
+            continue;
+          op = g_new0 (AnnounceOp, 1);
+          op->mgr = mgr;
+          op->impl = g_object_ref (impl);
+          op->tracker = t;
+          op->event = GBT_ANNOUNCE_EVENT_STOPPED;
+          g_ptr_array_add (mgr->inflight, op);
+          mgr->stop_pending++;
+          req = build_request (mgr, t, GBT_ANNOUNCE_EVENT_STOPPED);
+          gbt_tracker_announce_async (impl, req, mgr->stop_cancellable, stop_cb, op);
+        }
+    }
+  mgr->started_acked = FALSE;
+  mgr->completed_pending = FALSE;
+
+  if (mgr->stop_pending == 0)
+    {
+      stop_done (mgr);
+      return;
+    }
+  /* a plugin that ignores timeout_ms must not hold up shutdown */
+  mgr->stop_timer = g_timeout_source_new (STOP_TIMEOUT_MS + 500);
+  g_source_set_callback (mgr->stop_timer, stop_timeout_cb, mgr, NULL);
+  g_source_attach (mgr->stop_timer, mgr->context);
+}
+
+gboolean
+gbt_tracker_manager_stop_finish (GbtTrackerManager *mgr, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gbt_tracker_manager_stop_async,
+                        FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+gbt_tracker_manager_free (GbtTrackerManager *mgr)
+{
+  if (mgr == NULL)
+    return;
+
+  cancel_timer (mgr);
+  if (mgr->stop_timer != NULL)
+    {
+      g_source_destroy (mgr->stop_timer);
+      g_clear_pointer (&mgr->stop_timer, g_source_unref);
+    }
+  for (guint i = mgr->inflight->len; i > 0; i--)
+    op_detach (g_ptr_array_index (mgr->inflight, i - 1));
+  g_cancellable_cancel (mgr->cancellable);
+  g_clear_object (&mgr->cancellable);
+  if (mgr->stop_cancellable != NULL)
+    g_cancellable_cancel (mgr->stop_cancellable);
+  g_clear_object (&mgr->stop_cancellable);
+  if (mgr->stop_task != NULL)
+    {
+      g_autoptr(GTask) task = g_steal_pointer (&mgr->stop_task);
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               "tracker manager freed while stopping");
+    }
+  g_ptr_array_unref (mgr->inflight);
+  g_ptr_array_unref (mgr->tiers);
+  g_clear_object (&mgr->bind_address);
+  g_clear_object (&mgr->registry);
+  g_main_context_unref (mgr->context);
+  g_free (mgr);
+}
+
+static char *
+format_count (gint64 n)
+{
+  return n >= 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, n) : g_strdup ("?");
+}
+
+GPtrArray *
+gbt_tracker_manager_dup_status (GbtTrackerManager *mgr)
+{
+  GPtrArray *lines = g_ptr_array_new_with_free_func (g_free);
+  gint64 now = g_get_monotonic_time ();
+
+  g_return_val_if_fail (mgr != NULL, lines);
+
+  for (guint i = 0; i < mgr->tiers->len; i++)
+    {
+      GPtrArray *tier = g_ptr_array_index (mgr->tiers, i);
+
+      for (guint j = 0; j < tier->len; j++)
+        {
+          Tracker *t = g_ptr_array_index (tier, j);
+          g_autofree char *seeders = format_count (t->seeders);
+          g_autofree char *leechers = format_count (t->leechers);
+          GString *line = g_string_new (NULL);
+
+          g_string_append_printf (line, "tier %u %s: %s", i + 1, t->url, state_names[t->state]);
+          if (t->last_error != NULL)
+            g_string_append_printf (line, " (%s)", t->last_error);
+          if (t->warning != NULL)
+            g_string_append_printf (line, " [warning: %s]", t->warning);
+          g_string_append_printf (line, ", seeders %s, leechers %s", seeders, leechers);
+          if (mgr->next_announce_us != 0)
+            g_string_append_printf (line, ", next announce in %" G_GINT64_FORMAT " s",
+                                    MAX (mgr->next_announce_us - now, 0) / G_USEC_PER_SEC);
+          g_ptr_array_add (lines, g_string_free (line, FALSE));
+        }
+    }
+  return lines;
+}

@@ -17,5 +17,6 @@
 #include <gbt/gbt-wire-extension.h>
 #include <gbt/gbt-session.h>
 #include <gbt/gbt-torrent.h>
+#include <gbt/gbt-peer.h>
 
 #undef GBT_INSIDE

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gbt/gbt-plugin-registry.h>
+#include <gbt/gbt-session.h>
+
+G_BEGIN_DECLS
+
+G_GNUC_INTERNAL GbtPluginRegistry *gbt_session_get_registry (GbtSession *self);
+/* (nullable) the transport for outgoing connections */
+G_GNUC_INTERNAL GbtTransport *gbt_session_get_transport (GbtSession *self);
+/* (nullable) local address to bind outgoing connections to */
+G_GNUC_INTERNAL GSocketAddress *gbt_session_get_bind_socket_address (GbtSession *self);
+G_GNUC_INTERNAL GInetAddress *gbt_session_get_bind_inet_address (GbtSession *self);
+G_GNUC_INTERNAL guint gbt_session_get_max_peers (GbtSession *self);
+/* total bytes waiting for the disk across torrents, for back-pressure */
+G_GNUC_INTERNAL guint64 gbt_session_get_buffer_limit (GbtSession *self);
+
+G_END_DECLS

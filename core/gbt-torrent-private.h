@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What the session and peer connections call on a torrent. */
+#pragma once
+
+#include <gbt/gbt-torrent.h>
+
+#include "gbt-peer-private.h"
+
+G_BEGIN_DECLS
+
+G_GNUC_INTERNAL GbtTorrent *gbt_torrent_new (GbtSession *session, GbtMetainfo *metainfo,
+                                             const char *download_dir);
+G_GNUC_INTERNAL gboolean gbt_torrent_is_active (GbtTorrent *self);
+/* an incoming connection whose handshake named this torrent; FALSE refuses */
+G_GNUC_INTERNAL gboolean gbt_torrent_accept_peer (GbtTorrent *self, GbtPeer *peer);
+
+/* from GbtPeer */
+G_GNUC_INTERNAL void gbt_torrent_peer_ready (GbtTorrent *self, GbtPeer *peer);
+G_GNUC_INTERNAL void gbt_torrent_peer_closed (GbtTorrent *self, GbtPeer *peer,
+                                              const GError *reason);
+G_GNUC_INTERNAL void gbt_torrent_peer_has_changed (GbtTorrent *self, GbtPeer *peer, int piece);
+G_GNUC_INTERNAL void gbt_torrent_peer_choke_changed (GbtTorrent *self, GbtPeer *peer);
+G_GNUC_INTERNAL void gbt_torrent_peer_interest_changed (GbtTorrent *self, GbtPeer *peer);
+G_GNUC_INTERNAL void gbt_torrent_peer_block (GbtTorrent *self, GbtPeer *peer, guint32 piece,
+                                             guint32 begin, const guint8 *data, gsize len);
+G_GNUC_INTERNAL void gbt_torrent_peer_rejected (GbtTorrent *self, GbtPeer *peer,
+                                                const GbtBlock *block);
+G_GNUC_INTERNAL void gbt_torrent_peer_request (GbtTorrent *self, GbtPeer *peer,
+                                               const GbtBlock *block);
+G_GNUC_INTERNAL void gbt_torrent_peer_cancel (GbtTorrent *self, GbtPeer *peer,
+                                              const GbtBlock *block);
+G_GNUC_INTERNAL void gbt_torrent_peer_extended (GbtTorrent *self, GbtPeer *peer, guint8 ext_id,
+                                                const guint8 *payload, gsize len);
+/* our side of the torrent for the wire */
+G_GNUC_INTERNAL const GbtBitfield *gbt_torrent_get_have (GbtTorrent *self);
+G_GNUC_INTERNAL const GbtWireLimits *gbt_torrent_get_wire_limits (GbtTorrent *self);
+G_GNUC_INTERNAL GBytes *gbt_torrent_build_ext_handshake (GbtTorrent *self);
+
+G_END_DECLS

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * GbtTrackerManager: when and where a torrent announces.  It owns the BEP 12
+ * tiers, intervals, retries and events, builds each GbtAnnounceRequest and
+ * hands it to the GbtTracker plugin for the URL's scheme.  Everything runs on
+ * the thread-default main context of its creation; nothing blocks.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include <gbt/gbt-plugin-registry.h>
+#include <gbt/gbt-tracker.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  /* current counters for the next announce */
+  void (*get_stats) (gpointer data, guint64 *uploaded, guint64 *downloaded, guint64 *left);
+  /* new candidate peers (element-type GInetSocketAddress) from @url */
+  void (*peers_found) (gpointer data, GPtrArray *addresses, const char *url);
+} GbtTrackerManagerOps;
+
+typedef struct _GbtTrackerManager GbtTrackerManager;
+
+G_GNUC_INTERNAL
+GbtTrackerManager *gbt_tracker_manager_new (GbtPluginRegistry *registry,
+                                            const guint8 info_hash[20],
+                                            const guint8 peer_id[20], guint16 port,
+                                            GPtrArray *tiers /* element-type GStrv; copied */,
+                                            const GbtTrackerManagerOps *ops, gpointer data);
+/* TRUE if at least one URL has a tracker plugin; else GBT_PLUGIN_ERROR_MISSING
+ * naming the schemes that lack one. */
+G_GNUC_INTERNAL
+gboolean gbt_tracker_manager_check (GbtTrackerManager *mgr, GError **error);
+G_GNUC_INTERNAL
+void gbt_tracker_manager_set_bind_address (GbtTrackerManager *mgr,
+                                           GInetAddress *address /* nullable */);
+G_GNUC_INTERNAL
+void gbt_tracker_manager_set_numwant (GbtTrackerManager *mgr, int numwant);
+/* announce started, then every interval */
+G_GNUC_INTERNAL
+void gbt_tracker_manager_start (GbtTrackerManager *mgr);
+/* announce completed now */
+G_GNUC_INTERNAL
+void gbt_tracker_manager_completed (GbtTrackerManager *mgr);
+/* ask for more peers (respects min interval and retry backoff) */
+G_GNUC_INTERNAL
+void gbt_tracker_manager_announce_now (GbtTrackerManager *mgr);
+/* Cancels in-flight requests, announces stopped to every tracker that took
+ * our started (bounded: at most ~5 s), then calls back.  Succeeds even when a
+ * tracker did not answer: stopping is best effort. */
+G_GNUC_INTERNAL
+void gbt_tracker_manager_stop_async (GbtTrackerManager *mgr, GAsyncReadyCallback callback,
+                                     gpointer user_data);
+G_GNUC_INTERNAL
+gboolean gbt_tracker_manager_stop_finish (GbtTrackerManager *mgr, GAsyncResult *result,
+                                          GError **error);
+G_GNUC_INTERNAL
+void gbt_tracker_manager_free (GbtTrackerManager *mgr);
+/* For --verbose / json: one human-readable line per tracker: url, state
+ * (idle/announcing/ok/error), last error, seeders/leechers, next announce in s.
+ * (transfer full) (element-type utf8) */
+G_GNUC_INTERNAL
+GPtrArray *gbt_tracker_manager_dup_status (GbtTrackerManager *mgr);
+
+/* For tests. */
+
+/* Shorter clocks: intervals from trackers are clamped to at least
+ * @min_interval_ms (normally 30 s) and the first retry after a failed round
+ * waits about @retry_base_ms (normally 15 s), doubling each time. */
+G_GNUC_INTERNAL
+void gbt_tracker_manager_set_timing_for_test (GbtTrackerManager *mgr, guint min_interval_ms,
+                                              guint retry_base_ms);
+/* Where trackers come from instead of the registry. */
+typedef GbtTracker *(*GbtTrackerLookupFunc) (const char *scheme, gpointer user_data);
+G_GNUC_INTERNAL
+void gbt_tracker_manager_set_lookup_for_test (GbtTrackerManager *mgr, GbtTrackerLookupFunc func,
+                                              gpointer user_data);
+/* The URLs in their current order, tier by tier (transfer full). */
+G_GNUC_INTERNAL
+GStrv gbt_tracker_manager_dup_order_for_test (GbtTrackerManager *mgr);
+
+G_END_DECLS

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What a wire extension may do with the peer it is handed. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include <gbt/gbt-types.h>
+#include <gbt/gbt-version.h>
+
+G_BEGIN_DECLS
+
+/* (transfer none) */
+GBT_AVAILABLE_IN_ALL
+GInetSocketAddress *gbt_peer_get_address (GbtPeer *peer);
+/* (transfer none) */
+GBT_AVAILABLE_IN_ALL
+GbtTorrent *gbt_peer_get_torrent (GbtPeer *peer);
+/* the peer's client name from its extension handshake ("v"), or NULL */
+GBT_AVAILABLE_IN_ALL
+const char *gbt_peer_get_client (GbtPeer *peer);
+/* Sends @payload as the BEP 10 message the peer registered under @name.
+ * FALSE if the peer does not support it. */
+GBT_AVAILABLE_IN_ALL
+gboolean gbt_peer_send_extended (GbtPeer *peer, const char *name, GBytes *payload);
+/* Drops the peer; @reason is logged. */
+GBT_AVAILABLE_IN_ALL
+void gbt_peer_disconnect (GbtPeer *peer, const char *reason);
+
+G_END_DECLS

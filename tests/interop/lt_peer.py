@@ -1,0 +1,101 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""A libtorrent (python3-libtorrent) peer for the interop tests.
+
+Run in its own process by swarm.py (the libtorrent session owns threads we
+want to be able to kill as a whole).  Seeds or leeches one torrent over TCP
+on one loopback address, with every way of finding peers other than the
+tracker turned off, so a test controls exactly who meets whom.
+
+Prints to stdout, one line each:
+  READY                     seeding (seed mode) or started (leech mode)
+  STATS {json}              every --stats-interval seconds
+  DONE                      leech mode: every piece downloaded and checked
+"""
+import argparse
+import json
+import sys
+import time
+
+import libtorrent as lt
+
+
+def emit(line):
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--torrent", required=True)
+    ap.add_argument("--save", required=True,
+                    help="directory that contains (or will contain) the torrent's name")
+    ap.add_argument("--addr", required=True)
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--leech", action="store_true", help="download, then exit (or keep seeding)")
+    ap.add_argument("--keep-seeding", action="store_true")
+    ap.add_argument("--upload-limit", type=int, default=0, help="bytes per second, 0 = none")
+    ap.add_argument("--stats-interval", type=float, default=0.5)
+    ap.add_argument("--timeout", type=float, default=600)
+    args = ap.parse_args()
+
+    settings = {
+        "listen_interfaces": "%s:%d" % (args.addr, args.port),
+        "outgoing_interfaces": args.addr,
+        "enable_dht": False,
+        "enable_lsd": False,
+        "enable_upnp": False,
+        "enable_natpmp": False,
+        "enable_outgoing_utp": False,
+        "enable_incoming_utp": False,
+        "allow_multiple_connections_per_ip": True,
+        # Loopback counts as "local network": without this the limit is ignored.
+        "ignore_limits_on_local_network": False,
+        "upload_rate_limit": args.upload_limit,
+        "alert_mask": lt.alert.category_t.status_notification | lt.alert.category_t.error_notification,
+    }
+    ses = lt.session(settings)
+    ti = lt.torrent_info(args.torrent)
+    atp = lt.add_torrent_params()
+    atp.ti = ti
+    atp.save_path = args.save
+    h = ses.add_torrent(atp)
+
+    deadline = time.monotonic() + args.timeout
+    ready = False
+    last_stats = 0.0
+    while time.monotonic() < deadline:
+        ses.wait_for_alert(100)
+        for a in ses.pop_alerts():
+            if isinstance(a, (lt.torrent_error_alert, lt.file_error_alert)):
+                emit("ERROR " + a.message())
+        st = h.status()
+        if not ready:
+            if args.leech and st.state not in (lt.torrent_status.checking_files,
+                                               lt.torrent_status.checking_resume_data):
+                ready = True
+                emit("READY")
+            elif not args.leech and st.state == lt.torrent_status.seeding:
+                ready = True
+                emit("READY")
+        now = time.monotonic()
+        if now - last_stats >= args.stats_interval:
+            last_stats = now
+            emit("STATS " + json.dumps({
+                "state": str(st.state),
+                "uploaded": st.all_time_upload,
+                "downloaded": st.all_time_download,
+                "total_done": st.total_done,
+                "num_peers": st.num_peers,
+            }))
+        if args.leech and ready and st.is_seeding:
+            emit("DONE")
+            if not args.keep_seeding:
+                return 0
+            args.leech = False
+    emit("ERROR timeout")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""A hostile BitTorrent peer for the interop tests.
+
+It listens on one loopback address, announces itself to the torrent's
+tracker as a seeder, completes the BEP 3 handshake, claims every piece,
+unchokes, and then lies according to --mode:
+
+  corrupt     answers every request with random bytes (pieces fail their hash)
+  bad-index   answers requests with piece messages for an index past the end
+  oversized   sends a length prefix of ~2 GiB, then a trickle of bytes
+  wrong-hash  answers the handshake with another info-hash
+  spare-bits  sends a bitfield with the spare bits of the last byte set,
+              then stays choked and silent
+
+What happened is printed to stdout as JSON lines, with wall-clock times, so
+a test can tell who closed each connection and when:
+  {"ev": "listening"} {"ev": "accept", "conn": n, "peer": "ip:port"}
+  {"ev": "handshake", "conn": n, "peer_id": "..."} {"ev": "lie", "conn": n, ...}
+  {"ev": "closed", "conn": n, "by": "remote"|"local", "lies": k, "t": ...}
+"""
+import argparse
+import json
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import swarm  # noqa: E402
+
+PSTR = b"\x13BitTorrent protocol"
+_out_lock = threading.Lock()
+
+
+def emit(**kw):
+    kw["t"] = time.time()
+    with _out_lock:
+        sys.stdout.write(json.dumps(kw) + "\n")
+        sys.stdout.flush()
+
+
+def recv_exact(sock, n):
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise EOFError
+        buf += chunk
+    return bytes(buf)
+
+
+def msg(mid, payload=b""):
+    return struct.pack(">IB", 1 + len(payload), mid) + payload
+
+
+class Liar:
+    def __init__(self, info, mode, hold):
+        self.info = info
+        self.mode = mode
+        self.hold = hold
+        self.peer_id = b"-ML0001-" + os.urandom(6).hex().encode()
+        self.n = 0
+
+    def bitfield(self):
+        nbytes = (self.info.num_pieces + 7) // 8
+        bf = bytearray(b"\xff" * nbytes)
+        spare = nbytes * 8 - self.info.num_pieces
+        if spare and self.mode != "spare-bits":
+            bf[-1] = (0xff << spare) & 0xff
+        return bytes(bf)
+
+    def serve(self, sock, conn):
+        lies = 0
+        by = "local"
+        sock.settimeout(self.hold)
+        try:
+            hs = recv_exact(sock, 68)
+            if hs[:20] != PSTR or hs[28:48] != self.info.info_hash:
+                emit(ev="bad-handshake", conn=conn)
+                return
+            emit(ev="handshake", conn=conn, peer_id=hs[48:68].decode("latin-1"))
+            ih = self.info.info_hash
+            if self.mode == "wrong-hash":
+                ih = bytes(b ^ 0x5a for b in ih)
+                lies += 1
+                emit(ev="lie", conn=conn, what="wrong info-hash")
+            sock.sendall(PSTR + bytes(8) + ih + self.peer_id)
+            sock.sendall(msg(5, self.bitfield()))
+            if self.mode == "spare-bits":
+                lies += 1
+                emit(ev="lie", conn=conn, what="spare bits set")
+            elif self.mode != "wrong-hash":
+                sock.sendall(msg(1))  # unchoke
+            while True:
+                (length,) = struct.unpack(">I", recv_exact(sock, 4))
+                if length == 0:
+                    continue
+                if length > 1 << 20:
+                    emit(ev="peer-sent-oversized", conn=conn, length=length)
+                    return
+                body = recv_exact(sock, length)
+                if body[0] != 6 or len(body) != 13 or self.mode in ("wrong-hash", "spare-bits"):
+                    continue
+                index, begin, blen = struct.unpack(">III", body[1:13])
+                if self.mode == "corrupt":
+                    payload = os.urandom(blen)
+                    sock.sendall(msg(7, struct.pack(">II", index, begin) + payload))
+                elif self.mode == "bad-index":
+                    bad = self.info.num_pieces + 7 + lies
+                    sock.sendall(msg(7, struct.pack(">II", bad, begin) + os.urandom(blen)))
+                elif self.mode == "oversized":
+                    sock.sendall(struct.pack(">I", 0x7ffffff0) + b"\x07" + bytes(4096))
+                lies += 1
+                emit(ev="lie", conn=conn, mode=self.mode, index=index, begin=begin, length=blen)
+        except (EOFError, ConnectionResetError, BrokenPipeError):
+            by = "remote"
+        except socket.timeout:
+            by = "local"
+        except OSError as e:
+            emit(ev="oserror", conn=conn, error=str(e))
+            by = "remote"
+        finally:
+            emit(ev="closed", conn=conn, by=by, lies=lies)
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--torrent", required=True)
+    ap.add_argument("--addr", required=True)
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--mode", required=True,
+                    choices=["corrupt", "bad-index", "oversized", "wrong-hash", "spare-bits"])
+    ap.add_argument("--announce", help="tracker URL to announce to (default: the torrent's)")
+    ap.add_argument("--hold", type=float, default=60,
+                    help="seconds of silence from the peer before we give up on it")
+    args = ap.parse_args()
+
+    info = swarm.load_torrent(args.torrent)
+    liar = Liar(info, args.mode, args.hold)
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((args.addr, args.port))
+    ls.listen(16)
+    url = args.announce or info.meta[b"announce"].decode()
+    body = swarm.announce(url, info.info_hash, liar.peer_id, args.addr, args.port, left=0,
+                          event="started")
+    if body is None or b"failure reason" in body:
+        emit(ev="announce-failed", body=(body or b"").decode("latin-1"))
+        return 1
+    emit(ev="listening")
+    while True:
+        sock, peer = ls.accept()
+        liar.n += 1
+        conn = liar.n
+        emit(ev="accept", conn=conn, peer="%s:%d" % peer)
+        threading.Thread(target=liar.serve, args=(sock, conn), daemon=True).start()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,251 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Downloads with `gbt download` from real seeders on a loopback swarm.
+
+Each case starts an opentracker and seeders (libtorrent, aria2c,
+transmission-cli), runs `$GBT_CLI download T -o OUT --json` with a bound,
+and checks exit status 0 and a byte-identical tree.  The last case kills
+gbt halfway and checks that a second run completes without fetching
+everything again.
+
+INTEROP_LEECHER=aria2 or =libtorrent runs the same cases with that client
+as the downloader, to check the fixtures themselves.  Exit: 0 pass, 1 fail,
+77 skip; TAP on stdout.
+"""
+import os
+import signal
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from swarm import (KiB, MiB, Swarm, Tap, check_prerequisites, compare_tree,  # noqa: E402
+                   leecher_kind, leftover_processes, log, make_torrent, make_tree, mktorrent,
+                   start_leecher, write_random_file)
+
+KIND = leecher_kind()
+TIMEOUT = 90           # one download, seconds
+TRANSMISSION_TIMEOUT = 180
+
+TREE = [
+    ("a.bin", 300_001),
+    ("sub/b.bin", MiB + 5),
+    ("sub/deeper/c.txt", 70_000),
+    ("empty.dat", 0),
+    ("données/ファイル.bin", 2 * MiB + 777),
+    ("z-last.bin", 123_457),
+]
+
+
+def download(sw, info, src, timeout=TIMEOUT, out_name="out"):
+    """Runs the leecher; returns (ok, diagnostics)."""
+    out = sw.path(out_name)
+    run = start_leecher(sw, info, out)
+    rc = run.wait(timeout)
+    diag = []
+    if rc != 0:
+        diag.append("%s exited %s after %.1f s" % (KIND, rc, run.elapsed))
+        diag.append(run.proc.log_tail(20))
+        return False, "\n".join(diag), run
+    diffs = compare_tree(src, out)
+    if diffs:
+        return False, "\n".join(diffs[:20]), run
+    if KIND == "gbt":
+        done = run.last_event("done")
+        if done is None:
+            return False, "no {\"event\": \"done\"} line in --json output", run
+    log("%s: %.1f MiB in %.2f s" % (KIND, info.total_size / MiB, run.elapsed))
+    return True, None, run
+
+
+def single_file(sw, size, piece_length, seed, name="single.bin", maker=make_torrent):
+    src_dir = sw.path("src")
+    os.makedirs(src_dir, exist_ok=True)
+    src = write_random_file(os.path.join(src_dir, name), size, seed)
+    info = maker(src, sw.path(name + ".torrent"), sw.announce_url, piece_length)
+    return src, src_dir, info
+
+
+def tree(sw, piece_length, seed, name="tree"):
+    src = make_tree(sw.path("src", name), TREE, seed)
+    info = make_torrent(src, sw.path(name + ".torrent"), sw.announce_url, piece_length)
+    return src, sw.path("src"), info
+
+
+# ---------------------------------------------------------------- cases
+
+
+def case_single(tap):
+    with Swarm("single") as sw:
+        src, parent, info = single_file(sw, 8 * MiB + 4321, 256 * KiB, 1)
+        sw.libtorrent_seeder(info, parent)
+        ok, diag, _ = download(sw, info, src)
+        tap.ok(ok, "single file, 256 KiB pieces, short last piece, libtorrent seeder", diag)
+
+
+def case_tree(tap):
+    with Swarm("tree") as sw:
+        src, parent, info = tree(sw, 64 * KiB, 2)
+        assert info.total_size % info.piece_length != 0
+        sw.libtorrent_seeder(info, parent)
+        ok, diag, _ = download(sw, info, src)
+        tap.ok(ok, "multi-file: nested dirs, empty file, UTF-8 name, libtorrent seeder", diag)
+
+
+def case_16k(tap):
+    with Swarm("p16k") as sw:
+        src, parent, info = single_file(sw, 4 * MiB + 1000, 16 * KiB, 3)
+        sw.libtorrent_seeder(info, parent)
+        ok, diag, _ = download(sw, info, src)
+        tap.ok(ok, "16 KiB pieces (%d pieces)" % info.num_pieces, diag)
+
+
+def case_4m(tap):
+    with Swarm("p4m") as sw:
+        src, parent, info = single_file(sw, 20 * MiB + 12345, 4 * MiB, 4)
+        sw.libtorrent_seeder(info, parent)
+        ok, diag, _ = download(sw, info, src)
+        tap.ok(ok, "4 MiB pieces (%d pieces, last %d bytes)"
+               % (info.num_pieces, info.piece_size(info.num_pieces - 1)), diag)
+
+
+def case_mktorrent(tap):
+    with Swarm("mktorrent") as sw:
+        src_dir = sw.path("src")
+        os.makedirs(src_dir)
+        src = write_random_file(os.path.join(src_dir, "mk.bin"), 3 * MiB + 99, 5)
+        info = mktorrent(src, sw.path("mk.torrent"), sw.announce_url, 32 * KiB)
+        ours = make_torrent(src, sw.path("ours.torrent"), sw.announce_url, 32 * KiB)
+        if info.hex != ours.hex:
+            tap.ok(False, "torrent made by mktorrent (32 KiB pieces)",
+                   "fixture bug: built-in bencoder info-hash %s != mktorrent's %s"
+                   % (ours.hex, info.hex))
+            return
+        sw.libtorrent_seeder(info, src_dir)
+        ok, diag, _ = download(sw, info, src)
+        tap.ok(ok, "torrent made by mktorrent (32 KiB pieces)", diag)
+
+
+def case_aria2_seeder(tap):
+    with Swarm("aria2seed") as sw:
+        src, parent, info = tree(sw, 128 * KiB, 6)
+        sw.aria2_seeder(info, parent)
+        ok, diag, _ = download(sw, info, src)
+        tap.ok(ok, "multi-file from an aria2c seeder alone", diag)
+
+
+def case_transmission_seeder(tap):
+    with Swarm("trseed") as sw:
+        src, parent, info = single_file(sw, 6 * MiB + 17, 256 * KiB, 7)
+        sw.transmission_seeder(info, parent, timeout=TRANSMISSION_TIMEOUT)
+        ok, diag, _ = download(sw, info, src, timeout=TRANSMISSION_TIMEOUT)
+        tap.ok(ok, "single file from a transmission-cli seeder alone", diag)
+
+
+def case_all_three(tap):
+    with Swarm("three") as sw:
+        src, parent, info = single_file(sw, 24 * MiB + 5555, 256 * KiB, 8)
+        sw.libtorrent_seeder(info, sw.copy_source(src, "lt"))
+        sw.aria2_seeder(info, sw.copy_source(src, "aria2"))
+        sw.transmission_seeder(info, sw.copy_source(src, "tr"), timeout=TRANSMISSION_TIMEOUT)
+        ok, diag, _ = download(sw, info, src, timeout=TRANSMISSION_TIMEOUT)
+        tap.ok(ok, "from libtorrent + aria2c + transmission-cli seeders at once", diag)
+
+
+def progress_bytes(run, seeder):
+    """How far the first run got: gbt's --json progress if it says, else the
+    seeder's upload counter."""
+    if run.kind == "gbt":
+        e = run.last_event("progress")
+        if e is not None:
+            for key in ("verified", "have", "completed", "downloaded"):
+                if isinstance(e.get(key), int):
+                    return e[key]
+    st = seeder.stats()
+    return st["uploaded"] if st else 0
+
+
+def case_resume(tap):
+    """Kill the downloader at about a third, start it again: it completes
+    and fetches less than the whole torrent the second time."""
+    with Swarm("resume") as sw:
+        total = 12 * MiB + 333
+        src, parent, info = single_file(sw, total, 256 * KiB, 9)
+        # Slow enough to be caught halfway: 12 MiB at 3 MiB/s.
+        seeder = sw.libtorrent_seeder(info, parent, upload_limit=3 * MiB)
+        out = sw.path("out")
+        run1 = start_leecher(sw, info, out, name="first")
+        deadline = time.monotonic() + TIMEOUT
+        got = 0
+        while time.monotonic() < deadline and run1.proc.alive():
+            got = progress_bytes(run1, seeder)
+            if got >= total // 3:
+                break
+            time.sleep(0.1)
+        if not run1.proc.alive() or got < total // 3:
+            tap.ok(False, "resume after SIGKILL",
+                   "first run did not reach a third (got %d, exit %s):\n%s"
+                   % (got, run1.proc.popen.returncode, run1.proc.log_tail()))
+            return
+        run1.kill()
+        time.sleep(1.0)  # let the seeder's counter settle
+        up1 = seeder.stats()["uploaded"]
+        log("killed first run at %d bytes (seeder had sent %d)" % (got, up1))
+        run2 = start_leecher(sw, info, out, name="second")
+        rc = run2.wait(TIMEOUT)
+        time.sleep(1.0)
+        up2 = seeder.stats()["uploaded"] - up1
+        diag = []
+        if rc != 0:
+            diag.append("second run exited %s:\n%s" % (rc, run2.proc.log_tail()))
+        else:
+            diag += compare_tree(src, out)
+            second = up2
+            if run2.kind == "gbt":
+                done = run2.last_event("done")
+                if done is None:
+                    diag.append("no done event")
+                elif isinstance(done.get("downloaded"), int):
+                    second = done["downloaded"]
+                    log("gbt's done event: downloaded %d" % second)
+            log("second run fetched %d of %d bytes (seeder sent %d)" % (second, total, up2))
+            if not second < total:
+                diag.append("second run fetched %d bytes, the torrent is %d" % (second, total))
+            if not up2 < total:
+                diag.append("the seeder sent %d bytes in the second run, the torrent is %d"
+                            % (up2, total))
+        tap.ok(not diag, "resume after SIGKILL completes without fetching everything again",
+               "\n".join(diag))
+
+
+CASES = [case_single, case_tree, case_16k, case_4m, case_mktorrent, case_aria2_seeder,
+         case_transmission_seeder, case_all_three, case_resume]
+
+
+def main():
+    why = check_prerequisites()
+    if why:
+        print("1..0 # SKIP " + why, flush=True)
+        return 77
+    only = os.environ.get("INTEROP_ONLY")
+    cases = [c for c in CASES if not only or c.__name__ in only.split(",")]
+    tap = Tap(len(cases) + 1)
+    log("leecher: %s" % KIND)
+    for case in cases:
+        t0 = time.monotonic()
+        n = tap.n
+        try:
+            case(tap)
+        except Exception:
+            tap.ok(False, case.__name__, traceback.format_exc())
+        if tap.n == n:
+            tap.ok(False, case.__name__ + " produced no result")
+        log("%s took %.1f s" % (case.__name__, time.monotonic() - t0))
+    left = leftover_processes()
+    tap.ok(not left, "no fixture process left behind", "\n".join(left))
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(128 + s))
+    sys.exit(main())

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The whole engine in one process: a gbt session seeds, another downloads
+ * from it over loopback TCP (the transport-tcp plugin from GBT_PLUGIN_PATH),
+ * and the bytes on disk must match.
+ */
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <gbt/gbt.h>
+
+#include "test-torrent.h"
+#include "test-utils.h"
+
+static void
+write_tree (const char *dir, GbtMetainfo *mi, const guint8 *stream)
+{
+  for (guint i = 0; i < gbt_metainfo_get_n_files (mi); i++)
+    {
+      const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
+      g_autofree char *path = g_build_filename (dir, f->path, NULL);
+      g_autofree char *parent = g_path_get_dirname (path);
+      g_autoptr(GError) error = NULL;
+
+      if (f->attr & GBT_FILE_ATTR_PAD)
+        continue;
+      g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
+      g_file_set_contents (path, (const char *) stream + f->offset, f->length, &error);
+      g_assert_no_error (error);
+    }
+}
+
+static void
+assert_tree_equal (const char *dir, GbtMetainfo *mi, const guint8 *stream)
+{
+  for (guint i = 0; i < gbt_metainfo_get_n_files (mi); i++)
+    {
+      const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
+      g_autoptr(GBytes) got = NULL;
+
+      if (f->attr & GBT_FILE_ATTR_PAD)
+        continue;
+      got = test_torrent_read_file (dir, f->path);
+      g_assert_nonnull (got);
+      g_assert_cmpmem (g_bytes_get_data (got, NULL), g_bytes_get_size (got), stream + f->offset,
+                       f->length);
+    }
+}
+
+static void
+finished_cb (GbtTorrent *t, gpointer data)
+{
+  *(gboolean *) data = TRUE;
+}
+
+static GbtSession *
+start_session (const char *address)
+{
+  g_autoptr(GError) error = NULL;
+  GbtSession *s = gbt_session_new ();
+
+  gbt_session_set_listen_address (s, address, 0);
+  gbt_session_set_bind_address (s, address);
+  g_assert_true (gbt_session_start (s, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (gbt_session_get_listen_port (s), >, 0);
+  return s;
+}
+
+static void
+stopped_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_assert_true (gbt_torrent_stop_finish (GBT_TORRENT (source), result, NULL));
+  *(gboolean *) data = TRUE;
+}
+
+static void
+stop_torrent (GbtTorrent *t)
+{
+  gboolean done = FALSE;
+  gbt_torrent_stop_async (t, NULL, stopped_cb, &done);
+  gbt_test_wait_until (done, 10000);
+}
+
+static void
+run_swarm (const TestFile *files, guint n_files, guint32 piece_length, gboolean partial_leecher)
+{
+  g_autofree char *seed_dir = gbt_test_mkdtemp ();
+  g_autofree char *leech_dir = gbt_test_mkdtemp ();
+  gsize len;
+  g_autofree guint8 *stream = test_torrent_make_stream (files, n_files, &len);
+  g_autoptr(GbtMetainfo) mi = test_torrent_new ("payload", n_files > 1 ? files : NULL, n_files,
+                                                piece_length, stream, len);
+  g_autoptr(GbtSession) seeder = start_session ("127.0.0.1");
+  g_autoptr(GbtSession) leecher = start_session ("127.0.0.2");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GbtTorrent) st = NULL;
+  g_autoptr(GbtTorrent) lt = NULL;
+  g_autoptr(GPtrArray) addrs = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GInetAddress) lo = g_inet_address_new_from_string ("127.0.0.1");
+  gboolean seeder_done = FALSE, leecher_done = FALSE;
+
+  write_tree (seed_dir, mi, stream);
+  if (partial_leecher)
+    {
+      /* the leecher already has the data but for one corrupted byte */
+      write_tree (leech_dir, mi, stream);
+      for (guint i = 0; i < gbt_metainfo_get_n_files (mi); i++)
+        {
+          const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
+          g_autofree char *p = g_build_filename (leech_dir, f->path, NULL);
+          if (f->length > 0 && !(f->attr & GBT_FILE_ATTR_PAD))
+            {
+              FILE *fp = fopen (p, "r+b");
+              g_assert_nonnull (fp);
+              fseek (fp, f->length / 2, SEEK_SET);
+              fputc (stream[f->offset + f->length / 2] ^ 0xff, fp);
+              fclose (fp);
+              break;
+            }
+        }
+    }
+
+  st = gbt_session_add_torrent (seeder, mi, seed_dir, &error);
+  g_assert_no_error (error);
+  g_signal_connect (st, "finished", G_CALLBACK (finished_cb), &seeder_done);
+  gbt_torrent_start (st);
+  gbt_test_wait_until (gbt_torrent_get_state (st) == GBT_TORRENT_STATE_SEEDING, 20000);
+  g_assert_true (seeder_done);
+
+  lt = gbt_session_add_torrent (leecher, mi, leech_dir, &error);
+  g_assert_no_error (error);
+  g_signal_connect (lt, "finished", G_CALLBACK (finished_cb), &leecher_done);
+  gbt_torrent_start (lt);
+  gbt_test_wait_until (gbt_torrent_get_state (lt) == GBT_TORRENT_STATE_DOWNLOADING, 20000);
+  if (partial_leecher)
+    g_assert_cmpuint (gbt_torrent_get_n_pieces_have (lt), ==,
+                      gbt_metainfo_get_n_pieces (mi) - 1);
+
+  g_ptr_array_add (addrs, g_inet_socket_address_new (lo, gbt_session_get_listen_port (seeder)));
+  gbt_torrent_add_peers (lt, addrs, "test");
+  gbt_test_wait_until (leecher_done, 60000);
+
+  g_assert_cmpuint (gbt_torrent_get_n_pieces_have (lt), ==, gbt_metainfo_get_n_pieces (mi));
+  if (partial_leecher)
+    g_assert_cmpuint (gbt_torrent_get_downloaded (lt), <=, piece_length);
+  else
+    g_assert_cmpuint (gbt_torrent_get_downloaded (lt), >=, len - 1);
+  g_assert_cmpuint (gbt_torrent_get_uploaded (st), >=, gbt_torrent_get_downloaded (lt) > 0 ? 1 : 0);
+
+  stop_torrent (lt);
+  stop_torrent (st);
+  assert_tree_equal (leech_dir, mi, stream);
+
+  gbt_test_rmtree (seed_dir);
+  gbt_test_rmtree (leech_dir);
+}
+
+static void
+test_single (void)
+{
+  TestFile f = { "payload", 3 * 1024 * 1024 + 12345, FALSE };
+  run_swarm (&f, 1, 256 * 1024, FALSE);
+}
+
+static void
+test_multi (void)
+{
+  TestFile files[] = {
+    { "a/one.bin", 100000, FALSE },
+    { "a/empty", 0, FALSE },
+    { "b/c/two.bin", 700001, FALSE },
+    { "three.bin", 16384, FALSE },
+  };
+  run_swarm (files, G_N_ELEMENTS (files), 32 * 1024, FALSE);
+}
+
+static void
+test_resume_partial (void)
+{
+  TestFile f = { "payload", 2 * 1024 * 1024, FALSE };
+  run_swarm (&f, 1, 64 * 1024, TRUE);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/session/swarm/single", test_single);
+  g_test_add_func ("/session/swarm/multi", test_multi);
+  g_test_add_func ("/session/swarm/reuse-verified-data", test_resume_partial);
+  return g_test_run ();
+}

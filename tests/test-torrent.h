@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Builds small torrents in memory for the storage and disk-io tests. */
+#pragma once
+
+#include <gbt/gbt-metainfo.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  const char *path; /* '/'-separated, below the torrent name */
+  guint64 length;
+  gboolean pad;     /* BEP 47 attr "p" */
+} TestFile;
+
+/* Random-looking content for @n_files of @files, zeros in pad files. */
+guint8 *test_torrent_make_stream (const TestFile *files, guint n_files, gsize *len);
+
+/* A metainfo over @stream: single-file named @name when @files is NULL
+ * (@n_files ignored), else multi-file.  Asserts on failure. */
+GbtMetainfo *test_torrent_new (const char *name, const TestFile *files, guint n_files,
+                               guint32 piece_length, const guint8 *stream, gsize stream_len);
+
+/* Contents of @dir/@relpath, or NULL if missing. */
+GBytes *test_torrent_read_file (const char *dir, const char *relpath);
+
+G_END_DECLS
