@@ -22,6 +22,10 @@ typedef struct {
   guint64 last_have;
   int idle_timeout;
   gboolean line_dirty;
+  double ratio_limit; /* stop seeding at uploaded/size >= this (0: none) */
+  double time_limit; /* stop seeding after this many seconds (0: none) */
+  gint64 seeding_since_us;
+  gboolean seed_only; /* gbt seed: incomplete data is an error */
 } Download;
 
 static void
@@ -139,6 +143,16 @@ tick_cb (gpointer user_data)
     json_event (d, "progress", NULL);
   else if (d->tty)
     print_progress (d);
+  if (d->seeding_since_us)
+    {
+      double ratio = (double) gbt_torrent_get_uploaded (d->torrent)
+                     / MAX (gbt_torrent_get_bytes_wanted (d->torrent), 1);
+      if (d->ratio_limit > 0 && ratio >= d->ratio_limit)
+        download_stop (d, GBT_EXIT_OK, NULL);
+      else if (d->time_limit > 0 && now - d->seeding_since_us >= d->time_limit * G_USEC_PER_SEC)
+        download_stop (d, GBT_EXIT_OK, NULL);
+      return G_SOURCE_CONTINUE;
+    }
   if (d->idle_timeout > 0 && now - d->last_progress_us > (gint64) d->idle_timeout * G_USEC_PER_SEC
       && gbt_torrent_get_state (d->torrent) == GBT_TORRENT_STATE_DOWNLOADING)
     {
@@ -155,6 +169,16 @@ finished_cb (GbtTorrent *torrent, gpointer user_data)
   Download *d = user_data;
   double secs = (g_get_monotonic_time () - d->started_us) / 1e6;
 
+  if (d->seed_only)
+    {
+      /* gbt seed: the data checked out complete */
+      d->seeding_since_us = g_get_monotonic_time ();
+      if (d->json)
+        json_event (d, "seeding", NULL);
+      else if (!d->tty && isatty (STDOUT_FILENO))
+        printf ("%s: data verified, seeding\n", gbt_torrent_get_name (torrent));
+      return;
+    }
   if (d->json)
     json_event (d, "done", "\"seconds\":%.3f", secs);
   else
@@ -169,6 +193,11 @@ finished_cb (GbtTorrent *torrent, gpointer user_data)
     }
   if (!d->seed)
     download_stop (d, GBT_EXIT_OK, NULL);
+  else
+    {
+      d->seeding_since_us = g_get_monotonic_time ();
+      d->exit_code = GBT_EXIT_OK; /* complete: Ctrl-C from here on is success */
+    }
 }
 
 static void
@@ -181,6 +210,15 @@ state_cb (GObject *object, GParamSpec *pspec, gpointer user_data)
     {
       const GError *e = gbt_torrent_get_error (t);
       download_stop (d, GBT_EXIT_FAILURE, e ? e->message : "unknown error");
+    }
+  else if (d->seed_only && gbt_torrent_get_state (t) == GBT_TORRENT_STATE_DOWNLOADING && !d->stopping)
+    {
+      GbtMetainfo *mi = gbt_torrent_get_metainfo (t);
+      g_autofree char *msg = g_strdup_printf (
+          "the data is incomplete: %u of %u pieces verified (use 'gbt verify' to see which, or "
+          "'gbt download' to complete it)",
+          gbt_torrent_get_n_pieces_have (t), gbt_metainfo_get_n_pieces (mi));
+      download_stop (d, GBT_EXIT_FAILURE, msg);
     }
 }
 
@@ -215,8 +253,132 @@ signal_cb (gpointer user_data)
       g_main_loop_quit (d->loop);
       return G_SOURCE_REMOVE;
     }
-  download_stop (d, GBT_EXIT_FAILURE, "interrupted");
+  if (d->seeding_since_us)
+    download_stop (d, GBT_EXIT_OK, NULL); /* seeding ends on Ctrl-C: that is success */
+  else
+    download_stop (d, GBT_EXIT_FAILURE, "interrupted");
   return G_SOURCE_CONTINUE;
+}
+
+typedef struct {
+  const char *torrent_path;
+  const char *dir;
+  const char *bind;
+  const char *listen;
+  int port;
+  int max_peers;
+  gboolean json;
+  gboolean seed;
+  gboolean seed_only;
+  int idle_timeout;
+  double ratio_limit;
+  double time_limit;
+} RunOptions;
+
+static int
+run_torrent (const RunOptions *o, GbtCliGlobals *globals)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GbtMetainfo) mi = NULL;
+  g_autoptr(GbtSession) session = NULL;
+  g_autoptr(GbtTorrent) torrent = NULL;
+  Download d = { 0 };
+  int rc;
+  guint tick_id, sigint_id, sigterm_id;
+
+  if (g_str_has_prefix (o->torrent_path, "magnet:"))
+    {
+      gbt_cli_error ("magnet links need the metadata plugin, which this build does not have yet; "
+                     "use a .torrent file");
+      return GBT_EXIT_FAILURE;
+    }
+  mi = gbt_metainfo_new_from_file (o->torrent_path, &error);
+  if (mi == NULL)
+    {
+      gbt_cli_error ("cannot read %s: %s", o->torrent_path, error->message);
+      return GBT_EXIT_FAILURE;
+    }
+  if (o->seed_only && !g_file_test (o->dir, G_FILE_TEST_IS_DIR))
+    {
+      gbt_cli_error ("data directory %s does not exist", o->dir);
+      return GBT_EXIT_FAILURE;
+    }
+  if (g_mkdir_with_parents (o->dir, 0755) != 0)
+    {
+      gbt_cli_error ("cannot create %s: %s", o->dir, g_strerror (errno));
+      return GBT_EXIT_FAILURE;
+    }
+
+  session = gbt_session_new ();
+  gbt_session_set_plugins (session, (const char *const *) globals->plugins,
+                           (const char *const *) globals->plugin_dirs);
+  if (o->bind)
+    gbt_session_set_bind_address (session, o->bind);
+  gbt_session_set_listen_address (session, o->listen ? o->listen : (o->bind ? o->bind : "0.0.0.0"),
+                                  o->port);
+  if (o->max_peers > 0)
+    gbt_session_set_max_peers_per_torrent (session, o->max_peers);
+  if (!gbt_session_start (session, &error))
+    {
+      gbt_cli_error ("%s", error->message);
+      return g_error_matches (error, GBT_PLUGIN_ERROR, GBT_PLUGIN_ERROR_UNKNOWN) ? GBT_EXIT_USAGE
+                                                                                 : GBT_EXIT_FAILURE;
+    }
+  torrent = gbt_session_add_torrent (session, mi, o->dir, &error);
+  if (torrent == NULL)
+    {
+      gbt_cli_error ("%s", error->message);
+      return GBT_EXIT_FAILURE;
+    }
+
+  d.loop = g_main_loop_new (NULL, FALSE);
+  d.session = session;
+  d.torrent = torrent;
+  d.json = o->json;
+  d.seed = o->seed || o->seed_only;
+  d.seed_only = o->seed_only;
+  d.ratio_limit = o->ratio_limit;
+  d.time_limit = o->time_limit;
+  d.tty = !o->json && isatty (STDERR_FILENO);
+  d.started_us = d.last_progress_us = g_get_monotonic_time ();
+  d.idle_timeout = o->idle_timeout;
+  d.exit_code = GBT_EXIT_FAILURE;
+
+  g_signal_connect (torrent, "finished", G_CALLBACK (finished_cb), &d);
+  g_signal_connect (torrent, "notify::state", G_CALLBACK (state_cb), &d);
+  g_signal_connect (torrent, "peer-banned", G_CALLBACK (banned_cb), &d);
+  g_signal_connect (torrent, "hash-failed", G_CALLBACK (hash_failed_cb), &d);
+  tick_id = g_timeout_add (1000, tick_cb, &d);
+  sigint_id = g_unix_signal_add (SIGINT, signal_cb, &d);
+  sigterm_id = g_unix_signal_add (SIGTERM, signal_cb, &d);
+  if (o->json)
+    json_event (&d, "start", "\"listen_port\":%u", gbt_session_get_listen_port (session));
+
+  gbt_torrent_start (torrent);
+  g_main_loop_run (d.loop);
+
+  g_source_remove (tick_id);
+  g_source_remove (sigint_id);
+  g_source_remove (sigterm_id);
+  clear_line (&d);
+  if (d.exit_code != GBT_EXIT_OK)
+    {
+      if (o->json)
+        {
+          g_autoptr(GString) s = g_string_new ("\"reason\":");
+          gbt_cli_json_string (s, d.fail_reason ? d.fail_reason : "stopped");
+          json_event (&d, "error", "%s", s->str);
+        }
+      gbt_cli_error ("%s: %s", gbt_torrent_get_name (torrent),
+                     d.fail_reason ? d.fail_reason : "stopped before completion");
+    }
+  else if (o->json && d.seeding_since_us)
+    json_event (&d, "stopped", NULL);
+  rc = d.exit_code;
+  g_signal_handlers_disconnect_by_data (torrent, &d);
+  g_main_loop_unref (d.loop);
+  g_free (d.fail_reason);
+  return rc;
 }
 
 int
@@ -225,29 +387,19 @@ gbt_cmd_download (int argc, char **argv, GbtCliGlobals *globals)
   g_autofree char *outdir = NULL;
   g_autofree char *bind = NULL;
   g_autofree char *listen = NULL;
-  int port = 0;
-  int max_peers = 0;
-  gboolean json = FALSE, seed = FALSE;
-  int idle_timeout = 0;
+  RunOptions o = { 0 };
   GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &outdir, "Directory to save into (default: .)", "DIR" },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print progress as JSON lines on stdout", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &o.json, "Print progress as JSON lines on stdout", NULL },
     { "bind", 0, 0, G_OPTION_ARG_STRING, &bind, "Local address for connections and listening", "ADDR" },
     { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address to listen on (default: the --bind address, else all)", "ADDR" },
-    { "port", 'p', 0, G_OPTION_ARG_INT, &port, "Port to listen on (default: any free)", "N" },
-    { "max-peers", 0, 0, G_OPTION_ARG_INT, &max_peers, "Most peers to connect to (default 50)", "N" },
-    { "seed", 0, 0, G_OPTION_ARG_NONE, &seed, "Keep seeding after the download completes (until Ctrl-C)", NULL },
-    { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &idle_timeout, "Fail after N seconds without progress", "N" },
+    { "port", 'p', 0, G_OPTION_ARG_INT, &o.port, "Port to listen on (default: any free)", "N" },
+    { "max-peers", 0, 0, G_OPTION_ARG_INT, &o.max_peers, "Most peers to connect to (default 50)", "N" },
+    { "seed", 0, 0, G_OPTION_ARG_NONE, &o.seed, "Keep seeding after the download completes (until Ctrl-C)", NULL },
+    { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &o.idle_timeout, "Fail after N seconds without progress", "N" },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("FILE.torrent - download a torrent");
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GbtMetainfo) mi = NULL;
-  g_autoptr(GbtSession) session = NULL;
-  g_autoptr(GbtTorrent) torrent = NULL;
-  Download d = { 0 };
-  int rc;
-  guint tick_id, sigint_id, sigterm_id;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_set_description (ctx,
@@ -262,93 +414,62 @@ gbt_cmd_download (int argc, char **argv, GbtCliGlobals *globals)
       gbt_cli_error ("download needs exactly one torrent file (try 'gbt download --help')");
       return GBT_EXIT_USAGE;
     }
-  if (port < 0 || port > 65535 || max_peers < 0 || idle_timeout < 0)
+  if (o.port < 0 || o.port > 65535 || o.max_peers < 0 || o.idle_timeout < 0)
     {
       gbt_cli_error ("--port, --max-peers and --idle-timeout take a positive number");
       return GBT_EXIT_USAGE;
     }
-  if (g_str_has_prefix (argv[1], "magnet:"))
-    {
-      gbt_cli_error ("magnet links need the metadata plugin, which this build does not have yet; "
-                     "use a .torrent file");
-      return GBT_EXIT_FAILURE;
-    }
-  mi = gbt_metainfo_new_from_file (argv[1], &error);
-  if (mi == NULL)
-    {
-      gbt_cli_error ("cannot read %s: %s", argv[1], error->message);
-      return GBT_EXIT_FAILURE;
-    }
-  if (outdir == NULL)
-    outdir = g_strdup (".");
-  if (g_mkdir_with_parents (outdir, 0755) != 0)
-    {
-      gbt_cli_error ("cannot create %s: %s", outdir, g_strerror (errno));
-      return GBT_EXIT_FAILURE;
-    }
+  o.torrent_path = argv[1];
+  o.dir = outdir ? outdir : ".";
+  o.bind = bind;
+  o.listen = listen;
+  return run_torrent (&o, globals);
+}
 
-  session = gbt_session_new ();
-  gbt_session_set_plugins (session, (const char *const *) globals->plugins,
-                           (const char *const *) globals->plugin_dirs);
-  if (bind)
-    gbt_session_set_bind_address (session, bind);
-  gbt_session_set_listen_address (session, listen ? listen : (bind ? bind : "0.0.0.0"), port);
-  if (max_peers > 0)
-    gbt_session_set_max_peers_per_torrent (session, max_peers);
-  if (!gbt_session_start (session, &error))
+int
+gbt_cmd_seed (int argc, char **argv, GbtCliGlobals *globals)
+{
+  g_autofree char *datadir = NULL;
+  g_autofree char *bind = NULL;
+  g_autofree char *listen = NULL;
+  RunOptions o = { 0 };
+  double minutes = 0;
+  GOptionEntry entries[] = {
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &datadir, "Directory holding the torrent's data (default: .)", "DIR" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &o.json, "Print progress as JSON lines on stdout", NULL },
+    { "bind", 0, 0, G_OPTION_ARG_STRING, &bind, "Local address for connections and listening", "ADDR" },
+    { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address to listen on (default: the --bind address, else all)", "ADDR" },
+    { "port", 'p', 0, G_OPTION_ARG_INT, &o.port, "Port to listen on (default: any free)", "N" },
+    { "max-peers", 0, 0, G_OPTION_ARG_INT, &o.max_peers, "Most peers to connect to (default 50)", "N" },
+    { "ratio", 0, 0, G_OPTION_ARG_DOUBLE, &o.ratio_limit, "Stop once uploaded/size reaches R", "R" },
+    { "time", 0, 0, G_OPTION_ARG_DOUBLE, &minutes, "Stop after seeding for M minutes", "M" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("FILE.torrent - verify local data, then seed it");
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_set_description (ctx,
+                                    "Example:\n  gbt seed ubuntu.iso.torrent -d ~/Downloads --ratio 2\n\n"
+                                    "Seeds until Ctrl-C (announcing 'stopped') or a limit.  Exit status: "
+                                    "0 after seeding, 1 if the data is incomplete or on failure, 2 on a "
+                                    "usage error.");
+  if (!gbt_cli_parse (ctx, &argc, &argv))
+    return GBT_EXIT_USAGE;
+  if (argc != 2)
     {
-      gbt_cli_error ("%s", error->message);
-      return g_error_matches (error, GBT_PLUGIN_ERROR, GBT_PLUGIN_ERROR_UNKNOWN) ? GBT_EXIT_USAGE
-                                                                                 : GBT_EXIT_FAILURE;
+      gbt_cli_error ("seed needs exactly one torrent file (try 'gbt seed --help')");
+      return GBT_EXIT_USAGE;
     }
-  torrent = gbt_session_add_torrent (session, mi, outdir, &error);
-  if (torrent == NULL)
+  if (o.port < 0 || o.port > 65535 || o.max_peers < 0 || o.ratio_limit < 0 || minutes < 0)
     {
-      gbt_cli_error ("%s", error->message);
-      return GBT_EXIT_FAILURE;
+      gbt_cli_error ("--port, --max-peers, --ratio and --time take a positive number");
+      return GBT_EXIT_USAGE;
     }
-
-  d.loop = g_main_loop_new (NULL, FALSE);
-  d.session = session;
-  d.torrent = torrent;
-  d.json = json;
-  d.seed = seed;
-  d.tty = !json && isatty (STDERR_FILENO);
-  d.started_us = d.last_progress_us = g_get_monotonic_time ();
-  d.idle_timeout = idle_timeout;
-  d.exit_code = GBT_EXIT_FAILURE;
-
-  g_signal_connect (torrent, "finished", G_CALLBACK (finished_cb), &d);
-  g_signal_connect (torrent, "notify::state", G_CALLBACK (state_cb), &d);
-  g_signal_connect (torrent, "peer-banned", G_CALLBACK (banned_cb), &d);
-  g_signal_connect (torrent, "hash-failed", G_CALLBACK (hash_failed_cb), &d);
-  tick_id = g_timeout_add (1000, tick_cb, &d);
-  sigint_id = g_unix_signal_add (SIGINT, signal_cb, &d);
-  sigterm_id = g_unix_signal_add (SIGTERM, signal_cb, &d);
-  if (json)
-    json_event (&d, "start", "\"listen_port\":%u", gbt_session_get_listen_port (session));
-
-  gbt_torrent_start (torrent);
-  g_main_loop_run (d.loop);
-
-  g_source_remove (tick_id);
-  g_source_remove (sigint_id);
-  g_source_remove (sigterm_id);
-  clear_line (&d);
-  if (d.exit_code != GBT_EXIT_OK)
-    {
-      if (json)
-        {
-          g_autoptr(GString) s = g_string_new ("\"reason\":");
-          gbt_cli_json_string (s, d.fail_reason ? d.fail_reason : "stopped");
-          json_event (&d, "error", "%s", s->str);
-        }
-      gbt_cli_error ("%s: %s", gbt_torrent_get_name (torrent),
-                     d.fail_reason ? d.fail_reason : "stopped before completion");
-    }
-  rc = d.exit_code;
-  g_signal_handlers_disconnect_by_data (torrent, &d);
-  g_main_loop_unref (d.loop);
-  g_free (d.fail_reason);
-  return rc;
+  o.torrent_path = argv[1];
+  o.dir = datadir ? datadir : ".";
+  o.bind = bind;
+  o.listen = listen;
+  o.seed_only = TRUE;
+  o.time_limit = minutes * 60;
+  return run_torrent (&o, globals);
 }

@@ -16,6 +16,7 @@ static const Command commands[] = {
   { "download", gbt_cmd_download, "download a torrent file or magnet link" },
   { "info", gbt_cmd_info, "show what a torrent file or magnet link holds" },
   { "plugins", gbt_cmd_plugins, "list plugins and why any failed to load" },
+  { "seed", gbt_cmd_seed, "verify local data, then seed it" },
 };
 
 void
@@ -103,7 +104,8 @@ print_help (FILE *out)
   fprintf (out,
            "\n"
            "Global options:\n"
-           "  --plugins=NAME,...  also load these optional plugins (see 'gbt plugins')\n"
+           "  --plugins=NAME,...  also load these optional plugins (see 'gbt plugins');\n"
+           "                      -NAME leaves out a default one\n"
            "  --plugin-path=DIR   look for plugins in DIR first\n"
            "  -v, --verbose       log more (G_MESSAGES_DEBUG=gbt for everything)\n"
            "  --version           print the version\n"
@@ -112,6 +114,7 @@ print_help (FILE *out)
            "Examples:\n"
            "  gbt info ubuntu.torrent\n"
            "  gbt download ubuntu.torrent -o ~/Downloads\n"
+           "  gbt seed ubuntu.torrent -d ~/Downloads\n"
            "  gbt --plugins=pex,dht download 'magnet:?xt=urn:btih:...'\n"
            "\n"
            "Exit status: 0 success, 1 failure, 2 usage error.\n");

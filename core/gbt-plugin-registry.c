@@ -833,6 +833,15 @@ available_names (GbtPluginRegistry *self)
   return g_string_free (g_steal_pointer (&names), FALSE);
 }
 
+static gboolean
+name_opted_out (const char *const *enable, const char *name)
+{
+  for (const char *const *e = enable; e != NULL && *e != NULL; e++)
+    if (**e == '-' && g_str_equal (*e + 1, name))
+      return TRUE;
+  return FALSE;
+}
+
 gboolean
 gbt_plugin_registry_load (GbtPluginRegistry *self, const char *const *extra_dirs,
                           const char *const *enable, GError **error)
@@ -853,15 +862,20 @@ gbt_plugin_registry_load (GbtPluginRegistry *self, const char *const *extra_dirs
       for (guint i = 0; i < self->plugins->len; i++)
         {
           GbtPlugin *plugin = g_ptr_array_index (self->plugins, i);
-          if (plugin->desc != NULL && (plugin->desc->flags & GBT_PLUGIN_FLAG_DEFAULT))
+          /* "-name" in @enable opts out of a default plugin */
+          if (plugin->desc != NULL && (plugin->desc->flags & GBT_PLUGIN_FLAG_DEFAULT)
+              && !name_opted_out (enable, plugin->info.name))
             register_plugin (self, plugin);
         }
     }
 
   for (const char *const *e = enable; e != NULL && *e != NULL; e++)
     {
-      GbtPlugin *plugin = find_plugin (self, *e);
+      gboolean opt_out = **e == '-';
+      GbtPlugin *plugin = find_plugin (self, opt_out ? *e + 1 : *e);
 
+      if (opt_out && plugin != NULL)
+        continue;
       if (plugin != NULL && plugin->desc != NULL)
         register_plugin (self, plugin);
       else if (plugin == NULL)

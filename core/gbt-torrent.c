@@ -1146,7 +1146,9 @@ torrent_connect_more (GbtTorrent *self)
   guint max_peers = gbt_session_get_max_peers (self->session);
   g_autoptr(GPtrArray) ready = NULL;
 
-  if (!gbt_torrent_is_active (self) || self->state == GBT_TORRENT_STATE_SEEDING)
+  /* a seed dials too: some leechers (Transmission on loopback) never dial
+   * the peers a tracker gives them, and wait to be called */
+  if (!gbt_torrent_is_active (self))
     return;
   transport = gbt_session_get_transport (self->session);
   if (transport == NULL)

@@ -64,6 +64,9 @@ try_connect (guint16 port)
   return conn != NULL;
 }
 
+static GbtAnnounceResponse *announce (Fixture *f, const char *peer_id, guint16 port,
+                                      GbtAnnounceEvent event, GError **error);
+
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
@@ -104,6 +107,29 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   f->tracker = gbt_plugin_registry_get_tracker (f->registry, "http");
   g_assert_nonnull (f->tracker);
+
+  /* It accepts connections before it has read the whitelist: wait until it
+   * takes an announce (stopped, so that the probe joins no swarm). */
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  up = FALSE;
+  while (!up && g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(GbtAnnounceResponse) probe = NULL;
+
+      g_clear_error (&error);
+      probe = announce (f, "-GB0001-probeprobepr", 7999, GBT_ANNOUNCE_EVENT_STOPPED, &error);
+      up = probe != NULL;
+      if (!up)
+        {
+          gboolean expired = FALSE;
+
+          g_assert_error (error, GBT_TRACKER_ERROR, GBT_TRACKER_ERROR_FAILURE_REASON);
+          g_timeout_add (20, gbt_test_set_flag_cb, &expired);
+          while (!expired)
+            g_main_context_iteration (NULL, TRUE);
+        }
+    }
+  g_assert_true (up);
 }
 
 static void

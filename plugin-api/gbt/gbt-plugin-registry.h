@@ -45,7 +45,8 @@ GbtPluginRegistry *gbt_plugin_registry_get_default (void);
 
 /* Opens every module found (first call only; later calls do nothing) and
  * reads its descriptor.  Registers default plugins and those in @enable
- * (names; NULL = none).  A name in @enable that no module has is
+ * (names; NULL = none); "-name" keeps the default plugin "name" from being
+ * registered (first call only).  A name in @enable that no module has is
  * GBT_PLUGIN_ERROR_UNKNOWN.  A broken module never makes this fail: its
  * error is kept in its GbtPluginInfo. */
 GBT_AVAILABLE_IN_ALL

@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""`gbt download` against hostile peers.
+
+One honest libtorrent seeder (rate-limited, so the download lasts a few
+seconds) and five liars from malicious_peer.py share a tracker: corrupt
+blocks, out-of-range piece indices, a ~2 GiB length prefix, a wrong
+info-hash in the handshake, and a bitfield with spare bits set.  gbt must
+finish with the right bytes and drop every liar while it runs, as seen from
+the liar's side; after corrupt data it must not keep coming back.
+
+INTEROP_LEECHER=aria2|libtorrent runs the same swarm with that client; the
+checks it does not pass are reported as TODO (they describe gbt's contract,
+not theirs).  Exit: 0 pass, 1 fail, 77 skip; TAP on stdout.
+"""
+import os
+import signal
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from swarm import (KiB, MiB, Swarm, Tap, check_prerequisites, compare_tree,  # noqa: E402
+                   leecher_kind, leftover_processes, liar_events, log, make_torrent,
+                   start_leecher, write_random_file)
+
+KIND = leecher_kind()
+MODES = ["corrupt", "bad-index", "oversized", "wrong-hash", "spare-bits"]
+# How many connections to a liar of bad data are tolerated before the ban
+# must hold (a reconnect or two while the ban is decided is fine).
+MAX_CORRUPT_CONNECTIONS = 3
+DROP_MARGIN = 0.5
+
+
+def judge(tap, mode, evs, exit_time, others, todo):
+    """others: addresses of peers that are not the downloader (the seeder
+    dials the liars too, seeder to seeder, and hangs up by itself)."""
+    conns = {}
+    for e in evs:
+        if e["ev"] == "accept" and e["peer"].rsplit(":", 1)[0] not in others:
+            conns[e["conn"]] = {"peer": e["peer"], "handshake": False, "closed": None, "lies": 0}
+        elif e["ev"] == "handshake" and e["conn"] in conns:
+            conns[e["conn"]]["handshake"] = True
+        elif e["ev"] == "closed" and e["conn"] in conns:
+            conns[e["conn"]]["closed"] = e
+    talked = [c for c in conns.values() if c["handshake"]]
+    lied = [c for c in talked if c["closed"] and c["closed"]["lies"] > 0]
+    # Dropped by the downloader while it still had work to do, not in its
+    # exit path.
+    dropped = [c for c in lied
+               if c["closed"]["by"] == "remote" and c["closed"]["t"] < exit_time - DROP_MARGIN]
+    for c in conns.values():
+        cl = c["closed"]
+        log("  %s: from %s, handshake %s, %s" % (
+            mode, c["peer"], c["handshake"],
+            "closed by %s %.2f s before exit after %d lies" % (cl["by"], exit_time - cl["t"], cl["lies"])
+            if cl else "still open"))
+    summary = "%d connection(s), %d handshaken, %d lied to, %d dropped by %s while running" % (
+        len(conns), len(talked), len(lied), len(dropped), KIND)
+    log("%s liar: %s" % (mode, summary))
+    if not talked:
+        tap.ok(False, "%s: %s met the liar" % (mode, KIND), summary)
+        return
+    if mode == "corrupt":
+        ok = bool(dropped) and len(conns) <= MAX_CORRUPT_CONNECTIONS
+        tap.ok(ok, "corrupt data: %s disconnects the liar and stops coming back" % KIND,
+               summary, todo)
+    else:
+        # Every connection where the liar lied must end from the other side.
+        ok = bool(lied) and len(dropped) == len(lied)
+        tap.ok(ok, "%s: %s drops the connection" % (mode, KIND), summary, todo)
+
+
+def main():
+    why = check_prerequisites()
+    if why:
+        print("1..0 # SKIP " + why, flush=True)
+        return 77
+    tap = Tap(2 + len(MODES) + 1)
+    todo = None if KIND == "gbt" else "checked for gbt; informative for %s" % KIND
+    try:
+        with Swarm("liars") as sw:
+            src_dir = sw.path("src")
+            os.makedirs(src_dir)
+            # 98 pieces of 64 KiB: the bitfield's last byte has 6 spare bits.
+            src = write_random_file(os.path.join(src_dir, "bait.bin"), 6 * MiB + 100 * KiB, 11)
+            info = make_torrent(src, sw.path("bait.torrent"), sw.announce_url, 64 * KiB)
+            assert info.num_pieces % 8 != 0
+            liars = {m: sw.liar(info, m) for m in MODES}
+            seeder = sw.libtorrent_seeder(info, src_dir, upload_limit=2 * MiB)
+            others = {seeder.addr} | {p.addr for p in liars.values()}
+            run = start_leecher(sw, info, sw.path("out"))
+            rc = run.wait(120)
+            exit_time = time.time()
+            time.sleep(0.5)  # the liars log their side of the last closes
+            diffs = compare_tree(src, sw.path("out")) if rc == 0 else []
+            tap.ok(rc == 0 and not diffs,
+                   "%s completes with correct bytes among liars" % KIND,
+                   "exit %s\n%s\n%s" % (rc, "\n".join(diffs), run.proc.log_tail()))
+            for m in MODES:
+                judge(tap, m, liar_events(liars[m]), exit_time, others, todo)
+            if KIND == "gbt":
+                bans = [e for e in run.events() if e.get("event") == "peer-banned"]
+                log("gbt reported %d peer-banned event(s)" % len(bans))
+            # The honest seeder must not have been punished for the liars.
+            tap.ok(rc == 0 and run.elapsed < 100,
+                   "download time stays bounded (%.1f s)" % (run.elapsed or -1))
+    except Exception:
+        tap.diag(traceback.format_exc())
+    left = leftover_processes()
+    while tap.n < tap.plan - 1:
+        tap.ok(False, "case did not run")
+    tap.ok(not left, "no fixture process left behind", "\n".join(left))
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(128 + s))
+    sys.exit(main())
