@@ -273,7 +273,52 @@ typedef struct {
   int idle_timeout;
   double ratio_limit;
   double time_limit;
+  const char *select;
+  const char *skip;
 } RunOptions;
+
+/* "1,3-5" -> marks those indices in @mark; FALSE with a message when an
+ * index is malformed or out of range */
+static gboolean
+parse_index_list (const char *text, guint n, gboolean *mark, char **message)
+{
+  g_auto(GStrv) items = g_strsplit (text, ",", -1);
+
+  for (char **it = items; *it; it++)
+    {
+      guint64 a, b;
+      char *end;
+      char *item = g_strstrip (*it);
+
+      if (*item == '\0')
+        continue;
+      if (!g_ascii_isdigit (*item))
+        goto bad;
+      a = g_ascii_strtoull (item, &end, 10);
+      b = a;
+      if (*end == '-')
+        {
+          if (!g_ascii_isdigit (end[1]))
+            goto bad;
+          b = g_ascii_strtoull (end + 1, &end, 10);
+        }
+      if (*end != '\0' || b < a)
+        goto bad;
+      if (b >= n)
+        {
+          *message = g_strdup_printf ("file index %" G_GUINT64_FORMAT " is out of range: the torrent "
+                                      "has files 0 to %u (see 'gbt info')", b, n - 1);
+          return FALSE;
+        }
+      for (guint64 i = a; i <= b; i++)
+        mark[i] = TRUE;
+      continue;
+    bad:
+      *message = g_strdup_printf ("'%s' is not a file index or range like 1,3-5", item);
+      return FALSE;
+    }
+  return TRUE;
+}
 
 static int
 run_torrent (const RunOptions *o, GbtCliGlobals *globals)
@@ -329,6 +374,31 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
     {
       gbt_cli_error ("%s", error->message);
       return GBT_EXIT_FAILURE;
+    }
+  if (o->select || o->skip)
+    {
+      guint n = gbt_metainfo_get_n_files (mi);
+      g_autofree gboolean *mark = g_new0 (gboolean, n);
+      g_autofree gboolean *wanted = g_new0 (gboolean, n);
+      g_autofree char *message = NULL;
+      gboolean any = FALSE;
+
+      if (!parse_index_list (o->select ? o->select : o->skip, n, mark, &message))
+        {
+          gbt_cli_error ("%s", message);
+          return GBT_EXIT_USAGE;
+        }
+      for (guint i = 0; i < n; i++)
+        {
+          wanted[i] = o->select ? mark[i] : !mark[i];
+          any = any || wanted[i];
+        }
+      if (!any)
+        {
+          gbt_cli_error ("no file left to download");
+          return GBT_EXIT_USAGE;
+        }
+      gbt_torrent_set_files_wanted (torrent, wanted, n);
     }
 
   d.loop = g_main_loop_new (NULL, FALSE);
@@ -387,9 +457,13 @@ gbt_cmd_download (int argc, char **argv, GbtCliGlobals *globals)
   g_autofree char *outdir = NULL;
   g_autofree char *bind = NULL;
   g_autofree char *listen = NULL;
+  g_autofree char *select = NULL;
+  g_autofree char *skip = NULL;
   RunOptions o = { 0 };
   GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &outdir, "Directory to save into (default: .)", "DIR" },
+    { "select", 0, 0, G_OPTION_ARG_STRING, &select, "Download only these files (indices from 'gbt info')", "1,3-5" },
+    { "skip", 0, 0, G_OPTION_ARG_STRING, &skip, "Download all files but these", "1,3-5" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &o.json, "Print progress as JSON lines on stdout", NULL },
     { "bind", 0, 0, G_OPTION_ARG_STRING, &bind, "Local address for connections and listening", "ADDR" },
     { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address to listen on (default: the --bind address, else all)", "ADDR" },
@@ -403,7 +477,8 @@ gbt_cmd_download (int argc, char **argv, GbtCliGlobals *globals)
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_set_description (ctx,
-                                    "Example:\n  gbt download ubuntu.iso.torrent -o ~/Downloads\n\n"
+                                    "Examples:\n  gbt download ubuntu.iso.torrent -o ~/Downloads\n"
+                                    "  gbt download album.torrent --select 0,3-5\n\n"
                                     "Exit status: 0 when every piece is verified on disk, 1 on failure "
                                     "or interruption (verified data is kept: run again to resume), "
                                     "2 on a usage error.");
@@ -419,10 +494,17 @@ gbt_cmd_download (int argc, char **argv, GbtCliGlobals *globals)
       gbt_cli_error ("--port, --max-peers and --idle-timeout take a positive number");
       return GBT_EXIT_USAGE;
     }
+  if (select && skip)
+    {
+      gbt_cli_error ("use either --select or --skip, not both");
+      return GBT_EXIT_USAGE;
+    }
   o.torrent_path = argv[1];
   o.dir = outdir ? outdir : ".";
   o.bind = bind;
   o.listen = listen;
+  o.select = select;
+  o.skip = skip;
   return run_torrent (&o, globals);
 }
 

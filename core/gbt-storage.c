@@ -61,6 +61,11 @@ struct _GbtStorage
   GMutex lock;
   int root_fd; /* -1 until first needed */
   GQueue lru;  /* head = most recently used */
+
+  /* Bytes of boundary pieces that fall in unwanted files go here, at their
+   * stream offset (a sparse file), so those pieces can still be verified
+   * and served without creating the files the user skipped. */
+  StorageFile *parts;
 };
 
 GbtStorage *
@@ -110,6 +115,11 @@ gbt_storage_free (GbtStorage *self)
   gbt_storage_close (self);
   for (guint i = 0; i < self->n_files; i++)
     g_free (self->files[i].path);
+  if (self->parts)
+    {
+      g_free (self->parts->path);
+      g_free (self->parts);
+    }
   g_free (self->files);
   g_free (self->download_dir);
   g_mutex_clear (&self->lock);
@@ -123,6 +133,19 @@ gbt_storage_set_wanted (GbtStorage *self, const gboolean *file_wanted)
 
   for (guint i = 0; i < self->n_files; i++)
     g_atomic_int_set (&self->files[i].wanted, file_wanted == NULL || file_wanted[i]);
+}
+
+void
+gbt_storage_set_parts_path (GbtStorage *self, const char *relpath)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (self->parts == NULL);
+
+  self->parts = g_new0 (StorageFile, 1);
+  self->parts->path = g_strdup (relpath);
+  self->parts->length = self->total_size;
+  self->parts->wanted = TRUE;
+  self->parts->lru_link.data = self->parts;
 }
 
 /* ---- errors ---- */
@@ -511,20 +534,31 @@ gbt_storage_write (GbtStorage *self, guint64 offset, const guint8 *data, gsize l
       guint64 pos = offset - f->offset;
       gsize n = (gsize) MIN ((guint64) len, f->length - pos);
 
-      /* pad files are never written; unwanted files are never created (the
-       * torrent keeps the spill-over of boundary pieces itself) */
-      if (n > 0 && !f->skip && g_atomic_int_get (&f->wanted))
+      /* pad files are never written; unwanted files are never created: their
+       * share of a boundary piece goes to the parts file, if there is one */
+      if (n > 0 && !f->skip)
         {
-          FdRef *ref = acquire_fd (self, f, TRUE, error);
+          StorageFile *target = f;
+          guint64 at = pos;
+          FdRef *ref;
           gboolean ok;
 
+          if (!g_atomic_int_get (&f->wanted))
+            {
+              if (self->parts == NULL)
+                goto next;
+              target = self->parts;
+              at = offset;
+            }
+          ref = acquire_fd (self, target, TRUE, error);
           if (ref == NULL)
             return FALSE;
-          ok = pwrite_all (self, f, ref->fd, data, n, pos, error);
+          ok = pwrite_all (self, target, ref->fd, data, n, at, error);
           release_fd (self, ref);
           if (!ok)
             return FALSE;
         }
+    next:
       data += n;
       offset += n;
       len -= n;
@@ -554,12 +588,20 @@ gbt_storage_read (GbtStorage *self, guint64 offset, guint8 *buf, gsize len, GErr
         memset (buf, 0, n);
       else if (n > 0)
         {
-          FdRef *ref = acquire_fd (self, f, FALSE, error);
+          StorageFile *target = f;
+          guint64 at = pos;
+          FdRef *ref;
           gboolean ok;
 
+          if (!g_atomic_int_get (&f->wanted) && self->parts != NULL)
+            {
+              target = self->parts;
+              at = offset;
+            }
+          ref = acquire_fd (self, target, FALSE, error);
           if (ref == NULL)
             return FALSE;
-          ok = pread_all (self, f, ref->fd, buf, n, pos, error);
+          ok = pread_all (self, target, ref->fd, buf, n, at, error);
           release_fd (self, ref);
           if (!ok)
             return FALSE;

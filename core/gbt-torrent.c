@@ -79,6 +79,7 @@ struct _GbtTorrent {
   GbtDiskIo *disk_io;
   GbtPicker *picker;
   GbtBitfield have;
+  GbtBitfield want; /* pieces touching a selected file (all, without --select) */
   GbtWireLimits limits;
   GbtTrackerManager *trackers;
 
@@ -191,7 +192,15 @@ torrent_fail (GbtTorrent *self, GError *error)
 static gboolean
 piece_wanted (GbtTorrent *self, guint piece)
 {
-  return !gbt_bitfield_get (&self->have, piece);
+  return !gbt_bitfield_get (&self->have, piece) && gbt_bitfield_get (&self->want, piece);
+}
+
+/* progress counts only the pieces the user asked for */
+static void
+count_have (GbtTorrent *self, guint piece)
+{
+  if (gbt_bitfield_get (&self->want, piece))
+    self->bytes_have += gbt_metainfo_get_piece_size (self->metainfo, piece);
 }
 
 static gboolean
@@ -267,6 +276,7 @@ gbt_torrent_finalize (GObject *object)
   g_clear_pointer (&self->storage, gbt_storage_free);
   g_clear_pointer (&self->picker, gbt_picker_free);
   gbt_bitfield_clear (&self->have);
+  gbt_bitfield_clear (&self->want);
   g_ptr_array_unref (self->peers);
   g_hash_table_unref (self->candidates);
   g_hash_table_unref (self->banned);
@@ -350,6 +360,8 @@ gbt_torrent_new (GbtSession *session, GbtMetainfo *metainfo, const char *downloa
   self->metainfo = gbt_metainfo_ref (metainfo);
   self->download_dir = g_strdup (download_dir);
   gbt_bitfield_init (&self->have, n);
+  gbt_bitfield_init (&self->want, n);
+  gbt_bitfield_set_all (&self->want);
   self->picker = gbt_picker_new (n, gbt_metainfo_get_piece_length (metainfo),
                                  gbt_metainfo_get_total_size (metainfo));
   self->limits.n_pieces = n;
@@ -359,6 +371,52 @@ gbt_torrent_new (GbtSession *session, GbtMetainfo *metainfo, const char *downloa
   self->bytes_wanted = gbt_metainfo_get_total_size (metainfo);
   self->storage = gbt_storage_new (metainfo, download_dir);
   return self;
+}
+
+void
+gbt_torrent_set_files_wanted (GbtTorrent *self, const gboolean *wanted, guint n_files)
+{
+  GbtMetainfo *mi;
+  guint n_pieces;
+  guint32 plen;
+  gboolean all = TRUE;
+
+  g_return_if_fail (GBT_IS_TORRENT (self));
+  g_return_if_fail (self->state == GBT_TORRENT_STATE_STOPPED && self->disk_io == NULL);
+  mi = self->metainfo;
+  g_return_if_fail (n_files == gbt_metainfo_get_n_files (mi));
+
+  n_pieces = gbt_metainfo_get_n_pieces (mi);
+  plen = gbt_metainfo_get_piece_length (mi);
+  for (guint i = 0; i < n_files; i++)
+    all = all && wanted[i];
+  gbt_storage_set_wanted (self->storage, wanted);
+  if (!all)
+    {
+      g_autofree char *hex = gbt_metainfo_dup_info_hash_hex (mi);
+      g_autofree char *parts = g_strdup_printf (".gbt/%s.parts", hex);
+      gbt_storage_set_parts_path (self->storage, parts);
+    }
+
+  /* a piece is wanted when any of its bytes belong to a wanted file */
+  gbt_bitfield_clear (&self->want);
+  gbt_bitfield_init (&self->want, n_pieces);
+  for (guint i = 0; i < n_files; i++)
+    {
+      const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
+      if (!wanted[i] || f->length == 0 || (f->attr & GBT_FILE_ATTR_PAD))
+        continue;
+      for (guint64 p = f->offset / plen; p <= (f->offset + f->length - 1) / plen && p < n_pieces; p++)
+        gbt_bitfield_set (&self->want, (guint) p, TRUE);
+    }
+  self->bytes_wanted = 0;
+  for (guint p = 0; p < n_pieces; p++)
+    {
+      gboolean w = gbt_bitfield_get (&self->want, p);
+      gbt_picker_set_priority (self->picker, p, w ? 1 : 0);
+      if (w)
+        self->bytes_wanted += gbt_metainfo_get_piece_size (mi, p);
+    }
 }
 
 /* ---- accessors ---- */
@@ -1057,7 +1115,7 @@ piece_written_cb (guint piece, GbtPieceResult result, const GError *error, gpoin
     case GBT_PIECE_RESULT_OK:
       gbt_bitfield_set (&self->have, piece, TRUE);
       gbt_picker_piece_verified (self->picker, piece);
-      self->bytes_have += gbt_metainfo_get_piece_size (self->metainfo, piece);
+      count_have (self, piece);
       for (guint i = 0; contributors && i < contributors->len; i++)
         {
           const char *ip = g_ptr_array_index (contributors, i);
@@ -1448,7 +1506,7 @@ verify_done_cb (const GbtBitfield *have, const GError *error, gpointer user_data
       {
         gbt_bitfield_set (&self->have, i, TRUE);
         gbt_picker_set_have (self->picker, i);
-        self->bytes_have += gbt_metainfo_get_piece_size (self->metainfo, i);
+        count_have (self, i);
       }
   g_debug ("[%s] %u of %u pieces already on disk", gbt_torrent_get_name (self), self->have.n_set,
            self->have.n_bits);

@@ -83,7 +83,8 @@ stop_torrent (GbtTorrent *t)
 }
 
 static void
-run_swarm (const TestFile *files, guint n_files, guint32 piece_length, gboolean partial_leecher)
+run_swarm_full (const TestFile *files, guint n_files, guint32 piece_length,
+                gboolean partial_leecher, const gboolean *wanted)
 {
   g_autofree char *seed_dir = gbt_test_mkdtemp ();
   g_autofree char *leech_dir = gbt_test_mkdtemp ();
@@ -130,6 +131,8 @@ run_swarm (const TestFile *files, guint n_files, guint32 piece_length, gboolean 
 
   lt = gbt_session_add_torrent (leecher, mi, leech_dir, &error);
   g_assert_no_error (error);
+  if (wanted)
+    gbt_torrent_set_files_wanted (lt, wanted, n_files);
   g_signal_connect (lt, "finished", G_CALLBACK (finished_cb), &leecher_done);
   gbt_torrent_start (lt);
   gbt_test_wait_until (gbt_torrent_get_state (lt) == GBT_TORRENT_STATE_DOWNLOADING, 20000);
@@ -141,6 +144,33 @@ run_swarm (const TestFile *files, guint n_files, guint32 piece_length, gboolean 
   gbt_torrent_add_peers (lt, addrs, "test");
   gbt_test_wait_until (leecher_done, 60000);
 
+  if (wanted)
+    {
+      /* only the wanted files exist and match; the pieces they share with
+       * skipped files are complete too (their spill-over is in the parts
+       * file) */
+      stop_torrent (lt);
+      stop_torrent (st);
+      for (guint i = 0; i < n_files; i++)
+        {
+          const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
+          g_autofree char *p = g_build_filename (leech_dir, f->path, NULL);
+          g_autoptr(GBytes) got = test_torrent_read_file (leech_dir, f->path);
+          if (wanted[i])
+            {
+              g_assert_nonnull (got);
+              g_assert_cmpmem (g_bytes_get_data (got, NULL), g_bytes_get_size (got),
+                               stream + f->offset, f->length);
+            }
+          else
+            g_assert_false (g_file_test (p, G_FILE_TEST_EXISTS));
+        }
+      g_assert_cmpuint (gbt_torrent_get_bytes_have (lt), ==, gbt_torrent_get_bytes_wanted (lt));
+      g_assert_cmpuint (gbt_torrent_get_bytes_wanted (lt), <, len);
+      gbt_test_rmtree (seed_dir);
+      gbt_test_rmtree (leech_dir);
+      return;
+    }
   g_assert_cmpuint (gbt_torrent_get_n_pieces_have (lt), ==, gbt_metainfo_get_n_pieces (mi));
   if (partial_leecher)
     g_assert_cmpuint (gbt_torrent_get_downloaded (lt), <=, piece_length);
@@ -154,6 +184,25 @@ run_swarm (const TestFile *files, guint n_files, guint32 piece_length, gboolean 
 
   gbt_test_rmtree (seed_dir);
   gbt_test_rmtree (leech_dir);
+}
+
+static void
+run_swarm (const TestFile *files, guint n_files, guint32 piece_length, gboolean partial_leecher)
+{
+  run_swarm_full (files, n_files, piece_length, partial_leecher, NULL);
+}
+
+static void
+test_select (void)
+{
+  TestFile files[] = {
+    { "a/one.bin", 100000, FALSE },
+    { "b/two.bin", 300001, FALSE },
+    { "c/three.bin", 50000, FALSE },
+    { "d/four.bin", 200000, FALSE },
+  };
+  gboolean wanted[] = { FALSE, TRUE, FALSE, TRUE };
+  run_swarm_full (files, G_N_ELEMENTS (files), 32 * 1024, FALSE, wanted);
 }
 
 static void
@@ -189,5 +238,6 @@ main (int argc, char **argv)
   g_test_add_func ("/session/swarm/single", test_single);
   g_test_add_func ("/session/swarm/multi", test_multi);
   g_test_add_func ("/session/swarm/reuse-verified-data", test_resume_partial);
+  g_test_add_func ("/session/swarm/select-files", test_select);
   return g_test_run ();
 }

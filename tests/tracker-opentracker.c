@@ -6,6 +6,7 @@
  * Debian's opentracker is whitelist-only; it chroots to -d DIR (so -w names
  * the whitelist inside it) and drops to -u nobody.
  */
+#include <signal.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -91,8 +92,10 @@ fixture_setup (Fixture *f, gconstpointer data)
 
   f->port = free_port ();
   port = g_strdup_printf ("%u", f->port);
+  /* timeout(1) bounds its life should this test die before its teardown;
+   * it passes our SIGTERM on to opentracker */
   f->proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
-                              &error, program, "-i", "127.0.0.1", "-p", port, "-P", port,
+                              &error, "timeout", "-k", "5", "60", program, "-i", "127.0.0.1", "-p", port, "-P", port,
                               "-d", f->dir, "-u", "nobody", "-w", "/whitelist", NULL);
   g_assert_no_error (error);
   deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
@@ -139,7 +142,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
     {
       g_autoptr(GAsyncResult) result = NULL;
 
-      g_subprocess_force_exit (f->proc);
+      g_subprocess_send_signal (f->proc, SIGTERM);
       g_subprocess_wait_async (f->proc, NULL, store_result_cb, &result);
       gbt_test_wait_until (result != NULL, 5000);
       g_clear_object (&f->proc);

@@ -33,6 +33,12 @@ GQuark gbt_torrent_error_quark (void);
 GBT_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (GbtTorrent, gbt_torrent, GBT, TORRENT, GObject)
 
+/* Before start: which files to download (@n_files = the metainfo's file
+ * count).  Unwanted files are never created; the bytes of boundary pieces
+ * that fall in them are kept in DIR/.gbt/<info-hash>.parts. */
+GBT_AVAILABLE_IN_ALL
+void gbt_torrent_set_files_wanted (GbtTorrent *self, const gboolean *wanted, guint n_files);
+
 GBT_AVAILABLE_IN_ALL
 void gbt_torrent_start (GbtTorrent *self);
 /* Announces "stopped", waits for disk jobs, keeps the data. */
@@ -63,6 +69,7 @@ GBT_AVAILABLE_IN_ALL
 guint gbt_torrent_get_n_pieces_have (GbtTorrent *self);
 GBT_AVAILABLE_IN_ALL
 guint64 gbt_torrent_get_bytes_have (GbtTorrent *self);
+/* bytes of the pieces touching wanted files */
 GBT_AVAILABLE_IN_ALL
 guint64 gbt_torrent_get_bytes_wanted (GbtTorrent *self);
 GBT_AVAILABLE_IN_ALL

@@ -333,11 +333,13 @@ class Proc:
         full = ["timeout", "-k", "5", str(int(lifetime))] + list(argv)
         self.popen = subprocess.Popen(
             full, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE if capture else self._log,
-            stderr=self._log, start_new_session=True, preexec_fn=_child_setup)
+            stdout=(subprocess.PIPE if capture is True else
+                    None if capture == "inherit" else self._log),
+            stderr=None if capture == "inherit" else self._log,
+            start_new_session=True, preexec_fn=_child_setup)
         self.pid = self.popen.pid
         self._reader = None
-        if capture:
+        if capture is True:
             self._reader = threading.Thread(target=self._read, daemon=True)
             self._reader.start()
 
