@@ -34,6 +34,8 @@ char *gbt_cli_format_size (guint64 bytes);
 int gbt_cmd_info (int argc, char **argv, GbtCliGlobals *globals);
 int gbt_cmd_plugins (int argc, char **argv, GbtCliGlobals *globals);
 int gbt_cmd_download (int argc, char **argv, GbtCliGlobals *globals);
+int gbt_cmd_create (int argc, char **argv, GbtCliGlobals *globals);
+int gbt_cmd_verify (int argc, char **argv, GbtCliGlobals *globals);
 int gbt_cmd_seed (int argc, char **argv, GbtCliGlobals *globals);
 
 G_END_DECLS

@@ -13,9 +13,11 @@ typedef struct {
 } Command;
 
 static const Command commands[] = {
+  { "create", gbt_cmd_create, "make a .torrent from a file or a directory" },
   { "download", gbt_cmd_download, "download a torrent file or magnet link" },
   { "info", gbt_cmd_info, "show what a torrent file or magnet link holds" },
   { "plugins", gbt_cmd_plugins, "list plugins and why any failed to load" },
+  { "verify", gbt_cmd_verify, "check downloaded data against a .torrent" },
   { "seed", gbt_cmd_seed, "verify local data, then seed it" },
 };
 

@@ -18,7 +18,7 @@
 #include "gbt-torrent-private.h"
 
 #define DEFAULT_MAX_PEERS 50
-#define DEFAULT_BUFFER_LIMIT (48 * 1024 * 1024)
+#define DEFAULT_BUFFER_LIMIT (24 * 1024 * 1024)
 
 G_DEFINE_QUARK (gbt-session-error-quark, gbt_session_error)
 

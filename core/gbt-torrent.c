@@ -38,7 +38,7 @@
 #define MAX_TRUST 8
 #define MAX_UPLOAD_QUEUE 250
 #define MIN_QUEUE 16
-#define MAX_QUEUE 1000
+#define MAX_QUEUE 500
 
 G_DEFINE_QUARK (gbt-torrent-error-quark, gbt_torrent_error)
 
@@ -65,6 +65,84 @@ typedef struct {
   guint32 size;
   GPtrArray *contributors; /* char* ip strings */
 } PieceBuf;
+
+/* Piece buffers are recycled: a fresh multi-megabyte malloc is an mmap whose
+ * pages fault in one by one and are unmapped on free, which costs more system
+ * time than the download itself.  The disk workers give buffers back. */
+typedef struct {
+  gint ref_count;
+  GMutex lock;
+  GSList *free; /* buffers of @size bytes */
+  guint n_free;
+  guint max_free;
+  gsize size;
+} BufferPool;
+
+typedef struct {
+  BufferPool *pool;
+  guint8 *data;
+} PooledBuffer;
+
+static BufferPool *
+buffer_pool_new (gsize size, guint max_free)
+{
+  BufferPool *pool = g_new0 (BufferPool, 1);
+  pool->ref_count = 1;
+  g_mutex_init (&pool->lock);
+  pool->size = size;
+  pool->max_free = max_free;
+  return pool;
+}
+
+static void
+buffer_pool_unref (BufferPool *pool)
+{
+  if (!g_atomic_int_dec_and_test (&pool->ref_count))
+    return;
+  g_slist_free_full (pool->free, g_free);
+  g_mutex_clear (&pool->lock);
+  g_free (pool);
+}
+
+static guint8 *
+buffer_pool_get (BufferPool *pool)
+{
+  guint8 *data = NULL;
+
+  g_mutex_lock (&pool->lock);
+  if (pool->free)
+    {
+      data = pool->free->data;
+      pool->free = g_slist_delete_link (pool->free, pool->free);
+      pool->n_free--;
+    }
+  g_mutex_unlock (&pool->lock);
+  return data ? data : g_malloc (pool->size);
+}
+
+static void
+buffer_pool_put (BufferPool *pool, guint8 *data)
+{
+  g_mutex_lock (&pool->lock);
+  if (pool->n_free < pool->max_free)
+    {
+      pool->free = g_slist_prepend (pool->free, data);
+      pool->n_free++;
+      data = NULL;
+    }
+  g_mutex_unlock (&pool->lock);
+  g_free (data);
+}
+
+/* GBytes free func, run on whichever thread drops the last reference */
+static void
+pooled_buffer_release (gpointer user_data)
+{
+  PooledBuffer *pb = user_data;
+  buffer_pool_put (pb->pool, pb->data);
+  buffer_pool_unref (pb->pool);
+  g_free (pb);
+}
 
 struct _GbtTorrent {
   GObject parent_instance;
@@ -99,6 +177,7 @@ struct _GbtTorrent {
   GRand *rand;
   GbtPeer *optimistic;
 
+  BufferPool *pool; /* buffers of piece_length bytes */
   guint64 downloaded, uploaded, wasted;
   guint64 rate_window_down, rate_window_up;
   double rate_down, rate_up;
@@ -166,7 +245,7 @@ static void
 piece_buf_free (gpointer data)
 {
   PieceBuf *pb = data;
-  g_free (pb->data);
+  g_free (pb->data); /* only a short last piece is not pooled; pooled ones were handed off */
   g_ptr_array_unref (pb->contributors);
   g_free (pb);
 }
@@ -282,6 +361,7 @@ gbt_torrent_finalize (GObject *object)
   g_hash_table_unref (self->banned);
   g_hash_table_unref (self->trust);
   g_hash_table_unref (self->piece_bufs);
+  buffer_pool_unref (self->pool);
   g_hash_table_unref (self->writing);
   g_rand_free (self->rand);
   g_clear_error (&self->error);
@@ -370,6 +450,7 @@ gbt_torrent_new (GbtSession *session, GbtMetainfo *metainfo, const char *downloa
   self->limits.max_message_len = MAX (1024 * 1024 + 64, gbt_bitfield_byte_len (n) + 1);
   self->bytes_wanted = gbt_metainfo_get_total_size (metainfo);
   self->storage = gbt_storage_new (metainfo, download_dir);
+  self->pool = buffer_pool_new (gbt_metainfo_get_piece_length (metainfo), 8);
   return self;
 }
 
@@ -973,7 +1054,7 @@ gbt_torrent_peer_block (GbtTorrent *self, GbtPeer *peer, guint32 piece, guint32 
       pb = g_new0 (PieceBuf, 1);
       pb->piece = piece;
       pb->size = gbt_metainfo_get_piece_size (self->metainfo, piece);
-      pb->data = g_malloc (pb->size);
+      pb->data = pb->size == self->pool->size ? buffer_pool_get (self->pool) : g_malloc (pb->size);
       pb->contributors = g_ptr_array_new_with_free_func (g_free);
       g_hash_table_insert (self->piece_bufs, GUINT_TO_POINTER (piece), pb);
       self->buffered_bytes += pb->size;
@@ -985,7 +1066,17 @@ gbt_torrent_peer_block (GbtTorrent *self, GbtPeer *peer, guint32 piece, guint32 
 
   if (complete)
     {
-      GBytes *bytes = g_bytes_new_take (g_steal_pointer (&pb->data), pb->size);
+      GBytes *bytes;
+      if (pb->size == self->pool->size)
+        {
+          PooledBuffer *buf = g_new (PooledBuffer, 1);
+          buf->pool = self->pool;
+          g_atomic_int_inc (&self->pool->ref_count);
+          buf->data = g_steal_pointer (&pb->data);
+          bytes = g_bytes_new_with_free_func (buf->data, pb->size, pooled_buffer_release, buf);
+        }
+      else
+        bytes = g_bytes_new_take (g_steal_pointer (&pb->data), pb->size);
       g_hash_table_insert (self->writing, GUINT_TO_POINTER (piece),
                            g_ptr_array_ref (pb->contributors));
       self->buffered_bytes -= pb->size;
