@@ -37,5 +37,6 @@ int gbt_cmd_download (int argc, char **argv, GbtCliGlobals *globals);
 int gbt_cmd_create (int argc, char **argv, GbtCliGlobals *globals);
 int gbt_cmd_verify (int argc, char **argv, GbtCliGlobals *globals);
 int gbt_cmd_seed (int argc, char **argv, GbtCliGlobals *globals);
+int gbt_cmd_scrape (int argc, char **argv, GbtCliGlobals *globals);
 
 G_END_DECLS

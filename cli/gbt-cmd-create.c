@@ -88,7 +88,6 @@ gbt_cmd_create (int argc, char **argv, GbtCliGlobals *globals)
   g_autoptr(GbtCreator) creator = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) torrent = NULL;
-  g_autoptr(GBytes) check = NULL;
   g_autoptr(GbtMetainfo) mi = NULL;
   g_autofree char *out_path = NULL;
   g_autofree char *hash_hex = NULL;

@@ -18,6 +18,7 @@ static const Command commands[] = {
   { "info", gbt_cmd_info, "show what a torrent file or magnet link holds" },
   { "plugins", gbt_cmd_plugins, "list plugins and why any failed to load" },
   { "verify", gbt_cmd_verify, "check downloaded data against a .torrent" },
+  { "scrape", gbt_cmd_scrape, "ask a torrent's trackers for seeders and leechers" },
   { "seed", gbt_cmd_seed, "verify local data, then seed it" },
 };
 

@@ -16,6 +16,8 @@
 typedef struct {
   gint64 slot_since_us;    /* when it got its regular slot; -1: none */
   gint64 waiting_since_us; /* when it last lost its slot, or was first seen */
+  guint64 turns;           /* regular slots granted so far */
+  gboolean interested;     /* as of the last run */
   guint64 seen_run;
 } PeerState;
 
@@ -115,13 +117,17 @@ cmp_leech (gconstpointer a, gconstpointer b)
   return r ? r : cmp_int64_asc (x->peer->connected_us, y->peer->connected_us);
 }
 
-/* seeding: whoever waited longest first; then those we serve fastest */
+/* seeding: whoever waited longest first; among those who lost their slots
+ * together, who had fewer turns (else the fastest would win every tie and
+ * get more turns); then those we serve fastest */
 static int
 cmp_seed (gconstpointer a, gconstpointer b)
 {
   const Entry *x = *(Entry *const *) a, *y = *(Entry *const *) b;
   int r = cmp_int64_asc (x->queue_key, y->queue_key);
 
+  if (r == 0)
+    r = (x->state->turns > y->state->turns) - (x->state->turns < y->state->turns);
   if (r == 0)
     r = cmp_double_desc (x->peer->rate_up, y->peer->rate_up);
   return r ? r : cmp_int64_asc (x->peer->connected_us, y->peer->connected_us);
@@ -165,7 +171,10 @@ pick_regular (GbtChoker *c, Entry *entries, guint n, gboolean seeding, gint64 no
       e->regular = TRUE;
       /* a seeding turn that was over and is granted again starts afresh */
       if (seeding && e->state->slot_since_us >= 0)
-        e->state->slot_since_us = now_us;
+        {
+          e->state->slot_since_us = now_us;
+          e->state->turns++;
+        }
     }
 }
 
@@ -229,6 +238,10 @@ gbt_choker_run (GbtChoker *c, GbtChokerPeer *peers, guint n, gboolean seeding, g
           g_hash_table_insert (c->states, peers[i].handle, s);
         }
       s->seen_run = c->run;
+      /* time spent uninterested is no waiting: the queue starts now */
+      if (peers[i].interested && !s->interested)
+        s->waiting_since_us = now_us;
+      s->interested = peers[i].interested;
       entries[i].peer = &peers[i];
       entries[i].state = s;
       peers[i].unchoke = FALSE;
@@ -258,7 +271,10 @@ gbt_choker_run (GbtChoker *c, GbtChokerPeer *peers, guint n, gboolean seeding, g
 
       e->peer->unchoke = e->regular || optimistic;
       if (e->regular && e->state->slot_since_us < 0)
-        e->state->slot_since_us = now_us;
+        {
+          e->state->slot_since_us = now_us;
+          e->state->turns++;
+        }
       else if (!e->regular && e->state->slot_since_us >= 0)
         {
           /* lost its regular slot: to the back of the round-robin queue */

@@ -14,6 +14,7 @@ G_DEFINE_QUARK (gbt-rate-limit-error-quark, gbt_rate_limit_error)
 /* a tenth of a second of traffic: deep enough to keep a link busy between
  * two timer wake-ups, shallow enough not to be a burst */
 #define DEPTH_DIVISOR 10
+#define EPSILON 1e-6
 /* beyond any link; keeps the double arithmetic exact enough */
 #define MAX_RATE (G_GUINT64_CONSTANT (1) << 50)
 
@@ -99,8 +100,11 @@ gbt_rate_limit_take (GbtRateLimit *rl, guint64 want, gint64 now_us)
   if (rl->rate == 0)
     return want;
   refill (rl, now_us);
-  granted = MIN (want, (guint64) floor (rl->tokens));
-  rl->tokens -= (double) granted;
+  /* the epsilon forgives rounding: a caller that waited exactly the time
+   * gbt_rate_limit_wait_us() said must get its bytes */
+  granted = MIN (want, (guint64) floor (rl->tokens + EPSILON));
+  granted = MIN (granted, rl->depth);
+  rl->tokens = MAX (rl->tokens - (double) granted, 0.0);
   return granted;
 }
 
@@ -114,7 +118,7 @@ gbt_rate_limit_wait_us (GbtRateLimit *rl, guint64 want, gint64 now_us)
     return 0;
   refill (rl, now_us);
   missing = (double) MIN (want, rl->depth) - rl->tokens;
-  if (missing <= 0)
+  if (missing <= EPSILON)
     return 0;
   /* rounded up: waking a microsecond early would find too few tokens */
   return (gint64) ceil (missing * G_USEC_PER_SEC / (double) rl->rate);

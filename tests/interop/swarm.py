@@ -647,11 +647,11 @@ class Swarm:
                 "--console-log-level=warn", "--summary-interval=0", "--bt-stop-timeout=0",
                 "--allow-overwrite=true", "--auto-file-renaming=false"]
 
-    def aria2_seeder(self, info, save, timeout=60):
+    def aria2_seeder(self, info, save, timeout=60, upload_limit=0):
         self.add_torrent(info)
         addr = self.new_addr()
         port = self.free_port(addr)
-        argv = self.aria2_args(addr, port) + [
+        argv = self.aria2_args(addr, port) + ["--max-upload-limit=%d" % upload_limit] + [
             "--seed-ratio=0.0", "--check-integrity=true", "--bt-seed-unverified=false",
             "--dir=" + save, "--torrent-file=" + info.path]
         p = self.spawn("aria2-seed", argv, capture=False)
@@ -660,7 +660,7 @@ class Swarm:
             raise RuntimeError("aria2 seeder never announced:\n" + p.log_tail())
         return peer
 
-    def transmission_seeder(self, info, save, timeout=120):
+    def transmission_seeder(self, info, save, timeout=120, upload_limit=0):
         self.add_torrent(info)
         addr = self.new_addr()
         port = self.free_port(addr)
@@ -673,7 +673,8 @@ class Swarm:
             "peer-port": port, "peer-port-random-on-start": False,
             "rpc-enabled": False, "encryption": 0,
             "ratio-limit-enabled": False, "idle-seeding-limit-enabled": False,
-            "speed-limit-up-enabled": False, "speed-limit-down-enabled": False,
+            "speed-limit-up-enabled": bool(upload_limit),
+            "speed-limit-up": max(1, upload_limit // 1024), "speed-limit-down-enabled": False,
             "download-dir": save, "incomplete-dir-enabled": False,
             "start-added-torrents": True, "message-level": 2,
         }

@@ -145,10 +145,19 @@ def case_transmission_seeder(tap):
 def case_all_three(tap):
     with Swarm("three") as sw:
         src, parent, info = single_file(sw, 24 * MiB + 5555, 256 * KiB, 8)
-        sw.libtorrent_seeder(info, sw.copy_source(src, "lt"))
-        sw.aria2_seeder(info, sw.copy_source(src, "aria2"))
-        sw.transmission_seeder(info, sw.copy_source(src, "tr"), timeout=TRANSMISSION_TIMEOUT)
+        # Each seeder capped, so no single one can serve it all at once.
+        limit = 4 * MiB
+        lt_seed = sw.libtorrent_seeder(info, sw.copy_source(src, "lt"), upload_limit=limit)
+        sw.aria2_seeder(info, sw.copy_source(src, "aria2"), upload_limit=limit)
+        sw.transmission_seeder(info, sw.copy_source(src, "tr"), timeout=TRANSMISSION_TIMEOUT,
+                               upload_limit=limit)
         ok, diag, _ = download(sw, info, src, timeout=TRANSMISSION_TIMEOUT)
+        if ok:
+            time.sleep(1.0)
+            sent = lt_seed.stats()["uploaded"]
+            log("the libtorrent seeder sent %d of %d bytes" % (sent, info.total_size))
+            if sent >= info.total_size:
+                ok, diag = False, "only the libtorrent seeder served data"
         tap.ok(ok, "from libtorrent + aria2c + transmission-cli seeders at once", diag)
 
 
