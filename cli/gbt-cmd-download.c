@@ -275,6 +275,8 @@ typedef struct {
   double time_limit;
   const char *select;
   const char *skip;
+  const char *max_up;
+  const char *max_down;
 } RunOptions;
 
 /* "1,3-5" -> marks those indices in @mark; FALSE with a message when an
@@ -330,7 +332,14 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
   Download d = { 0 };
   int rc;
   guint tick_id, sigint_id, sigterm_id;
+  guint64 up = 0, down = 0;
 
+  if ((o->max_up && !gbt_rate_parse (o->max_up, &up, &error))
+      || (o->max_down && !gbt_rate_parse (o->max_down, &down, &error)))
+    {
+      gbt_cli_error ("%s", error->message);
+      return GBT_EXIT_USAGE;
+    }
   if (g_str_has_prefix (o->torrent_path, "magnet:"))
     {
       gbt_cli_error ("magnet links need the metadata plugin, which this build does not have yet; "
@@ -363,6 +372,7 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
                                   o->port);
   if (o->max_peers > 0)
     gbt_session_set_max_peers_per_torrent (session, o->max_peers);
+  gbt_session_set_rate_limits (session, up, down);
   if (!gbt_session_start (session, &error))
     {
       gbt_cli_error ("%s", error->message);
@@ -459,6 +469,8 @@ gbt_cmd_download (int argc, char **argv, GbtCliGlobals *globals)
   g_autofree char *listen = NULL;
   g_autofree char *select = NULL;
   g_autofree char *skip = NULL;
+  g_autofree char *max_up = NULL;
+  g_autofree char *max_down = NULL;
   RunOptions o = { 0 };
   GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &outdir, "Directory to save into (default: .)", "DIR" },
@@ -471,6 +483,8 @@ gbt_cmd_download (int argc, char **argv, GbtCliGlobals *globals)
     { "max-peers", 0, 0, G_OPTION_ARG_INT, &o.max_peers, "Most peers to connect to (default 50)", "N" },
     { "seed", 0, 0, G_OPTION_ARG_NONE, &o.seed, "Keep seeding after the download completes (until Ctrl-C)", NULL },
     { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &o.idle_timeout, "Fail after N seconds without progress", "N" },
+    { "max-up", 0, 0, G_OPTION_ARG_STRING, &max_up, "Upload limit, e.g. 500K, 2MiB, 10mbit (0: none)", "RATE" },
+    { "max-down", 0, 0, G_OPTION_ARG_STRING, &max_down, "Download limit, e.g. 500K, 2MiB, 10mbit (0: none)", "RATE" },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("FILE.torrent - download a torrent");
@@ -505,6 +519,8 @@ gbt_cmd_download (int argc, char **argv, GbtCliGlobals *globals)
   o.listen = listen;
   o.select = select;
   o.skip = skip;
+  o.max_up = max_up;
+  o.max_down = max_down;
   return run_torrent (&o, globals);
 }
 
@@ -514,6 +530,7 @@ gbt_cmd_seed (int argc, char **argv, GbtCliGlobals *globals)
   g_autofree char *datadir = NULL;
   g_autofree char *bind = NULL;
   g_autofree char *listen = NULL;
+  g_autofree char *max_up = NULL;
   RunOptions o = { 0 };
   double minutes = 0;
   GOptionEntry entries[] = {
@@ -525,6 +542,7 @@ gbt_cmd_seed (int argc, char **argv, GbtCliGlobals *globals)
     { "max-peers", 0, 0, G_OPTION_ARG_INT, &o.max_peers, "Most peers to connect to (default 50)", "N" },
     { "ratio", 0, 0, G_OPTION_ARG_DOUBLE, &o.ratio_limit, "Stop once uploaded/size reaches R", "R" },
     { "time", 0, 0, G_OPTION_ARG_DOUBLE, &minutes, "Stop after seeding for M minutes", "M" },
+    { "max-up", 0, 0, G_OPTION_ARG_STRING, &max_up, "Upload limit, e.g. 500K, 2MiB, 10mbit (0: none)", "RATE" },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("FILE.torrent - verify local data, then seed it");
@@ -553,5 +571,6 @@ gbt_cmd_seed (int argc, char **argv, GbtCliGlobals *globals)
   o.listen = listen;
   o.seed_only = TRUE;
   o.time_limit = minutes * 60;
+  o.max_up = max_up;
   return run_torrent (&o, globals);
 }

@@ -94,8 +94,8 @@ gbt_cmd_scrape (int argc, char **argv, GbtCliGlobals *globals)
     = g_option_context_new ("FILE.torrent|MAGNET - tracker counts for a torrent");
   g_autoptr(GError) error = NULL;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-  Scrape scrape = { g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free), 0 };
-  g_autoptr(GPtrArray) entries_owner = scrape.entries;
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
+  Scrape scrape = { list, 0 };
   guint8 info_hash[20];
   GbtPluginRegistry *registry;
   guint answered = 0;

@@ -35,6 +35,7 @@ struct _GbtPeer {
   GPollableOutputStream *out;
   GSource *in_source;
   GSource *out_source;
+  GSource *throttle_source; /* reading paused by the download limit */
   GInetSocketAddress *address;
   char *name; /* "127.0.0.2:6881" for logs */
   gboolean incoming;

@@ -13,6 +13,7 @@
 #include <gbt/gbt-torrent.h>
 
 #include "gbt-peer-private.h"
+#include "gbt-rate-limit.h"
 #include "gbt-session-private.h"
 #include "gbt-torrent-private.h"
 
@@ -25,6 +26,25 @@
 #define peer_debug(p, fmt, ...) g_debug ("[%s] " fmt, (p)->name, ##__VA_ARGS__)
 
 static void peer_flush (GbtPeer *peer);
+
+/* the session's global bucket, or NULL before the peer has a torrent */
+static GbtRateLimit *
+peer_limit (GbtPeer *peer, gboolean up)
+{
+  if (peer->torrent == NULL)
+    return NULL;
+  return gbt_session_get_rate_limit (gbt_torrent_get_session (peer->torrent), up);
+}
+
+/* a timeout that calls @func once, after at least @wait_us */
+static GSource *
+peer_timer_new (gint64 wait_us, GSourceFunc func, GbtPeer *peer)
+{
+  GSource *src = g_timeout_source_new ((guint) MAX ((wait_us + 999) / 1000, 1));
+  g_source_set_callback (src, func, peer, NULL);
+  g_source_attach (src, NULL);
+  return src;
+}
 static gboolean peer_readable_cb (GObject *stream, gpointer user_data);
 
 GbtPeer *
@@ -72,6 +92,11 @@ gbt_peer_ref (GbtPeer *peer)
 static void
 peer_detach_sources (GbtPeer *peer)
 {
+  if (peer->throttle_source)
+    {
+      g_source_destroy (peer->throttle_source);
+      g_clear_pointer (&peer->throttle_source, g_source_unref);
+    }
   if (peer->in_source)
     {
       g_source_destroy (peer->in_source);
@@ -149,6 +174,16 @@ peer_fail (GbtPeer *peer, GQuark domain, int code, const char *format, ...)
 /* ---- output ---- */
 
 static gboolean
+flush_idle_cb (gpointer user_data)
+{
+  GbtPeer *peer = user_data;
+
+  g_clear_pointer (&peer->out_source, g_source_unref);
+  peer_flush (peer);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
 peer_writable_cb (GObject *stream, gpointer user_data)
 {
   GbtPeer *peer = user_data;
@@ -161,13 +196,35 @@ peer_writable_cb (GObject *stream, gpointer user_data)
 static void
 peer_flush (GbtPeer *peer)
 {
+  GbtRateLimit *rl = peer_limit (peer, TRUE);
+
   if (peer->state == GBT_PEER_STATE_CLOSED)
     return;
   while (peer->wpos < peer->wbuf->len)
     {
       g_autoptr(GError) error = NULL;
-      gssize n = g_pollable_output_stream_write_nonblocking (
-          peer->out, peer->wbuf->data + peer->wpos, peer->wbuf->len - peer->wpos, NULL, &error);
+      gsize want = peer->wbuf->len - peer->wpos;
+      gssize n;
+
+      if (rl)
+        {
+          gint64 now = g_get_monotonic_time ();
+          gsize grant = gbt_rate_limit_take (rl, want, now);
+          if (grant == 0)
+            {
+              /* the upload limit: come back when a block's worth is there */
+              if (peer->out_source == NULL)
+                peer->out_source = peer_timer_new (
+                    gbt_rate_limit_wait_us (rl, MIN (want, GBT_BLOCK_SIZE + 13), now),
+                    (GSourceFunc) flush_idle_cb, peer);
+              break;
+            }
+          want = grant;
+        }
+      n = g_pollable_output_stream_write_nonblocking (peer->out, peer->wbuf->data + peer->wpos,
+                                                      want, NULL, &error);
+      if (rl)
+        gbt_rate_limit_give_back (rl, n > 0 ? want - (gsize) n : want);
       if (n < 0)
         {
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
@@ -200,15 +257,6 @@ peer_flush (GbtPeer *peer)
     }
 }
 
-static gboolean
-flush_idle_cb (gpointer user_data)
-{
-  GbtPeer *peer = user_data;
-
-  g_clear_pointer (&peer->out_source, g_source_unref);
-  peer_flush (peer);
-  return G_SOURCE_REMOVE;
-}
 
 /* Messages are batched: the flush runs once the current dispatch is over. */
 static void
@@ -631,18 +679,50 @@ peer_process_input (GbtPeer *peer)
     }
 }
 
+static void
+peer_attach_reader (GbtPeer *peer)
+{
+  peer->in_source = g_pollable_input_stream_create_source (peer->in, NULL);
+  g_source_set_callback (peer->in_source, G_SOURCE_FUNC (peer_readable_cb), peer, NULL);
+  g_source_attach (peer->in_source, NULL);
+}
+
+static gboolean
+resume_reading_cb (gpointer user_data)
+{
+  GbtPeer *peer = user_data;
+
+  g_clear_pointer (&peer->throttle_source, g_source_unref);
+  if (peer->state != GBT_PEER_STATE_CLOSED && peer->in_source == NULL)
+    peer_attach_reader (peer);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+peer_pause_reading (GbtPeer *peer, gint64 wait_us)
+{
+  if (peer->in_source)
+    {
+      g_source_destroy (peer->in_source);
+      g_clear_pointer (&peer->in_source, g_source_unref);
+    }
+  if (peer->throttle_source == NULL)
+    peer->throttle_source = peer_timer_new (wait_us, resume_reading_cb, peer);
+}
+
 static gboolean
 peer_readable_cb (GObject *stream, gpointer user_data)
 {
   GbtPeer *peer = user_data;
   gsize total = 0;
+  GbtRateLimit *rl = peer_limit (peer, FALSE);
 
   gbt_peer_ref (peer);
   while (peer->state != GBT_PEER_STATE_CLOSED && total < MAX_READ_PER_DISPATCH)
     {
       g_autoptr(GError) error = NULL;
       gssize n;
-      gsize old_len;
+      gsize old_len, want;
 
       /* keep the unread tail at the front so the buffer stays small */
       if (peer->rpos > 0)
@@ -650,11 +730,27 @@ peer_readable_cb (GObject *stream, gpointer user_data)
           g_byte_array_remove_range (peer->rbuf, 0, peer->rpos);
           peer->rpos = 0;
         }
+      want = READ_CHUNK;
+      if (rl)
+        {
+          gint64 now = g_get_monotonic_time ();
+          gsize grant = gbt_rate_limit_take (rl, want, now);
+          if (grant == 0)
+            {
+              /* the download limit: stop reading (TCP pushes back on the
+               * sender) until a block's worth of tokens is there */
+              peer_pause_reading (peer, gbt_rate_limit_wait_us (rl, GBT_BLOCK_SIZE + 13, now));
+              break;
+            }
+          want = grant;
+        }
       old_len = peer->rbuf->len;
-      g_byte_array_set_size (peer->rbuf, old_len + READ_CHUNK);
-      n = g_pollable_input_stream_read_nonblocking (peer->in, peer->rbuf->data + old_len,
-                                                    READ_CHUNK, NULL, &error);
+      g_byte_array_set_size (peer->rbuf, old_len + want);
+      n = g_pollable_input_stream_read_nonblocking (peer->in, peer->rbuf->data + old_len, want,
+                                                    NULL, &error);
       g_byte_array_set_size (peer->rbuf, old_len + MAX (n, 0));
+      if (rl)
+        gbt_rate_limit_give_back (rl, n > 0 ? want - (gsize) n : want);
       if (n < 0)
         {
           if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
@@ -672,7 +768,7 @@ peer_readable_cb (GObject *stream, gpointer user_data)
       total += n;
       peer->last_recv_us = g_get_monotonic_time ();
       peer_process_input (peer);
-      if (n < READ_CHUNK)
+      if ((gsize) n < want)
         break;
     }
   gbt_peer_unref (peer);
@@ -688,9 +784,7 @@ gbt_peer_start (GbtPeer *peer, GbtTorrent *torrent, GbtPeerLookupFunc lookup,
   peer->lookup_data = lookup_data;
   if (torrent != NULL)
     peer_send_handshake (peer);
-  peer->in_source = g_pollable_input_stream_create_source (peer->in, NULL);
-  g_source_set_callback (peer->in_source, G_SOURCE_FUNC (peer_readable_cb), peer, NULL);
-  g_source_attach (peer->in_source, NULL);
+  peer_attach_reader (peer);
 }
 
 void

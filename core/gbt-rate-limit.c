@@ -108,6 +108,15 @@ gbt_rate_limit_take (GbtRateLimit *rl, guint64 want, gint64 now_us)
   return granted;
 }
 
+void
+gbt_rate_limit_give_back (GbtRateLimit *rl, guint64 unused)
+{
+  g_return_if_fail (rl != NULL);
+  if (rl->rate == 0)
+    return;
+  rl->tokens = MIN (rl->tokens + (double) unused, (double) rl->depth);
+}
+
 gint64
 gbt_rate_limit_wait_us (GbtRateLimit *rl, guint64 want, gint64 now_us)
 {

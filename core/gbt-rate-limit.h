@@ -18,6 +18,8 @@
 
 #include <glib.h>
 
+#include <gbt/gbt-session.h>
+
 G_BEGIN_DECLS
 
 #define GBT_RATE_LIMIT_ERROR (gbt_rate_limit_error_quark ())
@@ -48,6 +50,8 @@ G_GNUC_INTERNAL guint64 gbt_rate_limit_take (GbtRateLimit *rl, guint64 want, gin
 
 /* How long until @want bytes (capped at the depth: a bigger @want can never
  * be granted at once) are available; 0 when they are now.  Takes nothing. */
+/* returns what a take granted but the socket did not use (a short read) */
+G_GNUC_INTERNAL void gbt_rate_limit_give_back (GbtRateLimit *rl, guint64 unused);
 G_GNUC_INTERNAL gint64 gbt_rate_limit_wait_us (GbtRateLimit *rl, guint64 want, gint64 now_us);
 
 /* Parses a rate for the command line and settings: a decimal number with an
@@ -57,8 +61,7 @@ G_GNUC_INTERNAL gint64 gbt_rate_limit_wait_us (GbtRateLimit *rl, guint64 want, g
  * "kbit", "mbit", "gbit" (SI, as network links are sold), divided by 8.
  * Units are case-insensitive; "0" means unlimited.  Examples: "500K",
  * "2M", "1.5MiB", "800kB/s", "10mbit". */
-G_GNUC_INTERNAL gboolean gbt_rate_parse (const char *text, guint64 *bytes_per_second,
-                                         GError **error);
+/* gbt_rate_parse() is public: <gbt/gbt-session.h> */
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GbtRateLimit, gbt_rate_limit_free)
 

@@ -503,8 +503,13 @@ gbt_resume_trusted_pieces (GbtResumeData *data, GbtMetainfo *mi, const char *dow
            p <= (f->offset + f->length - 1) / piece_length && p < n_pieces; p++)
         gbt_bitfield_set (&tainted, (guint) p, TRUE);
     }
+  /* Every piece of a changed file is checked, not only the ones the bitmap
+   * names: after a kill, the pieces written since the last save are on disk
+   * but not in the bitmap, and finding them beats downloading them again. */
   for (guint p = 0; p < n_pieces; p++)
-    if (gbt_bitfield_get (&data->have, p))
-      gbt_bitfield_set (gbt_bitfield_get (&tainted, p) ? recheck : trusted, p, TRUE);
+    if (gbt_bitfield_get (&tainted, p))
+      gbt_bitfield_set (recheck, p, TRUE);
+    else if (gbt_bitfield_get (&data->have, p))
+      gbt_bitfield_set (trusted, p, TRUE);
   gbt_bitfield_clear (&tainted);
 }

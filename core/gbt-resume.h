@@ -31,8 +31,8 @@
  *     rare.  Stat()ing before the snapshot would be as safe but slower:
  *     every piece finished in between would cost its file a re-verify.
  *  3. On start: gbt_resume_load(), then gbt_resume_trusted_pieces(): trust
- *     @trusted as had, hash @recheck (had pieces of changed files) before
- *     trusting them, and treat the rest as missing.
+ *     @trusted as had, hash @recheck (every piece of a changed file) before
+ *     trusting any of them, and treat the rest as missing.
  *
  * Writes are atomic: a temporary file in the same directory, fsync, rename,
  * fsync of the directory.  A crash leaves either the old file or the new
@@ -104,7 +104,8 @@ G_GNUC_INTERNAL void gbt_resume_stat_files (GbtResumeData *data, GbtMetainfo *mi
 /* Blocking: stat()s the files now.  A file is unchanged when it existed at
  * save time and still has the saved size and mtime (to the nanosecond).
  * @trusted gets the pieces of data->have whose every (non-pad) file is
- * unchanged; @recheck the pieces of data->have touching a changed file.
+ * unchanged; @recheck every piece touching a changed file (had or not: a
+ * piece written after the last save is on disk but not in the bitmap).
  * Both are initialised here (free with gbt_bitfield_clear()). */
 G_GNUC_INTERNAL void gbt_resume_trusted_pieces (GbtResumeData *data, GbtMetainfo *mi,
                                                 const char *download_dir,

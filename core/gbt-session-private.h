@@ -15,5 +15,8 @@ G_GNUC_INTERNAL GInetAddress *gbt_session_get_bind_inet_address (GbtSession *sel
 G_GNUC_INTERNAL guint gbt_session_get_max_peers (GbtSession *self);
 /* total bytes waiting for the disk across torrents, for back-pressure */
 G_GNUC_INTERNAL guint64 gbt_session_get_buffer_limit (GbtSession *self);
+/* the global token buckets (always there; rate 0 = unlimited) */
+typedef struct _GbtRateLimit GbtRateLimit;
+G_GNUC_INTERNAL GbtRateLimit *gbt_session_get_rate_limit (GbtSession *self, gboolean up);
 
 G_END_DECLS

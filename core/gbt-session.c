@@ -14,6 +14,7 @@
 #include <gbt/gbt-transport.h>
 
 #include "gbt-peer-private.h"
+#include "gbt-rate-limit.h"
 #include "gbt-session-private.h"
 #include "gbt-torrent-private.h"
 
@@ -43,6 +44,8 @@ struct _GbtSession {
   GListStore *torrents;
   GPtrArray *handshaking; /* incoming GbtPeer* not yet attached */
   guint sweep_id;
+  GbtRateLimit *limit_up;
+  GbtRateLimit *limit_down;
 };
 
 G_DEFINE_FINAL_TYPE (GbtSession, gbt_session, G_TYPE_OBJECT)
@@ -81,6 +84,8 @@ gbt_session_finalize (GObject *object)
   g_strfreev (self->plugin_dirs);
   g_clear_object (&self->torrents);
   g_clear_pointer (&self->handshaking, g_ptr_array_unref);
+  gbt_rate_limit_free (self->limit_up);
+  gbt_rate_limit_free (self->limit_down);
   G_OBJECT_CLASS (gbt_session_parent_class)->finalize (object);
 }
 
@@ -106,6 +111,23 @@ gbt_session_init (GbtSession *self)
   self->max_peers = DEFAULT_MAX_PEERS;
   self->torrents = g_list_store_new (GBT_TYPE_TORRENT);
   self->handshaking = g_ptr_array_new ();
+  self->limit_up = gbt_rate_limit_new (0);
+  self->limit_down = gbt_rate_limit_new (0);
+}
+
+void
+gbt_session_set_rate_limits (GbtSession *self, guint64 up_bytes_per_second,
+                             guint64 down_bytes_per_second)
+{
+  g_return_if_fail (GBT_IS_SESSION (self));
+  gbt_rate_limit_set_rate (self->limit_up, up_bytes_per_second);
+  gbt_rate_limit_set_rate (self->limit_down, down_bytes_per_second);
+}
+
+GbtRateLimit *
+gbt_session_get_rate_limit (GbtSession *self, gboolean up)
+{
+  return up ? self->limit_up : self->limit_down;
 }
 
 GbtSession *

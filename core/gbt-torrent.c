@@ -22,7 +22,9 @@
 #include <gbt/gbt-transport.h>
 #include <gbt/gbt-wire-extension.h>
 
+#include "gbt-choker.h"
 #include "gbt-disk-io.h"
+#include "gbt-resume.h"
 #include "gbt-picker.h"
 #include "gbt-session-private.h"
 #include "gbt-storage.h"
@@ -31,9 +33,8 @@
 
 #define MAX_HALF_OPEN 16
 #define REQUEST_TIMEOUT_US (30 * G_USEC_PER_SEC)
-#define UNCHOKE_SLOTS 4
 #define RECHOKE_INTERVAL_S 10
-#define OPTIMISTIC_INTERVAL_S 30
+#define RESUME_SAVE_INTERVAL_S 30
 #define BAN_TRUST -7
 #define MAX_TRUST 8
 #define MAX_UPLOAD_QUEUE 250
@@ -175,7 +176,12 @@ struct _GbtTorrent {
   guint kick_id;
   guint ticks;
   GRand *rand;
-  GbtPeer *optimistic;
+  GbtChoker *choker;
+  char *resume_path;
+  gboolean resume_saving;
+  guint resume_saved_have; /* have.n_set at the last save */
+  guint64 active_seconds;
+  guint n_checked; /* pieces hashed by the start-up check */
 
   BufferPool *pool; /* buffers of piece_length bytes */
   guint64 downloaded, uploaded, wasted;
@@ -210,6 +216,9 @@ G_DEFINE_FINAL_TYPE (GbtTorrent, gbt_torrent, G_TYPE_OBJECT)
 static void torrent_connect_more (GbtTorrent *self);
 static void torrent_request (GbtTorrent *self, GbtPeer *peer);
 static void torrent_queue_kick (GbtTorrent *self);
+static void torrent_save_resume (GbtTorrent *self, GAsyncReadyCallback callback,
+                                 gpointer user_data);
+static void torrent_shutdown_disk (GbtTorrent *self);
 
 /* ---- helpers ---- */
 
@@ -338,11 +347,7 @@ gbt_torrent_dispose (GObject *object)
   g_clear_handle_id (&self->kick_id, g_source_remove);
   if (self->peers)
     torrent_release_peers (self);
-  if (self->disk_io)
-    {
-      gbt_disk_io_shutdown (self->disk_io);
-      g_clear_pointer (&self->disk_io, gbt_disk_io_free);
-    }
+  torrent_shutdown_disk (self);
   g_clear_pointer (&self->trackers, gbt_tracker_manager_free);
   G_OBJECT_CLASS (gbt_torrent_parent_class)->dispose (object);
 }
@@ -362,6 +367,8 @@ gbt_torrent_finalize (GObject *object)
   g_hash_table_unref (self->trust);
   g_hash_table_unref (self->piece_bufs);
   buffer_pool_unref (self->pool);
+  gbt_choker_free (self->choker);
+  g_free (self->resume_path);
   g_hash_table_unref (self->writing);
   g_rand_free (self->rand);
   g_clear_error (&self->error);
@@ -451,6 +458,8 @@ gbt_torrent_new (GbtSession *session, GbtMetainfo *metainfo, const char *downloa
   self->bytes_wanted = gbt_metainfo_get_total_size (metainfo);
   self->storage = gbt_storage_new (metainfo, download_dir);
   self->pool = buffer_pool_new (gbt_metainfo_get_piece_length (metainfo), 8);
+  self->choker = gbt_choker_new (GBT_CHOKER_DEFAULT_SLOTS);
+  self->resume_path = gbt_resume_path_for (download_dir, gbt_metainfo_get_info_hash (metainfo));
   return self;
 }
 
@@ -597,6 +606,28 @@ guint
 gbt_torrent_get_n_peers (GbtTorrent *self)
 {
   return self->peers->len;
+}
+
+GStrv
+gbt_torrent_dup_tracker_status (GbtTorrent *self)
+{
+  g_autoptr(GPtrArray) lines = NULL;
+
+  g_return_val_if_fail (GBT_IS_TORRENT (self), NULL);
+
+  if (self->trackers == NULL)
+    return g_new0 (char *, 1);
+  lines = gbt_tracker_manager_dup_status (self->trackers);
+  /* the array owns the strings: hand them over, then the NULL end */
+  g_ptr_array_set_free_func (lines, NULL);
+  g_ptr_array_add (lines, NULL);
+  return (GStrv) g_ptr_array_free (g_steal_pointer (&lines), FALSE);
+}
+
+guint
+gbt_torrent_get_n_checked (GbtTorrent *self)
+{
+  return self->n_checked;
 }
 
 gboolean
@@ -939,8 +970,7 @@ gbt_torrent_peer_closed (GbtTorrent *self, GbtPeer *peer, const GError *reason)
   peer_return_requests (self, peer);
   if (peer->has.n_set > 0)
     gbt_picker_remove_peer_bitfield (self->picker, &peer->has);
-  if (self->optimistic == peer)
-    self->optimistic = NULL;
+  gbt_choker_forget (self->choker, peer);
   if (peer->address && !peer->incoming)
     {
       g_autofree char *key = address_key (peer->address);
@@ -1156,19 +1186,14 @@ gbt_torrent_peer_cancel (GbtTorrent *self, GbtPeer *peer, const GbtBlock *block)
     }
 }
 
+static void torrent_rechoke (GbtTorrent *self);
+
 void
 gbt_torrent_peer_interest_changed (GbtTorrent *self, GbtPeer *peer)
 {
-  /* a newly interested peer gets a slot at once if one is free */
+  /* a newly interested peer gets a free slot at once, not in up to 10 s */
   if (peer->peer_interested && peer->am_choking)
-    {
-      guint unchoked = 0;
-      for (guint i = 0; i < self->peers->len; i++)
-        if (!((GbtPeer *) g_ptr_array_index (self->peers, i))->am_choking)
-          unchoked++;
-      if (unchoked < UNCHOKE_SLOTS + 1)
-        gbt_peer_set_choking (peer, FALSE);
-    }
+    torrent_rechoke (self);
 }
 
 /* ---- pieces ---- */
@@ -1188,6 +1213,7 @@ torrent_check_finished (GbtTorrent *self)
     }
   if (self->trackers)
     gbt_tracker_manager_completed (self->trackers);
+  torrent_save_resume (self, NULL, NULL);
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
 }
 
@@ -1383,58 +1409,143 @@ gbt_torrent_add_peers (GbtTorrent *self, GPtrArray *addresses, const char *sourc
 
 /* ---- choking (BEP 3, mainline style) ---- */
 
-static int
-cmp_rate_down (gconstpointer a, gconstpointer b)
+static void
+torrent_rechoke (GbtTorrent *self)
 {
-  const GbtPeer *x = *(GbtPeer *const *) a, *y = *(GbtPeer *const *) b;
-  return (x->rate_down < y->rate_down) - (x->rate_down > y->rate_down);
+  g_autofree GbtChokerPeer *table = g_new0 (GbtChokerPeer, MAX (self->peers->len, 1));
+  guint n = 0;
+
+  for (guint i = 0; i < self->peers->len; i++)
+    {
+      GbtPeer *p = g_ptr_array_index (self->peers, i);
+      if (p->state != GBT_PEER_STATE_ACTIVE)
+        continue;
+      table[n].handle = p;
+      table[n].interested = p->peer_interested;
+      table[n].snubbed = p->snubbed;
+      table[n].rate_down = p->rate_down;
+      table[n].rate_up = p->rate_up;
+      table[n].connected_us = p->connected_us;
+      n++;
+    }
+  gbt_choker_run (self->choker, table, n, self->state == GBT_TORRENT_STATE_SEEDING,
+                  g_get_monotonic_time ());
+  for (guint i = 0; i < n; i++)
+    {
+      GbtPeer *p = table[i].handle;
+      gbt_peer_set_choking (p, !table[i].unchoke);
+      /* BEP 3: a choke drops the peer's queued requests (BEP 6 peers are
+       * told with rejects) */
+      if (!table[i].unchoke && p->incoming_requests->len > 0)
+        {
+          if (p->fast)
+            for (guint k = 0; k < p->incoming_requests->len; k++)
+              gbt_peer_send_reject (p, &g_array_index (p->incoming_requests, GbtBlock, k));
+          g_array_set_size (p->incoming_requests, 0);
+        }
+    }
 }
 
-static int
-cmp_rate_up (gconstpointer a, gconstpointer b)
+/* ---- resume data ---- */
+
+typedef struct {
+  GbtResumeData *data;
+  GbtStorage *storage;
+  GbtMetainfo *mi;
+  char *path;
+  char *dir;
+} SaveJob;
+
+static void
+save_job_free (gpointer p)
 {
-  const GbtPeer *x = *(GbtPeer *const *) a, *y = *(GbtPeer *const *) b;
-  return (x->rate_up < y->rate_up) - (x->rate_up > y->rate_up);
+  SaveJob *job = p;
+  gbt_resume_data_free (job->data);
+  gbt_metainfo_unref (job->mi);
+  g_free (job->path);
+  g_free (job->dir);
+  g_free (job);
 }
 
 static void
-torrent_rechoke (GbtTorrent *self, gboolean rotate_optimistic)
+save_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
-  g_autoptr(GPtrArray) interested = g_ptr_array_new ();
-  gboolean seeding = self->state == GBT_TORRENT_STATE_SEEDING;
-  guint slots = UNCHOKE_SLOTS;
+  SaveJob *job = task_data;
+  GError *error = NULL;
 
+  /* the contract of gbt-resume.h: every piece in the bitmap is on disk
+   * before the files' sizes and mtimes are taken */
+  if (!gbt_storage_flush (job->storage, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  gbt_resume_stat_files (job->data, job->mi, job->dir);
+  if (!gbt_resume_save (job->path, job->data, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+save_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GbtTorrent *self = GBT_TORRENT (source);
+  g_autoptr(GError) error = NULL;
+  GTask *chained = user_data;
+
+  self->resume_saving = FALSE;
+  if (!g_task_propagate_boolean (G_TASK (result), &error) && error)
+    g_debug ("[%s] resume data not saved: %s", gbt_torrent_get_name (self), error->message);
+  if (chained)
+    {
+      g_task_return_boolean (chained, TRUE);
+      g_object_unref (chained);
+    }
+}
+
+/* Saves resume data on a worker.  Only a live torrent saves: during the
+ * check the bitmap is incomplete and would make verified data look missing. */
+static void
+torrent_save_resume (GbtTorrent *self, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *chained = callback ? g_task_new (self, NULL, callback, user_data) : NULL;
+  g_autoptr(GTask) task = NULL;
+  SaveJob *job;
+
+  if (self->resume_saving
+      || (self->state != GBT_TORRENT_STATE_DOWNLOADING && self->state != GBT_TORRENT_STATE_SEEDING))
+    {
+      if (chained)
+        {
+          g_task_return_boolean (chained, FALSE);
+          g_object_unref (chained);
+        }
+      return;
+    }
+  job = g_new0 (SaveJob, 1);
+  job->data = gbt_resume_data_new (self->metainfo);
+  memcpy (job->data->have.bits, self->have.bits, gbt_bitfield_byte_len (self->have.n_bits));
+  job->data->have.n_set = self->have.n_set;
+  job->data->uploaded = self->uploaded;
+  job->data->downloaded = self->downloaded;
+  job->data->active_seconds = self->active_seconds;
   for (guint i = 0; i < self->peers->len; i++)
     {
       GbtPeer *p = g_ptr_array_index (self->peers, i);
-      if (p->state == GBT_PEER_STATE_ACTIVE && p->peer_interested)
-        g_ptr_array_add (interested, p);
+      /* an outgoing peer's address is where it listens */
+      if (!p->incoming && p->address)
+        g_ptr_array_add (job->data->peers, g_object_ref (p->address));
     }
-  /* leeching: reciprocate the best uploaders to us (snubbed ones lose
-   * their slot); seeding: serve those we upload to fastest */
-  g_ptr_array_sort (interested, seeding ? cmp_rate_up : cmp_rate_down);
-  if (rotate_optimistic || self->optimistic == NULL || !self->optimistic->peer_interested)
-    {
-      g_autoptr(GPtrArray) choked = g_ptr_array_new ();
-      for (guint i = slots; i < interested->len; i++)
-        g_ptr_array_add (choked, g_ptr_array_index (interested, i));
-      self->optimistic = choked->len
-                             ? g_ptr_array_index (choked, g_rand_int_range (self->rand, 0, choked->len))
-                             : NULL;
-    }
-  for (guint i = 0; i < self->peers->len; i++)
-    {
-      GbtPeer *p = g_ptr_array_index (self->peers, i);
-      gboolean unchoke = FALSE;
-      guint rank;
-      if (p->state != GBT_PEER_STATE_ACTIVE)
-        continue;
-      if (g_ptr_array_find (interested, p, &rank))
-        unchoke = (rank < slots && !(p->snubbed && !seeding)) || p == self->optimistic;
-      gbt_peer_set_choking (p, !unchoke);
-      if (!unchoke)
-        g_array_set_size (p->incoming_requests, 0);
-    }
+  job->storage = self->storage;
+  job->mi = gbt_metainfo_ref (self->metainfo);
+  job->path = g_strdup (self->resume_path);
+  job->dir = g_strdup (self->download_dir);
+  self->resume_saving = TRUE;
+  self->resume_saved_have = self->have.n_set;
+  task = g_task_new (self, NULL, save_done_cb, chained);
+  g_task_set_task_data (task, job, save_job_free);
+  g_task_run_in_thread (task, save_thread);
 }
 
 /* ---- the once-a-second tick ---- */
@@ -1476,7 +1587,10 @@ tick_cb (gpointer user_data)
   self->rate_window_down = self->rate_window_up = 0;
 
   if (self->ticks % RECHOKE_INTERVAL_S == 0)
-    torrent_rechoke (self, self->ticks % OPTIMISTIC_INTERVAL_S == 0);
+    torrent_rechoke (self);
+  self->active_seconds++;
+  if (self->ticks % RESUME_SAVE_INTERVAL_S == 0 && self->have.n_set != self->resume_saved_have)
+    torrent_save_resume (self, NULL, NULL);
   if (self->ticks % 5 == 0 && self->state == GBT_TORRENT_STATE_DOWNLOADING)
     for (guint i = 0; i < self->peers->len; i++)
       update_interest (self, g_ptr_array_index (self->peers, i));
@@ -1545,6 +1659,13 @@ torrent_go_live (GbtTorrent *self)
     }
   g_ptr_array_unref (tiers);
 
+  {
+    GPtrArray *known = g_object_get_data (G_OBJECT (self), "gbt-resume-peers");
+    if (known)
+      gbt_torrent_add_peers (self, known, "resume");
+    g_object_set_data (G_OBJECT (self), "gbt-resume-peers", NULL);
+  }
+
   if (self->state == GBT_TORRENT_STATE_SEEDING && !self->finished_emitted)
     {
       self->finished_emitted = TRUE;
@@ -1606,28 +1727,132 @@ verify_done_cb (const GbtBitfield *have, const GError *error, gpointer user_data
   g_task_run_in_thread (task, create_files_thread);
 }
 
+typedef struct {
+  GbtResumeData *data;
+  GbtBitfield trusted;
+  GbtBitfield recheck;
+} LoadResult;
+
+static void
+load_result_free (gpointer p)
+{
+  LoadResult *r = p;
+  gbt_resume_data_free (r->data);
+  gbt_bitfield_clear (&r->trusted);
+  gbt_bitfield_clear (&r->recheck);
+  g_free (r);
+}
+
+static void
+load_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  GbtTorrent *self = source;
+  GError *error = NULL;
+  LoadResult *r;
+  GbtResumeData *data = gbt_resume_load (self->resume_path, self->metainfo, &error);
+
+  if (data == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  r = g_new0 (LoadResult, 1);
+  r->data = data;
+  gbt_resume_trusted_pieces (data, self->metainfo, self->download_dir, &r->trusted, &r->recheck);
+  g_task_return_pointer (task, r, load_result_free);
+}
+
+static void
+resume_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GbtTorrent *self = GBT_TORRENT (source);
+  g_autoptr(GError) error = NULL;
+  LoadResult *r = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (self->stopping || self->disk_io == NULL)
+    {
+      if (r)
+        load_result_free (r);
+      return;
+    }
+  if (r == NULL)
+    {
+      /* no resume data, or not for this torrent: check everything */
+      if (!g_error_matches (error, GBT_RESUME_ERROR, GBT_RESUME_ERROR_NOT_FOUND))
+        g_debug ("[%s] ignoring resume data: %s", gbt_torrent_get_name (self), error->message);
+      self->n_checked = self->have.n_bits;
+      gbt_disk_io_verify (self->disk_io, NULL, NULL, verify_done_cb, self);
+      return;
+    }
+  for (guint i = 0; i < r->trusted.n_bits; i++)
+    if (gbt_bitfield_get (&r->trusted, i))
+      {
+        gbt_bitfield_set (&self->have, i, TRUE);
+        gbt_picker_set_have (self->picker, i);
+        count_have (self, i);
+      }
+  self->active_seconds = r->data->active_seconds;
+  g_debug ("[%s] resume data: %u pieces trusted, %u to check", gbt_torrent_get_name (self),
+           r->trusted.n_set, r->recheck.n_set);
+  /* peers known from last time join the candidates once we are live */
+  if (r->data->peers->len > 0)
+    g_object_set_data_full (G_OBJECT (self), "gbt-resume-peers", g_ptr_array_ref (r->data->peers),
+                            (GDestroyNotify) g_ptr_array_unref);
+  self->n_checked = r->recheck.n_set;
+  if (r->recheck.n_set > 0)
+    gbt_disk_io_verify (self->disk_io, &r->recheck, NULL, verify_done_cb, self);
+  else
+    {
+      GbtBitfield none;
+      gbt_bitfield_init (&none, self->have.n_bits);
+      verify_done_cb (&none, NULL, self);
+      gbt_bitfield_clear (&none);
+    }
+  load_result_free (r);
+}
+
 void
 gbt_torrent_start (GbtTorrent *self)
 {
+  g_autoptr(GTask) task = NULL;
+
   g_return_if_fail (GBT_IS_TORRENT (self));
 
   if (self->state != GBT_TORRENT_STATE_STOPPED)
     return;
   set_state (self, GBT_TORRENT_STATE_CHECKING);
   self->disk_io = gbt_disk_io_new (self->metainfo, self->storage, 0);
-  gbt_disk_io_verify (self->disk_io, NULL, NULL, verify_done_cb, self);
+  /* resume data tells which pieces need no re-hashing; reading it and
+   * stat()ing the files blocks, so it runs on a worker */
+  task = g_task_new (self, NULL, resume_loaded_cb, NULL);
+  g_task_run_in_thread (task, load_thread);
 }
 
 /* waits for the pieces being written: what is on disk stays verified */
 static void
-torrent_close_disk (GbtTorrent *self)
+torrent_shutdown_disk (GbtTorrent *self)
 {
   if (self->disk_io)
     {
       gbt_disk_io_shutdown (self->disk_io);
       g_clear_pointer (&self->disk_io, gbt_disk_io_free);
     }
+}
+
+/* the trackers' "stopped" and the resume save run side by side */
+static void
+stop_part_done (GTask *task)
+{
+  GbtTorrent *self = g_task_get_source_object (task);
+  guint *pending = g_task_get_task_data (task);
+
+  if (--*pending > 0)
+    return;
   gbt_storage_close (self->storage);
+  if (self->state != GBT_TORRENT_STATE_ERROR)
+    set_state (self, GBT_TORRENT_STATE_STOPPED);
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
 }
 
 static void
@@ -1637,11 +1862,13 @@ stop_trackers_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   GbtTorrent *self = g_task_get_source_object (task);
 
   gbt_tracker_manager_stop_finish (self->trackers, result, NULL);
-  torrent_close_disk (self);
-  if (self->state != GBT_TORRENT_STATE_ERROR)
-    set_state (self, GBT_TORRENT_STATE_STOPPED);
-  g_task_return_boolean (task, TRUE);
-  g_object_unref (task);
+  stop_part_done (task);
+}
+
+static void
+stop_saved_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  stop_part_done (user_data);
 }
 
 void
@@ -1651,11 +1878,15 @@ gbt_torrent_stop_async (GbtTorrent *self, GCancellable *cancellable, GAsyncReady
   GTask *task;
   GHashTableIter iter;
   gpointer value;
+  guint *pending;
 
   g_return_if_fail (GBT_IS_TORRENT (self));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, gbt_torrent_stop_async);
+  pending = g_new (guint, 1);
+  *pending = 3; /* trackers, resume data, and this function */
+  g_task_set_task_data (task, pending, g_free);
   self->stopping = TRUE;
   g_clear_handle_id (&self->tick_id, g_source_remove);
   g_clear_handle_id (&self->kick_id, g_source_remove);
@@ -1673,16 +1904,13 @@ gbt_torrent_stop_async (GbtTorrent *self, GCancellable *cancellable, GAsyncReady
         c->state = CAND_IDLE;
     }
   torrent_release_peers (self);
+  torrent_shutdown_disk (self);
   if (self->trackers)
-    {
-      gbt_tracker_manager_stop_async (self->trackers, stop_trackers_cb, task);
-      return;
-    }
-  torrent_close_disk (self);
-  if (self->state != GBT_TORRENT_STATE_ERROR)
-    set_state (self, GBT_TORRENT_STATE_STOPPED);
-  g_task_return_boolean (task, TRUE);
-  g_object_unref (task);
+    gbt_tracker_manager_stop_async (self->trackers, stop_trackers_cb, task);
+  else
+    (*pending)--;
+  torrent_save_resume (self, stop_saved_cb, task);
+  stop_part_done (task);
 }
 
 gboolean

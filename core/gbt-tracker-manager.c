@@ -24,6 +24,10 @@
 #define RETRY_MAX_MS (30 * 60 * 1000)
 /* stopped is a courtesy: never hold up shutdown for long */
 #define STOP_TIMEOUT_MS 5000
+/* A tracker that hangs must not hold up the round: after this the next one
+ * is tried.  Long enough for a UDP tracker's first retransmission (BEP 15:
+ * 15 s) and a slow HTTP tracker. */
+#define ANNOUNCE_TIMEOUT_MS (20 * 1000)
 
 typedef enum {
   TRACKER_IDLE,
@@ -66,6 +70,10 @@ struct _GbtTrackerManager {
   gpointer lookup_data;
   guint min_interval_floor_ms;
   guint retry_base_ms;
+  guint announce_timeout_ms;
+  gboolean announce_to_all;
+  guint all_pending; /* announce-to-all: requests of the round in flight */
+  gboolean all_succeeded;
 
   gboolean running;
   gboolean started_acked;
@@ -94,9 +102,11 @@ struct _AnnounceOp {
   GbtTracker *impl;
   Tracker *tracker;
   GbtAnnounceEvent event;
+  GSource *watchdog; /* the manager's own bound, for plugins that ignore timeout_ms */
 };
 
 static void announce_round (GbtTrackerManager *mgr);
+static void arm_watchdog (GbtTrackerManager *mgr, AnnounceOp *op);
 static void try_current (GbtTrackerManager *mgr);
 
 static void
@@ -160,6 +170,7 @@ gbt_tracker_manager_new (GbtPluginRegistry *registry, const guint8 info_hash[20]
   mgr->key = g_random_int ();
   mgr->min_interval_floor_ms = MIN_INTERVAL_FLOOR_MS;
   mgr->retry_base_ms = RETRY_BASE_MS;
+  mgr->announce_timeout_ms = ANNOUNCE_TIMEOUT_MS;
   mgr->interval_ms = DEFAULT_INTERVAL_MS;
   mgr->min_interval_ms = DEFAULT_MIN_INTERVAL_MS;
   mgr->cancellable = g_cancellable_new ();
@@ -280,6 +291,20 @@ gbt_tracker_manager_set_bind_address (GbtTrackerManager *mgr, GInetAddress *addr
 }
 
 void
+gbt_tracker_manager_set_announce_to_all (GbtTrackerManager *mgr, gboolean all)
+{
+  g_return_if_fail (mgr != NULL);
+  mgr->announce_to_all = all;
+}
+
+void
+gbt_tracker_manager_set_announce_timeout (GbtTrackerManager *mgr, guint timeout_ms)
+{
+  g_return_if_fail (mgr != NULL);
+  mgr->announce_timeout_ms = timeout_ms;
+}
+
+void
 gbt_tracker_manager_set_numwant (GbtTrackerManager *mgr, int numwant)
 {
   g_return_if_fail (mgr != NULL);
@@ -372,14 +397,19 @@ build_request (GbtTrackerManager *mgr, Tracker *t, GbtAnnounceEvent event)
   req->key = mgr->key;
   req->tracker_id = g_strdup (t->tracker_id);
   req->bind_address = mgr->bind_address ? g_object_ref (mgr->bind_address) : NULL;
-  if (event == GBT_ANNOUNCE_EVENT_STOPPED)
-    req->timeout_ms = STOP_TIMEOUT_MS;
+  req->timeout_ms = event == GBT_ANNOUNCE_EVENT_STOPPED ? STOP_TIMEOUT_MS
+                                                       : mgr->announce_timeout_ms;
   return req;
 }
 
 static void
 op_free (AnnounceOp *op)
 {
+  if (op->watchdog != NULL)
+    {
+      g_source_destroy (op->watchdog);
+      g_source_unref (op->watchdog);
+    }
   if (op->mgr != NULL)
     g_ptr_array_remove (op->mgr->inflight, op);
   g_clear_object (&op->impl);
@@ -389,6 +419,11 @@ op_free (AnnounceOp *op)
 static void
 op_detach (AnnounceOp *op)
 {
+  if (op->watchdog != NULL)
+    {
+      g_source_destroy (op->watchdog);
+      g_clear_pointer (&op->watchdog, g_source_unref);
+    }
   g_ptr_array_remove (op->mgr->inflight, op);
   op->mgr = NULL;
 }
@@ -411,8 +446,10 @@ move_to_front (GbtTrackerManager *mgr, Tracker *t)
     }
 }
 
-static void
-round_succeeded (GbtTrackerManager *mgr, AnnounceOp *op, GbtAnnounceResponse *resp)
+/* What one answer teaches: the tracker's state, events acknowledged, the
+ * intervals.  Returns the interval to wait. */
+static gint64
+tracker_succeeded (GbtTrackerManager *mgr, AnnounceOp *op, GbtAnnounceResponse *resp)
 {
   Tracker *t = op->tracker;
   gint64 interval_ms, min_interval_ms;
@@ -452,15 +489,28 @@ round_succeeded (GbtTrackerManager *mgr, AnnounceOp *op, GbtAnnounceResponse *re
 
   g_debug ("tracker %s: %u peers, next announce in %" G_GINT64_FORMAT " ms", t->url,
            resp->peers->len, interval_ms);
+  return interval_ms;
+}
+
+static void
+schedule_next (GbtTrackerManager *mgr)
+{
   /* completed came in while started was in flight: send it now */
   if (mgr->completed_pending && mgr->started_acked)
     schedule (mgr, 0);
   else
-    schedule (mgr, interval_ms);
+    schedule (mgr, mgr->interval_ms);
+}
+
+static void
+round_succeeded (GbtTrackerManager *mgr, AnnounceOp *op, GbtAnnounceResponse *resp)
+{
+  tracker_succeeded (mgr, op, resp);
+  schedule_next (mgr);
 
   /* last: the callback may call back into us (announce_now, even stop) */
   if (resp->peers->len > 0 && mgr->ops.peers_found != NULL)
-    mgr->ops.peers_found (mgr->data, resp->peers, t->url);
+    mgr->ops.peers_found (mgr->data, resp->peers, op->tracker->url);
 }
 
 static void
@@ -531,6 +581,144 @@ announce_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   op_free (op);
 }
 
+/* Announce-to-all: every tracker of every tier gets the announce; the round
+ * ends when all have answered or failed, and fails only if all failed. */
+static void
+announce_all_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  AnnounceOp *op = user_data;
+  GbtTrackerManager *mgr = op->mgr;
+  g_autoptr(GbtAnnounceResponse) resp = NULL;
+  g_autoptr(GError) error = NULL;
+
+  resp = gbt_tracker_announce_finish (GBT_TRACKER (source), result, &error);
+  if (mgr == NULL)
+    {
+      op_free (op);
+      return;
+    }
+  if (resp != NULL)
+    {
+      tracker_succeeded (mgr, op, resp);
+      mgr->all_succeeded = TRUE;
+    }
+  else
+    record_failure (op->tracker, error);
+  op_detach (op);
+  if (--mgr->all_pending == 0)
+    {
+      mgr->current = NULL;
+      if (mgr->all_succeeded)
+        schedule_next (mgr);
+      else
+        round_failed (mgr);
+    }
+  /* last: the callback may call back into us (announce_now, even stop or
+   * free), and the op is detached already */
+  if (resp != NULL && resp->peers->len > 0 && mgr->ops.peers_found != NULL)
+    mgr->ops.peers_found (mgr->data, resp->peers, op->tracker->url);
+  op_free (op);
+}
+
+static void
+announce_all (GbtTrackerManager *mgr)
+{
+  GbtAnnounceEvent event = !mgr->started_acked ? GBT_ANNOUNCE_EVENT_STARTED
+                           : mgr->completed_pending ? GBT_ANNOUNCE_EVENT_COMPLETED
+                           : GBT_ANNOUNCE_EVENT_NONE;
+  g_autoptr(GPtrArray) ops = g_ptr_array_new ();
+
+  mgr->all_succeeded = FALSE;
+  mgr->all_pending = 0;
+  for (guint i = 0; i < mgr->tiers->len; i++)
+    {
+      GPtrArray *tier = g_ptr_array_index (mgr->tiers, i);
+
+      for (guint j = 0; j < tier->len; j++)
+        {
+          Tracker *t = g_ptr_array_index (tier, j);
+          GbtTracker *impl = lookup_tracker (mgr, t->scheme);
+          AnnounceOp *op;
+
+          if (impl == NULL)
+            {
+              g_autoptr(GError) error
+                = g_error_new (GBT_PLUGIN_ERROR, GBT_PLUGIN_ERROR_MISSING,
+                               "no tracker plugin for scheme %s",
+                               t->scheme ? t->scheme : "(none)");
+              record_failure (t, error);
+              continue;
+            }
+          op = g_new0 (AnnounceOp, 1);
+          op->mgr = mgr;
+          op->impl = g_object_ref (impl);
+          op->tracker = t;
+          op->event = event;
+          g_ptr_array_add (mgr->inflight, op);
+          g_ptr_array_add (ops, op);
+          t->state = TRACKER_ANNOUNCING;
+        }
+    }
+  if (ops->len == 0)
+    {
+      round_failed (mgr);
+      return;
+    }
+  /* all counted before the first request goes out: none may end the
+   * round early, even one that fails at once */
+  mgr->all_pending = ops->len;
+  mgr->current = ops->pdata[0];
+  for (guint i = 0; i < ops->len; i++)
+    {
+      AnnounceOp *op = ops->pdata[i];
+      g_autoptr(GbtAnnounceRequest) req = build_request (mgr, op->tracker, event);
+
+      arm_watchdog (mgr, op);
+      gbt_tracker_announce_async (op->impl, req, mgr->cancellable, announce_all_cb, op);
+    }
+}
+
+/* The tracker did not answer in time (and its plugin did not say so): the
+ * round moves on; the request's late answer is dropped. */
+static gboolean
+watchdog_cb (gpointer user_data)
+{
+  AnnounceOp *op = user_data;
+  GbtTrackerManager *mgr = op->mgr;
+  g_autoptr(GError) error = g_error_new (GBT_TRACKER_ERROR, GBT_TRACKER_ERROR_TIMEOUT,
+                                         "no answer within %u ms", mgr->announce_timeout_ms);
+
+  g_clear_pointer (&op->watchdog, g_source_unref);
+  record_failure (op->tracker, error);
+  op_detach (op);
+  if (mgr->announce_to_all)
+    {
+      if (--mgr->all_pending == 0)
+        {
+          mgr->current = NULL;
+          if (mgr->all_succeeded)
+            schedule_next (mgr);
+          else
+            round_failed (mgr);
+        }
+      return G_SOURCE_REMOVE;
+    }
+  mgr->current = NULL;
+  advance (mgr);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+arm_watchdog (GbtTrackerManager *mgr, AnnounceOp *op)
+{
+  if (mgr->announce_timeout_ms == 0)
+    return;
+  /* a little after the plugin's own bound, which should come first */
+  op->watchdog = g_timeout_source_new (mgr->announce_timeout_ms + 1000);
+  g_source_set_callback (op->watchdog, watchdog_cb, op, NULL);
+  g_source_attach (op->watchdog, mgr->context);
+}
+
 static void
 try_current (GbtTrackerManager *mgr)
 {
@@ -567,6 +755,7 @@ try_current (GbtTrackerManager *mgr)
       mgr->current = op;
       t->state = TRACKER_ANNOUNCING;
       req = build_request (mgr, t, op->event);
+      arm_watchdog (mgr, op);
       gbt_tracker_announce_async (impl, req, mgr->cancellable, announce_cb, op);
       return;
     }
@@ -579,6 +768,11 @@ announce_round (GbtTrackerManager *mgr)
   if (!mgr->running || mgr->current != NULL || mgr->tiers->len == 0)
     return;
   cancel_timer (mgr);
+  if (mgr->announce_to_all)
+    {
+      announce_all (mgr);
+      return;
+    }
   mgr->round_tier = 0;
   mgr->round_index = 0;
   try_current (mgr);

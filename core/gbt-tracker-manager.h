@@ -33,11 +33,27 @@ GbtTrackerManager *gbt_tracker_manager_new (GbtPluginRegistry *registry,
  * naming the schemes that lack one. */
 G_GNUC_INTERNAL
 gboolean gbt_tracker_manager_check (GbtTrackerManager *mgr, GError **error);
+/* BEP 7: announces go out from @address when set (so its family decides
+ * IPv4 or IPv6, and the tracker records that address), else from whatever
+ * the OS picks for the tracker's address; peers and peers6 are both taken
+ * from any reply.  One announce per tracker, not one per family: a dual-stack
+ * tracker URL with a hostname is reached over the first address it resolves
+ * to. */
 G_GNUC_INTERNAL
 void gbt_tracker_manager_set_bind_address (GbtTrackerManager *mgr,
                                            GInetAddress *address /* nullable */);
 G_GNUC_INTERNAL
 void gbt_tracker_manager_set_numwant (GbtTrackerManager *mgr, int numwant);
+/* BEP 12 announces to one tracker at a time, tier by tier, until one
+ * answers.  With @all, every tracker of every tier is announced to at once
+ * (as libtorrent's announce_to_all_tiers + announce_to_all_trackers): more
+ * peers sooner, more load on trackers.  Default FALSE. */
+G_GNUC_INTERNAL
+void gbt_tracker_manager_set_announce_to_all (GbtTrackerManager *mgr, gboolean all);
+/* Bound on one announce before the next tracker is tried (default 20 s):
+ * a tracker that hangs never holds up the round.  0: the plugin's own. */
+G_GNUC_INTERNAL
+void gbt_tracker_manager_set_announce_timeout (GbtTrackerManager *mgr, guint timeout_ms);
 /* announce started, then every interval */
 G_GNUC_INTERNAL
 void gbt_tracker_manager_start (GbtTrackerManager *mgr);

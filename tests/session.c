@@ -4,11 +4,14 @@
  * from it over loopback TCP (the transport-tcp plugin from GBT_PLUGIN_PATH),
  * and the bytes on disk must match.
  */
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <glib/gstdio.h>
 #include <gbt/gbt.h>
 
+#include "gbt-torrent-private.h"
 #include "test-torrent.h"
 #include "test-utils.h"
 
@@ -205,6 +208,51 @@ test_select (void)
   run_swarm_full (files, G_N_ELEMENTS (files), 32 * 1024, FALSE, wanted);
 }
 
+/* restart a complete download: intact resume data means no hashing; a
+ * touched file means hashing its pieces only */
+static guint
+restart_and_count_checked (GbtMetainfo *mi, const char *dir)
+{
+  g_autoptr(GbtSession) s = start_session ("127.0.0.3");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GbtTorrent) t = gbt_session_add_torrent (s, mi, dir, &error);
+  guint checked;
+
+  g_assert_no_error (error);
+  gbt_torrent_start (t);
+  gbt_test_wait_until (gbt_torrent_get_state (t) == GBT_TORRENT_STATE_SEEDING, 20000);
+  checked = gbt_torrent_get_n_checked (t);
+  stop_torrent (t);
+  return checked;
+}
+
+static void
+test_resume_data (void)
+{
+  TestFile files[] = {
+    { "one.bin", 300000, FALSE },
+    { "two.bin", 200000, FALSE },
+  };
+  g_autofree char *dir = gbt_test_mkdtemp ();
+  gsize len;
+  g_autofree guint8 *stream = test_torrent_make_stream (files, 2, &len);
+  g_autoptr(GbtMetainfo) mi = test_torrent_new ("payload", files, 2, 32 * 1024, stream, len);
+  g_autofree char *two = NULL;
+  guint n = gbt_metainfo_get_n_pieces (mi);
+  struct timespec ts[2] = { { 0, UTIME_OMIT }, { 1000000, 0 } };
+
+  write_tree (dir, mi, stream);
+  /* first start: no resume data, everything hashed; stopping saves it */
+  g_assert_cmpuint (restart_and_count_checked (mi, dir), ==, n);
+  g_assert_cmpuint (restart_and_count_checked (mi, dir), ==, 0);
+  /* a file changed behind our back: only the pieces touching it */
+  two = g_build_filename (dir, gbt_metainfo_get_file (mi, 1)->path, NULL);
+  g_assert_cmpint (utimensat (AT_FDCWD, two, ts, 0), ==, 0);
+  g_assert_cmpuint (restart_and_count_checked (mi, dir), ==, n - 300000 / (32 * 1024));
+  g_assert_cmpuint (restart_and_count_checked (mi, dir), ==, 0);
+  gbt_test_rmtree (dir);
+}
+
 static void
 test_single (void)
 {
@@ -239,5 +287,6 @@ main (int argc, char **argv)
   g_test_add_func ("/session/swarm/multi", test_multi);
   g_test_add_func ("/session/swarm/reuse-verified-data", test_resume_partial);
   g_test_add_func ("/session/swarm/select-files", test_select);
+  g_test_add_func ("/session/resume-data", test_resume_data);
   return g_test_run ();
 }

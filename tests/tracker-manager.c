@@ -535,6 +535,63 @@ test_free_while_announcing (Fixture *f, gconstpointer data)
     ;
 }
 
+static void
+test_hang_times_out (Fixture *f, gconstpointer data)
+{
+  const char *tiers[] = { "fake://hang", "fake://ok", NULL };
+  gint64 start = g_get_monotonic_time ();
+
+  /* this fake ignores timeout_ms: the manager's own bound moves on */
+  set_behaviour (f->fake, "fake://hang", FAKE_HANG, 0, 0, NULL);
+  set_behaviour (f->fake, "fake://ok", FAKE_OK, 1800, -1, NULL);
+  make_manager (f, tiers);
+  gbt_tracker_manager_set_announce_timeout (f->mgr, 100);
+  gbt_tracker_manager_start (f->mgr);
+  gbt_test_wait_until (f->found_urls->len == 1, 5000);
+  g_assert_cmpstr (f->found_urls->pdata[0], ==, "fake://ok");
+  g_assert_cmpuint (nth_request (f, 0)->timeout_ms, ==, 100);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 3 * G_USEC_PER_SEC);
+  stop_and_wait (f, 10000);
+}
+
+static void
+test_announce_to_all (Fixture *f, gconstpointer data)
+{
+  const char *tiers[] = { "fake://a,fake://b", "fake://c", "fake://d", NULL };
+  g_autoptr(GPtrArray) status = NULL;
+  guint n;
+
+  set_behaviour (f->fake, "fake://a", FAKE_OK, 1800, -1, NULL);
+  set_behaviour (f->fake, "fake://b", FAKE_FAIL, 0, 0, NULL);
+  set_behaviour (f->fake, "fake://c", FAKE_OK, 1800, -1, NULL);
+  set_behaviour (f->fake, "fake://d", FAKE_HANG, 0, 0, NULL);
+  make_manager (f, tiers);
+  gbt_tracker_manager_set_announce_to_all (f->mgr, TRUE);
+  gbt_tracker_manager_set_announce_timeout (f->mgr, 200);
+  gbt_tracker_manager_start (f->mgr);
+  /* all four asked at once, whatever the first tier said */
+  g_assert_cmpuint (f->fake->requests->len, ==, 4);
+  gbt_test_wait_until (f->found_urls->len == 2, 5000);
+  for (guint i = 0; i < 4; i++)
+    g_assert_cmpint (nth_request (f, i)->event, ==, GBT_ANNOUNCE_EVENT_STARTED);
+  status = gbt_tracker_manager_dup_status (f->mgr);
+  for (guint i = 0; i < status->len; i++)
+    {
+      const char *line = status->pdata[i];
+
+      g_test_message ("%s", line);
+      if (strstr (line, "fake://b"))
+        g_assert_nonnull (strstr (line, ": error"));
+      else if (!strstr (line, "fake://d"))
+        g_assert_nonnull (strstr (line, ": ok"));
+    }
+  /* started acknowledged: stopped goes to those that answered */
+  n = f->fake->requests->len;
+  stop_and_wait (f, 10000);
+  g_assert_cmpuint (f->fake->requests->len, ==, n + 2);
+  g_assert_cmpint (nth_request (f, n)->event, ==, GBT_ANNOUNCE_EVENT_STOPPED);
+}
+
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
 int
@@ -553,5 +610,7 @@ main (int argc, char **argv)
   ADD ("/tracker-manager/backoff", test_backoff);
   ADD ("/tracker-manager/check/missing-plugin", test_missing_plugin);
   ADD ("/tracker-manager/free-while-announcing", test_free_while_announcing);
+  ADD ("/tracker-manager/hang-times-out", test_hang_times_out);
+  ADD ("/tracker-manager/announce-to-all", test_announce_to_all);
   return g_test_run ();
 }

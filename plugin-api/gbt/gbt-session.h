@@ -43,6 +43,18 @@ void gbt_session_set_plugins (GbtSession *self, const char *const *enable,
                               const char *const *extra_dirs);
 GBT_AVAILABLE_IN_ALL
 void gbt_session_set_max_peers_per_torrent (GbtSession *self, guint max);
+/* Global limits in bytes per second over all torrents (0: unlimited),
+ * applied smoothly at the sockets (token buckets).  Any time. */
+/* Parses a rate for gbt_session_set_rate_limits(): a number with an
+ * optional unit and "/s".  "K", "M", "G", "KiB", "MiB", "GiB" are powers
+ * of 1024; "kB", "MB", "GB" powers of 1000; "bit", "kbit", "mbit", "gbit"
+ * are bits.  "0" means unlimited.  Examples: "500K", "1.5MiB", "10mbit". */
+GBT_AVAILABLE_IN_ALL
+gboolean gbt_rate_parse (const char *text, guint64 *bytes_per_second, GError **error);
+
+GBT_AVAILABLE_IN_ALL
+void gbt_session_set_rate_limits (GbtSession *self, guint64 up_bytes_per_second,
+                                  guint64 down_bytes_per_second);
 
 /* Loads plugins and starts listening. */
 GBT_AVAILABLE_IN_ALL

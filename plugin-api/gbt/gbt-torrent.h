@@ -83,6 +83,11 @@ GBT_AVAILABLE_IN_ALL
 double gbt_torrent_get_upload_rate (GbtTorrent *self);
 GBT_AVAILABLE_IN_ALL
 guint gbt_torrent_get_n_peers (GbtTorrent *self);
+/* One line per tracker, tier by tier: URL, state (idle, announcing, ok,
+ * error), last error, seeders and leechers, next announce (for --verbose).
+ * Empty when the torrent has no tracker.  (transfer full) */
+GBT_AVAILABLE_IN_ALL
+GStrv gbt_torrent_dup_tracker_status (GbtTorrent *self);
 
 /* For peer sources (DHT, PEX, LSD) and the tracker manager: candidate
  * addresses (element-type GInetSocketAddress); @source is shown to users. */

@@ -687,6 +687,59 @@ class Swarm:
             raise RuntimeError("transmission seeder never announced:\n" + p.log_tail())
         return peer
 
+    # --- leechers of other kinds, and gbt as a seeder
+    def transmission_leecher(self, info, save, timeout=120):
+        """transmission-cli downloading info into save.  It never exits and
+        never dials loopback peers itself: peer.done_marker appears (written
+        by its -f script) once every piece is verified.  Returns once it has
+        announced, so that a seeder starting after this learns about it."""
+        self.add_torrent(info)
+        os.makedirs(save, exist_ok=True)
+        addr = self.new_addr()
+        port = self.free_port(addr)
+        conf = self.path("transmission-%d" % port)
+        os.makedirs(conf)
+        settings = {
+            "dht-enabled": False, "lpd-enabled": False, "pex-enabled": False,
+            "port-forwarding-enabled": False, "utp-enabled": False,
+            "bind-address-ipv4": addr, "bind-address-ipv6": "::1",
+            "peer-port": port, "peer-port-random-on-start": False,
+            "rpc-enabled": False, "encryption": 0, "rename-partial-files": False,
+            "ratio-limit-enabled": False, "idle-seeding-limit-enabled": False,
+            "speed-limit-up-enabled": False, "speed-limit-down-enabled": False,
+            "download-dir": save, "incomplete-dir-enabled": False,
+            "start-added-torrents": True, "message-level": 2,
+        }
+        with open(os.path.join(conf, "settings.json"), "w") as f:
+            json.dump(settings, f)
+        marker = os.path.join(conf, "DONE")
+        script = os.path.join(conf, "done.sh")
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\ntouch '%s'\n" % marker)
+        os.chmod(script, 0o755)
+        p = self.spawn("transmission-leech", ["transmission-cli", "-g", conf, "-w", save,
+                                              "-et", "-f", script, info.path], capture=False)
+        peer = Peer("transmission", addr, port, p)
+        peer.done_marker = marker
+        if not self.wait_announced(info, peer, timeout):
+            raise RuntimeError("transmission leecher never announced:\n" + p.log_tail())
+        return peer
+
+    def gbt_seeder(self, info, data_dir, timeout=60, extra=(), name="gbt-seed"):
+        """`gbt seed --json` on its own address; returns once it printed
+        its "seeding" event (data verified).  peer.events() reads its JSON."""
+        self.add_torrent(info)
+        addr = self.new_addr()
+        port = self.free_port(addr)
+        argv = [gbt_cli(), "seed", info.path, "-d", data_dir, "--json", "--bind", addr,
+                "--port", str(port)] + list(extra)
+        p = self.spawn(name, argv)
+        peer = Peer("gbt", addr, port, p)
+        if p.wait_line(lambda l: '"event":"seeding"' in l.replace(" ", ""), timeout) is None:
+            raise RuntimeError("gbt seed never reported seeding (exit %s):\n%s"
+                               % (p.popen.poll(), p.log_tail()))
+        return peer
+
 
     def liar(self, info, mode, hold=60):
         """A malicious_peer.py on its own address, announced to the tracker."""
@@ -781,6 +834,93 @@ def leftover_processes(names=("opentracker", "aria2c", "transmission-cli", "lt_p
         if any(n in cmd for n in names) and b"GBT_INTEROP_OWNER=%d" % me in env:
             out.append("%s %s" % (pid, cmd))
     return out
+
+
+def json_events(proc):
+    """The JSON objects a process printed on stdout, one a line."""
+    out = []
+    with proc.cond:
+        lines = list(proc.lines)
+    for line in lines:
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+    return out
+
+
+def wait_file(path, timeout, proc=None):
+    """Waits for path to exist (bounded); False on timeout or proc exit."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(path):
+            return True
+        if proc is not None and not proc.alive():
+            return os.path.exists(path)
+        time.sleep(0.2)
+    return False
+
+
+def piece_status(info, out_dir):
+    """For each piece of info: True when the data under out_dir/<name>
+    hashes right (missing or short files count as bad)."""
+    info_d = info.meta[b"info"]
+    root = os.path.join(out_dir, info.name)
+    if b"files" in info_d:
+        files = [(os.path.join(root, *[c.decode("utf-8") for c in f[b"path"]]), f[b"length"])
+                 for f in info_d[b"files"]]
+    else:
+        files = [(root, info.total_size)]
+    result = []
+    buf = bytearray()
+    for path, length in files:
+        try:
+            f = open(path, "rb")
+        except OSError:
+            f = None
+        left = length
+        while left > 0:
+            chunk = f.read(min(left, 4 * MiB)) if f else b""
+            if len(chunk) < min(left, 4 * MiB):
+                # Short or missing: pad with a byte no piece hash will match
+                # by chance (the piece then counts as bad).
+                chunk += b"\xa5" * (min(left, 4 * MiB) - len(chunk))
+                f and f.close()
+                f = None
+            buf += chunk
+            left -= len(chunk)
+            while len(buf) >= info.piece_length:
+                result.append(hashlib.sha1(buf[:info.piece_length]).digest()
+                              == info.hashes[len(result)])
+                del buf[:info.piece_length]
+        if f:
+            f.close()
+    if buf:
+        result.append(hashlib.sha1(buf).digest() == info.hashes[len(result)])
+    return result
+
+
+def gbt_can(command):
+    """True when `gbt COMMAND --help` works in this build."""
+    try:
+        r = subprocess.run([gbt_cli(), command, "--help"], timeout=30,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return r.returncode == 0
+
+
+def create_torrent(src, out_path, announce, piece_length):
+    """A torrent made by `gbt create` when this build has it (else by
+    make_torrent).  Returns (TorrentInfo, maker name)."""
+    if gbt_can("create"):
+        subprocess.run([gbt_cli(), "create", src, "-t", announce, "--piece-size",
+                        str(piece_length), "--no-date", "-o", out_path],
+                       check=True, stdout=subprocess.DEVNULL, timeout=120)
+        return load_torrent(out_path), "gbt create"
+    return make_torrent(src, out_path, announce, piece_length), "make_torrent"
 
 
 # ---------------------------------------------------------------- leechers

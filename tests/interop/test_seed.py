@@ -1,0 +1,277 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""gbt as a seeder, and as a good citizen of a swarm, against real peers.
+
+Each "served" case makes a torrent with `gbt create` (the Python bencoder
+while this build has no `gbt create`), seeds it with `gbt seed --json`, and
+has one other client download it alone from gbt: transmission-cli, aria2c,
+python3-libtorrent; single-file and multi-file (nested directories, an
+empty file, a UTF-8 name).  The bytes must come out identical.
+
+transmission-cli never dials loopback peers: it is started first, and gbt
+seed starts once the tracker lists it, so gbt's first announce returns it
+and gbt dials it.
+
+The swarm case: one gbt seeder and three leechers (gbt with --seed,
+libtorrent, aria2c).  The gbt leecher first fetches only some files
+(--select) and the seeder goes away; the other two leechers then join and
+can only get those pieces from the gbt leecher, which must upload them;
+the seeder comes back and everybody completes.  Nothing is timed, so the
+"gbt leecher uploaded" check cannot flake.
+
+Exit: 0 pass, 1 fail, 77 skip; TAP on stdout.
+"""
+import os
+import signal
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from swarm import (KiB, MiB, Peer, Swarm, Tap, check_prerequisites,  # noqa: E402
+                   compare_tree, create_torrent, gbt_can, gbt_cli, json_events,
+                   leftover_processes, log, make_tree, start_leecher, wait_file,
+                   write_random_file)
+
+TIMEOUT = 60               # one aria2/libtorrent download, seconds
+TRANSMISSION_TIMEOUT = 120
+
+TREE = [
+    ("a.bin", 300_001),
+    ("sub/b.bin", MiB + 5),
+    ("sub/deeper/c.txt", 70_000),
+    ("empty.dat", 0),
+    ("données/ファイル.bin", 2 * MiB + 777),
+    ("z-last.bin", 123_457),
+]
+
+
+def payload(sw, multi, seed):
+    """(source path, parent dir the seeder uses, TorrentInfo)."""
+    if multi:
+        src = make_tree(sw.path("src", "tree"), TREE, seed)
+        piece = 64 * KiB
+    else:
+        src = write_random_file(sw.path("src", "single.bin"), 6 * MiB + 4321, seed)
+        piece = 256 * KiB
+    info, maker = create_torrent(src, sw.path("t.torrent"), sw.announce_url, piece)
+    log("torrent by %s: %s, %d pieces of %d" % (maker, info.hex, info.num_pieces,
+                                                 info.piece_length))
+    return src, sw.path("src"), info
+
+
+def seeder_uploaded(seeder):
+    evs = [e for e in json_events(seeder.proc) if isinstance(e.get("uploaded"), int)]
+    return evs[-1]["uploaded"] if evs else 0
+
+
+def stop_gbt(peer, timeout=15):
+    """SIGTERM to gbt itself; returns its exit status (None if it hung)."""
+    peer.proc.signal_main(signal.SIGTERM)
+    rc = peer.proc.wait(timeout)
+    if peer.proc._reader is not None:
+        peer.proc._reader.join(5)
+    return rc
+
+
+# ---------------------------------------------------------------- served cases
+
+
+def serve(tap, kind, multi):
+    what = "%s downloads a %s torrent from gbt seed" % (kind, "multi-file" if multi else
+                                                         "single-file")
+    with Swarm("seed-%s" % kind) as sw:
+        src, parent, info = payload(sw, multi, 11 if multi else 12)
+        out = sw.path("out")
+        t0 = time.monotonic()
+        diag = []
+        if kind == "transmission":
+            leech = sw.transmission_leecher(info, out, timeout=30)
+            seeder = sw.gbt_seeder(info, parent)
+            if not wait_file(leech.done_marker, TRANSMISSION_TIMEOUT, leech.proc):
+                diag.append("transmission did not finish in %d s:\n%s"
+                            % (TRANSMISSION_TIMEOUT, leech.proc.log_tail()))
+            sw.forget(leech.proc)
+        else:
+            seeder = sw.gbt_seeder(info, parent)
+            run = start_leecher(sw, info, out, kind=kind)
+            rc = run.wait(TIMEOUT)
+            if rc != 0:
+                diag.append("%s exited %s after %.1f s:\n%s"
+                            % (kind, rc, run.elapsed, run.proc.log_tail()))
+        elapsed = time.monotonic() - t0
+        if not diag:
+            diag += compare_tree(src, out)
+        time.sleep(1.1)  # one more progress line from the seeder
+        up = seeder_uploaded(seeder)
+        rc = stop_gbt(seeder)
+        if rc != 0:
+            diag.append("gbt seed exited %s on SIGTERM (expected 0):\n%s"
+                        % (rc, seeder.proc.log_tail()))
+        elif not any(e.get("event") == "stopped" for e in json_events(seeder.proc)):
+            diag.append("gbt seed printed no \"stopped\" event")
+        if not diag and up < info.total_size:
+            diag.append("gbt seed reports uploaded %d < %d" % (up, info.total_size))
+        log("%s: %.2f MiB in %.1f s; gbt uploaded %d" % (kind, info.total_size / MiB, elapsed, up))
+        tap.ok(not diag, what, "\n".join(diag))
+
+
+def case_transmission_single(tap):
+    serve(tap, "transmission", False)
+
+
+def case_transmission_multi(tap):
+    serve(tap, "transmission", True)
+
+
+def case_aria2_single(tap):
+    serve(tap, "aria2", False)
+
+
+def case_aria2_multi(tap):
+    serve(tap, "aria2", True)
+
+
+def case_libtorrent_single(tap):
+    serve(tap, "libtorrent", False)
+
+
+def case_libtorrent_multi(tap):
+    serve(tap, "libtorrent", True)
+
+
+# ---------------------------------------------------------------- swarm case
+
+SWARM_TREE = [
+    ("part1/a.bin", 3 * MiB + 1234),        # file 0: what the gbt leecher gets first
+    ("part1/b.bin", MiB + 77),              # file 1
+    ("part2/c.bin", 4 * MiB + 4321),        # file 2
+    ("part2/empty", 0),                     # file 3
+    ("part2/d.bin", 2 * MiB + 5),           # file 4
+]
+
+
+def case_swarm(tap):
+    """gbt seeder + gbt/libtorrent/aria2 leechers; the gbt leecher serves."""
+    what = "swarm: gbt seeder, gbt + libtorrent + aria2c leechers; the gbt leecher uploads"
+    with Swarm("swarm") as sw:
+        src = make_tree(sw.path("src", "swarm"), SWARM_TREE, 21)
+        info, _ = create_torrent(src, sw.path("s.torrent"), sw.announce_url, 256 * KiB)
+        seeder = sw.gbt_seeder(info, sw.path("src"))
+        g_out = sw.path("out-gbt")
+        # Phase 1: the gbt leecher fetches files 0 and 1 only, then exits.
+        g_addr = sw.new_addr()
+        g_port = sw.free_port(g_addr)
+        part = sw.spawn("gbt-select", [gbt_cli(), "download", info.path, "-o", g_out, "--json",
+                                       "--select", "0,1", "--bind", g_addr,
+                                       "--port", str(g_port)])
+        rc = part.wait(TIMEOUT)
+        if rc != 0:
+            tap.ok(False, what, "gbt download --select 0,1 exited %s:\n%s"
+                   % (rc, part.log_tail()))
+            return
+        # The seeder goes away: from here only the gbt leecher has data.
+        rc = stop_gbt(seeder)
+        if rc != 0:
+            tap.ok(False, what, "gbt seed exited %s on SIGTERM:\n%s" % (rc, seeder.proc.log_tail()))
+            return
+        sw.forget(seeder.proc)
+
+        t0 = time.monotonic()
+        gl = sw.spawn("gbt-leech", [gbt_cli(), "download", info.path, "-o", g_out, "--json",
+                                    "--seed", "--bind", g_addr, "--port", str(g_port)])
+        gpeer = Peer("gbt", g_addr, g_port, gl)
+        if not sw.wait_announced(info, gpeer, 30):
+            tap.ok(False, what, "the gbt leecher never announced:\n" + gl.log_tail())
+            return
+        lt_out, a_out = sw.path("out-lt"), sw.path("out-aria2")
+        lt = start_leecher(sw, info, lt_out, kind="libtorrent", name="lt")
+        ar = start_leecher(sw, info, a_out, kind="aria2", name="aria2")
+
+        def gbt_up():
+            evs = [e for e in json_events(gl) if isinstance(e.get("uploaded"), int)]
+            return evs[-1]["uploaded"] if evs else 0
+
+        def lt_done():
+            st = Peer("libtorrent", lt.addr, lt.port, lt.proc).stats()
+            return st["total_done"] if st else 0
+
+        # Wait until the others fetched from the gbt leecher (nobody else has
+        # anything): its upload counter moves and libtorrent has bytes.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (gbt_up() > 0 and lt_done() > 0):
+            if not gl.alive():
+                break
+            time.sleep(0.2)
+        up_alone = gbt_up()
+        log("gbt leecher uploaded %d bytes before the seeder came back (libtorrent has %d)"
+            % (up_alone, lt_done()))
+        diag = []
+        if up_alone <= 0:
+            diag.append("the gbt leecher uploaded nothing in 30 s while it was the only "
+                        "source:\n" + gl.log_tail())
+        # The seeder returns; its first announce lists the three leechers.
+        seeder = sw.gbt_seeder(info, sw.path("src"), name="gbt-seed-again")
+        for run in (lt, ar):
+            rc = run.wait(TIMEOUT)
+            if rc != 0:
+                diag.append("%s exited %s:\n%s" % (run.kind, rc, run.proc.log_tail()))
+        done = gl.wait_line(lambda l: '"event":"done"' in l.replace(" ", ""), TIMEOUT)
+        if done is None:
+            diag.append("the gbt leecher never printed done:\n" + gl.log_tail())
+        elapsed = time.monotonic() - t0
+        time.sleep(1.1)
+        up = gbt_up()
+        gl.signal_main(signal.SIGTERM)
+        rc = gl.wait(15)
+        if rc != 0:
+            diag.append("gbt download --seed exited %s on SIGTERM after completing" % rc)
+        for out in (g_out, lt_out, a_out):
+            d = compare_tree(src, out)
+            if d:
+                diag.append("%s: %s" % (out, "; ".join(d[:5])))
+        if up <= 0:
+            diag.append("the gbt leecher's uploaded counter is %d" % up)
+        log("swarm: all done in %.1f s; gbt leecher uploaded %d bytes, the seeder %d"
+            % (elapsed, up, seeder_uploaded(seeder)))
+        stop_gbt(seeder)
+        tap.ok(not diag, what, "\n".join(diag))
+
+
+CASES = [case_libtorrent_single, case_libtorrent_multi, case_aria2_single, case_aria2_multi,
+         case_transmission_single, case_transmission_multi, case_swarm]
+
+
+def main():
+    why = check_prerequisites("gbt")
+    if why is None and not gbt_can("seed"):
+        why = "'gbt seed' is not available in this build"
+    if why is None:
+        for tool in ("aria2c", "transmission-cli"):
+            if not any(os.access(os.path.join(d, tool), os.X_OK)
+                       for d in os.environ.get("PATH", "").split(os.pathsep)):
+                why = "%s is not installed (scripts/install-deps)" % tool
+    if why:
+        print("1..0 # SKIP " + why, flush=True)
+        return 77
+    only = os.environ.get("INTEROP_ONLY")
+    cases = [c for c in CASES if not only or c.__name__ in only.split(",")]
+    tap = Tap(len(cases) + 1)
+    for case in cases:
+        t0 = time.monotonic()
+        n = tap.n
+        try:
+            case(tap)
+        except Exception:
+            tap.ok(False, case.__name__, traceback.format_exc())
+        if tap.n == n:
+            tap.ok(False, case.__name__ + " produced no result")
+        log("%s took %.1f s" % (case.__name__, time.monotonic() - t0))
+    left = leftover_processes()
+    tap.ok(not left, "no fixture process left behind", "\n".join(left))
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(128 + s))
+    sys.exit(main())

@@ -1,0 +1,182 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Every way to a tracker: `gbt download` of a torrent whose first tier holds
+only dead trackers (a closed TCP port, an HTTP server that accepts and never
+answers, a UDP port that never answers, a UDP tracker that answers garbage)
+and whose later tiers are a real opentracker over UDP and HTTP.  The
+download must start, and finish, within a bound: a dead tracker costs at
+most the tracker manager's per-announce timeout (20 s), never a hang.
+
+The libtorrent seeder gets the same info dictionary with only the HTTP
+tracker, so the dead tier is gbt's problem alone.  TAP on stdout; exit 77
+when opentracker or python3-libtorrent is missing.
+"""
+import os
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from swarm import (KiB, MiB, Swarm, Tap, bdecode, bencode, check_prerequisites,  # noqa: E402
+                   compare_tree, leftover_processes, load_torrent, log, make_torrent,
+                   start_leecher, write_random_file)
+
+# three dead trackers at 20 s each at worst, then the download itself
+BOUND = 120
+
+
+class DeadTrackers:
+    """Loopback servers that never help: each bound before the test starts,
+    all closed at the end."""
+
+    def __init__(self):
+        self.sockets = []
+        self.stop = threading.Event()
+        # a closed port: bound then closed again
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.closed_port = s.getsockname()[1]
+        s.close()
+        # accepts, reads, never answers
+        self.hang = self._sock(socket.SOCK_STREAM)
+        self.hang.listen(16)
+        self.hang.settimeout(0.2)
+        # UDP that never answers
+        self.silent = self._sock(socket.SOCK_DGRAM)
+        # UDP that answers with garbage: a short packet, then a reply with our
+        # transaction id but an impossible length
+        self.garbage = self._sock(socket.SOCK_DGRAM)
+        self.garbage.settimeout(0.2)
+        self.held = []
+        self.threads = [threading.Thread(target=self._hang_loop, daemon=True),
+                        threading.Thread(target=self._garbage_loop, daemon=True)]
+        for t in self.threads:
+            t.start()
+
+    def _sock(self, kind):
+        s = socket.socket(socket.AF_INET, kind)
+        s.bind(("127.0.0.1", 0))
+        self.sockets.append(s)
+        return s
+
+    def _hang_loop(self):
+        while not self.stop.is_set():
+            try:
+                c, _ = self.hang.accept()
+                self.held.append(c)
+            except OSError:
+                pass
+
+    def _garbage_loop(self):
+        while not self.stop.is_set():
+            try:
+                data, addr = self.garbage.recvfrom(2048)
+            except OSError:
+                continue
+            if len(data) >= 16:
+                tid = data[12:16]
+                self.garbage.sendto(b"\x00\x01\x02", addr)
+                self.garbage.sendto(struct.pack(">I", 1) + tid + b"\xde\xad\xbe", addr)
+
+    def urls(self):
+        return ["http://127.0.0.1:%d/announce" % self.closed_port,
+                "http://127.0.0.1:%d/announce" % self.hang.getsockname()[1],
+                "udp://127.0.0.1:%d" % self.silent.getsockname()[1],
+                "udp://127.0.0.1:%d" % self.garbage.getsockname()[1]]
+
+    def close(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(2)
+        for s in self.sockets + self.held:
+            s.close()
+
+
+def case_dead_first_tier(tap):
+    with Swarm("trackers") as sw:
+        dead = DeadTrackers()
+        try:
+            src_dir = sw.path("src")
+            os.makedirs(src_dir, exist_ok=True)
+            src = write_random_file(os.path.join(src_dir, "file.bin"), 2 * MiB + 99, 7)
+            info = make_torrent(src, sw.path("seed.torrent"), sw.announce_url, 256 * KiB)
+            sw.libtorrent_seeder(info, src_dir)
+
+            # the same info dictionary, with the hostile announce-list
+            with open(info.path, "rb") as f:
+                meta, _ = bdecode(f.read())
+            meta = {k.decode(): v for k, v in meta.items()}
+            udp_url = "udp://127.0.0.1:%d" % sw.tracker_port
+            meta["announce"] = dead.urls()[0]
+            meta["announce-list"] = [dead.urls(), [udp_url], [sw.announce_url]]
+            leech_path = sw.path("leech.torrent")
+            with open(leech_path, "wb") as f:
+                f.write(bencode(meta))
+            leech_info = load_torrent(leech_path)
+            if leech_info.hex != info.hex:
+                tap.ok(False, "same info-hash for both torrents")
+                return
+
+            out = sw.path("out")
+            run = start_leecher(sw, leech_info, out)
+            rc = run.wait(BOUND)
+            elapsed = time.monotonic() - run.t0
+            log("gbt finished in %.1f s (rc %s)" % (elapsed, rc))
+            diffs = compare_tree(src_dir, out) if rc == 0 else ["gbt exited %s" % rc]
+            tap.ok(rc == 0 and not diffs,
+                   "download through dead trackers finishes within %d s" % BOUND,
+                   "\n".join(diffs[:10]) + "\n" + run.proc.log_tail(30))
+        finally:
+            dead.close()
+
+
+def case_scrape(tap):
+    with Swarm("scrape") as sw:
+        src_dir = sw.path("src")
+        os.makedirs(src_dir, exist_ok=True)
+        src = write_random_file(os.path.join(src_dir, "s.bin"), 300 * KiB, 3)
+        info = make_torrent(src, sw.path("s.torrent"), sw.announce_url, 64 * KiB)
+        sw.libtorrent_seeder(info, src_dir)
+        magnet = "magnet:?xt=urn:btih:%s&tr=udp://127.0.0.1:%d&tr=%s" % (
+            info.hex, sw.tracker_port, sw.announce_url)
+        import subprocess
+        from swarm import gbt_cli
+        r = subprocess.run([gbt_cli(), "scrape", magnet], capture_output=True, text=True,
+                           timeout=60)
+        lines = r.stdout.strip().splitlines()
+        ok = r.returncode == 0 and len(lines) == 2 and all("seeders 1," in l for l in lines)
+        tap.ok(ok, "gbt scrape counts the seeder over UDP and HTTP",
+               "rc %d\n%s\n%s" % (r.returncode, r.stdout, r.stderr))
+
+
+CASES = [case_dead_first_tier, case_scrape]
+
+
+def main():
+    why = check_prerequisites()
+    if why:
+        print("1..0 # SKIP " + why, flush=True)
+        return 77
+    tap = Tap(len(CASES) + 1)
+    for case in CASES:
+        n = tap.n
+        t0 = time.monotonic()
+        try:
+            case(tap)
+        except Exception:
+            tap.ok(False, case.__name__, traceback.format_exc())
+        if tap.n == n:
+            tap.ok(False, case.__name__ + " produced no result")
+        log("%s took %.1f s" % (case.__name__, time.monotonic() - t0))
+    left = leftover_processes()
+    tap.ok(not left, "no fixture process left behind", "\n".join(left))
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(128 + s))
+    sys.exit(main())
