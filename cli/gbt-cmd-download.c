@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <glib-unix.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "gbt-cli.h"
@@ -26,6 +27,8 @@ typedef struct {
   double time_limit; /* stop seeding after this many seconds (0: none) */
   gint64 seeding_since_us;
   gboolean seed_only; /* gbt seed: incomplete data is an error */
+  gboolean verbose;
+  char *last_tracker_status;
 } Download;
 
 static void
@@ -105,6 +108,32 @@ print_progress (Download *d)
   d->line_dirty = TRUE;
 }
 
+/* --verbose: each tracker's state, printed when it changes */
+static void
+print_tracker_status (Download *d)
+{
+  g_auto(GStrv) lines = gbt_torrent_dup_tracker_status (d->torrent);
+  g_autoptr(GString) key = g_string_new (NULL);
+  g_autofree char *joined = NULL;
+
+  /* the countdown to the next announce changes every second: leave it out
+   * of the comparison */
+  for (char **l = lines; l && *l; l++)
+    {
+      const char *cut = strstr (*l, ", next announce");
+      g_string_append_len (key, *l, cut ? cut - *l : (gssize) strlen (*l));
+      g_string_append_c (key, '\n');
+    }
+  joined = g_string_free (g_steal_pointer (&key), FALSE);
+  if (g_strcmp0 (joined, d->last_tracker_status) == 0)
+    return;
+  g_free (d->last_tracker_status);
+  d->last_tracker_status = g_steal_pointer (&joined);
+  clear_line (d);
+  for (char **l = lines; l && *l; l++)
+    fprintf (stderr, "tracker: %s\n", *l);
+}
+
 static void
 stop_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -139,6 +168,8 @@ tick_cb (gpointer user_data)
       d->last_have = have;
       d->last_progress_us = now;
     }
+  if (d->verbose)
+    print_tracker_status (d);
   if (d->json)
     json_event (d, "progress", NULL);
   else if (d->tty)
@@ -423,6 +454,7 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
   d.started_us = d.last_progress_us = g_get_monotonic_time ();
   d.idle_timeout = o->idle_timeout;
   d.exit_code = GBT_EXIT_FAILURE;
+  d.verbose = globals->verbose;
 
   g_signal_connect (torrent, "finished", G_CALLBACK (finished_cb), &d);
   g_signal_connect (torrent, "notify::state", G_CALLBACK (state_cb), &d);
@@ -458,6 +490,7 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
   g_signal_handlers_disconnect_by_data (torrent, &d);
   g_main_loop_unref (d.loop);
   g_free (d.fail_reason);
+  g_free (d.last_tracker_status);
   return rc;
 }
 

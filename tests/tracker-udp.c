@@ -336,6 +336,7 @@ test_connection_reuse (Fixture *f, gconstpointer data)
     {
       g_autoptr(GbtAnnounceResponse) resp = announce (f, &error);
       g_assert_no_error (error);
+      g_assert_nonnull (resp);
     }
   /* one connect served all three announces (BEP 15: the id lasts a minute) */
   g_assert_cmpuint (f->connects, ==, 1);
@@ -348,6 +349,7 @@ test_connection_reuse (Fixture *f, gconstpointer data)
   {
     g_autoptr(GbtAnnounceResponse) resp = announce (f, &error);
     g_assert_no_error (error);
+    g_assert_nonnull (resp);
   }
   g_timeout_add (20, gbt_test_set_flag_cb, &expired);
   while (!expired)
@@ -355,6 +357,7 @@ test_connection_reuse (Fixture *f, gconstpointer data)
   {
     g_autoptr(GbtAnnounceResponse) resp = announce (f, &error);
     g_assert_no_error (error);
+    g_assert_nonnull (resp);
   }
   g_assert_cmpuint (f->connects, ==, 3);
   g_assert_cmpuint (f->announces, ==, 5);

@@ -575,12 +575,23 @@ class Swarm:
             with open(self._whitelist, "w") as f:
                 f.write("".join(h + "\n" for h in self._hashes))
             self._tracker.signal_main(signal.SIGHUP)
+        # Only a "started" announce is checked against the whitelist
+        # ("stopped" is answered whatever the hash), and a SIGHUP sent while
+        # opentracker is still starting can be lost: probe with "started"
+        # and send SIGHUP again until it takes.
         deadline = time.monotonic() + 10
+        last_hup = time.monotonic()
+        pid = b"-PROBE-" + os.urandom(7).hex()[:13].encode()
         while time.monotonic() < deadline:
-            r = announce(url, info.info_hash, b"-PROBE-" + os.urandom(6).hex()[:13].encode(),
-                         "127.0.0.1", 1, left=0, event="stopped", numwant=0)
+            r = announce(url, info.info_hash, pid, "127.0.0.1", 1, left=0, event="started",
+                         numwant=0)
             if r is not None and b"failure reason" not in r:
+                announce(url, info.info_hash, pid, "127.0.0.1", 1, left=0, event="stopped",
+                         numwant=0)
                 return
+            if time.monotonic() - last_hup > 1.0:
+                self._tracker.signal_main(signal.SIGHUP)
+                last_hup = time.monotonic()
             time.sleep(0.1)
         raise RuntimeError("tracker did not accept %s" % info.hex)
 
