@@ -815,7 +815,8 @@ def announce(url, info_hash, peer_id, ip, port, left=0, event=None, numwant=50,
          "downloaded": downloaded, "left": left, "compact": 1, "numwant": numwant}
     if event:
         q["event"] = event
-    path = u.path + "?" + urllib.parse.urlencode(q)
+    # quote, not quote_plus: opentracker reads "+" as itself, not a space.
+    path = u.path + "?" + urllib.parse.urlencode(q, quote_via=urllib.parse.quote)
     try:
         c = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout, source_address=(ip, 0))
         c.request("GET", path)

@@ -21,6 +21,7 @@ the seeder comes back and everybody completes.  Nothing is timed, so the
 
 Exit: 0 pass, 1 fail, 77 skip; TAP on stdout.
 """
+import ast
 import os
 import signal
 import sys
@@ -101,7 +102,14 @@ def serve(tap, kind, multi):
                             % (kind, rc, run.elapsed, run.proc.log_tail()))
         elapsed = time.monotonic() - t0
         if not diag:
-            diag += compare_tree(src, out)
+            for d in compare_tree(src, out):
+                # transmission-cli 3.00 creates no zero-length files as a
+                # leecher (its own behaviour, whoever the seeder is).
+                if (kind == "transmission" and d.startswith("missing file ")
+                        and os.path.getsize(os.path.join(src, ast.literal_eval(d[13:]))) == 0):
+                    log("transmission left out the empty file %s" % d[13:])
+                    continue
+                diag.append(d)
         time.sleep(1.1)  # one more progress line from the seeder
         up = seeder_uploaded(seeder)
         rc = stop_gbt(seeder)

@@ -126,7 +126,7 @@ def case_dead_first_tier(tap):
             rc = run.wait(BOUND)
             elapsed = time.monotonic() - run.t0
             log("gbt finished in %.1f s (rc %s)" % (elapsed, rc))
-            diffs = compare_tree(src_dir, out) if rc == 0 else ["gbt exited %s" % rc]
+            diffs = compare_tree(src, out) if rc == 0 else ["gbt exited %s" % rc]
             tap.ok(rc == 0 and not diffs,
                    "download through dead trackers finishes within %d s" % BOUND,
                    "\n".join(diffs[:10]) + "\n" + run.proc.log_tail(30))

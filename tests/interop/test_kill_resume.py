@@ -1,0 +1,200 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""SIGKILL `gbt download` at random moments, restart it, let it finish.
+
+"SIGKILL at any moment, then restart: the download finishes with correct
+data and re-downloads at most the pieces that were in flight."
+
+A libtorrent seeder with an upload limit makes a 64 MiB download (256 KiB
+pieces) last several seconds.  `gbt download --json` is started and killed
+with SIGKILL several times, at random moments (a few right after the start,
+during start-up and the initial check; the others 0.2 to 2 s in), then run
+to completion.  Checked:
+
+  - the bytes are identical at the end;
+  - after each kill, every piece gbt last reported as had (--json "pieces")
+    is really good on disk: the data on disk is hashed here, piece by piece,
+    so at least that many pieces must be good;
+  - re-downloaded bytes: for each run, what the seeder sent (its own upload
+    counter) minus the good data it added on disk.  Their sum (everything
+    sent minus the torrent's size) must be at most kills x the in-flight
+    bound: gbt buffers at most 24 MiB or 4 pieces, whichever is larger
+    (+1 MiB slack for the network).  Each kill's figure goes to the TAP log.
+
+Passes with or without resume data (.gbt/ in the output directory): either
+way the restart must not trust anything that is not on disk.
+
+INTEROP_SEED=N replays a run's kill times (printed at the start).  Exit: 0
+pass, 1 fail, 77 skip; TAP on stdout.
+"""
+import os
+import random
+import signal
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from swarm import (KiB, MiB, Swarm, Tap, check_prerequisites, compare_tree,  # noqa: E402
+                   create_torrent, gbt_cli, json_events, leftover_processes, log,
+                   piece_status, write_random_file)
+
+SIZE = 64 * MiB + 12345
+PIECE = 256 * KiB
+RATE = 10 * MiB            # the seeder's upload limit, bytes/s
+KILLS_LATE = 4             # kills 0.2 to 2 s after a start
+KILLS_EARLY = 2            # kills 10 to 100 ms after a start (start-up, check)
+MIN_KILLS = 4              # fewer mid-download kills: the test proved nothing
+BUFFER_CAP = 24 * MiB      # gbt's cap on downloaded-but-unwritten data
+SLACK = MiB
+RUN_TIMEOUT = 90
+
+
+def good_bytes(info, status):
+    return sum(info.piece_size(i) for i, ok in enumerate(status) if ok)
+
+
+def seeder_sent(seeder, settle=1.2):
+    """The seeder's upload counter once it caught up (it prints it every
+    0.5 s and counts what it wrote to the socket)."""
+    time.sleep(settle)
+    st = seeder.stats()
+    return st["uploaded"] if st else 0
+
+
+def case_kill_resume(tap):
+    seed = int(os.environ.get("INTEROP_SEED") or random.randrange(1 << 30))
+    rng = random.Random(seed)
+    delays = [rng.uniform(0.2, 2.0) for _ in range(KILLS_LATE)]
+    for _ in range(KILLS_EARLY):
+        delays.insert(rng.randrange(len(delays) + 1), rng.uniform(0.01, 0.1))
+    log("INTEROP_SEED=%d: kills at %s s after each start"
+        % (seed, ", ".join("%.2f" % d for d in delays)))
+    what = "SIGKILL at random moments, restarts: correct data, only in-flight pieces again"
+    with Swarm("killresume") as sw:
+        src_dir = sw.path("src")
+        src = write_random_file(os.path.join(src_dir, "big.bin"), SIZE, 31)
+        info, maker = create_torrent(src, sw.path("big.torrent"), sw.announce_url, PIECE)
+        bound = max(BUFFER_CAP, 4 * info.piece_length) + SLACK
+        log("torrent by %s: %d pieces of %d; bound per kill %d bytes"
+            % (maker, info.num_pieces, info.piece_length, bound))
+        seeder = sw.libtorrent_seeder(info, src_dir, upload_limit=RATE)
+        out = sw.path("out")
+        os.makedirs(out)
+        addr = sw.new_addr()
+        port = sw.free_port(addr)
+        argv = [gbt_cli(), "download", info.path, "-o", out, "--json", "--bind", addr,
+                "--port", str(port)]
+
+        diag = []
+        status = piece_status(info, out)
+        sent_before = seeder_sent(seeder, settle=0)
+        kills = 0
+        waste = []
+        json_downloaded = 0
+        finished_early = False
+        for k, delay in enumerate(delays):
+            p = sw.spawn("gbt-run%d" % k, argv)
+            time.sleep(delay)
+            if not p.alive():
+                rc = p.wait(5)
+                if rc == 0:
+                    log("run %d finished before its kill at %.2f s" % (k, delay))
+                    finished_early = True
+                    break
+                diag.append("run %d exited %s by itself:\n%s" % (k, rc, p.log_tail()))
+                break
+            p.signal_main(signal.SIGKILL)
+            if p.wait(10) is None:
+                diag.append("run %d did not die on SIGKILL" % k)
+                break
+            sent = seeder_sent(seeder)
+            sw.forget(p)
+            kills += 1
+            evs = [e for e in json_events(p) if isinstance(e.get("pieces"), int)]
+            reported = evs[-1]["pieces"] if evs else 0
+            json_downloaded += evs[-1].get("downloaded", 0) if evs else 0
+            new_status = piece_status(info, out)
+            lost = [i for i, ok in enumerate(status) if ok and not new_status[i]]
+            if lost:
+                diag.append("run %d: pieces good before it are bad after its kill: %s"
+                            % (k, lost[:10]))
+            if reported > sum(new_status):
+                diag.append("run %d reported %d pieces had, only %d are good on disk"
+                            % (k, reported, sum(new_status)))
+            added = good_bytes(info, new_status) - good_bytes(info, status)
+            w = (sent - sent_before) - added
+            waste.append(w)
+            log("kill %d at %.2f s: seeder sent %d, good data on disk +%d, re-download %d "
+                "(%d pieces reported, %d good on disk)"
+                % (kills, delay, sent - sent_before, added, w, reported, sum(new_status)))
+            status, sent_before = new_status, sent
+        if diag:
+            tap.ok(False, what, "\n".join(diag))
+            return
+        # The last run completes.
+        t0 = time.monotonic()
+        p = sw.spawn("gbt-final", argv) if not finished_early else p
+        rc = p.wait(RUN_TIMEOUT)
+        if rc is None:
+            diag.append("final run did not finish in %d s:\n%s" % (RUN_TIMEOUT, p.log_tail()))
+        elif rc != 0:
+            diag.append("final run exited %s:\n%s" % (rc, p.log_tail()))
+        if p.popen.poll() is None:
+            sw.forget(p)
+        if p._reader is not None:
+            p._reader.join(5)
+        sent = seeder_sent(seeder)
+        done = [e for e in json_events(p) if e.get("event") == "done"]
+        if rc == 0 and not done:
+            diag.append("final run printed no \"done\" event")
+        if done:
+            json_downloaded += done[-1].get("downloaded", 0)
+        log("final run: %.1f s, seeder sent %d (%d still missing before it)"
+            % (time.monotonic() - t0, sent - sent_before, info.total_size - good_bytes(info, status)))
+        diag += compare_tree(src, out)
+        total_sent = sent
+        extra = total_sent - info.total_size
+        log("%d kills; seeder sent %d bytes in all for %d: %d re-downloaded (bound %d = %d x %d);"
+            " gbt's own --json \"downloaded\" sums to %d (its last line before each kill lags "
+            "up to 1 s)" % (kills, total_sent, info.total_size, extra, kills * bound, kills, bound,
+                            json_downloaded))
+        if kills < MIN_KILLS:
+            diag.append("only %d kills landed before the download finished: the download is "
+                        "too fast for this test (raise SIZE or lower RATE)" % kills)
+        if extra > kills * bound:
+            diag.append("re-downloaded %d bytes over %d kills: more than %d per kill"
+                        % (extra, kills, bound))
+        for i, w in enumerate(waste):
+            if w > bound:
+                diag.append("kill %d cost %d bytes of re-download (bound %d)" % (i + 1, w, bound))
+        tap.ok(not diag, what, "\n".join(diag))
+
+
+CASES = [case_kill_resume]
+
+
+def main():
+    why = check_prerequisites("gbt")
+    if why:
+        print("1..0 # SKIP " + why, flush=True)
+        return 77
+    tap = Tap(len(CASES) + 1)
+    for case in CASES:
+        t0 = time.monotonic()
+        n = tap.n
+        try:
+            case(tap)
+        except Exception:
+            tap.ok(False, case.__name__, traceback.format_exc())
+        if tap.n == n:
+            tap.ok(False, case.__name__ + " produced no result")
+        log("%s took %.1f s" % (case.__name__, time.monotonic() - t0))
+    left = leftover_processes()
+    tap.ok(not left, "no fixture process left behind", "\n".join(left))
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(128 + s))
+    sys.exit(main())
