@@ -60,7 +60,6 @@ struct _GbtPeer {
 
   GArray *requests; /* GbtBlock: what we asked and await */
   GArray *incoming_requests; /* GbtBlock: what they asked of us */
-  guint uploads_in_flight;
 
   /* accounting */
   guint64 downloaded, uploaded;

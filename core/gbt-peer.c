@@ -249,6 +249,9 @@ peer_flush (GbtPeer *peer)
     {
       g_byte_array_set_size (peer->wbuf, 0);
       peer->wpos = 0;
+      /* uploads wait for room in the send buffer */
+      if (peer->incoming_requests->len > 0 && peer->torrent && peer->state == GBT_PEER_STATE_ACTIVE)
+        gbt_torrent_peer_drained (peer->torrent, peer);
     }
   else if (peer->wpos > 1024 * 1024 && peer->wpos > peer->wbuf->len / 2)
     {

@@ -29,6 +29,8 @@ G_GNUC_INTERNAL void gbt_torrent_peer_rejected (GbtTorrent *self, GbtPeer *peer,
                                                 const GbtBlock *block);
 G_GNUC_INTERNAL void gbt_torrent_peer_request (GbtTorrent *self, GbtPeer *peer,
                                                const GbtBlock *block);
+/* the peer's send buffer emptied: room to serve more of its requests */
+G_GNUC_INTERNAL void gbt_torrent_peer_drained (GbtTorrent *self, GbtPeer *peer);
 G_GNUC_INTERNAL void gbt_torrent_peer_cancel (GbtTorrent *self, GbtPeer *peer,
                                               const GbtBlock *block);
 G_GNUC_INTERNAL void gbt_torrent_peer_extended (GbtTorrent *self, GbtPeer *peer, guint8 ext_id,

@@ -184,6 +184,7 @@ struct _GbtTorrent {
   guint n_checked; /* pieces hashed by the start-up check */
 
   BufferPool *pool; /* buffers of piece_length bytes */
+  GQueue piece_cache; /* CachedPiece*, most recently used first */
   guint64 downloaded, uploaded, wasted;
   guint64 rate_window_down, rate_window_up;
   double rate_down, rate_up;
@@ -219,6 +220,7 @@ static void torrent_queue_kick (GbtTorrent *self);
 static void torrent_save_resume (GbtTorrent *self, GAsyncReadyCallback callback,
                                  gpointer user_data);
 static void torrent_shutdown_disk (GbtTorrent *self);
+static void cached_piece_free (gpointer p);
 
 /* ---- helpers ---- */
 
@@ -367,6 +369,7 @@ gbt_torrent_finalize (GObject *object)
   g_hash_table_unref (self->trust);
   g_hash_table_unref (self->piece_bufs);
   buffer_pool_unref (self->pool);
+  g_queue_clear_full (&self->piece_cache, cached_piece_free);
   gbt_choker_free (self->choker);
   g_free (self->resume_path);
   g_hash_table_unref (self->writing);
@@ -1124,35 +1127,153 @@ gbt_torrent_peer_rejected (GbtTorrent *self, GbtPeer *peer, const GbtBlock *bloc
   torrent_queue_kick (self);
 }
 
-static void
-block_read_cb (guint32 piece, guint32 begin, GBytes *data, const GError *error, gpointer user_data)
-{
-  GbtPeer *peer = user_data;
-  GbtTorrent *self = peer->torrent;
-  GbtBlock b = { piece, begin, 0 };
-  gboolean still_wanted = FALSE;
+/* ---- uploads ----
+ *
+ * Requests are served from whole pieces read once into a small cache: a
+ * peer asks for a piece's blocks one after another, and one read per piece
+ * instead of one worker round-trip per 16 KiB block is what lets a seed keep
+ * up with a fast leecher.  Blocks go to a peer's socket only while its send
+ * backlog is small; the rest wait in incoming_requests (bounded by reqq), so
+ * memory does not grow with a peer that asks faster than it reads. */
 
-  peer->uploads_in_flight--;
-  /* a cancel may have removed the request while the read ran */
-  for (guint i = 0; i < peer->incoming_requests->len; i++)
+#define UPLOAD_BACKLOG (1024 * 1024)
+#define PIECE_CACHE_BYTES (16 * 1024 * 1024)
+
+typedef struct {
+  guint piece;
+  GBytes *data; /* NULL while being read */
+} CachedPiece;
+
+static void torrent_serve_all (GbtTorrent *self);
+
+static CachedPiece *
+cache_lookup (GbtTorrent *self, guint piece)
+{
+  for (GList *l = self->piece_cache.head; l; l = l->next)
     {
-      GbtBlock *r = &g_array_index (peer->incoming_requests, GbtBlock, i);
-      if (r->piece == b.piece && r->begin == b.begin)
+      CachedPiece *cp = l->data;
+      if (cp->piece == piece)
         {
-          g_array_remove_index (peer->incoming_requests, i);
-          still_wanted = TRUE;
-          break;
+          /* most recently used first */
+          g_queue_unlink (&self->piece_cache, l);
+          g_queue_push_head_link (&self->piece_cache, l);
+          return cp;
         }
     }
-  if (self != NULL && still_wanted && data != NULL && !gbt_peer_is_closed (peer) && !peer->am_choking)
+  return NULL;
+}
+
+static void
+cached_piece_free (gpointer p)
+{
+  CachedPiece *cp = p;
+  g_clear_pointer (&cp->data, g_bytes_unref);
+  g_free (cp);
+}
+
+static void
+cache_trim (GbtTorrent *self)
+{
+  guint64 plen = gbt_metainfo_get_piece_length (self->metainfo);
+  guint max = (guint) MAX (PIECE_CACHE_BYTES / plen, 2);
+
+  /* the oldest read pieces go; pieces still being read stay */
+  for (GList *l = self->piece_cache.tail; l && self->piece_cache.length > max;)
     {
-      gbt_peer_send_piece (peer, piece, begin, data);
-      self->uploaded += g_bytes_get_size (data);
-      self->rate_window_up += g_bytes_get_size (data);
+      GList *prev = l->prev;
+      CachedPiece *cp = l->data;
+      if (cp->data)
+        {
+          g_queue_delete_link (&self->piece_cache, l);
+          cached_piece_free (cp);
+        }
+      l = prev;
     }
-  else if (error)
-    g_debug ("[%s] read for upload failed: %s", peer->name, error->message);
-  gbt_peer_unref (peer);
+}
+
+static void
+piece_read_cb (guint32 piece, guint32 begin, GBytes *data, const GError *error, gpointer user_data)
+{
+  GbtTorrent *self = user_data;
+  CachedPiece *cp = cache_lookup (self, piece);
+
+  if (cp == NULL)
+    return;
+  if (data == NULL)
+    {
+      g_debug ("[%s] cannot read piece %u to upload: %s", gbt_torrent_get_name (self), piece,
+               error ? error->message : "?");
+      g_queue_remove (&self->piece_cache, cp);
+      cached_piece_free (cp);
+      /* drop what was asked of it: the peers will ask elsewhere */
+      for (guint i = 0; i < self->peers->len; i++)
+        {
+          GbtPeer *p = g_ptr_array_index (self->peers, i);
+          for (guint k = p->incoming_requests->len; k > 0; k--)
+            {
+              GbtBlock *r = &g_array_index (p->incoming_requests, GbtBlock, k - 1);
+              if (r->piece != piece)
+                continue;
+              if (p->fast)
+                gbt_peer_send_reject (p, r);
+              g_array_remove_index (p->incoming_requests, k - 1);
+            }
+        }
+      return;
+    }
+  cp->data = g_bytes_ref (data);
+  cache_trim (self);
+  torrent_serve_all (self);
+}
+
+/* sends what @peer asked for, in order, while its backlog allows */
+static void
+torrent_serve_peer (GbtTorrent *self, GbtPeer *peer)
+{
+  while (peer->incoming_requests->len > 0 && !peer->am_choking && !gbt_peer_is_closed (peer)
+         && gbt_peer_get_send_backlog (peer) < UPLOAD_BACKLOG && self->disk_io != NULL)
+    {
+      GbtBlock r = g_array_index (peer->incoming_requests, GbtBlock, 0);
+      CachedPiece *cp = cache_lookup (self, r.piece);
+      g_autoptr(GBytes) slice = NULL;
+
+      if (cp == NULL)
+        {
+          cp = g_new0 (CachedPiece, 1);
+          cp->piece = r.piece;
+          g_queue_push_head (&self->piece_cache, cp);
+          gbt_disk_io_read_block (self->disk_io, r.piece, 0,
+                                  gbt_metainfo_get_piece_size (self->metainfo, r.piece),
+                                  piece_read_cb, self);
+          return;
+        }
+      if (cp->data == NULL)
+        return; /* being read: piece_read_cb serves it */
+      g_array_remove_index (peer->incoming_requests, 0);
+      if ((gsize) r.begin + r.length > g_bytes_get_size (cp->data))
+        continue;
+      slice = g_bytes_new_from_bytes (cp->data, r.begin, r.length);
+      gbt_peer_send_piece (peer, r.piece, r.begin, slice);
+      self->uploaded += r.length;
+      self->rate_window_up += r.length;
+    }
+}
+
+static void
+torrent_serve_all (GbtTorrent *self)
+{
+  for (guint i = 0; i < self->peers->len; i++)
+    {
+      GbtPeer *p = g_ptr_array_index (self->peers, i);
+      if (p->incoming_requests->len > 0)
+        torrent_serve_peer (self, p);
+    }
+}
+
+void
+gbt_torrent_peer_drained (GbtTorrent *self, GbtPeer *peer)
+{
+  torrent_serve_peer (self, peer);
 }
 
 void
@@ -1167,9 +1288,7 @@ gbt_torrent_peer_request (GbtTorrent *self, GbtPeer *peer, const GbtBlock *block
       return;
     }
   g_array_append_val (peer->incoming_requests, *block);
-  peer->uploads_in_flight++;
-  gbt_disk_io_read_block (self->disk_io, block->piece, block->begin, block->length, block_read_cb,
-                          gbt_peer_ref (peer));
+  torrent_serve_peer (self, peer);
 }
 
 void
