@@ -399,8 +399,7 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
                            (const char *const *) globals->plugin_dirs);
   if (o->bind)
     gbt_session_set_bind_address (session, o->bind);
-  gbt_session_set_listen_address (session, o->listen ? o->listen : (o->bind ? o->bind : "0.0.0.0"),
-                                  o->port);
+  gbt_session_set_listen_address (session, o->listen ? o->listen : o->bind, o->port);
   if (o->max_peers > 0)
     gbt_session_set_max_peers_per_torrent (session, o->max_peers);
   gbt_session_set_rate_limits (session, up, down);

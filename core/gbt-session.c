@@ -107,7 +107,6 @@ gbt_session_init (GbtSession *self)
   memcpy (self->peer_id, "-GB0001-", 8);
   for (int i = 8; i < 20; i++)
     self->peer_id[i] = alphabet[g_random_int_range (0, sizeof alphabet - 1)];
-  self->listen_address = g_strdup ("0.0.0.0");
   self->max_peers = DEFAULT_MAX_PEERS;
   self->torrents = g_list_store_new (GBT_TYPE_TORRENT);
   self->handshaking = g_ptr_array_new ();
@@ -142,7 +141,7 @@ gbt_session_set_listen_address (GbtSession *self, const char *address, guint16 p
   g_return_if_fail (GBT_IS_SESSION (self));
   g_return_if_fail (!self->started);
   g_free (self->listen_address);
-  self->listen_address = g_strdup (address ? address : "0.0.0.0");
+  self->listen_address = g_strdup (address); /* NULL: dual-stack, else IPv4 */
   self->listen_port = port;
 }
 
@@ -315,15 +314,29 @@ gbt_session_start (GbtSession *self, GError **error)
       self->bind_socket_address = g_inet_socket_address_new (self->bind_inet_address, 0);
     }
 
-  listen_ip = g_inet_address_new_from_string (self->listen_address);
-  if (listen_ip == NULL)
+  if (self->listen_address == NULL)
     {
-      g_set_error (error, GBT_SESSION_ERROR, GBT_SESSION_ERROR_FAILED,
-                   "'%s' is not an IP address to listen on", self->listen_address);
-      return FALSE;
+      /* by default one dual-stack socket takes IPv6 and IPv4 peers (BEP 7);
+       * where IPv6 is off, IPv4 alone */
+      g_autoptr(GInetAddress) any6 = g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
+      g_autoptr(GSocketAddress) addr6 = g_inet_socket_address_new (any6, self->listen_port);
+      self->listener = gbt_transport_listen (self->transport, addr6, accept_cb, self, &bound, NULL);
+      g_free (self->listen_address);
+      self->listen_address = g_strdup (self->listener ? "::" : "0.0.0.0");
     }
-  listen_addr = g_inet_socket_address_new (listen_ip, self->listen_port);
-  self->listener = gbt_transport_listen (self->transport, listen_addr, accept_cb, self, &bound, error);
+  if (self->listener == NULL)
+    {
+      listen_ip = g_inet_address_new_from_string (self->listen_address);
+      if (listen_ip == NULL)
+        {
+          g_set_error (error, GBT_SESSION_ERROR, GBT_SESSION_ERROR_FAILED,
+                       "'%s' is not an IP address to listen on", self->listen_address);
+          return FALSE;
+        }
+      listen_addr = g_inet_socket_address_new (listen_ip, self->listen_port);
+      self->listener = gbt_transport_listen (self->transport, listen_addr, accept_cb, self, &bound,
+                                             error);
+    }
   if (self->listener == NULL)
     {
       g_prefix_error (error, "cannot listen on %s port %u: ", self->listen_address, self->listen_port);

@@ -31,7 +31,8 @@ G_DECLARE_FINAL_TYPE (GbtSession, gbt_session, GBT, SESSION, GObject)
 GBT_AVAILABLE_IN_ALL
 GbtSession *gbt_session_new (void);
 
-/* Before start: where to listen ("0.0.0.0", "::", "127.0.0.5"), port 0 = any */
+/* Before start: where to listen ("0.0.0.0", "::", "127.0.0.5"; NULL, the
+ * default: every address, IPv6 and IPv4), port 0 = any */
 GBT_AVAILABLE_IN_ALL
 void gbt_session_set_listen_address (GbtSession *self, const char *address, guint16 port);
 /* Before start: local address for outgoing connections and announces (--bind) */

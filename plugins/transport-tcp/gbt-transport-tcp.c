@@ -162,6 +162,8 @@ gbt_transport_tcp_listen (GbtTransport *transport, GSocketAddress *address,
   listener->func = func;
   listener->user_data = user_data;
   listener->service = g_socket_service_new ();
+  /* GLib's default of 10 drops connections when a seed is popular */
+  g_socket_listener_set_backlog (G_SOCKET_LISTENER (listener->service), 128);
   if (!g_socket_listener_add_address (G_SOCKET_LISTENER (listener->service), address,
                                       G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL,
                                       &effective, error))
