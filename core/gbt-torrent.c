@@ -391,6 +391,8 @@ gbt_torrent_class_init (GbtTorrentClass *klass)
 
   /**
    * GbtTorrent:state: (type GbtTorrentState)
+   *
+   * Where the torrent is in its life; notified on change.
    */
   props[PROP_STATE] = g_param_spec_int ("state", NULL, NULL, 0, GBT_TORRENT_STATE_ERROR, 0,
                                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY
@@ -401,6 +403,7 @@ gbt_torrent_class_init (GbtTorrentClass *klass)
 
   /**
    * GbtTorrent::piece-verified:
+   * @self: the torrent
    * @piece: the index of a piece that passed its hash and is on disk
    */
   signals[SIGNAL_PIECE_VERIFIED] = g_signal_new ("piece-verified", G_TYPE_FROM_CLASS (klass),
@@ -408,12 +411,15 @@ gbt_torrent_class_init (GbtTorrentClass *klass)
                                                  G_TYPE_NONE, 1, G_TYPE_UINT);
   /**
    * GbtTorrent::finished:
+   * @self: the torrent
+   *
    * Every wanted piece is verified on disk.
    */
   signals[SIGNAL_FINISHED] = g_signal_new ("finished", G_TYPE_FROM_CLASS (klass),
                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   /**
    * GbtTorrent::peer-banned:
+   * @self: the torrent
    * @address: the IP address banned for sending data that failed hash checks
    */
   signals[SIGNAL_PEER_BANNED] = g_signal_new ("peer-banned", G_TYPE_FROM_CLASS (klass),
@@ -421,6 +427,7 @@ gbt_torrent_class_init (GbtTorrentClass *klass)
                                               G_TYPE_NONE, 1, G_TYPE_STRING);
   /**
    * GbtTorrent::hash-failed:
+   * @self: the torrent
    * @piece: a piece whose assembled data did not match its hash
    */
   signals[SIGNAL_HASH_FAILED] = g_signal_new ("hash-failed", G_TYPE_FROM_CLASS (klass),
@@ -1324,11 +1331,17 @@ torrent_check_finished (GbtTorrent *self)
     return;
   self->finished_emitted = TRUE;
   set_state (self, GBT_TORRENT_STATE_SEEDING);
-  for (guint i = 0; i < self->peers->len; i++)
+  for (guint i = self->peers->len; i > 0; i--)
     {
-      GbtPeer *p = g_ptr_array_index (self->peers, i);
+      GbtPeer *p = g_ptr_array_index (self->peers, i - 1);
+      /* endgame leftovers: tell the peers not to bother */
+      for (guint k = 0; k < p->requests->len; k++)
+        gbt_peer_send_cancel (p, &g_array_index (p->requests, GbtBlock, k));
       peer_return_requests (self, p);
       gbt_peer_set_interested (p, FALSE);
+      /* two seeds have nothing to say to each other */
+      if (gbt_bitfield_is_complete (&p->has))
+        gbt_peer_close (p, NULL);
     }
   if (self->trackers)
     gbt_tracker_manager_completed (self->trackers);
