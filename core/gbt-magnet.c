@@ -30,6 +30,24 @@ gbt_magnet_free (GbtMagnet *magnet)
   g_free (magnet);
 }
 
+GbtMagnet *
+gbt_magnet_copy (const GbtMagnet *magnet)
+{
+  GbtMagnet *copy;
+
+  g_return_val_if_fail (magnet != NULL, NULL);
+  copy = g_new0 (GbtMagnet, 1);
+  memcpy (copy->info_hash, magnet->info_hash, 20);
+  copy->display_name = g_strdup (magnet->display_name);
+  copy->trackers = g_strdupv (magnet->trackers);
+  copy->peers = g_strdupv (magnet->peers);
+  if (magnet->select_only)
+    copy->select_only = g_array_copy (magnet->select_only);
+  return copy;
+}
+
+G_DEFINE_BOXED_TYPE (GbtMagnet, gbt_magnet, gbt_magnet_copy, gbt_magnet_free)
+
 /* percent-decodes @len bytes of @s; '+' is a space only in text parameters
  * (a tracker URL may hold a real '+') */
 static char *

@@ -12,10 +12,10 @@
  */
 #include "config.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include <gbt/gbt-bencode.h>
+#include <gbt/gbt-enum-types.h>
 #include <gbt/gbt-peer.h>
 #include <gbt/gbt-plugin-registry.h>
 #include <gbt/gbt-session.h>
@@ -321,7 +321,7 @@ gbt_torrent_get_property (GObject *object, guint prop_id, GValue *value, GParamS
   switch (prop_id)
     {
     case PROP_STATE:
-      g_value_set_int (value, self->state);
+      g_value_set_enum (value, self->state);
       break;
     case PROP_NAME:
       g_value_set_string (value, gbt_torrent_get_name (self));
@@ -395,9 +395,10 @@ gbt_torrent_class_init (GbtTorrentClass *klass)
    *
    * Where the torrent is in its life; notified on change.
    */
-  props[PROP_STATE] = g_param_spec_int ("state", NULL, NULL, 0, GBT_TORRENT_STATE_ERROR, 0,
-                                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY
-                                            | G_PARAM_STATIC_STRINGS);
+  props[PROP_STATE] = g_param_spec_enum ("state", NULL, NULL, GBT_TYPE_TORRENT_STATE,
+                                         GBT_TORRENT_STATE_STOPPED,
+                                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY
+                                             | G_PARAM_STATIC_STRINGS);
   props[PROP_NAME] = g_param_spec_string ("name", NULL, NULL, NULL,
                                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);

@@ -2,7 +2,7 @@
 /* Magnet URIs (BEP 9): xt=urn:btih: (hex or base32), dn, tr, x.pe, so. */
 #pragma once
 
-#include <glib.h>
+#include <glib-object.h>
 
 #include <gbt/gbt-version.h>
 
@@ -10,6 +10,17 @@ G_BEGIN_DECLS
 
 #define GBT_MAGNET_ERROR (gbt_magnet_error_quark ())
 
+/**
+ * GbtMagnetErrorEnum:
+ * @GBT_MAGNET_ERROR_FAILED: any other failure
+ * @GBT_MAGNET_ERROR_NOT_MAGNET: not a magnet: URI
+ * @GBT_MAGNET_ERROR_NO_INFO_HASH: no xt=urn:btih:
+ * @GBT_MAGNET_ERROR_BAD_INFO_HASH: an info-hash of the wrong length or alphabet
+ * @GBT_MAGNET_ERROR_BAD_PARAMETER: bad escaping, bad x.pe or so
+ *
+ * Error codes in the %GBT_MAGNET_ERROR domain (`Gbt.MagnetError` in
+ * bindings).
+ */
 typedef enum {
   GBT_MAGNET_ERROR_FAILED,
   GBT_MAGNET_ERROR_NOT_MAGNET,   /* not a magnet: URI */
@@ -18,6 +29,17 @@ typedef enum {
   GBT_MAGNET_ERROR_BAD_PARAMETER, /* bad escaping, bad x.pe or so */
 } GbtMagnetErrorEnum;
 
+/**
+ * GbtMagnet:
+ * @info_hash: the 20-byte info-hash
+ * @display_name: (nullable): dn=
+ * @trackers: tr= URLs, never %NULL
+ * @peers: x.pe host:port strings, never %NULL
+ * @select_only: (element-type guint) (nullable): file indices from so=,
+ *   %NULL when absent
+ *
+ * A parsed magnet URI.
+ */
 typedef struct {
   guint8 info_hash[20];
   char *display_name; /* nullable */
@@ -29,10 +51,33 @@ typedef struct {
 
 GBT_AVAILABLE_IN_ALL
 GQuark gbt_magnet_error_quark (void);
+/**
+ * gbt_magnet_parse:
+ * @uri: a magnet: URI
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the parsed URI, to free with gbt_magnet_free()
+ */
 GBT_AVAILABLE_IN_ALL
 GbtMagnet *gbt_magnet_parse (const char *uri, GError **error);
+/**
+ * gbt_magnet_free:
+ * @magnet: (transfer full): a #GbtMagnet
+ */
 GBT_AVAILABLE_IN_ALL
 void gbt_magnet_free (GbtMagnet *magnet);
+/**
+ * gbt_magnet_copy:
+ * @magnet: a #GbtMagnet
+ *
+ * Returns: (transfer full): a deep copy
+ */
+GBT_AVAILABLE_IN_ALL
+GbtMagnet *gbt_magnet_copy (const GbtMagnet *magnet);
+
+#define GBT_TYPE_MAGNET (gbt_magnet_get_type ())
+GBT_AVAILABLE_IN_ALL
+GType gbt_magnet_get_type (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GbtMagnet, gbt_magnet_free)
 

@@ -14,6 +14,20 @@ G_BEGIN_DECLS
 
 #define GBT_METAINFO_ERROR (gbt_metainfo_error_quark ())
 
+/**
+ * GbtMetainfoErrorEnum:
+ * @GBT_METAINFO_ERROR_FAILED: any other failure
+ * @GBT_METAINFO_ERROR_BENCODE: not valid bencode (the message has the byte offset)
+ * @GBT_METAINFO_ERROR_MISSING_FIELD: a required field is absent
+ * @GBT_METAINFO_ERROR_BAD_FIELD: a field of the wrong type or value
+ * @GBT_METAINFO_ERROR_BAD_PIECES: piece length, pieces and total size disagree
+ * @GBT_METAINFO_ERROR_UNSAFE_PATH: a path that cannot be made safe
+ * @GBT_METAINFO_ERROR_INFO_HASH: the info dictionary does not match the
+ *   expected hash
+ *
+ * Error codes in the %GBT_METAINFO_ERROR domain (`Gbt.MetainfoError` in
+ * bindings).
+ */
 typedef enum {
   GBT_METAINFO_ERROR_FAILED,
   GBT_METAINFO_ERROR_BENCODE,        /* not valid bencode (message has the byte offset) */
@@ -24,6 +38,16 @@ typedef enum {
   GBT_METAINFO_ERROR_INFO_HASH,      /* info dictionary does not match the expected hash */
 } GbtMetainfoErrorEnum;
 
+/**
+ * GbtFileAttr:
+ * @GBT_FILE_ATTR_NONE: a plain file
+ * @GBT_FILE_ATTR_PAD: BEP 47 padding ('p'), never written
+ * @GBT_FILE_ATTR_EXECUTABLE: 'x'
+ * @GBT_FILE_ATTR_HIDDEN: 'h'
+ * @GBT_FILE_ATTR_SYMLINK: 'l'
+ *
+ * File attributes from the metainfo (BEP 47).
+ */
 typedef enum {
   GBT_FILE_ATTR_NONE = 0,
   GBT_FILE_ATTR_PAD = 1 << 0,        /* BEP 47 'p': never written */
@@ -32,6 +56,17 @@ typedef enum {
   GBT_FILE_ATTR_SYMLINK = 1 << 3,    /* 'l' */
 } GbtFileAttr;
 
+/**
+ * GbtFileInfo:
+ * @path: relative to the download directory, components joined by '/'; for
+ *   a multi-file torrent it starts with the (sanitised) torrent name
+ * @length: the file's size in bytes
+ * @offset: where the file starts within the torrent's byte stream
+ * @attr: #GbtFileAttr flags
+ * @symlink_target: (nullable): the target of a symlink
+ *
+ * One file of a #GbtMetainfo, owned by it.
+ */
 typedef struct {
   /* relative to the download directory, components joined by '/'; for a
    * multi-file torrent it starts with the (sanitised) torrent name */
@@ -42,6 +77,11 @@ typedef struct {
   const char *symlink_target; /* nullable */
 } GbtFileInfo;
 
+/**
+ * GbtMetainfo:
+ *
+ * A parsed .torrent file: immutable, reference counted (a boxed type).
+ */
 typedef struct _GbtMetainfo GbtMetainfo;
 
 #define GBT_TYPE_METAINFO (gbt_metainfo_get_type ())
@@ -51,25 +91,80 @@ GType gbt_metainfo_get_type (void);
 GBT_AVAILABLE_IN_ALL
 GQuark gbt_metainfo_error_quark (void);
 
+/**
+ * gbt_metainfo_new_from_bytes:
+ * @bytes: the contents of a .torrent file
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the metainfo, or %NULL with @error set
+ */
 GBT_AVAILABLE_IN_ALL
 GbtMetainfo *gbt_metainfo_new_from_bytes (GBytes *bytes, GError **error);
+/**
+ * gbt_metainfo_new_from_file:
+ * @path: (type filename): a .torrent file
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the metainfo, or %NULL with @error set
+ */
 GBT_AVAILABLE_IN_ALL
 GbtMetainfo *gbt_metainfo_new_from_file (const char *path, GError **error);
-/* from a bare info dictionary (ut_metadata); checked against @info_hash */
+/**
+ * gbt_metainfo_new_from_info:
+ * @info: a bare bencoded info dictionary (from ut_metadata)
+ * @info_hash: (array fixed-size=20): the info-hash it must match
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the metainfo, or %NULL with @error set
+ */
 GBT_AVAILABLE_IN_ALL
 GbtMetainfo *gbt_metainfo_new_from_info (GBytes *info, const guint8 info_hash[20],
                                          GError **error);
+/**
+ * gbt_metainfo_ref:
+ * @mi: a #GbtMetainfo
+ *
+ * Returns: (transfer full): @mi
+ */
 GBT_AVAILABLE_IN_ALL
 GbtMetainfo *gbt_metainfo_ref (GbtMetainfo *mi);
+/**
+ * gbt_metainfo_unref:
+ * @mi: (transfer full): a #GbtMetainfo
+ */
 GBT_AVAILABLE_IN_ALL
 void gbt_metainfo_unref (GbtMetainfo *mi);
 
+/**
+ * gbt_metainfo_get_info_hash:
+ * @mi: a #GbtMetainfo
+ *
+ * Returns: (array fixed-size=20) (transfer none): the 20-byte info-hash
+ */
 GBT_AVAILABLE_IN_ALL
 const guint8 *gbt_metainfo_get_info_hash (GbtMetainfo *mi); /* 20 bytes */
+/**
+ * gbt_metainfo_dup_info_hash_hex:
+ * @mi: a #GbtMetainfo
+ *
+ * Returns: (transfer full): the info-hash as 40 lower-case hex digits
+ */
 GBT_AVAILABLE_IN_ALL
 char *gbt_metainfo_dup_info_hash_hex (GbtMetainfo *mi);
+/**
+ * gbt_metainfo_get_info_bytes:
+ * @mi: a #GbtMetainfo
+ *
+ * Returns: (transfer none): the exact bytes of the info dictionary
+ */
 GBT_AVAILABLE_IN_ALL
 GBytes *gbt_metainfo_get_info_bytes (GbtMetainfo *mi); /* (transfer none) exact info span */
+/**
+ * gbt_metainfo_get_name:
+ * @mi: a #GbtMetainfo
+ *
+ * Returns: the sanitised torrent name
+ */
 GBT_AVAILABLE_IN_ALL
 const char *gbt_metainfo_get_name (GbtMetainfo *mi); /* sanitised */
 GBT_AVAILABLE_IN_ALL
@@ -83,30 +178,94 @@ guint gbt_metainfo_get_n_pieces (GbtMetainfo *mi);
 /* the last piece may be shorter */
 GBT_AVAILABLE_IN_ALL
 guint32 gbt_metainfo_get_piece_size (GbtMetainfo *mi, guint piece);
+/**
+ * gbt_metainfo_get_piece_hash:
+ * @mi: a #GbtMetainfo
+ * @piece: a piece index
+ *
+ * Returns: (array fixed-size=20) (transfer none): the piece's SHA-1
+ */
 GBT_AVAILABLE_IN_ALL
 const guint8 *gbt_metainfo_get_piece_hash (GbtMetainfo *mi, guint piece); /* 20 bytes */
 GBT_AVAILABLE_IN_ALL
 guint gbt_metainfo_get_n_files (GbtMetainfo *mi);
+/**
+ * gbt_metainfo_get_file:
+ * @mi: a #GbtMetainfo
+ * @index: a file index, below gbt_metainfo_get_n_files()
+ *
+ * Returns: (transfer none): the file, owned by @mi
+ */
 GBT_AVAILABLE_IN_ALL
 const GbtFileInfo *gbt_metainfo_get_file (GbtMetainfo *mi, guint index);
 GBT_AVAILABLE_IN_ALL
 gboolean gbt_metainfo_is_private (GbtMetainfo *mi);
-/* announce-list tiers (or the single announce URL as one tier) */
+/**
+ * gbt_metainfo_get_n_tiers:
+ * @mi: a #GbtMetainfo
+ *
+ * Returns: the number of announce-list tiers (the single announce URL counts
+ *   as one tier)
+ */
 GBT_AVAILABLE_IN_ALL
 guint gbt_metainfo_get_n_tiers (GbtMetainfo *mi);
+/**
+ * gbt_metainfo_get_tier:
+ * @mi: a #GbtMetainfo
+ * @tier: a tier index, below gbt_metainfo_get_n_tiers()
+ *
+ * Returns: (array zero-terminated=1) (transfer none): the tier's tracker URLs
+ */
 GBT_AVAILABLE_IN_ALL
 const char *const *gbt_metainfo_get_tier (GbtMetainfo *mi, guint tier);
+/**
+ * gbt_metainfo_get_announce:
+ * @mi: a #GbtMetainfo
+ *
+ * Returns: (nullable): the "announce" URL
+ */
 GBT_AVAILABLE_IN_ALL
 const char *gbt_metainfo_get_announce (GbtMetainfo *mi); /* nullable */
+/**
+ * gbt_metainfo_get_url_list:
+ * @mi: a #GbtMetainfo
+ *
+ * Returns: (array zero-terminated=1) (transfer none): the BEP 19 web seeds,
+ *   never %NULL
+ */
 GBT_AVAILABLE_IN_ALL
 const char *const *gbt_metainfo_get_url_list (GbtMetainfo *mi); /* BEP 19, never NULL */
+/**
+ * gbt_metainfo_get_comment:
+ * @mi: a #GbtMetainfo
+ *
+ * Returns: (nullable): the comment
+ */
 GBT_AVAILABLE_IN_ALL
 const char *gbt_metainfo_get_comment (GbtMetainfo *mi); /* nullable */
+/**
+ * gbt_metainfo_get_created_by:
+ * @mi: a #GbtMetainfo
+ *
+ * Returns: (nullable): the program that made the torrent
+ */
 GBT_AVAILABLE_IN_ALL
 const char *gbt_metainfo_get_created_by (GbtMetainfo *mi); /* nullable */
+/**
+ * gbt_metainfo_get_creation_date:
+ * @mi: a #GbtMetainfo
+ *
+ * Returns: seconds since the Unix epoch, -1 when absent
+ */
 GBT_AVAILABLE_IN_ALL
 gint64 gbt_metainfo_get_creation_date (GbtMetainfo *mi); /* -1 when absent */
-/* what sanitising changed, one sentence each; never NULL */
+/**
+ * gbt_metainfo_get_warnings:
+ * @mi: a #GbtMetainfo
+ *
+ * Returns: (array zero-terminated=1) (transfer none): what sanitising
+ *   changed, one sentence each; never %NULL
+ */
 GBT_AVAILABLE_IN_ALL
 const char *const *gbt_metainfo_get_warnings (GbtMetainfo *mi);
 

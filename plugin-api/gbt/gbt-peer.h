@@ -9,13 +9,29 @@
 
 G_BEGIN_DECLS
 
-/* (transfer none) */
+/**
+ * gbt_peer_get_address:
+ * @peer: a peer
+ *
+ * Returns: (transfer none): the peer's address
+ */
 GBT_AVAILABLE_IN_ALL
 GInetSocketAddress *gbt_peer_get_address (GbtPeer *peer);
-/* (transfer none) */
+/**
+ * gbt_peer_get_torrent:
+ * @peer: a peer
+ *
+ * Returns: (transfer none): the torrent the peer is connected for
+ */
 GBT_AVAILABLE_IN_ALL
 GbtTorrent *gbt_peer_get_torrent (GbtPeer *peer);
-/* the peer's client name from its extension handshake ("v"), or NULL */
+/**
+ * gbt_peer_get_client:
+ * @peer: a peer
+ *
+ * Returns: (nullable): the peer's client name from its extension handshake
+ *   ("v")
+ */
 GBT_AVAILABLE_IN_ALL
 const char *gbt_peer_get_client (GbtPeer *peer);
 /* Sends @payload as the BEP 10 message the peer registered under @name.

@@ -22,6 +22,22 @@
 
 G_BEGIN_DECLS
 
+/**
+ * GbtPluginInfo:
+ * @name: from the descriptor, or the file name when unreadable
+ * @path: the module's file
+ * @version: (nullable): %NULL when the descriptor could not be read
+ * @license: (nullable): SPDX identifier
+ * @description: (nullable): one line
+ * @flags: #GbtPluginFlags
+ * @loaded: whether it registered successfully
+ * @interfaces: (array zero-terminated=1): what it registered, e.g.
+ *   "tracker:http", "transport:tcp", "wire:ut_pex"
+ * @error: (nullable): why it failed to load
+ *
+ * What the registry knows of one plugin module; owned by the registry,
+ * which lives as long as the process.
+ */
 typedef struct {
   char *name;        /* from the descriptor, or the file name when unreadable */
   char *path;
@@ -39,34 +55,77 @@ typedef struct {
 GBT_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (GbtPluginRegistry, gbt_plugin_registry, GBT, PLUGIN_REGISTRY, GObject)
 
-/* (transfer none): the process-wide registry */
+/**
+ * gbt_plugin_registry_get_default:
+ *
+ * Returns: (transfer none): the process-wide registry
+ */
 GBT_AVAILABLE_IN_ALL
 GbtPluginRegistry *gbt_plugin_registry_get_default (void);
 
-/* Opens every module found (first call only; later calls do nothing) and
+/**
+ * gbt_plugin_registry_load:
+ * @self: a #GbtPluginRegistry
+ * @extra_dirs: (array zero-terminated=1) (nullable): directories searched first
+ * @enable: (array zero-terminated=1) (nullable): optional plugins to register
+ * @error: return location for a #GError
+ *
+ * Opens every module found (first call only; later calls do nothing) and
  * reads its descriptor.  Registers default plugins and those in @enable
  * (names; NULL = none); "-name" keeps the default plugin "name" from being
  * registered (first call only).  A name in @enable that no module has is
- * GBT_PLUGIN_ERROR_UNKNOWN.  A broken module never makes this fail: its
- * error is kept in its GbtPluginInfo. */
+ * %GBT_PLUGIN_ERROR_UNKNOWN.  A broken module never makes this fail: its
+ * error is kept in its #GbtPluginInfo.
+ *
+ * Returns: %TRUE on success
+ */
 GBT_AVAILABLE_IN_ALL
 gboolean gbt_plugin_registry_load (GbtPluginRegistry *self, const char *const *extra_dirs,
                                    const char *const *enable, GError **error);
 
-/* (transfer container) (element-type GbtPluginInfo): every module seen */
+/**
+ * gbt_plugin_registry_list:
+ * @self: a #GbtPluginRegistry
+ *
+ * Returns: (transfer container) (element-type GbtPluginInfo): every module
+ *   seen
+ */
 GBT_AVAILABLE_IN_ALL
 GPtrArray *gbt_plugin_registry_list (GbtPluginRegistry *self);
 
-/* (transfer none) (nullable) */
+/**
+ * gbt_plugin_registry_get_tracker:
+ * @self: a #GbtPluginRegistry
+ * @scheme: a URL scheme: "http", "https", "udp"
+ *
+ * Returns: (transfer none) (nullable): the tracker for @scheme
+ */
 GBT_AVAILABLE_IN_ALL
 GbtTracker *gbt_plugin_registry_get_tracker (GbtPluginRegistry *self, const char *scheme);
-/* @name NULL: "tcp" if registered, else any */
+/**
+ * gbt_plugin_registry_get_transport:
+ * @self: a #GbtPluginRegistry
+ * @name: (nullable): "tcp", "utp"; %NULL: "tcp" if registered, else any
+ *
+ * Returns: (transfer none) (nullable): the transport
+ */
 GBT_AVAILABLE_IN_ALL
 GbtTransport *gbt_plugin_registry_get_transport (GbtPluginRegistry *self, const char *name);
-/* (transfer none) (element-type GbtPeerSource) */
+/**
+ * gbt_plugin_registry_get_peer_sources:
+ * @self: a #GbtPluginRegistry
+ *
+ * Returns: (transfer none) (element-type GbtPeerSource): the peer sources
+ */
 GBT_AVAILABLE_IN_ALL
 GPtrArray *gbt_plugin_registry_get_peer_sources (GbtPluginRegistry *self);
-/* (transfer none) (element-type GbtWireExtension) */
+/**
+ * gbt_plugin_registry_get_wire_extensions:
+ * @self: a #GbtPluginRegistry
+ *
+ * Returns: (transfer none) (element-type GbtWireExtension): the wire
+ *   extensions
+ */
 GBT_AVAILABLE_IN_ALL
 GPtrArray *gbt_plugin_registry_get_wire_extensions (GbtPluginRegistry *self);
 

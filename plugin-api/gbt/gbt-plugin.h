@@ -86,6 +86,12 @@ typedef enum {
 GBT_AVAILABLE_IN_ALL
 GQuark gbt_plugin_error_quark (void);
 
+/**
+ * gbt_plugin_get_name:
+ * @plugin: the handle given to a plugin's register function
+ *
+ * Returns: the plugin's name
+ */
 GBT_AVAILABLE_IN_ALL
 const char *gbt_plugin_get_name (GbtPlugin *plugin);
 
@@ -95,18 +101,30 @@ const char *gbt_plugin_get_name (GbtPlugin *plugin);
  * GBT_PLUGIN_ERROR_DUPLICATE. */
 
 /* @scheme: URL scheme, "http", "https", "udp" */
+/**
+ * gbt_plugin_add_tracker: (skip)
+ */
 GBT_AVAILABLE_IN_ALL
 gboolean gbt_plugin_add_tracker (GbtPlugin *plugin, const char *scheme, gpointer tracker,
                                  GError **error);
 /* @name: "tcp", "utp" */
+/**
+ * gbt_plugin_add_transport: (skip)
+ */
 GBT_AVAILABLE_IN_ALL
 gboolean gbt_plugin_add_transport (GbtPlugin *plugin, const char *name, gpointer transport,
                                    GError **error);
 /* @name: "dht", "pex", "lsd" (shown as the source of peers) */
+/**
+ * gbt_plugin_add_peer_source: (skip)
+ */
 GBT_AVAILABLE_IN_ALL
 gboolean gbt_plugin_add_peer_source (GbtPlugin *plugin, const char *name, gpointer source,
                                      GError **error);
 /* the name is the extension's own BEP 10 name */
+/**
+ * gbt_plugin_add_wire_extension: (skip)
+ */
 GBT_AVAILABLE_IN_ALL
 gboolean gbt_plugin_add_wire_extension (GbtPlugin *plugin, gpointer extension, GError **error);
 

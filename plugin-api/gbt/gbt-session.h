@@ -15,6 +15,16 @@
 G_BEGIN_DECLS
 
 #define GBT_SESSION_ERROR (gbt_session_error_quark ())
+/**
+ * GbtSessionErrorEnum:
+ * @GBT_SESSION_ERROR_FAILED: any other failure
+ * @GBT_SESSION_ERROR_NO_TRANSPORT: no transport plugin is registered
+ * @GBT_SESSION_ERROR_DUPLICATE_TORRENT: a torrent with the same info-hash is
+ *   already in the session
+ *
+ * Error codes in the %GBT_SESSION_ERROR domain (`Gbt.SessionError` in
+ * bindings).
+ */
 typedef enum {
   GBT_SESSION_ERROR_FAILED,
   GBT_SESSION_ERROR_NO_TRANSPORT,
@@ -28,50 +38,141 @@ GQuark gbt_session_error_quark (void);
 GBT_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (GbtSession, gbt_session, GBT, SESSION, GObject)
 
+/**
+ * gbt_session_new:
+ *
+ * Returns: (transfer full): a new session, not yet started
+ */
 GBT_AVAILABLE_IN_ALL
 GbtSession *gbt_session_new (void);
 
-/* Before start: where to listen ("0.0.0.0", "::", "127.0.0.5"; NULL, the
- * default: every address, IPv6 and IPv4), port 0 = any */
+/**
+ * gbt_session_set_listen_address:
+ * @self: a #GbtSession
+ * @address: (nullable): a literal IP address ("0.0.0.0", "::", "127.0.0.5"),
+ *   or %NULL, the default: every address, IPv6 and IPv4
+ * @port: the port, 0 for any free one
+ *
+ * Before gbt_session_start(): where to accept peer connections.
+ */
 GBT_AVAILABLE_IN_ALL
 void gbt_session_set_listen_address (GbtSession *self, const char *address, guint16 port);
-/* Before start: local address for outgoing connections and announces (--bind) */
+/**
+ * gbt_session_set_bind_address:
+ * @self: a #GbtSession
+ * @address: (nullable): a literal IP address, or %NULL for the system's choice
+ *
+ * Before gbt_session_start(): the local address of outgoing connections and
+ * tracker announces (`--bind`).
+ */
 GBT_AVAILABLE_IN_ALL
 void gbt_session_set_bind_address (GbtSession *self, const char *address);
-/* Before start: plugins to enable beyond the defaults, extra plugin dirs */
+/**
+ * gbt_session_set_plugins:
+ * @self: a #GbtSession
+ * @enable: (array zero-terminated=1) (nullable): optional plugins to register
+ *   beyond the defaults; "-name" keeps the default plugin "name" off
+ * @extra_dirs: (array zero-terminated=1) (nullable): directories searched for
+ *   plugins before the standard ones
+ *
+ * Before gbt_session_start(): which plugins to use.
+ */
 GBT_AVAILABLE_IN_ALL
 void gbt_session_set_plugins (GbtSession *self, const char *const *enable,
                               const char *const *extra_dirs);
+/**
+ * gbt_session_set_max_peers_per_torrent:
+ * @self: a #GbtSession
+ * @max: the most peer connections one torrent keeps open
+ */
 GBT_AVAILABLE_IN_ALL
 void gbt_session_set_max_peers_per_torrent (GbtSession *self, guint max);
-/* Global limits in bytes per second over all torrents (0: unlimited),
- * applied smoothly at the sockets (token buckets).  Any time. */
-/* Parses a rate for gbt_session_set_rate_limits(): a number with an
+/**
+ * gbt_rate_parse:
+ * @text: a rate such as "500K", "1.5MiB", "10mbit"
+ * @bytes_per_second: (out): where to store the rate in bytes per second
+ * @error: return location for a #GError
+ *
+ * Parses a rate for gbt_session_set_rate_limits(): a number with an
  * optional unit and "/s".  "K", "M", "G", "KiB", "MiB", "GiB" are powers
  * of 1024; "kB", "MB", "GB" powers of 1000; "bit", "kbit", "mbit", "gbit"
- * are bits.  "0" means unlimited.  Examples: "500K", "1.5MiB", "10mbit". */
+ * are bits.  "0" means unlimited.
+ *
+ * Returns: %TRUE on success
+ */
 GBT_AVAILABLE_IN_ALL
 gboolean gbt_rate_parse (const char *text, guint64 *bytes_per_second, GError **error);
 
+/**
+ * gbt_session_set_rate_limits:
+ * @self: a #GbtSession
+ * @up_bytes_per_second: upload limit over all torrents, 0 for none
+ * @down_bytes_per_second: download limit over all torrents, 0 for none
+ *
+ * Global limits, applied smoothly at the sockets (token buckets).  May be
+ * called at any time.
+ */
 GBT_AVAILABLE_IN_ALL
 void gbt_session_set_rate_limits (GbtSession *self, guint64 up_bytes_per_second,
                                   guint64 down_bytes_per_second);
 
-/* Loads plugins and starts listening. */
+/**
+ * gbt_session_start:
+ * @self: a #GbtSession
+ * @error: return location for a #GError
+ *
+ * Loads plugins and starts listening.
+ *
+ * Returns: %TRUE on success
+ */
 GBT_AVAILABLE_IN_ALL
 gboolean gbt_session_start (GbtSession *self, GError **error);
+/**
+ * gbt_session_get_listen_port:
+ * @self: a #GbtSession
+ *
+ * Returns: the port peers connect to (after gbt_session_start())
+ */
 GBT_AVAILABLE_IN_ALL
 guint16 gbt_session_get_listen_port (GbtSession *self);
+/**
+ * gbt_session_get_peer_id:
+ * @self: a #GbtSession
+ *
+ * Returns: (array fixed-size=20) (transfer none): our 20-byte peer id
+ */
 GBT_AVAILABLE_IN_ALL
 const guint8 *gbt_session_get_peer_id (GbtSession *self); /* 20 bytes */
 
-/* (transfer full): the torrent, not yet started */
+/**
+ * gbt_session_add_torrent:
+ * @self: a #GbtSession
+ * @metainfo: the torrent's metainfo
+ * @download_dir: the directory the files are stored under
+ * @error: return location for a #GError
+ *
+ * Adds a torrent to the session and to gbt_session_get_torrents(); start it
+ * with gbt_torrent_start().
+ *
+ * Returns: (transfer full): the torrent, not yet started
+ */
 GBT_AVAILABLE_IN_ALL
 GbtTorrent *gbt_session_add_torrent (GbtSession *self, GbtMetainfo *metainfo,
                                      const char *download_dir, GError **error);
+/**
+ * gbt_session_remove_torrent:
+ * @self: a #GbtSession
+ * @torrent: a torrent of this session
+ */
 GBT_AVAILABLE_IN_ALL
 void gbt_session_remove_torrent (GbtSession *self, GbtTorrent *torrent);
-/* (transfer none): a GListModel of GbtTorrent */
+/**
+ * gbt_session_get_torrents:
+ * @self: a #GbtSession
+ *
+ * Returns: (transfer none): a #GListModel of #GbtTorrent, updated as
+ *   torrents are added and removed
+ */
 GBT_AVAILABLE_IN_ALL
 GListModel *gbt_session_get_torrents (GbtSession *self);
 

@@ -10,6 +10,17 @@
 G_BEGIN_DECLS
 
 #define GBT_TORRENT_ERROR (gbt_torrent_error_quark ())
+/**
+ * GbtTorrentErrorEnum:
+ * @GBT_TORRENT_ERROR_FAILED: any other failure
+ * @GBT_TORRENT_ERROR_STORAGE: reading or writing the files failed
+ * @GBT_TORRENT_ERROR_NO_TRACKER_PLUGIN: no plugin handles a tracker's URL scheme
+ * @GBT_TORRENT_ERROR_NO_PEERS: no peer could be found or reached
+ * @GBT_TORRENT_ERROR_METADATA: the metadata is missing or does not match
+ *
+ * Error codes in the %GBT_TORRENT_ERROR domain (`Gbt.TorrentError` in
+ * bindings).
+ */
 typedef enum {
   GBT_TORRENT_ERROR_FAILED,
   GBT_TORRENT_ERROR_STORAGE,
@@ -18,6 +29,16 @@ typedef enum {
   GBT_TORRENT_ERROR_METADATA,
 } GbtTorrentErrorEnum;
 
+/**
+ * GbtTorrentState:
+ * @GBT_TORRENT_STATE_STOPPED: not started, or stopped
+ * @GBT_TORRENT_STATE_CHECKING: verifying the data already on disk
+ * @GBT_TORRENT_STATE_DOWNLOADING: fetching wanted pieces
+ * @GBT_TORRENT_STATE_SEEDING: every wanted piece is on disk; uploading
+ * @GBT_TORRENT_STATE_ERROR: stopped by gbt_torrent_get_error()
+ *
+ * The value of #GbtTorrent:state.
+ */
 typedef enum {
   GBT_TORRENT_STATE_STOPPED,
   GBT_TORRENT_STATE_CHECKING,
@@ -33,35 +54,108 @@ GQuark gbt_torrent_error_quark (void);
 GBT_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (GbtTorrent, gbt_torrent, GBT, TORRENT, GObject)
 
-/* Before start: which files to download (@n_files = the metainfo's file
- * count).  Unwanted files are never created; the bytes of boundary pieces
- * that fall in them are kept in DIR/.gbt/<info-hash>.parts. */
+/**
+ * gbt_torrent_set_files_wanted:
+ * @self: a #GbtTorrent
+ * @wanted: (array length=n_files): one flag per file of the metainfo
+ * @n_files: the metainfo's file count
+ *
+ * Before gbt_torrent_start(): which files to download.  Unwanted files are
+ * never created; the bytes of boundary pieces that fall in them are kept in
+ * DIR/.gbt/<info-hash>.parts.
+ */
 GBT_AVAILABLE_IN_ALL
 void gbt_torrent_set_files_wanted (GbtTorrent *self, const gboolean *wanted, guint n_files);
 
+/**
+ * gbt_torrent_start:
+ * @self: a #GbtTorrent
+ *
+ * Checks the data on disk (or loads resume data), then announces and
+ * downloads or seeds.  Follow #GbtTorrent:state and #GbtTorrent::finished.
+ */
 GBT_AVAILABLE_IN_ALL
 void gbt_torrent_start (GbtTorrent *self);
-/* Announces "stopped", waits for disk jobs, keeps the data. */
+/**
+ * gbt_torrent_stop_async:
+ * @self: a #GbtTorrent
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the torrent has stopped
+ * @user_data: (closure callback): data for @callback
+ *
+ * Announces "stopped", waits for disk jobs and saves resume data; the data
+ * is kept.
+ */
 GBT_AVAILABLE_IN_ALL
 void gbt_torrent_stop_async (GbtTorrent *self, GCancellable *cancellable,
                              GAsyncReadyCallback callback, gpointer user_data);
+/**
+ * gbt_torrent_stop_finish:
+ * @self: a #GbtTorrent
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE once stopped
+ */
 GBT_AVAILABLE_IN_ALL
 gboolean gbt_torrent_stop_finish (GbtTorrent *self, GAsyncResult *result, GError **error);
 
+/**
+ * gbt_torrent_get_state:
+ * @self: a #GbtTorrent
+ *
+ * Returns: the value of #GbtTorrent:state
+ */
 GBT_AVAILABLE_IN_ALL
 GbtTorrentState gbt_torrent_get_state (GbtTorrent *self);
-/* (nullable): the error that put the torrent in GBT_TORRENT_STATE_ERROR */
+/**
+ * gbt_torrent_get_error:
+ * @self: a #GbtTorrent
+ *
+ * Returns: (nullable) (transfer none): the error that put the torrent in
+ *   %GBT_TORRENT_STATE_ERROR
+ */
 GBT_AVAILABLE_IN_ALL
 const GError *gbt_torrent_get_error (GbtTorrent *self);
+/**
+ * gbt_torrent_get_info_hash:
+ * @self: a #GbtTorrent
+ *
+ * Returns: (array fixed-size=20) (transfer none): the 20-byte info-hash
+ */
 GBT_AVAILABLE_IN_ALL
 const guint8 *gbt_torrent_get_info_hash (GbtTorrent *self);
-/* (nullable) (transfer none): NULL before metadata arrives (magnet) */
+/**
+ * gbt_torrent_get_metainfo:
+ * @self: a #GbtTorrent
+ *
+ * Returns: (nullable) (transfer none): the metainfo, %NULL before the
+ *   metadata arrives (magnet)
+ */
 GBT_AVAILABLE_IN_ALL
 GbtMetainfo *gbt_torrent_get_metainfo (GbtTorrent *self);
+/**
+ * gbt_torrent_has_metadata:
+ * @self: a #GbtTorrent
+ *
+ * Returns: whether the info dictionary is known
+ */
 GBT_AVAILABLE_IN_ALL
 gboolean gbt_torrent_has_metadata (GbtTorrent *self);
+/**
+ * gbt_torrent_get_name:
+ * @self: a #GbtTorrent
+ *
+ * Returns: (nullable): the (sanitised) torrent name
+ */
 GBT_AVAILABLE_IN_ALL
 const char *gbt_torrent_get_name (GbtTorrent *self);
+/**
+ * gbt_torrent_get_session:
+ * @self: a #GbtTorrent
+ *
+ * Returns: (transfer none): the session the torrent belongs to
+ */
 GBT_AVAILABLE_IN_ALL
 GbtSession *gbt_torrent_get_session (GbtTorrent *self);
 
@@ -83,14 +177,26 @@ GBT_AVAILABLE_IN_ALL
 double gbt_torrent_get_upload_rate (GbtTorrent *self);
 GBT_AVAILABLE_IN_ALL
 guint gbt_torrent_get_n_peers (GbtTorrent *self);
-/* One line per tracker, tier by tier: URL, state (idle, announcing, ok,
+/**
+ * gbt_torrent_dup_tracker_status:
+ * @self: a #GbtTorrent
+ *
+ * One line per tracker, tier by tier: URL, state (idle, announcing, ok,
  * error), last error, seeders and leechers, next announce (for --verbose).
- * Empty when the torrent has no tracker.  (transfer full) */
+ *
+ * Returns: (transfer full): the lines, empty when the torrent has no tracker
+ */
 GBT_AVAILABLE_IN_ALL
 GStrv gbt_torrent_dup_tracker_status (GbtTorrent *self);
 
-/* For peer sources (DHT, PEX, LSD) and the tracker manager: candidate
- * addresses (element-type GInetSocketAddress); @source is shown to users. */
+/**
+ * gbt_torrent_add_peers:
+ * @self: a #GbtTorrent
+ * @addresses: (element-type GInetSocketAddress): candidate peer addresses
+ * @source: where they come from ("dht", "pex", a tracker URL), shown to users
+ *
+ * For peer sources (DHT, PEX, LSD) and the tracker manager.
+ */
 GBT_AVAILABLE_IN_ALL
 void gbt_torrent_add_peers (GbtTorrent *self, GPtrArray *addresses, const char *source);
 

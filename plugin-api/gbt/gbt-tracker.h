@@ -59,6 +59,18 @@ typedef struct {
 
 #define GBT_TRACKER_ERROR (gbt_tracker_error_quark ())
 
+/**
+ * GbtTrackerErrorEnum:
+ * @GBT_TRACKER_ERROR_FAILED: any other failure
+ * @GBT_TRACKER_ERROR_FAILURE_REASON: the tracker refused; the message is its
+ *   "failure reason"
+ * @GBT_TRACKER_ERROR_BAD_REPLY: a malformed reply
+ * @GBT_TRACKER_ERROR_TIMEOUT: no reply in time
+ * @GBT_TRACKER_ERROR_UNSUPPORTED: e.g. no scrape for this URL
+ *
+ * Error codes in the %GBT_TRACKER_ERROR domain (`Gbt.TrackerError` in
+ * bindings).
+ */
 typedef enum {
   GBT_TRACKER_ERROR_FAILED,
   GBT_TRACKER_ERROR_FAILURE_REASON, /* the tracker refused: message is its "failure reason" */
@@ -70,30 +82,82 @@ typedef enum {
 GBT_AVAILABLE_IN_ALL
 GQuark gbt_tracker_error_quark (void);
 
+/* The request and response structs are plain C for plugins (no boxed
+ * GType), so bindings skip what creates, copies or frees them. */
+/**
+ * gbt_announce_request_new: (skip)
+ */
 GBT_AVAILABLE_IN_ALL
 GbtAnnounceRequest *gbt_announce_request_new (void);
+/**
+ * gbt_announce_request_copy: (skip)
+ * @request: a request
+ */
 GBT_AVAILABLE_IN_ALL
 GbtAnnounceRequest *gbt_announce_request_copy (const GbtAnnounceRequest *request);
+/**
+ * gbt_announce_request_free: (skip)
+ * @request: a request
+ */
 GBT_AVAILABLE_IN_ALL
 void gbt_announce_request_free (GbtAnnounceRequest *request);
+/**
+ * gbt_announce_response_new: (skip)
+ */
 GBT_AVAILABLE_IN_ALL
 GbtAnnounceResponse *gbt_announce_response_new (void);
+/**
+ * gbt_announce_response_free: (skip)
+ * @response: a response
+ */
 GBT_AVAILABLE_IN_ALL
 void gbt_announce_response_free (GbtAnnounceResponse *response);
+/**
+ * gbt_scrape_response_new: (skip)
+ */
 GBT_AVAILABLE_IN_ALL
 GbtScrapeResponse *gbt_scrape_response_new (void);
+/**
+ * gbt_scrape_response_free: (skip)
+ * @response: a response
+ */
 GBT_AVAILABLE_IN_ALL
 void gbt_scrape_response_free (GbtScrapeResponse *response);
 
 /* Pure parsers shared by tracker plugins (fuzzed in tests/fuzzing). */
+/**
+ * gbt_announce_response_parse_bencoded: (skip)
+ * @data: a bencoded announce reply
+ * @len: its length
+ * @error: return location for a #GError
+ */
 GBT_AVAILABLE_IN_ALL
 GbtAnnounceResponse *gbt_announce_response_parse_bencoded (const guint8 *data, gsize len,
                                                            GError **error);
+/**
+ * gbt_scrape_response_parse_bencoded: (skip)
+ * @data: a bencoded scrape reply
+ * @len: its length
+ * @info_hash: the torrent to read from it
+ * @error: return location for a #GError
+ */
 GBT_AVAILABLE_IN_ALL
 GbtScrapeResponse *gbt_scrape_response_parse_bencoded (const guint8 *data, gsize len,
                                                        const guint8 info_hash[20],
                                                        GError **error);
-/* Append compact peers (BEP 23: 6 bytes each; BEP 7: 18 bytes each for IPv6). */
+/**
+ * gbt_compact_peers_parse:
+ * @data: (array length=len): compact peers
+ * @len: the length of @data
+ * @ipv6: whether @data holds 18-byte IPv6 entries
+ * @peers: (element-type GInetSocketAddress): the array to append to
+ * @error: return location for a #GError
+ *
+ * Appends compact peers (BEP 23: 6 bytes each; BEP 7: 18 bytes each for
+ * IPv6) to @peers.
+ *
+ * Returns: %TRUE on success
+ */
 GBT_AVAILABLE_IN_ALL
 gboolean gbt_compact_peers_parse (const guint8 *data, gsize len, gboolean ipv6, GPtrArray *peers,
                                   GError **error);
@@ -123,17 +187,46 @@ struct _GbtTrackerInterface {
   gpointer padding[8];
 };
 
+/**
+ * gbt_tracker_announce_async: (skip)
+ * @self: a #GbtTracker
+ * @request: the announce
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the reply
+ * @user_data: data for @callback
+ */
 GBT_AVAILABLE_IN_ALL
 void gbt_tracker_announce_async (GbtTracker *self, const GbtAnnounceRequest *request,
                                  GCancellable *cancellable, GAsyncReadyCallback callback,
                                  gpointer user_data);
+/**
+ * gbt_tracker_announce_finish: (skip)
+ * @self: a #GbtTracker
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ */
 GBT_AVAILABLE_IN_ALL
 GbtAnnounceResponse *gbt_tracker_announce_finish (GbtTracker *self, GAsyncResult *result,
                                                   GError **error);
+/**
+ * gbt_tracker_scrape_async: (skip)
+ * @self: a #GbtTracker
+ * @announce_url: the tracker's announce URL
+ * @info_hash: the torrent
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the reply
+ * @user_data: data for @callback
+ */
 GBT_AVAILABLE_IN_ALL
 void gbt_tracker_scrape_async (GbtTracker *self, const char *announce_url,
                                const guint8 info_hash[20], GCancellable *cancellable,
                                GAsyncReadyCallback callback, gpointer user_data);
+/**
+ * gbt_tracker_scrape_finish: (skip)
+ * @self: a #GbtTracker
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ */
 GBT_AVAILABLE_IN_ALL
 GbtScrapeResponse *gbt_tracker_scrape_finish (GbtTracker *self, GAsyncResult *result,
                                               GError **error);

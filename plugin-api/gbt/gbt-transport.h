@@ -40,13 +40,45 @@ struct _GbtTransportInterface {
   gpointer padding[8];
 };
 
+/**
+ * gbt_transport_connect_async:
+ * @self: a #GbtTransport
+ * @remote: the peer's address
+ * @local: (nullable): address to bind before connecting (--bind)
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when connected or failed
+ * @user_data: (closure callback): data for @callback
+ */
 GBT_AVAILABLE_IN_ALL
 void gbt_transport_connect_async (GbtTransport *self, GSocketAddress *remote,
                                   GSocketAddress *local, GCancellable *cancellable,
                                   GAsyncReadyCallback callback, gpointer user_data);
+/**
+ * gbt_transport_connect_finish:
+ * @self: a #GbtTransport
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the connection
+ */
 GBT_AVAILABLE_IN_ALL
 GIOStream *gbt_transport_connect_finish (GbtTransport *self, GAsyncResult *result,
                                          GError **error);
+/**
+ * gbt_transport_listen:
+ * @self: a #GbtTransport
+ * @address: where to accept (port 0: any)
+ * @func: (scope forever) (closure user_data): called for each accepted
+ *   connection until the handle is dropped
+ * @user_data: data for @func; must outlive the handle
+ * @bound: (out) (optional) (transfer full): the real address, with the port
+ * @error: return location for a #GError
+ *
+ * Starts accepting connections.
+ *
+ * Returns: (transfer full): a handle: dropping the last reference stops
+ *   listening
+ */
 GBT_AVAILABLE_IN_ALL
 GObject *gbt_transport_listen (GbtTransport *self, GSocketAddress *address,
                                GbtTransportAcceptFunc func, gpointer user_data,

@@ -5,6 +5,7 @@
 #define GBT_INSIDE
 
 #include <gbt/gbt-version.h>
+#include <gbt/gbt-enum-types.h>
 #include <gbt/gbt-types.h>
 #include <gbt/gbt-bencode.h>
 #include <gbt/gbt-metainfo.h>

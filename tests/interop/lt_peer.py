@@ -37,6 +37,10 @@ def main():
     ap.add_argument("--upload-limit", type=int, default=0, help="bytes per second, 0 = none")
     ap.add_argument("--stats-interval", type=float, default=0.5)
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--reannounce", type=float, default=0,
+                    help="seconds between forced announces once ready (0: the tracker's "
+                         "interval); lets a seeder find leechers that never dial loopback "
+                         "peers themselves (transmission)")
     args = ap.parse_args()
 
     settings = {
@@ -64,6 +68,7 @@ def main():
     deadline = time.monotonic() + args.timeout
     ready = False
     last_stats = 0.0
+    last_announce = time.monotonic()
     while time.monotonic() < deadline:
         ses.wait_for_alert(100)
         for a in ses.pop_alerts():
@@ -79,6 +84,9 @@ def main():
                 ready = True
                 emit("READY")
         now = time.monotonic()
+        if args.reannounce > 0 and ready and now - last_announce >= args.reannounce:
+            last_announce = now
+            h.force_reannounce(0, -1, lt.torrent_handle.ignore_min_interval)
         if now - last_stats >= args.stats_interval:
             last_stats = now
             emit("STATS " + json.dumps({

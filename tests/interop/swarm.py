@@ -626,7 +626,7 @@ class Swarm:
 
     # --- seeders
     def libtorrent_peer(self, info, save, leech=False, upload_limit=0, keep_seeding=False,
-                        ready_timeout=60, name="libtorrent"):
+                        ready_timeout=60, name="libtorrent", reannounce=0):
         addr = self.new_addr()
         port = self.free_port(addr)
         argv = [PYTHON, os.path.join(HERE, "lt_peer.py"), "--torrent", info.path, "--save", save,
@@ -637,16 +637,18 @@ class Swarm:
             argv.append("--keep-seeding")
         if upload_limit:
             argv += ["--upload-limit", str(upload_limit)]
+        if reannounce:
+            argv += ["--reannounce", str(reannounce)]
         p = self.spawn(name, argv)
         peer = Peer("libtorrent", addr, port, p)
         if p.wait_line(lambda l: l == "READY", ready_timeout) is None:
             raise RuntimeError("libtorrent peer not ready:\n" + p.log_tail())
         return peer
 
-    def libtorrent_seeder(self, info, save, upload_limit=0, timeout=60):
+    def libtorrent_seeder(self, info, save, upload_limit=0, timeout=60, reannounce=0):
         self.add_torrent(info)
         peer = self.libtorrent_peer(info, save, upload_limit=upload_limit, ready_timeout=timeout,
-                                    name="lt-seed")
+                                    name="lt-seed", reannounce=reannounce)
         if not self.wait_announced(info, peer, timeout):
             raise RuntimeError("libtorrent seeder never announced:\n" + peer.proc.log_tail())
         return peer

@@ -178,7 +178,7 @@ def main():
     why = check_prerequisites("gbt")
     if why:
         print("1..0 # SKIP " + why, flush=True)
-        return 77
+        return 0  # "1..0 # SKIP" printed: meson's TAP runner counts exit 77 as an error
     tap = Tap(len(CASES) + 1)
     for case in CASES:
         t0 = time.monotonic()

@@ -75,7 +75,7 @@ def main():
     why = check_prerequisites()
     if why:
         print("1..0 # SKIP " + why, flush=True)
-        return 77
+        return 0  # "1..0 # SKIP" printed: meson's TAP runner counts exit 77 as an error
     tap = Tap(2 + len(MODES) + 1)
     todo = None if KIND == "gbt" else "checked for gbt; informative for %s" % KIND
     try:

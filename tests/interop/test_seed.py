@@ -261,7 +261,7 @@ def main():
                 why = "%s is not installed (scripts/install-deps)" % tool
     if why:
         print("1..0 # SKIP " + why, flush=True)
-        return 77
+        return 0  # "1..0 # SKIP" printed: meson's TAP runner counts exit 77 as an error
     only = os.environ.get("INTEROP_ONLY")
     cases = [c for c in CASES if not only or c.__name__ in only.split(",")]
     tap = Tap(len(cases) + 1)
