@@ -280,9 +280,10 @@ signal_cb (gpointer user_data)
 
   if (d->stopping)
     {
-      /* a second Ctrl-C: leave now (pieces on disk are all verified) */
+      /* a second Ctrl-C: leave now (pieces on disk are all verified); the
+       * source stays, run_torrent() removes it */
       g_main_loop_quit (d->loop);
-      return G_SOURCE_REMOVE;
+      return G_SOURCE_CONTINUE;
     }
   if (d->seeding_since_us)
     download_stop (d, GBT_EXIT_OK, NULL); /* seeding ends on Ctrl-C: that is success */

@@ -8,8 +8,9 @@ data and re-downloads at most the pieces that were in flight."
 A libtorrent seeder with an upload limit makes a 64 MiB download (256 KiB
 pieces) last several seconds.  `gbt download --json` is started and killed
 with SIGKILL several times, at random moments (a few right after the start,
-during start-up and the initial check; the others 0.2 to 2 s in), then run
-to completion.  Checked:
+during start-up and the initial check; the others 0.2 to 2 s in; more are
+added, up to 9 kills, until 3 hit while data was flowing), then run to
+completion.  Checked:
 
   - the bytes are identical at the end;
   - after each kill, every piece gbt last reported as had (--json "pieces")
@@ -44,7 +45,9 @@ PIECE = 256 * KiB
 RATE = 10 * MiB            # the seeder's upload limit, bytes/s
 KILLS_LATE = 4             # kills 0.2 to 2 s after a start
 KILLS_EARLY = 2            # kills 10 to 100 ms after a start (start-up, check)
-MIN_KILLS = 4              # fewer mid-download kills: the test proved nothing
+MIN_KILLS = 4              # fewer kills before the end: the test proved nothing
+MIN_MID_KILLS = 3          # kills while data flows; more are added until there are
+MAX_KILLS = 9
 BUFFER_CAP = 24 * MiB      # gbt's cap on downloaded-but-unwritten data
 SLACK = MiB
 RUN_TIMEOUT = 90
@@ -93,7 +96,19 @@ def case_kill_resume(tap):
         waste = []
         json_downloaded = 0
         finished_early = False
-        for k, delay in enumerate(delays):
+        mid_transfer = 0
+        k = -1
+        while True:
+            k += 1
+            if k < len(delays):
+                delay = delays[k]
+            elif mid_transfer < MIN_MID_KILLS and k < MAX_KILLS:
+                # Too many kills landed before any data flowed: more late ones.
+                delay = rng.uniform(0.6, 2.0)
+                log("extra kill %.2f s after the start (%d so far during a transfer)"
+                    % (delay, mid_transfer))
+            else:
+                break
             p = sw.spawn("gbt-run%d" % k, argv)
             time.sleep(delay)
             if not p.alive():
@@ -125,6 +140,8 @@ def case_kill_resume(tap):
             added = good_bytes(info, new_status) - good_bytes(info, status)
             w = (sent - sent_before) - added
             waste.append(w)
+            if sent > sent_before:
+                mid_transfer += 1
             log("kill %d at %.2f s: seeder sent %d, good data on disk +%d, re-download %d "
                 "(%d pieces reported, %d good on disk)"
                 % (kills, delay, sent - sent_before, added, w, reported, sum(new_status)))
@@ -159,9 +176,11 @@ def case_kill_resume(tap):
             " gbt's own --json \"downloaded\" sums to %d (its last line before each kill lags "
             "up to 1 s)" % (kills, total_sent, info.total_size, extra, kills * bound, kills, bound,
                             json_downloaded))
-        if kills < MIN_KILLS:
-            diag.append("only %d kills landed before the download finished: the download is "
-                        "too fast for this test (raise SIZE or lower RATE)" % kills)
+        log("%d of the kills hit while data was flowing" % mid_transfer)
+        if kills < MIN_KILLS or mid_transfer < MIN_MID_KILLS:
+            diag.append("only %d kills (%d while data flowed) landed before the download "
+                        "finished: it is too fast for this test (raise SIZE or lower RATE)"
+                        % (kills, mid_transfer))
         if extra > kills * bound:
             diag.append("re-downloaded %d bytes over %d kills: more than %d per kill"
                         % (extra, kills, bound))
