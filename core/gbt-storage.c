@@ -407,10 +407,30 @@ gbt_storage_create_files (GbtStorage *self, GError **error)
           release_fd (self, ref);
           return FALSE;
         }
-      /* Sparse: ftruncate() allocates nothing, blocks come with the data.
-       * A file longer than the torrent says is cut to length, as libtorrent
-       * does: the bytes past the end belong to no piece, and a finished
-       * download must be exactly the published file. */
+      /* Smaller than its length: allocated up front with fallocate(), which
+       * reserves the blocks (a full disk is an error now, not mid-download)
+       * and makes the out-of-order writes of a download about half as costly
+       * as filling the holes of a sparse file (measured on ext4).  Where the
+       * file system cannot, ftruncate() makes it sparse instead.  A file
+       * longer than the torrent says is cut to length, as libtorrent does:
+       * the bytes past the end belong to no piece, and a finished download
+       * must be exactly the published file. */
+      if ((guint64) st.st_size < f->length && f->length > 0)
+        {
+          int r;
+          do
+            r = fallocate (ref->fd, 0, st.st_size, (off_t) (f->length - (guint64) st.st_size));
+          while (r < 0 && errno == EINTR);
+          if (r < 0 && errno == ENOSPC)
+            {
+              g_autofree char *full = g_build_filename (self->download_dir, f->path, NULL);
+              set_errno_error (error, errno, "allocate space for", full);
+              release_fd (self, ref);
+              return FALSE;
+            }
+          if (r == 0 && fstat (ref->fd, &st) < 0)
+            st.st_size = -1;
+        }
       if ((guint64) st.st_size != f->length)
         {
           int r;
