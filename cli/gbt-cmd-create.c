@@ -1,20 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* gbt create: make a .torrent from a file or a directory (core/gbt-creator). */
+/* gbt create: make a .torrent from a file or a directory (GbtCreator). */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "gbt-cli.h"
-#include "gbt-creator.h"
 
 typedef struct
 {
   gboolean tty;
   gint64 start;
+  GMainLoop *loop;
+  GAsyncResult *result;
 } Progress;
 
 static void
-progress_cb (guint64 done, guint64 total, gpointer user_data)
+progress_cb (GbtCreator *creator, guint64 done, guint64 total, gpointer user_data)
 {
   Progress *p = user_data;
   double secs = (double) (g_get_monotonic_time () - p->start) / G_USEC_PER_SEC;
@@ -25,6 +26,15 @@ progress_cb (guint64 done, guint64 total, gpointer user_data)
            total ? 100.0 * (double) done / (double) total : 100.0,
            secs > 0 ? (double) done / (1024.0 * 1024.0) / secs : 0.0);
   fflush (stderr);
+}
+
+static void
+created_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Progress *p = user_data;
+
+  p->result = g_object_ref (result);
+  g_main_loop_quit (p->loop);
 }
 
 static const char summary[] =
@@ -91,8 +101,8 @@ gbt_cmd_create (int argc, char **argv, GbtCliGlobals *globals)
   g_autoptr(GbtMetainfo) mi = NULL;
   g_autofree char *out_path = NULL;
   g_autofree char *hash_hex = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
   const char *epoch;
-  guint8 info_hash[20];
   Progress progress = { 0 };
   double secs;
   guint32 piece_length;
@@ -176,8 +186,15 @@ gbt_cmd_create (int argc, char **argv, GbtCliGlobals *globals)
 
   progress.tty = isatty (STDERR_FILENO);
   progress.start = g_get_monotonic_time ();
-  torrent = gbt_creator_hash (creator, (guint) threads, progress_cb, &progress, NULL, info_hash,
-                              &error);
+  loop = g_main_loop_new (NULL, FALSE);
+  progress.loop = loop;
+  gbt_creator_set_n_threads (creator, (guint) threads);
+  g_signal_connect (creator, "progress", G_CALLBACK (progress_cb), &progress);
+  gbt_creator_create_async (creator, NULL, created_cb, &progress);
+  while (progress.result == NULL)
+    g_main_loop_run (loop);
+  torrent = gbt_creator_create_finish (creator, progress.result, &error);
+  g_clear_object (&progress.result);
   secs = (double) (g_get_monotonic_time () - progress.start) / G_USEC_PER_SEC;
   if (progress.tty)
     fprintf (stderr, "\r\033[K");
@@ -194,7 +211,6 @@ gbt_cmd_create (int argc, char **argv, GbtCliGlobals *globals)
       gbt_cli_error ("The torrent made does not read back: %s", error->message);
       return GBT_EXIT_FAILURE;
     }
-  g_assert (memcmp (gbt_metainfo_get_info_hash (mi), info_hash, 20) == 0);
 
   if (!g_file_set_contents_full (out_path, g_bytes_get_data (torrent, NULL),
                                  (gssize) g_bytes_get_size (torrent),

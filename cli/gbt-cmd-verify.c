@@ -5,17 +5,13 @@
  * missing.  A piece is "missing" when a file it needs is absent or too
  * short, "bad" when its data is all there but hashes differently.
  */
-#include <errno.h>
 #include <stdio.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
 
 #include "gbt-cli.h"
-#include "gbt-disk-io.h"
-#include "gbt-storage.h"
 
 typedef struct
 {
@@ -23,16 +19,8 @@ typedef struct
   GbtMetainfo *mi;
   gboolean tty;
   gint64 start;
-  GbtBitfield have;
-  gboolean finished;
-  GError *error;
+  GAsyncResult *result;
 } VerifyState;
-
-typedef enum {
-  FILE_OK,
-  FILE_ABSENT,
-  FILE_SHORT,
-} FileState;
 
 static void
 progress_cb (guint checked, guint n_pieces, gpointer user_data)
@@ -51,19 +39,11 @@ progress_cb (guint checked, guint n_pieces, gpointer user_data)
 }
 
 static void
-done_cb (const GbtBitfield *have, const GError *error, gpointer user_data)
+verified_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   VerifyState *s = user_data;
 
-  if (error != NULL)
-    s->error = g_error_copy (error);
-  else
-    {
-      for (guint i = 0; i < have->n_bits; i++)
-        if (gbt_bitfield_get (have, i))
-          gbt_bitfield_set (&s->have, i, TRUE);
-    }
-  s->finished = TRUE;
+  s->result = g_object_ref (result);
   g_main_loop_quit (s->loop);
 }
 
@@ -91,22 +71,9 @@ format_ranges (GArray *pieces)
   return g_string_free (out, FALSE);
 }
 
-static FileState
-file_state (const char *dir, const GbtFileInfo *f, guint64 *size_out)
-{
-  g_autofree char *path = g_build_filename (dir, f->path, NULL);
-  struct stat st;
-
-  *size_out = 0;
-  if (stat (path, &st) != 0 || !S_ISREG (st.st_mode))
-    return FILE_ABSENT;
-  *size_out = (guint64) st.st_size;
-  return (guint64) st.st_size < f->length ? FILE_SHORT : FILE_OK;
-}
-
 /* the pieces of @f that are not good, as ranges; NULL when all are */
 static char *
-file_bad_ranges (GbtMetainfo *mi, const GbtBitfield *have, const GbtFileInfo *f)
+file_bad_ranges (GbtMetainfo *mi, GbtVerifyResult *result, const GbtFileInfo *f)
 {
   g_autoptr(GArray) touched = g_array_new (FALSE, FALSE, sizeof (guint));
   guint32 piece_length = gbt_metainfo_get_piece_length (mi);
@@ -115,7 +82,7 @@ file_bad_ranges (GbtMetainfo *mi, const GbtBitfield *have, const GbtFileInfo *f)
     return NULL;
   for (guint p = (guint) (f->offset / piece_length);
        p <= (guint) ((f->offset + f->length - 1) / piece_length); p++)
-    if (!gbt_bitfield_get (have, p))
+    if (gbt_verify_result_get_piece_state (result, p) != GBT_VERIFY_PIECE_GOOD)
       g_array_append_val (touched, p);
   return touched->len ? format_ranges (touched) : NULL;
 }
@@ -140,15 +107,12 @@ gbt_cmd_verify (int argc, char **argv, GbtCliGlobals *globals)
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(GArray) bad = g_array_new (FALSE, FALSE, sizeof (guint));
   g_autoptr(GArray) missing = g_array_new (FALSE, FALSE, sizeof (guint));
-  g_autofree FileState *states = NULL;
-  g_autofree guint64 *disk_sizes = NULL;
+  g_autoptr(GbtVerifyResult) result = NULL;
   g_autofree char *bad_text = NULL;
   g_autofree char *missing_text = NULL;
   g_autofree char *hash_hex = NULL;
-  GbtStorage *storage;
-  GbtDiskIo *io;
   VerifyState s = { 0 };
-  guint n_pieces, n_files;
+  guint n_pieces, n_files, n_good;
   guint64 good_bytes = 0;
   double secs;
   GStatBuf st;
@@ -199,63 +163,37 @@ gbt_cmd_verify (int argc, char **argv, GbtCliGlobals *globals)
   s.loop = loop;
   s.mi = mi;
   s.tty = isatty (STDERR_FILENO);
-  gbt_bitfield_init (&s.have, n_pieces);
 
-  storage = gbt_storage_new (mi, dir);
-  io = gbt_disk_io_new (mi, storage, (guint) threads);
   s.start = g_get_monotonic_time ();
-  gbt_disk_io_verify (io, NULL, progress_cb, done_cb, &s);
-  while (!s.finished)
+  gbt_metainfo_verify_async (mi, dir, (guint) threads, progress_cb, &s, NULL, NULL, verified_cb,
+                             &s);
+  while (s.result == NULL)
     g_main_loop_run (loop);
+  result = gbt_metainfo_verify_finish (mi, s.result, &error);
+  g_clear_object (&s.result);
   secs = (double) (g_get_monotonic_time () - s.start) / G_USEC_PER_SEC;
-  gbt_disk_io_free (io);
-  gbt_storage_free (storage);
   if (s.tty)
     fprintf (stderr, "\r\033[K");
-  if (s.error != NULL)
+  if (result == NULL)
     {
-      gbt_cli_error ("%s", s.error->message);
-      g_error_free (s.error);
-      gbt_bitfield_clear (&s.have);
+      gbt_cli_error ("%s", error->message);
       return GBT_EXIT_FAILURE;
     }
 
-  /* classify: missing when a non-pad file the piece needs is absent or short */
-  states = g_new0 (FileState, n_files);
-  disk_sizes = g_new0 (guint64, n_files);
-  for (guint i = 0; i < n_files; i++)
-    {
-      const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
-      states[i] = (f->attr & GBT_FILE_ATTR_PAD) || f->length == 0
-                    ? FILE_OK
-                    : file_state (dir, f, &disk_sizes[i]);
-    }
-  for (guint p = 0, fi = 0; p < n_pieces; p++)
-    {
-      guint64 start = (guint64) p * gbt_metainfo_get_piece_length (mi);
-      guint64 end = start + gbt_metainfo_get_piece_size (mi, p);
-      gboolean is_missing = FALSE;
-
-      if (gbt_bitfield_get (&s.have, p))
-        {
-          good_bytes += end - start;
-          continue;
-        }
-      while (fi < n_files
-             && gbt_metainfo_get_file (mi, fi)->offset + gbt_metainfo_get_file (mi, fi)->length
-                  <= start)
-        fi++;
-      for (guint k = fi; k < n_files && gbt_metainfo_get_file (mi, k)->offset < end; k++)
-        {
-          const GbtFileInfo *f = gbt_metainfo_get_file (mi, k);
-          /* the file must reach at least the end of this piece's part of it */
-          guint64 need = MIN (end, f->offset + f->length) - f->offset;
-
-          if (states[k] == FILE_ABSENT || (states[k] == FILE_SHORT && disk_sizes[k] < need))
-            is_missing = TRUE;
-        }
-      g_array_append_val (is_missing ? missing : bad, p);
-    }
+  n_good = gbt_verify_result_get_n_good (result);
+  good_bytes = gbt_verify_result_get_good_bytes (result);
+  for (guint p = 0; p < n_pieces; p++)
+    switch (gbt_verify_result_get_piece_state (result, p))
+      {
+      case GBT_VERIFY_PIECE_GOOD:
+        break;
+      case GBT_VERIFY_PIECE_BAD:
+        g_array_append_val (bad, p);
+        break;
+      case GBT_VERIFY_PIECE_MISSING:
+        g_array_append_val (missing, p);
+        break;
+      }
   bad_text = format_ranges (bad);
   missing_text = format_ranges (missing);
   hash_hex = gbt_metainfo_dup_info_hash_hex (mi);
@@ -275,8 +213,8 @@ gbt_cmd_verify (int argc, char **argv, GbtCliGlobals *globals)
       g_string_append_printf (out,
                               ",\"complete\":%s,\"pieces\":%u,\"good\":%u,\"bad_count\":%u"
                               ",\"missing_count\":%u,\"bad\":",
-                              s.have.n_set == n_pieces ? "true" : "false", n_pieces,
-                              s.have.n_set, bad->len, missing->len);
+                              n_good == n_pieces ? "true" : "false", n_pieces,
+                              n_good, bad->len, missing->len);
       gbt_cli_json_string (out, bad_text);
       g_string_append (out, ",\"missing\":");
       gbt_cli_json_string (out, missing_text);
@@ -290,7 +228,8 @@ gbt_cmd_verify (int argc, char **argv, GbtCliGlobals *globals)
       for (guint i = 0; i < n_files; i++)
         {
           const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
-          g_autofree char *ranges = file_bad_ranges (mi, &s.have, f);
+          g_autofree char *ranges = file_bad_ranges (mi, result, f);
+          GbtVerifyFileState state = gbt_verify_result_get_file_state (result, i, NULL);
 
           if (ranges == NULL)
             continue;
@@ -298,9 +237,9 @@ gbt_cmd_verify (int argc, char **argv, GbtCliGlobals *globals)
           first = FALSE;
           gbt_cli_json_string (out, f->path);
           g_string_append_printf (out, ",\"state\":\"%s\",\"pieces\":",
-                                  states[i] == FILE_ABSENT  ? "absent"
-                                  : states[i] == FILE_SHORT ? "short"
-                                                            : "bad");
+                                  state == GBT_VERIFY_FILE_ABSENT  ? "absent"
+                                  : state == GBT_VERIFY_FILE_SHORT ? "short"
+                                                                   : "bad");
           gbt_cli_json_string (out, ranges);
           g_string_append_c (out, '}');
         }
@@ -314,7 +253,7 @@ gbt_cmd_verify (int argc, char **argv, GbtCliGlobals *globals)
       gboolean header = FALSE;
 
       printf ("%s: %u of %u pieces good (%s of %s), checked in %.2f s (%.1f MiB/s)\n",
-              gbt_metainfo_get_name (mi), s.have.n_set, n_pieces, good_size, total_size, secs,
+              gbt_metainfo_get_name (mi), n_good, n_pieces, good_size, total_size, secs,
               secs > 0 ? (double) gbt_metainfo_get_total_size (mi) / (1024.0 * 1024.0) / secs
                        : 0.0);
       if (bad->len)
@@ -324,26 +263,24 @@ gbt_cmd_verify (int argc, char **argv, GbtCliGlobals *globals)
       for (guint i = 0; i < n_files; i++)
         {
           const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
-          g_autofree char *ranges = file_bad_ranges (mi, &s.have, f);
+          g_autofree char *ranges = file_bad_ranges (mi, result, f);
+          guint64 disk_size;
+          GbtVerifyFileState state = gbt_verify_result_get_file_state (result, i, &disk_size);
 
           if (ranges == NULL)
             continue;
           if (!header)
             printf ("Files affected:\n");
           header = TRUE;
-          if (states[i] == FILE_ABSENT)
+          if (state == GBT_VERIFY_FILE_ABSENT)
             printf ("  %s: absent (pieces %s)\n", f->path, ranges);
-          else if (states[i] == FILE_SHORT)
+          else if (state == GBT_VERIFY_FILE_SHORT)
             printf ("  %s: short, %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
-                    " bytes (pieces %s)\n", f->path, disk_sizes[i], f->length, ranges);
+                    " bytes (pieces %s)\n", f->path, disk_size, f->length, ranges);
           else
             printf ("  %s: pieces %s not good\n", f->path, ranges);
         }
     }
 
-  {
-    gboolean complete = s.have.n_set == n_pieces;
-    gbt_bitfield_clear (&s.have);
-    return complete ? GBT_EXIT_OK : GBT_EXIT_FAILURE;
-  }
+  return n_good == n_pieces ? GBT_EXIT_OK : GBT_EXIT_FAILURE;
 }

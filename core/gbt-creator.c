@@ -49,6 +49,7 @@ typedef struct
 
 struct _GbtCreator
 {
+  GObject parent_instance;
   char *root;           /* canonical path given */
   char *name;
   gboolean multi_file;
@@ -61,7 +62,16 @@ struct _GbtCreator
   gint64 creation_date;
   gboolean is_private;
   guint32 piece_length; /* 0: auto */
+  guint n_threads;      /* 0: one per core */
 };
+
+G_DEFINE_FINAL_TYPE (GbtCreator, gbt_creator, G_TYPE_OBJECT)
+
+enum {
+  SIGNAL_PROGRESS,
+  N_SIGNALS,
+};
+static guint signals[N_SIGNALS];
 
 static void
 creator_file_clear (gpointer data)
@@ -175,14 +185,8 @@ gbt_creator_new (const char *path, GError **error)
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  self = g_new0 (GbtCreator, 1);
+  self = g_object_new (GBT_TYPE_CREATOR, NULL);
   self->root = g_canonicalize_filename (path, NULL);
-  self->files = g_array_new (FALSE, TRUE, sizeof (CreatorFile));
-  g_array_set_clear_func (self->files, creator_file_clear);
-  self->tiers = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
-  self->web_seeds = g_ptr_array_new_with_free_func (g_free);
-  self->created_by = g_strdup ("gbt " GBT_VERSION_STRING);
-  self->creation_date = -1;
   self->name = g_path_get_basename (self->root);
 
   if (stat (self->root, &st) != 0)
@@ -246,11 +250,22 @@ gbt_creator_new (const char *path, GError **error)
   return g_steal_pointer (&self);
 }
 
-void
-gbt_creator_free (GbtCreator *self)
+static void
+gbt_creator_init (GbtCreator *self)
 {
-  if (self == NULL)
-    return;
+  self->files = g_array_new (FALSE, TRUE, sizeof (CreatorFile));
+  g_array_set_clear_func (self->files, creator_file_clear);
+  self->tiers = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  self->web_seeds = g_ptr_array_new_with_free_func (g_free);
+  self->created_by = g_strdup ("gbt " GBT_VERSION_STRING);
+  self->creation_date = -1;
+}
+
+static void
+gbt_creator_finalize (GObject *object)
+{
+  GbtCreator *self = GBT_CREATOR (object);
+
   g_free (self->root);
   g_free (self->name);
   g_array_unref (self->files);
@@ -258,7 +273,27 @@ gbt_creator_free (GbtCreator *self)
   g_ptr_array_unref (self->web_seeds);
   g_free (self->comment);
   g_free (self->created_by);
-  g_free (self);
+  G_OBJECT_CLASS (gbt_creator_parent_class)->finalize (object);
+}
+
+static void
+gbt_creator_class_init (GbtCreatorClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = gbt_creator_finalize;
+
+  /**
+   * GbtCreator::progress:
+   * @self: the creator
+   * @bytes_done: bytes hashed so far
+   * @total_bytes: the size of all files
+   *
+   * Emitted on the main context of the caller of gbt_creator_create_async()
+   * a few times a second while hashing, and once with @bytes_done equal to
+   * @total_bytes when hashing succeeded.
+   */
+  signals[SIGNAL_PROGRESS] = g_signal_new ("progress", G_TYPE_FROM_CLASS (klass),
+                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                           G_TYPE_NONE, 2, G_TYPE_UINT64, G_TYPE_UINT64);
 }
 
 /* ---- accessors and options ---- */
@@ -266,14 +301,14 @@ gbt_creator_free (GbtCreator *self)
 gboolean
 gbt_creator_is_multi_file (GbtCreator *self)
 {
-  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (GBT_IS_CREATOR (self), FALSE);
   return self->multi_file;
 }
 
 guint
 gbt_creator_get_n_files (GbtCreator *self)
 {
-  g_return_val_if_fail (self != NULL, 0);
+  g_return_val_if_fail (GBT_IS_CREATOR (self), 0);
   return self->files->len;
 }
 
@@ -294,14 +329,14 @@ gbt_creator_get_file_length (GbtCreator *self, guint index)
 guint64
 gbt_creator_get_total_size (GbtCreator *self)
 {
-  g_return_val_if_fail (self != NULL, 0);
+  g_return_val_if_fail (GBT_IS_CREATOR (self), 0);
   return self->total_size;
 }
 
 const char *
 gbt_creator_get_name (GbtCreator *self)
 {
-  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (GBT_IS_CREATOR (self), NULL);
   return self->name;
 }
 
@@ -325,7 +360,7 @@ check_url (const char *url, const char *what, GError **error)
 gboolean
 gbt_creator_add_tier (GbtCreator *self, const char *const *urls, GError **error)
 {
-  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (GBT_IS_CREATOR (self), FALSE);
 
   if (urls == NULL || urls[0] == NULL)
     {
@@ -343,7 +378,7 @@ gbt_creator_add_tier (GbtCreator *self, const char *const *urls, GError **error)
 gboolean
 gbt_creator_add_web_seed (GbtCreator *self, const char *url, GError **error)
 {
-  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (GBT_IS_CREATOR (self), FALSE);
 
   if (!check_url (url, "web seed", error))
     return FALSE;
@@ -354,7 +389,7 @@ gbt_creator_add_web_seed (GbtCreator *self, const char *url, GError **error)
 gboolean
 gbt_creator_set_name (GbtCreator *self, const char *name, GError **error)
 {
-  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (GBT_IS_CREATOR (self), FALSE);
 
   if (!name_is_valid (name))
     {
@@ -377,7 +412,7 @@ gbt_creator_set_name (GbtCreator *self, const char *name, GError **error)
 void
 gbt_creator_set_comment (GbtCreator *self, const char *comment)
 {
-  g_return_if_fail (self != NULL);
+  g_return_if_fail (GBT_IS_CREATOR (self));
   g_free (self->comment);
   self->comment = g_strdup (comment);
 }
@@ -385,14 +420,14 @@ gbt_creator_set_comment (GbtCreator *self, const char *comment)
 void
 gbt_creator_set_private (GbtCreator *self, gboolean is_private)
 {
-  g_return_if_fail (self != NULL);
+  g_return_if_fail (GBT_IS_CREATOR (self));
   self->is_private = is_private;
 }
 
 void
 gbt_creator_set_created_by (GbtCreator *self, const char *created_by)
 {
-  g_return_if_fail (self != NULL);
+  g_return_if_fail (GBT_IS_CREATOR (self));
   g_free (self->created_by);
   self->created_by = g_strdup (created_by);
 }
@@ -400,14 +435,14 @@ gbt_creator_set_created_by (GbtCreator *self, const char *created_by)
 void
 gbt_creator_set_creation_date (GbtCreator *self, gint64 date)
 {
-  g_return_if_fail (self != NULL);
+  g_return_if_fail (GBT_IS_CREATOR (self));
   self->creation_date = date < 0 ? -1 : date;
 }
 
 gboolean
 gbt_creator_set_piece_length (GbtCreator *self, guint32 length, GError **error)
 {
-  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (GBT_IS_CREATOR (self), FALSE);
 
   if (length != 0
       && (length < GBT_CREATOR_MIN_PIECE_LENGTH || length > GBT_CREATOR_MAX_PIECE_LENGTH
@@ -435,7 +470,7 @@ gbt_creator_auto_piece_length (guint64 total_size)
 guint32
 gbt_creator_get_piece_length (GbtCreator *self)
 {
-  g_return_val_if_fail (self != NULL, 0);
+  g_return_val_if_fail (GBT_IS_CREATOR (self), 0);
   return self->piece_length != 0 ? self->piece_length
                                  : gbt_creator_auto_piece_length (self->total_size);
 }
@@ -801,7 +836,7 @@ gbt_creator_hash (GbtCreator *self, guint n_threads, GbtCreatorProgressFunc prog
   guint n_started = 0;
   GBytes *torrent = NULL;
 
-  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (GBT_IS_CREATOR (self), NULL);
 
   job.creator = self;
   job.piece_length = gbt_creator_get_piece_length (self);
@@ -900,4 +935,101 @@ out:
   g_mutex_clear (&job.lock);
   g_cond_clear (&job.cond);
   return torrent;
+}
+
+/* ---- the async API ---- */
+
+void
+gbt_creator_set_n_threads (GbtCreator *self, guint n_threads)
+{
+  g_return_if_fail (GBT_IS_CREATOR (self));
+  self->n_threads = n_threads;
+}
+
+typedef struct
+{
+  GbtCreator *self; /* a reference */
+  guint64 done, total;
+} ProgressReport;
+
+static gboolean
+emit_progress (gpointer data)
+{
+  ProgressReport *report = data;
+
+  g_signal_emit (report->self, signals[SIGNAL_PROGRESS], 0, report->done, report->total);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+progress_report_free (gpointer data)
+{
+  ProgressReport *report = data;
+
+  g_object_unref (report->self);
+  g_free (report);
+}
+
+/* on the hashing thread, already throttled by gbt_creator_hash(): hand it
+ * to the caller's context */
+static void
+post_progress (guint64 done, guint64 total, gpointer user_data)
+{
+  GTask *task = user_data;
+  ProgressReport *report = g_new0 (ProgressReport, 1);
+  GSource *source = g_idle_source_new ();
+
+  report->self = g_object_ref (g_task_get_source_object (task));
+  report->done = done;
+  report->total = total;
+  /* same priority as the task's completion, attached earlier: runs first */
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, emit_progress, report, progress_report_free);
+  g_source_set_static_name (source, "[gbt] creator progress");
+  g_source_attach (source, g_task_get_context (task));
+  g_source_unref (source);
+}
+
+static void
+create_thread (GTask *task, gpointer source_object, gpointer task_data,
+               GCancellable *cancellable)
+{
+  GbtCreator *self = source_object;
+  GError *error = NULL;
+  GBytes *torrent;
+
+  torrent = gbt_creator_hash (self, self->n_threads, post_progress, task, cancellable, NULL,
+                              &error);
+  if (torrent == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, torrent, (GDestroyNotify) g_bytes_unref);
+}
+
+void
+gbt_creator_create_async (GbtCreator *self, GCancellable *cancellable,
+                          GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (GBT_IS_CREATOR (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, gbt_creator_create_async);
+  g_task_set_name (task, "[gbt] gbt_creator_create_async");
+  /* gbt_creator_hash() reports cancellation itself, with its own message */
+  g_task_set_return_on_cancel (task, FALSE);
+  g_task_run_in_thread (task, create_thread);
+}
+
+GBytes *
+gbt_creator_create_finish (GbtCreator *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (GBT_IS_CREATOR (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gbt_creator_create_async,
+                        NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
 }

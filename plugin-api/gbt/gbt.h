@@ -19,5 +19,7 @@
 #include <gbt/gbt-session.h>
 #include <gbt/gbt-torrent.h>
 #include <gbt/gbt-peer.h>
+#include <gbt/gbt-creator.h>
+#include <gbt/gbt-verifier.h>
 
 #undef GBT_INSIDE

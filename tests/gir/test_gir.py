@@ -231,8 +231,68 @@ def case_plugins(tap, Gbt, GLib, Gio):
            "the registry hands out a Gbt.Transport and a Gbt.Tracker", diag)
 
 
-CASES = [case_version, case_download, case_errors, case_plugins]
-PLAN = 1 + 11 + 2 + 2 + 1
+def case_create_verify(tap, Gbt, GLib, Gio):
+    """Gbt.Creator makes a torrent off the main thread, Metainfo.verify_async checks it."""
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="gbt-gir-create-") as tmp:
+        data = os.path.join(tmp, "data.bin")
+        write_random_file(data, 300 * KiB + 17, 7)
+        loop = GLib.MainLoop()
+        creator = Gbt.Creator.new(data)
+        creator.set_piece_length(64 * KiB)
+        creator.set_creation_date(-1)
+        creator.add_tier(["http://127.0.0.1:1/announce"])
+        progress, out = [], {}
+
+        def on_progress(c, done, total):
+            progress.append((done, total))
+
+        def on_created(c, result):
+            try:
+                out["torrent"] = c.create_finish(result)
+            except GLib.Error as e:
+                out["error"] = e
+            loop.quit()
+
+        creator.connect("progress", on_progress)
+        creator.create_async(None, on_created)
+        in_time = run_loop(GLib, loop, 30)
+        torrent = out.get("torrent")
+        mi = Gbt.Metainfo.new_from_bytes(torrent) if torrent is not None else None
+        tap.ok(in_time and mi is not None and mi.get_n_pieces() == 5
+               and progress and progress[-1] == (300 * KiB + 17, 300 * KiB + 17),
+               "Gbt.Creator.create_async makes a torrent and reports progress",
+               "in time %r, out %r, progress %r" % (in_time, out, progress[-3:]))
+        if mi is None:
+            return
+
+        # one flipped byte in piece 2: bad; the rest good
+        with open(data, "r+b") as f:
+            f.seek(2 * 64 * KiB + 5)
+            b = f.read(1)
+            f.seek(2 * 64 * KiB + 5)
+            f.write(bytes([b[0] ^ 0xFF]))
+
+        def on_verified(m, result):
+            try:
+                out["result"] = mi.verify_finish(result)
+            except GLib.Error as e:
+                out["error"] = e
+            loop.quit()
+
+        mi.verify_async(tmp, 0, None, None, None, on_verified)
+        in_time = run_loop(GLib, loop, 30)
+        res = out.get("result")
+        states = [res.get_piece_state(i) for i in range(res.get_n_pieces())] if res else None
+        P = Gbt.VerifyPieceState
+        tap.ok(in_time and res is not None and res.get_n_good() == 4
+               and states == [P.GOOD, P.GOOD, P.BAD, P.GOOD, P.GOOD],
+               "Gbt.Metainfo.verify_async tells the bad piece",
+               "in time %r, out %r, states %r" % (in_time, out, states))
+
+
+CASES = [case_version, case_download, case_errors, case_plugins, case_create_verify]
+PLAN = 1 + 11 + 2 + 2 + 2 + 1
 
 
 def skip(why):
