@@ -23,8 +23,10 @@ typedef enum {
 } GbtPeerState;
 
 /* Called when an incoming connection's handshake names an info-hash: returns
- * the torrent (not referenced) or NULL to refuse. */
-typedef GbtTorrent *(*GbtPeerLookupFunc) (const guint8 info_hash[20], gpointer user_data);
+ * the torrent (not referenced) or NULL to refuse.  The caller holds a
+ * reference on @peer for the call. */
+typedef GbtTorrent *(*GbtPeerLookupFunc) (GbtPeer *peer, const guint8 info_hash[20],
+                                          gpointer user_data);
 
 struct _GbtPeer {
   gint ref_count;

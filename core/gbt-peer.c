@@ -421,7 +421,7 @@ peer_handle_handshake (GbtPeer *peer)
 
   if (peer->torrent == NULL)
     {
-      GbtTorrent *t = peer->lookup ? peer->lookup (peer->remote.info_hash, peer->lookup_data) : NULL;
+      GbtTorrent *t = peer->lookup ? peer->lookup (peer, peer->remote.info_hash, peer->lookup_data) : NULL;
       if (t == NULL)
         {
           peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_WRONG_INFO_HASH,

@@ -20,6 +20,8 @@
 
 #define DEFAULT_MAX_PEERS 50
 #define DEFAULT_BUFFER_LIMIT (24 * 1024 * 1024)
+/* incoming connections that have not yet named a torrent */
+#define MAX_HANDSHAKING 200
 
 G_DEFINE_QUARK (gbt-session-error-quark, gbt_session_error)
 
@@ -226,10 +228,16 @@ gbt_session_get_torrents (GbtSession *self)
 }
 
 static GbtTorrent *
-lookup_torrent_cb (const guint8 info_hash[20], gpointer user_data)
+lookup_torrent_cb (GbtPeer *peer, const guint8 info_hash[20], gpointer user_data)
 {
   GbtSession *self = user_data;
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->torrents));
+
+  /* its handshake is done: it leaves the list now, not at the next sweep, so
+   * a burst of short connections cannot fill the list and lock peers out
+   * (the reader holds a reference for this call; the torrent takes its own) */
+  if (g_ptr_array_remove_fast (self->handshaking, peer))
+    gbt_peer_unref (peer);
 
   for (guint i = 0; i < n; i++)
     {
@@ -271,8 +279,14 @@ accept_cb (GIOStream *stream, GSocketAddress *remote, gpointer user_data)
   if (!G_IS_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (stream))
       || !G_IS_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (stream)))
     return;
-  if (self->handshaking->len > 200)
-    return; /* too many half-done handshakes: drop */
+  if (self->handshaking->len >= MAX_HANDSHAKING)
+    sweep_cb (self); /* closed ones count for nothing */
+  if (self->handshaking->len >= MAX_HANDSHAKING)
+    {
+      g_debug ("dropping an incoming connection: %u handshakes in progress",
+               self->handshaking->len);
+      return;
+    }
   peer = gbt_peer_new (stream, G_IS_INET_SOCKET_ADDRESS (remote) ? G_INET_SOCKET_ADDRESS (remote) : NULL,
                        TRUE);
   g_ptr_array_add (self->handshaking, peer);
