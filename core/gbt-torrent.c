@@ -955,6 +955,32 @@ gbt_torrent_peer_ready (GbtTorrent *self, GbtPeer *peer)
   g_debug ("[%s] peer %s ready", gbt_torrent_get_name (self), peer->name);
 }
 
+/* Full: a newcomer may take the place of the oldest peer with which nothing
+ * can be exchanged (neither side interested) for a while, so idle
+ * connections cannot lock real peers out. */
+static gboolean
+torrent_make_room (GbtTorrent *self)
+{
+  gint64 now = g_get_monotonic_time ();
+  GbtPeer *victim = NULL;
+  g_autoptr(GError) reason = NULL;
+
+  for (guint i = 0; i < self->peers->len; i++)
+    {
+      GbtPeer *p = g_ptr_array_index (self->peers, i);
+      if (p->peer_interested || p->am_interested || now - p->connected_us < 30 * G_USEC_PER_SEC)
+        continue;
+      if (victim == NULL || p->connected_us < victim->connected_us)
+        victim = p;
+    }
+  if (victim == NULL)
+    return FALSE;
+  reason = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
+                                "idle: making room for a new peer");
+  gbt_peer_close (victim, reason);
+  return TRUE;
+}
+
 gboolean
 gbt_torrent_accept_peer (GbtTorrent *self, GbtPeer *peer)
 {
@@ -968,7 +994,7 @@ gbt_torrent_accept_peer (GbtTorrent *self, GbtPeer *peer)
       if (g_hash_table_contains (self->banned, ip))
         return FALSE;
     }
-  if (self->peers->len >= gbt_session_get_max_peers (self->session))
+  if (self->peers->len >= gbt_session_get_max_peers (self->session) && !torrent_make_room (self))
     return FALSE;
   g_ptr_array_add (self->peers, gbt_peer_ref (peer));
   return TRUE;

@@ -14,6 +14,7 @@ import random
 import socket
 import struct
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from swarm import (KiB, MiB, Swarm, Tap, check_prerequisites, compare_tree,  # noqa: E402
@@ -53,7 +54,7 @@ def main():
     if why:
         print("1..0 # SKIP " + why, flush=True)
         return 0
-    tap = Tap(4)
+    tap = Tap(6)
     rnd = random.Random(int(os.environ.get("INTEROP_SEED", "7")))
     with Swarm("flood") as sw:
         src = sw.path("src")
@@ -126,6 +127,47 @@ def main():
         tap.ok(done and not compare_tree(os.path.join(src, "p.bin"), out, "p.bin"),
                "a libtorrent leecher then downloads everything from gbt", peer.proc.log_tail())
         tap.ok(g.alive(), "gbt still running at the end", g.log_tail())
+        sw.forget(g)
+
+        # idle intruders hold every peer slot: a real peer still gets in
+        # once they have been useless for a while (30 s)
+        addr2 = sw.new_addr()
+        g2 = sw.spawn("gbt-seed-2", [gbt_cli(), "seed", t, "-d", src, "--bind", addr2, "--json",
+                                     "--max-peers", "2"])
+        line = g2.wait_line(lambda l: '"start"' in l, 30)
+        g2.wait_line(lambda l: '"seeding"' in l, 30)
+        port2 = json.loads(line)["listen_port"] if line else 0
+        idle = []
+        for _ in range(2):
+            s = socket.create_connection((addr2, port2), timeout=3)
+            s.sendall(b"\x13BitTorrent protocol" + bytes(8) + info_hash + b"-ID0001-" + os.urandom(12))
+            idle.append(s)
+        deadline = time.monotonic() + 34
+        while time.monotonic() < deadline:      # keep-alives keep them connected
+            for s in idle:
+                try:
+                    s.sendall(struct.pack(">I", 0))
+                except OSError:
+                    pass
+            time.sleep(2)
+        out2 = sw.path("out2")
+        os.makedirs(out2)
+        peer2 = sw.libtorrent_peer(info, out2, leech=True, name="lt-leech-2")
+        done = peer2.proc.wait_line(lambda l: l == "DONE", 60) is not None
+        tap.ok(done and not compare_tree(os.path.join(src, "p.bin"), out2, "p.bin"),
+               "with every slot held by idle peers, a leecher still gets in and downloads",
+               peer2.proc.log_tail() + "\n" + g2.log_tail())
+        closed = 0
+        for s in idle:
+            try:
+                s.settimeout(1)
+                while s.recv(65536):
+                    pass
+                closed += 1
+            except OSError:
+                closed += 1 if s.fileno() < 0 else 0
+            s.close()
+        tap.ok(closed >= 1, "gbt closed an idle peer to make room (%d of 2)" % closed)
     return tap.finish()
 
 
