@@ -32,7 +32,7 @@ test_full (void)
   g_autoptr(GbtMagnet) m = parse_ok (
     "magnet:?xt=urn:btih:" HEX "&dn=Some+Name%20%C3%A9"
     "&tr=http%3A%2F%2Ft.example%2Fannounce%3Fa%3D1%2B2&tr=udp://u.example:80"
-    "&tr=udp://u.example:80&x.pe=10.0.0.1:6881&x.pe=%5B2001:db8::1%5D:51413"
+    "&tr=udp://u.example:80&x.pe=127.0.0.9:6881&x.pe=%5B2001:db8::1%5D:51413"
     "&x.pe=peer.example:1&so=0,2,4-6&unknown=whatever&&flag");
 
   g_assert_cmpmem (m->info_hash, 20, expected_hash, 20);
@@ -42,7 +42,7 @@ test_full (void)
   g_assert_cmpstr (m->trackers[0], ==, "http://t.example/announce?a=1+2");
   g_assert_cmpstr (m->trackers[1], ==, "udp://u.example:80");
   g_assert_cmpuint (g_strv_length (m->peers), ==, 3);
-  g_assert_cmpstr (m->peers[0], ==, "10.0.0.1:6881");
+  g_assert_cmpstr (m->peers[0], ==, "127.0.0.9:6881");
   g_assert_cmpstr (m->peers[1], ==, "[2001:db8::1]:51413");
   g_assert_cmpstr (m->peers[2], ==, "peer.example:1");
   g_assert_nonnull (m->select_only);

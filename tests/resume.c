@@ -95,7 +95,7 @@ sample_data (Fixture *fx)
   data->active_seconds = 3600;
   add_peer (data, "127.0.0.1", 6881);
   add_peer (data, "::1", 51413);
-  add_peer (data, "10.1.2.3", 65535);
+  add_peer (data, "127.4.5.6", 65535);
   gbt_resume_stat_files (data, fx->mi, fx->dir);
   return data;
 }
@@ -169,7 +169,7 @@ test_round_trip (Fixture *fx, gconstpointer user_data)
     g_autofree char *p1 = peer_string (back, 1);
     g_autofree char *p2 = peer_string (back, 2);
     g_assert_cmpstr (p0, ==, "127.0.0.1/6881");
-    g_assert_cmpstr (p1, ==, "10.1.2.3/65535");
+    g_assert_cmpstr (p1, ==, "127.4.5.6/65535");
     g_assert_cmpstr (p2, ==, "::1/51413");
   }
 

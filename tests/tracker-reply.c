@@ -32,7 +32,7 @@ test_compact (void)
   static const char reply[] = "d8:completei5e10:downloadedi7e10:incompletei3e8:intervali1800e"
                               "12:min intervali60e5:peers18:\x7f\x00\x00\x01\x1a\xe1"
                               "\x0a\x00\x00\x02\x00\x00" /* port 0: skipped */
-                              "\xc0\xa8\x01\x02\xff\xff"
+                              "\x7f\x01\x02\x03\xff\xff"
                               "10:tracker id3:abc15:warning message4:caree";
 
   r = parse (reply, sizeof reply - 1, &error);
@@ -46,7 +46,7 @@ test_compact (void)
   g_assert_cmpstr (r->warning_message, ==, "care");
   g_assert_cmpuint (r->peers->len, ==, 2);
   assert_peer (r, 0, "127.0.0.1", 6881);
-  assert_peer (r, 1, "192.168.1.2", 65535);
+  assert_peer (r, 1, "127.1.2.3", 65535);
 }
 
 static void
@@ -75,7 +75,7 @@ test_dict_peers (void)
                       "d2:ip9:127.0.0.27:peer id20:aaaaaaaaaaaaaaaaaaaa4:porti6881ee"
                       "d2:ip3:::14:porti51413ee"
                       "d2:ip11:example.org4:porti1ee" /* a hostname: skipped */
-                      "d2:ip8:10.0.0.14:porti0ee"     /* port 0: skipped */
+                      "d2:ip9:127.0.0.94:porti0ee"    /* port 0: skipped */
                       "ee";
 
   r = parse (reply, 0, &error);
