@@ -58,7 +58,6 @@ struct _GbtPeer {
   gboolean am_choking, am_interested, peer_choking, peer_interested;
   gboolean got_first_message;
   GbtBitfield has; /* the peer's pieces (sized once metadata is known) */
-  gboolean has_all_pending; /* HAVE_ALL before we know the piece count */
 
   GArray *requests; /* GbtBlock: what we asked and await */
   GArray *incoming_requests; /* GbtBlock: what they asked of us */
@@ -71,7 +70,6 @@ struct _GbtPeer {
   int trust;
   guint queue_target;
   gboolean snubbed;
-  gboolean optimistic;
 
   GbtPeerLookupFunc lookup;
   gpointer lookup_data;
