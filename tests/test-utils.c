@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <signal.h>
+
 #include <glib/gstdio.h>
 
 #include "test-utils.h"
@@ -43,4 +45,96 @@ char *
 gbt_test_data_path (const char *name)
 {
   return g_build_filename (GBT_TEST_SRCDIR, "data", name, NULL);
+}
+
+void
+gbt_test_spin (guint ms)
+{
+  gboolean expired = FALSE;
+
+  g_timeout_add (ms, gbt_test_set_flag_cb, &expired);
+  while (!expired)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+guint16
+gbt_test_free_port (void)
+{
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GSocket) tcp = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                             G_SOCKET_PROTOCOL_TCP, &error);
+      g_autoptr(GSocket) udp = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                             G_SOCKET_PROTOCOL_UDP, &error);
+      g_autoptr(GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+      g_autoptr(GSocketAddress) bound = NULL;
+      g_autoptr(GSocketAddress) same = NULL;
+      guint16 port;
+
+      g_assert_no_error (error);
+      g_assert_true (g_socket_bind (tcp, any, FALSE, &error));
+      bound = g_socket_get_local_address (tcp, &error);
+      g_assert_no_error (error);
+      port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+      same = g_inet_socket_address_new (lo, port);
+      if (g_socket_bind (udp, same, FALSE, NULL))
+        return port;
+    }
+}
+
+GbtTestOpentracker *
+gbt_test_opentracker_start (const char *info_hash_hex)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *program = g_find_program_in_path ("opentracker");
+  g_autofree char *wl = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *port = NULL;
+  GbtTestOpentracker *ot;
+
+  if (program == NULL)
+    return NULL;
+  ot = g_new0 (GbtTestOpentracker, 1);
+  ot->dir = gbt_test_mkdtemp ();
+  g_assert_cmpint (g_chmod (ot->dir, 0755), ==, 0);
+  wl = g_build_filename (ot->dir, "whitelist", NULL);
+  line = g_strdup_printf ("%s\n", info_hash_hex);
+  g_assert_true (g_file_set_contents (wl, line, -1, &error));
+  g_assert_cmpint (g_chmod (wl, 0644), ==, 0);
+  ot->port = gbt_test_free_port ();
+  port = g_strdup_printf ("%u", ot->port);
+  /* timeout(1) bounds its life should the test die before stopping it; it
+   * passes our SIGTERM on to opentracker */
+  ot->proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+                                   | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                               &error, "timeout", "-k", "5", "60", program, "-i", "127.0.0.1",
+                               "-p", port, "-P", port, "-d", ot->dir, "-u", "nobody", "-w",
+                               "/whitelist", NULL);
+  g_assert_no_error (error);
+  return ot;
+}
+
+static void
+wait_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+}
+
+void
+gbt_test_opentracker_stop (GbtTestOpentracker *ot)
+{
+  gboolean done = FALSE;
+
+  if (ot == NULL)
+    return;
+  g_subprocess_send_signal (ot->proc, SIGTERM);
+  g_subprocess_wait_async (ot->proc, NULL, wait_cb, &done);
+  gbt_test_wait_until (done, 5000);
+  g_object_unref (ot->proc);
+  gbt_test_rmtree (ot->dir);
+  g_free (ot->dir);
+  g_free (ot);
 }

@@ -27,4 +27,25 @@ void gbt_test_rmtree (const char *path);
 /* Path to a file in tests/data (source tree). */
 char *gbt_test_data_path (const char *name);
 
+/* Spins the default main context for @ms. */
+void gbt_test_spin (guint ms);
+/* A port on 127.0.0.1 free for both TCP and UDP (opentracker takes both). */
+guint16 gbt_test_free_port (void);
+
+/* A real opentracker on 127.0.0.1:port (HTTP and UDP), whitelisting one
+ * info-hash.  Debian's build is whitelist-only, chroots to its -d directory
+ * (so -w names the whitelist inside it) and drops to -u nobody.  It accepts
+ * connections before it has read the whitelist: callers wait until an
+ * announce of theirs succeeds. */
+typedef struct {
+  GSubprocess *proc;
+  char *dir;
+  guint16 port;
+} GbtTestOpentracker;
+
+/* NULL when opentracker is not installed (the caller skips). */
+GbtTestOpentracker *gbt_test_opentracker_start (const char *info_hash_hex);
+/* Stops it by PID and waits for it; NULL-safe. */
+void gbt_test_opentracker_stop (GbtTestOpentracker *ot);
+
 G_END_DECLS

@@ -6,19 +6,15 @@
  * Debian's opentracker is whitelist-only; it chroots to -d DIR (so -w names
  * the whitelist inside it) and drops to -u nobody.
  */
-#include <signal.h>
 #include <string.h>
 
-#include <glib/gstdio.h>
 
 #include "gbt-plugin-registry-private.h"
 #include "gbt-tracker-manager.h"
 #include "test-utils.h"
 
 typedef struct {
-  char *dir;
-  GSubprocess *proc;
-  guint16 port;
+  GbtTestOpentracker *ot;
   char *url;
   GbtPluginRegistry *registry;
   GbtTracker *tracker;
@@ -26,23 +22,6 @@ typedef struct {
 
 static const guint8 hash[20] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23,
                                  0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67 };
-
-static guint16
-free_port (void)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSocket) sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                          G_SOCKET_PROTOCOL_TCP, &error);
-  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (lo, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  g_assert_no_error (error);
-  g_assert_true (g_socket_bind (sock, any, FALSE, &error));
-  bound = g_socket_get_local_address (sock, &error);
-  g_assert_no_error (error);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
 
 static void
 store_result_cb (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -72,37 +51,19 @@ static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *wl = NULL;
-  g_autofree char *port = NULL;
   const char *plugin_path = g_getenv ("GBT_PLUGIN_PATH");
   const char *dirs[2] = { plugin_path, NULL };
   gint64 deadline;
   gboolean up = FALSE;
-  g_autofree char *program = g_find_program_in_path ("opentracker");
 
-  if (program == NULL)
+  f->ot = gbt_test_opentracker_start ("0123456789abcdef0123456789abcdef01234567");
+  if (f->ot == NULL)
     return;
-
-  f->dir = gbt_test_mkdtemp ();
-  g_assert_cmpint (g_chmod (f->dir, 0755), ==, 0);
-  wl = g_build_filename (f->dir, "whitelist", NULL);
-  g_assert_true (g_file_set_contents (wl, "0123456789abcdef0123456789abcdef01234567\n", -1,
-                                      &error));
-  g_assert_cmpint (g_chmod (wl, 0644), ==, 0);
-
-  f->port = free_port ();
-  port = g_strdup_printf ("%u", f->port);
-  /* timeout(1) bounds its life should this test die before its teardown;
-   * it passes our SIGTERM on to opentracker */
-  f->proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
-                              &error, "timeout", "-k", "5", "60", program, "-i", "127.0.0.1", "-p", port, "-P", port,
-                              "-d", f->dir, "-u", "nobody", "-w", "/whitelist", NULL);
-  g_assert_no_error (error);
   deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
   while (!up && g_get_monotonic_time () < deadline)
-    up = try_connect (f->port);
+    up = try_connect (f->ot->port);
   g_assert_true (up);
-  f->url = g_strdup_printf ("http://127.0.0.1:%u/announce", f->port);
+  f->url = g_strdup_printf ("http://127.0.0.1:%u/announce", f->ot->port);
 
   g_assert_nonnull (plugin_path);
   f->registry = gbt_plugin_registry_new_for_test (TRUE);
@@ -124,12 +85,8 @@ fixture_setup (Fixture *f, gconstpointer data)
       up = probe != NULL;
       if (!up)
         {
-          gboolean expired = FALSE;
-
           g_assert_error (error, GBT_TRACKER_ERROR, GBT_TRACKER_ERROR_FAILURE_REASON);
-          g_timeout_add (20, gbt_test_set_flag_cb, &expired);
-          while (!expired)
-            g_main_context_iteration (NULL, TRUE);
+          gbt_test_spin (20);
         }
     }
   g_assert_true (up);
@@ -138,19 +95,8 @@ fixture_setup (Fixture *f, gconstpointer data)
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  if (f->proc != NULL)
-    {
-      g_autoptr(GAsyncResult) result = NULL;
-
-      g_subprocess_send_signal (f->proc, SIGTERM);
-      g_subprocess_wait_async (f->proc, NULL, store_result_cb, &result);
-      gbt_test_wait_until (result != NULL, 5000);
-      g_clear_object (&f->proc);
-    }
+  gbt_test_opentracker_stop (f->ot);
   g_clear_object (&f->registry);
-  if (f->dir != NULL)
-    gbt_test_rmtree (f->dir);
-  g_free (f->dir);
   g_free (f->url);
   while (g_main_context_iteration (NULL, FALSE))
     ;
@@ -196,7 +142,7 @@ test_two_peers (Fixture *f, gconstpointer data)
   g_autoptr(GbtAnnounceResponse) first = NULL;
   g_autoptr(GbtAnnounceResponse) second = NULL;
 
-  if (f->proc == NULL)
+  if (f->ot == NULL)
     {
       g_test_skip ("opentracker is not installed (scripts/install-deps)");
       return;
@@ -218,7 +164,7 @@ test_not_whitelisted (Fixture *f, gconstpointer data)
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GbtAnnounceResponse) resp = NULL;
 
-  if (f->proc == NULL)
+  if (f->ot == NULL)
     {
       g_test_skip ("opentracker is not installed (scripts/install-deps)");
       return;
@@ -268,7 +214,7 @@ test_manager (Fixture *f, gconstpointer data)
   GbtTrackerManager *mgr;
   g_autofree char *dead = NULL;
 
-  if (f->proc == NULL)
+  if (f->ot == NULL)
     {
       g_test_skip ("opentracker is not installed (scripts/install-deps)");
       g_ptr_array_unref (md.peers);
@@ -278,7 +224,7 @@ test_manager (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
 
   /* a dead tracker first, in its own tier: the manager falls back */
-  dead = g_strdup_printf ("http://127.0.0.1:%u/announce", free_port ());
+  dead = g_strdup_printf ("http://127.0.0.1:%u/announce", gbt_test_free_port ());
   g_ptr_array_add (tiers, g_strsplit (dead, ",", -1));
   g_ptr_array_add (tiers, g_strsplit (f->url, ",", -1));
   mgr = gbt_tracker_manager_new (f->registry, hash, (const guint8 *) "-GB0001-mmmmmmmmmmmm", 7005,

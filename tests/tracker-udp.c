@@ -5,10 +5,8 @@
  * demand, and against a real opentracker on 127.0.0.1 (skipped when it is
  * not installed), including `gbt scrape` over UDP and HTTP.
  */
-#include <signal.h>
 #include <string.h>
 
-#include <glib/gstdio.h>
 
 #include "../plugins/tracker-udp/gbt-tracker-udp.h"
 #include "../plugins/tracker-udp/gbt-udp-tracker-packet.h"
@@ -519,40 +517,11 @@ test_bad_url (Fixture *f, gconstpointer data)
 /* ---- a real opentracker ----------------------------------------------- */
 
 typedef struct {
-  char *dir;
-  GSubprocess *proc;
-  guint16 port;
+  GbtTestOpentracker *ot;
   char *udp_url;
   char *http_url;
   GbtTrackerUdp *tracker;
 } OtFixture;
-
-static guint16
-free_port (void)
-{
-  g_autoptr(GError) error = NULL;
-  /* free for both TCP and UDP: opentracker takes the number for both */
-  for (;;)
-    {
-      g_autoptr(GSocket) tcp = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                             G_SOCKET_PROTOCOL_TCP, &error);
-      g_autoptr(GSocket) udp = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-                                             G_SOCKET_PROTOCOL_UDP, &error);
-      g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-      g_autoptr(GSocketAddress) any = g_inet_socket_address_new (lo, 0);
-      g_autoptr(GSocketAddress) bound = NULL;
-      g_autoptr(GSocketAddress) same = NULL;
-      guint16 port;
-
-      g_assert_no_error (error);
-      g_assert_true (g_socket_bind (tcp, any, FALSE, &error));
-      bound = g_socket_get_local_address (tcp, &error);
-      port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-      same = g_inet_socket_address_new (lo, port);
-      if (g_socket_bind (udp, same, FALSE, NULL))
-        return port;
-    }
-}
 
 static GbtAnnounceResponse *
 ot_announce (OtFixture *f, const char *peer_id, guint16 port, guint64 left,
@@ -572,30 +541,14 @@ static void
 ot_setup (OtFixture *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *wl = NULL;
-  g_autofree char *port = NULL;
-  g_autofree char *program = g_find_program_in_path ("opentracker");
   gint64 deadline;
   gboolean up = FALSE;
 
-  if (program == NULL)
+  f->ot = gbt_test_opentracker_start ("0123456789abcdef0123456789abcdef01234567");
+  if (f->ot == NULL)
     return;
-  f->dir = gbt_test_mkdtemp ();
-  g_assert_cmpint (g_chmod (f->dir, 0755), ==, 0);
-  wl = g_build_filename (f->dir, "whitelist", NULL);
-  g_assert_true (g_file_set_contents (wl, "0123456789abcdef0123456789abcdef01234567\n", -1,
-                                      &error));
-  g_assert_cmpint (g_chmod (wl, 0644), ==, 0);
-  f->port = free_port ();
-  port = g_strdup_printf ("%u", f->port);
-  /* timeout(1) bounds its life should this test die before teardown */
-  f->proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
-                              &error, "timeout", "-k", "5", "60", program, "-i", "127.0.0.1",
-                              "-p", port, "-P", port, "-d", f->dir, "-u", "nobody", "-w",
-                              "/whitelist", NULL);
-  g_assert_no_error (error);
-  f->udp_url = g_strdup_printf ("udp://127.0.0.1:%u", f->port);
-  f->http_url = g_strdup_printf ("http://127.0.0.1:%u/announce", f->port);
+  f->udp_url = g_strdup_printf ("udp://127.0.0.1:%u", f->ot->port);
+  f->http_url = g_strdup_printf ("http://127.0.0.1:%u/announce", f->ot->port);
   f->tracker = gbt_tracker_udp_new ();
   gbt_tracker_udp_set_retransmit (f->tracker, 100, 4);
 
@@ -604,7 +557,6 @@ ot_setup (OtFixture *f, gconstpointer data)
   while (!up && g_get_monotonic_time () < deadline)
     {
       g_autoptr(GbtAnnounceResponse) probe = NULL;
-      gboolean expired = FALSE;
 
       g_clear_error (&error);
       probe = ot_announce (f, "-GB0001-probeprobepr", 7999, 0, GBT_ANNOUNCE_EVENT_STOPPED,
@@ -612,9 +564,7 @@ ot_setup (OtFixture *f, gconstpointer data)
       up = probe != NULL;
       if (up)
         break;
-      g_timeout_add (50, gbt_test_set_flag_cb, &expired);
-      while (!expired)
-        g_main_context_iteration (NULL, TRUE);
+      gbt_test_spin (50);
     }
   g_assert_no_error (error);
   g_assert_true (up);
@@ -623,19 +573,8 @@ ot_setup (OtFixture *f, gconstpointer data)
 static void
 ot_teardown (OtFixture *f, gconstpointer data)
 {
-  if (f->proc != NULL)
-    {
-      g_autoptr(GAsyncResult) result = NULL;
-
-      g_subprocess_send_signal (f->proc, SIGTERM);
-      g_subprocess_wait_async (f->proc, NULL, store_result_cb, &result);
-      gbt_test_wait_until (result != NULL, 5000);
-      g_clear_object (&f->proc);
-    }
+  gbt_test_opentracker_stop (f->ot);
   g_clear_object (&f->tracker);
-  if (f->dir != NULL)
-    gbt_test_rmtree (f->dir);
-  g_free (f->dir);
   g_free (f->udp_url);
   g_free (f->http_url);
   while (g_main_context_iteration (NULL, FALSE))
@@ -657,7 +596,7 @@ has_peer (GPtrArray *peers, const char *ip, guint16 port)
 }
 
 #define SKIP_WITHOUT_OPENTRACKER(f)                                          \
-  if ((f)->proc == NULL)                                                     \
+  if ((f)->ot == NULL)                                                     \
     {                                                                        \
       g_test_skip ("opentracker is not installed (scripts/install-deps)");   \
       return;                                                                \
