@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -1054,3 +1055,36 @@ def start_leecher(sw, info, out, kind=None, name="leecher"):
     else:
         raise ValueError(kind)
     return LeechRun(kind, p, addr, port, t0)
+
+
+def skip_all(why):
+    """Prints TAP's plan for a skipped script.  The exit status stays 0:
+    meson's TAP runner counts 77 as an error."""
+    print("1..0 # SKIP " + why, flush=True)
+    return 0
+
+
+def run_cases(cases, why=None):
+    """Runs each case (a function of a Tap recording exactly one result),
+    then checks that no fixture process is left behind.  A case that raises
+    or records nothing fails, the others still run; INTEROP_ONLY=a,b picks
+    cases by name.  Returns the exit status for sys.exit()."""
+    if why:
+        return skip_all(why)
+    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(128 + s))
+    only = os.environ.get("INTEROP_ONLY")
+    cases = [c for c in cases if not only or c.__name__ in only.split(",")]
+    tap = Tap(len(cases) + 1)
+    for case in cases:
+        t0 = time.monotonic()
+        n = tap.n
+        try:
+            case(tap)
+        except Exception:
+            tap.ok(False, case.__name__, traceback.format_exc())
+        if tap.n == n:
+            tap.ok(False, case.__name__ + " produced no result")
+        log("%s took %.1f s" % (case.__name__, time.monotonic() - t0))
+    left = leftover_processes()
+    tap.ok(not left, "no fixture process left behind", "\n".join(left))
+    return tap.finish()

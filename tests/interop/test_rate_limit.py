@@ -10,7 +10,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from swarm import (MiB, KiB, Swarm, Tap, check_prerequisites, compare_tree,  # noqa: E402
+from swarm import (skip_all, MiB, KiB, Swarm, Tap, check_prerequisites, compare_tree,  # noqa: E402
                    load_torrent, make_torrent, write_random_file)
 
 GBT = os.environ.get("GBT_CLI", "build/cli/gbt")
@@ -20,7 +20,9 @@ LOW, HIGH = 0.5, 1.3          # accepted rate, as a fraction of the limit
 
 
 def main():
-    check_prerequisites()
+    why = check_prerequisites()
+    if why:
+        return skip_all(why)
     tap = Tap(4)
     with Swarm("rate") as sw:
         src = sw.path("src")
