@@ -478,13 +478,6 @@ peer_handle_handshake (GbtPeer *peer)
 
 /* ---- messages ---- */
 
-static void
-peer_drop_all_requests (GbtPeer *peer)
-{
-  /* the torrent hands them back to the picker */
-  gbt_torrent_peer_choke_changed (peer->torrent, peer);
-}
-
 static gboolean
 peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
 {
@@ -504,12 +497,9 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
       if (!peer->peer_choking)
         {
           peer->peer_choking = TRUE;
-          /* BEP 3: a choke discards pending requests; with BEP 6 the peer
-           * rejects each one instead, so they stay until then */
-          if (!peer->fast)
-            peer_drop_all_requests (peer);
-          else
-            gbt_torrent_peer_choke_changed (t, peer);
+          /* the torrent takes back the requests (BEP 3) or, with BEP 6,
+           * waits for the peer's rejects */
+          gbt_torrent_peer_choke_changed (t, peer);
         }
       break;
     case GBT_MSG_UNCHOKE:
@@ -531,11 +521,7 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
         break;
       }
     case GBT_MSG_HAVE:
-      if (!gbt_bitfield_get (&peer->has, msg->index))
-        {
-          gbt_bitfield_set (&peer->has, msg->index, TRUE);
-          gbt_torrent_peer_has_changed (t, peer, (int) msg->index);
-        }
+      gbt_torrent_peer_have (t, peer, msg->index);
       break;
     case GBT_MSG_BITFIELD:
     case GBT_MSG_HAVE_ALL:
@@ -570,11 +556,7 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
           }
         else if (msg->id == GBT_MSG_HAVE_ALL)
           gbt_bitfield_set_all (&fresh);
-        /* the torrent removes the old set from availability first */
-        gbt_torrent_peer_has_changed (t, peer, -2);
-        gbt_bitfield_clear (&peer->has);
-        peer->has = fresh;
-        gbt_torrent_peer_has_changed (t, peer, -1);
+        gbt_torrent_peer_set_has (t, peer, &fresh);
         break;
       }
     case GBT_MSG_REQUEST:

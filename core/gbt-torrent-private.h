@@ -20,7 +20,11 @@ G_GNUC_INTERNAL gboolean gbt_torrent_accept_peer (GbtTorrent *self, GbtPeer *pee
 G_GNUC_INTERNAL void gbt_torrent_peer_ready (GbtTorrent *self, GbtPeer *peer);
 G_GNUC_INTERNAL void gbt_torrent_peer_closed (GbtTorrent *self, GbtPeer *peer,
                                               const GError *reason);
-G_GNUC_INTERNAL void gbt_torrent_peer_has_changed (GbtTorrent *self, GbtPeer *peer, int piece);
+/* the peer's new piece set (BITFIELD, HAVE_ALL, HAVE_NONE): @fresh is taken */
+G_GNUC_INTERNAL void gbt_torrent_peer_set_has (GbtTorrent *self, GbtPeer *peer,
+                                               GbtBitfield *fresh);
+/* HAVE */
+G_GNUC_INTERNAL void gbt_torrent_peer_have (GbtTorrent *self, GbtPeer *peer, guint piece);
 G_GNUC_INTERNAL void gbt_torrent_peer_choke_changed (GbtTorrent *self, GbtPeer *peer);
 G_GNUC_INTERNAL void gbt_torrent_peer_interest_changed (GbtTorrent *self, GbtPeer *peer);
 G_GNUC_INTERNAL void gbt_torrent_peer_block (GbtTorrent *self, GbtPeer *peer, guint32 piece,

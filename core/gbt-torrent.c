@@ -183,6 +183,7 @@ struct _GbtTorrent {
   guint resume_saved_have; /* have.n_set at the last save */
   guint64 active_seconds;
   guint n_checked; /* pieces hashed by the start-up check */
+  GPtrArray *resume_peers; /* known from last time, added once live */
 
   BufferPool *pool; /* buffers of piece_length bytes */
   GQueue piece_cache; /* CachedPiece*, most recently used first */
@@ -373,6 +374,7 @@ gbt_torrent_finalize (GObject *object)
   g_queue_clear_full (&self->piece_cache, cached_piece_free);
   gbt_choker_free (self->choker);
   g_free (self->resume_path);
+  g_clear_pointer (&self->resume_peers, g_ptr_array_unref);
   g_hash_table_unref (self->writing);
   g_rand_free (self->rand);
   g_clear_error (&self->error);
@@ -1030,29 +1032,10 @@ gbt_torrent_peer_closed (GbtTorrent *self, GbtPeer *peer, const GError *reason)
   torrent_queue_kick (self);
 }
 
-void
-gbt_torrent_peer_has_changed (GbtTorrent *self, GbtPeer *peer, int piece)
+/* after any change of a peer's pieces */
+static void
+peer_pieces_changed (GbtTorrent *self, GbtPeer *peer)
 {
-  if (piece == -2)
-    {
-      /* the peer's whole set is about to be replaced */
-      if (peer->has.n_set > 0)
-        gbt_picker_remove_peer_bitfield (self->picker, &peer->has);
-      return;
-    }
-  if (piece == -1)
-    {
-      if (peer->has.n_set > 0)
-        gbt_picker_add_peer_bitfield (self->picker, &peer->has);
-      update_interest (self, peer);
-    }
-  else
-    {
-      gbt_picker_add_peer_have (self->picker, piece);
-      if (!peer->am_interested && piece_wanted (self, piece)
-          && self->state == GBT_TORRENT_STATE_DOWNLOADING)
-        gbt_peer_set_interested (peer, TRUE);
-    }
   /* a seed meeting a seed: nothing to exchange */
   if (self->state == GBT_TORRENT_STATE_SEEDING && gbt_bitfield_is_complete (&peer->has))
     {
@@ -1060,6 +1043,32 @@ gbt_torrent_peer_has_changed (GbtTorrent *self, GbtPeer *peer, int piece)
       return;
     }
   torrent_request (self, peer);
+}
+
+void
+gbt_torrent_peer_set_has (GbtTorrent *self, GbtPeer *peer, GbtBitfield *fresh)
+{
+  if (peer->has.n_set > 0)
+    gbt_picker_remove_peer_bitfield (self->picker, &peer->has);
+  gbt_bitfield_clear (&peer->has);
+  peer->has = *fresh;
+  if (peer->has.n_set > 0)
+    gbt_picker_add_peer_bitfield (self->picker, &peer->has);
+  update_interest (self, peer);
+  peer_pieces_changed (self, peer);
+}
+
+void
+gbt_torrent_peer_have (GbtTorrent *self, GbtPeer *peer, guint piece)
+{
+  if (gbt_bitfield_get (&peer->has, piece))
+    return;
+  gbt_bitfield_set (&peer->has, piece, TRUE);
+  gbt_picker_add_peer_have (self->picker, piece);
+  if (!peer->am_interested && piece_wanted (self, piece)
+      && self->state == GBT_TORRENT_STATE_DOWNLOADING)
+    gbt_peer_set_interested (peer, TRUE);
+  peer_pieces_changed (self, peer);
 }
 
 void
@@ -1819,12 +1828,11 @@ torrent_go_live (GbtTorrent *self)
     }
   g_ptr_array_unref (tiers);
 
-  {
-    GPtrArray *known = g_object_get_data (G_OBJECT (self), "gbt-resume-peers");
-    if (known)
-      gbt_torrent_add_peers (self, known, "resume");
-    g_object_set_data (G_OBJECT (self), "gbt-resume-peers", NULL);
-  }
+  if (self->resume_peers)
+    {
+      gbt_torrent_add_peers (self, self->resume_peers, "resume");
+      g_clear_pointer (&self->resume_peers, g_ptr_array_unref);
+    }
 
   if (self->state == GBT_TORRENT_STATE_SEEDING && !self->finished_emitted)
     {
@@ -1956,8 +1964,7 @@ resume_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
            r->trusted.n_set, r->recheck.n_set);
   /* peers known from last time join the candidates once we are live */
   if (r->data->peers->len > 0)
-    g_object_set_data_full (G_OBJECT (self), "gbt-resume-peers", g_ptr_array_ref (r->data->peers),
-                            (GDestroyNotify) g_ptr_array_unref);
+    self->resume_peers = g_ptr_array_ref (r->data->peers);
   self->n_checked = r->recheck.n_set;
   if (r->recheck.n_set > 0)
     gbt_disk_io_verify (self->disk_io, &r->recheck, NULL, verify_done_cb, self);

@@ -575,7 +575,6 @@ announce_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   else
     {
       record_failure (op->tracker, error);
-      mgr->current = NULL;
       advance (mgr);
     }
   op_free (op);
