@@ -294,9 +294,9 @@ signal_cb (gpointer user_data)
 
 typedef struct {
   const char *torrent_path;
-  const char *dir;
-  const char *bind;
-  const char *listen;
+  char *dir;
+  char *bind;
+  char *listen;
   int port;
   int max_peers;
   gboolean json;
@@ -305,11 +305,63 @@ typedef struct {
   int idle_timeout;
   double ratio_limit;
   double time_limit;
-  const char *select;
-  const char *skip;
-  const char *max_up;
-  const char *max_down;
+  char *select;
+  char *skip;
+  char *max_up;
+  char *max_down;
 } RunOptions;
+
+static void
+run_options_clear (RunOptions *o)
+{
+  g_free (o->dir);
+  g_free (o->bind);
+  g_free (o->listen);
+  g_free (o->select);
+  g_free (o->skip);
+  g_free (o->max_up);
+  g_free (o->max_down);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RunOptions, run_options_clear)
+
+/* what both download and seed take: how to reach the swarm */
+static void
+add_swarm_options (GOptionContext *ctx, RunOptions *o)
+{
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &o->json, "Print progress as JSON lines on stdout", NULL },
+    { "bind", 0, 0, G_OPTION_ARG_STRING, &o->bind, "Local address for connections and listening", "ADDR" },
+    { "listen", 0, 0, G_OPTION_ARG_STRING, &o->listen, "Address to listen on (default: the --bind address, else all)", "ADDR" },
+    { "port", 'p', 0, G_OPTION_ARG_INT, &o->port, "Port to listen on (default: any free)", "N" },
+    { "max-peers", 0, 0, G_OPTION_ARG_INT, &o->max_peers, "Most peers per torrent (default 50)", "N" },
+    { "max-up", 0, 0, G_OPTION_ARG_STRING, &o->max_up, "Upload limit, e.g. 500K, 2MiB, 10mbit (0: none)", "RATE" },
+    { NULL }
+  };
+
+  /* GLib copies the entries */
+  g_option_context_add_main_entries (ctx, entries, NULL);
+}
+
+/* parses, then checks what both commands share; FALSE: usage error printed */
+static gboolean
+parse_run_options (GOptionContext *ctx, const char *command, RunOptions *o, int *argc, char ***argv)
+{
+  if (!gbt_cli_parse (ctx, argc, argv))
+    return FALSE;
+  if (*argc != 2)
+    {
+      gbt_cli_error ("%s needs exactly one torrent file (try 'gbt %s --help')", command, command);
+      return FALSE;
+    }
+  if (o->port < 0 || o->port > 65535 || o->max_peers < 0)
+    {
+      gbt_cli_error ("--port and --max-peers take a positive number (port up to 65535)");
+      return FALSE;
+    }
+  o->torrent_path = (*argv)[1];
+  return TRUE;
+}
 
 /* "1,3-5" -> marks those indices in @mark; FALSE with a message when an
  * index is malformed or out of range */
@@ -497,113 +549,73 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
 int
 gbt_cmd_download (int argc, char **argv, GbtCliGlobals *globals)
 {
-  g_autofree char *outdir = NULL;
-  g_autofree char *bind = NULL;
-  g_autofree char *listen = NULL;
-  g_autofree char *select = NULL;
-  g_autofree char *skip = NULL;
-  g_autofree char *max_up = NULL;
-  g_autofree char *max_down = NULL;
-  RunOptions o = { 0 };
+  g_auto(RunOptions) o = { 0 };
   GOptionEntry entries[] = {
-    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &outdir, "Directory to save into (default: .)", "DIR" },
-    { "select", 0, 0, G_OPTION_ARG_STRING, &select, "Download only these files (indices from 'gbt info')", "1,3-5" },
-    { "skip", 0, 0, G_OPTION_ARG_STRING, &skip, "Download all files but these", "1,3-5" },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &o.json, "Print progress as JSON lines on stdout", NULL },
-    { "bind", 0, 0, G_OPTION_ARG_STRING, &bind, "Local address for connections and listening", "ADDR" },
-    { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address to listen on (default: the --bind address, else all)", "ADDR" },
-    { "port", 'p', 0, G_OPTION_ARG_INT, &o.port, "Port to listen on (default: any free)", "N" },
-    { "max-peers", 0, 0, G_OPTION_ARG_INT, &o.max_peers, "Most peers to connect to (default 50)", "N" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &o.dir, "Directory to save into (default: .)", "DIR" },
+    { "select", 0, 0, G_OPTION_ARG_STRING, &o.select, "Download only these files (indices from 'gbt info')", "1,3-5" },
+    { "skip", 0, 0, G_OPTION_ARG_STRING, &o.skip, "Download all files but these", "1,3-5" },
     { "seed", 0, 0, G_OPTION_ARG_NONE, &o.seed, "Keep seeding after the download completes (until Ctrl-C)", NULL },
     { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &o.idle_timeout, "Fail after N seconds without progress", "N" },
-    { "max-up", 0, 0, G_OPTION_ARG_STRING, &max_up, "Upload limit, e.g. 500K, 2MiB, 10mbit (0: none)", "RATE" },
-    { "max-down", 0, 0, G_OPTION_ARG_STRING, &max_down, "Download limit, e.g. 500K, 2MiB, 10mbit (0: none)", "RATE" },
+    { "max-down", 0, 0, G_OPTION_ARG_STRING, &o.max_down, "Download limit, e.g. 500K, 2MiB, 10mbit (0: none)", "RATE" },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("FILE.torrent - download a torrent");
 
   g_option_context_add_main_entries (ctx, entries, NULL);
+  add_swarm_options (ctx, &o);
   g_option_context_set_description (ctx,
                                     "Examples:\n  gbt download ubuntu.iso.torrent -o ~/Downloads\n"
                                     "  gbt download album.torrent --select 0,3-5\n\n"
                                     "Exit status: 0 when every piece is verified on disk, 1 on failure "
                                     "or interruption (verified data is kept: run again to resume), "
                                     "2 on a usage error.");
-  if (!gbt_cli_parse (ctx, &argc, &argv))
+  if (!parse_run_options (ctx, "download", &o, &argc, &argv))
     return GBT_EXIT_USAGE;
-  if (argc != 2)
+  if (o.idle_timeout < 0)
     {
-      gbt_cli_error ("download needs exactly one torrent file (try 'gbt download --help')");
+      gbt_cli_error ("--idle-timeout takes a positive number");
       return GBT_EXIT_USAGE;
     }
-  if (o.port < 0 || o.port > 65535 || o.max_peers < 0 || o.idle_timeout < 0)
-    {
-      gbt_cli_error ("--port, --max-peers and --idle-timeout take a positive number");
-      return GBT_EXIT_USAGE;
-    }
-  if (select && skip)
+  if (o.select && o.skip)
     {
       gbt_cli_error ("use either --select or --skip, not both");
       return GBT_EXIT_USAGE;
     }
-  o.torrent_path = argv[1];
-  o.dir = outdir ? outdir : ".";
-  o.bind = bind;
-  o.listen = listen;
-  o.select = select;
-  o.skip = skip;
-  o.max_up = max_up;
-  o.max_down = max_down;
+  if (o.dir == NULL)
+    o.dir = g_strdup (".");
   return run_torrent (&o, globals);
 }
 
 int
 gbt_cmd_seed (int argc, char **argv, GbtCliGlobals *globals)
 {
-  g_autofree char *datadir = NULL;
-  g_autofree char *bind = NULL;
-  g_autofree char *listen = NULL;
-  g_autofree char *max_up = NULL;
-  RunOptions o = { 0 };
+  g_auto(RunOptions) o = { 0 };
   double minutes = 0;
   GOptionEntry entries[] = {
-    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &datadir, "Directory holding the torrent's data (default: .)", "DIR" },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &o.json, "Print progress as JSON lines on stdout", NULL },
-    { "bind", 0, 0, G_OPTION_ARG_STRING, &bind, "Local address for connections and listening", "ADDR" },
-    { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address to listen on (default: the --bind address, else all)", "ADDR" },
-    { "port", 'p', 0, G_OPTION_ARG_INT, &o.port, "Port to listen on (default: any free)", "N" },
-    { "max-peers", 0, 0, G_OPTION_ARG_INT, &o.max_peers, "Most peers to connect to (default 50)", "N" },
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &o.dir, "Directory holding the torrent's data (default: .)", "DIR" },
     { "ratio", 0, 0, G_OPTION_ARG_DOUBLE, &o.ratio_limit, "Stop once uploaded/size reaches R", "R" },
     { "time", 0, 0, G_OPTION_ARG_DOUBLE, &minutes, "Stop after seeding for M minutes", "M" },
-    { "max-up", 0, 0, G_OPTION_ARG_STRING, &max_up, "Upload limit, e.g. 500K, 2MiB, 10mbit (0: none)", "RATE" },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("FILE.torrent - verify local data, then seed it");
 
   g_option_context_add_main_entries (ctx, entries, NULL);
+  add_swarm_options (ctx, &o);
   g_option_context_set_description (ctx,
                                     "Example:\n  gbt seed ubuntu.iso.torrent -d ~/Downloads --ratio 2\n\n"
                                     "Seeds until Ctrl-C (announcing 'stopped') or a limit.  Exit status: "
                                     "0 after seeding, 1 if the data is incomplete or on failure, 2 on a "
                                     "usage error.");
-  if (!gbt_cli_parse (ctx, &argc, &argv))
+  if (!parse_run_options (ctx, "seed", &o, &argc, &argv))
     return GBT_EXIT_USAGE;
-  if (argc != 2)
+  if (o.ratio_limit < 0 || minutes < 0)
     {
-      gbt_cli_error ("seed needs exactly one torrent file (try 'gbt seed --help')");
+      gbt_cli_error ("--ratio and --time take a positive number");
       return GBT_EXIT_USAGE;
     }
-  if (o.port < 0 || o.port > 65535 || o.max_peers < 0 || o.ratio_limit < 0 || minutes < 0)
-    {
-      gbt_cli_error ("--port, --max-peers, --ratio and --time take a positive number");
-      return GBT_EXIT_USAGE;
-    }
-  o.torrent_path = argv[1];
-  o.dir = datadir ? datadir : ".";
-  o.bind = bind;
-  o.listen = listen;
+  if (o.dir == NULL)
+    o.dir = g_strdup (".");
   o.seed_only = TRUE;
   o.time_limit = minutes * 60;
-  o.max_up = max_up;
   return run_torrent (&o, globals);
 }

@@ -198,6 +198,9 @@ main (int argc, char **argv)
   for (gsize c = 0; c < G_N_ELEMENTS (commands); c++)
     if (g_str_equal (argv[i], commands[c].name))
       {
+        /* "Usage: gbt seed [OPTION…]": GOption names the program after argv[0] */
+        g_autofree char *name = g_strdup_printf ("gbt %s", commands[c].name);
+        argv[i] = name;
         ret = commands[c].func (argc - i, argv + i, &globals);
         return ret;
       }
