@@ -542,6 +542,21 @@ check_range (GbtStorage *self, guint64 offset, gsize len, GError **error)
   return TRUE;
 }
 
+/* Where the bytes of @f at stream @offset (@pos within the file) live: in
+ * the file, or for an unwanted file in the parts file at their stream
+ * offset when there is one (the caller skips an unwanted file without). */
+static StorageFile *
+locate (GbtStorage *self, StorageFile *f, guint64 offset, guint64 pos, guint64 *at)
+{
+  if (!g_atomic_int_get (&f->wanted) && self->parts != NULL)
+    {
+      *at = offset;
+      return self->parts;
+    }
+  *at = pos;
+  return f;
+}
+
 gboolean
 gbt_storage_write (GbtStorage *self, guint64 offset, const guint8 *data, gsize len,
                    GError **error)
@@ -565,18 +580,13 @@ gbt_storage_write (GbtStorage *self, guint64 offset, const guint8 *data, gsize l
        * share of a boundary piece goes to the parts file, if there is one */
       if (n > 0 && !f->skip)
         {
-          StorageFile *target = f;
-          guint64 at = pos;
+          guint64 at;
+          StorageFile *target = locate (self, f, offset, pos, &at);
           FdRef *ref;
           gboolean ok;
 
-          if (!g_atomic_int_get (&f->wanted))
-            {
-              if (self->parts == NULL)
-                goto next;
-              target = self->parts;
-              at = offset;
-            }
+          if (!g_atomic_int_get (&target->wanted))
+            goto next; /* unwanted, and no parts file to hold its share */
           ref = acquire_fd (self, target, TRUE, error);
           if (ref == NULL)
             return FALSE;
@@ -617,16 +627,11 @@ gbt_storage_read (GbtStorage *self, guint64 offset, guint8 *buf, gsize len, GErr
         memset (buf, 0, n);
       else if (n > 0)
         {
-          StorageFile *target = f;
-          guint64 at = pos;
+          guint64 at;
+          StorageFile *target = locate (self, f, offset, pos, &at);
           FdRef *ref;
           gboolean ok;
 
-          if (!g_atomic_int_get (&f->wanted) && self->parts != NULL)
-            {
-              target = self->parts;
-              at = offset;
-            }
           ref = acquire_fd (self, target, FALSE, error);
           if (ref == NULL)
             return FALSE;
