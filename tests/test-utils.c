@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <signal.h>
+#include <string.h>
 
 #include <glib/gstdio.h>
 
@@ -85,6 +86,65 @@ gbt_test_free_port (void)
     }
 }
 
+/* One blocking HTTP announce; TRUE when opentracker answered without a
+ * "failure reason". */
+static gboolean
+opentracker_announce (guint16 port, const char *info_hash_hex, const char *event)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) conn = NULL;
+  g_autoptr(GString) query = g_string_new ("GET /announce?info_hash=");
+  g_autoptr(GByteArray) reply = g_byte_array_new ();
+  GOutputStream *out;
+  GInputStream *in;
+  guint8 buf[4096];
+  gssize n;
+
+  for (guint i = 0; i + 1 < strlen (info_hash_hex); i += 2)
+    g_string_append_printf (query, "%%%c%c", info_hash_hex[i], info_hash_hex[i + 1]);
+  g_string_append_printf (query,
+                          "&peer_id=-GBTEST-readyprobe12&port=1&uploaded=0&downloaded=0&left=0"
+                          "&compact=1&numwant=0&event=%s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
+                          event);
+  g_socket_client_set_enable_proxy (client, FALSE);
+  g_socket_client_set_timeout (client, 2);
+  conn = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, NULL);
+  if (conn == NULL)
+    return FALSE;
+  out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+  in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
+  if (!g_output_stream_write_all (out, query->str, query->len, NULL, NULL, NULL))
+    return FALSE;
+  while ((n = g_input_stream_read (in, buf, sizeof buf, NULL, NULL)) > 0 && reply->len < 65536)
+    g_byte_array_append (reply, buf, n);
+  if (n < 0 || reply->len == 0)
+    return FALSE;
+  g_byte_array_append (reply, (const guint8 *) "", 1);
+  return strstr ((const char *) reply->data, "failure reason") == NULL
+         && strstr ((const char *) reply->data, " 200 ") != NULL;
+}
+
+/* opentracker accepts connections before its access-list thread has read the
+ * whitelist, and a "stopped" announce is answered whatever the hash: only a
+ * "started" one proves the hash is in.  (No SIGHUP to hurry it: timeout(1)
+ * would turn that into SIGTERM.) */
+static gboolean
+opentracker_wait_ready (GbtTestOpentracker *ot, const char *info_hash_hex)
+{
+  gint64 deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      if (opentracker_announce (ot->port, info_hash_hex, "started"))
+        {
+          opentracker_announce (ot->port, info_hash_hex, "stopped");
+          return TRUE;
+        }
+      g_usleep (50 * 1000);
+    }
+  return FALSE;
+}
+
 GbtTestOpentracker *
 gbt_test_opentracker_start (const char *info_hash_hex)
 {
@@ -114,6 +174,9 @@ gbt_test_opentracker_start (const char *info_hash_hex)
                                "-p", port, "-P", port, "-d", ot->dir, "-u", "nobody", "-w",
                                "/whitelist", NULL);
   g_assert_no_error (error);
+  if (!opentracker_wait_ready (ot, info_hash_hex))
+    g_error ("opentracker on port %u never accepted an announce for %s", ot->port,
+             info_hash_hex);
   return ot;
 }
 

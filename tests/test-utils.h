@@ -34,9 +34,8 @@ guint16 gbt_test_free_port (void);
 
 /* A real opentracker on 127.0.0.1:port (HTTP and UDP), whitelisting one
  * info-hash.  Debian's build is whitelist-only, chroots to its -d directory
- * (so -w names the whitelist inside it) and drops to -u nobody.  It accepts
- * connections before it has read the whitelist: callers wait until an
- * announce of theirs succeeds. */
+ * (so -w names the whitelist inside it) and drops to -u nobody.  Returns
+ * once it accepts a "started" announce for the hash. */
 typedef struct {
   GSubprocess *proc;
   char *dir;

@@ -29,21 +29,6 @@ store_result_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   *(GAsyncResult **) user_data = g_object_ref (result);
 }
 
-static gboolean
-try_connect (guint16 port)
-{
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GSocketConnection) conn = NULL;
-
-  g_socket_client_set_enable_proxy (client, FALSE);
-  g_socket_client_connect_to_host_async (client, "127.0.0.1", port, NULL, store_result_cb,
-                                         &result);
-  gbt_test_wait_until (result != NULL, 5000);
-  conn = g_socket_client_connect_to_host_finish (client, result, NULL);
-  return conn != NULL;
-}
-
 static GbtAnnounceResponse *announce (Fixture *f, const char *peer_id, guint16 port,
                                       GbtAnnounceEvent event, GError **error);
 
@@ -53,16 +38,10 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
   const char *plugin_path = g_getenv ("GBT_PLUGIN_PATH");
   const char *dirs[2] = { plugin_path, NULL };
-  gint64 deadline;
-  gboolean up = FALSE;
 
   f->ot = gbt_test_opentracker_start ("0123456789abcdef0123456789abcdef01234567");
   if (f->ot == NULL)
     return;
-  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-  while (!up && g_get_monotonic_time () < deadline)
-    up = try_connect (f->ot->port);
-  g_assert_true (up);
   f->url = g_strdup_printf ("http://127.0.0.1:%u/announce", f->ot->port);
 
   g_assert_nonnull (plugin_path);
@@ -71,25 +50,6 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   f->tracker = gbt_plugin_registry_get_tracker (f->registry, "http");
   g_assert_nonnull (f->tracker);
-
-  /* It accepts connections before it has read the whitelist: wait until it
-   * takes an announce (stopped, so that the probe joins no swarm). */
-  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-  up = FALSE;
-  while (!up && g_get_monotonic_time () < deadline)
-    {
-      g_autoptr(GbtAnnounceResponse) probe = NULL;
-
-      g_clear_error (&error);
-      probe = announce (f, "-GB0001-probeprobepr", 7999, GBT_ANNOUNCE_EVENT_STOPPED, &error);
-      up = probe != NULL;
-      if (!up)
-        {
-          g_assert_error (error, GBT_TRACKER_ERROR, GBT_TRACKER_ERROR_FAILURE_REASON);
-          gbt_test_spin (20);
-        }
-    }
-  g_assert_true (up);
 }
 
 static void

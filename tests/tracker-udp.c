@@ -540,10 +540,6 @@ ot_announce (OtFixture *f, const char *peer_id, guint16 port, guint64 left,
 static void
 ot_setup (OtFixture *f, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
-  gint64 deadline;
-  gboolean up = FALSE;
-
   f->ot = gbt_test_opentracker_start ("0123456789abcdef0123456789abcdef01234567");
   if (f->ot == NULL)
     return;
@@ -551,23 +547,6 @@ ot_setup (OtFixture *f, gconstpointer data)
   f->http_url = g_strdup_printf ("http://127.0.0.1:%u/announce", f->ot->port);
   f->tracker = gbt_tracker_udp_new ();
   gbt_tracker_udp_set_retransmit (f->tracker, 100, 4);
-
-  /* ready once it takes an announce (stopped: the probe joins no swarm) */
-  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  while (!up && g_get_monotonic_time () < deadline)
-    {
-      g_autoptr(GbtAnnounceResponse) probe = NULL;
-
-      g_clear_error (&error);
-      probe = ot_announce (f, "-GB0001-probeprobepr", 7999, 0, GBT_ANNOUNCE_EVENT_STOPPED,
-                           &error);
-      up = probe != NULL;
-      if (up)
-        break;
-      gbt_test_spin (50);
-    }
-  g_assert_no_error (error);
-  g_assert_true (up);
 }
 
 static void
