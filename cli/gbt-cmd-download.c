@@ -299,6 +299,7 @@ typedef struct {
   char *listen;
   int port;
   int max_peers;
+  gboolean announce_all;
   gboolean json;
   gboolean seed;
   gboolean seed_only;
@@ -336,6 +337,7 @@ add_swarm_options (GOptionContext *ctx, RunOptions *o)
     { "port", 'p', 0, G_OPTION_ARG_INT, &o->port, "Port to listen on (default: any free)", "N" },
     { "max-peers", 0, 0, G_OPTION_ARG_INT, &o->max_peers, "Most peers per torrent (default 50)", "N" },
     { "max-up", 0, 0, G_OPTION_ARG_STRING, &o->max_up, "Upload limit, e.g. 500K, 2MiB, 10mbit (0: none)", "RATE" },
+    { "announce-all", 0, 0, G_OPTION_ARG_NONE, &o->announce_all, "Announce to every tracker of every tier, not one at a time", NULL },
     { NULL }
   };
 
@@ -456,6 +458,7 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
   if (o->max_peers > 0)
     gbt_session_set_max_peers_per_torrent (session, o->max_peers);
   gbt_session_set_rate_limits (session, up, down);
+  gbt_session_set_announce_to_all (session, o->announce_all);
   if (!gbt_session_start (session, &error))
     {
       gbt_cli_error ("%s", error->message);

@@ -37,6 +37,7 @@ struct _GbtSession {
   GStrv enable_plugins;
   GStrv plugin_dirs;
   guint max_peers;
+  gboolean announce_to_all;
 
   gboolean started;
   GbtPluginRegistry *registry;
@@ -171,6 +172,19 @@ gbt_session_set_max_peers_per_torrent (GbtSession *self, guint max)
 {
   g_return_if_fail (GBT_IS_SESSION (self));
   self->max_peers = MAX (max, 1);
+}
+
+void
+gbt_session_set_announce_to_all (GbtSession *self, gboolean all)
+{
+  g_return_if_fail (GBT_IS_SESSION (self));
+  self->announce_to_all = !!all;
+}
+
+gboolean
+gbt_session_get_announce_to_all (GbtSession *self)
+{
+  return self->announce_to_all;
 }
 
 const guint8 *

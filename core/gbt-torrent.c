@@ -1816,6 +1816,8 @@ torrent_go_live (GbtTorrent *self)
                                                 &tracker_ops, self);
       gbt_tracker_manager_set_bind_address (self->trackers,
                                             gbt_session_get_bind_inet_address (self->session));
+      gbt_tracker_manager_set_announce_to_all (self->trackers,
+                                               gbt_session_get_announce_to_all (self->session));
       if (!gbt_tracker_manager_check (self->trackers, &error))
         {
           g_ptr_array_unref (tiers);

@@ -88,6 +88,18 @@ void gbt_session_set_plugins (GbtSession *self, const char *const *enable,
 GBT_AVAILABLE_IN_ALL
 void gbt_session_set_max_peers_per_torrent (GbtSession *self, guint max);
 /**
+ * gbt_session_set_announce_to_all:
+ * @self: a #GbtSession
+ * @all: %TRUE to announce to every tracker of every tier at once
+ *
+ * By default a torrent announces as BEP 12 says: to one tracker at a time,
+ * tier by tier, moving on only when one fails.  With @all, it announces to
+ * every tracker it lists on each round (more peers, more tracker load).
+ * Applies to torrents started afterwards.
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_session_set_announce_to_all (GbtSession *self, gboolean all);
+/**
  * gbt_rate_parse:
  * @text: a rate such as "500K", "1.5MiB", "10mbit"
  * @bytes_per_second: (out): where to store the rate in bytes per second

@@ -1033,7 +1033,7 @@ class LeechRun:
         self.rc = "killed"
 
 
-def start_leecher(sw, info, out, kind=None, name="leecher"):
+def start_leecher(sw, info, out, kind=None, name="leecher", gbt_args=()):
     kind = kind or leecher_kind()
     os.makedirs(out, exist_ok=True)
     addr = sw.new_addr()
@@ -1041,7 +1041,7 @@ def start_leecher(sw, info, out, kind=None, name="leecher"):
     t0 = time.monotonic()
     if kind == "gbt":
         argv = [gbt_cli(), "download", info.path, "-o", out, "--json",
-                "--bind", addr, "--port", str(port)]
+                "--bind", addr, "--port", str(port)] + list(gbt_args)
         p = sw.spawn(name + "-gbt", argv)
     elif kind == "aria2":
         argv = sw.aria2_args(addr, port) + [

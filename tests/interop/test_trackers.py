@@ -11,12 +11,14 @@ The libtorrent seeder gets the same info dictionary with only the HTTP
 tracker, so the dead tier is gbt's problem alone.  TAP on stdout; exit 77
 when opentracker or python3-libtorrent is missing.
 """
+import http.server
 import os
 import socket
 import struct
 import sys
 import threading
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from swarm import (run_cases, KiB, MiB, Swarm, bdecode, bencode, check_prerequisites,  # noqa: E402
@@ -151,7 +153,80 @@ def case_scrape(tap):
                "rc %d\n%s\n%s" % (r.returncode, r.stdout, r.stderr))
 
 
-CASES = [case_dead_first_tier, case_scrape]
+class RecordingTracker:
+    """An HTTP tracker on 127.0.0.1 that answers every announce with an empty
+    peer list and records the (info_hash, event) of each."""
+
+    def __init__(self):
+        self.seen = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query,
+                                          encoding="latin-1")
+                ih = q.get("info_hash", [""])[0].encode("latin-1")
+                outer.seen.append((ih, q.get("event", [""])[0]))
+                body = bencode({"interval": 1800, "peers": b""})
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d/announce" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def events(self, info_hash):
+        return [e for ih, e in list(self.seen) if ih == info_hash]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def case_announce_all(tap):
+    """Tiers [[A], [B], [opentracker]]: A and B answer with no peers, so
+    only announcing to every tier (--announce-all) finds the seeder."""
+    with Swarm("announce-all") as sw:
+        a, b = RecordingTracker(), RecordingTracker()
+        try:
+            src_dir = sw.path("src")
+            os.makedirs(src_dir, exist_ok=True)
+            src = write_random_file(os.path.join(src_dir, "all.bin"), 1 * MiB + 5, 11)
+            info = make_torrent(src, sw.path("seed.torrent"), sw.announce_url, 64 * KiB)
+            sw.libtorrent_seeder(info, src_dir)
+            with open(info.path, "rb") as f:
+                meta, _ = bdecode(f.read())
+            meta = {k.decode(): v for k, v in meta.items()}
+            meta["announce"] = a.url
+            meta["announce-list"] = [[a.url], [b.url], [sw.announce_url]]
+            leech_path = sw.path("leech.torrent")
+            with open(leech_path, "wb") as f:
+                f.write(bencode(meta))
+            leech_info = load_torrent(leech_path)
+
+            out = sw.path("out")
+            run = start_leecher(sw, leech_info, out, kind="gbt", gbt_args=["--announce-all"])
+            rc = run.wait(60)
+            diffs = compare_tree(src, out) if rc == 0 else ["gbt exited %s" % rc]
+            ev_a, ev_b = a.events(info.info_hash), b.events(info.info_hash)
+            log("tier 1 saw %s, tier 2 saw %s" % (ev_a, ev_b))
+            ok = (rc == 0 and not diffs and "started" in ev_a and "started" in ev_b
+                  and "stopped" in ev_a and "stopped" in ev_b)
+            tap.ok(ok, "--announce-all announces to every tier and finds the seeder in the last",
+                   "tier 1 %s, tier 2 %s\n%s\n%s" % (ev_a, ev_b, "\n".join(diffs[:10]),
+                                                      run.proc.log_tail(30)))
+        finally:
+            a.close()
+            b.close()
+
+
+CASES = [case_dead_first_tier, case_scrape, case_announce_all]
 
 
 def main():
