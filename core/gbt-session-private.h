@@ -14,6 +14,8 @@ G_GNUC_INTERNAL GSocketAddress *gbt_session_get_bind_socket_address (GbtSession 
 G_GNUC_INTERNAL GInetAddress *gbt_session_get_bind_inet_address (GbtSession *self);
 G_GNUC_INTERNAL guint gbt_session_get_max_peers (GbtSession *self);
 G_GNUC_INTERNAL gboolean gbt_session_get_announce_to_all (GbtSession *self);
+/* listening on one socket for IPv6 and IPv4, with no bind address */
+G_GNUC_INTERNAL gboolean gbt_session_is_dual_stack (GbtSession *self);
 /* total bytes waiting for the disk across torrents, for back-pressure */
 G_GNUC_INTERNAL guint64 gbt_session_get_buffer_limit (GbtSession *self);
 /* the global token buckets (always there; rate 0 = unlimited) */

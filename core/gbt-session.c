@@ -182,6 +182,12 @@ gbt_session_set_announce_to_all (GbtSession *self, gboolean all)
 }
 
 gboolean
+gbt_session_is_dual_stack (GbtSession *self)
+{
+  return self->bind_inet_address == NULL && g_strcmp0 (self->listen_address, "::") == 0;
+}
+
+gboolean
 gbt_session_get_announce_to_all (GbtSession *self)
 {
   return self->announce_to_all;

@@ -161,7 +161,7 @@ struct _GbtTorrent {
   GbtBitfield have;
   GbtBitfield want; /* pieces touching a selected file (all, without --select) */
   GbtWireLimits limits;
-  GbtTrackerManager *trackers;
+  GPtrArray *trackers; /* GbtTrackerManager*: one per local address family (BEP 7) */
 
   GPtrArray *peers; /* GbtPeer*, owned refs */
   GHashTable *candidates; /* key -> Candidate* */
@@ -352,7 +352,7 @@ gbt_torrent_dispose (GObject *object)
   if (self->peers)
     torrent_release_peers (self);
   torrent_shutdown_disk (self);
-  g_clear_pointer (&self->trackers, gbt_tracker_manager_free);
+  g_clear_pointer (&self->trackers, g_ptr_array_unref);
   G_OBJECT_CLASS (gbt_torrent_parent_class)->dispose (object);
 }
 
@@ -629,11 +629,21 @@ gbt_torrent_dup_tracker_status (GbtTorrent *self)
 
   g_return_val_if_fail (GBT_IS_TORRENT (self), NULL);
 
-  if (self->trackers == NULL)
-    return g_new0 (char *, 1);
-  lines = gbt_tracker_manager_dup_status (self->trackers);
-  /* the array owns the strings: hand them over, then the NULL end */
-  g_ptr_array_set_free_func (lines, NULL);
+  lines = g_ptr_array_new ();
+  for (guint i = 0; self->trackers && i < self->trackers->len; i++)
+    {
+      GbtTrackerManager *mgr = g_ptr_array_index (self->trackers, i);
+      g_autoptr(GPtrArray) own = gbt_tracker_manager_dup_status (mgr);
+      GInetAddress *local = gbt_tracker_manager_get_bind_address (mgr);
+      const char *family = local == NULL || self->trackers->len == 1 ? NULL
+                           : g_inet_address_get_family (local) == G_SOCKET_FAMILY_IPV6 ? "IPv6"
+                                                                                        : "IPv4";
+
+      for (guint j = 0; j < own->len; j++)
+        g_ptr_array_add (lines, family ? g_strdup_printf ("%s %s", family,
+                                                          (char *) own->pdata[j])
+                                       : g_strdup (own->pdata[j]));
+    }
   g_ptr_array_add (lines, NULL);
   return (GStrv) g_ptr_array_free (g_steal_pointer (&lines), FALSE);
 }
@@ -1380,8 +1390,8 @@ torrent_check_finished (GbtTorrent *self)
       if (gbt_bitfield_is_complete (&p->has))
         gbt_peer_close (p, NULL);
     }
-  if (self->trackers)
-    gbt_tracker_manager_completed (self->trackers);
+  for (guint i = 0; self->trackers && i < self->trackers->len; i++)
+    gbt_tracker_manager_completed (g_ptr_array_index (self->trackers, i));
   torrent_save_resume (self, NULL, NULL);
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
 }
@@ -1766,7 +1776,8 @@ tick_cb (gpointer user_data)
   /* few peers and nothing to try: ask the trackers again */
   if (self->ticks % 30 == 0 && self->trackers && self->state == GBT_TORRENT_STATE_DOWNLOADING
       && self->peers->len < 5)
-    gbt_tracker_manager_announce_now (self->trackers);
+    for (guint i = 0; i < self->trackers->len; i++)
+      gbt_tracker_manager_announce_now (g_ptr_array_index (self->trackers, i));
   torrent_connect_more (self);
   torrent_queue_kick (self);
   return G_SOURCE_CONTINUE;
@@ -1794,6 +1805,54 @@ static const GbtTrackerManagerOps tracker_ops = {
   tracker_peers_cb,
 };
 
+/* BEP 7: one announce per local address we take connections on.  With a
+ * bind address that is the one; listening dual-stack, one manager per
+ * family, each sending from that family's wildcard address (so a tracker
+ * reachable over both records both), sharing one key; otherwise one
+ * manager that lets the OS pick. */
+static gboolean
+torrent_start_trackers (GbtTorrent *self, GPtrArray *tiers, GError **error)
+{
+  GInetAddress *bind = gbt_session_get_bind_inet_address (self->session);
+  g_autoptr(GPtrArray) locals = g_ptr_array_new_with_free_func (g_object_unref);
+  guint32 key = g_random_int ();
+
+  if (bind != NULL)
+    g_ptr_array_add (locals, g_object_ref (bind));
+  else if (gbt_session_is_dual_stack (self->session))
+    {
+      g_ptr_array_add (locals, g_inet_address_new_any (G_SOCKET_FAMILY_IPV4));
+      g_ptr_array_add (locals, g_inet_address_new_any (G_SOCKET_FAMILY_IPV6));
+    }
+  else
+    g_ptr_array_add (locals, NULL);
+
+  self->trackers = g_ptr_array_new_with_free_func ((GDestroyNotify) gbt_tracker_manager_free);
+  for (guint i = 0; i < locals->len; i++)
+    {
+      GbtTrackerManager *mgr
+          = gbt_tracker_manager_new (gbt_session_get_registry (self->session),
+                                     gbt_torrent_get_info_hash (self),
+                                     gbt_session_get_peer_id (self->session),
+                                     gbt_session_get_listen_port (self->session), tiers,
+                                     &tracker_ops, self);
+
+      g_ptr_array_add (self->trackers, mgr);
+      gbt_tracker_manager_set_bind_address (mgr, g_ptr_array_index (locals, i));
+      gbt_tracker_manager_set_key (mgr, key);
+      gbt_tracker_manager_set_announce_to_all (mgr,
+                                               gbt_session_get_announce_to_all (self->session));
+      if (!gbt_tracker_manager_check (mgr, error))
+        {
+          g_clear_pointer (&self->trackers, g_ptr_array_unref);
+          return FALSE;
+        }
+    }
+  for (guint i = 0; i < self->trackers->len; i++)
+    gbt_tracker_manager_start (g_ptr_array_index (self->trackers, i));
+  return TRUE;
+}
+
 static void
 torrent_go_live (GbtTorrent *self)
 {
@@ -1807,26 +1866,12 @@ torrent_go_live (GbtTorrent *self)
                                                      : GBT_TORRENT_STATE_DOWNLOADING);
   self->tick_id = g_timeout_add_seconds (1, tick_cb, self);
 
-  if (tiers->len > 0)
+  if (tiers->len > 0 && !torrent_start_trackers (self, tiers, &error))
     {
-      self->trackers = gbt_tracker_manager_new (gbt_session_get_registry (self->session),
-                                                gbt_torrent_get_info_hash (self),
-                                                gbt_session_get_peer_id (self->session),
-                                                gbt_session_get_listen_port (self->session), tiers,
-                                                &tracker_ops, self);
-      gbt_tracker_manager_set_bind_address (self->trackers,
-                                            gbt_session_get_bind_inet_address (self->session));
-      gbt_tracker_manager_set_announce_to_all (self->trackers,
-                                               gbt_session_get_announce_to_all (self->session));
-      if (!gbt_tracker_manager_check (self->trackers, &error))
-        {
-          g_ptr_array_unref (tiers);
-          g_clear_pointer (&self->trackers, gbt_tracker_manager_free);
-          torrent_fail (self, g_error_new (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_NO_TRACKER_PLUGIN,
-                                           "%s", error->message));
-          return;
-        }
-      gbt_tracker_manager_start (self->trackers);
+      g_ptr_array_unref (tiers);
+      torrent_fail (self, g_error_new (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_NO_TRACKER_PLUGIN,
+                                       "%s", error->message));
+      return;
     }
   g_ptr_array_unref (tiers);
 
@@ -2027,11 +2072,8 @@ stop_part_done (GTask *task)
 static void
 stop_trackers_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  GTask *task = user_data;
-  GbtTorrent *self = g_task_get_source_object (task);
-
-  gbt_tracker_manager_stop_finish (self->trackers, result, NULL);
-  stop_part_done (task);
+  gbt_tracker_manager_stop_finish (NULL, result, NULL);
+  stop_part_done (user_data);
 }
 
 static void
@@ -2054,7 +2096,7 @@ gbt_torrent_stop_async (GbtTorrent *self, GCancellable *cancellable, GAsyncReady
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, gbt_torrent_stop_async);
   pending = g_new (guint, 1);
-  *pending = 3; /* trackers, resume data, and this function */
+  *pending = 2; /* resume data, and this function; then one per tracker manager */
   g_task_set_task_data (task, pending, g_free);
   self->stopping = TRUE;
   g_clear_handle_id (&self->tick_id, g_source_remove);
@@ -2074,10 +2116,12 @@ gbt_torrent_stop_async (GbtTorrent *self, GCancellable *cancellable, GAsyncReady
     }
   torrent_release_peers (self);
   torrent_shutdown_disk (self);
-  if (self->trackers)
-    gbt_tracker_manager_stop_async (self->trackers, stop_trackers_cb, task);
-  else
-    (*pending)--;
+  for (guint i = 0; self->trackers && i < self->trackers->len; i++)
+    {
+      (*pending)++;
+      gbt_tracker_manager_stop_async (g_ptr_array_index (self->trackers, i), stop_trackers_cb,
+                                      task);
+    }
   torrent_save_resume (self, stop_saved_cb, task);
   stop_part_done (task);
 }

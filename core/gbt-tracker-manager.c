@@ -290,6 +290,20 @@ gbt_tracker_manager_set_bind_address (GbtTrackerManager *mgr, GInetAddress *addr
   g_set_object (&mgr->bind_address, address);
 }
 
+GInetAddress *
+gbt_tracker_manager_get_bind_address (GbtTrackerManager *mgr)
+{
+  g_return_val_if_fail (mgr != NULL, NULL);
+  return mgr->bind_address;
+}
+
+void
+gbt_tracker_manager_set_key (GbtTrackerManager *mgr, guint32 key)
+{
+  g_return_if_fail (mgr != NULL);
+  mgr->key = key;
+}
+
 void
 gbt_tracker_manager_set_announce_to_all (GbtTrackerManager *mgr, gboolean all)
 {

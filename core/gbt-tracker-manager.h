@@ -36,12 +36,18 @@ gboolean gbt_tracker_manager_check (GbtTrackerManager *mgr, GError **error);
 /* BEP 7: announces go out from @address when set (so its family decides
  * IPv4 or IPv6, and the tracker records that address), else from whatever
  * the OS picks for the tracker's address; peers and peers6 are both taken
- * from any reply.  One announce per tracker, not one per family: a dual-stack
- * tracker URL with a hostname is reached over the first address it resolves
- * to. */
+ * from any reply.  One announce per tracker: for BEP 7's one announce per
+ * address family, a torrent runs one manager per family, each bound to that
+ * family's wildcard address. */
 G_GNUC_INTERNAL
 void gbt_tracker_manager_set_bind_address (GbtTrackerManager *mgr,
                                            GInetAddress *address /* nullable */);
+G_GNUC_INTERNAL
+GInetAddress *gbt_tracker_manager_get_bind_address (GbtTrackerManager *mgr);
+/* The BEP 7 key sent with every announce (random by default); managers of
+ * one torrent on different addresses share it. */
+G_GNUC_INTERNAL
+void gbt_tracker_manager_set_key (GbtTrackerManager *mgr, guint32 key);
 G_GNUC_INTERNAL
 void gbt_tracker_manager_set_numwant (GbtTrackerManager *mgr, int numwant);
 /* BEP 12 announces to one tracker at a time, tier by tier, until one
