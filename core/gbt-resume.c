@@ -107,6 +107,8 @@ gbt_resume_encode (const GbtResumeData *data)
       gbt_bencode_write_str (out, "mtime");
       gbt_bencode_write_int (out, f->exists ? f->mtime_s : 0);
       write_key_int (out, "mtime-ns", f->exists ? (guint64) CLAMP (f->mtime_ns, 0, 999999999) : 0);
+      if (f->in_parts)
+        write_key_int (out, "parts", 1);
       write_key_int (out, "size", f->exists ? f->size : 0);
       gbt_bencode_write_end (out);
     }
@@ -154,7 +156,7 @@ get_count (const GbtBencode *dict, const char *key, guint64 *out, GError **error
 static gboolean
 decode_file (const GbtBencode *value, GbtResumeFile *f, GError **error)
 {
-  gint64 exists = 0, mtime = 0, mtime_ns = 0;
+  gint64 exists = 0, mtime = 0, mtime_ns = 0, in_parts = 0;
   guint64 size = 0;
 
   if (!gbt_bencode_is_dict (value)
@@ -163,9 +165,15 @@ decode_file (const GbtBencode *value, GbtResumeFile *f, GError **error)
       || !gbt_bencode_dict_get_int (value, "mtime-ns", &mtime_ns)
       || !get_count (value, "size", &size, NULL))
     return malformed (error, "a file entry lacks exists, mtime, mtime-ns or size");
-  if ((exists != 0 && exists != 1) || mtime_ns < 0 || mtime_ns > 999999999)
+  /* optional: absent in files written before it existed */
+  if (gbt_bencode_dict_lookup (value, "parts") != NULL
+      && !gbt_bencode_dict_get_int (value, "parts", &in_parts))
+    return malformed (error, "a file entry's “parts” is not an integer");
+  if ((exists != 0 && exists != 1) || (in_parts != 0 && in_parts != 1) || mtime_ns < 0
+      || mtime_ns > 999999999)
     return malformed (error, "a file entry is out of range");
   f->exists = exists == 1;
+  f->in_parts = in_parts == 1;
   f->mtime_s = mtime;
   f->mtime_ns = (gint32) mtime_ns;
   f->size = size;

@@ -6,8 +6,11 @@
  *   d
  *     14:active-seconds i..e   seconds the torrent ran
  *     10:downloaded i..e       payload bytes, as the tracker counters
- *     5:files l d 6:exists i0|1e 5:mtime i<s>e 8:mtime-ns i<ns>e 4:size i..e e ... e
- *                              one per metainfo file, pad files included (exists 0)
+ *     5:files l d 6:exists i0|1e 5:mtime i<s>e 8:mtime-ns i<ns>e [5:parts i1e]
+ *                  4:size i..e e ... e
+ *                              one per metainfo file, pad files included (exists 0);
+ *                              "parts": its share of the verified boundary
+ *                              pieces is in the parts file, not in the file
  *     9:info-hash 20:...
  *     5:peers  <6n bytes>      compact IPv4 (BEP 23), at most GBT_RESUME_MAX_PEERS
  *     6:peers6 <18n bytes>     compact IPv6 (BEP 7), counted in the same bound
@@ -67,6 +70,7 @@ typedef struct {
   gint64 mtime_s;
   gint32 mtime_ns;
   gboolean exists; /* FALSE: missing when stat()ed, or a pad file */
+  gboolean in_parts; /* its bytes were kept in the parts file (an unwanted file) */
 } GbtResumeFile;
 
 typedef struct {

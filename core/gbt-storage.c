@@ -40,6 +40,16 @@ typedef struct
   int refs; /* under GbtStorage.lock */
 } FdRef;
 
+/* Where a file's bytes live.  A wanted file's are in the file.  An unwanted
+ * file's share of boundary pieces goes to the parts file, unless the file
+ * already exists on disk (gbt_storage_place_files()): then it stays put, as
+ * in libtorrent, and nothing needs moving. */
+typedef enum {
+  PLACE_FILE,
+  PLACE_PARTS,
+  PLACE_NOWHERE, /* unwanted, no parts file: writes are dropped */
+} Place;
+
 typedef struct
 {
   char *path;      /* relative, '/'-separated */
@@ -47,6 +57,7 @@ typedef struct
   guint64 length;
   gboolean skip;   /* pad file or BEP 47 symlink: no data on disk */
   gint wanted;     /* atomic */
+  gint place;      /* atomic: Place, where its bytes live */
   FdRef *cached;   /* under lock; the cache's reference */
   GList lru_link;  /* in GbtStorage.lru when cached */
 } StorageFile;
@@ -101,6 +112,7 @@ gbt_storage_new (GbtMetainfo *mi, const char *download_dir)
        * way out of the download directory. */
       f->skip = (fi->attr & (GBT_FILE_ATTR_PAD | GBT_FILE_ATTR_SYMLINK)) != 0;
       f->wanted = TRUE;
+      f->place = PLACE_FILE;
       f->lru_link.data = f;
       offset += fi->length;
     }
@@ -133,6 +145,19 @@ gbt_storage_free (GbtStorage *self)
   g_free (self);
 }
 
+static void
+update_places (GbtStorage *self)
+{
+  for (guint i = 0; i < self->n_files; i++)
+    {
+      StorageFile *f = &self->files[i];
+      Place place = g_atomic_int_get (&f->wanted) ? PLACE_FILE
+                    : self->parts != NULL         ? PLACE_PARTS
+                                                  : PLACE_NOWHERE;
+      g_atomic_int_set (&f->place, place);
+    }
+}
+
 void
 gbt_storage_set_wanted (GbtStorage *self, const gboolean *file_wanted)
 {
@@ -140,6 +165,7 @@ gbt_storage_set_wanted (GbtStorage *self, const gboolean *file_wanted)
 
   for (guint i = 0; i < self->n_files; i++)
     g_atomic_int_set (&self->files[i].wanted, file_wanted == NULL || file_wanted[i]);
+  update_places (self);
 }
 
 void
@@ -152,7 +178,35 @@ gbt_storage_set_parts_path (GbtStorage *self, const char *relpath)
   self->parts->path = g_strdup (relpath);
   self->parts->length = self->total_size;
   self->parts->wanted = TRUE;
+  self->parts->place = PLACE_FILE;
   self->parts->lru_link.data = self->parts;
+  update_places (self);
+}
+
+void
+gbt_storage_place_files (GbtStorage *self)
+{
+  g_return_if_fail (self != NULL);
+
+  update_places (self);
+  for (guint i = 0; i < self->n_files; i++)
+    {
+      StorageFile *f = &self->files[i];
+      g_autofree char *full = NULL;
+
+      if (f->skip || g_atomic_int_get (&f->place) == PLACE_FILE)
+        continue;
+      full = g_build_filename (self->download_dir, f->path, NULL);
+      if (g_file_test (full, G_FILE_TEST_IS_REGULAR))
+        g_atomic_int_set (&f->place, PLACE_FILE);
+    }
+}
+
+gboolean
+gbt_storage_file_in_parts (GbtStorage *self, guint index)
+{
+  g_return_val_if_fail (self != NULL && index < self->n_files, FALSE);
+  return g_atomic_int_get (&self->files[index].place) == PLACE_PARTS;
 }
 
 /* ---- errors ---- */
@@ -543,18 +597,24 @@ check_range (GbtStorage *self, guint64 offset, gsize len, GError **error)
 }
 
 /* Where the bytes of @f at stream @offset (@pos within the file) live: in
- * the file, or for an unwanted file in the parts file at their stream
- * offset when there is one (the caller skips an unwanted file without). */
+ * the file, or in the parts file at their stream offset; NULL for an
+ * unwanted file with neither (the caller drops writes, and reads the file). */
 static StorageFile *
 locate (GbtStorage *self, StorageFile *f, guint64 offset, guint64 pos, guint64 *at)
 {
-  if (!g_atomic_int_get (&f->wanted) && self->parts != NULL)
+  switch ((Place) g_atomic_int_get (&f->place))
     {
+    case PLACE_PARTS:
       *at = offset;
       return self->parts;
+    case PLACE_NOWHERE:
+      *at = pos;
+      return NULL;
+    case PLACE_FILE:
+    default:
+      *at = pos;
+      return f;
     }
-  *at = pos;
-  return f;
 }
 
 gboolean
@@ -585,7 +645,7 @@ gbt_storage_write (GbtStorage *self, guint64 offset, const guint8 *data, gsize l
           FdRef *ref;
           gboolean ok;
 
-          if (!g_atomic_int_get (&target->wanted))
+          if (target == NULL)
             goto next; /* unwanted, and no parts file to hold its share */
           ref = acquire_fd (self, target, TRUE, error);
           if (ref == NULL)
@@ -632,6 +692,8 @@ gbt_storage_read (GbtStorage *self, guint64 offset, guint8 *buf, gsize len, GErr
           FdRef *ref;
           gboolean ok;
 
+          if (target == NULL)
+            target = f;
           ref = acquire_fd (self, target, FALSE, error);
           if (ref == NULL)
             return FALSE;
@@ -641,6 +703,66 @@ gbt_storage_read (GbtStorage *self, guint64 offset, guint8 *buf, gsize len, GErr
             return FALSE;
         }
       buf += n;
+      offset += n;
+      len -= n;
+    }
+  return TRUE;
+}
+
+gboolean
+gbt_storage_adopt_parts (GbtStorage *self, guint64 offset, gsize len,
+                         const GbtBitfield *was_in_parts, GError **error)
+{
+  g_autofree guint8 *buf = NULL;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (was_in_parts != NULL && was_in_parts->n_bits == self->n_files, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_range (self, offset, len, error))
+    return FALSE;
+  for (guint i = find_file (self, offset); len > 0; i++)
+    {
+      StorageFile *f = &self->files[i];
+      guint64 pos = offset - f->offset;
+      gsize n = (gsize) MIN ((guint64) len, f->length - pos);
+
+      if (n > 0 && !f->skip && gbt_bitfield_get (was_in_parts, i)
+          && g_atomic_int_get (&f->place) != PLACE_PARTS)
+        {
+          FdRef *from, *to;
+          gboolean ok = TRUE;
+
+          if (self->parts == NULL)
+            {
+              g_set_error (error, GBT_STORAGE_ERROR, GBT_STORAGE_ERROR_IO,
+                           "no parts file to take “%s” from", f->path);
+              return FALSE;
+            }
+          from = acquire_fd (self, self->parts, FALSE, error);
+          if (from == NULL)
+            return FALSE;
+          to = acquire_fd (self, f, TRUE, error);
+          if (to == NULL)
+            {
+              release_fd (self, from);
+              return FALSE;
+            }
+          if (buf == NULL)
+            buf = g_malloc (256 * 1024);
+          for (gsize done = 0; ok && done < n;)
+            {
+              gsize chunk = MIN (n - done, (gsize) 256 * 1024);
+
+              ok = pread_all (self, self->parts, from->fd, buf, chunk, offset + done, error)
+                   && pwrite_all (self, f, to->fd, buf, chunk, pos + done, error);
+              done += chunk;
+            }
+          release_fd (self, to);
+          release_fd (self, from);
+          if (!ok)
+            return FALSE;
+        }
       offset += n;
       len -= n;
     }

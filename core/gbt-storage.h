@@ -9,6 +9,8 @@
 
 #include <gbt/gbt-metainfo.h>
 
+#include "gbt-bitfield.h"
+
 G_BEGIN_DECLS
 
 #define GBT_STORAGE_ERROR (gbt_storage_error_quark ())
@@ -31,6 +33,19 @@ G_GNUC_INTERNAL void gbt_storage_set_wanted (GbtStorage *storage, const gboolean
  * (relative to the download directory), so such pieces can be verified and
  * served without creating the skipped files.  Without one they are dropped. */
 G_GNUC_INTERNAL void gbt_storage_set_parts_path (GbtStorage *storage, const char *relpath);
+/* Blocking, before any I/O: an unwanted file that already exists on disk
+ * keeps its bytes (nothing is moved into the parts file for it). */
+G_GNUC_INTERNAL void gbt_storage_place_files (GbtStorage *storage);
+/* Whether file @index's bytes live in the parts file now. */
+G_GNUC_INTERNAL gboolean gbt_storage_file_in_parts (GbtStorage *storage, guint index);
+/* Blocking.  For the files of stream range [@offset, @offset + @len) whose
+ * bytes were in the parts file (@was_in_parts, one bit per file) and now
+ * belong in the file itself: copies them from the parts file into the file
+ * (creating it).  How a file selected after a --select run gets its share of
+ * the boundary pieces already verified, without downloading them again. */
+G_GNUC_INTERNAL gboolean gbt_storage_adopt_parts (GbtStorage *storage, guint64 offset, gsize len,
+                                                  const GbtBitfield *was_in_parts,
+                                                  GError **error);
 /* Creates directories and (sparse) files of their full length where missing;
  * pad files and unwanted files are skipped; zero-length files are created.
  * Refuses symlinks in the way that would lead outside the directory. */

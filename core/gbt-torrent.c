@@ -471,6 +471,13 @@ gbt_torrent_new (GbtSession *session, GbtMetainfo *metainfo, const char *downloa
   self->limits.max_message_len = MAX (1024 * 1024 + 64, gbt_bitfield_byte_len (n) + 1);
   self->bytes_wanted = gbt_metainfo_get_total_size (metainfo);
   self->storage = gbt_storage_new (metainfo, download_dir);
+  /* always set, though only a --select run writes to it: a later run that
+   * wants more files takes their share of the boundary pieces from it */
+  {
+    g_autofree char *hex = gbt_metainfo_dup_info_hash_hex (metainfo);
+    g_autofree char *parts = g_strdup_printf (".gbt/%s.parts", hex);
+    gbt_storage_set_parts_path (self->storage, parts);
+  }
   self->pool = buffer_pool_new (gbt_metainfo_get_piece_length (metainfo), 8);
   self->choker = gbt_choker_new (GBT_CHOKER_DEFAULT_SLOTS);
   self->resume_path = gbt_resume_path_for (download_dir, gbt_metainfo_get_info_hash (metainfo));
@@ -495,12 +502,6 @@ gbt_torrent_set_files_wanted (GbtTorrent *self, const gboolean *wanted, guint n_
   for (guint i = 0; i < n_files; i++)
     all = all && wanted[i];
   gbt_storage_set_wanted (self->storage, wanted);
-  if (!all)
-    {
-      g_autofree char *hex = gbt_metainfo_dup_info_hash_hex (mi);
-      g_autofree char *parts = g_strdup_printf (".gbt/%s.parts", hex);
-      gbt_storage_set_parts_path (self->storage, parts);
-    }
 
   /* a piece is wanted when any of its bytes belong to a wanted file */
   gbt_bitfield_clear (&self->want);
@@ -1660,6 +1661,9 @@ save_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
       return;
     }
   gbt_resume_stat_files (job->data, job->mi, job->dir);
+  for (guint i = 0; i < job->data->files->len; i++)
+    g_array_index (job->data->files, GbtResumeFile, i).in_parts
+        = gbt_storage_file_in_parts (job->storage, i);
   if (!gbt_resume_save (job->path, job->data, &error))
     g_task_return_error (task, error);
   else
@@ -1958,19 +1962,70 @@ load_result_free (gpointer p)
   g_free (r);
 }
 
+/* Blocking.  Files whose share of verified boundary pieces was kept in the
+ * parts file, and which are wanted now: their bytes are copied into them.
+ * The files change, so the pieces touching them are hashed again before
+ * they count; a piece that cannot be moved is forgotten (downloaded again),
+ * never trusted with its bytes in the wrong place. */
+static void
+adopt_parts (GbtTorrent *self, GbtResumeData *data)
+{
+  GbtMetainfo *mi = self->metainfo;
+  guint n_files = gbt_metainfo_get_n_files (mi);
+  guint32 plen = gbt_metainfo_get_piece_length (mi);
+  GbtBitfield moved;
+  gboolean any = FALSE;
+
+  gbt_bitfield_init (&moved, n_files);
+  for (guint i = 0; i < n_files; i++)
+    if (g_array_index (data->files, GbtResumeFile, i).in_parts
+        && !gbt_storage_file_in_parts (self->storage, i))
+      {
+        gbt_bitfield_set (&moved, i, TRUE);
+        any = TRUE;
+      }
+  for (guint i = 0; any && i < n_files; i++)
+    {
+      const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
+
+      if (!gbt_bitfield_get (&moved, i) || f->length == 0)
+        continue;
+      for (guint64 p = f->offset / plen; p <= (f->offset + f->length - 1) / plen; p++)
+        {
+          g_autoptr(GError) error = NULL;
+
+          if (!gbt_bitfield_get (&data->have, (guint) p))
+            continue;
+          if (!gbt_storage_adopt_parts (self->storage, p * plen,
+                                        gbt_metainfo_get_piece_size (mi, (guint) p), &moved,
+                                        &error))
+            {
+              g_debug ("[%s] piece %" G_GUINT64_FORMAT " not taken from the parts file: %s",
+                       gbt_torrent_get_name (self), p, error->message);
+              gbt_bitfield_set (&data->have, (guint) p, FALSE);
+            }
+        }
+    }
+  gbt_bitfield_clear (&moved);
+}
+
 static void
 load_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
   GbtTorrent *self = source;
   GError *error = NULL;
   LoadResult *r;
-  GbtResumeData *data = gbt_resume_load (self->resume_path, self->metainfo, &error);
+  GbtResumeData *data;
 
+  /* before any I/O: unwanted files already on disk keep their bytes */
+  gbt_storage_place_files (self->storage);
+  data = gbt_resume_load (self->resume_path, self->metainfo, &error);
   if (data == NULL)
     {
       g_task_return_error (task, error);
       return;
     }
+  adopt_parts (self, data);
   r = g_new0 (LoadResult, 1);
   r->data = data;
   gbt_resume_trusted_pieces (data, self->metainfo, self->download_dir, &r->trusted, &r->recheck);

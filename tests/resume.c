@@ -97,6 +97,7 @@ sample_data (Fixture *fx)
   add_peer (data, "::1", 51413);
   add_peer (data, "127.4.5.6", 65535);
   gbt_resume_stat_files (data, fx->mi, fx->dir);
+  g_array_index (data->files, GbtResumeFile, 1).in_parts = TRUE;
   return data;
 }
 
@@ -123,6 +124,7 @@ assert_same (GbtResumeData *a, GbtResumeData *b)
       GbtResumeFile *x = &g_array_index (a->files, GbtResumeFile, i);
       GbtResumeFile *y = &g_array_index (b->files, GbtResumeFile, i);
       g_assert_cmpint (x->exists, ==, y->exists);
+      g_assert_cmpint (x->in_parts, ==, y->in_parts);
       g_assert_cmpuint (x->size, ==, y->size);
       g_assert_cmpint (x->mtime_s, ==, y->mtime_s);
       g_assert_cmpint (x->mtime_ns, ==, y->mtime_ns);

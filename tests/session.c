@@ -149,6 +149,8 @@ run_swarm_full (const TestFile *files, guint n_files, guint32 piece_length,
 
   if (wanted)
     {
+      guint have_before = gbt_torrent_get_n_pieces_have (lt);
+
       /* only the wanted files exist and match; the pieces they share with
        * skipped files are complete too (their spill-over is in the parts
        * file) */
@@ -170,6 +172,23 @@ run_swarm_full (const TestFile *files, guint n_files, guint32 piece_length,
         }
       g_assert_cmpuint (gbt_torrent_get_bytes_have (lt), ==, gbt_torrent_get_bytes_wanted (lt));
       g_assert_cmpuint (gbt_torrent_get_bytes_wanted (lt), <, len);
+      g_clear_object (&lt);
+      g_clear_object (&leecher);
+
+      /* Everything wanted now, no peers: the skipped files take their share
+       * of the verified boundary pieces from the parts file.  They changed,
+       * so those pieces are hashed again, from the files: all still had. */
+      {
+        g_autoptr(GbtSession) again = start_session ("127.0.0.4");
+        g_autoptr(GbtTorrent) t = gbt_session_add_torrent (again, mi, leech_dir, &error);
+
+        g_assert_no_error (error);
+        gbt_torrent_start (t);
+        gbt_test_wait_until (gbt_torrent_get_state (t) == GBT_TORRENT_STATE_DOWNLOADING, 20000);
+        g_assert_cmpuint (gbt_torrent_get_n_checked (t), >, 0);
+        g_assert_cmpuint (gbt_torrent_get_n_pieces_have (t), ==, have_before);
+        stop_torrent (t);
+      }
       gbt_test_rmtree (seed_dir);
       gbt_test_rmtree (leech_dir);
       return;
