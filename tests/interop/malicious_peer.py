@@ -105,6 +105,11 @@ class Liar:
                 if body[0] != 6 or len(body) != 13 or self.mode in ("wrong-hash", "spare-bits"):
                     continue
                 index, begin, blen = struct.unpack(">III", body[1:13])
+                if self.mode == "stall":
+                    # takes every request, answers none: only a timeout helps
+                    lies += 1
+                    emit(ev="lie", conn=conn, mode=self.mode, index=index, begin=begin)
+                    continue
                 if self.mode == "corrupt":
                     payload = os.urandom(blen)
                     sock.sendall(msg(7, struct.pack(">II", index, begin) + payload))
@@ -136,7 +141,8 @@ def main():
     ap.add_argument("--addr", required=True)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--mode", required=True,
-                    choices=["corrupt", "bad-index", "oversized", "wrong-hash", "spare-bits"])
+                    choices=["corrupt", "bad-index", "oversized", "wrong-hash", "spare-bits",
+                             "stall"])
     ap.add_argument("--announce", help="tracker URL to announce to (default: the torrent's)")
     ap.add_argument("--hold", type=float, default=60,
                     help="seconds of silence from the peer before we give up on it")

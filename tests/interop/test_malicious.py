@@ -7,7 +7,9 @@ seconds) and five liars from malicious_peer.py share a tracker: corrupt
 blocks, out-of-range piece indices, a ~2 GiB length prefix, a wrong
 info-hash in the handshake, and a bitfield with spare bits set.  gbt must
 finish with the right bytes and drop every liar while it runs, as seen from
-the liar's side; after corrupt data it must not keep coming back.
+the liar's side; after corrupt data it must not keep coming back.  A sixth
+peer claims every piece and unchokes, then answers no request: the blocks
+it holds must be fetched elsewhere, within the time bound.
 
 INTEROP_LEECHER=aria2|libtorrent runs the same swarm with that client; the
 checks it does not pass are reported as TODO (they describe gbt's contract,
@@ -86,8 +88,9 @@ def main():
             info = make_torrent(src, sw.path("bait.torrent"), sw.announce_url, 64 * KiB)
             assert info.num_pieces % 8 != 0
             liars = {m: sw.liar(info, m) for m in MODES}
+            staller = sw.liar(info, "stall", hold=120)
             seeder = sw.libtorrent_seeder(info, src_dir, upload_limit=2 * MiB)
-            others = {seeder.addr} | {p.addr for p in liars.values()}
+            others = {seeder.addr, staller.addr} | {p.addr for p in liars.values()}
             run = start_leecher(sw, info, sw.path("out"))
             rc = run.wait(120)
             exit_time = time.time()
@@ -98,6 +101,8 @@ def main():
                    "exit %s\n%s\n%s" % (rc, "\n".join(diffs), run.proc.log_tail()))
             for m in MODES:
                 judge(tap, m, liar_events(liars[m]), exit_time, others, todo)
+            stalled = [e for e in liar_events(staller) if e.get("ev") == "lie"]
+            log("the staller took %d requests and answered none" % len(stalled))
             if KIND == "gbt":
                 bans = [e for e in run.events() if e.get("event") == "peer-banned"]
                 log("gbt reported %d peer-banned event(s)" % len(bans))
