@@ -25,6 +25,8 @@ typedef struct {
   GPtrArray *remotes; /* remote host of each request */
   GPtrArray *paused;  /* hanging messages */
   GbtTrackerHttp *tracker;
+  GTlsCertificate *tls_cert; /* HTTPS fixture: the server's certificate */
+  char *tls_dir;             /* holding cert.pem and key.pem */
 } Fixture;
 
 /* Test data with bytes that must be escaped and some that must not. */
@@ -115,11 +117,54 @@ incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *so
   g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
   g_autoptr(GError) error = NULL;
 
+  g_autoptr(GIOStream) tls = NULL;
+
   if (local == NULL || remote == NULL)
     return TRUE;
-  if (!soup_server_accept_iostream (f->server, G_IO_STREAM (connection), local, remote, &error))
+  if (f->tls_cert != NULL)
+    {
+      /* HTTPS: the handshake happens on the first read */
+      tls = g_tls_server_connection_new (G_IO_STREAM (connection), f->tls_cert, &error);
+      if (tls == NULL)
+        {
+          g_test_message ("TLS: %s", error->message);
+          return TRUE;
+        }
+    }
+  if (!soup_server_accept_iostream (f->server, tls ? tls : G_IO_STREAM (connection), local, remote,
+                                    &error))
     g_test_message ("accept: %s", error->message);
   return TRUE;
+}
+
+/* A self-signed certificate for 127.0.0.1 (openssl, as a test tool; the
+ * case skips without it). */
+static void
+make_certificate (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *openssl = g_find_program_in_path ("openssl");
+  g_autofree char *cert = NULL;
+  g_autofree char *key = NULL;
+  int status = 0;
+
+  if (openssl == NULL)
+    return;
+  f->tls_dir = gbt_test_mkdtemp ();
+  cert = g_build_filename (f->tls_dir, "cert.pem", NULL);
+  key = g_build_filename (f->tls_dir, "key.pem", NULL);
+  {
+    const char *argv[] = { openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                           "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                           "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+                           "subjectAltName=IP:127.0.0.1", NULL };
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                  NULL, NULL, NULL, NULL, &status, &error);
+  }
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  f->tls_cert = g_tls_certificate_new_from_files (cert, key, &error);
+  g_assert_no_error (error);
 }
 
 static void
@@ -139,8 +184,10 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_signal_connect (f->service, "incoming", G_CALLBACK (incoming_cb), f);
   g_socket_service_start (f->service);
-  f->base = g_strdup_printf ("http://127.0.0.1:%u",
+  f->base = g_strdup_printf ("%s://127.0.0.1:%u", data ? "https" : "http",
                              g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  if (data != NULL)
+    make_certificate (f);
   f->queries = g_ptr_array_new_with_free_func (g_free);
   f->remotes = g_ptr_array_new_with_free_func (g_free);
   f->paused = g_ptr_array_new_with_free_func (g_object_unref);
@@ -174,6 +221,10 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_ptr_array_unref (f->queries);
   g_ptr_array_unref (f->remotes);
   g_free (f->base);
+  g_clear_object (&f->tls_cert);
+  if (f->tls_dir)
+    gbt_test_rmtree (f->tls_dir);
+  g_free (f->tls_dir);
   /* let libsoup drop its idle connections */
   while (g_main_context_iteration (NULL, FALSE))
     ;
@@ -532,6 +583,43 @@ test_scrape_unsupported (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->queries->len, ==, 0);
 }
 
+/* HTTPS: trusted through the plugin's TLS database, the announce works; the
+ * same server with the system's trust store is refused, naming the
+ * certificate. */
+static void
+test_https (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GbtAnnounceRequest) req = make_request (f, "/announce");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GbtAnnounceResponse) resp = NULL;
+  g_autoptr(GTlsDatabase) db = NULL;
+  g_autofree char *cert = NULL;
+
+  if (f->tls_cert == NULL)
+    {
+      g_test_skip ("openssl is not installed");
+      return;
+    }
+  f->mode = REPLY_COMPACT;
+  req->timeout_ms = 5000;
+  resp = announce (f, req, NULL, &error);
+  g_assert_null (resp);
+  g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
+  g_test_message ("untrusted: %s", error->message);
+  g_assert_nonnull (strstr (error->message, "certificate"));
+  g_assert_cmpuint (f->queries->len, ==, 0);
+  g_clear_error (&error);
+
+  cert = g_build_filename (f->tls_dir, "cert.pem", NULL);
+  db = g_tls_file_database_new (cert, &error);
+  g_assert_no_error (error);
+  gbt_tracker_http_set_tls_database (f->tracker, db);
+  resp = announce (f, req, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (resp->peers->len, ==, 2);
+  g_assert_cmpuint (f->queries->len, ==, 1);
+}
+
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
 int
@@ -557,5 +645,7 @@ main (int argc, char **argv)
   ADD ("/tracker-http/announce/bind-address", test_bind_address);
   ADD ("/tracker-http/scrape/ok", test_scrape);
   ADD ("/tracker-http/scrape/unsupported", test_scrape_unsupported);
+  g_test_add ("/tracker-http/announce/https", Fixture, "https", fixture_setup, test_https,
+              fixture_teardown);
   return g_test_run ();
 }

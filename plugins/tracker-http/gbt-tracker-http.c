@@ -22,6 +22,7 @@ struct _GbtTrackerHttp {
   /* SoupSession's local address is construct-only: one session per bind
    * address (key: address string, "" for none), each with its pool. */
   GHashTable *sessions;
+  GTlsDatabase *tls_database; /* NULL: the system's trust store */
 };
 
 static void gbt_tracker_http_iface_init (GbtTrackerInterface *iface);
@@ -168,6 +169,8 @@ get_session (GbtTrackerHttp *self, GInetAddress *bind_address)
       /* Timeouts are per request (below), so the session has none. */
       session = g_object_new (SOUP_TYPE_SESSION, "user-agent", "gbt/0.1",
                               "local-address", local, "timeout", 0, NULL);
+      if (self->tls_database != NULL)
+        soup_session_set_tls_database (session, self->tls_database);
       g_hash_table_insert (self->sessions, g_steal_pointer (&key), session);
     }
   return session;
@@ -443,6 +446,7 @@ gbt_tracker_http_finalize (GObject *object)
   GbtTrackerHttp *self = GBT_TRACKER_HTTP (object);
 
   g_hash_table_unref (self->sessions);
+  g_clear_object (&self->tls_database);
   G_OBJECT_CLASS (gbt_tracker_http_parent_class)->finalize (object);
 }
 
@@ -456,6 +460,15 @@ static void
 gbt_tracker_http_init (GbtTrackerHttp *self)
 {
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+}
+
+void
+gbt_tracker_http_set_tls_database (GbtTrackerHttp *self, GTlsDatabase *database)
+{
+  g_return_if_fail (GBT_IS_TRACKER_HTTP (self));
+  g_set_object (&self->tls_database, database);
+  /* sessions made before keep the old one: start afresh */
+  g_hash_table_remove_all (self->sessions);
 }
 
 GbtTrackerHttp *

@@ -9,6 +9,9 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (GbtTrackerHttp, gbt_tracker_http, GBT, TRACKER_HTTP, GObject)
 
 GbtTrackerHttp *gbt_tracker_http_new (void);
+/* Which certificate authorities HTTPS trackers are checked against (NULL:
+ * the system's).  Tests use it to trust their own CA. */
+void gbt_tracker_http_set_tls_database (GbtTrackerHttp *self, GTlsDatabase *database);
 
 /* The GET URL of an announce (BEP 3, 7, 23): @request->url plus the query. */
 char *gbt_tracker_http_build_announce_url (const GbtAnnounceRequest *request);
