@@ -449,6 +449,12 @@ peer_handle_handshake (GbtPeer *peer)
       peer_fail (peer, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED, "connected to ourselves");
       return FALSE;
     }
+  if (gbt_torrent_peer_is_duplicate (peer->torrent, peer))
+    {
+      peer_fail (peer, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED,
+                 "already connected to this peer");
+      return FALSE;
+    }
 
   peer->fast = (peer->remote.reserved[GBT_RESERVED_FAST_BYTE] & GBT_RESERVED_FAST_MASK) != 0;
   peer->ltep = (peer->remote.reserved[GBT_RESERVED_EXTENSION_BYTE] & GBT_RESERVED_EXTENSION_MASK) != 0;

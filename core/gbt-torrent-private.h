@@ -18,6 +18,10 @@ G_GNUC_INTERNAL gboolean gbt_torrent_accept_peer (GbtTorrent *self, GbtPeer *pee
 
 /* from GbtPeer */
 G_GNUC_INTERNAL void gbt_torrent_peer_ready (GbtTorrent *self, GbtPeer *peer);
+/* On a handshake: TRUE when @peer (its remote peer id now known) duplicates
+ * a connection we have, and is the one to drop.  May close the older one
+ * instead (see the rule in gbt-torrent.c). */
+G_GNUC_INTERNAL gboolean gbt_torrent_peer_is_duplicate (GbtTorrent *self, GbtPeer *peer);
 G_GNUC_INTERNAL void gbt_torrent_peer_closed (GbtTorrent *self, GbtPeer *peer,
                                               const GError *reason);
 /* the peer's new piece set (BITFIELD, HAVE_ALL, HAVE_NONE): @fresh is taken */

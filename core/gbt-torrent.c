@@ -968,6 +968,39 @@ gbt_torrent_peer_ready (GbtTorrent *self, GbtPeer *peer)
   g_debug ("[%s] peer %s ready", gbt_torrent_get_name (self), peer->name);
 }
 
+/* Two peers that both learn each other's address connect both ways at once.
+ * Both sides must drop the same one of the two connections, or neither
+ * survives: the one kept is the one opened by the side with the greater
+ * peer id (each side knows both ids).  Two connections in the same direction
+ * (one peer at two addresses): the newer goes. */
+gboolean
+gbt_torrent_peer_is_duplicate (GbtTorrent *self, GbtPeer *peer)
+{
+  const guint8 *mine = gbt_session_get_peer_id (self->session);
+
+  for (guint i = 0; i < self->peers->len; i++)
+    {
+      GbtPeer *other = g_ptr_array_index (self->peers, i);
+      gboolean i_am_greater, new_opened_by_me;
+      g_autoptr(GError) reason = NULL;
+
+      if (other == peer || other->state != GBT_PEER_STATE_ACTIVE
+          || memcmp (other->remote.peer_id, peer->remote.peer_id, 20) != 0)
+        continue;
+      if (other->incoming == peer->incoming)
+        return TRUE;
+      i_am_greater = memcmp (mine, peer->remote.peer_id, 20) > 0;
+      new_opened_by_me = !peer->incoming;
+      if (i_am_greater != new_opened_by_me)
+        return TRUE;
+      reason = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
+                                    "a duplicate of a newer connection to this peer");
+      gbt_peer_close (other, reason);
+      return FALSE;
+    }
+  return FALSE;
+}
+
 /* Full: a newcomer may take the place of the oldest peer with which nothing
  * can be exchanged (neither side interested) for a while, so idle
  * connections cannot lock real peers out. */

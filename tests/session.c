@@ -272,6 +272,51 @@ test_resume_data (void)
   gbt_test_rmtree (dir);
 }
 
+/* Two leechers that learn each other's address at once connect both ways;
+ * both must keep the same one of the two connections. */
+static void
+test_duplicate_connection (void)
+{
+  TestFile f = { "payload", 512 * 1024, FALSE };
+  g_autofree char *dir_a = gbt_test_mkdtemp ();
+  g_autofree char *dir_b = gbt_test_mkdtemp ();
+  gsize len;
+  g_autofree guint8 *stream = test_torrent_make_stream (&f, 1, &len);
+  g_autoptr(GbtMetainfo) mi = test_torrent_new ("payload", NULL, 1, 32 * 1024, stream, len);
+  g_autoptr(GbtSession) a = start_session ("127.0.0.5");
+  g_autoptr(GbtSession) b = start_session ("127.0.0.6");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GbtTorrent) ta = gbt_session_add_torrent (a, mi, dir_a, &error);
+  g_autoptr(GbtTorrent) tb = NULL;
+  g_autoptr(GPtrArray) to_a = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) to_b = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GInetAddress) ip_a = g_inet_address_new_from_string ("127.0.0.5");
+  g_autoptr(GInetAddress) ip_b = g_inet_address_new_from_string ("127.0.0.6");
+
+  g_assert_no_error (error);
+  tb = gbt_session_add_torrent (b, mi, dir_b, &error);
+  g_assert_no_error (error);
+  gbt_torrent_start (ta);
+  gbt_torrent_start (tb);
+  gbt_test_wait_until (gbt_torrent_get_state (ta) == GBT_TORRENT_STATE_DOWNLOADING
+                           && gbt_torrent_get_state (tb) == GBT_TORRENT_STATE_DOWNLOADING,
+                       20000);
+  g_ptr_array_add (to_a, g_inet_socket_address_new (ip_a, gbt_session_get_listen_port (a)));
+  g_ptr_array_add (to_b, g_inet_socket_address_new (ip_b, gbt_session_get_listen_port (b)));
+  gbt_torrent_add_peers (ta, to_b, "test");
+  gbt_torrent_add_peers (tb, to_a, "test");
+  gbt_test_wait_until (gbt_torrent_get_n_peers (ta) > 0 && gbt_torrent_get_n_peers (tb) > 0,
+                       10000);
+  /* both handshakes done and the duplicate gone, on both sides */
+  gbt_test_spin (1500);
+  g_assert_cmpuint (gbt_torrent_get_n_peers (ta), ==, 1);
+  g_assert_cmpuint (gbt_torrent_get_n_peers (tb), ==, 1);
+  stop_torrent (ta);
+  stop_torrent (tb);
+  gbt_test_rmtree (dir_a);
+  gbt_test_rmtree (dir_b);
+}
+
 static void
 test_single (void)
 {
@@ -307,5 +352,6 @@ main (int argc, char **argv)
   g_test_add_func ("/session/swarm/reuse-verified-data", test_resume_partial);
   g_test_add_func ("/session/swarm/select-files", test_select);
   g_test_add_func ("/session/resume-data", test_resume_data);
+  g_test_add_func ("/session/duplicate-connection", test_duplicate_connection);
   return g_test_run ();
 }
