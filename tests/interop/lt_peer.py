@@ -44,7 +44,8 @@ def main():
     args = ap.parse_args()
 
     settings = {
-        "listen_interfaces": "%s:%d" % (args.addr, args.port),
+        # an IPv6 address is bracketed, or libtorrent reads its last group as the port
+        "listen_interfaces": ("[%s]:%d" if ":" in args.addr else "%s:%d") % (args.addr, args.port),
         "outgoing_interfaces": args.addr,
         "enable_dht": False,
         "enable_lsd": False,

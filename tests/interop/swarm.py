@@ -519,11 +519,12 @@ class Swarm:
 
     @staticmethod
     def free_port(addr="127.0.0.1"):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as s:
             s.bind((addr, 0))
             port = s.getsockname()[1]
         # opentracker also wants the UDP port of the same number.
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        with socket.socket(family, socket.SOCK_DGRAM) as u:
             u.bind((addr, port))
         return port
 
@@ -627,8 +628,8 @@ class Swarm:
 
     # --- seeders
     def libtorrent_peer(self, info, save, leech=False, upload_limit=0, keep_seeding=False,
-                        ready_timeout=60, name="libtorrent", reannounce=0):
-        addr = self.new_addr()
+                        ready_timeout=60, name="libtorrent", reannounce=0, addr=None):
+        addr = addr or self.new_addr()
         port = self.free_port(addr)
         argv = [PYTHON, os.path.join(HERE, "lt_peer.py"), "--torrent", info.path, "--save", save,
                 "--addr", addr, "--port", str(port)]

@@ -226,7 +226,96 @@ def case_announce_all(tap):
             b.close()
 
 
-CASES = [case_dead_first_tier, case_scrape, case_announce_all]
+class Ipv6Tracker:
+    """An HTTP tracker on [::1] (Debian's opentracker is IPv4-only): it
+    records each announcer's source address and port, and hands the others
+    back as BEP 7 compact peers6."""
+
+    def __init__(self):
+        self.peers = {}  # peer_id -> 18-byte compact peer
+        self.families = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query,
+                                          encoding="latin-1")
+                pid = q.get("peer_id", [""])[0]
+                port = int(q.get("port", ["0"])[0])
+                host = self.client_address[0]
+                outer.families.append("v6" if ":" in host else "v4")
+                if q.get("event", [""])[0] == "stopped":
+                    outer.peers.pop(pid, None)
+                elif ":" in host and port:
+                    outer.peers[pid] = socket.inet_pton(socket.AF_INET6, host) + struct.pack(
+                        ">H", port)
+                others = b"".join(v for k, v in list(outer.peers.items()) if k != pid)
+                body = bencode({"interval": 1800, "peers": b"", "peers6": others})
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        class Server(http.server.ThreadingHTTPServer):
+            address_family = socket.AF_INET6
+
+        self.server = Server(("::1", 0), Handler)
+        self.url = "http://[::1]:%d/announce" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def case_ipv6(tap):
+    """BEP 7 end to end: a tracker reached over IPv6 hands out a libtorrent
+    seeder on [::1] in peers6; gbt, listening dual-stack, downloads from it."""
+    if not ipv6_loopback():
+        tap.skip("IPv6 swarm", "no IPv6 loopback here")
+        return
+    with Swarm("ipv6") as sw:
+        tracker = Ipv6Tracker()
+        try:
+            src_dir = sw.path("src")
+            os.makedirs(src_dir, exist_ok=True)
+            src = write_random_file(os.path.join(src_dir, "six.bin"), 3 * MiB + 66, 6)
+            info = make_torrent(src, sw.path("six.torrent"), tracker.url, 128 * KiB)
+            sw.libtorrent_peer(info, src_dir, addr="::1", name="libtorrent6")
+            deadline = time.monotonic() + 20
+            while not tracker.peers and time.monotonic() < deadline:
+                time.sleep(0.1)
+            import subprocess
+            from swarm import gbt_cli
+            out = sw.path("out")
+            t0 = time.monotonic()
+            r = subprocess.run([gbt_cli(), "download", info.path, "-o", out, "--json",
+                                "--idle-timeout", "30"],
+                               capture_output=True, text=True, timeout=90)
+            log("gbt over IPv6: rc %d in %.1f s; tracker saw %s" % (
+                r.returncode, time.monotonic() - t0, tracker.families))
+            diffs = compare_tree(src, out) if r.returncode == 0 else ["rc %d" % r.returncode]
+            tap.ok(r.returncode == 0 and not diffs,
+                   "download from a seeder on [::1] found through an IPv6 tracker (peers6)",
+                   "\n".join(diffs[:5]) + "\n" + r.stderr[-2000:])
+        finally:
+            tracker.close()
+
+
+CASES = [case_dead_first_tier, case_scrape, case_announce_all, case_ipv6]
 
 
 def main():
