@@ -217,21 +217,6 @@ typedef struct {
   GThread *thread;
 } UdpServer;
 
-static guint32
-get32 (const guint8 *p)
-{
-  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
-}
-
-static void
-put32 (guint8 *p, guint32 v)
-{
-  p[0] = v >> 24;
-  p[1] = v >> 16;
-  p[2] = v >> 8;
-  p[3] = v;
-}
-
 static gpointer
 udp_thread (gpointer data)
 {
@@ -250,22 +235,22 @@ udp_thread (gpointer data)
       if (n < 16)
         continue;
       memcpy (reply + 4, buf + 12, 4); /* transaction id */
-      if (get32 (buf + 8) == 0)
+      if (gbt_test_get_be32 (buf + 8) == 0)
         {
-          put32 (reply, 0);
+          gbt_test_put_be32 (reply, 0);
           memcpy (reply + 8, "conn-id!", 8);
           g_socket_send_to (srv->socket, from, (char *) reply, 16, NULL, NULL);
         }
-      else if (get32 (buf + 8) == 1 && n >= 98)
+      else if (gbt_test_get_be32 (buf + 8) == 1 && n >= 98)
         {
-          guint32 event = get32 (buf + 80);
+          guint32 event = gbt_test_get_be32 (buf + 80);
 
           record (g_socket_address_get_family (from), event < 4 ? events[event] : "?",
-                  get32 (buf + 88));
-          put32 (reply, 1);
-          put32 (reply + 8, 1800);
-          put32 (reply + 12, 0);
-          put32 (reply + 16, 0);
+                  gbt_test_get_be32 (buf + 88));
+          gbt_test_put_be32 (reply, 1);
+          gbt_test_put_be32 (reply + 8, 1800);
+          gbt_test_put_be32 (reply + 12, 0);
+          gbt_test_put_be32 (reply + 16, 0);
           g_socket_send_to (srv->socket, from, (char *) reply, 20, NULL, NULL);
         }
     }

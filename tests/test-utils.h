@@ -27,6 +27,22 @@ void gbt_test_rmtree (const char *path);
 /* Path to a file in tests/data (source tree). */
 char *gbt_test_data_path (const char *name);
 
+/* Big-endian 32-bit fields, as in BEP 15 packets. */
+static inline guint32
+gbt_test_get_be32 (const guint8 *p)
+{
+  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
+}
+
+static inline void
+gbt_test_put_be32 (guint8 *p, guint32 v)
+{
+  p[0] = (guint8) (v >> 24);
+  p[1] = (guint8) (v >> 16);
+  p[2] = (guint8) (v >> 8);
+  p[3] = (guint8) v;
+}
+
 /* Spins the default main context for @ms. */
 void gbt_test_spin (guint ms);
 /* A port on 127.0.0.1 free for both TCP and UDP (opentracker takes both). */

@@ -42,21 +42,6 @@ static const guint8 hash[20] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
                                  0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67 };
 
 static void
-put32 (guint8 *p, guint32 v)
-{
-  p[0] = v >> 24;
-  p[1] = v >> 16;
-  p[2] = v >> 8;
-  p[3] = v;
-}
-
-static guint32
-get32 (const guint8 *p)
-{
-  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
-}
-
-static void
 reply (Fixture *f, GSocketAddress *to, const guint8 *data, gsize len)
 {
   g_autoptr(GError) error = NULL;
@@ -77,38 +62,38 @@ fake_readable_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
 
   if (n < 16)
     return G_SOURCE_CONTINUE;
-  action = get32 (buf + 8);
-  tid = get32 (buf + 12);
+  action = gbt_test_get_be32 (buf + 8);
+  tid = gbt_test_get_be32 (buf + 12);
 
   if (action == GBT_UDP_TRACKER_ACTION_CONNECT)
     {
       g_assert_cmpint (n, ==, 16);
-      g_assert_cmpuint (get32 (buf), ==, 0x417);
-      g_assert_cmpuint (get32 (buf + 4), ==, 0x27101980);
+      g_assert_cmpuint (gbt_test_get_be32 (buf), ==, 0x417);
+      g_assert_cmpuint (gbt_test_get_be32 (buf + 4), ==, 0x27101980);
       f->connects++;
       if (f->mode == MODE_SILENT)
         return G_SOURCE_CONTINUE;
       f->cid = ((guint64) g_random_int () << 32) | g_random_int ();
-      put32 (out, 0);
-      put32 (out + 4, tid);
-      put32 (out + 8, f->cid >> 32);
-      put32 (out + 12, (guint32) f->cid);
+      gbt_test_put_be32 (out, 0);
+      gbt_test_put_be32 (out + 4, tid);
+      gbt_test_put_be32 (out + 8, f->cid >> 32);
+      gbt_test_put_be32 (out + 12, (guint32) f->cid);
       reply (f, from, out, 16);
       return G_SOURCE_CONTINUE;
     }
 
   /* every later request carries the id we handed out */
-  g_assert_cmpuint (get32 (buf), ==, f->cid >> 32);
-  g_assert_cmpuint (get32 (buf + 4), ==, (guint32) f->cid);
+  g_assert_cmpuint (gbt_test_get_be32 (buf), ==, f->cid >> 32);
+  g_assert_cmpuint (gbt_test_get_be32 (buf + 4), ==, (guint32) f->cid);
   if (action == GBT_UDP_TRACKER_ACTION_SCRAPE)
     {
       g_assert_cmpint (n, ==, 36);
       f->scrapes++;
-      put32 (out, 2);
-      put32 (out + 4, tid);
-      put32 (out + 8, 5);   /* seeders */
-      put32 (out + 12, 9);  /* completed */
-      put32 (out + 16, 7);  /* leechers */
+      gbt_test_put_be32 (out, 2);
+      gbt_test_put_be32 (out + 4, tid);
+      gbt_test_put_be32 (out + 8, 5);   /* seeders */
+      gbt_test_put_be32 (out + 12, 9);  /* completed */
+      gbt_test_put_be32 (out + 16, 7);  /* leechers */
       reply (f, from, out, 20);
       return G_SOURCE_CONTINUE;
     }
@@ -122,22 +107,22 @@ fake_readable_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
     case MODE_SILENT:
       break;
     case MODE_ERROR:
-      put32 (out, 3);
-      put32 (out + 4, tid);
+      gbt_test_put_be32 (out, 3);
+      gbt_test_put_be32 (out + 4, tid);
       memcpy (out + 8, "go away", 7);
       reply (f, from, out, 15);
       break;
     case MODE_SHORT:
-      put32 (out, 1);
-      put32 (out + 4, tid);
+      gbt_test_put_be32 (out, 1);
+      gbt_test_put_be32 (out + 4, tid);
       reply (f, from, out, 12);
       break;
     case MODE_TINY:
       reply (f, from, (const guint8 *) "xyz", 3);
       break;
     case MODE_WRONG_ACTION:
-      put32 (out, 2);
-      put32 (out + 4, tid);
+      gbt_test_put_be32 (out, 2);
+      gbt_test_put_be32 (out + 4, tid);
       memset (out + 8, 0, 12);
       reply (f, from, out, 20);
       break;
@@ -150,16 +135,16 @@ fake_readable_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
         if (f->mode == MODE_STRAY_FIRST)
           {
             /* someone else's answer first: must be ignored */
-            put32 (out, 3);
-            put32 (out + 4, tid ^ 0x5a5a5a5a);
+            gbt_test_put_be32 (out, 3);
+            gbt_test_put_be32 (out + 4, tid ^ 0x5a5a5a5a);
             memcpy (out + 8, "not yours", 9);
             reply (f, from, out, 17);
           }
-        put32 (out, 1);
-        put32 (out + 4, tid);
-        put32 (out + 8, 1800);
-        put32 (out + 12, 3); /* leechers */
-        put32 (out + 16, 2); /* seeders */
+        gbt_test_put_be32 (out, 1);
+        gbt_test_put_be32 (out + 4, tid);
+        gbt_test_put_be32 (out + 8, 1800);
+        gbt_test_put_be32 (out + 12, 3); /* leechers */
+        gbt_test_put_be32 (out + 16, 2); /* seeders */
         if (f->ipv6)
           {
             memset (out + 20, 0, 16);
@@ -301,13 +286,13 @@ test_announce (Fixture *f, gconstpointer data)
   /* the request's fields, where BEP 15 puts them */
   g_assert_cmpmem (f->last_announce + 16, 20, hash, 20);
   g_assert_cmpmem (f->last_announce + 36, 20, "-GB0001-udpudpudpudp", 20);
-  g_assert_cmpuint (get32 (f->last_announce + 60), ==, 24);  /* downloaded */
-  g_assert_cmpuint (get32 (f->last_announce + 68), ==, 1000); /* left */
-  g_assert_cmpuint (get32 (f->last_announce + 76), ==, 7);   /* uploaded */
-  g_assert_cmpuint (get32 (f->last_announce + 80), ==, 2);   /* started */
-  g_assert_cmpuint (get32 (f->last_announce + 84), ==, 0);   /* IP */
-  g_assert_cmpuint (get32 (f->last_announce + 88), ==, 0xdeadbeef);
-  g_assert_cmpuint (get32 (f->last_announce + 92), ==, 50);
+  g_assert_cmpuint (gbt_test_get_be32 (f->last_announce + 60), ==, 24);  /* downloaded */
+  g_assert_cmpuint (gbt_test_get_be32 (f->last_announce + 68), ==, 1000); /* left */
+  g_assert_cmpuint (gbt_test_get_be32 (f->last_announce + 76), ==, 7);   /* uploaded */
+  g_assert_cmpuint (gbt_test_get_be32 (f->last_announce + 80), ==, 2);   /* started */
+  g_assert_cmpuint (gbt_test_get_be32 (f->last_announce + 84), ==, 0);   /* IP */
+  g_assert_cmpuint (gbt_test_get_be32 (f->last_announce + 88), ==, 0xdeadbeef);
+  g_assert_cmpuint (gbt_test_get_be32 (f->last_announce + 92), ==, 50);
   g_assert_cmpuint (f->last_announce[96] << 8 | f->last_announce[97], ==, 6881);
 
   if (f->ipv6)

@@ -96,6 +96,20 @@ class DeadTrackers:
             s.close()
 
 
+def retiered(sw, info, tiers):
+    """The torrent of @info (same info dictionary, so the same info-hash)
+    with @tiers as its announce-list."""
+    with open(info.path, "rb") as f:
+        meta, _ = bdecode(f.read())
+    meta = {k.decode(): v for k, v in meta.items()}
+    meta["announce"] = tiers[0][0]
+    meta["announce-list"] = tiers
+    path = sw.path("leech.torrent")
+    with open(path, "wb") as f:
+        f.write(bencode(meta))
+    return load_torrent(path)
+
+
 def case_dead_first_tier(tap):
     with Swarm("trackers") as sw:
         dead = DeadTrackers()
@@ -107,16 +121,8 @@ def case_dead_first_tier(tap):
             sw.libtorrent_seeder(info, src_dir)
 
             # the same info dictionary, with the hostile announce-list
-            with open(info.path, "rb") as f:
-                meta, _ = bdecode(f.read())
-            meta = {k.decode(): v for k, v in meta.items()}
             udp_url = "udp://127.0.0.1:%d" % sw.tracker_port
-            meta["announce"] = dead.urls()[0]
-            meta["announce-list"] = [dead.urls(), [udp_url], [sw.announce_url]]
-            leech_path = sw.path("leech.torrent")
-            with open(leech_path, "wb") as f:
-                f.write(bencode(meta))
-            leech_info = load_torrent(leech_path)
+            leech_info = retiered(sw, info, [dead.urls(), [udp_url], [sw.announce_url]])
             if leech_info.hex != info.hex:
                 tap.ok(False, "same info-hash for both torrents")
                 return
@@ -200,15 +206,7 @@ def case_announce_all(tap):
             src = write_random_file(os.path.join(src_dir, "all.bin"), 1 * MiB + 5, 11)
             info = make_torrent(src, sw.path("seed.torrent"), sw.announce_url, 64 * KiB)
             sw.libtorrent_seeder(info, src_dir)
-            with open(info.path, "rb") as f:
-                meta, _ = bdecode(f.read())
-            meta = {k.decode(): v for k, v in meta.items()}
-            meta["announce"] = a.url
-            meta["announce-list"] = [[a.url], [b.url], [sw.announce_url]]
-            leech_path = sw.path("leech.torrent")
-            with open(leech_path, "wb") as f:
-                f.write(bencode(meta))
-            leech_info = load_torrent(leech_path)
+            leech_info = retiered(sw, info, [[a.url], [b.url], [sw.announce_url]])
 
             out = sw.path("out")
             run = start_leecher(sw, leech_info, out, kind="gbt", gbt_args=["--announce-all"])
