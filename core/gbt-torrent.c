@@ -1842,11 +1842,54 @@ static const GbtTrackerManagerOps tracker_ops = {
   tracker_peers_cb,
 };
 
+/* The family of a tracker URL's host when it is an IP literal, else
+ * G_SOCKET_FAMILY_INVALID (a name may resolve to either). */
+static GSocketFamily
+tracker_url_family (const char *url)
+{
+  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  g_autoptr(GInetAddress) ip = NULL;
+
+  if (uri == NULL || g_uri_get_host (uri) == NULL)
+    return G_SOCKET_FAMILY_INVALID;
+  ip = g_inet_address_new_from_string (g_uri_get_host (uri));
+  return ip ? g_inet_address_get_family (ip) : G_SOCKET_FAMILY_INVALID;
+}
+
+/* @tiers without the trackers that an address of @family cannot reach (an
+ * IP literal of the other family); empty tiers dropped.  Owns its lists. */
+static GPtrArray *
+tiers_for_family (GPtrArray *tiers, GSocketFamily family)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+
+  for (guint i = 0; i < tiers->len; i++)
+    {
+      const char *const *urls = g_ptr_array_index (tiers, i);
+      g_autoptr(GStrvBuilder) keep = g_strv_builder_new ();
+      GStrv kept;
+
+      for (guint j = 0; urls && urls[j]; j++)
+        {
+          GSocketFamily f = tracker_url_family (urls[j]);
+          if (f == G_SOCKET_FAMILY_INVALID || f == family)
+            g_strv_builder_add (keep, urls[j]);
+        }
+      kept = g_strv_builder_end (keep);
+      if (kept[0] != NULL)
+        g_ptr_array_add (out, kept);
+      else
+        g_strfreev (kept);
+    }
+  return out;
+}
+
 /* BEP 7: one announce per local address we take connections on.  With a
  * bind address that is the one; listening dual-stack, one manager per
  * family, each sending from that family's wildcard address (so a tracker
- * reachable over both records both), sharing one key; otherwise one
- * manager that lets the OS pick. */
+ * reachable over both records both), sharing one key, and each given only
+ * the trackers its family can reach; otherwise one manager that lets the
+ * OS pick. */
 static gboolean
 torrent_start_trackers (GbtTorrent *self, GPtrArray *tiers, GError **error)
 {
@@ -1867,15 +1910,21 @@ torrent_start_trackers (GbtTorrent *self, GPtrArray *tiers, GError **error)
   self->trackers = g_ptr_array_new_with_free_func ((GDestroyNotify) gbt_tracker_manager_free);
   for (guint i = 0; i < locals->len; i++)
     {
-      GbtTrackerManager *mgr
-          = gbt_tracker_manager_new (gbt_session_get_registry (self->session),
+      GInetAddress *local = g_ptr_array_index (locals, i);
+      g_autoptr(GPtrArray) own = locals->len > 1
+                                     ? tiers_for_family (tiers, g_inet_address_get_family (local))
+                                     : g_ptr_array_ref (tiers);
+      GbtTrackerManager *mgr;
+
+      if (own->len == 0)
+        continue;
+      mgr = gbt_tracker_manager_new (gbt_session_get_registry (self->session),
                                      gbt_torrent_get_info_hash (self),
                                      gbt_session_get_peer_id (self->session),
-                                     gbt_session_get_listen_port (self->session), tiers,
+                                     gbt_session_get_listen_port (self->session), own,
                                      &tracker_ops, self);
-
       g_ptr_array_add (self->trackers, mgr);
-      gbt_tracker_manager_set_bind_address (mgr, g_ptr_array_index (locals, i));
+      gbt_tracker_manager_set_bind_address (mgr, local);
       gbt_tracker_manager_set_key (mgr, key);
       gbt_tracker_manager_set_announce_to_all (mgr,
                                                gbt_session_get_announce_to_all (self->session));

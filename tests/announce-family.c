@@ -435,6 +435,51 @@ test_udp (void)
   udp_server_stop (&v6);
 }
 
+/* A tracker named by an IPv4 literal is announced to over IPv4 only: no
+ * IPv6 manager failing against it, and nothing in the status but it. */
+static void
+test_ip_literal (void)
+{
+  g_autoptr(GSocketService) service = g_threaded_socket_service_new (2);
+  g_autoptr(GInetAddress) lo4 = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) addr4 = g_inet_socket_address_new (lo4, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *dir = gbt_test_mkdtemp ();
+  g_autoptr(GbtMetainfo) mi = NULL;
+  g_autoptr(GbtSession) session = gbt_session_new ();
+  g_autoptr(GbtTorrent) torrent = NULL;
+  g_auto(GStrv) status = NULL;
+  gboolean stopped = FALSE;
+
+  g_assert_true (g_socket_listener_add_address (G_SOCKET_LISTENER (service), addr4,
+                                                G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL,
+                                                &bound, &error));
+  g_assert_no_error (error);
+  g_signal_connect (service, "run", G_CALLBACK (http_run_cb), NULL);
+  g_socket_service_start (service);
+  url = g_strdup_printf ("http://127.0.0.1:%u/announce",
+                         g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  mi = torrent_for (url);
+  g_assert_true (gbt_session_start (session, &error));
+  g_assert_no_error (error);
+  torrent = gbt_session_add_torrent (session, mi, dir, &error);
+  g_assert_no_error (error);
+  gbt_torrent_start (torrent);
+  gbt_test_wait_until (saw (G_SOCKET_FAMILY_IPV4, "started", NULL), 10000);
+  status = gbt_torrent_dup_tracker_status (torrent);
+  g_assert_cmpuint (g_strv_length (status), ==, 1);
+  g_test_message ("%s", status[0]);
+  g_assert_null (strstr (status[0], "error"));
+  g_assert_false (g_str_has_prefix (status[0], "IPv6"));
+  gbt_torrent_stop_async (torrent, NULL, stopped_cb, &stopped);
+  gbt_test_wait_until (stopped, 10000);
+  g_socket_service_stop (service);
+  g_socket_listener_close (G_SOCKET_LISTENER (service));
+  gbt_test_rmtree (dir);
+}
+
 static void
 reset (void)
 {
@@ -461,5 +506,6 @@ main (int argc, char **argv)
   g_array_set_clear_func (seen, seen_clear);
   g_test_add_data_func ("/announce-family/http", test_http, run_reset);
   g_test_add_data_func ("/announce-family/udp", test_udp, run_reset);
+  g_test_add_data_func ("/announce-family/ip-literal", test_ip_literal, run_reset);
   return g_test_run ();
 }
