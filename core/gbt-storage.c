@@ -38,6 +38,9 @@ typedef struct
   int fd;
   gboolean writable;
   int refs; /* under GbtStorage.lock */
+  /* The same file opened again with O_DIRECT, for aligned writes (under
+   * GbtStorage.write_lock): -1 not tried yet, -2 not possible here. */
+  int direct_fd;
 } FdRef;
 
 /* Where a file's bytes live.  A wanted file's are in the file.  An unwanted
@@ -76,6 +79,7 @@ struct _GbtStorage
    * hashing, the costly part, still runs on every worker. */
   GMutex write_lock;
   int root_fd; /* -1 until first needed */
+  gboolean direct_io; /* O_DIRECT for aligned writes; GBT_DIRECT_IO=0 turns it off */
   GQueue lru;  /* head = most recently used */
 
   /* Bytes of boundary pieces that fall in unwanted files go here, at their
@@ -121,6 +125,7 @@ gbt_storage_new (GbtMetainfo *mi, const char *download_dir)
   g_mutex_init (&self->lock);
   g_mutex_init (&self->write_lock);
   self->root_fd = -1;
+  self->direct_io = g_strcmp0 (g_getenv ("GBT_DIRECT_IO"), "0") != 0;
   g_queue_init (&self->lru);
   return self;
 }
@@ -374,6 +379,8 @@ fd_ref_release_locked (FdRef *ref)
 {
   if (--ref->refs == 0)
     {
+      if (ref->direct_fd >= 0)
+        close (ref->direct_fd);
       close (ref->fd);
       g_free (ref);
     }
@@ -420,6 +427,7 @@ acquire_fd (GbtStorage *self, StorageFile *f, gboolean writable, GError **error)
 
   ref = g_new0 (FdRef, 1);
   ref->fd = fd;
+  ref->direct_fd = -1;
   ref->writable = writable;
   ref->refs = 2; /* the cache's and the caller's */
   f->cached = ref;
@@ -582,6 +590,65 @@ pwrite_all (GbtStorage *self, StorageFile *f, int fd, const guint8 *buf, gsize l
   return TRUE;
 }
 
+/* Under write_lock.  The descriptor of @ref reopened with O_DIRECT (through
+ * /proc/self/fd, so it is the same file whatever happened to its path), or
+ * -1 where the file system refuses it (tmpfs, some FUSE). */
+static int
+direct_fd_locked (FdRef *ref)
+{
+  if (ref->direct_fd == -1)
+    {
+      g_autofree char *proc = g_strdup_printf ("/proc/self/fd/%d", ref->fd);
+      int fd;
+
+      do
+        fd = open (proc, O_RDWR | O_DIRECT | O_CLOEXEC);
+      while (fd < 0 && errno == EINTR);
+      ref->direct_fd = fd >= 0 ? fd : -2;
+    }
+  return ref->direct_fd >= 0 ? ref->direct_fd : -1;
+}
+
+/* Under write_lock.  The page-aligned run of a write goes with O_DIRECT: a
+ * downloaded piece is not read again soon, and copying it into the page
+ * cache was most of a download's CPU (see bench/).  A file system that
+ * takes the descriptor but not the write (EINVAL) is not asked again. */
+static gboolean
+write_segment_locked (GbtStorage *self, StorageFile *f, FdRef *ref, const guint8 *buf, gsize len,
+                      guint64 pos, GError **error)
+{
+  gsize direct = len & ~(gsize) (GBT_STORAGE_DIRECT_ALIGN - 1);
+
+  if (self->direct_io && direct > 0 && (guintptr) buf % GBT_STORAGE_DIRECT_ALIGN == 0
+      && pos % GBT_STORAGE_DIRECT_ALIGN == 0)
+    {
+      int fd = direct_fd_locked (ref);
+
+      while (fd >= 0 && direct > 0)
+        {
+          ssize_t n = pwrite (fd, buf, direct, (off_t) pos);
+
+          if (n < 0 && errno == EINTR)
+            continue;
+          if (n < 0 && errno == EINVAL)
+            {
+              close (ref->direct_fd);
+              ref->direct_fd = -2;
+              break; /* the rest through the page cache */
+            }
+          if (n <= 0)
+            return pwrite_all (self, f, ref->fd, buf, len, pos, error);
+          buf += n;
+          pos += (guint64) n;
+          len -= (gsize) n;
+          direct -= MIN (direct, (gsize) n);
+          if ((guintptr) buf % GBT_STORAGE_DIRECT_ALIGN != 0 || pos % GBT_STORAGE_DIRECT_ALIGN != 0)
+            break; /* a short write left us unaligned */
+        }
+    }
+  return pwrite_all (self, f, ref->fd, buf, len, pos, error);
+}
+
 static gboolean
 check_range (GbtStorage *self, guint64 offset, gsize len, GError **error)
 {
@@ -651,7 +718,7 @@ gbt_storage_write (GbtStorage *self, guint64 offset, const guint8 *data, gsize l
           if (ref == NULL)
             return FALSE;
           g_mutex_lock (&self->write_lock);
-          ok = pwrite_all (self, target, ref->fd, data, n, at, error);
+          ok = write_segment_locked (self, target, ref, data, n, at, error);
           g_mutex_unlock (&self->write_lock);
           release_fd (self, ref);
           if (!ok)

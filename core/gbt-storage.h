@@ -14,6 +14,11 @@
 G_BEGIN_DECLS
 
 #define GBT_STORAGE_ERROR (gbt_storage_error_quark ())
+
+/* Writes whose buffer, file offset and length are multiples of this go to
+ * the disk with O_DIRECT where the file system takes it (no copy into the
+ * page cache); the rest, and every read, through the page cache. */
+#define GBT_STORAGE_DIRECT_ALIGN 4096
 typedef enum {
   GBT_STORAGE_ERROR_FAILED,
   GBT_STORAGE_ERROR_IO,

@@ -101,9 +101,17 @@ buffer_pool_unref (BufferPool *pool)
 {
   if (!g_atomic_int_dec_and_test (&pool->ref_count))
     return;
-  g_slist_free_full (pool->free, g_free);
+  g_slist_free_full (pool->free, g_aligned_free);
   g_mutex_clear (&pool->lock);
   g_free (pool);
+}
+
+/* Piece buffers are page-aligned so that storage can write them with
+ * O_DIRECT (gbt-storage.c); free with g_aligned_free(). */
+static guint8 *
+piece_alloc (gsize size)
+{
+  return g_aligned_alloc (1, MAX (size, 1), GBT_STORAGE_DIRECT_ALIGN);
 }
 
 static guint8 *
@@ -119,7 +127,7 @@ buffer_pool_get (BufferPool *pool)
       pool->n_free--;
     }
   g_mutex_unlock (&pool->lock);
-  return data ? data : g_malloc (pool->size);
+  return data ? data : piece_alloc (pool->size);
 }
 
 static void
@@ -133,7 +141,7 @@ buffer_pool_put (BufferPool *pool, guint8 *data)
       data = NULL;
     }
   g_mutex_unlock (&pool->lock);
-  g_free (data);
+  g_aligned_free (data);
 }
 
 /* GBytes free func, run on whichever thread drops the last reference */
@@ -258,7 +266,7 @@ static void
 piece_buf_free (gpointer data)
 {
   PieceBuf *pb = data;
-  g_free (pb->data); /* only a short last piece is not pooled; pooled ones were handed off */
+  g_aligned_free (pb->data); /* pooled ones were handed off before */
   g_ptr_array_unref (pb->contributors);
   g_free (pb);
 }
@@ -1175,7 +1183,7 @@ gbt_torrent_peer_block (GbtTorrent *self, GbtPeer *peer, guint32 piece, guint32 
       pb = g_new0 (PieceBuf, 1);
       pb->piece = piece;
       pb->size = gbt_metainfo_get_piece_size (self->metainfo, piece);
-      pb->data = pb->size == self->pool->size ? buffer_pool_get (self->pool) : g_malloc (pb->size);
+      pb->data = pb->size == self->pool->size ? buffer_pool_get (self->pool) : piece_alloc (pb->size);
       pb->contributors = g_ptr_array_new_with_free_func (g_free);
       g_hash_table_insert (self->piece_bufs, GUINT_TO_POINTER (piece), pb);
       self->buffered_bytes += pb->size;
@@ -1197,7 +1205,10 @@ gbt_torrent_peer_block (GbtTorrent *self, GbtPeer *peer, guint32 piece, guint32 
           bytes = g_bytes_new_with_free_func (buf->data, pb->size, pooled_buffer_release, buf);
         }
       else
-        bytes = g_bytes_new_take (g_steal_pointer (&pb->data), pb->size);
+        {
+          guint8 *buf = g_steal_pointer (&pb->data);
+          bytes = g_bytes_new_with_free_func (buf, pb->size, g_aligned_free, buf);
+        }
       g_hash_table_insert (self->writing, GUINT_TO_POINTER (piece),
                            g_ptr_array_ref (pb->contributors));
       self->buffered_bytes -= pb->size;
