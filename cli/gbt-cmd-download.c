@@ -428,8 +428,8 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
     }
   if (g_str_has_prefix (o->torrent_path, "magnet:"))
     {
-      gbt_cli_error ("magnet links need the metadata plugin, which this build does not have yet; "
-                     "use a .torrent file");
+      gbt_cli_error ("downloading from a magnet link is not supported yet (gbt serves metadata "
+                     "to magnet users, but cannot fetch it); use a .torrent file");
       return GBT_EXIT_FAILURE;
     }
   mi = gbt_metainfo_new_from_file (o->torrent_path, &error);

@@ -1059,6 +1059,16 @@ gbt_torrent_peer_closed (GbtTorrent *self, GbtPeer *peer, const GError *reason)
 {
   if (!g_ptr_array_remove_fast (self->peers, peer))
     return;
+  {
+    GPtrArray *exts = gbt_plugin_registry_get_wire_extensions (gbt_session_get_registry (self->session));
+
+    for (guint i = 0; exts && i < exts->len; i++)
+      {
+        GbtWireExtension *ext = g_ptr_array_index (exts, i);
+        if (GBT_WIRE_EXTENSION_GET_IFACE (ext)->on_peer_closed)
+          GBT_WIRE_EXTENSION_GET_IFACE (ext)->on_peer_closed (ext, peer);
+      }
+  }
   peer_return_requests (self, peer);
   if (peer->has.n_set > 0)
     gbt_picker_remove_peer_bitfield (self->picker, &peer->has);

@@ -9,6 +9,7 @@ tracker turned off, so a test controls exactly who meets whom.
 
 Prints to stdout, one line each:
   READY                     seeding (seed mode) or started (leech mode)
+  METADATA                  --magnet: the info dictionary arrived from a peer
   STATS {json}              every --stats-interval seconds
   DONE                      leech mode: every piece downloaded and checked
 """
@@ -27,7 +28,10 @@ def emit(line):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--torrent", required=True)
+    ap.add_argument("--torrent", help="the .torrent (or --magnet)")
+    ap.add_argument("--magnet", help="leech from a magnet link: metadata from peers (BEP 9)")
+    ap.add_argument("--peer", action="append", default=[],
+                    help="ADDR:PORT to dial once added (repeatable)")
     ap.add_argument("--save", required=True,
                     help="directory that contains (or will contain) the torrent's name")
     ap.add_argument("--addr", required=True)
@@ -60,11 +64,17 @@ def main():
         "alert_mask": lt.alert.category_t.status_notification | lt.alert.category_t.error_notification,
     }
     ses = lt.session(settings)
-    ti = lt.torrent_info(args.torrent)
-    atp = lt.add_torrent_params()
-    atp.ti = ti
+    if args.magnet:
+        atp = lt.parse_magnet_uri(args.magnet)
+    else:
+        atp = lt.add_torrent_params()
+        atp.ti = lt.torrent_info(args.torrent)
     atp.save_path = args.save
     h = ses.add_torrent(atp)
+    for p in args.peer:
+        host, port = p.rsplit(":", 1)
+        h.connect_peer((host.strip("[]"), int(port)))
+    had_metadata = h.status().has_metadata
 
     deadline = time.monotonic() + args.timeout
     ready = False
@@ -76,6 +86,9 @@ def main():
             if isinstance(a, (lt.torrent_error_alert, lt.file_error_alert)):
                 emit("ERROR " + a.message())
         st = h.status()
+        if st.has_metadata and not had_metadata:
+            had_metadata = True
+            emit("METADATA")
         if not ready:
             if args.leech and st.state not in (lt.torrent_status.checking_files,
                                                lt.torrent_status.checking_resume_data):
@@ -97,7 +110,7 @@ def main():
                 "total_done": st.total_done,
                 "num_peers": st.num_peers,
             }))
-        if args.leech and ready and st.is_seeding:
+        if args.leech and ready and st.has_metadata and st.is_seeding:
             emit("DONE")
             if not args.keep_seeding:
                 return 0

@@ -31,9 +31,14 @@ def hostile_messages(rnd):
         if r < 0.5:
             body = os.urandom(rnd.choice([0, 1, 4, 8, 12, 13, 17, 100, 16384]))
         elif mid == 20:
-            body = bytes([rnd.choice([0, 1, 2, 255])]) + rnd.choice([
+            # our extension id 1 is ut_metadata (BEP 9): requests for blocks
+            # that do not exist, unknown types, a request flood
+            meta = b"d8:msg_typei%de5:piecei%dee" % (rnd.choice([0, 0, 1, 2, 7, -1]),
+                                                     rnd.choice([0, 1, -1, 2**31, 2**63 - 1]))
+            body = bytes([rnd.choice([0, 1, 1, 2, 255])]) + rnd.choice([
                 b"d1:md6:ut_pexi1ee4:reqqi-5ee", b"d1:mi3ee", b"d", b"le",
-                b"d1:md" + b"1:ai1e" * 50 + b"ee", os.urandom(50)])
+                b"d1:md" + b"1:ai1e" * 50 + b"ee", os.urandom(50), meta, meta * 40,
+                b"d8:msg_typei0e5:piecei0ee" * 200])
         elif mid in (6, 8, 16):
             body = struct.pack(">III", rnd.choice([0, 1, 47, 48, 2**31]),
                                rnd.choice([0, 16384, 65535, 2**32 - 1]),

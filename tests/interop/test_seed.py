@@ -28,7 +28,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from swarm import (run_cases, KiB, MiB, Peer, Swarm, check_prerequisites,  # noqa: E402
+from swarm import (run_cases, HERE, KiB, MiB, PYTHON, Peer, Swarm, check_prerequisites,  # noqa: E402
                    compare_tree, create_torrent, gbt_can, gbt_cli, json_events, log, make_tree, start_leecher, wait_file,
                    write_random_file)
 
@@ -120,6 +120,48 @@ def serve(tap, kind, multi):
             diag.append("gbt seed reports uploaded %d < %d" % (up, info.total_size))
         log("%s: %.2f MiB in %.1f s; gbt uploaded %d" % (kind, info.total_size / MiB, elapsed, up))
         tap.ok(not diag, what, "\n".join(diag))
+
+
+def magnet(tap, kind, multi):
+    """A client that has only a magnet link gets the info dictionary from
+    gbt seed (BEP 9, the metadata plugin), then the data."""
+    what = "%s joins by magnet link and downloads a %s torrent from gbt seed" % (
+        kind, "multi-file" if multi else "single-file")
+    with Swarm("magnet-%s" % kind) as sw:
+        src, parent, info = payload(sw, multi, 13 if multi else 14)
+        seeder = sw.gbt_seeder(info, parent)
+        out = sw.path("out")
+        os.makedirs(out)
+        addr = sw.new_addr()
+        port = sw.free_port(addr)
+        if kind == "libtorrent":
+            # no tracker in the link: gbt is dialled directly, and is all there is
+            link = "magnet:?xt=urn:btih:%s&dn=x" % info.hex
+            argv = [PYTHON, os.path.join(HERE, "lt_peer.py"), "--magnet", link, "--save", out,
+                    "--addr", addr, "--port", str(port), "--leech",
+                    "--peer", "%s:%d" % (seeder.addr, seeder.port)]
+        else:
+            link = "magnet:?xt=urn:btih:%s&tr=%s" % (info.hex, sw.announce_url)
+            argv = sw.aria2_args(addr, port) + ["--seed-time=0", "--dir=" + out, link]
+        proc = sw.spawn("magnet-" + kind, argv)
+        rc = proc.wait(TIMEOUT)
+        diag = []
+        if rc != 0:
+            diag.append("%s exited %s:\n%s" % (kind, rc, proc.log_tail()))
+        else:
+            diag += compare_tree(src, out)
+        if kind == "libtorrent" and proc.wait_line(lambda l: l == "METADATA", 0) is None:
+            diag.append("libtorrent never reported the metadata")
+        stop_gbt(seeder)
+        tap.ok(not diag, what, "\n".join(diag))
+
+
+def case_libtorrent_magnet(tap):
+    magnet(tap, "libtorrent", True)
+
+
+def case_aria2_magnet(tap):
+    magnet(tap, "aria2", False)
 
 
 def case_transmission_single(tap):
@@ -245,7 +287,8 @@ def case_swarm(tap):
 
 
 CASES = [case_libtorrent_single, case_libtorrent_multi, case_aria2_single, case_aria2_multi,
-         case_transmission_single, case_transmission_multi, case_swarm]
+         case_transmission_single, case_transmission_multi, case_swarm, case_libtorrent_magnet,
+         case_aria2_magnet]
 
 
 def main():
