@@ -159,21 +159,20 @@ def case_scrape(tap):
                "rc %d\n%s\n%s" % (r.returncode, r.stdout, r.stderr))
 
 
-class RecordingTracker:
-    """An HTTP tracker on 127.0.0.1 that answers every announce with an empty
-    peer list and records the (info_hash, event) of each."""
+class FakeTracker:
+    """An HTTP tracker in a thread, on 127.0.0.1 or [::1]: answer(query,
+    client_host) gives the reply dictionary for each announce (query values
+    decoded as latin-1)."""
 
-    def __init__(self):
-        self.seen = []
+    def __init__(self, host="127.0.0.1"):
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query,
                                           encoding="latin-1")
-                ih = q.get("info_hash", [""])[0].encode("latin-1")
-                outer.seen.append((ih, q.get("event", [""])[0]))
-                body = bencode({"interval": 1800, "peers": b""})
+                body = bencode(outer.answer({k: v[0] for k, v in q.items()},
+                                            self.client_address[0]))
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -182,17 +181,34 @@ class RecordingTracker:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d/announce" % self.server.server_address[1]
+        class Server(http.server.ThreadingHTTPServer):
+            address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+        self.server = Server((host, 0), Handler)
+        self.url = "http://%s:%d/announce" % ("[%s]" % host if ":" in host else host,
+                                              self.server.server_address[1])
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
-
-    def events(self, info_hash):
-        return [e for ih, e in list(self.seen) if ih == info_hash]
 
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class RecordingTracker(FakeTracker):
+    """Answers every announce with an empty peer list and records the
+    (info_hash, event) of each."""
+
+    def __init__(self):
+        self.seen = []
+        super().__init__()
+
+    def answer(self, q, host):
+        self.seen.append((q.get("info_hash", "").encode("latin-1"), q.get("event", "")))
+        return {"interval": 1800, "peers": b""}
+
+    def events(self, info_hash):
+        return [e for ih, e in list(self.seen) if ih == info_hash]
 
 
 def case_announce_all(tap):
@@ -224,50 +240,26 @@ def case_announce_all(tap):
             b.close()
 
 
-class Ipv6Tracker:
-    """An HTTP tracker on [::1] (Debian's opentracker is IPv4-only): it
-    records each announcer's source address and port, and hands the others
-    back as BEP 7 compact peers6."""
+class Ipv6Tracker(FakeTracker):
+    """On [::1] (Debian's opentracker is IPv4-only): records each announcer's
+    source address and port, and hands the others back as BEP 7 compact
+    peers6."""
 
     def __init__(self):
         self.peers = {}  # peer_id -> 18-byte compact peer
         self.families = []
-        outer = self
+        super().__init__("::1")
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query,
-                                          encoding="latin-1")
-                pid = q.get("peer_id", [""])[0]
-                port = int(q.get("port", ["0"])[0])
-                host = self.client_address[0]
-                outer.families.append("v6" if ":" in host else "v4")
-                if q.get("event", [""])[0] == "stopped":
-                    outer.peers.pop(pid, None)
-                elif ":" in host and port:
-                    outer.peers[pid] = socket.inet_pton(socket.AF_INET6, host) + struct.pack(
-                        ">H", port)
-                others = b"".join(v for k, v in list(outer.peers.items()) if k != pid)
-                body = bencode({"interval": 1800, "peers": b"", "peers6": others})
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        class Server(http.server.ThreadingHTTPServer):
-            address_family = socket.AF_INET6
-
-        self.server = Server(("::1", 0), Handler)
-        self.url = "http://[::1]:%d/announce" % self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, q, host):
+        pid = q.get("peer_id", "")
+        port = int(q.get("port", "0"))
+        self.families.append("v6" if ":" in host else "v4")
+        if q.get("event", "") == "stopped":
+            self.peers.pop(pid, None)
+        elif ":" in host and port:
+            self.peers[pid] = socket.inet_pton(socket.AF_INET6, host) + struct.pack(">H", port)
+        others = b"".join(v for k, v in list(self.peers.items()) if k != pid)
+        return {"interval": 1800, "peers": b"", "peers6": others}
 
 
 def ipv6_loopback():
