@@ -38,7 +38,11 @@
 #define RESUME_SAVE_INTERVAL_S 30
 #define BAN_TRUST -7
 #define MAX_TRUST 8
-#define MAX_UPLOAD_QUEUE 250
+/* Requests a peer may queue with us (our "reqq").  A deep queue is what lets
+ * a fast leecher keep the pipe full: at 250, libtorrent's requests ran dry
+ * and 1 GiB took 4.3-5.2 s to upload to it on loopback, at 2000 1.9-2.0 s.
+ * Each costs 12 bytes; what is sent stays under UPLOAD_BACKLOG. */
+#define MAX_UPLOAD_QUEUE 2000
 #define MIN_QUEUE 16
 #define MAX_QUEUE 500
 

@@ -192,7 +192,7 @@ test_peers_bounded (Fixture *fx, gconstpointer user_data)
 
   for (guint i = 0; i < 300; i++)
     {
-      g_autofree char *ip = g_strdup_printf (i % 2 ? "10.0.%u.%u" : "fd00::%x:%x", i / 250, i % 250 + 1);
+      g_autofree char *ip = g_strdup_printf (i % 2 ? "127.0.%u.%u" : "fd00::%x:%x", i / 250, i % 250 + 1);
       add_peer (data, ip, (guint16) (1000 + i));
     }
   bytes = gbt_resume_encode (data);
