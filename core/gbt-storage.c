@@ -30,6 +30,7 @@
 #include "gbt-storage.h"
 
 #define FD_CACHE_SIZE 64
+#define BOUNCE_SIZE (1024 * 1024)
 
 G_DEFINE_QUARK (gbt-storage-error-quark, gbt_storage_error)
 
@@ -80,6 +81,7 @@ struct _GbtStorage
   GMutex write_lock;
   int root_fd; /* -1 until first needed */
   gboolean direct_io; /* O_DIRECT for aligned writes; GBT_DIRECT_IO=0 turns it off */
+  guint8 *bounce;     /* under write_lock: BOUNCE_SIZE bytes, page-aligned */
   GQueue lru;  /* head = most recently used */
 
   /* Bytes of boundary pieces that fall in unwanted files go here, at their
@@ -145,6 +147,7 @@ gbt_storage_free (GbtStorage *self)
     }
   g_free (self->files);
   g_free (self->download_dir);
+  g_aligned_free (self->bounce);
   g_mutex_clear (&self->lock);
   g_mutex_clear (&self->write_lock);
   g_free (self);
@@ -609,42 +612,62 @@ direct_fd_locked (FdRef *ref)
   return ref->direct_fd >= 0 ? ref->direct_fd : -1;
 }
 
-/* Under write_lock.  The page-aligned run of a write goes with O_DIRECT: a
+/* Under write_lock.  The whole pages of a write go with O_DIRECT: a
  * downloaded piece is not read again soon, and copying it into the page
- * cache was most of a download's CPU (see bench/).  A file system that
- * takes the descriptor but not the write (EINVAL) is not asked again. */
+ * cache was most of a download's CPU (see bench/).  The part before the
+ * first page boundary of the file, and after the last, go through the page
+ * cache.  When the bytes of whole pages do not start page-aligned in memory
+ * (a file that begins mid-piece), they are copied to an aligned bounce
+ * buffer first: far cheaper than the kernel's copy into fresh page-cache
+ * pages.  A file system that takes the descriptor but not the write
+ * (EINVAL) is not asked again. */
 static gboolean
 write_segment_locked (GbtStorage *self, StorageFile *f, FdRef *ref, const guint8 *buf, gsize len,
                       guint64 pos, GError **error)
 {
-  gsize direct = len & ~(gsize) (GBT_STORAGE_DIRECT_ALIGN - 1);
+  const gsize align = GBT_STORAGE_DIRECT_ALIGN;
+  gsize head = (gsize) ((align - pos % align) % align);
+  gsize whole = len > head ? (len - head) & ~(align - 1) : 0;
+  int fd = self->direct_io && whole > 0 ? direct_fd_locked (ref) : -1;
 
-  if (self->direct_io && direct > 0 && (guintptr) buf % GBT_STORAGE_DIRECT_ALIGN == 0
-      && pos % GBT_STORAGE_DIRECT_ALIGN == 0)
+  if (fd < 0)
+    return pwrite_all (self, f, ref->fd, buf, len, pos, error);
+  if (head > 0 && !pwrite_all (self, f, ref->fd, buf, head, pos, error))
+    return FALSE;
+  buf += head;
+  pos += head;
+  len -= head;
+  while (whole > 0)
     {
-      int fd = direct_fd_locked (ref);
+      const guint8 *src = buf;
+      gsize n = whole;
+      ssize_t w;
 
-      while (fd >= 0 && direct > 0)
+      if ((guintptr) buf % align != 0)
         {
-          ssize_t n = pwrite (fd, buf, direct, (off_t) pos);
-
-          if (n < 0 && errno == EINTR)
-            continue;
-          if (n < 0 && errno == EINVAL)
-            {
-              close (ref->direct_fd);
-              ref->direct_fd = -2;
-              break; /* the rest through the page cache */
-            }
-          if (n <= 0)
-            return pwrite_all (self, f, ref->fd, buf, len, pos, error);
-          buf += n;
-          pos += (guint64) n;
-          len -= (gsize) n;
-          direct -= MIN (direct, (gsize) n);
-          if ((guintptr) buf % GBT_STORAGE_DIRECT_ALIGN != 0 || pos % GBT_STORAGE_DIRECT_ALIGN != 0)
-            break; /* a short write left us unaligned */
+          if (self->bounce == NULL)
+            self->bounce = g_aligned_alloc (1, BOUNCE_SIZE, align);
+          n = MIN (whole, (gsize) BOUNCE_SIZE);
+          memcpy (self->bounce, buf, n);
+          src = self->bounce;
         }
+      do
+        w = pwrite (fd, src, n, (off_t) pos);
+      while (w < 0 && errno == EINTR);
+      if (w < 0 && errno == EINVAL)
+        {
+          close (ref->direct_fd);
+          ref->direct_fd = -2;
+          break; /* the rest through the page cache */
+        }
+      if (w <= 0)
+        break; /* the page cache path reports the error, if it is one */
+      buf += w;
+      pos += (guint64) w;
+      len -= (gsize) w;
+      whole -= MIN (whole, (gsize) w);
+      if ((gsize) w % align != 0)
+        break; /* a short write left the file offset unaligned */
     }
   return pwrite_all (self, f, ref->fd, buf, len, pos, error);
 }
