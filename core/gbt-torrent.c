@@ -192,6 +192,10 @@ struct _GbtTorrent {
   GbtChoker *choker;
   char *resume_path;
   gboolean resume_saving;
+  /* asked for while one ran: saved again once it is done (the stop's save
+   * must not be lost to the one started on completion) */
+  gboolean resume_again;
+  GPtrArray *resume_waiters; /* GTask*: their callers wait for that save */
   guint resume_saved_have; /* have.n_set at the last save */
   guint64 active_seconds;
   guint n_checked; /* pieces hashed by the start-up check */
@@ -231,6 +235,7 @@ G_DEFINE_FINAL_TYPE (GbtTorrent, gbt_torrent, G_TYPE_OBJECT)
 static void torrent_connect_more (GbtTorrent *self);
 static void torrent_request (GbtTorrent *self, GbtPeer *peer);
 static void torrent_queue_kick (GbtTorrent *self);
+static void finish_waiters (GPtrArray *waiters, gboolean saved);
 static void torrent_save_resume (GbtTorrent *self, GAsyncReadyCallback callback,
                                  gpointer user_data);
 static void torrent_shutdown_disk (GbtTorrent *self);
@@ -386,6 +391,7 @@ gbt_torrent_finalize (GObject *object)
   g_queue_clear_full (&self->piece_cache, cached_piece_free);
   gbt_choker_free (self->choker);
   g_free (self->resume_path);
+  finish_waiters (g_steal_pointer (&self->resume_waiters), FALSE);
   g_clear_pointer (&self->resume_peers, g_ptr_array_unref);
   g_hash_table_unref (self->writing);
   g_rand_free (self->rand);
@@ -1729,39 +1735,46 @@ save_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
 }
 
 static void
+finish_waiters (GPtrArray *waiters, gboolean saved)
+{
+  for (guint i = 0; waiters && i < waiters->len; i++)
+    g_task_return_boolean (g_ptr_array_index (waiters, i), saved);
+  if (waiters)
+    g_ptr_array_unref (waiters);
+}
+
+static void torrent_start_save (GbtTorrent *self, GPtrArray *waiters);
+
+static void
 save_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   GbtTorrent *self = GBT_TORRENT (source);
   g_autoptr(GError) error = NULL;
-  GTask *chained = user_data;
+  GPtrArray *waiters = user_data;
 
   self->resume_saving = FALSE;
   if (!g_task_propagate_boolean (G_TASK (result), &error) && error)
     g_debug ("[%s] resume data not saved: %s", gbt_torrent_get_name (self), error->message);
-  if (chained)
+  finish_waiters (waiters, TRUE);
+  if (self->resume_again)
     {
-      g_task_return_boolean (chained, TRUE);
-      g_object_unref (chained);
+      self->resume_again = FALSE;
+      torrent_start_save (self, g_steal_pointer (&self->resume_waiters));
     }
 }
 
-/* Saves resume data on a worker.  Only a live torrent saves: during the
- * check the bitmap is incomplete and would make verified data look missing. */
+/* Saves resume data on a worker, then completes @waiters (owned).  Only a
+ * live torrent saves: during the check the bitmap is incomplete and would
+ * make verified data look missing. */
 static void
-torrent_save_resume (GbtTorrent *self, GAsyncReadyCallback callback, gpointer user_data)
+torrent_start_save (GbtTorrent *self, GPtrArray *waiters)
 {
-  GTask *chained = callback ? g_task_new (self, NULL, callback, user_data) : NULL;
   g_autoptr(GTask) task = NULL;
   SaveJob *job;
 
-  if (self->resume_saving
-      || (self->state != GBT_TORRENT_STATE_DOWNLOADING && self->state != GBT_TORRENT_STATE_SEEDING))
+  if (self->state != GBT_TORRENT_STATE_DOWNLOADING && self->state != GBT_TORRENT_STATE_SEEDING)
     {
-      if (chained)
-        {
-          g_task_return_boolean (chained, FALSE);
-          g_object_unref (chained);
-        }
+      finish_waiters (waiters, FALSE);
       return;
     }
   job = g_new0 (SaveJob, 1);
@@ -1784,9 +1797,38 @@ torrent_save_resume (GbtTorrent *self, GAsyncReadyCallback callback, gpointer us
   job->dir = g_strdup (self->download_dir);
   self->resume_saving = TRUE;
   self->resume_saved_have = self->have.n_set;
-  task = g_task_new (self, NULL, save_done_cb, chained);
+  task = g_task_new (self, NULL, save_done_cb, waiters);
   g_task_set_task_data (task, job, save_job_free);
   g_task_run_in_thread (task, save_thread);
+}
+
+/* Saves resume data; @callback (optional) runs once a save that started
+ * after this call is on disk.  A call while a save runs is served by one
+ * more save when that one is done. */
+static void
+torrent_save_resume (GbtTorrent *self, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *chained = callback ? g_task_new (self, NULL, callback, user_data) : NULL;
+  GPtrArray *waiters = NULL;
+
+  if (chained)
+    {
+      waiters = g_ptr_array_new_with_free_func (g_object_unref);
+      g_ptr_array_add (waiters, chained);
+    }
+  if (!self->resume_saving)
+    {
+      torrent_start_save (self, waiters);
+      return;
+    }
+  self->resume_again = TRUE;
+  if (chained)
+    {
+      if (self->resume_waiters == NULL)
+        self->resume_waiters = g_ptr_array_new_with_free_func (g_object_unref);
+      g_ptr_array_add (self->resume_waiters, g_object_ref (chained));
+      g_ptr_array_unref (waiters);
+    }
 }
 
 /* ---- the once-a-second tick ---- */

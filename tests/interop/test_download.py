@@ -17,7 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from swarm import (run_cases, KiB, MiB, Swarm, check_prerequisites, compare_tree,  # noqa: E402
+from swarm import (bdecode, run_cases, KiB, MiB, Swarm, check_prerequisites, compare_tree,  # noqa: E402
                    leecher_kind, log, make_torrent, make_tree, mktorrent,
                    start_leecher, write_random_file)
 
@@ -52,6 +52,16 @@ def download(sw, info, src, timeout=TIMEOUT, out_name="out"):
         done = run.last_event("done")
         if done is None:
             return False, "no {\"event\": \"done\"} line in --json output", run
+        # the resume data on exit names every piece (a restart hashes nothing)
+        resume = os.path.join(out, ".gbt", info.hex + ".resume")
+        try:
+            with open(resume, "rb") as f:
+                pieces = bdecode(f.read())[0][b"pieces"]
+        except (OSError, KeyError, ValueError) as e:
+            return False, "no usable resume data at exit: %s" % e, run
+        had = sum(bin(b).count("1") for b in pieces)
+        if had != info.num_pieces:
+            return False, "resume data at exit names %d of %d pieces" % (had, info.num_pieces), run
     log("%s: %.1f MiB in %.2f s" % (KIND, info.total_size / MiB, run.elapsed))
     return True, None, run
 
