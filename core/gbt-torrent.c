@@ -235,7 +235,6 @@ G_DEFINE_FINAL_TYPE (GbtTorrent, gbt_torrent, G_TYPE_OBJECT)
 static void torrent_connect_more (GbtTorrent *self);
 static void torrent_request (GbtTorrent *self, GbtPeer *peer);
 static void torrent_queue_kick (GbtTorrent *self);
-static void finish_waiters (GPtrArray *waiters, gboolean saved);
 static void torrent_save_resume (GbtTorrent *self, GAsyncReadyCallback callback,
                                  gpointer user_data);
 static void torrent_shutdown_disk (GbtTorrent *self);
@@ -391,7 +390,8 @@ gbt_torrent_finalize (GObject *object)
   g_queue_clear_full (&self->piece_cache, cached_piece_free);
   gbt_choker_free (self->choker);
   g_free (self->resume_path);
-  finish_waiters (g_steal_pointer (&self->resume_waiters), FALSE);
+  /* always empty here: a waiting save's task holds a reference to us */
+  g_clear_pointer (&self->resume_waiters, g_ptr_array_unref);
   g_clear_pointer (&self->resume_peers, g_ptr_array_unref);
   g_hash_table_unref (self->writing);
   g_rand_free (self->rand);
