@@ -2122,7 +2122,7 @@ adopt_parts (GbtTorrent *self, GbtResumeData *data)
   GbtMetainfo *mi = self->metainfo;
   guint n_files = gbt_metainfo_get_n_files (mi);
   guint32 plen = gbt_metainfo_get_piece_length (mi);
-  GbtBitfield moved;
+  GbtBitfield moved, touched;
   gboolean any = FALSE;
 
   gbt_bitfield_init (&moved, n_files);
@@ -2133,6 +2133,9 @@ adopt_parts (GbtTorrent *self, GbtResumeData *data)
         gbt_bitfield_set (&moved, i, TRUE);
         any = TRUE;
       }
+  /* the had pieces touching a moved file, each copied once (a piece can
+   * span several moved files: one call moves all their shares) */
+  gbt_bitfield_init (&touched, gbt_metainfo_get_n_pieces (mi));
   for (guint i = 0; any && i < n_files; i++)
     {
       const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
@@ -2140,21 +2143,24 @@ adopt_parts (GbtTorrent *self, GbtResumeData *data)
       if (!gbt_bitfield_get (&moved, i) || f->length == 0)
         continue;
       for (guint64 p = f->offset / plen; p <= (f->offset + f->length - 1) / plen; p++)
-        {
-          g_autoptr(GError) error = NULL;
+        if (gbt_bitfield_get (&data->have, (guint) p))
+          gbt_bitfield_set (&touched, (guint) p, TRUE);
+    }
+  for (guint p = 0; touched.n_set > 0 && p < touched.n_bits; p++)
+    {
+      g_autoptr(GError) error = NULL;
 
-          if (!gbt_bitfield_get (&data->have, (guint) p))
-            continue;
-          if (!gbt_storage_adopt_parts (self->storage, p * plen,
-                                        gbt_metainfo_get_piece_size (mi, (guint) p), &moved,
-                                        &error))
-            {
-              g_debug ("[%s] piece %" G_GUINT64_FORMAT " not taken from the parts file: %s",
-                       gbt_torrent_get_name (self), p, error->message);
-              gbt_bitfield_set (&data->have, (guint) p, FALSE);
-            }
+      if (!gbt_bitfield_get (&touched, p))
+        continue;
+      if (!gbt_storage_adopt_parts (self->storage, (guint64) p * plen,
+                                    gbt_metainfo_get_piece_size (mi, p), &moved, &error))
+        {
+          g_debug ("[%s] piece %u not taken from the parts file: %s",
+                   gbt_torrent_get_name (self), p, error->message);
+          gbt_bitfield_set (&data->have, p, FALSE);
         }
     }
+  gbt_bitfield_clear (&touched);
   gbt_bitfield_clear (&moved);
 }
 
