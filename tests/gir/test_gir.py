@@ -17,15 +17,13 @@ TAP on stdout.  A skip is the TAP plan "1..0 # SKIP why" with exit status 0:
 meson's TAP runner takes any other status, 77 included, as an error.
 """
 import os
-import signal
 import sys
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
-from swarm import (KiB, MiB, Swarm, Tap, check_prerequisites, compare_tree,  # noqa: E402
-                   leftover_processes, log, make_torrent, write_random_file)
+from swarm import (KiB, MiB, Swarm, check_prerequisites, compare_tree, log,  # noqa: E402
+                   make_torrent, run_cases, skip_all, write_random_file)
 
 DOWNLOAD_TIMEOUT = 90  # seconds for the whole download
 STOP_TIMEOUT = 30
@@ -295,35 +293,13 @@ CASES = [case_version, case_download, case_errors, case_plugins, case_create_ver
 PLAN = 1 + 11 + 2 + 2 + 2 + 1
 
 
-def skip(why):
-    print("1..0 # SKIP " + why, flush=True)
-    return 0
-
-
 def main():
     try:
         Gbt, GLib, Gio = load_gbt()
     except (ImportError, ValueError) as e:
-        return skip("no Gbt typelib (built without introspection?): %s" % e)
-    why = check_prerequisites("libtorrent")
-    if why:
-        return skip(why)
-    tap = Tap(PLAN)
-    for case in CASES:
-        t0 = time.monotonic()
-        n = tap.n
-        try:
-            case(tap, Gbt, GLib, Gio)
-        except Exception:
-            tap.ok(False, case.__name__, traceback.format_exc())
-        if tap.n == n:
-            tap.ok(False, case.__name__ + " produced no result")
-        log("%s took %.1f s" % (case.__name__, time.monotonic() - t0))
-    left = leftover_processes()
-    tap.ok(not left, "no fixture process left behind", "\n".join(left))
-    return tap.finish()
+        return skip_all("no Gbt typelib (built without introspection?): %s" % e)
+    return run_cases(CASES, check_prerequisites("libtorrent"), plan=PLAN, args=(Gbt, GLib, Gio))
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(128 + s))
     sys.exit(main())

@@ -257,6 +257,18 @@ def make_torrent(src, out_path, announce, piece_length):
     return load_torrent(out_path)
 
 
+def single_file(sw, size, piece_length, seed, name="single.bin", maker=None, announce=None):
+    """A random file of @size under sw's "src" folder and its torrent
+    (@announce: default the swarm's opentracker, started on first use).
+    Returns (file path, folder a seeder serves from, TorrentInfo)."""
+    src_dir = sw.path("src")
+    os.makedirs(src_dir, exist_ok=True)
+    src = write_random_file(os.path.join(src_dir, name), size, seed)
+    info = (maker or make_torrent)(src, sw.path(name + ".torrent"), announce or sw.announce_url,
+                                   piece_length)
+    return src, src_dir, info
+
+
 def mktorrent(src, out_path, announce, piece_length):
     """The same with mktorrent (32 KiB minimum, no creation date)."""
     exp = piece_length.bit_length() - 1
@@ -1065,22 +1077,24 @@ def skip_all(why):
     return 0
 
 
-def run_cases(cases, why=None):
-    """Runs each case (a function of a Tap recording exactly one result),
-    then checks that no fixture process is left behind.  A case that raises
-    or records nothing fails, the others still run; INTEROP_ONLY=a,b picks
-    cases by name.  Returns the exit status for sys.exit()."""
+def run_cases(cases, why=None, plan=None, args=()):
+    """Runs each case (a function of a Tap, then @args, recording one
+    result, or as many as @plan counts for all of them), then checks that
+    no fixture process is left behind.  A case that raises or records
+    nothing fails, the others still run; INTEROP_ONLY=a,b picks cases by
+    name (only without @plan: it counts them all).  Returns the exit status
+    for sys.exit()."""
     if why:
         return skip_all(why)
     signal.signal(signal.SIGTERM, lambda s, f: sys.exit(128 + s))
-    only = os.environ.get("INTEROP_ONLY")
+    only = None if plan else os.environ.get("INTEROP_ONLY")
     cases = [c for c in cases if not only or c.__name__ in only.split(",")]
-    tap = Tap(len(cases) + 1)
+    tap = Tap(plan or len(cases) + 1)
     for case in cases:
         t0 = time.monotonic()
         n = tap.n
         try:
-            case(tap)
+            case(tap, *args)
         except Exception:
             tap.ok(False, case.__name__, traceback.format_exc())
         if tap.n == n:

@@ -17,7 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from swarm import (bdecode, run_cases, KiB, MiB, Swarm, check_prerequisites, compare_tree,  # noqa: E402
+from swarm import (bdecode, single_file, run_cases, KiB, MiB, Swarm, check_prerequisites, compare_tree,  # noqa: E402
                    leecher_kind, log, make_torrent, make_tree, mktorrent,
                    start_leecher, write_random_file)
 
@@ -64,14 +64,6 @@ def download(sw, info, src, timeout=TIMEOUT, out_name="out"):
             return False, "resume data at exit names %d of %d pieces" % (had, info.num_pieces), run
     log("%s: %.1f MiB in %.2f s" % (KIND, info.total_size / MiB, run.elapsed))
     return True, None, run
-
-
-def single_file(sw, size, piece_length, seed, name="single.bin", maker=make_torrent):
-    src_dir = sw.path("src")
-    os.makedirs(src_dir, exist_ok=True)
-    src = write_random_file(os.path.join(src_dir, name), size, seed)
-    info = maker(src, sw.path(name + ".torrent"), sw.announce_url, piece_length)
-    return src, src_dir, info
 
 
 def tree(sw, piece_length, seed, name="tree"):

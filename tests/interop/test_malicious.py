@@ -23,8 +23,8 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from swarm import (skip_all, KiB, MiB, Swarm, Tap, check_prerequisites, compare_tree,  # noqa: E402
-                   leecher_kind, leftover_processes, liar_events, log, make_torrent,
-                   start_leecher, write_random_file)
+                   leecher_kind, leftover_processes, liar_events, log, single_file,
+                   start_leecher)
 
 KIND = leecher_kind()
 MODES = ["corrupt", "bad-index", "oversized", "wrong-hash", "spare-bits"]
@@ -81,11 +81,8 @@ def main():
     todo = None if KIND == "gbt" else "checked for gbt; informative for %s" % KIND
     try:
         with Swarm("liars") as sw:
-            src_dir = sw.path("src")
-            os.makedirs(src_dir)
             # 98 pieces of 64 KiB: the bitfield's last byte has 6 spare bits.
-            src = write_random_file(os.path.join(src_dir, "bait.bin"), 6 * MiB + 100 * KiB, 11)
-            info = make_torrent(src, sw.path("bait.torrent"), sw.announce_url, 64 * KiB)
+            src, src_dir, info = single_file(sw, 6 * MiB + 100 * KiB, 64 * KiB, 11, "bait.bin")
             assert info.num_pieces % 8 != 0
             liars = {m: sw.liar(info, m) for m in MODES}
             staller = sw.liar(info, "stall", hold=120)

@@ -15,6 +15,7 @@ import http.server
 import os
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -22,8 +23,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from swarm import (run_cases, KiB, MiB, Swarm, bdecode, bencode, check_prerequisites,  # noqa: E402
-                   compare_tree, load_torrent, log, make_torrent,
-                   start_leecher, write_random_file)
+                   compare_tree, gbt_cli, load_torrent, log, single_file, start_leecher)
 
 # three dead trackers at 20 s each at worst, then the download itself
 BOUND = 120
@@ -114,10 +114,7 @@ def case_dead_first_tier(tap):
     with Swarm("trackers") as sw:
         dead = DeadTrackers()
         try:
-            src_dir = sw.path("src")
-            os.makedirs(src_dir, exist_ok=True)
-            src = write_random_file(os.path.join(src_dir, "file.bin"), 2 * MiB + 99, 7)
-            info = make_torrent(src, sw.path("seed.torrent"), sw.announce_url, 256 * KiB)
+            src, src_dir, info = single_file(sw, 2 * MiB + 99, 256 * KiB, 7, "file.bin")
             sw.libtorrent_seeder(info, src_dir)
 
             # the same info dictionary, with the hostile announce-list
@@ -142,15 +139,10 @@ def case_dead_first_tier(tap):
 
 def case_scrape(tap):
     with Swarm("scrape") as sw:
-        src_dir = sw.path("src")
-        os.makedirs(src_dir, exist_ok=True)
-        src = write_random_file(os.path.join(src_dir, "s.bin"), 300 * KiB, 3)
-        info = make_torrent(src, sw.path("s.torrent"), sw.announce_url, 64 * KiB)
+        src, src_dir, info = single_file(sw, 300 * KiB, 64 * KiB, 3, "s.bin")
         sw.libtorrent_seeder(info, src_dir)
         magnet = "magnet:?xt=urn:btih:%s&tr=udp://127.0.0.1:%d&tr=%s" % (
             info.hex, sw.tracker_port, sw.announce_url)
-        import subprocess
-        from swarm import gbt_cli
         r = subprocess.run([gbt_cli(), "scrape", magnet], capture_output=True, text=True,
                            timeout=60)
         lines = r.stdout.strip().splitlines()
@@ -217,10 +209,7 @@ def case_announce_all(tap):
     with Swarm("announce-all") as sw:
         a, b = RecordingTracker(), RecordingTracker()
         try:
-            src_dir = sw.path("src")
-            os.makedirs(src_dir, exist_ok=True)
-            src = write_random_file(os.path.join(src_dir, "all.bin"), 1 * MiB + 5, 11)
-            info = make_torrent(src, sw.path("seed.torrent"), sw.announce_url, 64 * KiB)
+            src, src_dir, info = single_file(sw, 1 * MiB + 5, 64 * KiB, 11, "all.bin")
             sw.libtorrent_seeder(info, src_dir)
             leech_info = retiered(sw, info, [[a.url], [b.url], [sw.announce_url]])
 
@@ -280,16 +269,12 @@ def case_ipv6(tap):
     with Swarm("ipv6") as sw:
         tracker = Ipv6Tracker()
         try:
-            src_dir = sw.path("src")
-            os.makedirs(src_dir, exist_ok=True)
-            src = write_random_file(os.path.join(src_dir, "six.bin"), 3 * MiB + 66, 6)
-            info = make_torrent(src, sw.path("six.torrent"), tracker.url, 128 * KiB)
+            src, src_dir, info = single_file(sw, 3 * MiB + 66, 128 * KiB, 6, "six.bin",
+                                             announce=tracker.url)
             sw.libtorrent_peer(info, src_dir, addr="::1", name="libtorrent6")
             deadline = time.monotonic() + 20
             while not tracker.peers and time.monotonic() < deadline:
                 time.sleep(0.1)
-            import subprocess
-            from swarm import gbt_cli
             out = sw.path("out")
             t0 = time.monotonic()
             r = subprocess.run([gbt_cli(), "download", info.path, "-o", out, "--json",
