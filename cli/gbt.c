@@ -133,14 +133,6 @@ main (int argc, char **argv)
   int ret;
 
   setlocale (LC_ALL, "");
-  /* GLib's worker threads (GTask, thread pools) end themselves when more
-   * than two are idle, or after 15 s idle.  One that ends just as the
-   * process exits races the exit's sanitizer checks (LeakSanitizer's
-   * stop-the-world crashed on it); a command-line run is short, so idle
-   * workers simply wait until exit. */
-  g_thread_pool_set_max_unused_threads (-1);
-  g_thread_pool_set_max_idle_time (0);
-
   /* global options stop at the first word that is not an option */
   for (i = 1; i < argc; i++)
     {

@@ -6,16 +6,6 @@
 
 #include "test-utils.h"
 
-/* As in the gbt program: GLib's idle worker threads stay parked rather than
- * end themselves, so none is ending while the sanitizers' exit checks stop
- * every thread (LeakSanitizer crashes on that race). */
-__attribute__ ((constructor)) static void
-gbt_test_park_idle_threads (void)
-{
-  g_thread_pool_set_max_unused_threads (-1);
-  g_thread_pool_set_max_idle_time (0);
-}
-
 gboolean
 gbt_test_set_flag_cb (gpointer data)
 {
