@@ -29,6 +29,10 @@ typedef struct {
   gboolean seed_only; /* gbt seed: incomplete data is an error */
   gboolean verbose;
   char *last_tracker_status;
+  /* a magnet's --select/--skip, applied once the file list is known */
+  const char *select;
+  const char *skip;
+  GArray *magnet_select; /* the link's so=, when neither is given */
 } Download;
 
 static void
@@ -94,6 +98,13 @@ print_progress (Download *d)
                     (guint) (s / 60 % 60), (guint) (s % 60));
       else
         g_snprintf (eta, sizeof eta, "%u:%02u", (guint) (s / 60), (guint) (s % 60));
+    }
+  if (gbt_torrent_get_state (t) == GBT_TORRENT_STATE_FETCHING_METADATA)
+    {
+      fprintf (stderr, "\r\033[Kfetching metadata  peers %u", gbt_torrent_get_n_peers (t));
+      fflush (stderr);
+      d->line_dirty = TRUE;
+      return;
     }
   switch (gbt_torrent_get_state (t))
     {
@@ -185,10 +196,13 @@ tick_cb (gpointer user_data)
       return G_SOURCE_CONTINUE;
     }
   if (d->idle_timeout > 0 && now - d->last_progress_us > (gint64) d->idle_timeout * G_USEC_PER_SEC
-      && gbt_torrent_get_state (d->torrent) == GBT_TORRENT_STATE_DOWNLOADING)
+      && (gbt_torrent_get_state (d->torrent) == GBT_TORRENT_STATE_DOWNLOADING
+          || gbt_torrent_get_state (d->torrent) == GBT_TORRENT_STATE_FETCHING_METADATA))
     {
-      g_autofree char *msg = g_strdup_printf ("no progress for %d s (peers: %u)", d->idle_timeout,
-                                              gbt_torrent_get_n_peers (d->torrent));
+      g_autofree char *msg = g_strdup_printf (
+          "no progress for %d s%s (peers: %u)", d->idle_timeout,
+          gbt_torrent_has_metadata (d->torrent) ? "" : ": no peer sent the metadata",
+          gbt_torrent_get_n_peers (d->torrent));
       download_stop (d, GBT_EXIT_FAILURE, msg);
     }
   return G_SOURCE_CONTINUE;
@@ -353,7 +367,8 @@ parse_run_options (GOptionContext *ctx, const char *command, RunOptions *o, int 
     return FALSE;
   if (*argc != 2)
     {
-      gbt_cli_error ("%s needs exactly one torrent file (try 'gbt %s --help')", command, command);
+      gbt_cli_error ("%s needs exactly one torrent file%s (try 'gbt %s --help')", command,
+                     g_str_equal (command, "download") ? " or magnet link" : "", command);
       return FALSE;
     }
   if (o->port < 0 || o->port > 65535 || o->max_peers < 0)
@@ -408,11 +423,80 @@ parse_index_list (const char *text, guint n, gboolean *mark, char **message)
   return TRUE;
 }
 
+/* --select/--skip (or a magnet's so= list, @only) on the torrent's files;
+ * not GBT_EXIT_OK: @message says why */
+static int
+apply_selection (GbtTorrent *torrent, const char *select, const char *skip, GArray *only,
+                 char **message)
+{
+  GbtMetainfo *mi = gbt_torrent_get_metainfo (torrent);
+  guint n = gbt_metainfo_get_n_files (mi);
+  g_autofree gboolean *mark = g_new0 (gboolean, n);
+  g_autofree gboolean *wanted = g_new0 (gboolean, n);
+  gboolean any = FALSE;
+
+  if (only)
+    {
+      for (guint i = 0; i < only->len; i++)
+        if (g_array_index (only, guint, i) < n)
+          mark[g_array_index (only, guint, i)] = TRUE;
+      select = "";
+    }
+  else if (!parse_index_list (select ? select : skip, n, mark, message))
+    return GBT_EXIT_USAGE;
+  for (guint i = 0; i < n; i++)
+    {
+      wanted[i] = select ? mark[i] : !mark[i];
+      any = any || wanted[i];
+    }
+  if (!any)
+    {
+      *message = g_strdup ("no file left to download");
+      return GBT_EXIT_USAGE;
+    }
+  gbt_torrent_set_files_wanted (torrent, wanted, n);
+  return GBT_EXIT_OK;
+}
+
+static void
+metadata_cb (GbtTorrent *torrent, gpointer user_data)
+{
+  Download *d = user_data;
+  GbtMetainfo *mi = gbt_torrent_get_metainfo (torrent);
+
+  if (d->select || d->skip || (d->magnet_select && d->magnet_select->len > 0))
+    {
+      g_autofree char *message = NULL;
+      int code = apply_selection (torrent, d->select, d->skip,
+                                  d->select || d->skip ? NULL : d->magnet_select, &message);
+      if (code != GBT_EXIT_OK)
+        {
+          download_stop (d, code, message);
+          return;
+        }
+    }
+  if (d->json)
+    {
+      g_autoptr(GString) s = g_string_new ("\"name\":");
+      gbt_cli_json_string (s, gbt_metainfo_get_name (mi));
+      g_string_append_printf (s, ",\"files\":%u,\"total_pieces\":%u", gbt_metainfo_get_n_files (mi),
+                              gbt_metainfo_get_n_pieces (mi));
+      json_event (d, "metadata", "%s", s->str);
+    }
+  else if (d->verbose)
+    {
+      clear_line (d);
+      fprintf (stderr, "metadata: %s, %u files, %u pieces\n", gbt_metainfo_get_name (mi),
+               gbt_metainfo_get_n_files (mi), gbt_metainfo_get_n_pieces (mi));
+    }
+}
+
 static int
 run_torrent (const RunOptions *o, GbtCliGlobals *globals)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GbtMetainfo) mi = NULL;
+  g_autoptr(GbtMagnet) magnet = NULL;
   g_autoptr(GbtSession) session = NULL;
   g_autoptr(GbtTorrent) torrent = NULL;
   Download d = { 0 };
@@ -426,14 +510,21 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
       gbt_cli_error ("%s", error->message);
       return GBT_EXIT_USAGE;
     }
-  if (g_str_has_prefix (o->torrent_path, "magnet:"))
+  if (g_ascii_strncasecmp (o->torrent_path, "magnet:", 7) == 0)
     {
-      gbt_cli_error ("downloading from a magnet link is not supported yet (gbt serves metadata "
-                     "to magnet users, but cannot fetch it); use a .torrent file");
-      return GBT_EXIT_FAILURE;
+      if (o->seed_only)
+        {
+          gbt_cli_error ("seeding needs the .torrent file, not a magnet link");
+          return GBT_EXIT_USAGE;
+        }
+      magnet = gbt_magnet_parse (o->torrent_path, &error);
+      if (magnet == NULL)
+        {
+          gbt_cli_error ("cannot read magnet link: %s", error->message);
+          return GBT_EXIT_USAGE;
+        }
     }
-  mi = gbt_metainfo_new_from_file (o->torrent_path, &error);
-  if (mi == NULL)
+  else if ((mi = gbt_metainfo_new_from_file (o->torrent_path, &error)) == NULL)
     {
       gbt_cli_error ("cannot read %s: %s", o->torrent_path, error->message);
       return GBT_EXIT_FAILURE;
@@ -465,36 +556,22 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
       return g_error_matches (error, GBT_PLUGIN_ERROR, GBT_PLUGIN_ERROR_UNKNOWN) ? GBT_EXIT_USAGE
                                                                                  : GBT_EXIT_FAILURE;
     }
-  torrent = gbt_session_add_torrent (session, mi, o->dir, &error);
+  torrent = mi ? gbt_session_add_torrent (session, mi, o->dir, &error)
+               : gbt_session_add_magnet (session, magnet, o->dir, &error);
   if (torrent == NULL)
     {
       gbt_cli_error ("%s", error->message);
       return GBT_EXIT_FAILURE;
     }
-  if (o->select || o->skip)
+  if ((o->select || o->skip) && mi)
     {
-      guint n = gbt_metainfo_get_n_files (mi);
-      g_autofree gboolean *mark = g_new0 (gboolean, n);
-      g_autofree gboolean *wanted = g_new0 (gboolean, n);
       g_autofree char *message = NULL;
-      gboolean any = FALSE;
-
-      if (!parse_index_list (o->select ? o->select : o->skip, n, mark, &message))
+      int code = apply_selection (torrent, o->select, o->skip, NULL, &message);
+      if (code != GBT_EXIT_OK)
         {
           gbt_cli_error ("%s", message);
-          return GBT_EXIT_USAGE;
+          return code;
         }
-      for (guint i = 0; i < n; i++)
-        {
-          wanted[i] = o->select ? mark[i] : !mark[i];
-          any = any || wanted[i];
-        }
-      if (!any)
-        {
-          gbt_cli_error ("no file left to download");
-          return GBT_EXIT_USAGE;
-        }
-      gbt_torrent_set_files_wanted (torrent, wanted, n);
     }
 
   d.loop = g_main_loop_new (NULL, FALSE);
@@ -510,11 +587,15 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
   d.idle_timeout = o->idle_timeout;
   d.exit_code = GBT_EXIT_FAILURE;
   d.verbose = globals->verbose;
+  d.select = o->select;
+  d.skip = o->skip;
+  d.magnet_select = magnet ? magnet->select_only : NULL;
 
   g_signal_connect (torrent, "finished", G_CALLBACK (finished_cb), &d);
   g_signal_connect (torrent, "notify::state", G_CALLBACK (state_cb), &d);
   g_signal_connect (torrent, "peer-banned", G_CALLBACK (banned_cb), &d);
   g_signal_connect (torrent, "hash-failed", G_CALLBACK (hash_failed_cb), &d);
+  g_signal_connect (torrent, "metadata-received", G_CALLBACK (metadata_cb), &d);
   tick_id = g_timeout_add (1000, tick_cb, &d);
   sigint_id = g_unix_signal_add (SIGINT, signal_cb, &d);
   sigterm_id = g_unix_signal_add (SIGTERM, signal_cb, &d);
@@ -562,13 +643,17 @@ gbt_cmd_download (int argc, char **argv, GbtCliGlobals *globals)
     { "max-down", 0, 0, G_OPTION_ARG_STRING, &o.max_down, "Download limit, e.g. 500K, 2MiB, 10mbit (0: none)", "RATE" },
     { NULL }
   };
-  g_autoptr(GOptionContext) ctx = g_option_context_new ("FILE.torrent - download a torrent");
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("FILE.torrent|MAGNET - download a torrent");
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   add_swarm_options (ctx, &o);
   g_option_context_set_description (ctx,
                                     "Examples:\n  gbt download ubuntu.iso.torrent -o ~/Downloads\n"
-                                    "  gbt download album.torrent --select 0,3-5\n\n"
+                                    "  gbt download album.torrent --select 0,3-5\n"
+                                    "  gbt download 'magnet:?xt=urn:btih:<info-hash>&tr=<tracker>'\n\n"
+                                    "A magnet link's metadata comes from its peers (BEP 9): from "
+                                    "the trackers it names (tr=), the peers it names (x.pe=) and "
+                                    "any peer source plugin.\n\n"
                                     "Exit status: 0 when every piece is verified on disk, 1 on failure "
                                     "or interruption (verified data is kept: run again to resume), "
                                     "2 on a usage error.");

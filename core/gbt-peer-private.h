@@ -58,6 +58,10 @@ struct _GbtPeer {
   gboolean am_choking, am_interested, peer_choking, peer_interested;
   gboolean got_first_message;
   GbtBitfield has; /* the peer's pieces (sized once metadata is known) */
+  /* before the metadata (magnet) their piece announcements wait here */
+  GBytes *early_bitfield;
+  gboolean early_have_all;
+  GArray *early_haves; /* guint32 */
 
   GArray *requests; /* GbtBlock: what we asked and await */
   GArray *incoming_requests; /* GbtBlock: what they asked of us */
@@ -101,6 +105,9 @@ G_GNUC_INTERNAL void gbt_peer_set_interested (GbtPeer *peer, gboolean interested
 G_GNUC_INTERNAL gsize gbt_peer_get_send_backlog (GbtPeer *peer);
 /* index in peer->requests or -1 */
 G_GNUC_INTERNAL int gbt_peer_find_request (GbtPeer *peer, const GbtBlock *block);
+/* the torrent's metadata arrived: sizes the piece set and applies the
+ * announcements kept since the handshake (may close the peer) */
+G_GNUC_INTERNAL void gbt_peer_metadata_arrived (GbtPeer *peer);
 /* once a second: rates, keep-alives, timeouts */
 G_GNUC_INTERNAL void gbt_peer_tick (GbtPeer *peer, gint64 now_us);
 

@@ -129,6 +129,8 @@ gbt_peer_unref (GbtPeer *peer)
   g_hash_table_unref (peer->ext_ids);
   g_free (peer->client);
   gbt_bitfield_clear (&peer->has);
+  g_clear_pointer (&peer->early_bitfield, g_bytes_unref);
+  g_clear_pointer (&peer->early_haves, g_array_unref);
   g_free (peer);
 }
 
@@ -358,6 +360,10 @@ gbt_peer_find_request (GbtPeer *peer, const GbtBlock *block)
   return -1;
 }
 
+/* HAVEs kept before the metadata (a peer announces a piece as it gets one:
+ * a few while we fetch the metadata) */
+#define MAX_EARLY_HAVES 65536u
+
 /* ---- handshake ---- */
 
 static void
@@ -382,7 +388,12 @@ peer_send_have_state (GbtPeer *peer)
   const GbtBitfield *have = gbt_torrent_get_have (peer->torrent);
 
   if (have == NULL || have->n_bits == 0)
-    return;
+    {
+      /* no metadata yet (magnet): we have nothing */
+      if (peer->fast)
+        gbt_peer_send_simple (peer, GBT_MSG_HAVE_NONE);
+      return;
+    }
   if (peer->fast && have->n_set == 0)
     gbt_peer_send_simple (peer, GBT_MSG_HAVE_NONE);
   else if (peer->fast && have->n_set == have->n_bits)
@@ -527,6 +538,21 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
         break;
       }
     case GBT_MSG_HAVE:
+      if (!gbt_torrent_has_metadata (t))
+        {
+          /* kept for when the piece count is known; a peer cannot have
+           * more pieces than a bitfield of the largest message holds */
+          if (peer->early_haves == NULL)
+            peer->early_haves = g_array_new (FALSE, FALSE, sizeof (guint32));
+          if (peer->early_haves->len >= MAX_EARLY_HAVES)
+            {
+              peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
+                         "too many HAVE messages before the metadata");
+              return FALSE;
+            }
+          g_array_append_val (peer->early_haves, msg->index);
+          break;
+        }
       gbt_torrent_peer_have (t, peer, msg->index);
       break;
     case GBT_MSG_BITFIELD:
@@ -546,6 +572,17 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
             peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
                        "have-all/have-none after the first message");
             return FALSE;
+          }
+        if (!gbt_torrent_has_metadata (t))
+          {
+            /* its length is checked once the piece count is known */
+            g_clear_pointer (&peer->early_bitfield, g_bytes_unref);
+            if (peer->early_haves)
+              g_array_set_size (peer->early_haves, 0);
+            peer->early_have_all = msg->id == GBT_MSG_HAVE_ALL;
+            if (msg->id == GBT_MSG_BITFIELD)
+              peer->early_bitfield = g_bytes_new (msg->payload, msg->payload_len);
+            break;
           }
         /* a bitfield later than the first message breaks BEP 3, but aria2
          * sends one: take it as the peer's new piece set */
@@ -638,6 +675,45 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
       break;
     }
   return peer->state == GBT_PEER_STATE_ACTIVE;
+}
+
+void
+gbt_peer_metadata_arrived (GbtPeer *peer)
+{
+  const GbtBitfield *have = gbt_torrent_get_have (peer->torrent);
+  g_autoptr(GError) error = NULL;
+  GbtBitfield fresh;
+
+  if (peer->state != GBT_PEER_STATE_ACTIVE)
+    return;
+  gbt_bitfield_clear (&peer->has);
+  gbt_bitfield_init (&peer->has, have->n_bits);
+  gbt_bitfield_init (&fresh, have->n_bits);
+  if (peer->early_have_all)
+    gbt_bitfield_set_all (&fresh);
+  else if (peer->early_bitfield
+           && !gbt_bitfield_load (&fresh, g_bytes_get_data (peer->early_bitfield, NULL),
+                                  g_bytes_get_size (peer->early_bitfield), &error))
+    g_prefix_error (&error, "bad bitfield: ");
+  for (guint i = 0; error == NULL && peer->early_haves && i < peer->early_haves->len; i++)
+    {
+      guint32 piece = g_array_index (peer->early_haves, guint32, i);
+      if (piece >= have->n_bits)
+        error = g_error_new (GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
+                             "Peer sent a HAVE for piece %u of %u", piece, have->n_bits);
+      else
+        gbt_bitfield_set (&fresh, piece, TRUE);
+    }
+  g_clear_pointer (&peer->early_bitfield, g_bytes_unref);
+  g_clear_pointer (&peer->early_haves, g_array_unref);
+  peer->early_have_all = FALSE;
+  if (error)
+    {
+      gbt_bitfield_clear (&fresh);
+      gbt_peer_close (peer, error);
+      return;
+    }
+  gbt_torrent_peer_set_has (peer->torrent, peer, &fresh);
 }
 
 static void

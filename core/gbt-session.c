@@ -383,29 +383,59 @@ gbt_session_start (GbtSession *self, GError **error)
   return TRUE;
 }
 
+/* FALSE with @error set when a torrent of that info-hash is in already */
+static gboolean
+check_not_added (GbtSession *self, const guint8 *info_hash, const char *name, GError **error)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->torrents));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GbtTorrent) t = g_list_model_get_item (G_LIST_MODEL (self->torrents), i);
+      if (memcmp (gbt_torrent_get_info_hash (t), info_hash, 20) == 0)
+        {
+          g_set_error (error, GBT_SESSION_ERROR, GBT_SESSION_ERROR_DUPLICATE_TORRENT,
+                       "torrent %s is already in the session", name);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 GbtTorrent *
 gbt_session_add_torrent (GbtSession *self, GbtMetainfo *metainfo, const char *download_dir,
                          GError **error)
 {
-  guint n;
   GbtTorrent *torrent;
 
   g_return_val_if_fail (GBT_IS_SESSION (self), NULL);
   g_return_val_if_fail (metainfo != NULL, NULL);
   g_return_val_if_fail (download_dir != NULL, NULL);
 
-  n = g_list_model_get_n_items (G_LIST_MODEL (self->torrents));
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(GbtTorrent) t = g_list_model_get_item (G_LIST_MODEL (self->torrents), i);
-      if (memcmp (gbt_torrent_get_info_hash (t), gbt_metainfo_get_info_hash (metainfo), 20) == 0)
-        {
-          g_set_error (error, GBT_SESSION_ERROR, GBT_SESSION_ERROR_DUPLICATE_TORRENT,
-                       "torrent %s is already in the session", gbt_metainfo_get_name (metainfo));
-          return NULL;
-        }
-    }
+  if (!check_not_added (self, gbt_metainfo_get_info_hash (metainfo),
+                        gbt_metainfo_get_name (metainfo), error))
+    return NULL;
   torrent = gbt_torrent_new (self, metainfo, download_dir);
+  g_list_store_append (self->torrents, torrent);
+  return torrent;
+}
+
+GbtTorrent *
+gbt_session_add_magnet (GbtSession *self, const GbtMagnet *magnet, const char *download_dir,
+                        GError **error)
+{
+  GbtTorrent *torrent;
+
+  g_return_val_if_fail (GBT_IS_SESSION (self), NULL);
+  g_return_val_if_fail (magnet != NULL, NULL);
+  g_return_val_if_fail (download_dir != NULL, NULL);
+
+  torrent = gbt_torrent_new_from_magnet (self, magnet, download_dir);
+  if (!check_not_added (self, magnet->info_hash, gbt_torrent_get_name (torrent), error))
+    {
+      g_object_unref (torrent);
+      return NULL;
+    }
   g_list_store_append (self->torrents, torrent);
   return torrent;
 }

@@ -10,6 +10,9 @@ G_BEGIN_DECLS
 
 G_GNUC_INTERNAL GbtTorrent *gbt_torrent_new (GbtSession *session, GbtMetainfo *metainfo,
                                              const char *download_dir);
+G_GNUC_INTERNAL GbtTorrent *gbt_torrent_new_from_magnet (GbtSession *session,
+                                                        const GbtMagnet *magnet,
+                                                        const char *download_dir);
 G_GNUC_INTERNAL gboolean gbt_torrent_is_active (GbtTorrent *self);
 /* pieces the start-up check hashed (all without resume data) */
 G_GNUC_INTERNAL guint gbt_torrent_get_n_checked (GbtTorrent *self);

@@ -162,7 +162,10 @@ struct _GbtTorrent {
   GObject parent_instance;
 
   GbtSession *session; /* not owned: the session owns us */
-  GbtMetainfo *metainfo;
+  GbtMetainfo *metainfo; /* NULL until the metadata arrives (magnet) */
+  guint8 info_hash[20];
+  GbtMagnet *magnet; /* started from a magnet link: its name, trackers, peers */
+  char *magnet_name;
   char *download_dir;
   GbtTorrentState state;
   GError *error;
@@ -226,6 +229,7 @@ enum {
   SIGNAL_FINISHED,
   SIGNAL_PEER_BANNED,
   SIGNAL_HASH_FAILED,
+  SIGNAL_METADATA_RECEIVED,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -386,7 +390,7 @@ gbt_torrent_finalize (GObject *object)
   g_hash_table_unref (self->banned);
   g_hash_table_unref (self->trust);
   g_hash_table_unref (self->piece_bufs);
-  buffer_pool_unref (self->pool);
+  g_clear_pointer (&self->pool, buffer_pool_unref);
   g_queue_clear_full (&self->piece_cache, cached_piece_free);
   gbt_choker_free (self->choker);
   g_free (self->resume_path);
@@ -397,6 +401,8 @@ gbt_torrent_finalize (GObject *object)
   g_rand_free (self->rand);
   g_clear_error (&self->error);
   g_clear_pointer (&self->metainfo, gbt_metainfo_unref);
+  g_clear_pointer (&self->magnet, gbt_magnet_free);
+  g_free (self->magnet_name);
   g_free (self->download_dir);
   G_OBJECT_CLASS (gbt_torrent_parent_class)->finalize (object);
 }
@@ -455,6 +461,18 @@ gbt_torrent_class_init (GbtTorrentClass *klass)
   signals[SIGNAL_HASH_FAILED] = g_signal_new ("hash-failed", G_TYPE_FROM_CLASS (klass),
                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                               G_TYPE_NONE, 1, G_TYPE_UINT);
+  /**
+   * GbtTorrent::metadata-received:
+   * @self: the torrent
+   *
+   * A torrent started from a magnet link has its info dictionary, checked
+   * against the info-hash: gbt_torrent_get_metainfo() returns it from now
+   * on.  Emitted before the check of the data on disk starts, so a handler
+   * may still call gbt_torrent_set_files_wanted().
+   */
+  signals[SIGNAL_METADATA_RECEIVED] = g_signal_new ("metadata-received", G_TYPE_FROM_CLASS (klass),
+                                                    G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                    G_TYPE_NONE, 0);
 }
 
 static void
@@ -469,15 +487,13 @@ gbt_torrent_init (GbtTorrent *self)
   self->rand = g_rand_new ();
 }
 
-GbtTorrent *
-gbt_torrent_new (GbtSession *session, GbtMetainfo *metainfo, const char *download_dir)
+/* what follows from the metainfo: pieces, storage, buffers */
+static void
+torrent_take_metainfo (GbtTorrent *self, GbtMetainfo *metainfo)
 {
-  GbtTorrent *self = g_object_new (GBT_TYPE_TORRENT, NULL);
   guint n = gbt_metainfo_get_n_pieces (metainfo);
 
-  self->session = session;
   self->metainfo = gbt_metainfo_ref (metainfo);
-  self->download_dir = g_strdup (download_dir);
   gbt_bitfield_init (&self->have, n);
   gbt_bitfield_init (&self->want, n);
   gbt_bitfield_set_all (&self->want);
@@ -488,7 +504,7 @@ gbt_torrent_new (GbtSession *session, GbtMetainfo *metainfo, const char *downloa
   self->limits.total_size = gbt_metainfo_get_total_size (metainfo);
   self->limits.max_message_len = MAX (1024 * 1024 + 64, gbt_bitfield_byte_len (n) + 1);
   self->bytes_wanted = gbt_metainfo_get_total_size (metainfo);
-  self->storage = gbt_storage_new (metainfo, download_dir);
+  self->storage = gbt_storage_new (metainfo, self->download_dir);
   /* always set, though only a --select run writes to it: a later run that
    * wants more files takes their share of the boundary pieces from it */
   {
@@ -497,8 +513,47 @@ gbt_torrent_new (GbtSession *session, GbtMetainfo *metainfo, const char *downloa
     gbt_storage_set_parts_path (self->storage, parts);
   }
   self->pool = buffer_pool_new (gbt_metainfo_get_piece_length (metainfo), 8);
+}
+
+static GbtTorrent *
+torrent_new (GbtSession *session, const guint8 *info_hash, const char *download_dir)
+{
+  GbtTorrent *self = g_object_new (GBT_TYPE_TORRENT, NULL);
+
+  self->session = session;
+  memcpy (self->info_hash, info_hash, 20);
+  self->download_dir = g_strdup (download_dir);
   self->choker = gbt_choker_new (GBT_CHOKER_DEFAULT_SLOTS);
-  self->resume_path = gbt_resume_path_for (download_dir, gbt_metainfo_get_info_hash (metainfo));
+  self->resume_path = gbt_resume_path_for (download_dir, info_hash);
+  return self;
+}
+
+GbtTorrent *
+gbt_torrent_new (GbtSession *session, GbtMetainfo *metainfo, const char *download_dir)
+{
+  GbtTorrent *self = torrent_new (session, gbt_metainfo_get_info_hash (metainfo), download_dir);
+
+  torrent_take_metainfo (self, metainfo);
+  return self;
+}
+
+GbtTorrent *
+gbt_torrent_new_from_magnet (GbtSession *session, const GbtMagnet *magnet,
+                             const char *download_dir)
+{
+  GbtTorrent *self = torrent_new (session, magnet->info_hash, download_dir);
+
+  self->magnet = gbt_magnet_copy (magnet);
+  if (magnet->display_name && *magnet->display_name)
+    self->magnet_name = g_strdup (magnet->display_name);
+  else
+    {
+      self->magnet_name = g_malloc (41);
+      for (guint i = 0; i < 20; i++)
+        g_snprintf (self->magnet_name + 2 * i, 3, "%02x", magnet->info_hash[i]);
+    }
+  /* no piece count yet: the wire parser checks lengths only */
+  self->limits.max_message_len = 1024 * 1024 + 64;
   return self;
 }
 
@@ -511,7 +566,8 @@ gbt_torrent_set_files_wanted (GbtTorrent *self, const gboolean *wanted, guint n_
   gboolean all = TRUE;
 
   g_return_if_fail (GBT_IS_TORRENT (self));
-  g_return_if_fail (self->state == GBT_TORRENT_STATE_STOPPED && self->disk_io == NULL);
+  /* before the start, or a magnet's from metadata-received */
+  g_return_if_fail (self->metainfo != NULL && self->disk_io == NULL);
   mi = self->metainfo;
   g_return_if_fail (n_files == gbt_metainfo_get_n_files (mi));
 
@@ -562,7 +618,7 @@ const guint8 *
 gbt_torrent_get_info_hash (GbtTorrent *self)
 {
   g_return_val_if_fail (GBT_IS_TORRENT (self), NULL);
-  return gbt_metainfo_get_info_hash (self->metainfo);
+  return self->info_hash;
 }
 
 GbtMetainfo *
@@ -583,7 +639,7 @@ const char *
 gbt_torrent_get_name (GbtTorrent *self)
 {
   g_return_val_if_fail (GBT_IS_TORRENT (self), NULL);
-  return gbt_metainfo_get_name (self->metainfo);
+  return self->metainfo ? gbt_metainfo_get_name (self->metainfo) : self->magnet_name;
 }
 
 GbtSession *
@@ -676,7 +732,8 @@ gbt_torrent_get_n_checked (GbtTorrent *self)
 gboolean
 gbt_torrent_is_active (GbtTorrent *self)
 {
-  return (self->state == GBT_TORRENT_STATE_DOWNLOADING || self->state == GBT_TORRENT_STATE_SEEDING)
+  return (self->state == GBT_TORRENT_STATE_DOWNLOADING || self->state == GBT_TORRENT_STATE_SEEDING
+          || self->state == GBT_TORRENT_STATE_FETCHING_METADATA)
          && !self->stopping;
 }
 
@@ -1398,7 +1455,8 @@ gbt_torrent_peer_drained (GbtTorrent *self, GbtPeer *peer)
 void
 gbt_torrent_peer_request (GbtTorrent *self, GbtPeer *peer, const GbtBlock *block)
 {
-  if (peer->am_choking || !gbt_bitfield_get (&self->have, block->piece)
+  if (peer->am_choking || block->piece >= self->have.n_bits
+      || !gbt_bitfield_get (&self->have, block->piece)
       || block->length > 128 * 1024 || peer->incoming_requests->len >= MAX_UPLOAD_QUEUE)
     {
       /* BEP 6: say no instead of staying silent */
@@ -1656,8 +1714,12 @@ gbt_torrent_add_peers (GbtTorrent *self, GPtrArray *addresses, const char *sourc
 static void
 torrent_rechoke (GbtTorrent *self)
 {
-  g_autofree GbtChokerPeer *table = g_new0 (GbtChokerPeer, MAX (self->peers->len, 1));
+  g_autofree GbtChokerPeer *table = NULL;
   guint n = 0;
+
+  if (self->metainfo == NULL)
+    return; /* nothing to upload yet: everyone stays choked */
+  table = g_new0 (GbtChokerPeer, MAX (self->peers->len, 1));
 
   for (guint i = 0; i < self->peers->len; i++)
     {
@@ -1878,7 +1940,9 @@ tick_cb (gpointer user_data)
     for (guint i = 0; i < self->peers->len; i++)
       update_interest (self, g_ptr_array_index (self->peers, i));
   /* few peers and nothing to try: ask the trackers again */
-  if (self->ticks % 30 == 0 && self->trackers && self->state == GBT_TORRENT_STATE_DOWNLOADING
+  if (self->ticks % 30 == 0 && self->trackers
+      && (self->state == GBT_TORRENT_STATE_DOWNLOADING
+          || self->state == GBT_TORRENT_STATE_FETCHING_METADATA)
       && self->peers->len < 5)
     for (guint i = 0; i < self->trackers->len; i++)
       gbt_tracker_manager_announce_now (g_ptr_array_index (self->trackers, i));
@@ -1895,7 +1959,10 @@ tracker_stats_cb (gpointer data, guint64 *uploaded, guint64 *downloaded, guint64
   GbtTorrent *self = data;
   *uploaded = self->uploaded;
   *downloaded = self->downloaded;
-  *left = self->bytes_wanted > self->bytes_have ? self->bytes_wanted - self->bytes_have : 0;
+  if (self->metainfo == NULL)
+    *left = 16384; /* unknown until the metadata arrives; not 0, which means a seed */
+  else
+    *left = self->bytes_wanted > self->bytes_have ? self->bytes_wanted - self->bytes_have : 0;
 }
 
 static void
@@ -2017,9 +2084,11 @@ torrent_go_live (GbtTorrent *self)
 
   set_state (self, gbt_picker_is_done (self->picker) ? GBT_TORRENT_STATE_SEEDING
                                                      : GBT_TORRENT_STATE_DOWNLOADING);
-  self->tick_id = g_timeout_add_seconds (1, tick_cb, self);
+  /* a magnet's tick and trackers run since before its metadata */
+  if (self->tick_id == 0)
+    self->tick_id = g_timeout_add_seconds (1, tick_cb, self);
 
-  if (tiers->len > 0 && !torrent_start_trackers (self, tiers, &error))
+  if (self->trackers == NULL && tiers->len > 0 && !torrent_start_trackers (self, tiers, &error))
     {
       g_ptr_array_unref (tiers);
       torrent_fail (self, g_error_new (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_NO_TRACKER_PLUGIN,
@@ -2033,6 +2102,22 @@ torrent_go_live (GbtTorrent *self)
       gbt_torrent_add_peers (self, self->resume_peers, "resume");
       g_clear_pointer (&self->resume_peers, g_ptr_array_unref);
     }
+  /* peers that came before the metadata (magnet) were told we have
+   * nothing: now they learn what the check found, and we what we want */
+  for (guint i = 0; i < self->peers->len; i++)
+    {
+      GbtPeer *p = g_ptr_array_index (self->peers, i);
+
+      if (p->state != GBT_PEER_STATE_ACTIVE)
+        continue;
+      for (guint k = 0; self->have.n_set > 0 && k < self->have.n_bits; k++)
+        if (gbt_bitfield_get (&self->have, k))
+          gbt_peer_send_have (p, k);
+      if (self->state == GBT_TORRENT_STATE_DOWNLOADING)
+        update_interest (self, p);
+    }
+  if (self->peers->len > 0)
+    torrent_queue_kick (self);
 
   if (self->state == GBT_TORRENT_STATE_SEEDING && !self->finished_emitted)
     {
@@ -2235,21 +2320,177 @@ resume_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   load_result_free (r);
 }
 
-void
-gbt_torrent_start (GbtTorrent *self)
+/* resume data tells which pieces need no re-hashing; reading it and
+ * stat()ing the files blocks, so it runs on a worker */
+static void
+torrent_start_check (GbtTorrent *self)
 {
   g_autoptr(GTask) task = NULL;
 
+  set_state (self, GBT_TORRENT_STATE_CHECKING);
+  self->disk_io = gbt_disk_io_new (self->metainfo, self->storage, 0);
+  task = g_task_new (self, NULL, resume_loaded_cb, NULL);
+  g_task_run_in_thread (task, load_thread);
+}
+
+typedef struct {
+  GbtTorrent *torrent; /* a reference, held while resolving */
+  guint16 port;
+} MagnetLookup;
+
+static void
+magnet_resolved_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  MagnetLookup *lookup = user_data;
+  GbtTorrent *self = lookup->torrent;
+  g_autoptr(GError) error = NULL;
+  GList *ips = g_resolver_lookup_by_name_finish (G_RESOLVER (source), result, &error);
+
+  if (ips && !self->stopping)
+    {
+      g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_object_unref);
+      for (GList *l = ips; l; l = l->next)
+        g_ptr_array_add (found, g_inet_socket_address_new (l->data, lookup->port));
+      gbt_torrent_add_peers (self, found, "magnet");
+    }
+  else if (error)
+    g_debug ("[%s] magnet peer not resolved: %s", gbt_torrent_get_name (self), error->message);
+  g_resolver_free_addresses (ips);
+  g_object_unref (self);
+  g_free (lookup);
+}
+
+/* the magnet's x.pe peers: IP literals at once, names once resolved */
+static void
+magnet_add_peers (GbtTorrent *self)
+{
+  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; self->magnet->peers[i]; i++)
+    {
+      g_autoptr(GSocketConnectable) where = g_network_address_parse (self->magnet->peers[i], 0, NULL);
+      const char *host;
+      guint16 port;
+      g_autoptr(GInetAddress) ip = NULL;
+
+      if (where == NULL)
+        continue;
+      host = g_network_address_get_hostname (G_NETWORK_ADDRESS (where));
+      port = g_network_address_get_port (G_NETWORK_ADDRESS (where));
+      if (port == 0)
+        continue;
+      ip = g_inet_address_new_from_string (host);
+      if (ip)
+        g_ptr_array_add (found, g_inet_socket_address_new (ip, port));
+      else
+        {
+          g_autoptr(GResolver) resolver = g_resolver_get_default ();
+          MagnetLookup *lookup = g_new (MagnetLookup, 1);
+
+          lookup->torrent = g_object_ref (self);
+          lookup->port = port;
+          g_resolver_lookup_by_name_async (resolver, host, NULL, magnet_resolved_cb, lookup);
+        }
+    }
+  if (found->len > 0)
+    gbt_torrent_add_peers (self, found, "magnet");
+}
+
+/* A magnet: no pieces yet.  Announce to its trackers, connect to its
+ * peers, and wait for a metadata extension to call
+ * gbt_torrent_set_metadata(). */
+static void
+torrent_start_magnet (GbtTorrent *self)
+{
+  g_autoptr(GPtrArray) tiers = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  g_autoptr(GError) error = NULL;
+
+  {
+    GPtrArray *exts = gbt_plugin_registry_get_wire_extensions (gbt_session_get_registry (self->session));
+    gboolean can_fetch = FALSE;
+
+    for (guint i = 0; exts && i < exts->len; i++)
+      can_fetch = can_fetch
+                  || g_strcmp0 (gbt_wire_extension_get_name (g_ptr_array_index (exts, i)),
+                                "ut_metadata") == 0;
+    if (!can_fetch)
+      {
+        torrent_fail (self, g_error_new_literal (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_METADATA,
+                                                 "a magnet link needs a ut_metadata extension to "
+                                                 "fetch the metadata (the metadata plugin), and "
+                                                 "none is loaded"));
+        return;
+      }
+  }
+  set_state (self, GBT_TORRENT_STATE_FETCHING_METADATA);
+  self->tick_id = g_timeout_add_seconds (1, tick_cb, self);
+  /* each tr= is a tier of its own, tried in order (as BEP 12 tiers) */
+  for (guint i = 0; self->magnet->trackers[i]; i++)
+    {
+      char **tier = g_new0 (char *, 2);
+      tier[0] = g_strdup (self->magnet->trackers[i]);
+      g_ptr_array_add (tiers, tier);
+    }
+  if (tiers->len > 0 && !torrent_start_trackers (self, tiers, &error))
+    {
+      torrent_fail (self, g_error_new (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_NO_TRACKER_PLUGIN,
+                                       "%s", error->message));
+      return;
+    }
+  magnet_add_peers (self);
+}
+
+void
+gbt_torrent_start (GbtTorrent *self)
+{
   g_return_if_fail (GBT_IS_TORRENT (self));
 
   if (self->state != GBT_TORRENT_STATE_STOPPED)
     return;
-  set_state (self, GBT_TORRENT_STATE_CHECKING);
-  self->disk_io = gbt_disk_io_new (self->metainfo, self->storage, 0);
-  /* resume data tells which pieces need no re-hashing; reading it and
-   * stat()ing the files blocks, so it runs on a worker */
-  task = g_task_new (self, NULL, resume_loaded_cb, NULL);
-  g_task_run_in_thread (task, load_thread);
+  if (self->metainfo == NULL)
+    torrent_start_magnet (self);
+  else
+    torrent_start_check (self);
+}
+
+gboolean
+gbt_torrent_set_metadata (GbtTorrent *self, GBytes *info, GError **error)
+{
+  g_autoptr(GbtMetainfo) mi = NULL;
+  g_autoptr(GError) local = NULL;
+  g_autoptr(GPtrArray) peers = NULL;
+
+  g_return_val_if_fail (GBT_IS_TORRENT (self), FALSE);
+  g_return_val_if_fail (info != NULL, FALSE);
+
+  if (self->metainfo != NULL)
+    {
+      g_set_error_literal (error, GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_METADATA,
+                           "the torrent has its metadata already");
+      return FALSE;
+    }
+  mi = gbt_metainfo_new_from_info (info, self->info_hash, &local);
+  if (mi == NULL)
+    {
+      g_set_error (error, GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_METADATA, "bad metadata: %s",
+                   local->message);
+      return FALSE;
+    }
+  torrent_take_metainfo (self, mi);
+  g_debug ("[%s] metadata received: %u pieces", gbt_torrent_get_name (self),
+           gbt_metainfo_get_n_pieces (mi));
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_NAME]);
+  g_signal_emit (self, signals[SIGNAL_METADATA_RECEIVED], 0);
+  if (self->stopping || self->state != GBT_TORRENT_STATE_FETCHING_METADATA)
+    return TRUE; /* stopped meanwhile: the next start checks the data */
+  /* the connected peers' piece sets, kept aside until now */
+  peers = g_ptr_array_new_with_free_func ((GDestroyNotify) gbt_peer_unref);
+  for (guint i = 0; i < self->peers->len; i++)
+    g_ptr_array_add (peers, gbt_peer_ref (g_ptr_array_index (self->peers, i)));
+  for (guint i = 0; i < peers->len; i++)
+    gbt_peer_metadata_arrived (g_ptr_array_index (peers, i));
+  torrent_start_check (self);
+  return TRUE;
 }
 
 /* waits for the pieces being written: what is on disk stays verified */
@@ -2272,7 +2513,8 @@ stop_part_done (GTask *task)
 
   if (--*pending > 0)
     return;
-  gbt_storage_close (self->storage);
+  if (self->storage)
+    gbt_storage_close (self->storage);
   if (self->state != GBT_TORRENT_STATE_ERROR)
     set_state (self, GBT_TORRENT_STATE_STOPPED);
   g_task_return_boolean (task, TRUE);

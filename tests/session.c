@@ -360,6 +360,93 @@ test_resume_partial (void)
   run_swarm (&f, 1, 64 * 1024, TRUE);
 }
 
+static void
+count_cb (GbtTorrent *t, gpointer data)
+{
+  (*(guint *) data)++;
+}
+
+/* A torrent from a bare info-hash: a wrong dictionary is refused, then the
+ * metadata comes from the seeder (BEP 9, the metadata plugin on both sides)
+ * and the download completes; the seeder's HAVE_ALL, sent before the piece
+ * count was known, counts once it is. */
+static void
+test_magnet (void)
+{
+  TestFile files[] = {
+    { "one.bin", 300001, FALSE },
+    { "two.bin", 70000, FALSE },
+  };
+  g_autofree char *seed_dir = gbt_test_mkdtemp ();
+  g_autofree char *leech_dir = gbt_test_mkdtemp ();
+  gsize len;
+  g_autofree guint8 *stream = test_torrent_make_stream (files, G_N_ELEMENTS (files), &len);
+  g_autoptr(GbtMetainfo) mi = test_torrent_new ("payload", files, G_N_ELEMENTS (files),
+                                                16 * 1024, stream, len);
+  g_autoptr(GbtSession) seeder = start_session ("127.0.0.1");
+  g_autoptr(GbtSession) leecher = start_session ("127.0.0.5");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GbtTorrent) st = NULL;
+  g_autoptr(GbtTorrent) lt = NULL;
+  g_autoptr(GPtrArray) addrs = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GInetAddress) lo = g_inet_address_new_from_string ("127.0.0.1");
+  g_autoptr(GBytes) wrong = g_bytes_new_static ("d4:name1:xe", 11);
+  g_autofree char *uri = NULL;
+  g_autofree char *hex = gbt_metainfo_dup_info_hash_hex (mi);
+  g_autoptr(GbtMagnet) magnet = NULL;
+  gboolean done = FALSE;
+  guint n_metadata = 0;
+
+  write_tree (seed_dir, mi, stream);
+  st = gbt_session_add_torrent (seeder, mi, seed_dir, &error);
+  g_assert_no_error (error);
+  gbt_torrent_start (st);
+  gbt_test_wait_until (gbt_torrent_get_state (st) == GBT_TORRENT_STATE_SEEDING, 20000);
+
+  uri = g_strdup_printf ("magnet:?xt=urn:btih:%s", hex);
+  magnet = gbt_magnet_parse (uri, &error);
+  g_assert_no_error (error);
+  lt = gbt_session_add_magnet (leecher, magnet, leech_dir, &error);
+  g_assert_no_error (error);
+  g_assert_false (gbt_torrent_has_metadata (lt));
+  g_assert_null (gbt_torrent_get_metainfo (lt));
+  g_assert_cmpstr (gbt_torrent_get_name (lt), ==, hex);
+  g_assert_cmpmem (gbt_torrent_get_info_hash (lt), 20, gbt_metainfo_get_info_hash (mi), 20);
+  /* the same info-hash twice is refused */
+  g_assert_null (gbt_session_add_magnet (leecher, magnet, leech_dir, &error));
+  g_assert_error (error, GBT_SESSION_ERROR, GBT_SESSION_ERROR_DUPLICATE_TORRENT);
+  g_clear_error (&error);
+  /* a dictionary that is not the one named by the info-hash */
+  g_assert_false (gbt_torrent_set_metadata (lt, wrong, &error));
+  g_assert_error (error, GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_METADATA);
+  g_clear_error (&error);
+  g_assert_false (gbt_torrent_has_metadata (lt));
+
+  g_signal_connect (lt, "metadata-received", G_CALLBACK (count_cb), &n_metadata);
+  g_signal_connect (lt, "finished", G_CALLBACK (finished_cb), &done);
+  gbt_torrent_start (lt);
+  g_assert_cmpint (gbt_torrent_get_state (lt), ==, GBT_TORRENT_STATE_FETCHING_METADATA);
+  g_ptr_array_add (addrs, g_inet_socket_address_new (lo, gbt_session_get_listen_port (seeder)));
+  gbt_torrent_add_peers (lt, addrs, "test");
+  gbt_test_wait_until (done, 60000);
+
+  g_assert_cmpuint (n_metadata, ==, 1);
+  g_assert_true (gbt_torrent_has_metadata (lt));
+  g_assert_cmpstr (gbt_torrent_get_name (lt), ==, "payload");
+  g_assert_cmpuint (gbt_torrent_get_n_pieces_have (lt), ==, gbt_metainfo_get_n_pieces (mi));
+  g_assert_cmpuint (gbt_torrent_get_bytes_have (lt), ==, len);
+  /* once known, the metadata stays */
+  g_assert_false (gbt_torrent_set_metadata (lt, gbt_metainfo_get_info_bytes (mi), &error));
+  g_assert_error (error, GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_METADATA);
+  g_clear_error (&error);
+
+  stop_torrent (lt);
+  stop_torrent (st);
+  assert_tree_equal (leech_dir, mi, stream);
+  gbt_test_rmtree (seed_dir);
+  gbt_test_rmtree (leech_dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -370,5 +457,6 @@ main (int argc, char **argv)
   g_test_add_func ("/session/swarm/select-files", test_select);
   g_test_add_func ("/session/resume-data", test_resume_data);
   g_test_add_func ("/session/duplicate-connection", test_duplicate_connection);
+  g_test_add_func ("/session/magnet", test_magnet);
   return g_test_run ();
 }

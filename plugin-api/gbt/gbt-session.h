@@ -8,6 +8,7 @@
 
 #include <gio/gio.h>
 
+#include <gbt/gbt-magnet.h>
 #include <gbt/gbt-metainfo.h>
 #include <gbt/gbt-types.h>
 #include <gbt/gbt-version.h>
@@ -171,6 +172,24 @@ const guint8 *gbt_session_get_peer_id (GbtSession *self); /* 20 bytes */
 GBT_AVAILABLE_IN_ALL
 GbtTorrent *gbt_session_add_torrent (GbtSession *self, GbtMetainfo *metainfo,
                                      const char *download_dir, GError **error);
+/**
+ * gbt_session_add_magnet:
+ * @self: a #GbtSession
+ * @magnet: a parsed magnet link
+ * @download_dir: the directory the files are stored under
+ * @error: return location for a #GError
+ *
+ * Adds a torrent that exists before its metadata: once started it announces
+ * to the link's trackers, connects to its peers (`x.pe`) and to those the
+ * trackers and peer sources give, and fetches the info dictionary from them
+ * through a metadata extension (the `metadata` plugin, BEP 9).  Its state is
+ * %GBT_TORRENT_STATE_FETCHING_METADATA until then.
+ *
+ * Returns: (transfer full): the torrent, not yet started
+ */
+GBT_AVAILABLE_IN_ALL
+GbtTorrent *gbt_session_add_magnet (GbtSession *self, const GbtMagnet *magnet,
+                                    const char *download_dir, GError **error);
 /**
  * gbt_session_remove_torrent:
  * @self: a #GbtSession

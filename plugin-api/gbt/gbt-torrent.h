@@ -36,6 +36,8 @@ typedef enum {
  * @GBT_TORRENT_STATE_DOWNLOADING: fetching wanted pieces
  * @GBT_TORRENT_STATE_SEEDING: every wanted piece is on disk; uploading
  * @GBT_TORRENT_STATE_ERROR: stopped by gbt_torrent_get_error()
+ * @GBT_TORRENT_STATE_FETCHING_METADATA: started from a magnet link, asking
+ *   peers for the info dictionary (BEP 9); checking follows once it is in
  *
  * The value of #GbtTorrent:state.
  */
@@ -45,6 +47,7 @@ typedef enum {
   GBT_TORRENT_STATE_DOWNLOADING,
   GBT_TORRENT_STATE_SEEDING,
   GBT_TORRENT_STATE_ERROR,
+  GBT_TORRENT_STATE_FETCHING_METADATA,
 } GbtTorrentState;
 
 GBT_AVAILABLE_IN_ALL
@@ -199,5 +202,24 @@ GStrv gbt_torrent_dup_tracker_status (GbtTorrent *self);
  */
 GBT_AVAILABLE_IN_ALL
 void gbt_torrent_add_peers (GbtTorrent *self, GPtrArray *addresses, const char *source);
+
+/**
+ * gbt_torrent_set_metadata:
+ * @self: a #GbtTorrent started from a magnet link
+ * @info: the bencoded info dictionary, as a metadata extension assembled it
+ * @error: return location for a #GError
+ *
+ * For metadata extensions (BEP 9).  The bytes are checked against the
+ * info-hash and parsed; on success the torrent emits
+ * #GbtTorrent::metadata-received and goes on as if started from a .torrent
+ * file: it checks what is on disk, then downloads.  Peers already connected
+ * stay connected.
+ *
+ * Returns: %TRUE when the metadata was taken; %FALSE with @error set
+ *   (%GBT_TORRENT_ERROR_METADATA) when it does not match the info-hash or
+ *   is not a valid info dictionary, or when the torrent has metadata already
+ */
+GBT_AVAILABLE_IN_ALL
+gboolean gbt_torrent_set_metadata (GbtTorrent *self, GBytes *info, GError **error);
 
 G_END_DECLS

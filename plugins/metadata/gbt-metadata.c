@@ -10,7 +10,14 @@
  * without end: past that, it is only rejected (what a reject costs is a few
  * bytes, what a block costs is 16 KiB of its send queue).
  *
- * Fetching metadata for `gbt download MAGNET` is not done here yet.
+ * The fetching side, for a torrent started from a magnet link: peers whose
+ * extension handshake names ut_metadata and a metadata_size are asked for
+ * the blocks, a few at a time each, spread over the peers that announced
+ * the same size.  The whole dictionary goes to gbt_torrent_set_metadata(),
+ * which checks it against the info-hash.  If it does not match, one of the
+ * peers lied; from then on each attempt takes every block from a single
+ * peer, so a peer whose copy fails is known and dropped.  A peer that
+ * rejects or does not answer in time is not asked again.
  */
 #include <string.h>
 
@@ -23,10 +30,42 @@
 
 /* each block may be served this many times to one peer */
 #define MAX_SENDS_PER_BLOCK 4
+/* the largest info dictionary fetched (libtorrent's default cap is larger,
+ * but a 16 MiB dictionary already lists about 800 000 pieces) */
+#define MAX_METADATA_SIZE (16 * 1024 * 1024)
+/* requests in flight per peer, and how long one may stay unanswered */
+#define MAX_OUTSTANDING 4
+#define REQUEST_TIMEOUT_US (15 * G_USEC_PER_SEC)
+
+typedef struct {
+  gsize size; /* their metadata_size */
+  guint outstanding;
+  gboolean useless; /* rejected, timed out or sent a copy that failed */
+} Source;
+
+/* One torrent's fetch.  Peers are not referenced: on_peer_closed forgets
+ * them before they go. */
+typedef struct {
+  GbtMetadataExtension *ext;
+  GbtTorrent *torrent; /* weak */
+  GHashTable *sources; /* GbtPeer* -> Source* */
+  gboolean single_source; /* after a copy failed its hash */
+  GbtPeer *single; /* the one peer this attempt takes blocks from */
+  /* the attempt: blocks of size bytes */
+  gsize size;
+  guint n_blocks;
+  guint n_got;
+  guint8 *buf;
+  gboolean *got;
+  GbtPeer **asked; /* who each block is asked of, or NULL */
+  gint64 *asked_us;
+  guint timer_id;
+} Fetch;
 
 struct _GbtMetadataExtension {
   GObject parent_instance;
   GHashTable *served; /* GbtPeer* (not referenced) -> blocks served, as a count */
+  GHashTable *fetches; /* GbtTorrent* (weak) -> Fetch* */
 };
 
 static void gbt_metadata_extension_iface_init (GbtWireExtensionInterface *iface);
@@ -39,6 +78,337 @@ static const char *
 metadata_get_name (GbtWireExtension *ext)
 {
   return "ut_metadata";
+}
+
+/* ---- fetching (magnet links) ---- */
+
+static void fetch_pump (Fetch *f);
+
+static void
+fetch_reset_attempt (Fetch *f)
+{
+  g_clear_pointer (&f->buf, g_free);
+  g_clear_pointer (&f->got, g_free);
+  g_clear_pointer (&f->asked, g_free);
+  g_clear_pointer (&f->asked_us, g_free);
+  f->size = 0;
+  f->n_blocks = f->n_got = 0;
+  f->single = NULL;
+}
+
+static void
+fetch_free (gpointer p)
+{
+  Fetch *f = p;
+
+  g_clear_handle_id (&f->timer_id, g_source_remove);
+  fetch_reset_attempt (f);
+  g_hash_table_unref (f->sources);
+  g_free (f);
+}
+
+static void
+fetch_torrent_gone (gpointer data, GObject *where_the_object_was)
+{
+  Fetch *f = data;
+
+  g_hash_table_remove (f->ext->fetches, where_the_object_was); /* frees f */
+}
+
+/* the blocks asked of @peer go back to the pool */
+static void
+fetch_unask (Fetch *f, GbtPeer *peer)
+{
+  Source *src = g_hash_table_lookup (f->sources, peer);
+
+  for (guint i = 0; i < f->n_blocks; i++)
+    if (f->asked[i] == peer)
+      f->asked[i] = NULL;
+  if (src)
+    src->outstanding = 0;
+}
+
+static gboolean
+usable (Fetch *f, GbtPeer *peer, Source *src)
+{
+  return !src->useless && (f->size == 0 || src->size == f->size)
+         && (!f->single_source || f->single == NULL || f->single == peer);
+}
+
+static void
+send_request (GbtPeer *peer, guint block)
+{
+  g_autofree char *msg = g_strdup_printf ("d8:msg_typei%de5:piecei%uee", GBT_METADATA_REQUEST,
+                                          block);
+  g_autoptr(GBytes) bytes = g_bytes_new (msg, strlen (msg));
+
+  gbt_peer_send_extended (peer, "ut_metadata", bytes);
+}
+
+/* Starts an attempt if none runs, then asks for the blocks nobody is asked
+ * for, each of the peer with the fewest requests in flight. */
+static void
+fetch_pump (Fetch *f)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (gbt_torrent_has_metadata (f->torrent)
+      || gbt_torrent_get_state (f->torrent) != GBT_TORRENT_STATE_FETCHING_METADATA)
+    return;
+  if (f->size == 0)
+    {
+      /* any usable peer's size: one lying about it costs an attempt */
+      g_hash_table_iter_init (&iter, f->sources);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        if (usable (f, key, value))
+          {
+            f->size = ((Source *) value)->size;
+            if (f->single_source)
+              f->single = key;
+            break;
+          }
+      if (f->size == 0)
+        return;
+      f->n_blocks = (guint) ((f->size + GBT_METADATA_BLOCK - 1) / GBT_METADATA_BLOCK);
+      f->buf = g_malloc (f->size);
+      f->got = g_new0 (gboolean, f->n_blocks);
+      f->asked = g_new0 (GbtPeer *, f->n_blocks);
+      f->asked_us = g_new0 (gint64, f->n_blocks);
+      g_debug ("fetching %" G_GSIZE_FORMAT " bytes of metadata%s", f->size,
+               f->single_source ? " from one peer" : "");
+    }
+  if (f->single_source && f->single == NULL)
+    {
+      /* the attempt's peer left: another starts over */
+      fetch_reset_attempt (f);
+      fetch_pump (f);
+      return;
+    }
+  for (guint b = 0; b < f->n_blocks; b++)
+    {
+      GbtPeer *best = NULL;
+      Source *best_src = NULL;
+
+      if (f->got[b] || f->asked[b])
+        continue;
+      g_hash_table_iter_init (&iter, f->sources);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        {
+          Source *src = value;
+          if (usable (f, key, src) && src->outstanding < MAX_OUTSTANDING
+              && (best_src == NULL || src->outstanding < best_src->outstanding))
+            {
+              best = key;
+              best_src = src;
+            }
+        }
+      if (best == NULL)
+        break;
+      f->asked[b] = best;
+      f->asked_us[b] = g_get_monotonic_time ();
+      best_src->outstanding++;
+      send_request (best, b);
+    }
+  /* nobody left who can give this attempt's size: start over */
+  {
+    gboolean any = FALSE;
+    g_hash_table_iter_init (&iter, f->sources);
+    while (!any && g_hash_table_iter_next (&iter, &key, &value))
+      any = usable (f, key, value);
+    if (!any && f->size != 0)
+      {
+        fetch_reset_attempt (f);
+        g_hash_table_iter_init (&iter, f->sources);
+        while (g_hash_table_iter_next (&iter, &key, &value))
+          if (usable (f, key, value))
+            {
+              fetch_pump (f);
+              break;
+            }
+      }
+  }
+}
+
+/* @peer is asked nothing more; its blocks go to others */
+static void
+fetch_give_up_on (Fetch *f, GbtPeer *peer)
+{
+  Source *src = g_hash_table_lookup (f->sources, peer);
+
+  if (src == NULL)
+    return;
+  src->useless = TRUE;
+  fetch_unask (f, peer);
+  if (f->single == peer)
+    {
+      f->single = NULL;
+      fetch_reset_attempt (f);
+    }
+}
+
+static gboolean
+fetch_tick_cb (gpointer user_data)
+{
+  Fetch *f = user_data;
+  gint64 now = g_get_monotonic_time ();
+  g_autoptr(GPtrArray) slow = g_ptr_array_new ();
+
+  for (guint b = 0; b < f->n_blocks; b++)
+    if (f->asked[b] && now - f->asked_us[b] > REQUEST_TIMEOUT_US)
+      g_ptr_array_add (slow, f->asked[b]);
+  for (guint i = 0; i < slow->len; i++)
+    {
+      g_debug ("a peer did not answer a metadata request in time");
+      fetch_give_up_on (f, g_ptr_array_index (slow, i));
+    }
+  fetch_pump (f);
+  return G_SOURCE_CONTINUE;
+}
+
+/* every block is in: the torrent checks the hash */
+static void
+fetch_complete (Fetch *f)
+{
+  GbtMetadataExtension *self = f->ext;
+  GbtTorrent *torrent = f->torrent;
+  g_autoptr(GBytes) info = g_bytes_new_take (g_steal_pointer (&f->buf), f->size);
+  g_autoptr(GError) error = NULL;
+  GbtPeer *single = f->single_source ? f->single : NULL;
+
+  fetch_reset_attempt (f);
+  /* out of the table first: set_metadata() lets peers go, and with them
+   * on_peer_closed() would find a fetch that is over */
+  g_object_weak_unref (G_OBJECT (torrent), fetch_torrent_gone, f);
+  g_hash_table_steal (self->fetches, torrent);
+  if (gbt_torrent_set_metadata (torrent, info, &error))
+    {
+      fetch_free (f);
+      return;
+    }
+  g_hash_table_insert (self->fetches, torrent, f);
+  g_object_weak_ref (G_OBJECT (torrent), fetch_torrent_gone, f);
+  g_debug ("metadata refused: %s", error->message);
+  if (single)
+    {
+      /* that peer alone sent it: drop it */
+      fetch_give_up_on (f, single);
+      gbt_peer_disconnect (single, "sent metadata that does not match the info-hash");
+    }
+  f->single_source = TRUE;
+  fetch_pump (f);
+}
+
+static Fetch *
+fetch_for (GbtMetadataExtension *self, GbtTorrent *torrent)
+{
+  Fetch *f = g_hash_table_lookup (self->fetches, torrent);
+
+  if (f == NULL)
+    {
+      f = g_new0 (Fetch, 1);
+      f->ext = self;
+      f->torrent = torrent;
+      f->sources = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+      f->timer_id = g_timeout_add_seconds (1, fetch_tick_cb, f);
+      g_hash_table_insert (self->fetches, torrent, f);
+      g_object_weak_ref (G_OBJECT (torrent), fetch_torrent_gone, f);
+    }
+  return f;
+}
+
+static void
+metadata_on_handshake (GbtWireExtension *ext, GbtPeer *peer, GBytes *handshake)
+{
+  GbtMetadataExtension *self = GBT_METADATA_EXTENSION (ext);
+  GbtTorrent *torrent = gbt_peer_get_torrent (peer);
+  g_autoptr(GbtBencodeDoc) doc = NULL;
+  GbtBencode *root, *m;
+  gint64 size = 0, id = 0;
+  Fetch *f;
+  Source *src;
+
+  if (torrent == NULL || gbt_torrent_has_metadata (torrent))
+    return;
+  doc = gbt_bencode_parse_full (handshake, GBT_BENCODE_NONE, 32, 0, NULL);
+  root = doc ? gbt_bencode_doc_get_root (doc) : NULL;
+  m = root ? gbt_bencode_dict_lookup (root, "m") : NULL;
+  if (m == NULL || !gbt_bencode_dict_get_int (m, "ut_metadata", &id) || id <= 0
+      || !gbt_bencode_dict_get_int (root, "metadata_size", &size))
+    {
+      /* a later handshake may take ut_metadata back */
+      f = g_hash_table_lookup (self->fetches, torrent);
+      if (f && g_hash_table_contains (f->sources, peer))
+        {
+          fetch_give_up_on (f, peer);
+          fetch_pump (f);
+        }
+      return;
+    }
+  if (size <= 0 || size > MAX_METADATA_SIZE)
+    {
+      g_debug ("peer announces metadata of %" G_GINT64_FORMAT " bytes: not asked", size);
+      return;
+    }
+  f = fetch_for (self, torrent);
+  src = g_hash_table_lookup (f->sources, peer);
+  if (src == NULL)
+    {
+      src = g_new0 (Source, 1);
+      g_hash_table_insert (f->sources, peer, src);
+    }
+  else if (src->size != (gsize) size)
+    fetch_unask (f, peer);
+  src->size = (gsize) size;
+  fetch_pump (f);
+}
+
+/* a data or reject message: FALSE drops the peer */
+static gboolean
+fetch_on_reply (GbtMetadataExtension *self, GbtPeer *peer, gint64 type, gint64 piece,
+                GbtBencode *root, GBytes *payload, gsize dict_len, GError **error)
+{
+  GbtTorrent *torrent = gbt_peer_get_torrent (peer);
+  Fetch *f = torrent ? g_hash_table_lookup (self->fetches, torrent) : NULL;
+  Source *src = f ? g_hash_table_lookup (f->sources, peer) : NULL;
+  gsize len = g_bytes_get_size (payload) - dict_len, want;
+  gint64 total;
+
+  /* late, unasked or for an attempt that is over: ignored */
+  if (src == NULL || piece < 0 || (guint64) piece >= f->n_blocks || f->asked[piece] != peer)
+    return TRUE;
+  f->asked[piece] = NULL;
+  if (src->outstanding > 0)
+    src->outstanding--;
+  if (type == GBT_METADATA_REJECT)
+    {
+      g_debug ("peer rejected metadata block %" G_GINT64_FORMAT, piece);
+      fetch_give_up_on (f, peer);
+      fetch_pump (f);
+      return TRUE;
+    }
+  want = MIN ((gsize) GBT_METADATA_BLOCK, f->size - (gsize) piece * GBT_METADATA_BLOCK);
+  if (!gbt_bencode_dict_get_int (root, "total_size", &total) || total != (gint64) f->size)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "ut_metadata data with a total_size other than the metadata_size announced");
+      return FALSE;
+    }
+  if (len != want)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "ut_metadata block %" G_GINT64_FORMAT " of %" G_GSIZE_FORMAT
+                   " bytes, expected %" G_GSIZE_FORMAT, piece, len, want);
+      return FALSE;
+    }
+  memcpy (f->buf + (gsize) piece * GBT_METADATA_BLOCK,
+          (const guint8 *) g_bytes_get_data (payload, NULL) + dict_len, len);
+  f->got[piece] = TRUE;
+  if (++f->n_got == f->n_blocks)
+    fetch_complete (f);
+  else
+    fetch_pump (f);
+  return TRUE;
 }
 
 static GBytes *
@@ -108,8 +478,11 @@ metadata_on_message (GbtWireExtension *ext, GbtPeer *peer, GBytes *payload, GErr
                            "ut_metadata message without msg_type or piece");
       return FALSE;
     }
+  if (type == GBT_METADATA_DATA || type == GBT_METADATA_REJECT)
+    return fetch_on_reply (self, peer, type, piece, root, payload,
+                           gbt_bencode_doc_get_consumed (doc), error);
   if (type != GBT_METADATA_REQUEST)
-    return TRUE; /* data and reject answer requests we never send; others are unknown */
+    return TRUE; /* unknown types are ignored (BEP 9) */
   if (info == NULL)
     {
       send_reply (peer, GBT_METADATA_REJECT, piece, 0, NULL, 0);
@@ -137,7 +510,19 @@ metadata_on_message (GbtWireExtension *ext, GbtPeer *peer, GBytes *payload, GErr
 static void
 metadata_on_peer_closed (GbtWireExtension *ext, GbtPeer *peer)
 {
-  g_hash_table_remove (GBT_METADATA_EXTENSION (ext)->served, peer);
+  GbtMetadataExtension *self = GBT_METADATA_EXTENSION (ext);
+  GbtTorrent *torrent = gbt_peer_get_torrent (peer);
+  Fetch *f = torrent ? g_hash_table_lookup (self->fetches, torrent) : NULL;
+
+  g_hash_table_remove (self->served, peer);
+  if (f && g_hash_table_contains (f->sources, peer))
+    {
+      fetch_unask (f, peer);
+      g_hash_table_remove (f->sources, peer);
+      if (f->single == peer)
+        f->single = NULL;
+      fetch_pump (f);
+    }
 }
 
 static void
@@ -145,6 +530,7 @@ gbt_metadata_extension_iface_init (GbtWireExtensionInterface *iface)
 {
   iface->get_name = metadata_get_name;
   iface->get_handshake_extra = metadata_get_handshake_extra;
+  iface->on_handshake = metadata_on_handshake;
   iface->on_message = metadata_on_message;
   iface->on_peer_closed = metadata_on_peer_closed;
 }
@@ -152,6 +538,17 @@ gbt_metadata_extension_iface_init (GbtWireExtensionInterface *iface)
 static void
 gbt_metadata_extension_finalize (GObject *object)
 {
+  GbtMetadataExtension *self = GBT_METADATA_EXTENSION (object);
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->fetches);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Fetch *f = value;
+      g_object_weak_unref (G_OBJECT (f->torrent), fetch_torrent_gone, f);
+    }
+  g_hash_table_unref (self->fetches);
   g_hash_table_unref (GBT_METADATA_EXTENSION (object)->served);
   G_OBJECT_CLASS (gbt_metadata_extension_parent_class)->finalize (object);
 }
@@ -166,6 +563,7 @@ static void
 gbt_metadata_extension_init (GbtMetadataExtension *self)
 {
   self->served = g_hash_table_new (NULL, NULL);
+  self->fetches = g_hash_table_new_full (NULL, NULL, NULL, fetch_free);
 }
 
 GbtMetadataExtension *

@@ -13,7 +13,7 @@ import tempfile
 GBT = os.environ.get("GBT_CLI", "build/cli/gbt")
 n = 0
 failed = 0
-PLAN = 19
+PLAN = 23
 print("1..%d" % PLAN)
 
 
@@ -72,6 +72,20 @@ try:
        "without the TCP transport plugin: a clear error", r)
     r = run("--plugins=no-such-plugin", "download", torrent)
     ok(r.returncode == 2 and "available" in r.stderr, "unknown plugin: usage error naming the available ones", r)
+    r = run("download", "magnet:?xt=urn:btih:123", "-o", os.path.join(tmp, "o4"))
+    ok(r.returncode == 2 and "magnet" in r.stderr and r.stderr.count("\n") == 1,
+       "malformed magnet link: usage error, one line", r)
+    r = run("seed", "magnet:?xt=urn:btih:" + "ab" * 20)
+    ok(r.returncode == 2 and ".torrent" in r.stderr, "seed from a magnet link: usage error", r)
+    link = "magnet:?xt=urn:btih:" + "cd" * 20
+    r = run("--plugins=-metadata", "download", link, "-o", os.path.join(tmp, "o5"))
+    ok(r.returncode == 1 and "metadata plugin" in r.stderr,
+       "magnet without the metadata plugin: a clear error", r)
+    r = run("download", link, "-o", os.path.join(tmp, "o6"), "--bind", "127.0.0.1",
+            "--idle-timeout", "2", "--json", timeout=30)
+    ok(r.returncode == 1 and "no peer sent the metadata" in r.stderr
+       and '"event":"error"' in r.stdout.replace(" ", ""),
+       "magnet nobody serves: exit 1 after --idle-timeout, with the reason", r)
     r = run("plugins", "--json")
     try:
         names = [p["name"] for p in json.loads(r.stdout)["plugins"]]

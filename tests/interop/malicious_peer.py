@@ -12,6 +12,8 @@ unchokes, and then lies according to --mode:
   wrong-hash  answers the handshake with another info-hash
   spare-bits  sends a bitfield with the spare bits of the last byte set,
               then stays choked and silent
+  bad-metadata  offers ut_metadata (BEP 9) and serves an info dictionary of
+              the right size with flipped bytes; claims no piece
 
 What happened is printed to stdout as JSON lines, with wall-clock times, so
 a test can tell who closed each connection and when:
@@ -87,13 +89,22 @@ class Liar:
                 ih = bytes(b ^ 0x5a for b in ih)
                 lies += 1
                 emit(ev="lie", conn=conn, what="wrong info-hash")
-            sock.sendall(PSTR + bytes(8) + ih + self.peer_id)
-            sock.sendall(msg(5, self.bitfield()))
+            reserved = bytearray(8)
+            if self.mode == "bad-metadata":
+                reserved[5] |= 0x10  # BEP 10
+            sock.sendall(PSTR + bytes(reserved) + ih + self.peer_id)
+            if self.mode == "bad-metadata":
+                hs = swarm.bencode({"m": {"ut_metadata": 3},
+                                    "metadata_size": len(self.info.info_raw)})
+                sock.sendall(msg(20, b"\x00" + hs))
+            else:
+                sock.sendall(msg(5, self.bitfield()))
             if self.mode == "spare-bits":
                 lies += 1
                 emit(ev="lie", conn=conn, what="spare bits set")
-            elif self.mode != "wrong-hash":
+            elif self.mode not in ("wrong-hash", "bad-metadata"):
                 sock.sendall(msg(1))  # unchoke
+            their_ut_metadata = None
             while True:
                 (length,) = struct.unpack(">I", recv_exact(sock, 4))
                 if length == 0:
@@ -102,6 +113,24 @@ class Liar:
                     emit(ev="peer-sent-oversized", conn=conn, length=length)
                     return
                 body = recv_exact(sock, length)
+                if body[0] == 20 and self.mode == "bad-metadata":
+                    if body[1] == 0:
+                        d, _ = swarm.bdecode(body[2:])
+                        their_ut_metadata = d.get(b"m", {}).get(b"ut_metadata")
+                        continue
+                    req, _ = swarm.bdecode(body[2:])
+                    if their_ut_metadata and req.get(b"msg_type") == 0:
+                        raw = self.info.info_raw
+                        piece = req[b"piece"]
+                        block = bytearray(raw[piece * 16384:(piece + 1) * 16384])
+                        for i in range(0, len(block), 97):
+                            block[i] ^= 0xff
+                        reply = swarm.bencode({"msg_type": 1, "piece": piece,
+                                               "total_size": len(raw)}) + bytes(block)
+                        sock.sendall(msg(20, bytes([their_ut_metadata]) + reply))
+                        lies += 1
+                        emit(ev="lie", conn=conn, mode=self.mode, piece=piece)
+                    continue
                 if body[0] != 6 or len(body) != 13 or self.mode in ("wrong-hash", "spare-bits"):
                     continue
                 index, begin, blen = struct.unpack(">III", body[1:13])
@@ -142,7 +171,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--mode", required=True,
                     choices=["corrupt", "bad-index", "oversized", "wrong-hash", "spare-bits",
-                             "stall"])
+                             "stall", "bad-metadata"])
     ap.add_argument("--announce", help="tracker URL to announce to (default: the torrent's)")
     ap.add_argument("--hold", type=float, default=60,
                     help="seconds of silence from the peer before we give up on it")
