@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include <gbt/gbt-bencode.h>
@@ -2396,9 +2397,68 @@ magnet_add_peers (GbtTorrent *self)
     gbt_torrent_add_peers (self, found, "magnet");
 }
 
+/* DIR/.gbt/<info-hash>.info: a magnet's info dictionary, kept once fetched
+ * so that a restart (after a kill, say) needs no peer to get it again */
+static char *
+torrent_info_cache_path (GbtTorrent *self)
+{
+  g_autofree char *resume_dir = g_path_get_dirname (self->resume_path);
+  g_autofree char *base = g_path_get_basename (self->resume_path);
+  char *dot = strrchr (base, '.');
+
+  if (dot)
+    *dot = '\0';
+  return g_strdup_printf ("%s" G_DIR_SEPARATOR_S "%s.info", resume_dir, base);
+}
+
+static void
+info_cache_save_thread (GTask *task, gpointer source, gpointer task_data,
+                        GCancellable *cancellable)
+{
+  GBytes *info = g_object_get_data (G_OBJECT (task), "info");
+  const char *path = task_data;
+  g_autofree char *dir = g_path_get_dirname (path);
+  GError *error = NULL;
+
+  if (g_mkdir_with_parents (dir, 0755) != 0
+      || !g_file_set_contents (path, g_bytes_get_data (info, NULL), (gssize) g_bytes_get_size (info),
+                               &error))
+    g_debug ("metadata not kept in %s: %s", path, error ? error->message : g_strerror (errno));
+  g_clear_error (&error);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+info_cache_load_thread (GTask *task, gpointer source, gpointer task_data,
+                        GCancellable *cancellable)
+{
+  char *data = NULL;
+  gsize len = 0;
+  GError *error = NULL;
+
+  if (g_file_get_contents (task_data, &data, &len, &error))
+    g_task_return_pointer (task, g_bytes_new_take (data, len), (GDestroyNotify) g_bytes_unref);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+info_cache_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GbtTorrent *self = GBT_TORRENT (source);
+  g_autoptr(GBytes) info = g_task_propagate_pointer (G_TASK (result), NULL);
+  g_autoptr(GError) error = NULL;
+
+  if (info == NULL || self->metainfo != NULL || self->stopping
+      || self->state != GBT_TORRENT_STATE_FETCHING_METADATA)
+    return;
+  if (!gbt_torrent_set_metadata (self, info, &error))
+    g_debug ("[%s] kept metadata not used: %s", gbt_torrent_get_name (self), error->message);
+}
+
 /* A magnet: no pieces yet.  Announce to its trackers, connect to its
  * peers, and wait for a metadata extension to call
- * gbt_torrent_set_metadata(). */
+ * gbt_torrent_set_metadata() (or for the copy kept by an earlier run). */
 static void
 torrent_start_magnet (GbtTorrent *self)
 {
@@ -2438,6 +2498,11 @@ torrent_start_magnet (GbtTorrent *self)
       return;
     }
   magnet_add_peers (self);
+  {
+    g_autoptr(GTask) task = g_task_new (self, NULL, info_cache_loaded_cb, NULL);
+    g_task_set_task_data (task, torrent_info_cache_path (self), g_free);
+    g_task_run_in_thread (task, info_cache_load_thread);
+  }
 }
 
 void
@@ -2479,6 +2544,14 @@ gbt_torrent_set_metadata (GbtTorrent *self, GBytes *info, GError **error)
   torrent_take_metainfo (self, mi);
   g_debug ("[%s] metadata received: %u pieces", gbt_torrent_get_name (self),
            gbt_metainfo_get_n_pieces (mi));
+  if (self->magnet)
+    {
+      g_autoptr(GTask) task = g_task_new (self, NULL, NULL, NULL);
+      g_object_set_data_full (G_OBJECT (task), "info", g_bytes_ref (info),
+                              (GDestroyNotify) g_bytes_unref);
+      g_task_set_task_data (task, torrent_info_cache_path (self), g_free);
+      g_task_run_in_thread (task, info_cache_save_thread);
+    }
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_NAME]);
   g_signal_emit (self, signals[SIGNAL_METADATA_RECEIVED], 0);
   if (self->stopping || self->state != GBT_TORRENT_STATE_FETCHING_METADATA)

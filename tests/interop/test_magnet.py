@@ -80,6 +80,11 @@ def case_libtorrent_tracker(tap):
         rc, evs, p = fetch(sw, magnet(info, [sw.announce_url], base32=True), out)
         check(tap, "magnet (base32, tr=) from a libtorrent seeder found by the tracker",
               rc, evs, p, src, out)
+        # again, with no tracker and no peer: the dictionary kept by the
+        # first run and the verified data are all it needs
+        rc, evs, p = fetch(sw, magnet(info), out, timeout=30, name="gbt-magnet-again")
+        check(tap, "the same magnet again, with no peer at all: the kept metadata and data",
+              rc, evs, p, src, out)
 
 
 def case_two_blocks_two_seeders(tap):
@@ -176,7 +181,7 @@ CASES = [case_libtorrent_tracker, case_two_blocks_two_seeders, case_aria2_select
 
 def main():
     why = check_prerequisites("gbt")
-    return run_cases(CASES, why)
+    return run_cases(CASES, why, plan=len(CASES) + 2)
 
 
 if __name__ == "__main__":
