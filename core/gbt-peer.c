@@ -363,6 +363,9 @@ gbt_peer_find_request (GbtPeer *peer, const GbtBlock *block)
 /* HAVEs kept before the metadata (a peer announces a piece as it gets one:
  * a few while we fetch the metadata) */
 #define MAX_EARLY_HAVES 65536u
+/* and their bitfield: 16 MiB of metadata (the most the metadata plugin
+ * takes) lists under 840 000 pieces, 105 000 bytes of bitfield */
+#define MAX_EARLY_BITFIELD (128u * 1024)
 
 /* ---- handshake ---- */
 
@@ -580,6 +583,13 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
             if (peer->early_haves)
               g_array_set_size (peer->early_haves, 0);
             peer->early_have_all = msg->id == GBT_MSG_HAVE_ALL;
+            if (msg->id == GBT_MSG_BITFIELD && msg->payload_len > MAX_EARLY_BITFIELD)
+              {
+                peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
+                           "a bitfield of %" G_GSIZE_FORMAT " bytes: more pieces than any "
+                           "metadata we would take lists", (gsize) msg->payload_len);
+                return FALSE;
+              }
             if (msg->id == GBT_MSG_BITFIELD)
               peer->early_bitfield = g_bytes_new (msg->payload, msg->payload_len);
             break;

@@ -36,11 +36,16 @@
 /* requests in flight per peer, and how long one may stay unanswered */
 #define MAX_OUTSTANDING 4
 #define REQUEST_TIMEOUT_US (15 * G_USEC_PER_SEC)
+/* a peer that rejected (it may be fetching the metadata itself) or was too
+ * slow is asked again after this long; one whose copy failed never */
+#define RETRY_US (30 * G_USEC_PER_SEC)
 
 typedef struct {
   gsize size; /* their metadata_size */
   guint outstanding;
   gboolean useless; /* rejected, timed out or sent a copy that failed */
+  gboolean liar; /* sent a copy that failed: useless for good */
+  gint64 useless_since;
 } Source;
 
 /* One torrent's fetch.  Peers are not referenced: on_peer_closed forgets
@@ -239,6 +244,7 @@ fetch_give_up_on (Fetch *f, GbtPeer *peer)
   if (src == NULL)
     return;
   src->useless = TRUE;
+  src->useless_since = g_get_monotonic_time ();
   fetch_unask (f, peer);
   if (f->single == peer)
     {
@@ -262,6 +268,18 @@ fetch_tick_cb (gpointer user_data)
       g_debug ("a peer did not answer a metadata request in time");
       fetch_give_up_on (f, g_ptr_array_index (slow, i));
     }
+  {
+    GHashTableIter iter;
+    gpointer value;
+
+    g_hash_table_iter_init (&iter, f->sources);
+    while (g_hash_table_iter_next (&iter, NULL, &value))
+      {
+        Source *src = value;
+        if (src->useless && !src->liar && now - src->useless_since > RETRY_US)
+          src->useless = FALSE;
+      }
+  }
   fetch_pump (f);
   return G_SOURCE_CONTINUE;
 }
@@ -292,6 +310,9 @@ fetch_complete (Fetch *f)
   if (single)
     {
       /* that peer alone sent it: drop it */
+      Source *src = g_hash_table_lookup (f->sources, single);
+      if (src)
+        src->liar = TRUE;
       fetch_give_up_on (f, single);
       gbt_peer_disconnect (single, "sent metadata that does not match the info-hash");
     }
