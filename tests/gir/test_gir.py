@@ -192,6 +192,49 @@ def case_download(tap, Gbt, GLib, Gio):
         del torrent, session
 
 
+def case_magnet(tap, Gbt, GLib, Gio):
+    """Gbt.Magnet.parse() and session.add_magnet(): the metadata arrives
+    from a libtorrent seeder (metadata-received), then the data."""
+    with Swarm("gir-magnet") as sw:
+        src_dir = sw.path("src")
+        os.makedirs(src_dir)
+        src = write_random_file(os.path.join(src_dir, "m.bin"), 2 * MiB + 77, 43)
+        info = make_torrent(src, sw.path("m.torrent"), sw.announce_url, 32 * KiB)
+        seeder = sw.libtorrent_seeder(info, src_dir)
+        magnet = Gbt.Magnet.parse("magnet:?xt=urn:btih:%s&x.pe=%s:%d"
+                                  % (info.hex, seeder.addr, seeder.port))
+        out = sw.path("out")
+        addr = sw.new_addr()
+        session = Gbt.Session.new()
+        session.set_listen_address(addr, 0)
+        session.set_bind_address(addr)
+        session.start()
+        torrent = session.add_magnet(magnet, out)
+        loop = GLib.MainLoop()
+        seen = []
+        torrent.connect("metadata-received",
+                        lambda t: seen.append((t.has_metadata(), t.get_metainfo().get_n_pieces())))
+        torrent.connect("finished", lambda t: loop.quit())
+        torrent.connect("notify::state", lambda t, p: t.get_state() == Gbt.TorrentState.ERROR
+                        and loop.quit())
+        before = (torrent.has_metadata(), torrent.get_metainfo())
+        torrent.start()
+        fetching = torrent.get_state() == Gbt.TorrentState.FETCHING_METADATA
+        in_time = run_loop(GLib, loop, DOWNLOAD_TIMEOUT)
+        err = torrent.get_error()
+        diffs = compare_tree(src, out)
+        tap.ok(before == (False, None) and fetching and in_time and seen == [(True, info.num_pieces)]
+               and torrent.get_name() == info.name and not diffs,
+               "add_magnet(): FETCHING_METADATA, metadata-received, then the bytes",
+               "before %r, fetching %r, in time %r, seen %r, name %r, error %r\n%s"
+               % (before, fetching, in_time, seen, torrent.get_name(), err and err.message,
+                  "\n".join(diffs[:10])))
+        stopped = []
+        torrent.stop_async(None, lambda t, r: (stopped.append(t.stop_finish(r)), loop.quit()))
+        run_loop(GLib, loop, STOP_TIMEOUT)
+        del torrent, session
+
+
 def case_errors(tap, Gbt, GLib, Gio):
     try:
         Gbt.Metainfo.new_from_bytes(GLib.Bytes.new(b"d4:infoi1e"))
@@ -289,8 +332,8 @@ def case_create_verify(tap, Gbt, GLib, Gio):
                "in time %r, out %r, states %r" % (in_time, out, states))
 
 
-CASES = [case_version, case_download, case_errors, case_plugins, case_create_verify]
-PLAN = 1 + 11 + 2 + 2 + 2 + 1
+CASES = [case_version, case_download, case_magnet, case_errors, case_plugins, case_create_verify]
+PLAN = 1 + 11 + 1 + 2 + 2 + 2 + 1
 
 
 def main():
