@@ -82,6 +82,7 @@ struct _GbtStorage
   int root_fd; /* -1 until first needed */
   gboolean direct_io; /* O_DIRECT for aligned writes; GBT_DIRECT_IO=0 turns it off */
   guint8 *bounce;     /* under write_lock: BOUNCE_SIZE bytes, page-aligned */
+  guint64 direct_bytes; /* under write_lock: written with O_DIRECT so far */
   GQueue lru;  /* head = most recently used */
 
   /* Bytes of boundary pieces that fall in unwanted files go here, at their
@@ -662,6 +663,7 @@ write_segment_locked (GbtStorage *self, StorageFile *f, FdRef *ref, const guint8
         }
       if (w <= 0)
         break; /* the page cache path reports the error, if it is one */
+      self->direct_bytes += (guint64) w;
       buf += w;
       pos += (guint64) w;
       len -= (gsize) w;
@@ -670,6 +672,17 @@ write_segment_locked (GbtStorage *self, StorageFile *f, FdRef *ref, const guint8
         break; /* a short write left the file offset unaligned */
     }
   return pwrite_all (self, f, ref->fd, buf, len, pos, error);
+}
+
+guint64
+gbt_storage_get_direct_bytes (GbtStorage *self)
+{
+  guint64 n;
+
+  g_mutex_lock (&self->write_lock);
+  n = self->direct_bytes;
+  g_mutex_unlock (&self->write_lock);
+  return n;
 }
 
 static gboolean

@@ -65,5 +65,8 @@ G_GNUC_INTERNAL gboolean gbt_storage_read (GbtStorage *storage, guint64 offset, 
 /* fdatasync every open file; close cached descriptors */
 G_GNUC_INTERNAL gboolean gbt_storage_flush (GbtStorage *storage, GError **error);
 G_GNUC_INTERNAL void gbt_storage_close (GbtStorage *storage);
+/* bytes written with O_DIRECT (0 where the file system refuses it, or with
+ * GBT_DIRECT_IO=0) */
+G_GNUC_INTERNAL guint64 gbt_storage_get_direct_bytes (GbtStorage *storage);
 
 G_END_DECLS
