@@ -214,7 +214,8 @@ struct _GbtTorrent {
   guint64 bytes_wanted;
   gboolean finished_emitted;
   gboolean stopping;
-  GTask *stop_task;
+  gboolean stop_running; /* from gbt_torrent_stop_async() to its callback */
+  guint run; /* counts starts: a worker's result for an earlier run is dropped */
 };
 
 enum {
@@ -2144,13 +2145,14 @@ create_files_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   GbtTorrent *self = GBT_TORRENT (source);
   g_autoptr(GError) error = NULL;
 
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
+  if (!g_task_propagate_boolean (G_TASK (result), &error) && !self->stopping
+      && GPOINTER_TO_UINT (user_data) == self->run)
     {
       torrent_fail (self, g_error_new (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_STORAGE, "%s",
                                        error->message));
       return;
     }
-  if (self->stopping)
+  if (error || self->stopping || GPOINTER_TO_UINT (user_data) != self->run)
     return;
   torrent_go_live (self);
 }
@@ -2176,7 +2178,7 @@ verify_done_cb (const GbtBitfield *have, const GError *error, gpointer user_data
       }
   g_debug ("[%s] %u of %u pieces already on disk", gbt_torrent_get_name (self), self->have.n_set,
            self->have.n_bits);
-  task = g_task_new (self, NULL, create_files_cb, NULL);
+  task = g_task_new (self, NULL, create_files_cb, GUINT_TO_POINTER (self->run));
   g_task_set_task_data (task, self->storage, NULL);
   g_task_run_in_thread (task, create_files_thread);
 }
@@ -2280,7 +2282,7 @@ resume_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GError) error = NULL;
   LoadResult *r = g_task_propagate_pointer (G_TASK (result), &error);
 
-  if (self->stopping || self->disk_io == NULL)
+  if (self->stopping || self->disk_io == NULL || GPOINTER_TO_UINT (user_data) != self->run)
     {
       if (r)
         load_result_free (r);
@@ -2330,7 +2332,7 @@ torrent_start_check (GbtTorrent *self)
 
   set_state (self, GBT_TORRENT_STATE_CHECKING);
   self->disk_io = gbt_disk_io_new (self->metainfo, self->storage, 0);
-  task = g_task_new (self, NULL, resume_loaded_cb, NULL);
+  task = g_task_new (self, NULL, resume_loaded_cb, GUINT_TO_POINTER (self->run));
   g_task_run_in_thread (task, load_thread);
 }
 
@@ -2505,13 +2507,60 @@ torrent_start_magnet (GbtTorrent *self)
   }
 }
 
+/* A stopped torrent starts again from what is on disk: the stop saved
+ * resume data for every verified piece, so the check trusts them; pieces
+ * that were half downloaded start over. */
+static void
+torrent_reset_for_restart (GbtTorrent *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  self->stopping = FALSE;
+  g_clear_pointer (&self->trackers, g_ptr_array_unref);
+  g_clear_error (&self->error);
+  self->finished_emitted = FALSE;
+  self->n_connecting = 0;
+  g_hash_table_iter_init (&iter, self->candidates);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Candidate *c = value;
+      c->state = CAND_IDLE;
+      c->failures = 0;
+      c->next_try_us = 0;
+    }
+  if (self->metainfo == NULL)
+    return;
+  gbt_bitfield_clear (&self->have);
+  gbt_bitfield_init (&self->have, gbt_metainfo_get_n_pieces (self->metainfo));
+  self->bytes_have = 0;
+  self->resume_saved_have = 0;
+  g_hash_table_remove_all (self->piece_bufs);
+  self->buffered_bytes = 0;
+  g_queue_clear_full (&self->piece_cache, cached_piece_free);
+  gbt_picker_free (self->picker);
+  self->picker = gbt_picker_new (gbt_metainfo_get_n_pieces (self->metainfo),
+                                 gbt_metainfo_get_piece_length (self->metainfo),
+                                 gbt_metainfo_get_total_size (self->metainfo));
+  for (guint p = 0; p < self->want.n_bits; p++)
+    if (!gbt_bitfield_get (&self->want, p))
+      gbt_picker_set_priority (self->picker, p, 0);
+}
+
 void
 gbt_torrent_start (GbtTorrent *self)
 {
   g_return_if_fail (GBT_IS_TORRENT (self));
 
-  if (self->state != GBT_TORRENT_STATE_STOPPED)
+  if (self->state != GBT_TORRENT_STATE_STOPPED && self->state != GBT_TORRENT_STATE_ERROR)
     return;
+  /* a failed torrent is stopped before it starts again; a stop that has not
+   * finished yet is waited for by the caller */
+  if (self->stop_running || (self->state == GBT_TORRENT_STATE_ERROR && !self->stopping))
+    return;
+  if (self->stopping)
+    torrent_reset_for_restart (self);
+  self->run++;
   if (self->metainfo == NULL)
     torrent_start_magnet (self);
   else
@@ -2588,6 +2637,7 @@ stop_part_done (GTask *task)
     return;
   if (self->storage)
     gbt_storage_close (self->storage);
+  self->stop_running = FALSE;
   if (self->state != GBT_TORRENT_STATE_ERROR)
     set_state (self, GBT_TORRENT_STATE_STOPPED);
   g_task_return_boolean (task, TRUE);
@@ -2624,6 +2674,7 @@ gbt_torrent_stop_async (GbtTorrent *self, GCancellable *cancellable, GAsyncReady
   *pending = 2; /* resume data, and this function; then one per tracker manager */
   g_task_set_task_data (task, pending, g_free);
   self->stopping = TRUE;
+  self->stop_running = TRUE;
   g_clear_handle_id (&self->tick_id, g_source_remove);
   g_clear_handle_id (&self->kick_id, g_source_remove);
   g_hash_table_iter_init (&iter, self->candidates);

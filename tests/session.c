@@ -447,6 +447,73 @@ test_magnet (void)
   gbt_test_rmtree (leech_dir);
 }
 
+/* Stop and start again, as an app's pause button does: verified pieces are
+ * kept (trusted from the resume data the stop saved, not hashed again), the
+ * download completes over the remembered peers, and a complete torrent
+ * seeds again at once. */
+static void
+test_restart (void)
+{
+  TestFile f = { "payload", 2 * 1024 * 1024, FALSE };
+  g_autofree char *seed_dir = gbt_test_mkdtemp ();
+  g_autofree char *leech_dir = gbt_test_mkdtemp ();
+  gsize len;
+  g_autofree guint8 *stream = test_torrent_make_stream (&f, 1, &len);
+  g_autoptr(GbtMetainfo) mi = test_torrent_new ("payload", NULL, 1, 32 * 1024, stream, len);
+  g_autoptr(GbtSession) seeder = start_session ("127.0.0.1");
+  g_autoptr(GbtSession) leecher = start_session ("127.0.0.6");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GbtTorrent) st = NULL;
+  g_autoptr(GbtTorrent) lt = NULL;
+  g_autoptr(GPtrArray) addrs = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GInetAddress) lo = g_inet_address_new_from_string ("127.0.0.1");
+  guint n_finished = 0, have_before;
+
+  write_tree (seed_dir, mi, stream);
+  /* slow enough to stop halfway: 2 MiB at 512 KiB/s */
+  gbt_session_set_rate_limits (seeder, 512 * 1024, 0);
+  st = gbt_session_add_torrent (seeder, mi, seed_dir, &error);
+  g_assert_no_error (error);
+  gbt_torrent_start (st);
+  gbt_test_wait_until (gbt_torrent_get_state (st) == GBT_TORRENT_STATE_SEEDING, 20000);
+
+  lt = gbt_session_add_torrent (leecher, mi, leech_dir, &error);
+  g_assert_no_error (error);
+  g_signal_connect (lt, "finished", G_CALLBACK (count_cb), &n_finished);
+  gbt_torrent_start (lt);
+  gbt_test_wait_until (gbt_torrent_get_state (lt) == GBT_TORRENT_STATE_DOWNLOADING, 20000);
+  g_ptr_array_add (addrs, g_inet_socket_address_new (lo, gbt_session_get_listen_port (seeder)));
+  gbt_torrent_add_peers (lt, addrs, "test");
+  gbt_test_wait_until (gbt_torrent_get_n_pieces_have (lt) >= 8, 30000);
+  stop_torrent (lt);
+  g_assert_cmpint (gbt_torrent_get_state (lt), ==, GBT_TORRENT_STATE_STOPPED);
+  have_before = gbt_torrent_get_n_pieces_have (lt);
+  g_assert_cmpuint (have_before, <, gbt_metainfo_get_n_pieces (mi));
+  g_assert_cmpuint (n_finished, ==, 0);
+
+  /* again: the check trusts what was verified, then the rest comes */
+  gbt_torrent_start (lt);
+  gbt_test_wait_until (gbt_torrent_get_state (lt) == GBT_TORRENT_STATE_DOWNLOADING
+                           || n_finished > 0, 20000);
+  g_assert_cmpuint (gbt_torrent_get_n_checked (lt), ==, 0);
+  g_assert_cmpuint (gbt_torrent_get_n_pieces_have (lt), >=, have_before);
+  gbt_test_wait_until (n_finished == 1, 60000);
+  g_assert_cmpuint (gbt_torrent_get_n_pieces_have (lt), ==, gbt_metainfo_get_n_pieces (mi));
+  g_assert_cmpuint (gbt_torrent_get_bytes_have (lt), ==, len);
+  stop_torrent (lt);
+  assert_tree_equal (leech_dir, mi, stream);
+
+  /* complete: seeds again straight away */
+  gbt_torrent_start (lt);
+  gbt_test_wait_until (n_finished == 2, 20000);
+  g_assert_cmpint (gbt_torrent_get_state (lt), ==, GBT_TORRENT_STATE_SEEDING);
+  g_assert_cmpuint (gbt_torrent_get_n_checked (lt), ==, 0);
+  stop_torrent (lt);
+  stop_torrent (st);
+  gbt_test_rmtree (seed_dir);
+  gbt_test_rmtree (leech_dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -458,5 +525,6 @@ main (int argc, char **argv)
   g_test_add_func ("/session/resume-data", test_resume_data);
   g_test_add_func ("/session/duplicate-connection", test_duplicate_connection);
   g_test_add_func ("/session/magnet", test_magnet);
+  g_test_add_func ("/session/restart", test_restart);
   return g_test_run ();
 }

@@ -76,6 +76,12 @@ void gbt_torrent_set_files_wanted (GbtTorrent *self, const gboolean *wanted, gui
  *
  * Checks the data on disk (or loads resume data), then announces and
  * downloads or seeds.  Follow #GbtTorrent:state and #GbtTorrent::finished.
+ *
+ * A torrent stopped with gbt_torrent_stop_async() (once its callback has
+ * run) starts again this way: the pieces verified before the stop are
+ * trusted from its resume data, half-downloaded pieces start over, and
+ * #GbtTorrent::finished is emitted again when complete.  A torrent in
+ * %GBT_TORRENT_STATE_ERROR is stopped first.
  */
 GBT_AVAILABLE_IN_ALL
 void gbt_torrent_start (GbtTorrent *self);
