@@ -65,6 +65,26 @@ json_event (Download *d, const char *event, const char *extra_fmt, ...)
                           gbt_torrent_get_n_pieces_have (t), gbt_torrent_get_downloaded (t),
                           gbt_torrent_get_uploaded (t), gbt_torrent_get_download_rate (t),
                           gbt_torrent_get_upload_rate (t), gbt_torrent_get_n_peers (t));
+  {
+    /* how many connected peers came from each source */
+    g_auto(GStrv) sources = gbt_torrent_dup_peer_sources (t);
+    g_autoptr(GHashTable) counts = g_hash_table_new (g_str_hash, g_str_equal);
+    g_autoptr(GList) keys = NULL;
+
+    for (char **src = sources; *src; src++)
+      g_hash_table_insert (counts, *src,
+                           GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (counts, *src)) + 1));
+    keys = g_list_sort (g_hash_table_get_keys (counts), (GCompareFunc) strcmp);
+    g_string_append (s, ",\"peer_sources\":{");
+    for (GList *l = keys; l; l = l->next)
+      {
+        if (l != keys)
+          g_string_append_c (s, ',');
+        gbt_cli_json_string (s, l->data);
+        g_string_append_printf (s, ":%u", GPOINTER_TO_UINT (g_hash_table_lookup (counts, l->data)));
+      }
+    g_string_append_c (s, '}');
+  }
   if (extra_fmt)
     {
       va_list ap;

@@ -913,6 +913,18 @@ gbt_peer_get_client (GbtPeer *peer)
 }
 
 gboolean
+gbt_peer_is_incoming (GbtPeer *peer)
+{
+  return peer->incoming;
+}
+
+gboolean
+gbt_peer_is_seed (GbtPeer *peer)
+{
+  return peer->has.n_bits > 0 && gbt_bitfield_is_complete (&peer->has);
+}
+
+gboolean
 gbt_peer_send_extended (GbtPeer *peer, const char *name, GBytes *payload)
 {
   gpointer id;

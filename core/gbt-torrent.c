@@ -700,6 +700,30 @@ gbt_torrent_get_n_peers (GbtTorrent *self)
 }
 
 GStrv
+gbt_torrent_dup_peer_sources (GbtTorrent *self)
+{
+  g_autoptr(GStrvBuilder) out = g_strv_builder_new ();
+
+  g_return_val_if_fail (GBT_IS_TORRENT (self), NULL);
+  for (guint i = 0; i < self->peers->len; i++)
+    {
+      GbtPeer *p = g_ptr_array_index (self->peers, i);
+      g_autofree char *key = NULL;
+      Candidate *c;
+
+      if (p->incoming || p->address == NULL)
+        {
+          g_strv_builder_add (out, "incoming");
+          continue;
+        }
+      key = address_key (p->address);
+      c = g_hash_table_lookup (self->candidates, key);
+      g_strv_builder_add (out, c ? c->source : "unknown");
+    }
+  return g_strv_builder_end (out);
+}
+
+GStrv
 gbt_torrent_dup_tracker_status (GbtTorrent *self)
 {
   g_autoptr(GPtrArray) lines = NULL;

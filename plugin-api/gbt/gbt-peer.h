@@ -34,6 +34,24 @@ GbtTorrent *gbt_peer_get_torrent (GbtPeer *peer);
  */
 GBT_AVAILABLE_IN_ALL
 const char *gbt_peer_get_client (GbtPeer *peer);
+/**
+ * gbt_peer_is_incoming:
+ * @peer: a peer
+ *
+ * Returns: whether the peer dialled us (its address's port is then not
+ *   where it listens; its extension handshake's "p" may say where)
+ */
+GBT_AVAILABLE_IN_ALL
+gboolean gbt_peer_is_incoming (GbtPeer *peer);
+/**
+ * gbt_peer_is_seed:
+ * @peer: a peer
+ *
+ * Returns: whether the peer has announced every piece (%FALSE while the
+ *   torrent's metadata is unknown)
+ */
+GBT_AVAILABLE_IN_ALL
+gboolean gbt_peer_is_seed (GbtPeer *peer);
 /* Sends @payload as the BEP 10 message the peer registered under @name.
  * FALSE if the peer does not support it. */
 GBT_AVAILABLE_IN_ALL

@@ -187,6 +187,18 @@ double gbt_torrent_get_upload_rate (GbtTorrent *self);
 GBT_AVAILABLE_IN_ALL
 guint gbt_torrent_get_n_peers (GbtTorrent *self);
 /**
+ * gbt_torrent_dup_peer_sources:
+ * @self: a #GbtTorrent
+ *
+ * Where each connected peer came from: the source given to
+ * gbt_torrent_add_peers() ("pex", "magnet", "resume", a tracker's URL...),
+ * or "incoming" for a peer that dialled us.
+ *
+ * Returns: (transfer full): one string a connected peer
+ */
+GBT_AVAILABLE_IN_ALL
+GStrv gbt_torrent_dup_peer_sources (GbtTorrent *self);
+/**
  * gbt_torrent_dup_tracker_status:
  * @self: a #GbtTorrent
  *

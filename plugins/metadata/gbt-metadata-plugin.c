@@ -12,5 +12,5 @@ metadata_register (GbtPlugin *plugin, GError **error)
 }
 
 GBT_PLUGIN_DEFINE (metadata, "metadata", "0.1.0", "LGPL-2.1-or-later",
-                   "Serves torrent metadata to peers that joined by magnet link (BEP 9)",
+                   "Torrent metadata for magnet links (BEP 9): fetches it, and serves it",
                    GBT_PLUGIN_FLAG_DEFAULT, metadata_register)

@@ -10,7 +10,10 @@ tracker turned off, so a test controls exactly who meets whom.
 Prints to stdout, one line each:
   READY                     seeding (seed mode) or started (leech mode)
   METADATA                  --magnet: the info dictionary arrived from a peer
-  STATS {json}              every --stats-interval seconds
+  STATS {json}              every --stats-interval seconds; "peers" lists the
+                            connected peers: ip, port, how we learned of them
+                            ("sources": tracker, pex, incoming, ...), and
+                            whether we dialled them
   DONE                      leech mode: every piece downloaded and checked
 """
 import argparse
@@ -24,6 +27,18 @@ import libtorrent as lt
 def emit(line):
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
+
+
+SOURCES = (("tracker", lt.peer_info.tracker), ("dht", lt.peer_info.dht),
+           ("pex", lt.peer_info.pex), ("lsd", lt.peer_info.lsd),
+           ("resume", lt.peer_info.resume_data), ("incoming", 0x20))  # not bound by name
+
+
+def peer_entry(p):
+    return {"ip": p.ip[0], "port": p.ip[1],
+            "sources": [n for n, bit in SOURCES if p.source & bit],
+            "outgoing": bool(p.flags & lt.peer_info.outgoing_connection),
+            "client": p.client if isinstance(p.client, str) else repr(p.client)}
 
 
 def main():
@@ -40,6 +55,10 @@ def main():
     ap.add_argument("--keep-seeding", action="store_true")
     ap.add_argument("--upload-limit", type=int, default=0, help="bytes per second, 0 = none")
     ap.add_argument("--stats-interval", type=float, default=0.5)
+    ap.add_argument("--no-pex", action="store_true",
+                    help="without ut_pex: neither tells nor learns peers by PEX")
+    ap.add_argument("--no-tracker", action="store_true",
+                    help="ignore the torrent's trackers: peers come from --peer (and PEX)")
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--reannounce", type=float, default=0,
                     help="seconds between forced announces once ready (0: the tracker's "
@@ -63,12 +82,25 @@ def main():
         "upload_rate_limit": args.upload_limit,
         "alert_mask": lt.alert.category_t.status_notification | lt.alert.category_t.error_notification,
     }
-    ses = lt.session(settings)
+    if args.no_pex:
+        ses = lt.session(settings, 0)  # no default plugins: put back all but ut_pex
+        ses.add_extension(lt.create_ut_metadata_plugin)
+        ses.add_extension(lt.create_smart_ban_plugin)
+    else:
+        ses = lt.session(settings)
     if args.magnet:
         atp = lt.parse_magnet_uri(args.magnet)
     else:
         atp = lt.add_torrent_params()
-        atp.ti = lt.torrent_info(args.torrent)
+        if args.no_tracker:
+            # the same info dictionary (and info-hash) without announce URLs
+            with open(args.torrent, "rb") as f:
+                meta = lt.bdecode(f.read())
+            meta.pop(b"announce", None)
+            meta.pop(b"announce-list", None)
+            atp.ti = lt.torrent_info(meta)
+        else:
+            atp.ti = lt.torrent_info(args.torrent)
     atp.save_path = args.save
     h = ses.add_torrent(atp)
     for p in args.peer:
@@ -109,6 +141,7 @@ def main():
                 "downloaded": st.all_time_download,
                 "total_done": st.total_done,
                 "num_peers": st.num_peers,
+                "peers": [peer_entry(p) for p in h.get_peer_info()],
             }))
         if args.leech and ready and st.has_metadata and st.is_seeding:
             emit("DONE")

@@ -640,11 +640,11 @@ class Swarm:
 
     # --- seeders
     def libtorrent_peer(self, info, save, leech=False, upload_limit=0, keep_seeding=False,
-                        ready_timeout=60, name="libtorrent", reannounce=0, addr=None):
+                        ready_timeout=60, name="libtorrent", reannounce=0, addr=None, extra=()):
         addr = addr or self.new_addr()
         port = self.free_port(addr)
         argv = [PYTHON, os.path.join(HERE, "lt_peer.py"), "--torrent", info.path, "--save", save,
-                "--addr", addr, "--port", str(port)]
+                "--addr", addr, "--port", str(port)] + list(extra)
         if leech:
             argv.append("--leech")
         if keep_seeding:

@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Peer exchange (BEP 11, the optional `pex` plugin) with libtorrent.
+
+Learning: a libtorrent seeder A and a libtorrent leecher B (without
+ut_pex, so that it cannot hear of gbt and dial it first) that found A
+through the tracker.  `gbt --plugins=pex download` gets a magnet link that
+names only A (x.pe, no tracker); B's address can reach gbt only in A's
+ut_pex message.  gbt must connect to B (its --json "peer_sources" counts a
+peer from "pex") and complete the download.
+
+Telling: `gbt --plugins=pex seed`, a libtorrent leecher D that knows only
+gbt and has no ut_pex (so it tells nobody of anybody), and a libtorrent
+leecher C that knows only gbt (no tracker).  C can learn D only from gbt's
+ut_pex message: C's peer list must show D with source "pex".
+
+Without the plugin, neither happens (checked once, for the learning side:
+the same setup gives gbt no "pex" peer).
+
+Exit: 0 pass, 1 fail, 77 skip; TAP on stdout.
+"""
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from swarm import (run_cases, KiB, MiB, Swarm, check_prerequisites, compare_tree,  # noqa: E402
+                   gbt_cli, log, single_file)
+
+TIMEOUT = 90
+
+
+def wait_for(pred, timeout, step=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return None
+
+
+def gbt_events(p):
+    out = []
+    with p.cond:
+        lines = list(p.lines)
+    for line in lines:
+        if line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+    return out
+
+
+def learn(sw, plugins, name):
+    """A and B as described; returns (gbt process, exit status, src, out)."""
+    src, parent, info = single_file(sw, 4 * MiB, 64 * KiB, 51)
+    a = sw.libtorrent_seeder(info, parent, upload_limit=768 * KiB)
+    # B has no ut_pex: it cannot hear of gbt from A and dial it first
+    b = sw.libtorrent_peer(info, sw.path("b"), leech=True, keep_seeding=True, name="lt-b",
+                           extra=["--no-pex"])
+    # B has met A (through the tracker) before gbt comes
+    if not wait_for(lambda: (a.stats() or {}).get("num_peers", 0) >= 1, 30):
+        raise RuntimeError("libtorrent leecher never met the seeder")
+    out = sw.path("out")
+    addr = sw.new_addr()
+    link = "magnet:?xt=urn:btih:%s&x.pe=%s:%d" % (info.hex, a.addr, a.port)
+    argv = [gbt_cli()] + (["--plugins=pex"] if plugins else []) + [
+        "download", link, "-o", out, "--json", "--bind", addr, "--port", str(sw.free_port(addr))]
+    p = sw.spawn(name, argv)
+    rc = p.wait(TIMEOUT)
+    if rc is None:
+        p.stop()
+    if p._reader is not None:
+        p._reader.join(5)
+    return p, rc, src, out
+
+
+def pex_peers(p):
+    return max((e.get("peer_sources", {}).get("pex", 0) for e in gbt_events(p)), default=0)
+
+
+def case_learn(tap):
+    with Swarm("pex-learn") as sw:
+        p, rc, src, out = learn(sw, True, "gbt-pex")
+        diag = []
+        if rc != 0:
+            diag.append("gbt exited %s:\n%s" % (rc, p.log_tail(20)))
+        else:
+            diag += compare_tree(src, out)[:10]
+        n = pex_peers(p)
+        log("gbt's most peers from pex at once: %d; peer sources seen: %s"
+            % (n, sorted({json.dumps(e.get("peer_sources"), sort_keys=True)
+                          for e in gbt_events(p)})))
+        if n < 1:
+            diag.append("no peer from pex in gbt's --json peer_sources")
+        tap.ok(not diag, "gbt learns a libtorrent peer from libtorrent's ut_pex", "\n".join(diag))
+
+
+def case_learn_off(tap):
+    with Swarm("pex-off") as sw:
+        p, rc, src, out = learn(sw, False, "gbt-nopex")
+        n = pex_peers(p)
+        tap.ok(rc == 0 and n == 0, "without the pex plugin gbt has no peer from pex (and still "
+               "completes)", "exit %s, pex peers %d\n%s" % (rc, n, p.log_tail(10)))
+
+
+def case_tell(tap):
+    with Swarm("pex-tell") as sw:
+        src, parent, info = single_file(sw, 8 * MiB, 64 * KiB, 52)
+        sw.add_torrent(info)
+        addr = sw.new_addr()
+        port = sw.free_port(addr)
+        s = sw.spawn("gbt-seed-pex", [gbt_cli(), "--plugins=pex", "seed", info.path, "-d", parent,
+                                      "--json", "--bind", addr, "--port", str(port),
+                                      "--max-up", "1MiB"])
+        if s.wait_line(lambda l: '"event":"seeding"' in l.replace(" ", ""), 30) is None:
+            raise RuntimeError("gbt seed did not start:\n" + s.log_tail())
+        peer = "%s:%d" % (addr, port)
+        d = sw.libtorrent_peer(info, sw.path("d"), leech=True, keep_seeding=True, name="lt-d",
+                               extra=["--no-tracker", "--no-pex", "--peer", peer])
+        c = sw.libtorrent_peer(info, sw.path("c"), leech=True, keep_seeding=True, name="lt-c",
+                               extra=["--no-tracker", "--peer", peer])
+
+        def c_met_d():
+            for e in (c.stats() or {}).get("peers", []):
+                if e["ip"] == d.addr and "pex" in e["sources"]:
+                    return e
+            return None
+
+        met = wait_for(c_met_d, 30)
+        st = c.stats() or {}
+        tap.ok(met is not None, "libtorrent learns a peer from gbt's ut_pex",
+               "C's peers: %s" % json.dumps(st.get("peers")))
+
+
+CASES = [case_learn, case_learn_off, case_tell]
+
+
+def main():
+    why = check_prerequisites("gbt")
+    return run_cases(CASES, why)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
