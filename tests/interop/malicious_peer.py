@@ -14,6 +14,8 @@ unchokes, and then lies according to --mode:
               then stays choked and silent
   bad-metadata  offers ut_metadata (BEP 9) and serves an info dictionary of
               the right size with flipped bytes; claims no piece
+  bad-pex     offers ut_pex (BEP 11) and sends a message whose "added" is
+              not a list of 6-byte entries; claims no piece
 
 What happened is printed to stdout as JSON lines, with wall-clock times, so
 a test can tell who closed each connection and when:
@@ -90,19 +92,21 @@ class Liar:
                 lies += 1
                 emit(ev="lie", conn=conn, what="wrong info-hash")
             reserved = bytearray(8)
-            if self.mode == "bad-metadata":
+            if self.mode in ("bad-metadata", "bad-pex"):
                 reserved[5] |= 0x10  # BEP 10
             sock.sendall(PSTR + bytes(reserved) + ih + self.peer_id)
             if self.mode == "bad-metadata":
                 hs = swarm.bencode({"m": {"ut_metadata": 3},
                                     "metadata_size": len(self.info.info_raw)})
                 sock.sendall(msg(20, b"\x00" + hs))
+            elif self.mode == "bad-pex":
+                sock.sendall(msg(20, b"\x00" + swarm.bencode({"m": {"ut_pex": 1}})))
             else:
                 sock.sendall(msg(5, self.bitfield()))
             if self.mode == "spare-bits":
                 lies += 1
                 emit(ev="lie", conn=conn, what="spare bits set")
-            elif self.mode not in ("wrong-hash", "bad-metadata"):
+            elif self.mode not in ("wrong-hash", "bad-metadata", "bad-pex"):
                 sock.sendall(msg(1))  # unchoke
             their_ut_metadata = None
             while True:
@@ -113,6 +117,16 @@ class Liar:
                     emit(ev="peer-sent-oversized", conn=conn, length=length)
                     return
                 body = recv_exact(sock, length)
+                if body[0] == 20 and body[1] == 0 and self.mode == "bad-pex":
+                    d, _ = swarm.bdecode(body[2:])
+                    their = d.get(b"m", {}).get(b"ut_pex")
+                    if their:
+                        bad = swarm.bencode({"added": b"\x7f\x00\x00\x01\x1a\xe1\x00",
+                                             "added.f": b"\x00"})
+                        sock.sendall(msg(20, bytes([their]) + bad))
+                        lies += 1
+                        emit(ev="lie", conn=conn, mode=self.mode)
+                    continue
                 if body[0] == 20 and self.mode == "bad-metadata":
                     if body[1] == 0:
                         d, _ = swarm.bdecode(body[2:])
@@ -171,7 +185,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--mode", required=True,
                     choices=["corrupt", "bad-index", "oversized", "wrong-hash", "spare-bits",
-                             "stall", "bad-metadata"])
+                             "stall", "bad-metadata", "bad-pex"])
     ap.add_argument("--announce", help="tracker URL to announce to (default: the torrent's)")
     ap.add_argument("--hold", type=float, default=60,
                     help="seconds of silence from the peer before we give up on it")

@@ -14,7 +14,8 @@ gbt and has no ut_pex (so it tells nobody of anybody), and a libtorrent
 leecher C that knows only gbt (no tracker).  C can learn D only from gbt's
 ut_pex message: C's peer list must show D with source "pex".
 
-Without the plugin, neither happens (checked once, for the learning side:
+A peer whose ut_pex message is malformed is dropped.  Without the
+plugin, neither happens (checked once, for the learning side:
 the same setup gives gbt no "pex" peer).
 
 Exit: 0 pass, 1 fail, 77 skip; TAP on stdout.
@@ -26,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from swarm import (run_cases, KiB, MiB, Swarm, check_prerequisites, compare_tree,  # noqa: E402
-                   gbt_cli, log, single_file)
+                   gbt_cli, liar_events, log, single_file)
 
 TIMEOUT = 90
 
@@ -136,7 +137,38 @@ def case_tell(tap):
                "C's peers: %s" % json.dumps(st.get("peers")))
 
 
-CASES = [case_learn, case_learn_off, case_tell]
+def case_malformed(tap):
+    """A peer whose ut_pex message is not whole 6-byte entries is dropped."""
+    with Swarm("pex-bad") as sw:
+        src, parent, info = single_file(sw, 2 * MiB, 64 * KiB, 53)
+        liar = sw.liar(info, "bad-pex")
+        sw.libtorrent_seeder(info, parent)
+        out = sw.path("out")
+        addr = sw.new_addr()
+        p = sw.spawn("gbt-pex-bad", [gbt_cli(), "--plugins=pex", "download", info.path, "-o", out,
+                                     "--json", "--bind", addr, "--port", str(sw.free_port(addr))])
+        rc = p.wait(TIMEOUT)
+        if rc is None:
+            p.stop()
+        evs = liar_events(liar)
+        # libtorrent (announced by the same tracker) meets the liar too
+        ours = {e["conn"] for e in evs if e.get("ev") == "handshake"
+                and e.get("peer_id", "").startswith("-GB")}
+        lied = [e["conn"] for e in evs if e.get("ev") == "lie" and e["conn"] in ours]
+        dropped = [e for e in evs if e.get("ev") == "closed" and e.get("conn") in lied
+                   and e.get("by") == "remote"]
+        diag = []
+        if rc != 0:
+            diag.append("gbt exited %s:\n%s" % (rc, p.log_tail(15)))
+        if not lied:
+            diag.append("the bad peer never got to send its message: %s" % evs)
+        elif len(dropped) < len(lied):
+            diag.append("gbt kept a peer that sent a malformed ut_pex message: %s" % evs)
+        tap.ok(not diag, "a malformed ut_pex message drops the peer; the download completes",
+               "\n".join(diag))
+
+
+CASES = [case_learn, case_learn_off, case_tell, case_malformed]
 
 
 def main():
