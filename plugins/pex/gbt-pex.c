@@ -262,9 +262,14 @@ pex_torrent_tick (GbtTorrent *torrent, PexTorrent *pt, gint64 now_us)
     {
       GbtPeer *peer = g_ptr_array_index (due, i);
       PexPeer *pp = g_hash_table_lookup (pt->peers, peer);
-      gboolean first = pp->last_sent_us == 0;
+      gboolean first;
       g_autoptr(GBytes) msg = NULL;
 
+      /* sending is buffered (flushed from the loop): nobody goes meanwhile,
+       * but nothing here depends on it */
+      if (pp == NULL)
+        continue;
+      first = pp->last_sent_us == 0;
       /* the first list waits until there is somebody to tell of */
       if (first && now->len < (pp->listen ? 2u : 1u))
         continue;
