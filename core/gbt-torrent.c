@@ -216,6 +216,7 @@ struct _GbtTorrent {
   gboolean stopping;
   gboolean stop_running; /* from gbt_torrent_stop_async() to its callback */
   guint run; /* counts starts: a worker's result for an earlier run is dropped */
+  gboolean sources_started; /* the registry's peer sources (DHT, LSD...) look for us */
 };
 
 enum {
@@ -244,6 +245,7 @@ static void torrent_queue_kick (GbtTorrent *self);
 static void torrent_save_resume (GbtTorrent *self, GAsyncReadyCallback callback,
                                  gpointer user_data);
 static void torrent_shutdown_disk (GbtTorrent *self);
+static void torrent_stop_sources (GbtTorrent *self);
 static void cached_piece_free (gpointer p);
 
 /* ---- helpers ---- */
@@ -371,6 +373,7 @@ gbt_torrent_dispose (GObject *object)
 
   g_clear_handle_id (&self->tick_id, g_source_remove);
   g_clear_handle_id (&self->kick_id, g_source_remove);
+  torrent_stop_sources (self);
   if (self->peers)
     torrent_release_peers (self);
   torrent_shutdown_disk (self);
@@ -2099,6 +2102,33 @@ torrent_start_trackers (GbtTorrent *self, GPtrArray *tiers, GError **error)
   return TRUE;
 }
 
+/* Peer sources (GbtPeerSource plugins) look for a live torrent's peers;
+ * never for a private one (BEP 27: its peers come from its trackers). */
+static void
+torrent_start_sources (GbtTorrent *self)
+{
+  GPtrArray *sources = gbt_plugin_registry_get_peer_sources (gbt_session_get_registry (self->session));
+
+  if (self->sources_started || (self->metainfo && gbt_metainfo_is_private (self->metainfo)))
+    return;
+  self->sources_started = TRUE;
+  for (guint i = 0; sources && i < sources->len; i++)
+    gbt_peer_source_start (g_ptr_array_index (sources, i), self);
+}
+
+static void
+torrent_stop_sources (GbtTorrent *self)
+{
+  GPtrArray *sources;
+
+  if (!self->sources_started)
+    return;
+  sources = gbt_plugin_registry_get_peer_sources (gbt_session_get_registry (self->session));
+  self->sources_started = FALSE;
+  for (guint i = 0; sources && i < sources->len; i++)
+    gbt_peer_source_stop (g_ptr_array_index (sources, i), self);
+}
+
 static void
 torrent_go_live (GbtTorrent *self)
 {
@@ -2128,6 +2158,7 @@ torrent_go_live (GbtTorrent *self)
       gbt_torrent_add_peers (self, self->resume_peers, "resume");
       g_clear_pointer (&self->resume_peers, g_ptr_array_unref);
     }
+  torrent_start_sources (self);
   /* peers that came before the metadata (magnet) were told we have
    * nothing: now they learn what the check found, and we what we want */
   for (guint i = 0; i < self->peers->len; i++)
@@ -2524,6 +2555,7 @@ torrent_start_magnet (GbtTorrent *self)
       return;
     }
   magnet_add_peers (self);
+  torrent_start_sources (self);
   {
     g_autoptr(GTask) task = g_task_new (self, NULL, info_cache_loaded_cb, NULL);
     g_task_set_task_data (task, torrent_info_cache_path (self), g_free);
@@ -2617,6 +2649,8 @@ gbt_torrent_set_metadata (GbtTorrent *self, GBytes *info, GError **error)
   torrent_take_metainfo (self, mi);
   g_debug ("[%s] metadata received: %u pieces", gbt_torrent_get_name (self),
            gbt_metainfo_get_n_pieces (mi));
+  if (gbt_metainfo_is_private (mi))
+    torrent_stop_sources (self); /* looked for peers before we knew */
   if (self->magnet)
     {
       g_autoptr(GTask) task = g_task_new (self, NULL, NULL, NULL);
@@ -2699,6 +2733,7 @@ gbt_torrent_stop_async (GbtTorrent *self, GCancellable *cancellable, GAsyncReady
   g_task_set_task_data (task, pending, g_free);
   self->stopping = TRUE;
   self->stop_running = TRUE;
+  torrent_stop_sources (self);
   g_clear_handle_id (&self->tick_id, g_source_remove);
   g_clear_handle_id (&self->kick_id, g_source_remove);
   g_hash_table_iter_init (&iter, self->candidates);

@@ -137,6 +137,45 @@ if ex["status"] != "failed" or ex["error"]["code"] != "register-failed" \
     sys.exit("bad GBT_EXAMPLE_PEERS: %r" % ex)
 PY
 
+step "the example's peers reach a download: the core starts peer sources"
+# A gbt seeder on 127.0.0.1; a torrent whose only tracker refuses
+# connections (port 9): the downloader can hear of the seeder from the
+# example plugin alone.
+mkdir -p "$tmp/seed"
+head -c 1500000 /dev/urandom >"$tmp/seed/payload.bin"
+"$gbt" create "$tmp/seed/payload.bin" -t http://127.0.0.1:9/announce -o "$tmp/p.torrent" \
+  >/dev/null 2>&1 || fail "gbt create"
+port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+seedpid=
+trap 'test -n "$seedpid" && kill "$seedpid" 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
+GBT_PLUGIN_PATH=$pluginsdir "$gbt" seed "$tmp/p.torrent" -d "$tmp/seed" --bind 127.0.0.1 \
+  --port "$port" --json >"$tmp/seed.log" 2>&1 &
+seedpid=$!
+"$python" - "$port" <<'PY' || { cat "$tmp/seed.log" >&2; fail "the seeder did not listen"; }
+import socket, sys, time
+for _ in range(100):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+sys.exit(1)
+PY
+status=0
+GBT_EXAMPLE_PEERS=127.0.0.1:$port GBT_PLUGIN_PATH=$pluginsdir timeout 60 \
+  "$gbt" --plugins=example download "$tmp/p.torrent" -o "$tmp/out" --bind 127.0.0.2 \
+  --idle-timeout 20 >"$tmp/dl.log" 2>&1 || status=$?
+[ "$status" -eq 0 ] || { cat "$tmp/dl.log" >&2; fail "download with the example's peers: exit $status"; }
+cmp -s "$tmp/seed/payload.bin" "$tmp/out/payload.bin" || fail "downloaded bytes differ"
+status=0
+GBT_EXAMPLE_PEERS=127.0.0.1:$port GBT_PLUGIN_PATH=$pluginsdir timeout 60 \
+  "$gbt" download "$tmp/p.torrent" -o "$tmp/out2" --bind 127.0.0.3 --idle-timeout 3 \
+  >"$tmp/dl2.log" 2>&1 || status=$?
+[ "$status" -eq 1 ] || { cat "$tmp/dl2.log" >&2; fail "without the example plugin: exit $status, expected 1"; }
+kill "$seedpid"
+wait "$seedpid" 2>/dev/null || true
+seedpid=
+
 step "an unknown plugin name is a usage error listing the available ones"
 status=0
 GBT_PLUGIN_PATH=$pluginsdir "$gbt" --plugins=no-such-plugin plugins >/dev/null 2>"$tmp/stderr" \
