@@ -118,7 +118,7 @@ print_help (FILE *out)
            "  gbt info ubuntu.torrent\n"
            "  gbt download ubuntu.torrent -o ~/Downloads\n"
            "  gbt seed ubuntu.torrent -d ~/Downloads\n"
-           "  gbt --plugins=pex download 'magnet:?xt=urn:btih:...'\n"
+           "  gbt --plugins=pex,dht download 'magnet:?xt=urn:btih:...'\n"
            "\n"
            "Exit status: 0 success, 1 failure, 2 usage error.\n");
 }

@@ -158,6 +158,19 @@ GBT_AVAILABLE_IN_ALL
 const guint8 *gbt_session_get_peer_id (GbtSession *self); /* 20 bytes */
 
 /**
+ * gbt_session_get_bind_inet_address:
+ * @self: a started #GbtSession
+ *
+ * For plugins that open sockets of their own (DHT): the address given to
+ * gbt_session_set_bind_address().
+ *
+ * Returns: (transfer none) (nullable): the bind address, %NULL when none
+ *   was set
+ */
+GBT_AVAILABLE_IN_ALL
+GInetAddress *gbt_session_get_bind_inet_address (GbtSession *self);
+
+/**
  * gbt_session_add_torrent:
  * @self: a #GbtSession
  * @metainfo: the torrent's metainfo

@@ -15,6 +15,13 @@ Prints to stdout, one line each:
                             ("sources": tracker, pex, incoming, ...), and
                             whether we dialled them
   DONE                      leech mode: every piece downloaded and checked
+  DHT_ANNOUNCE {json}       --dht: a node announced a peer to us (ip, port, info_hash)
+
+--dht runs libtorrent's DHT node on the same address and port (UDP), with
+the settings loopback needs (no IP restrictions, no "dark internet"
+filter) and no bootstrap node but those of --dht-bootstrap: it never
+contacts anything off this machine.  --dht-only runs just that node, with
+no torrent (a router for the others).
 """
 import argparse
 import json
@@ -41,13 +48,35 @@ def peer_entry(p):
             "client": p.client if isinstance(p.client, str) else repr(p.client)}
 
 
+def emit_dht_announce(a):
+    emit("DHT_ANNOUNCE " + json.dumps({"ip": str(a.ip), "port": a.port,
+                                       "info_hash": str(a.info_hash)}))
+
+
+def dht_only(ses, args):
+    """A DHT node alone: READY at once, STATS with its node count."""
+    emit("READY")
+    deadline = time.monotonic() + args.timeout
+    last_stats = 0.0
+    while time.monotonic() < deadline:
+        ses.wait_for_alert(100)
+        for a in ses.pop_alerts():
+            if isinstance(a, lt.dht_announce_alert):
+                emit_dht_announce(a)
+        now = time.monotonic()
+        if now - last_stats >= args.stats_interval:
+            last_stats = now
+            emit("STATS " + json.dumps({"dht_nodes": ses.status().dht_nodes}))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--torrent", help="the .torrent (or --magnet)")
     ap.add_argument("--magnet", help="leech from a magnet link: metadata from peers (BEP 9)")
     ap.add_argument("--peer", action="append", default=[],
                     help="ADDR:PORT to dial once added (repeatable)")
-    ap.add_argument("--save", required=True,
+    ap.add_argument("--save", default=".",
                     help="directory that contains (or will contain) the torrent's name")
     ap.add_argument("--addr", required=True)
     ap.add_argument("--port", type=int, required=True)
@@ -55,6 +84,11 @@ def main():
     ap.add_argument("--keep-seeding", action="store_true")
     ap.add_argument("--upload-limit", type=int, default=0, help="bytes per second, 0 = none")
     ap.add_argument("--stats-interval", type=float, default=0.5)
+    ap.add_argument("--dht", action="store_true", help="run a DHT node (loopback settings)")
+    ap.add_argument("--dht-only", action="store_true", help="a DHT node and no torrent")
+    ap.add_argument("--dht-bootstrap", default="", help="HOST:PORT,... to join the DHT through")
+    ap.add_argument("--dht-announce-every", type=float, default=0,
+                    help="once ready, announce the torrent to the DHT every N seconds")
     ap.add_argument("--no-pex", action="store_true",
                     help="without ut_pex: neither tells nor learns peers by PEX")
     ap.add_argument("--no-tracker", action="store_true",
@@ -82,12 +116,25 @@ def main():
         "upload_rate_limit": args.upload_limit,
         "alert_mask": lt.alert.category_t.status_notification | lt.alert.category_t.error_notification,
     }
+    if args.dht or args.dht_only:
+        settings.update({
+            "enable_dht": True,
+            "dht_bootstrap_nodes": args.dht_bootstrap,
+            "dht_restrict_routing_ips": False,
+            "dht_restrict_search_ips": False,
+            "dht_ignore_dark_internet": False,
+            "dht_prefer_verified_node_ids": False,
+            "dht_enforce_node_id": False,
+            "alert_mask": settings["alert_mask"] | lt.alert.category_t.dht_notification,
+        })
     if args.no_pex:
         ses = lt.session(settings, 0)  # no default plugins: put back all but ut_pex
         ses.add_extension(lt.create_ut_metadata_plugin)
         ses.add_extension(lt.create_smart_ban_plugin)
     else:
         ses = lt.session(settings)
+    if args.dht_only:
+        return dht_only(ses, args)
     if args.magnet:
         atp = lt.parse_magnet_uri(args.magnet)
     else:
@@ -112,11 +159,14 @@ def main():
     ready = False
     last_stats = 0.0
     last_announce = time.monotonic()
+    last_dht = 0.0
     while time.monotonic() < deadline:
         ses.wait_for_alert(100)
         for a in ses.pop_alerts():
             if isinstance(a, (lt.torrent_error_alert, lt.file_error_alert)):
                 emit("ERROR " + a.message())
+            elif isinstance(a, lt.dht_announce_alert):
+                emit_dht_announce(a)
         st = h.status()
         if st.has_metadata and not had_metadata:
             had_metadata = True
@@ -130,6 +180,9 @@ def main():
                 ready = True
                 emit("READY")
         now = time.monotonic()
+        if args.dht_announce_every > 0 and ready and now - last_dht >= args.dht_announce_every:
+            last_dht = now
+            h.force_dht_announce()
         if args.reannounce > 0 and ready and now - last_announce >= args.reannounce:
             last_announce = now
             h.force_reannounce(0, -1, lt.torrent_handle.ignore_min_interval)
@@ -141,6 +194,7 @@ def main():
                 "downloaded": st.all_time_download,
                 "total_done": st.total_done,
                 "num_peers": st.num_peers,
+                "dht_nodes": ses.status().dht_nodes,
                 "peers": [peer_entry(p) for p in h.get_peer_info()],
             }))
         if args.leech and ready and st.has_metadata and st.is_seeding:

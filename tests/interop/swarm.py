@@ -343,6 +343,9 @@ class Proc:
         self._log = open(log_path, "ab")
         env = dict(os.environ if env is None else env)
         env["GBT_INTEROP_OWNER"] = str(os.getpid())
+        # a gbt with the dht plugin joins through loopback nodes a test names,
+        # never the public routers
+        env.setdefault("GBT_DHT_BOOTSTRAP", "")
         full = ["timeout", "-k", "5", str(int(lifetime))] + list(argv)
         self.popen = subprocess.Popen(
             full, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
@@ -643,8 +646,10 @@ class Swarm:
                         ready_timeout=60, name="libtorrent", reannounce=0, addr=None, extra=()):
         addr = addr or self.new_addr()
         port = self.free_port(addr)
-        argv = [PYTHON, os.path.join(HERE, "lt_peer.py"), "--torrent", info.path, "--save", save,
+        argv = [PYTHON, os.path.join(HERE, "lt_peer.py"), "--save", save,
                 "--addr", addr, "--port", str(port)] + list(extra)
+        if info is not None:  # None: a bare DHT node (--dht-only in extra)
+            argv += ["--torrent", info.path]
         if leech:
             argv.append("--leech")
         if keep_seeding:
