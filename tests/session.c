@@ -85,6 +85,31 @@ stop_torrent (GbtTorrent *t)
   gbt_test_wait_until (done, 10000);
 }
 
+/* adds @mi over @dir (its data written already) and waits until it seeds */
+static GbtTorrent *
+start_seeder (GbtSession *session, GbtMetainfo *mi, const char *dir)
+{
+  g_autoptr(GError) error = NULL;
+  GbtTorrent *t = gbt_session_add_torrent (session, mi, dir, &error);
+
+  g_assert_no_error (error);
+  gbt_torrent_start (t);
+  gbt_test_wait_until (gbt_torrent_get_state (t) == GBT_TORRENT_STATE_SEEDING, 20000);
+  return t;
+}
+
+/* stops both sides, checks the leecher's bytes, removes both directories */
+static void
+finish_swarm (GbtTorrent *leecher, GbtTorrent *seeder, GbtMetainfo *mi, const guint8 *stream,
+              const char *leech_dir, const char *seed_dir)
+{
+  stop_torrent (leecher);
+  stop_torrent (seeder);
+  assert_tree_equal (leech_dir, mi, stream);
+  gbt_test_rmtree (seed_dir);
+  gbt_test_rmtree (leech_dir);
+}
+
 static void
 run_swarm_full (const TestFile *files, guint n_files, guint32 piece_length,
                 gboolean partial_leecher, const gboolean *wanted)
@@ -199,13 +224,7 @@ run_swarm_full (const TestFile *files, guint n_files, guint32 piece_length,
   else
     g_assert_cmpuint (gbt_torrent_get_downloaded (lt), >=, len - 1);
   g_assert_cmpuint (gbt_torrent_get_uploaded (st), >=, gbt_torrent_get_downloaded (lt) > 0 ? 1 : 0);
-
-  stop_torrent (lt);
-  stop_torrent (st);
-  assert_tree_equal (leech_dir, mi, stream);
-
-  gbt_test_rmtree (seed_dir);
-  gbt_test_rmtree (leech_dir);
+  finish_swarm (lt, st, mi, stream, leech_dir, seed_dir);
 }
 
 static void
@@ -398,10 +417,7 @@ test_magnet (void)
   guint n_metadata = 0;
 
   write_tree (seed_dir, mi, stream);
-  st = gbt_session_add_torrent (seeder, mi, seed_dir, &error);
-  g_assert_no_error (error);
-  gbt_torrent_start (st);
-  gbt_test_wait_until (gbt_torrent_get_state (st) == GBT_TORRENT_STATE_SEEDING, 20000);
+  st = start_seeder (seeder, mi, seed_dir);
 
   uri = g_strdup_printf ("magnet:?xt=urn:btih:%s", hex);
   magnet = gbt_magnet_parse (uri, &error);
@@ -439,12 +455,7 @@ test_magnet (void)
   g_assert_false (gbt_torrent_set_metadata (lt, gbt_metainfo_get_info_bytes (mi), &error));
   g_assert_error (error, GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_METADATA);
   g_clear_error (&error);
-
-  stop_torrent (lt);
-  stop_torrent (st);
-  assert_tree_equal (leech_dir, mi, stream);
-  gbt_test_rmtree (seed_dir);
-  gbt_test_rmtree (leech_dir);
+  finish_swarm (lt, st, mi, stream, leech_dir, seed_dir);
 }
 
 /* Stop and start again, as an app's pause button does: verified pieces are
@@ -472,10 +483,7 @@ test_restart (void)
   write_tree (seed_dir, mi, stream);
   /* slow enough to stop halfway: 2 MiB at 512 KiB/s */
   gbt_session_set_rate_limits (seeder, 512 * 1024, 0);
-  st = gbt_session_add_torrent (seeder, mi, seed_dir, &error);
-  g_assert_no_error (error);
-  gbt_torrent_start (st);
-  gbt_test_wait_until (gbt_torrent_get_state (st) == GBT_TORRENT_STATE_SEEDING, 20000);
+  st = start_seeder (seeder, mi, seed_dir);
 
   lt = gbt_session_add_torrent (leecher, mi, leech_dir, &error);
   g_assert_no_error (error);
@@ -508,10 +516,7 @@ test_restart (void)
   gbt_test_wait_until (n_finished == 2, 20000);
   g_assert_cmpint (gbt_torrent_get_state (lt), ==, GBT_TORRENT_STATE_SEEDING);
   g_assert_cmpuint (gbt_torrent_get_n_checked (lt), ==, 0);
-  stop_torrent (lt);
-  stop_torrent (st);
-  gbt_test_rmtree (seed_dir);
-  gbt_test_rmtree (leech_dir);
+  finish_swarm (lt, st, mi, stream, leech_dir, seed_dir);
 }
 
 int

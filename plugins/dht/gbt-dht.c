@@ -51,9 +51,10 @@
 
 typedef enum { Q_PING, Q_FIND_NODE, Q_GET_PEERS, Q_ANNOUNCE } QueryKind;
 
+/* Node and StoredPeer start with their address: one free function */
 typedef struct {
-  guint8 id[20];
   GInetSocketAddress *addr;
+  guint8 id[20];
   gint64 last_seen_us;
   guint fails;
 } Node;
@@ -100,6 +101,13 @@ typedef struct {
   GInetSocketAddress *addr;
   gint64 expires_us;
 } StoredPeer;
+
+static void
+with_addr_free (gpointer p)
+{
+  g_object_unref (*(GInetSocketAddress **) p);
+  g_free (p);
+}
 
 struct _Dht {
   GbtDhtSource *source;
@@ -233,14 +241,6 @@ random_bytes (guint8 *out, gsize len)
 }
 
 /* ---- routing table ---- */
-
-static void
-node_free (gpointer p)
-{
-  Node *n = p;
-  g_object_unref (n->addr);
-  g_free (n);
-}
 
 /* a node that answered or asked us: into its bucket if there is room (or a
  * failing node to replace) */
@@ -511,14 +511,6 @@ token_ok (Dht *dht, GInetAddress *ip, const guint8 *token, gsize len)
 }
 
 static void
-stored_peer_free (gpointer p)
-{
-  StoredPeer *sp = p;
-  g_object_unref (sp->addr);
-  g_free (sp);
-}
-
-static void
 store_peer (Dht *dht, const guint8 *info_hash, GInetSocketAddress *addr)
 {
   g_autoptr(GBytes) key = g_bytes_new (info_hash, 20);
@@ -530,7 +522,7 @@ store_peer (Dht *dht, const guint8 *info_hash, GInetSocketAddress *addr)
     {
       if (g_hash_table_size (dht->store) >= MAX_STORED_HASHES)
         return;
-      peers = g_ptr_array_new_with_free_func (stored_peer_free);
+      peers = g_ptr_array_new_with_free_func (with_addr_free);
       g_hash_table_insert (dht->store, g_bytes_ref (key), peers);
     }
   for (guint i = 0; i < peers->len; i++)
@@ -1127,7 +1119,7 @@ dht_new (GbtDhtSource *source, GbtSession *session)
   random_bytes (dht->id, 20);
   dht->next_tid = (guint16) g_random_int ();
   for (guint b = 0; b < N_BUCKETS; b++)
-    dht->buckets[b] = g_ptr_array_new_with_free_func (node_free);
+    dht->buckets[b] = g_ptr_array_new_with_free_func (with_addr_free);
   dht->pending = g_hash_table_new_full (NULL, NULL, NULL, pending_free);
   dht->store = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref,
                                       (GDestroyNotify) g_ptr_array_unref);

@@ -869,6 +869,18 @@ def leftover_processes(names=("opentracker", "aria2c", "transmission-cli", "lt_p
     return out
 
 
+def wait_for(pred, timeout, step=0.2):
+    """Polls pred() until it returns something true (returned) or timeout
+    seconds pass (None)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return None
+
+
 def json_events(proc):
     """The JSON objects a process printed on stdout, one a line."""
     out = []

@@ -31,19 +31,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from swarm import (run_cases, KiB, MiB, Swarm, bdecode, bencode, check_prerequisites,  # noqa: E402
-                   compare_tree, gbt_cli, log, make_torrent, single_file, write_random_file)
+                   compare_tree, gbt_cli, json_events, make_torrent, wait_for,
+                   write_random_file)
 
 TIMEOUT = 90
-
-
-def wait_for(pred, timeout, step=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return None
 
 
 def lines_with(proc, prefix):
@@ -243,8 +234,7 @@ def case_gbt_finds_libtorrent(tap):
             diag.append("gbt exited %s:\n%s" % (rc, p.log_tail(20)))
         else:
             diag += compare_tree(src, out)[:10]
-            with p.cond:
-                evs = [json.loads(l) for l in p.lines if l.startswith("{")]
+            evs = json_events(p)
             if not any(e.get("peer_sources", {}).get("dht") for e in evs):
                 diag.append("no peer from dht in --json peer_sources")
         tap.ok(not diag, "gbt finds a libtorrent seeder through the DHT from a bare magnet link",

@@ -13,14 +13,14 @@ it is dropped and the download fails with a clear reason.
 Exit: 0 pass, 1 fail, 77 skip; TAP on stdout.
 """
 import base64
-import json
 import os
 import sys
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from swarm import (run_cases, KiB, MiB, Swarm, check_prerequisites, compare_tree,  # noqa: E402
-                   gbt_cli, liar_events, log, make_torrent, make_tree, single_file)
+                   gbt_cli, json_events, liar_events, log, make_torrent, make_tree,
+                   single_file)
 
 TIMEOUT = 90
 TREE = [("a.bin", 3 * MiB + 11), ("b/c.bin", 5 * MiB + 3), ("d.txt", 70_000)]
@@ -45,16 +45,7 @@ def fetch(sw, link, out, args=(), timeout=TIMEOUT, name="gbt-magnet"):
         p.stop()
     if p._reader is not None:
         p._reader.join(5)
-    evs = []
-    with p.cond:
-        lines = list(p.lines)
-    for line in lines:
-        if line.startswith("{"):
-            try:
-                evs.append(json.loads(line))
-            except ValueError:
-                pass
-    return rc, evs, p
+    return rc, json_events(p), p
 
 
 def check(tap, what, rc, evs, p, src, out, name=None):

@@ -23,36 +23,12 @@ Exit: 0 pass, 1 fail, 77 skip; TAP on stdout.
 import json
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from swarm import (run_cases, KiB, MiB, Swarm, check_prerequisites, compare_tree,  # noqa: E402
-                   gbt_cli, liar_events, log, single_file)
+                   gbt_cli, json_events, liar_events, log, single_file, wait_for)
 
 TIMEOUT = 90
-
-
-def wait_for(pred, timeout, step=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return None
-
-
-def gbt_events(p):
-    out = []
-    with p.cond:
-        lines = list(p.lines)
-    for line in lines:
-        if line.startswith("{"):
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                pass
-    return out
 
 
 def learn(sw, plugins, name):
@@ -80,7 +56,7 @@ def learn(sw, plugins, name):
 
 
 def pex_peers(p):
-    return max((e.get("peer_sources", {}).get("pex", 0) for e in gbt_events(p)), default=0)
+    return max((e.get("peer_sources", {}).get("pex", 0) for e in json_events(p)), default=0)
 
 
 def case_learn(tap):
@@ -94,7 +70,7 @@ def case_learn(tap):
         n = pex_peers(p)
         log("gbt's most peers from pex at once: %d; peer sources seen: %s"
             % (n, sorted({json.dumps(e.get("peer_sources"), sort_keys=True)
-                          for e in gbt_events(p)})))
+                          for e in json_events(p)})))
         if n < 1:
             diag.append("no peer from pex in gbt's --json peer_sources")
         tap.ok(not diag, "gbt learns a libtorrent peer from libtorrent's ut_pex", "\n".join(diag))
