@@ -130,6 +130,7 @@ struct _Dht {
 struct _GbtDhtSource {
   GObject parent_instance;
   GPtrArray *bootstrap; /* GInetSocketAddress*, resolved */
+  GPtrArray *names; /* GNetworkAddress*: bootstrap names, resolved on first use */
   GHashTable *nodes; /* GbtSession* -> Dht* */
 };
 
@@ -1108,6 +1109,8 @@ open_socket (GbtSession *session, GError **error)
   return g_steal_pointer (&socket);
 }
 
+static void resolve_names (GbtDhtSource *self);
+
 static Dht *
 dht_new (GbtDhtSource *source, GbtSession *session)
 {
@@ -1139,6 +1142,7 @@ dht_new (GbtDhtSource *source, GbtSession *session)
                  g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local)));
     }
   dht->timer_id = g_timeout_add (250, tick_cb, dht);
+  resolve_names (source);
   bootstrap (dht);
   return dht;
 }
@@ -1200,6 +1204,7 @@ gbt_dht_source_finalize (GObject *object)
 
   g_hash_table_unref (self->nodes);
   g_ptr_array_unref (self->bootstrap);
+  g_ptr_array_unref (self->names);
   G_OBJECT_CLASS (gbt_dht_source_parent_class)->finalize (object);
 }
 
@@ -1214,6 +1219,7 @@ gbt_dht_source_init (GbtDhtSource *self)
 {
   self->nodes = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) dht_free);
   self->bootstrap = g_ptr_array_new_with_free_func (g_object_unref);
+  self->names = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
 typedef struct {
@@ -1228,14 +1234,56 @@ resolved_cb (GObject *object, GAsyncResult *result, gpointer user_data)
   g_autoptr(GError) error = NULL;
   GList *ips = g_resolver_lookup_by_name_finish (G_RESOLVER (object), result, &error);
 
+  guint before = r->self->bootstrap->len;
+  GHashTableIter iter;
+  gpointer value;
+
   for (GList *l = ips; l; l = l->next)
     if (g_inet_address_get_family (l->data) == G_SOCKET_FAMILY_IPV4)
       g_ptr_array_add (r->self->bootstrap, g_inet_socket_address_new (l->data, r->port));
   if (error)
     g_debug ("DHT bootstrap name not resolved: %s", error->message);
+  /* new ways in: join now, and look up again at once, not in 30 s */
+  g_hash_table_iter_init (&iter, r->self->nodes);
+  while (r->self->bootstrap->len > before && g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Dht *dht = value;
+      GHashTableIter ti;
+      gpointer dt;
+
+      if (table_size (dht) >= K)
+        continue;
+      bootstrap (dht);
+      g_hash_table_iter_init (&ti, dht->torrents);
+      while (g_hash_table_iter_next (&ti, NULL, &dt))
+        ((DhtTorrent *) dt)->next_lookup_us = 0;
+    }
   g_resolver_free_addresses (ips);
   g_object_unref (r->self);
   g_free (r);
+}
+
+/* bootstrap names: looked up in the background when a node first starts
+ * (the tick retries the bootstrap once they are known) */
+static void
+resolve_names (GbtDhtSource *self)
+{
+  g_autoptr(GResolver) resolver = NULL;
+
+  if (self->names->len == 0)
+    return;
+  resolver = g_resolver_get_default ();
+  for (guint i = 0; i < self->names->len; i++)
+    {
+      GNetworkAddress *where = g_ptr_array_index (self->names, i);
+      Resolving *r = g_new0 (Resolving, 1);
+
+      r->self = g_object_ref (self);
+      r->port = g_network_address_get_port (where);
+      g_resolver_lookup_by_name_async (resolver, g_network_address_get_hostname (where), NULL,
+                                       resolved_cb, r);
+    }
+  g_ptr_array_set_size (self->names, 0);
 }
 
 GbtDhtSource *
@@ -1267,15 +1315,7 @@ gbt_dht_source_new (const char *bootstrap, GError **error)
       if (ip && g_inet_address_get_family (ip) == G_SOCKET_FAMILY_IPV4)
         g_ptr_array_add (self->bootstrap, g_inet_socket_address_new (ip, port));
       else if (ip == NULL)
-        {
-          /* a name: resolved in the background, used once known */
-          g_autoptr(GResolver) resolver = g_resolver_get_default ();
-          Resolving *r = g_new0 (Resolving, 1);
-
-          r->self = g_object_ref (self);
-          r->port = port;
-          g_resolver_lookup_by_name_async (resolver, host, NULL, resolved_cb, r);
-        }
+        g_ptr_array_add (self->names, g_steal_pointer (&where));
     }
   return g_steal_pointer (&self);
 }

@@ -276,7 +276,22 @@ def case_gbt_as_node(tap):
                leech.proc.log_tail(10) + "\n" + p.log_tail(5))
 
 
-CASES = [case_krpc, case_gbt_finds_libtorrent, case_libtorrent_finds_gbt, case_gbt_as_node]
+def case_bootstrap_by_name(tap):
+    """GBT_DHT_BOOTSTRAP may name a host: "localhost" here."""
+    with Swarm("dht-name") as sw:
+        probe = MiniNode("127.0.0.1")
+        try:
+            src, src_dir, info = offline_torrent(sw, 64 * KiB, 16 * KiB, 66, "h.bin")
+            p, addr, port = gbt_seed(sw, info, src_dir, "localhost:%d" % probe.addr[1])
+            wait_for(lambda: probe.pump(0.5) or b"get_peers" in probe.seen_queries, 10)
+            tap.ok(b"find_node" in probe.seen_queries and b"get_peers" in probe.seen_queries,
+                   "a bootstrap node given by name is looked up and joined at once",
+                   "queries seen: %r\n%s" % (probe.seen_queries, p.log_tail(5)))
+        finally:
+            probe.close()
+
+
+CASES = [case_krpc, case_bootstrap_by_name, case_gbt_finds_libtorrent, case_libtorrent_finds_gbt, case_gbt_as_node]
 
 
 def main():
