@@ -129,6 +129,23 @@ gbt_peer_source_stop (GbtPeerSource *self, GbtTorrent *torrent)
     GBT_PEER_SOURCE_GET_IFACE (self)->stop (self, torrent);
 }
 
+guint16
+gbt_peer_source_get_dht_port (GbtPeerSource *self, GbtTorrent *torrent)
+{
+  g_return_val_if_fail (GBT_IS_PEER_SOURCE (self), 0);
+  if (GBT_PEER_SOURCE_GET_IFACE (self)->get_dht_port == NULL)
+    return 0;
+  return GBT_PEER_SOURCE_GET_IFACE (self)->get_dht_port (self, torrent);
+}
+
+void
+gbt_peer_source_on_dht_port (GbtPeerSource *self, GbtPeer *peer, guint16 port)
+{
+  g_return_if_fail (GBT_IS_PEER_SOURCE (self));
+  if (GBT_PEER_SOURCE_GET_IFACE (self)->on_dht_port)
+    GBT_PEER_SOURCE_GET_IFACE (self)->on_dht_port (self, peer, port);
+}
+
 const char *
 gbt_wire_extension_get_name (GbtWireExtension *self)
 {

@@ -378,6 +378,8 @@ peer_send_handshake (GbtPeer *peer)
 
   reserved[GBT_RESERVED_EXTENSION_BYTE] |= GBT_RESERVED_EXTENSION_MASK;
   reserved[GBT_RESERVED_FAST_BYTE] |= GBT_RESERVED_FAST_MASK;
+  if (gbt_torrent_get_dht_port (peer->torrent))
+    reserved[GBT_RESERVED_DHT_BYTE] |= GBT_RESERVED_DHT_MASK;
   gbt_wire_write_handshake (hs, reserved, gbt_torrent_get_info_hash (peer->torrent),
                             gbt_session_get_peer_id (session));
   g_byte_array_append (peer->wbuf, hs, sizeof hs);
@@ -490,6 +492,16 @@ peer_handle_handshake (GbtPeer *peer)
       const guint8 *p = g_bytes_get_data (ext, &len);
       gbt_wire_write_extended (peer->wbuf, 0, p, len);
       peer_queue_flush (peer);
+    }
+  /* BEP 5: both run a DHT node: ours is at this UDP port */
+  if (peer->remote.reserved[GBT_RESERVED_DHT_BYTE] & GBT_RESERVED_DHT_MASK)
+    {
+      guint16 dht_port = gbt_torrent_get_dht_port (peer->torrent);
+      if (dht_port)
+        {
+          gbt_wire_write_port (peer->wbuf, dht_port);
+          peer_queue_flush (peer);
+        }
     }
   peer_debug (peer, "handshake done (fast %d, ltep %d)", peer->fast, peer->ltep);
   gbt_torrent_peer_ready (peer->torrent, peer);
@@ -666,9 +678,11 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
         break;
       }
     case GBT_MSG_PORT:
+      gbt_torrent_peer_dht_port (t, peer, msg->port);
+      break;
     case GBT_MSG_SUGGEST:
     case GBT_MSG_ALLOWED_FAST:
-      /* DHT port and advisory fast-extension hints: nothing to do yet */
+      /* advisory fast-extension hints: nothing to do yet */
       break;
     case GBT_MSG_EXTENDED:
       if (!peer->ltep)

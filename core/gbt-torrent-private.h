@@ -46,6 +46,10 @@ G_GNUC_INTERNAL void gbt_torrent_peer_cancel (GbtTorrent *self, GbtPeer *peer,
                                               const GbtBlock *block);
 G_GNUC_INTERNAL void gbt_torrent_peer_extended (GbtTorrent *self, GbtPeer *peer, guint8 ext_id,
                                                 const guint8 *payload, gsize len);
+/* BEP 5: the UDP port of a DHT node serving the torrent (0: none) */
+G_GNUC_INTERNAL guint16 gbt_torrent_get_dht_port (GbtTorrent *self);
+/* a peer's PORT message */
+G_GNUC_INTERNAL void gbt_torrent_peer_dht_port (GbtTorrent *self, GbtPeer *peer, guint16 port);
 /* our side of the torrent for the wire */
 G_GNUC_INTERNAL const GbtBitfield *gbt_torrent_get_have (GbtTorrent *self);
 G_GNUC_INTERNAL const GbtWireLimits *gbt_torrent_get_wire_limits (GbtTorrent *self);

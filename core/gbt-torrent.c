@@ -2129,6 +2129,35 @@ torrent_stop_sources (GbtTorrent *self)
     gbt_peer_source_stop (g_ptr_array_index (sources, i), self);
 }
 
+guint16
+gbt_torrent_get_dht_port (GbtTorrent *self)
+{
+  GPtrArray *sources;
+
+  if (!self->sources_started)
+    return 0;
+  sources = gbt_plugin_registry_get_peer_sources (gbt_session_get_registry (self->session));
+  for (guint i = 0; sources && i < sources->len; i++)
+    {
+      guint16 port = gbt_peer_source_get_dht_port (g_ptr_array_index (sources, i), self);
+      if (port)
+        return port;
+    }
+  return 0;
+}
+
+void
+gbt_torrent_peer_dht_port (GbtTorrent *self, GbtPeer *peer, guint16 port)
+{
+  GPtrArray *sources;
+
+  if (!self->sources_started || port == 0)
+    return;
+  sources = gbt_plugin_registry_get_peer_sources (gbt_session_get_registry (self->session));
+  for (guint i = 0; sources && i < sources->len; i++)
+    gbt_peer_source_on_dht_port (g_ptr_array_index (sources, i), peer, port);
+}
+
 static void
 torrent_go_live (GbtTorrent *self)
 {

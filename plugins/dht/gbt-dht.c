@@ -20,13 +20,16 @@
  * Input is untrusted: packets over 1.5 KiB, bencode that is not a
  * dictionary with a string "t" and "y", ids that are not 20 bytes, replies
  * from another address than the one asked, and replies to nothing we asked
- * are dropped; a query we cannot parse gets a 203 error.  Not done yet:
- * IPv6 (BEP 32), BEP 42 node ids, the PORT message, a saved routing table.
+ * are dropped; a query we cannot parse gets a 203 error.  Peers hear of
+ * our node through the handshake's DHT bit and a PORT message, and a
+ * peer's PORT message gets its node a ping.  Not done yet: IPv6 (BEP 32),
+ * BEP 42 node ids, a routing table kept between runs.
  */
 #include <string.h>
 #include <sys/random.h>
 
 #include <gbt/gbt-bencode.h>
+#include <gbt/gbt-peer.h>
 #include <gbt/gbt-session.h>
 #include <gbt/gbt-torrent.h>
 
@@ -1190,11 +1193,46 @@ dht_stop (GbtPeerSource *source, GbtTorrent *torrent)
     }
 }
 
+/* BEP 5: our node's UDP port, for the handshake's DHT bit and PORT */
+static guint16
+dht_get_dht_port (GbtPeerSource *source, GbtTorrent *torrent)
+{
+  GbtDhtSource *self = GBT_DHT_SOURCE (source);
+  Dht *dht = g_hash_table_lookup (self->nodes, gbt_torrent_get_session (torrent));
+  g_autoptr(GSocketAddress) local = NULL;
+
+  if (dht == NULL || dht->socket == NULL || !g_hash_table_contains (dht->torrents, torrent))
+    return 0;
+  local = g_socket_get_local_address (dht->socket, NULL);
+  return local ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local)) : 0;
+}
+
+/* a peer's PORT message: its node is pinged, and joins the table when it
+ * answers (handle_reply) */
+static void
+dht_on_dht_port (GbtPeerSource *source, GbtPeer *peer, guint16 port)
+{
+  GbtDhtSource *self = GBT_DHT_SOURCE (source);
+  GbtTorrent *torrent = gbt_peer_get_torrent (peer);
+  Dht *dht = torrent ? g_hash_table_lookup (self->nodes, gbt_torrent_get_session (torrent)) : NULL;
+  GInetSocketAddress *remote = gbt_peer_get_address (peer);
+  g_autoptr(GInetAddress) ip = NULL;
+  g_autoptr(GSocketAddress) node = NULL;
+
+  if (dht == NULL || remote == NULL || port == 0
+      || (ip = ipv4_of (g_inet_socket_address_get_address (remote))) == NULL)
+    return;
+  node = g_inet_socket_address_new (ip, port);
+  send_query (dht, G_INET_SOCKET_ADDRESS (node), Q_PING, "ping", NULL, NULL, NULL);
+}
+
 static void
 gbt_dht_source_iface_init (GbtPeerSourceInterface *iface)
 {
   iface->start = dht_start;
   iface->stop = dht_stop;
+  iface->get_dht_port = dht_get_dht_port;
+  iface->on_dht_port = dht_on_dht_port;
 }
 
 static void

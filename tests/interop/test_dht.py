@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import socket
+import struct
 import sys
 import time
 
@@ -291,7 +292,60 @@ def case_bootstrap_by_name(tap):
             probe.close()
 
 
-CASES = [case_krpc, case_bootstrap_by_name, case_gbt_finds_libtorrent, case_libtorrent_finds_gbt, case_gbt_as_node]
+def recv_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise EOFError
+        buf += chunk
+    return buf
+
+
+def case_port_message(tap):
+    """BEP 5 on the wire: gbt's handshake sets the DHT bit, a peer that sets
+    it too gets a PORT message with gbt's node's UDP port, and a PORT
+    message from the peer gets that node pinged."""
+    with Swarm("dht-port") as sw:
+        probe = MiniNode(sw.new_addr())
+        conn = None
+        try:
+            src, src_dir, info = offline_torrent(sw, 64 * KiB, 16 * KiB, 67, "p.bin")
+            p, addr, port = gbt_seed(sw, info, src_dir, "")
+            diag = []
+            # from the probe's address: a PORT message names a port at the peer's IP
+            conn = socket.create_connection((addr, port), 5, source_address=(probe.addr[0], 0))
+            conn.settimeout(5)
+            reserved = bytearray(8)
+            reserved[7] |= 0x01
+            conn.sendall(b"\x13BitTorrent protocol" + bytes(reserved) + info.info_hash
+                         + b"-PY0001-" + os.urandom(6).hex().encode())
+            hs = recv_exact(conn, 68)
+            if not hs[27] & 0x01:
+                diag.append("gbt's handshake does not set the DHT bit: %r" % hs[20:28])
+            got_port = None
+            end = time.monotonic() + 5
+            while got_port is None and time.monotonic() < end:
+                (length,) = struct.unpack(">I", recv_exact(conn, 4))
+                body = recv_exact(conn, length) if length else b""
+                if body[:1] == b"\x09" and len(body) == 3:
+                    got_port = int.from_bytes(body[1:3], "big")
+            if got_port != port:
+                diag.append("PORT message: %r, expected %d" % (got_port, port))
+            conn.sendall((3).to_bytes(4, "big") + b"\x09" + probe.addr[1].to_bytes(2, "big"))
+            wait_for(lambda: probe.pump(0.3) or b"ping" in probe.seen_queries, 5)
+            if b"ping" not in probe.seen_queries:
+                diag.append("gbt did not ping the node of our PORT message: %r"
+                            % probe.seen_queries)
+            tap.ok(not diag, "BEP 5 wire: DHT bit, PORT with gbt's UDP port, and a ping for "
+                   "ours", "\n".join(diag))
+        finally:
+            if conn:
+                conn.close()
+            probe.close()
+
+
+CASES = [case_krpc, case_bootstrap_by_name, case_port_message, case_gbt_finds_libtorrent, case_libtorrent_finds_gbt, case_gbt_as_node]
 
 
 def main():
