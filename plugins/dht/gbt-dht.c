@@ -1150,6 +1150,35 @@ dht_new (GbtDhtSource *source, GbtSession *session)
   return dht;
 }
 
+/* For the fuzz target (tests/fuzzing/fuzz-dht.c): one packet, from a fixed
+ * address, through the parser and the query and reply handlers of a node
+ * that has no socket, timer or session (it answers into the void). */
+void
+gbt_dht_fuzz_packet (const guint8 *data, gsize len)
+{
+  static Dht *node;
+  static GInetSocketAddress *from;
+
+  if (node == NULL)
+    {
+      g_autoptr(GInetAddress) ip = g_inet_address_new_from_string ("127.0.0.2");
+
+      node = g_new0 (Dht, 1);
+      random_bytes (node->id, 20);
+      for (guint b = 0; b < N_BUCKETS; b++)
+        node->buckets[b] = g_ptr_array_new_with_free_func (with_addr_free);
+      node->pending = g_hash_table_new_full (NULL, NULL, NULL, pending_free);
+      node->store = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
+                                           (GDestroyNotify) g_bytes_unref,
+                                           (GDestroyNotify) g_ptr_array_unref);
+      node->torrents = g_hash_table_new_full (NULL, NULL, NULL, dht_torrent_free);
+      rotate_secret (node, g_get_monotonic_time ());
+      from = G_INET_SOCKET_ADDRESS (g_inet_socket_address_new (ip, 6881));
+    }
+  if (len <= MAX_PACKET)
+    handle_packet (node, from, data, len);
+}
+
 /* ---- GbtPeerSource ---- */
 
 static void

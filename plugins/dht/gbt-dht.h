@@ -12,4 +12,7 @@ G_DECLARE_FINAL_TYPE (GbtDhtSource, gbt_dht_source, GBT, DHT_SOURCE, GObject)
  * for the well-known public routers */
 GbtDhtSource *gbt_dht_source_new (const char *bootstrap, GError **error);
 
+/* tests/fuzzing/fuzz-dht.c: one UDP packet through a socketless node */
+void gbt_dht_fuzz_packet (const guint8 *data, gsize len);
+
 G_END_DECLS
