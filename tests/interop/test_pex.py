@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Peer exchange (BEP 11, the optional `pex` plugin) with libtorrent.
 
-Learning: a libtorrent seeder A and a libtorrent leecher B (without
-ut_pex, so that it cannot hear of gbt and dial it first) that found A
-through the tracker.  `gbt --plugins=pex download` gets a magnet link that
+Learning: a libtorrent seeder A and a second downloader B connected to it
+(a gbt without the pex plugin, so that it cannot hear of the gbt under
+test and dial it first).  `gbt --plugins=pex download` gets a magnet link that
 names only A (x.pe, no tracker); B's address can reach gbt only in A's
 ut_pex message.  gbt must connect to B (its --json "peer_sources" counts a
 peer from "pex") and complete the download.
@@ -35,12 +35,16 @@ def learn(sw, plugins, name):
     """A and B as described; returns (gbt process, exit status, src, out)."""
     src, parent, info = single_file(sw, 4 * MiB, 64 * KiB, 51)
     a = sw.libtorrent_seeder(info, parent, upload_limit=768 * KiB)
-    # B has no ut_pex: it cannot hear of gbt from A and dial it first
-    b = sw.libtorrent_peer(info, sw.path("b"), leech=True, keep_seeding=True, name="lt-b",
-                           extra=["--no-pex"])
-    # B has met A (through the tracker) before gbt comes
+    # B: another downloader, a gbt without the pex plugin (so it cannot hear
+    # of the gbt under test from A and dial it first), slow enough to stay
+    # a leecher (finished, A would drop it: seeds do not keep seeds).  It
+    # tells A where it listens ("p"), so A's ut_pex lists it.
+    baddr = sw.new_addr()
+    sw.spawn("gbt-b", [gbt_cli(), "download", "magnet:?xt=urn:btih:%s&x.pe=%s:%d"
+                       % (info.hex, a.addr, a.port), "-o", sw.path("b"), "--bind", baddr,
+                       "--port", str(sw.free_port(baddr)), "--max-down", "192K"])
     if not wait_for(lambda: (a.stats() or {}).get("num_peers", 0) >= 1, 30):
-        raise RuntimeError("libtorrent leecher never met the seeder")
+        raise RuntimeError("the second downloader never reached the seeder")
     out = sw.path("out")
     addr = sw.new_addr()
     link = "magnet:?xt=urn:btih:%s&x.pe=%s:%d" % (info.hex, a.addr, a.port)
