@@ -52,8 +52,6 @@
 #define MAX_VALUES 50 /* peers in one get_peers reply: stays under a UDP packet */
 #define DEFAULT_BOOTSTRAP "router.bittorrent.com:6881,dht.transmissionbt.com:6881,router.utorrent.com:6881"
 
-typedef enum { Q_PING, Q_FIND_NODE, Q_GET_PEERS, Q_ANNOUNCE } QueryKind;
-
 /* Node and StoredPeer start with their address: one free function */
 typedef struct {
   GInetSocketAddress *addr;
@@ -93,7 +91,6 @@ struct _DhtTorrent {
 
 typedef struct {
   guint16 tid;
-  QueryKind kind;
   GInetSocketAddress *to;
   gint64 sent_us;
   Lookup *lookup; /* for get_peers and find_node of a lookup */
@@ -383,7 +380,7 @@ pending_free (gpointer p)
  * without its "d" and "e", our id added here); remembers it.  FALSE when
  * too many are in flight. */
 static gboolean
-send_query (Dht *dht, GInetSocketAddress *to, QueryKind kind, const char *method, GByteArray *args,
+send_query (Dht *dht, GInetSocketAddress *to, const char *method, GByteArray *args,
             Lookup *lookup, LookupNode *ln)
 {
   g_autoptr(GByteArray) msg = g_byte_array_new ();
@@ -420,7 +417,6 @@ send_query (Dht *dht, GInetSocketAddress *to, QueryKind kind, const char *method
 
   q = g_new0 (Pending, 1);
   q->tid = tid;
-  q->kind = kind;
   q->to = g_object_ref (to);
   q->sent_us = g_get_monotonic_time ();
   q->lookup = lookup;
@@ -790,7 +786,7 @@ lookup_finish (Lookup *l)
           gbt_bencode_write_int (args, port);
           gbt_bencode_write_str (args, "token");
           gbt_bencode_write_string (args, tok, tlen);
-          if (send_query (dht, ln->addr, Q_ANNOUNCE, "announce_peer", args, NULL, NULL))
+          if (send_query (dht, ln->addr, "announce_peer", args, NULL, NULL))
             announced++;
         }
       g_debug ("[%s] DHT lookup done: %u peers, announced to %u nodes",
@@ -837,8 +833,7 @@ lookup_pump (Lookup *l)
           gbt_bencode_write_str (args, "target");
           gbt_bencode_write_string (args, l->target, 20);
         }
-      if (!send_query (l->dht, ln->addr, l->owner ? Q_GET_PEERS : Q_FIND_NODE,
-                       l->owner ? "get_peers" : "find_node", args, l, ln))
+      if (!send_query (l->dht, ln->addr, l->owner ? "get_peers" : "find_node", args, l, ln))
         break;
       ln->state = LN_ASKED;
       l->in_flight++;
@@ -1252,7 +1247,7 @@ dht_on_dht_port (GbtPeerSource *source, GbtPeer *peer, guint16 port)
       || (ip = ipv4_of (g_inet_socket_address_get_address (remote))) == NULL)
     return;
   node = g_inet_socket_address_new (ip, port);
-  send_query (dht, G_INET_SOCKET_ADDRESS (node), Q_PING, "ping", NULL, NULL, NULL);
+  send_query (dht, G_INET_SOCKET_ADDRESS (node), "ping", NULL, NULL, NULL);
 }
 
 static void
