@@ -2514,37 +2514,101 @@ info_cache_save_thread (GTask *task, gpointer source, gpointer task_data,
   g_task_return_boolean (task, TRUE);
 }
 
-static void
-info_cache_load_thread (GTask *task, gpointer source, gpointer task_data,
-                        GCancellable *cancellable)
-{
-  char *data = NULL;
-  gsize len = 0;
-  GError *error = NULL;
+/* ---- metadata: hashed and parsed on a worker ---- */
 
-  if (g_file_get_contents (task_data, &data, &len, &error))
-    g_task_return_pointer (task, g_bytes_new_take (data, len), (GDestroyNotify) g_bytes_unref);
+typedef struct {
+  GBytes *info; /* NULL: read from cache_path first */
+  char *cache_path;
+  guint8 info_hash[20];
+} MetadataJob;
+
+static void
+metadata_job_free (gpointer p)
+{
+  MetadataJob *job = p;
+  g_clear_pointer (&job->info, g_bytes_unref);
+  g_free (job->cache_path);
+  g_free (job);
+}
+
+/* The info dictionary checked against the info-hash and parsed: SHA-1 and
+ * bencode of up to 16 MiB do not belong on the main loop. */
+static void
+metadata_parse_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  MetadataJob *job = task_data;
+  GError *error = NULL;
+  GbtMetainfo *mi;
+
+  if (job->info == NULL)
+    {
+      char *data = NULL;
+      gsize len = 0;
+
+      if (!g_file_get_contents (job->cache_path, &data, &len, &error))
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+      job->info = g_bytes_new_take (data, len);
+    }
+  mi = gbt_metainfo_new_from_info (job->info, job->info_hash, &error);
+  if (mi == NULL)
+    {
+      g_task_return_new_error (task, GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_METADATA,
+                               "bad metadata: %s", error->message);
+      g_error_free (error);
+      return;
+    }
+  g_task_return_pointer (task, mi, (GDestroyNotify) gbt_metainfo_unref);
+}
+
+static void torrent_take_metadata (GbtTorrent *self, GbtMetainfo *mi, GBytes *info, gboolean keep);
+
+/* @outer: the caller's task of gbt_torrent_set_metadata_async(), or NULL
+ * for the copy kept by an earlier run */
+static void
+metadata_parsed_cb (GObject *source, GAsyncResult *result, gpointer outer)
+{
+  GbtTorrent *self = GBT_TORRENT (source);
+  MetadataJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GbtMetainfo) mi = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (mi != NULL && self->metainfo != NULL)
+    g_set_error_literal (&error, GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_METADATA,
+                         "the torrent has its metadata already");
+  else if (mi != NULL)
+    torrent_take_metadata (self, mi, job->info, outer != NULL);
+  if (outer == NULL)
+    {
+      if (error && !g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_debug ("[%s] kept metadata not used: %s", gbt_torrent_get_name (self), error->message);
+      return;
+    }
+  if (error)
+    g_task_return_error (outer, g_steal_pointer (&error));
   else
-    g_task_return_error (task, error);
+    g_task_return_boolean (outer, TRUE);
+  g_object_unref (outer);
 }
 
 static void
-info_cache_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+torrent_parse_metadata (GbtTorrent *self, GBytes *info, GTask *outer)
 {
-  GbtTorrent *self = GBT_TORRENT (source);
-  g_autoptr(GBytes) info = g_task_propagate_pointer (G_TASK (result), NULL);
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GTask) task = g_task_new (self, NULL, metadata_parsed_cb, outer);
+  MetadataJob *job = g_new0 (MetadataJob, 1);
 
-  if (info == NULL || self->metainfo != NULL || self->stopping
-      || self->state != GBT_TORRENT_STATE_FETCHING_METADATA)
-    return;
-  if (!gbt_torrent_set_metadata (self, info, &error))
-    g_debug ("[%s] kept metadata not used: %s", gbt_torrent_get_name (self), error->message);
+  job->info = info ? g_bytes_ref (info) : NULL;
+  job->cache_path = info ? NULL : torrent_info_cache_path (self);
+  memcpy (job->info_hash, self->info_hash, 20);
+  g_task_set_task_data (task, job, metadata_job_free);
+  g_task_run_in_thread (task, metadata_parse_thread);
 }
 
 /* A magnet: no pieces yet.  Announce to its trackers, connect to its
  * peers, and wait for a metadata extension to call
- * gbt_torrent_set_metadata() (or for the copy kept by an earlier run). */
+ * gbt_torrent_set_metadata_async() (or for the copy kept by an earlier run). */
 static void
 torrent_start_magnet (GbtTorrent *self)
 {
@@ -2585,11 +2649,7 @@ torrent_start_magnet (GbtTorrent *self)
     }
   magnet_add_peers (self);
   torrent_start_sources (self);
-  {
-    g_autoptr(GTask) task = g_task_new (self, NULL, info_cache_loaded_cb, NULL);
-    g_task_set_task_data (task, torrent_info_cache_path (self), g_free);
-    g_task_run_in_thread (task, info_cache_load_thread);
-  }
+  torrent_parse_metadata (self, NULL, NULL); /* the copy an earlier run kept, if any */
 }
 
 /* A stopped torrent starts again from what is on disk: the stop saved
@@ -2652,35 +2712,19 @@ gbt_torrent_start (GbtTorrent *self)
     torrent_start_check (self);
 }
 
-gboolean
-gbt_torrent_set_metadata (GbtTorrent *self, GBytes *info, GError **error)
+/* On the main loop, with @mi checked and parsed: the torrent goes on as if
+ * started from a .torrent file (@keep: write @info to the cache). */
+static void
+torrent_take_metadata (GbtTorrent *self, GbtMetainfo *mi, GBytes *info, gboolean keep)
 {
-  g_autoptr(GbtMetainfo) mi = NULL;
-  g_autoptr(GError) local = NULL;
   g_autoptr(GPtrArray) peers = NULL;
 
-  g_return_val_if_fail (GBT_IS_TORRENT (self), FALSE);
-  g_return_val_if_fail (info != NULL, FALSE);
-
-  if (self->metainfo != NULL)
-    {
-      g_set_error_literal (error, GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_METADATA,
-                           "the torrent has its metadata already");
-      return FALSE;
-    }
-  mi = gbt_metainfo_new_from_info (info, self->info_hash, &local);
-  if (mi == NULL)
-    {
-      g_set_error (error, GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_METADATA, "bad metadata: %s",
-                   local->message);
-      return FALSE;
-    }
   torrent_take_metainfo (self, mi);
   g_debug ("[%s] metadata received: %u pieces", gbt_torrent_get_name (self),
            gbt_metainfo_get_n_pieces (mi));
   if (gbt_metainfo_is_private (mi))
     torrent_stop_sources (self); /* looked for peers before we knew */
-  if (self->magnet)
+  if (keep)
     {
       g_autoptr(GTask) task = g_task_new (self, NULL, NULL, NULL);
       g_object_set_data_full (G_OBJECT (task), "info", g_bytes_ref (info),
@@ -2691,7 +2735,7 @@ gbt_torrent_set_metadata (GbtTorrent *self, GBytes *info, GError **error)
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_NAME]);
   g_signal_emit (self, signals[SIGNAL_METADATA_RECEIVED], 0);
   if (self->stopping || self->state != GBT_TORRENT_STATE_FETCHING_METADATA)
-    return TRUE; /* stopped meanwhile: the next start checks the data */
+    return; /* stopped meanwhile: the next start checks the data */
   /* the connected peers' piece sets, kept aside until now */
   peers = g_ptr_array_new_with_free_func ((GDestroyNotify) gbt_peer_unref);
   for (guint i = 0; i < self->peers->len; i++)
@@ -2699,7 +2743,34 @@ gbt_torrent_set_metadata (GbtTorrent *self, GBytes *info, GError **error)
   for (guint i = 0; i < peers->len; i++)
     gbt_peer_metadata_arrived (g_ptr_array_index (peers, i));
   torrent_start_check (self);
-  return TRUE;
+}
+
+void
+gbt_torrent_set_metadata_async (GbtTorrent *self, GBytes *info, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *outer;
+
+  g_return_if_fail (GBT_IS_TORRENT (self));
+  g_return_if_fail (info != NULL);
+
+  outer = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (outer, gbt_torrent_set_metadata_async);
+  if (self->metainfo != NULL)
+    {
+      g_task_return_new_error (outer, GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_METADATA,
+                               "the torrent has its metadata already");
+      g_object_unref (outer);
+      return;
+    }
+  torrent_parse_metadata (self, info, outer);
+}
+
+gboolean
+gbt_torrent_set_metadata_finish (GbtTorrent *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* waits for the pieces being written: what is on disk stays verified */

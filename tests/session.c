@@ -379,6 +379,34 @@ test_resume_partial (void)
   run_swarm (&f, 1, 64 * 1024, TRUE);
 }
 
+typedef struct {
+  gboolean done;
+  gboolean ok;
+  GError *error;
+} MetadataResult;
+
+static void
+metadata_set_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  MetadataResult *r = data;
+
+  r->ok = gbt_torrent_set_metadata_finish (GBT_TORRENT (source), result, &r->error);
+  r->done = TRUE;
+}
+
+/* gbt_torrent_set_metadata_async(), waited for */
+static gboolean
+set_metadata (GbtTorrent *t, GBytes *info, GError **error)
+{
+  MetadataResult r = { 0 };
+
+  gbt_torrent_set_metadata_async (t, info, NULL, metadata_set_cb, &r);
+  gbt_test_wait_until (r.done, 10000);
+  if (r.error)
+    g_propagate_error (error, r.error);
+  return r.ok;
+}
+
 static void
 count_cb (GbtTorrent *t, gpointer data)
 {
@@ -433,7 +461,7 @@ test_magnet (void)
   g_assert_error (error, GBT_SESSION_ERROR, GBT_SESSION_ERROR_DUPLICATE_TORRENT);
   g_clear_error (&error);
   /* a dictionary that is not the one named by the info-hash */
-  g_assert_false (gbt_torrent_set_metadata (lt, wrong, &error));
+  g_assert_false (set_metadata (lt, wrong, &error));
   g_assert_error (error, GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_METADATA);
   g_clear_error (&error);
   g_assert_false (gbt_torrent_has_metadata (lt));
@@ -452,7 +480,7 @@ test_magnet (void)
   g_assert_cmpuint (gbt_torrent_get_n_pieces_have (lt), ==, gbt_metainfo_get_n_pieces (mi));
   g_assert_cmpuint (gbt_torrent_get_bytes_have (lt), ==, len);
   /* once known, the metadata stays */
-  g_assert_false (gbt_torrent_set_metadata (lt, gbt_metainfo_get_info_bytes (mi), &error));
+  g_assert_false (set_metadata (lt, gbt_metainfo_get_info_bytes (mi), &error));
   g_assert_error (error, GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_METADATA);
   g_clear_error (&error);
   finish_swarm (lt, st, mi, stream, leech_dir, seed_dir);

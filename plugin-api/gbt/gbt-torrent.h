@@ -222,22 +222,33 @@ GBT_AVAILABLE_IN_ALL
 void gbt_torrent_add_peers (GbtTorrent *self, GPtrArray *addresses, const char *source);
 
 /**
- * gbt_torrent_set_metadata:
+ * gbt_torrent_set_metadata_async:
  * @self: a #GbtTorrent started from a magnet link
  * @info: the bencoded info dictionary, as a metadata extension assembled it
- * @error: return location for a #GError
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called once the bytes are checked
+ * @user_data: (closure callback): data for @callback
  *
- * For metadata extensions (BEP 9).  The bytes are checked against the
- * info-hash and parsed; on success the torrent emits
+ * For metadata extensions (BEP 9).  On a worker thread the bytes are
+ * checked against the info-hash and parsed; on success the torrent emits
  * #GbtTorrent::metadata-received and goes on as if started from a .torrent
  * file: it checks what is on disk, then downloads.  Peers already connected
  * stay connected.
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_torrent_set_metadata_async (GbtTorrent *self, GBytes *info, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data);
+/**
+ * gbt_torrent_set_metadata_finish:
+ * @self: a #GbtTorrent
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
  *
  * Returns: %TRUE when the metadata was taken; %FALSE with @error set
  *   (%GBT_TORRENT_ERROR_METADATA) when it does not match the info-hash or
  *   is not a valid info dictionary, or when the torrent has metadata already
  */
 GBT_AVAILABLE_IN_ALL
-gboolean gbt_torrent_set_metadata (GbtTorrent *self, GBytes *info, GError **error);
+gboolean gbt_torrent_set_metadata_finish (GbtTorrent *self, GAsyncResult *result, GError **error);
 
 G_END_DECLS

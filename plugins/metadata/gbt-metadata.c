@@ -13,11 +13,12 @@
  * The fetching side, for a torrent started from a magnet link: peers whose
  * extension handshake names ut_metadata and a metadata_size are asked for
  * the blocks, a few at a time each, spread over the peers that announced
- * the same size.  The whole dictionary goes to gbt_torrent_set_metadata(),
- * which checks it against the info-hash.  If it does not match, one of the
- * peers lied; from then on each attempt takes every block from a single
- * peer, so a peer whose copy fails is known and dropped.  A peer that
- * rejects or does not answer in time is not asked again.
+ * the same size.  The whole dictionary goes to
+ * gbt_torrent_set_metadata_async(), which checks it against the info-hash
+ * on a worker; nothing more is asked meanwhile.  If it does not match, one
+ * of the peers lied; from then on each attempt takes every block from a
+ * single peer, so a peer whose copy fails is known and dropped.  A peer
+ * that rejects or does not answer in time is asked again 30 s later.
  */
 #include <string.h>
 
@@ -65,6 +66,10 @@ typedef struct {
   GbtPeer **asked; /* who each block is asked of, or NULL */
   gint64 *asked_us;
   guint timer_id;
+  /* a whole copy is with the torrent, being checked: nothing is asked
+   * meanwhile; verifying_from: the one peer it came from, or NULL */
+  gboolean verifying;
+  GbtPeer *verifying_from;
 } Fetch;
 
 struct _GbtMetadataExtension {
@@ -158,7 +163,7 @@ fetch_pump (Fetch *f)
   GHashTableIter iter;
   gpointer key, value;
 
-  if (gbt_torrent_has_metadata (f->torrent)
+  if (f->verifying || gbt_torrent_has_metadata (f->torrent)
       || gbt_torrent_get_state (f->torrent) != GBT_TORRENT_STATE_FETCHING_METADATA)
     return;
   if (f->size == 0)
@@ -284,40 +289,47 @@ fetch_tick_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* every block is in: the torrent checks the hash */
 static void
-fetch_complete (Fetch *f)
+fetch_verified_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  GbtMetadataExtension *self = f->ext;
-  GbtTorrent *torrent = f->torrent;
-  g_autoptr(GBytes) info = g_bytes_new_take (g_steal_pointer (&f->buf), f->size);
+  GbtTorrent *torrent = GBT_TORRENT (source);
+  Fetch *f = user_data; /* alive: the check held a reference on the torrent */
   g_autoptr(GError) error = NULL;
-  GbtPeer *single = f->single_source ? f->single : NULL;
+  GbtPeer *from = f->verifying_from;
 
-  fetch_reset_attempt (f);
-  /* out of the table first: set_metadata() lets peers go, and with them
-   * on_peer_closed() would find a fetch that is over */
-  g_object_weak_unref (G_OBJECT (torrent), fetch_torrent_gone, f);
-  g_hash_table_steal (self->fetches, torrent);
-  if (gbt_torrent_set_metadata (torrent, info, &error))
+  f->verifying = FALSE;
+  f->verifying_from = NULL;
+  if (gbt_torrent_set_metadata_finish (torrent, result, &error)
+      || gbt_torrent_has_metadata (torrent))
     {
-      fetch_free (f);
+      g_object_weak_unref (G_OBJECT (torrent), fetch_torrent_gone, f);
+      g_hash_table_remove (f->ext->fetches, torrent); /* frees f */
       return;
     }
-  g_hash_table_insert (self->fetches, torrent, f);
-  g_object_weak_ref (G_OBJECT (torrent), fetch_torrent_gone, f);
   g_debug ("metadata refused: %s", error->message);
-  if (single)
+  if (from)
     {
       /* that peer alone sent it: drop it */
-      Source *src = g_hash_table_lookup (f->sources, single);
+      Source *src = g_hash_table_lookup (f->sources, from);
       if (src)
         src->liar = TRUE;
-      fetch_give_up_on (f, single);
-      gbt_peer_disconnect (single, "sent metadata that does not match the info-hash");
+      fetch_give_up_on (f, from);
+      gbt_peer_disconnect (from, "sent metadata that does not match the info-hash");
     }
   f->single_source = TRUE;
   fetch_pump (f);
+}
+
+/* every block is in: the torrent checks the hash (on a worker) */
+static void
+fetch_complete (Fetch *f)
+{
+  g_autoptr(GBytes) info = g_bytes_new_take (g_steal_pointer (&f->buf), f->size);
+
+  f->verifying_from = f->single_source ? f->single : NULL;
+  fetch_reset_attempt (f);
+  f->verifying = TRUE;
+  gbt_torrent_set_metadata_async (f->torrent, info, NULL, fetch_verified_cb, f);
 }
 
 static Fetch *
@@ -536,6 +548,8 @@ metadata_on_peer_closed (GbtWireExtension *ext, GbtPeer *peer)
   Fetch *f = torrent ? g_hash_table_lookup (self->fetches, torrent) : NULL;
 
   g_hash_table_remove (self->served, peer);
+  if (f && f->verifying_from == peer)
+    f->verifying_from = NULL;
   if (f && g_hash_table_contains (f->sources, peer))
     {
       fetch_unask (f, peer);
