@@ -376,6 +376,35 @@ pending_free (gpointer p)
   g_free (q);
 }
 
+/* {"id": ours, then the keys of @rest}: a query's "a", a reply's "r" (keys
+ * in @rest sort after "id") */
+static void
+write_id_dict (GByteArray *msg, Dht *dht, GByteArray *rest)
+{
+  gbt_bencode_write_dict_start (msg);
+  gbt_bencode_write_str (msg, "id");
+  gbt_bencode_write_string (msg, dht->id, 20);
+  if (rest)
+    g_byte_array_append (msg, rest->data, rest->len);
+  gbt_bencode_write_end (msg);
+}
+
+/* @msg holds "d" and the keys before "t"; the rest of a KRPC message is
+ * written here (t, v, y) and it goes to @to */
+static void
+send_message (Dht *dht, GInetSocketAddress *to, GByteArray *msg, const guint8 *t, gsize t_len,
+              const char *y)
+{
+  gbt_bencode_write_str (msg, "t");
+  gbt_bencode_write_string (msg, t, t_len);
+  gbt_bencode_write_str (msg, "v");
+  gbt_bencode_write_string (msg, "GB01", 4);
+  gbt_bencode_write_str (msg, "y");
+  gbt_bencode_write_str (msg, y);
+  gbt_bencode_write_end (msg);
+  send_packet (dht, to, msg);
+}
+
 /* Sends query @method with the arguments in @args (a bencoded dict body
  * without its "d" and "e", our id added here); remembers it.  FALSE when
  * too many are in flight. */
@@ -395,26 +424,6 @@ send_query (Dht *dht, GInetSocketAddress *to, const char *method, GByteArray *ar
   while (g_hash_table_contains (dht->pending, GUINT_TO_POINTER (tid)));
   t[0] = tid >> 8;
   t[1] = tid & 0xff;
-  /* keys in order: a, q, t, v, y */
-  gbt_bencode_write_dict_start (msg);
-  gbt_bencode_write_str (msg, "a");
-  gbt_bencode_write_dict_start (msg);
-  /* "id" sorts before every other argument we send */
-  gbt_bencode_write_str (msg, "id");
-  gbt_bencode_write_string (msg, dht->id, 20);
-  if (args)
-    g_byte_array_append (msg, args->data, args->len);
-  gbt_bencode_write_end (msg);
-  gbt_bencode_write_str (msg, "q");
-  gbt_bencode_write_str (msg, method);
-  gbt_bencode_write_str (msg, "t");
-  gbt_bencode_write_string (msg, t, 2);
-  gbt_bencode_write_str (msg, "v");
-  gbt_bencode_write_string (msg, "GB01", 4);
-  gbt_bencode_write_str (msg, "y");
-  gbt_bencode_write_str (msg, "q");
-  gbt_bencode_write_end (msg);
-
   q = g_new0 (Pending, 1);
   q->tid = tid;
   q->to = g_object_ref (to);
@@ -422,7 +431,13 @@ send_query (Dht *dht, GInetSocketAddress *to, const char *method, GByteArray *ar
   q->lookup = lookup;
   q->ln = ln;
   g_hash_table_insert (dht->pending, GUINT_TO_POINTER (tid), q);
-  send_packet (dht, to, msg);
+  /* keys in order: a, q, t, v, y */
+  gbt_bencode_write_dict_start (msg);
+  gbt_bencode_write_str (msg, "a");
+  write_id_dict (msg, dht, args);
+  gbt_bencode_write_str (msg, "q");
+  gbt_bencode_write_str (msg, method);
+  send_message (dht, to, msg, t, 2, "q");
   return TRUE;
 }
 
@@ -433,20 +448,8 @@ send_reply (Dht *dht, GInetSocketAddress *to, const guint8 *t, gsize t_len, GByt
 
   gbt_bencode_write_dict_start (msg);
   gbt_bencode_write_str (msg, "r");
-  gbt_bencode_write_dict_start (msg);
-  gbt_bencode_write_str (msg, "id");
-  gbt_bencode_write_string (msg, dht->id, 20);
-  if (body)
-    g_byte_array_append (msg, body->data, body->len);
-  gbt_bencode_write_end (msg);
-  gbt_bencode_write_str (msg, "t");
-  gbt_bencode_write_string (msg, t, t_len);
-  gbt_bencode_write_str (msg, "v");
-  gbt_bencode_write_string (msg, "GB01", 4);
-  gbt_bencode_write_str (msg, "y");
-  gbt_bencode_write_str (msg, "r");
-  gbt_bencode_write_end (msg);
-  send_packet (dht, to, msg);
+  write_id_dict (msg, dht, body);
+  send_message (dht, to, msg, t, t_len, "r");
 }
 
 static void
@@ -461,12 +464,7 @@ send_error (Dht *dht, GInetSocketAddress *to, const guint8 *t, gsize t_len, int 
   gbt_bencode_write_int (msg, code);
   gbt_bencode_write_str (msg, text);
   gbt_bencode_write_end (msg);
-  gbt_bencode_write_str (msg, "t");
-  gbt_bencode_write_string (msg, t, t_len);
-  gbt_bencode_write_str (msg, "y");
-  gbt_bencode_write_str (msg, "e");
-  gbt_bencode_write_end (msg);
-  send_packet (dht, to, msg);
+  send_message (dht, to, msg, t, t_len, "e");
 }
 
 /* ---- tokens and the peer store ---- */
@@ -707,7 +705,7 @@ lookup_add (Lookup *l, const guint8 *id, GInetSocketAddress *addr)
 }
 
 static Lookup *
-lookup_new (Dht *dht, DhtTorrent *owner, const guint8 *target, GPtrArray *bootstrap)
+lookup_new (Dht *dht, DhtTorrent *owner, const guint8 *target)
 {
   Lookup *l = g_new0 (Lookup, 1);
   g_autoptr(GPtrArray) close = table_closest (dht, target);
@@ -719,9 +717,10 @@ lookup_new (Dht *dht, DhtTorrent *owner, const guint8 *target, GPtrArray *bootst
   l->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   for (guint i = 0; i < close->len; i++)
     lookup_add (l, ((Node *) close->pdata[i])->id, ((Node *) close->pdata[i])->addr);
-  if (close->len < K)
-    for (guint i = 0; bootstrap && i < bootstrap->len; i++)
-      lookup_add (l, NULL, g_ptr_array_index (bootstrap, i));
+  /* a table too small to start from: ask the bootstrap nodes too */
+  if (close->len < K && dht->source)
+    for (guint i = 0; i < dht->source->bootstrap->len; i++)
+      lookup_add (l, NULL, g_ptr_array_index (dht->source->bootstrap, i));
   return l;
 }
 
@@ -992,7 +991,7 @@ bootstrap (Dht *dht)
   if (dht->bootstrap_lookup)
     return;
   dht->last_bootstrap_us = g_get_monotonic_time ();
-  dht->bootstrap_lookup = lookup_new (dht, NULL, dht->id, dht->source->bootstrap);
+  dht->bootstrap_lookup = lookup_new (dht, NULL, dht->id);
   lookup_pump (dht->bootstrap_lookup);
 }
 
@@ -1041,7 +1040,7 @@ tick_cb (gpointer user_data)
 static void
 start_lookup (Dht *dht, DhtTorrent *dt)
 {
-  dt->lookup = lookup_new (dht, dt, gbt_torrent_get_info_hash (dt->torrent), dht->source->bootstrap);
+  dt->lookup = lookup_new (dht, dt, gbt_torrent_get_info_hash (dt->torrent));
   lookup_pump (dt->lookup);
 }
 
@@ -1109,14 +1108,12 @@ open_socket (GbtSession *session, GError **error)
 
 static void resolve_names (GbtDhtSource *self);
 
+/* a node's state, with no socket, timer or session yet */
 static Dht *
-dht_new (GbtDhtSource *source, GbtSession *session)
+dht_alloc (void)
 {
-  g_autoptr(GError) error = NULL;
   Dht *dht = g_new0 (Dht, 1);
 
-  dht->source = source;
-  dht->session = session;
   random_bytes (dht->id, 20);
   dht->next_tid = (guint16) g_random_int ();
   for (guint b = 0; b < N_BUCKETS; b++)
@@ -1126,6 +1123,17 @@ dht_new (GbtDhtSource *source, GbtSession *session)
                                       (GDestroyNotify) g_ptr_array_unref);
   dht->torrents = g_hash_table_new_full (NULL, NULL, NULL, dht_torrent_free);
   rotate_secret (dht, g_get_monotonic_time ());
+  return dht;
+}
+
+static Dht *
+dht_new (GbtDhtSource *source, GbtSession *session)
+{
+  g_autoptr(GError) error = NULL;
+  Dht *dht = dht_alloc ();
+
+  dht->source = source;
+  dht->session = session;
   dht->socket = open_socket (session, &error);
   if (dht->socket == NULL)
     g_warning ("DHT: no UDP socket: %s", error->message);
@@ -1158,16 +1166,7 @@ gbt_dht_fuzz_packet (const guint8 *data, gsize len)
     {
       g_autoptr(GInetAddress) ip = g_inet_address_new_from_string ("127.0.0.2");
 
-      node = g_new0 (Dht, 1);
-      random_bytes (node->id, 20);
-      for (guint b = 0; b < N_BUCKETS; b++)
-        node->buckets[b] = g_ptr_array_new_with_free_func (with_addr_free);
-      node->pending = g_hash_table_new_full (NULL, NULL, NULL, pending_free);
-      node->store = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
-                                           (GDestroyNotify) g_bytes_unref,
-                                           (GDestroyNotify) g_ptr_array_unref);
-      node->torrents = g_hash_table_new_full (NULL, NULL, NULL, dht_torrent_free);
-      rotate_secret (node, g_get_monotonic_time ());
+      node = dht_alloc ();
       from = G_INET_SOCKET_ADDRESS (g_inet_socket_address_new (ip, 6881));
     }
   if (len <= MAX_PACKET)
