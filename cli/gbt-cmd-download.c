@@ -451,22 +451,22 @@ apply_selection (GbtTorrent *torrent, const char *select, const char *skip, GArr
 {
   GbtMetainfo *mi = gbt_torrent_get_metainfo (torrent);
   guint n = gbt_metainfo_get_n_files (mi);
-  g_autofree gboolean *mark = g_new0 (gboolean, n);
   g_autofree gboolean *wanted = g_new0 (gboolean, n);
   gboolean any = FALSE;
 
+  /* the files marked are the wanted ones, or (--skip) the others */
   if (only)
     {
       for (guint i = 0; i < only->len; i++)
         if (g_array_index (only, guint, i) < n)
-          mark[g_array_index (only, guint, i)] = TRUE;
-      select = "";
+          wanted[g_array_index (only, guint, i)] = TRUE;
     }
-  else if (!parse_index_list (select ? select : skip, n, mark, message))
+  else if (!parse_index_list (select ? select : skip, n, wanted, message))
     return GBT_EXIT_USAGE;
   for (guint i = 0; i < n; i++)
     {
-      wanted[i] = select ? mark[i] : !mark[i];
+      if (skip && !only)
+        wanted[i] = !wanted[i];
       any = any || wanted[i];
     }
   if (!any)

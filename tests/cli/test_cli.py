@@ -13,7 +13,7 @@ import tempfile
 GBT = os.environ.get("GBT_CLI", "build/cli/gbt")
 n = 0
 failed = 0
-PLAN = 23
+PLAN = 25
 print("1..%d" % PLAN)
 
 
@@ -86,6 +86,10 @@ try:
     ok(r.returncode == 1 and "no peer sent the metadata" in r.stderr
        and '"event":"error"' in r.stdout.replace(" ", ""),
        "magnet nobody serves: exit 1 after --idle-timeout, with the reason", r)
+    r = run("download", torrent, "-o", os.path.join(tmp, "o7"), "--skip", "0")
+    ok(r.returncode == 2 and "no file left" in r.stderr, "--skip of the only file: usage error", r)
+    r = run("download", torrent, "-o", os.path.join(tmp, "o8"), "--select", "3")
+    ok(r.returncode == 2 and "out of range" in r.stderr, "--select past the last file: usage error", r)
     r = run("plugins", "--json")
     try:
         names = [p["name"] for p in json.loads(r.stdout)["plugins"]]
