@@ -46,16 +46,6 @@ def emit(**kw):
         sys.stdout.flush()
 
 
-def recv_exact(sock, n):
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise EOFError
-        buf += chunk
-    return bytes(buf)
-
-
 def msg(mid, payload=b""):
     return struct.pack(">IB", 1 + len(payload), mid) + payload
 
@@ -81,7 +71,7 @@ class Liar:
         by = "local"
         sock.settimeout(self.hold)
         try:
-            hs = recv_exact(sock, 68)
+            hs = swarm.recv_exact(sock, 68)
             if hs[:20] != PSTR or hs[28:48] != self.info.info_hash:
                 emit(ev="bad-handshake", conn=conn)
                 return
@@ -110,13 +100,13 @@ class Liar:
                 sock.sendall(msg(1))  # unchoke
             their_ut_metadata = None
             while True:
-                (length,) = struct.unpack(">I", recv_exact(sock, 4))
+                (length,) = struct.unpack(">I", swarm.recv_exact(sock, 4))
                 if length == 0:
                     continue
                 if length > 1 << 20:
                     emit(ev="peer-sent-oversized", conn=conn, length=length)
                     return
-                body = recv_exact(sock, length)
+                body = swarm.recv_exact(sock, length)
                 if body[0] == 20 and body[1] == 0 and self.mode == "bad-pex":
                     d, _ = swarm.bdecode(body[2:])
                     their = d.get(b"m", {}).get(b"ut_pex")

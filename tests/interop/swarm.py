@@ -757,15 +757,20 @@ class Swarm:
             raise RuntimeError("transmission leecher never announced:\n" + p.log_tail())
         return peer
 
-    def gbt_seeder(self, info, data_dir, timeout=60, extra=(), name="gbt-seed"):
+    def gbt_seeder(self, info, data_dir, timeout=60, extra=(), name="gbt-seed", plugins=(),
+                   env=None, tracker=True):
         """`gbt seed --json` on its own address; returns once it printed
-        its "seeding" event (data verified).  peer.events() reads its JSON."""
-        self.add_torrent(info)
+        its "seeding" event (data verified).  peer.events() reads its JSON.
+        @plugins: for --plugins=; @tracker: False when the torrent's tracker
+        is not the swarm's opentracker."""
+        if tracker:
+            self.add_torrent(info)
         addr = self.new_addr()
         port = self.free_port(addr)
-        argv = [gbt_cli(), "seed", info.path, "-d", data_dir, "--json", "--bind", addr,
-                "--port", str(port)] + list(extra)
-        p = self.spawn(name, argv)
+        argv = [gbt_cli()] + (["--plugins=" + ",".join(plugins)] if plugins else []) + [
+            "seed", info.path, "-d", data_dir, "--json", "--bind", addr,
+            "--port", str(port)] + list(extra)
+        p = self.spawn(name, argv, env=env)
         peer = Peer("gbt", addr, port, p)
         if p.wait_line(lambda l: '"event":"seeding"' in l.replace(" ", ""), timeout) is None:
             raise RuntimeError("gbt seed never reported seeding (exit %s):\n%s"
@@ -867,6 +872,17 @@ def leftover_processes(names=("opentracker", "aria2c", "transmission-cli", "lt_p
         if any(n in cmd for n in names) and b"GBT_INTEROP_OWNER=%d" % me in env:
             out.append("%s %s" % (pid, cmd))
     return out
+
+
+def recv_exact(sock, n):
+    """Exactly @n bytes from @sock; EOFError if it closes first."""
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise EOFError
+        buf += chunk
+    return bytes(buf)
 
 
 def wait_for(pred, timeout, step=0.2):
@@ -1063,16 +1079,21 @@ class LeechRun:
         self.rc = "killed"
 
 
-def start_leecher(sw, info, out, kind=None, name="leecher", gbt_args=()):
+def start_leecher(sw, info, out, kind=None, name="leecher", gbt_args=(), link=None, plugins=(),
+                  env=None):
+    """A downloader of @info into @out.  For gbt: @link (a magnet link)
+    instead of the .torrent, @plugins for --plugins=, @env for its
+    environment."""
     kind = kind or leecher_kind()
     os.makedirs(out, exist_ok=True)
     addr = sw.new_addr()
     port = sw.free_port(addr)
     t0 = time.monotonic()
     if kind == "gbt":
-        argv = [gbt_cli(), "download", info.path, "-o", out, "--json",
-                "--bind", addr, "--port", str(port)] + list(gbt_args)
-        p = sw.spawn(name + "-gbt", argv)
+        argv = [gbt_cli()] + (["--plugins=" + ",".join(plugins)] if plugins else []) + [
+            "download", link or info.path, "-o", out, "--json",
+            "--bind", addr, "--port", str(port)] + list(gbt_args)
+        p = sw.spawn(name + "-gbt", argv, env=env)
     elif kind == "aria2":
         argv = sw.aria2_args(addr, port) + [
             "--seed-time=0", "--check-integrity=true", "--auto-save-interval=1",

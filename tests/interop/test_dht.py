@@ -32,8 +32,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from swarm import (run_cases, KiB, MiB, Swarm, bdecode, bencode, check_prerequisites,  # noqa: E402
-                   compare_tree, gbt_cli, json_events, make_torrent, wait_for,
-                   write_random_file)
+                   compare_tree, recv_exact, single_file, start_leecher, wait_for)
 
 TIMEOUT = 90
 
@@ -117,14 +116,11 @@ class MiniNode:
 
 
 def gbt_seed(sw, info, data_dir, bootstrap, name="gbt-dht-seed"):
-    addr = sw.new_addr()
-    port = sw.free_port(addr)
-    env = dict(os.environ, GBT_DHT_BOOTSTRAP=bootstrap)
-    p = sw.spawn(name, [gbt_cli(), "--plugins=dht", "seed", info.path, "-d", data_dir, "--json",
-                        "--bind", addr, "--port", str(port)], env=env)
-    if p.wait_line(lambda l: '"event":"seeding"' in l.replace(" ", ""), 30) is None:
-        raise RuntimeError("gbt seed did not start:\n" + p.log_tail())
-    return p, addr, port
+    """`gbt --plugins=dht seed`, joining through @bootstrap; (process,
+    address, port), its DHT node on UDP at the same address and port."""
+    s = sw.gbt_seeder(info, data_dir, timeout=30, name=name, plugins=["dht"], tracker=False,
+                      env=dict(os.environ, GBT_DHT_BOOTSTRAP=bootstrap))
+    return s.proc, s.addr, s.port
 
 
 def router(sw, name="lt-router"):
@@ -135,11 +131,7 @@ def router(sw, name="lt-router"):
 
 def offline_torrent(sw, size, piece, seed, name):
     """A payload and a torrent whose only tracker refuses connections."""
-    src_dir = sw.path("src-" + name)
-    os.makedirs(src_dir)
-    src = write_random_file(os.path.join(src_dir, name), size, seed)
-    info = make_torrent(src, sw.path(name + ".torrent"), "http://127.0.0.1:9/announce", piece)
-    return src, src_dir, info
+    return single_file(sw, size, piece, seed, name=name, announce="http://127.0.0.1:9/announce")
 
 
 # ---------------------------------------------------------------- cases
@@ -222,20 +214,16 @@ def case_gbt_finds_libtorrent(tap):
             raise RuntimeError("the libtorrent seeder never announced to the router:\n"
                                + seeder.proc.log_tail())
         out = sw.path("out")
-        addr = sw.new_addr()
-        env = dict(os.environ, GBT_DHT_BOOTSTRAP=boot)
-        p = sw.spawn("gbt-dht-dl", [gbt_cli(), "--plugins=dht", "download",
-                                    "magnet:?xt=urn:btih:" + info.hex, "-o", out, "--json",
-                                    "--bind", addr, "--port", str(sw.free_port(addr))], env=env)
-        rc = p.wait(TIMEOUT)
-        if rc is None:
-            p.stop()
+        run = start_leecher(sw, info, out, kind="gbt", name="dht", plugins=["dht"],
+                            link="magnet:?xt=urn:btih:" + info.hex,
+                            env=dict(os.environ, GBT_DHT_BOOTSTRAP=boot))
+        rc = run.wait(TIMEOUT)
         diag = []
         if rc != 0:
-            diag.append("gbt exited %s:\n%s" % (rc, p.log_tail(20)))
+            diag.append("gbt exited %s:\n%s" % (rc, run.proc.log_tail(20)))
         else:
             diag += compare_tree(src, out)[:10]
-            evs = json_events(p)
+            evs = run.events()
             if not any(e.get("peer_sources", {}).get("dht") for e in evs):
                 diag.append("no peer from dht in --json peer_sources")
         tap.ok(not diag, "gbt finds a libtorrent seeder through the DHT from a bare magnet link",
@@ -290,16 +278,6 @@ def case_bootstrap_by_name(tap):
                    "queries seen: %r\n%s" % (probe.seen_queries, p.log_tail(5)))
         finally:
             probe.close()
-
-
-def recv_exact(sock, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise EOFError
-        buf += chunk
-    return buf
 
 
 def case_port_message(tap):

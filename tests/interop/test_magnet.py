@@ -19,8 +19,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from swarm import (run_cases, KiB, MiB, Swarm, check_prerequisites, compare_tree,  # noqa: E402
-                   gbt_cli, json_events, liar_events, log, make_torrent, make_tree,
-                   single_file)
+                   liar_events, log, make_torrent, make_tree, single_file, start_leecher)
 
 TIMEOUT = 90
 TREE = [("a.bin", 3 * MiB + 11), ("b/c.bin", 5 * MiB + 3), ("d.txt", 70_000)]
@@ -34,18 +33,11 @@ def magnet(info, trackers=(), peers=(), base32=False, extra=""):
     return "magnet:?" + "&".join(parts) + extra
 
 
-def fetch(sw, link, out, args=(), timeout=TIMEOUT, name="gbt-magnet"):
+def fetch(sw, link, out, args=(), timeout=TIMEOUT, name="magnet"):
     """Runs gbt download LINK; returns (exit status, JSON events, process)."""
-    addr = sw.new_addr()
-    argv = [gbt_cli(), "download", link, "-o", out, "--json", "--bind", addr,
-            "--port", str(sw.free_port(addr))] + list(args)
-    p = sw.spawn(name, argv)
-    rc = p.wait(timeout)
-    if rc is None:
-        p.stop()
-    if p._reader is not None:
-        p._reader.join(5)
-    return rc, json_events(p), p
+    run = start_leecher(sw, None, out, kind="gbt", name=name, gbt_args=args, link=link)
+    rc = run.wait(timeout)
+    return rc, run.events(), run.proc
 
 
 def check(tap, what, rc, evs, p, src, out, name=None):
@@ -73,7 +65,7 @@ def case_libtorrent_tracker(tap):
               rc, evs, p, src, out)
         # again, with no tracker and no peer: the dictionary kept by the
         # first run and the verified data are all it needs
-        rc, evs, p = fetch(sw, magnet(info), out, timeout=30, name="gbt-magnet-again")
+        rc, evs, p = fetch(sw, magnet(info), out, timeout=30, name="magnet-again")
         check(tap, "the same magnet again, with no peer at all: the kept metadata and data",
               rc, evs, p, src, out)
 
