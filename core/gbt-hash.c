@@ -55,3 +55,16 @@ gbt_sha1_finish (GbtSha1 *ctx, guint8 out[20])
   gnutls_hash_deinit (ctx->hd, out);
   g_free (ctx);
 }
+
+void
+gbt_sha1_to_hex (const guint8 hash[20], char out[41])
+{
+  static const char hex[] = "0123456789abcdef";
+
+  for (guint i = 0; i < 20; i++)
+    {
+      out[2 * i] = hex[hash[i] >> 4];
+      out[2 * i + 1] = hex[hash[i] & 0xf];
+    }
+  out[40] = '\0';
+}

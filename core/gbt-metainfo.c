@@ -851,17 +851,11 @@ gbt_metainfo_get_info_hash (GbtMetainfo *mi)
 char *
 gbt_metainfo_dup_info_hash_hex (GbtMetainfo *mi)
 {
-  static const char hex[] = "0123456789abcdef";
   char *out;
 
   g_return_val_if_fail (mi != NULL, NULL);
   out = g_malloc (41);
-  for (guint i = 0; i < 20; i++)
-    {
-      out[2 * i] = hex[mi->info_hash[i] >> 4];
-      out[2 * i + 1] = hex[mi->info_hash[i] & 0xf];
-    }
-  out[40] = '\0';
+  gbt_sha1_to_hex (mi->info_hash, out);
   return out;
 }
 

@@ -6,6 +6,7 @@
  * checked field by field, and fuzzed (tests/fuzzing/fuzz-resume.c).
  */
 #include "gbt-resume.h"
+#include "gbt-hash.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,14 +52,20 @@ gbt_resume_data_free (GbtResumeData *data)
 }
 
 char *
+gbt_resume_sidecar_path (const char *download_dir, const guint8 info_hash[20], const char *suffix)
+{
+  char hex[41];
+  g_autofree char *name = NULL;
+
+  gbt_sha1_to_hex (info_hash, hex);
+  name = g_strconcat (hex, suffix, NULL);
+  return g_build_filename (download_dir ? download_dir : "", ".gbt", name, NULL);
+}
+
+char *
 gbt_resume_path_for (const char *download_dir, const guint8 info_hash[20])
 {
-  char name[2 * 20 + sizeof ".resume"];
-
-  for (guint i = 0; i < 20; i++)
-    g_snprintf (name + 2 * i, 3, "%02x", info_hash[i]);
-  strcpy (name + 40, ".resume");
-  return g_build_filename (download_dir, ".gbt", name, NULL);
+  return gbt_resume_sidecar_path (download_dir, info_hash, ".resume");
 }
 
 /* ---- encoding ---- */

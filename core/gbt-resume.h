@@ -116,6 +116,11 @@ G_GNUC_INTERNAL void gbt_resume_trusted_pieces (GbtResumeData *data, GbtMetainfo
                                                 GbtBitfield *trusted, GbtBitfield *recheck);
 
 /* download_dir/.gbt/<40 hex digits>.resume */
+/* download_dir/.gbt/<40 hex digits><suffix>: the files gbt keeps beside a
+ * torrent's data (".resume", ".parts", ".info"); a NULL download_dir gives
+ * the path relative to it */
+G_GNUC_INTERNAL char *gbt_resume_sidecar_path (const char *download_dir,
+                                               const guint8 info_hash[20], const char *suffix);
 G_GNUC_INTERNAL char *gbt_resume_path_for (const char *download_dir,
                                            const guint8 info_hash[20]);
 

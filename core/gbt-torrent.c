@@ -26,6 +26,7 @@
 
 #include "gbt-choker.h"
 #include "gbt-disk-io.h"
+#include "gbt-hash.h"
 #include "gbt-resume.h"
 #include "gbt-picker.h"
 #include "gbt-session-private.h"
@@ -513,8 +514,7 @@ torrent_take_metainfo (GbtTorrent *self, GbtMetainfo *metainfo)
   /* always set, though only a --select run writes to it: a later run that
    * wants more files takes their share of the boundary pieces from it */
   {
-    g_autofree char *hex = gbt_metainfo_dup_info_hash_hex (metainfo);
-    g_autofree char *parts = g_strdup_printf (".gbt/%s.parts", hex);
+    g_autofree char *parts = gbt_resume_sidecar_path (NULL, self->info_hash, ".parts");
     gbt_storage_set_parts_path (self->storage, parts);
   }
   self->pool = buffer_pool_new (gbt_metainfo_get_piece_length (metainfo), 8);
@@ -554,8 +554,7 @@ gbt_torrent_new_from_magnet (GbtSession *session, const GbtMagnet *magnet,
   else
     {
       self->magnet_name = g_malloc (41);
-      for (guint i = 0; i < 20; i++)
-        g_snprintf (self->magnet_name + 2 * i, 3, "%02x", magnet->info_hash[i]);
+      gbt_sha1_to_hex (magnet->info_hash, self->magnet_name);
     }
   /* no piece count yet: the wire parser checks lengths only */
   self->limits.max_message_len = 1024 * 1024 + 64;
@@ -2488,13 +2487,7 @@ magnet_add_peers (GbtTorrent *self)
 static char *
 torrent_info_cache_path (GbtTorrent *self)
 {
-  g_autofree char *resume_dir = g_path_get_dirname (self->resume_path);
-  g_autofree char *base = g_path_get_basename (self->resume_path);
-  char *dot = strrchr (base, '.');
-
-  if (dot)
-    *dot = '\0';
-  return g_strdup_printf ("%s" G_DIR_SEPARATOR_S "%s.info", resume_dir, base);
+  return gbt_resume_sidecar_path (self->download_dir, self->info_hash, ".info");
 }
 
 static void
