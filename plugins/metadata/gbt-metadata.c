@@ -155,8 +155,27 @@ send_request (GbtPeer *peer, guint block)
   gbt_peer_send_extended (peer, "ut_metadata", bytes);
 }
 
-/* Starts an attempt if none runs, then asks for the blocks nobody is asked
- * for, each of the peer with the fewest requests in flight. */
+/* a peer the attempt may ask (any usable one when none runs), or NULL */
+static GbtPeer *
+first_usable (Fetch *f, Source **src)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, f->sources);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (usable (f, key, value))
+      {
+        if (src)
+          *src = value;
+        return key;
+      }
+  return NULL;
+}
+
+/* Starts an attempt if none runs (over, when nobody can serve the one that
+ * ran), then asks for the blocks nobody is asked for, each of the peer with
+ * the fewest requests in flight. */
 static void
 fetch_pump (Fetch *f)
 {
@@ -166,20 +185,20 @@ fetch_pump (Fetch *f)
   if (f->verifying || gbt_torrent_has_metadata (f->torrent)
       || gbt_torrent_get_state (f->torrent) != GBT_TORRENT_STATE_FETCHING_METADATA)
     return;
+  /* its one peer left, or none left with its size */
+  if (f->size != 0 && ((f->single_source && f->single == NULL) || first_usable (f, NULL) == NULL))
+    fetch_reset_attempt (f);
   if (f->size == 0)
     {
       /* any usable peer's size: one lying about it costs an attempt */
-      g_hash_table_iter_init (&iter, f->sources);
-      while (g_hash_table_iter_next (&iter, &key, &value))
-        if (usable (f, key, value))
-          {
-            f->size = ((Source *) value)->size;
-            if (f->single_source)
-              f->single = key;
-            break;
-          }
-      if (f->size == 0)
+      Source *src = NULL;
+      GbtPeer *peer = first_usable (f, &src);
+
+      if (peer == NULL)
         return;
+      f->size = src->size;
+      if (f->single_source)
+        f->single = peer;
       f->n_blocks = (guint) ((f->size + GBT_METADATA_BLOCK - 1) / GBT_METADATA_BLOCK);
       f->buf = g_malloc (f->size);
       f->got = g_new0 (gboolean, f->n_blocks);
@@ -187,13 +206,6 @@ fetch_pump (Fetch *f)
       f->asked_us = g_new0 (gint64, f->n_blocks);
       g_debug ("fetching %" G_GSIZE_FORMAT " bytes of metadata%s", f->size,
                f->single_source ? " from one peer" : "");
-    }
-  if (f->single_source && f->single == NULL)
-    {
-      /* the attempt's peer left: another starts over */
-      fetch_reset_attempt (f);
-      fetch_pump (f);
-      return;
     }
   for (guint b = 0; b < f->n_blocks; b++)
     {
@@ -220,27 +232,9 @@ fetch_pump (Fetch *f)
       best_src->outstanding++;
       send_request (best, b);
     }
-  /* nobody left who can give this attempt's size: start over */
-  {
-    gboolean any = FALSE;
-    g_hash_table_iter_init (&iter, f->sources);
-    while (!any && g_hash_table_iter_next (&iter, &key, &value))
-      any = usable (f, key, value);
-    if (!any && f->size != 0)
-      {
-        fetch_reset_attempt (f);
-        g_hash_table_iter_init (&iter, f->sources);
-        while (g_hash_table_iter_next (&iter, &key, &value))
-          if (usable (f, key, value))
-            {
-              fetch_pump (f);
-              break;
-            }
-      }
-  }
 }
 
-/* @peer is asked nothing more; its blocks go to others */
+/* @peer is asked nothing more (until RETRY_US); its blocks go to others */
 static void
 fetch_give_up_on (Fetch *f, GbtPeer *peer)
 {
@@ -252,10 +246,7 @@ fetch_give_up_on (Fetch *f, GbtPeer *peer)
   src->useless_since = g_get_monotonic_time ();
   fetch_unask (f, peer);
   if (f->single == peer)
-    {
-      f->single = NULL;
-      fetch_reset_attempt (f);
-    }
+    f->single = NULL; /* the next fetch_pump() starts over */
 }
 
 static gboolean
