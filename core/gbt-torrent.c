@@ -493,6 +493,31 @@ gbt_torrent_init (GbtTorrent *self)
   self->rand = g_rand_new ();
 }
 
+/* the picker's priorities and the bytes wanted, from self->want */
+static void
+torrent_apply_want (GbtTorrent *self)
+{
+  self->bytes_wanted = 0;
+  for (guint p = 0; p < self->want.n_bits; p++)
+    {
+      gboolean w = gbt_bitfield_get (&self->want, p);
+      gbt_picker_set_priority (self->picker, p, w ? 1 : 0);
+      if (w)
+        self->bytes_wanted += gbt_metainfo_get_piece_size (self->metainfo, p);
+    }
+}
+
+/* a picker that knows no piece, for the pieces wanted */
+static void
+torrent_new_picker (GbtTorrent *self)
+{
+  g_clear_pointer (&self->picker, gbt_picker_free);
+  self->picker = gbt_picker_new (gbt_metainfo_get_n_pieces (self->metainfo),
+                                 gbt_metainfo_get_piece_length (self->metainfo),
+                                 gbt_metainfo_get_total_size (self->metainfo));
+  torrent_apply_want (self);
+}
+
 /* what follows from the metainfo: pieces, storage, buffers */
 static void
 torrent_take_metainfo (GbtTorrent *self, GbtMetainfo *metainfo)
@@ -503,13 +528,11 @@ torrent_take_metainfo (GbtTorrent *self, GbtMetainfo *metainfo)
   gbt_bitfield_init (&self->have, n);
   gbt_bitfield_init (&self->want, n);
   gbt_bitfield_set_all (&self->want);
-  self->picker = gbt_picker_new (n, gbt_metainfo_get_piece_length (metainfo),
-                                 gbt_metainfo_get_total_size (metainfo));
+  torrent_new_picker (self);
   self->limits.n_pieces = n;
   self->limits.piece_length = gbt_metainfo_get_piece_length (metainfo);
   self->limits.total_size = gbt_metainfo_get_total_size (metainfo);
   self->limits.max_message_len = MAX (1024 * 1024 + 64, gbt_bitfield_byte_len (n) + 1);
-  self->bytes_wanted = gbt_metainfo_get_total_size (metainfo);
   self->storage = gbt_storage_new (metainfo, self->download_dir);
   /* always set, though only a --select run writes to it: a later run that
    * wants more files takes their share of the boundary pieces from it */
@@ -592,14 +615,7 @@ gbt_torrent_set_files_wanted (GbtTorrent *self, const gboolean *wanted, guint n_
       for (guint64 p = f->offset / plen; p <= (f->offset + f->length - 1) / plen && p < n_pieces; p++)
         gbt_bitfield_set (&self->want, (guint) p, TRUE);
     }
-  self->bytes_wanted = 0;
-  for (guint p = 0; p < n_pieces; p++)
-    {
-      gboolean w = gbt_bitfield_get (&self->want, p);
-      gbt_picker_set_priority (self->picker, p, w ? 1 : 0);
-      if (w)
-        self->bytes_wanted += gbt_metainfo_get_piece_size (mi, p);
-    }
+  torrent_apply_want (self);
 }
 
 /* ---- accessors ---- */
@@ -2676,13 +2692,7 @@ torrent_reset_for_restart (GbtTorrent *self)
   g_hash_table_remove_all (self->piece_bufs);
   self->buffered_bytes = 0;
   g_queue_clear_full (&self->piece_cache, cached_piece_free);
-  gbt_picker_free (self->picker);
-  self->picker = gbt_picker_new (gbt_metainfo_get_n_pieces (self->metainfo),
-                                 gbt_metainfo_get_piece_length (self->metainfo),
-                                 gbt_metainfo_get_total_size (self->metainfo));
-  for (guint p = 0; p < self->want.n_bits; p++)
-    if (!gbt_bitfield_get (&self->want, p))
-      gbt_picker_set_priority (self->picker, p, 0);
+  torrent_new_picker (self);
 }
 
 void
