@@ -77,6 +77,7 @@ struct _GbtPeer {
 
   GbtPeerLookupFunc lookup;
   gpointer lookup_data;
+  GData *data; /* plugins' state: gbt_peer_set_data() */
 };
 
 G_GNUC_INTERNAL GbtPeer *gbt_peer_new (GIOStream *stream, GInetSocketAddress *address,

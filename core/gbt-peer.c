@@ -131,6 +131,7 @@ gbt_peer_unref (GbtPeer *peer)
   gbt_bitfield_clear (&peer->has);
   g_clear_pointer (&peer->early_bitfield, g_bytes_unref);
   g_clear_pointer (&peer->early_haves, g_array_unref);
+  g_datalist_clear (&peer->data);
   g_free (peer);
 }
 
@@ -155,6 +156,8 @@ gbt_peer_close (GbtPeer *peer, const GError *reason)
   torrent = peer->torrent;
   if (torrent)
     gbt_torrent_peer_closed (torrent, peer, reason);
+  /* plugins' state goes with the connection */
+  g_datalist_clear (&peer->data);
   gbt_peer_unref (peer);
 }
 
@@ -953,6 +956,20 @@ gbt_peer_send_extended (GbtPeer *peer, const char *name, GBytes *payload)
   gbt_wire_write_extended (peer->wbuf, (guint8) GPOINTER_TO_UINT (id), p, len);
   peer_queue_flush (peer);
   return TRUE;
+}
+
+void
+gbt_peer_set_data (GbtPeer *peer, const char *key, gpointer data, GDestroyNotify destroy)
+{
+  g_return_if_fail (peer != NULL && key != NULL);
+  g_datalist_set_data_full (&peer->data, key, data, destroy);
+}
+
+gpointer
+gbt_peer_get_data (GbtPeer *peer, const char *key)
+{
+  g_return_val_if_fail (peer != NULL && key != NULL, NULL);
+  return g_datalist_get_data (&peer->data, key);
 }
 
 void

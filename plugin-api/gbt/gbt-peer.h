@@ -60,4 +60,28 @@ gboolean gbt_peer_send_extended (GbtPeer *peer, const char *name, GBytes *payloa
 GBT_AVAILABLE_IN_ALL
 void gbt_peer_disconnect (GbtPeer *peer, const char *reason);
 
+/**
+ * gbt_peer_set_data:
+ * @peer: a peer
+ * @key: a name for the data, unique to the plugin (its name is a good prefix)
+ * @data: (nullable): the plugin's state for this peer, or %NULL to drop it
+ * @destroy: (nullable): called with @data when it is replaced, dropped, or
+ *   the peer's connection closes (after every wire extension's
+ *   `on_peer_closed`), whichever comes first
+ *
+ * Attaches a plugin's own state to a peer (plugin ABI 1.2), instead of a
+ * table keyed by the peer's pointer: the state goes with the connection.
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_peer_set_data (GbtPeer *peer, const char *key, gpointer data, GDestroyNotify destroy);
+/**
+ * gbt_peer_get_data:
+ * @peer: a peer
+ * @key: the name given to gbt_peer_set_data()
+ *
+ * Returns: (nullable) (transfer none): the data attached under @key
+ */
+GBT_AVAILABLE_IN_ALL
+gpointer gbt_peer_get_data (GbtPeer *peer, const char *key);
+
 G_END_DECLS

@@ -23,7 +23,7 @@
 G_BEGIN_DECLS
 
 #define GBT_PLUGIN_ABI_MAJOR 1
-#define GBT_PLUGIN_ABI_MINOR 1
+#define GBT_PLUGIN_ABI_MINOR 2
 
 typedef struct _GbtPlugin GbtPlugin; /* opaque: one per loaded module */
 
