@@ -9,13 +9,10 @@
 #include <string.h>
 
 #include <gbt/gbt-peer.h>
-#include <gbt/gbt-session.h>
-#include <gbt/gbt-torrent.h>
 
+#include "gbt-ltep.h"
 #include "gbt-peer-private.h"
 #include "gbt-rate-limit.h"
-#include "gbt-session-private.h"
-#include "gbt-torrent-private.h"
 
 #define READ_CHUNK (256 * 1024)
 #define MAX_READ_PER_DISPATCH (4 * 1024 * 1024)
@@ -25,15 +22,70 @@
 
 #define peer_debug(p, fmt, ...) g_debug ("[%s] " fmt, (p)->name, ##__VA_ARGS__)
 
+struct _GbtPeer {
+  gint ref_count;
+  GbtPeerState state;
+  GIOStream *stream;
+  GPollableInputStream *in;
+  GPollableOutputStream *out;
+  GSource *in_source;
+  GSource *out_source;
+  GSource *throttle_source; /* reading paused by the download limit */
+  GInetSocketAddress *address;
+  char *name; /* "127.0.0.2:6881" for logs */
+  gboolean incoming;
+
+  const GbtPeerEvents *events; /* the owner's */
+  gpointer events_data;
+  gboolean configured; /* config holds the owner's GbtPeerConfig */
+  GbtPeerConfig config;
+
+  GByteArray *rbuf;
+  gsize rpos;
+  GByteArray *wbuf;
+  gsize wpos;
+
+  GbtHandshake remote;
+  gboolean sent_handshake;
+  gboolean fast; /* both sides set the BEP 6 bit */
+  gboolean ltep; /* both sides set the BEP 10 bit */
+  GbtLtepPeerInfo ext; /* what their extension handshake said */
+
+  gboolean am_choking, am_interested, peer_choking, peer_interested;
+  gboolean got_first_message;
+  GbtBitfield has; /* the peer's pieces (sized once metadata is known) */
+  /* before the metadata (magnet) their piece announcements wait here */
+  GBytes *early_bitfield;
+  gboolean early_have_all;
+  GArray *early_haves; /* guint32 */
+
+  /* accounting */
+  guint64 downloaded, uploaded;
+  guint64 rate_window_down, rate_window_up; /* bytes in the current second */
+  double rate_down, rate_up; /* smoothed bytes/s */
+  gint64 last_recv_us, last_send_us, connected_us;
+
+  GData *data; /* plugins' state: gbt_peer_set_data() */
+};
+
+/* an event to the owner, if it listens for it */
+#define EMIT(peer, event, ...)                                                                 \
+  G_STMT_START                                                                                 \
+  {                                                                                            \
+    if ((peer)->events && (peer)->events->event)                                               \
+      (peer)->events->event ((peer), ##__VA_ARGS__, (peer)->events_data);                      \
+  }                                                                                            \
+  G_STMT_END
+
 static void peer_flush (GbtPeer *peer);
 
-/* the session's global bucket, or NULL before the peer has a torrent */
+/* the global bucket, or NULL when unlimited or before the peer is owned */
 static GbtRateLimit *
 peer_limit (GbtPeer *peer, gboolean up)
 {
-  if (peer->torrent == NULL)
+  if (!peer->configured)
     return NULL;
-  return gbt_session_get_rate_limit (gbt_torrent_get_session (peer->torrent), up);
+  return up ? peer->config.limit_up : peer->config.limit_down;
 }
 
 /* a timeout that calls @func once, after at least @wait_us */
@@ -72,12 +124,9 @@ gbt_peer_new (GIOStream *stream, GInetSocketAddress *address, gboolean incoming)
   peer->incoming = incoming;
   peer->rbuf = g_byte_array_sized_new (READ_CHUNK);
   peer->wbuf = g_byte_array_new ();
-  peer->requests = g_array_new (FALSE, FALSE, sizeof (GbtBlock));
-  peer->incoming_requests = g_array_new (FALSE, FALSE, sizeof (GbtBlock));
-  peer->ext_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  peer->ext.ext_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   peer->am_choking = TRUE;
   peer->peer_choking = TRUE;
-  peer->queue_target = 64;
   peer->connected_us = peer->last_recv_us = peer->last_send_us = g_get_monotonic_time ();
   return peer;
 }
@@ -124,10 +173,9 @@ gbt_peer_unref (GbtPeer *peer)
   g_free (peer->name);
   g_byte_array_unref (peer->rbuf);
   g_byte_array_unref (peer->wbuf);
-  g_array_unref (peer->requests);
-  g_array_unref (peer->incoming_requests);
-  g_hash_table_unref (peer->ext_ids);
-  g_free (peer->client);
+  g_hash_table_unref (peer->ext.ext_ids);
+  g_free (peer->ext.client);
+  g_clear_pointer (&peer->config.ext_handshake, g_bytes_unref);
   gbt_bitfield_clear (&peer->has);
   g_clear_pointer (&peer->early_bitfield, g_bytes_unref);
   g_clear_pointer (&peer->early_haves, g_array_unref);
@@ -144,8 +192,6 @@ gbt_peer_is_closed (GbtPeer *peer)
 void
 gbt_peer_close (GbtPeer *peer, const GError *reason)
 {
-  GbtTorrent *torrent;
-
   if (peer->state == GBT_PEER_STATE_CLOSED)
     return;
   peer_debug (peer, "closing: %s", reason ? reason->message : "done");
@@ -153,9 +199,7 @@ gbt_peer_close (GbtPeer *peer, const GError *reason)
   peer->state = GBT_PEER_STATE_CLOSED;
   peer_detach_sources (peer);
   g_io_stream_close (peer->stream, NULL, NULL);
-  torrent = peer->torrent;
-  if (torrent)
-    gbt_torrent_peer_closed (torrent, peer, reason);
+  EMIT (peer, closed, reason);
   /* plugins' state goes with the connection */
   g_datalist_clear (&peer->data);
   gbt_peer_unref (peer);
@@ -255,8 +299,8 @@ peer_flush (GbtPeer *peer)
       g_byte_array_set_size (peer->wbuf, 0);
       peer->wpos = 0;
       /* uploads wait for room in the send buffer */
-      if (peer->incoming_requests->len > 0 && peer->torrent && peer->state == GBT_PEER_STATE_ACTIVE)
-        gbt_torrent_peer_drained (peer->torrent, peer);
+      if (peer->state == GBT_PEER_STATE_ACTIVE)
+        EMIT (peer, drained);
     }
   else if (peer->wpos > 1024 * 1024 && peer->wpos > peer->wbuf->len / 2)
     {
@@ -285,8 +329,8 @@ gbt_peer_get_send_backlog (GbtPeer *peer)
   return peer->wbuf->len - peer->wpos;
 }
 
-void
-gbt_peer_send_simple (GbtPeer *peer, GbtMsgId id)
+static void
+peer_send_simple (GbtPeer *peer, GbtMsgId id)
 {
   gbt_wire_write_simple (peer->wbuf, id);
   peer_queue_flush (peer);
@@ -303,7 +347,6 @@ void
 gbt_peer_send_request (GbtPeer *peer, const GbtBlock *block)
 {
   gbt_wire_write_request (peer->wbuf, GBT_MSG_REQUEST, block->piece, block->begin, block->length);
-  g_array_append_val (peer->requests, *block);
   peer_queue_flush (peer);
 }
 
@@ -340,7 +383,7 @@ gbt_peer_set_choking (GbtPeer *peer, gboolean choking)
   if (peer->am_choking == choking)
     return;
   peer->am_choking = choking;
-  gbt_peer_send_simple (peer, choking ? GBT_MSG_CHOKE : GBT_MSG_UNCHOKE);
+  peer_send_simple (peer, choking ? GBT_MSG_CHOKE : GBT_MSG_UNCHOKE);
 }
 
 void
@@ -349,18 +392,7 @@ gbt_peer_set_interested (GbtPeer *peer, gboolean interested)
   if (peer->am_interested == interested)
     return;
   peer->am_interested = interested;
-  gbt_peer_send_simple (peer, interested ? GBT_MSG_INTERESTED : GBT_MSG_NOT_INTERESTED);
-}
-
-int
-gbt_peer_find_request (GbtPeer *peer, const GbtBlock *block)
-{
-  const GbtBlock *r = (const GbtBlock *) peer->requests->data;
-  /* replies come mostly in request order: the match is usually first */
-  for (guint i = 0; i < peer->requests->len; i++)
-    if (r[i].piece == block->piece && r[i].begin == block->begin)
-      return (int) i;
-  return -1;
+  peer_send_simple (peer, interested ? GBT_MSG_INTERESTED : GBT_MSG_NOT_INTERESTED);
 }
 
 /* HAVEs kept before the metadata (a peer announces a piece as it gets one:
@@ -377,14 +409,12 @@ peer_send_handshake (GbtPeer *peer)
 {
   guint8 hs[GBT_HANDSHAKE_LEN];
   guint8 reserved[8] = { 0 };
-  GbtSession *session = gbt_torrent_get_session (peer->torrent);
 
   reserved[GBT_RESERVED_EXTENSION_BYTE] |= GBT_RESERVED_EXTENSION_MASK;
   reserved[GBT_RESERVED_FAST_BYTE] |= GBT_RESERVED_FAST_MASK;
-  if (gbt_torrent_get_dht_port (peer->torrent))
+  if (peer->config.dht_port)
     reserved[GBT_RESERVED_DHT_BYTE] |= GBT_RESERVED_DHT_MASK;
-  gbt_wire_write_handshake (hs, reserved, gbt_torrent_get_info_hash (peer->torrent),
-                            gbt_session_get_peer_id (session));
+  gbt_wire_write_handshake (hs, reserved, peer->config.info_hash, peer->config.peer_id);
   g_byte_array_append (peer->wbuf, hs, sizeof hs);
   peer->sent_handshake = TRUE;
   peer_queue_flush (peer);
@@ -393,19 +423,19 @@ peer_send_handshake (GbtPeer *peer)
 static void
 peer_send_have_state (GbtPeer *peer)
 {
-  const GbtBitfield *have = gbt_torrent_get_have (peer->torrent);
+  const GbtBitfield *have = peer->config.have;
 
   if (have == NULL || have->n_bits == 0)
     {
       /* no metadata yet (magnet): we have nothing */
       if (peer->fast)
-        gbt_peer_send_simple (peer, GBT_MSG_HAVE_NONE);
+        peer_send_simple (peer, GBT_MSG_HAVE_NONE);
       return;
     }
   if (peer->fast && have->n_set == 0)
-    gbt_peer_send_simple (peer, GBT_MSG_HAVE_NONE);
+    peer_send_simple (peer, GBT_MSG_HAVE_NONE);
   else if (peer->fast && have->n_set == have->n_bits)
-    gbt_peer_send_simple (peer, GBT_MSG_HAVE_ALL);
+    peer_send_simple (peer, GBT_MSG_HAVE_ALL);
   else if (have->n_set > 0)
     {
       gbt_wire_write_bitfield (peer->wbuf, have->bits, gbt_bitfield_byte_len (have->n_bits));
@@ -438,41 +468,42 @@ peer_handle_handshake (GbtPeer *peer)
     }
   peer->rpos += GBT_HANDSHAKE_LEN;
 
-  if (peer->torrent == NULL)
+  if (!peer->configured)
     {
-      GbtTorrent *t = peer->lookup ? peer->lookup (peer, peer->remote.info_hash, peer->lookup_data) : NULL;
-      if (t == NULL)
+      /* incoming: the listener finds the torrent and hands us to it */
+      if (peer->events == NULL || peer->events->handshake == NULL
+          || !peer->events->handshake (peer, peer->events_data, &error))
+        {
+          if (error == NULL)
+            error = g_error_new_literal (GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_WRONG_INFO_HASH,
+                                         "handshake for a torrent we do not have");
+          gbt_peer_close (peer, error);
+          return FALSE;
+        }
+      if (peer->state == GBT_PEER_STATE_CLOSED)
+        return FALSE;
+      if (!peer->configured)
+        {
+          peer_fail (peer, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED, "no torrent took the connection");
+          return FALSE;
+        }
+    }
+  else
+    {
+      if (memcmp (peer->remote.info_hash, peer->config.info_hash, 20) != 0)
         {
           peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_WRONG_INFO_HASH,
-                     "handshake for a torrent we do not have");
+                     "handshake names another info-hash");
           return FALSE;
         }
-      peer->torrent = t;
-      if (!gbt_torrent_accept_peer (t, peer))
+      if (peer->events && peer->events->handshake
+          && !peer->events->handshake (peer, peer->events_data, &error))
         {
-          peer->torrent = NULL;
-          peer_fail (peer, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED,
-                     "torrent refused the connection");
+          gbt_peer_close (peer, error);
           return FALSE;
         }
-    }
-  else if (memcmp (peer->remote.info_hash, gbt_torrent_get_info_hash (peer->torrent), 20) != 0)
-    {
-      peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_WRONG_INFO_HASH,
-                 "handshake names another info-hash");
-      return FALSE;
-    }
-  if (memcmp (peer->remote.peer_id, gbt_session_get_peer_id (gbt_torrent_get_session (peer->torrent)),
-              20) == 0)
-    {
-      peer_fail (peer, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED, "connected to ourselves");
-      return FALSE;
-    }
-  if (gbt_torrent_peer_is_duplicate (peer->torrent, peer))
-    {
-      peer_fail (peer, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED,
-                 "already connected to this peer");
-      return FALSE;
+      if (peer->state == GBT_PEER_STATE_CLOSED)
+        return FALSE;
     }
 
   peer->fast = (peer->remote.reserved[GBT_RESERVED_FAST_BYTE] & GBT_RESERVED_FAST_MASK) != 0;
@@ -481,25 +512,24 @@ peer_handle_handshake (GbtPeer *peer)
     peer_send_handshake (peer);
   peer->state = GBT_PEER_STATE_ACTIVE;
   {
-    const GbtBitfield *have = gbt_torrent_get_have (peer->torrent);
+    const GbtBitfield *have = peer->config.have;
     if (have && have->n_bits && peer->has.n_bits == 0)
       gbt_bitfield_init (&peer->has, have->n_bits);
   }
   /* BEP 6 wants have-all/have-none (or the bitfield) first; the extension
    * handshake follows, as libtorrent orders them */
   peer_send_have_state (peer);
-  if (peer->ltep)
+  if (peer->ltep && peer->config.ext_handshake)
     {
-      g_autoptr(GBytes) ext = gbt_torrent_build_ext_handshake (peer->torrent);
       gsize len;
-      const guint8 *p = g_bytes_get_data (ext, &len);
+      const guint8 *p = g_bytes_get_data (peer->config.ext_handshake, &len);
       gbt_wire_write_extended (peer->wbuf, 0, p, len);
       peer_queue_flush (peer);
     }
   /* BEP 5: both run a DHT node: ours is at this UDP port */
   if (peer->remote.reserved[GBT_RESERVED_DHT_BYTE] & GBT_RESERVED_DHT_MASK)
     {
-      guint16 dht_port = gbt_torrent_get_dht_port (peer->torrent);
+      guint16 dht_port = peer->config.dht_port;
       if (dht_port)
         {
           gbt_wire_write_port (peer->wbuf, dht_port);
@@ -507,18 +537,34 @@ peer_handle_handshake (GbtPeer *peer)
         }
     }
   peer_debug (peer, "handshake done (fast %d, ltep %d)", peer->fast, peer->ltep);
-  gbt_torrent_peer_ready (peer->torrent, peer);
+  EMIT (peer, ready);
   return peer->state == GBT_PEER_STATE_ACTIVE;
 }
 
 /* ---- messages ---- */
 
 static gboolean
+peer_has_metadata (GbtPeer *peer)
+{
+  return peer->config.have != NULL && peer->config.have->n_bits > 0;
+}
+
+/* installs @fresh (taken) as the peer's piece set and tells the owner */
+static void
+peer_set_has (GbtPeer *peer, GbtBitfield *fresh)
+{
+  GbtBitfield old = peer->has;
+
+  peer->has = *fresh;
+  EMIT (peer, bitfield, &old);
+  gbt_bitfield_clear (&old);
+}
+
+static gboolean
 peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
 {
-  GbtTorrent *t = peer->torrent;
   gboolean first = !peer->got_first_message;
-  GbtBlock block;
+  GbtBlock block = { msg->index, msg->begin, msg->length };
 
   /* extension messages may come before the piece set: they don't count */
   if (msg->id != GBT_MSG_KEEPALIVE && msg->id != GBT_MSG_EXTENDED)
@@ -529,34 +575,25 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
     case GBT_MSG_KEEPALIVE:
       break;
     case GBT_MSG_CHOKE:
-      if (!peer->peer_choking)
-        {
-          peer->peer_choking = TRUE;
-          /* the torrent takes back the requests (BEP 3) or, with BEP 6,
-           * waits for the peer's rejects */
-          gbt_torrent_peer_choke_changed (t, peer);
-        }
-      break;
     case GBT_MSG_UNCHOKE:
-      if (peer->peer_choking)
+      if (peer->peer_choking != (msg->id == GBT_MSG_CHOKE))
         {
-          peer->peer_choking = FALSE;
-          gbt_torrent_peer_choke_changed (t, peer);
+          /* on a choke the owner takes back the requests (BEP 3) or, with
+           * BEP 6, waits for the peer's rejects */
+          peer->peer_choking = msg->id == GBT_MSG_CHOKE;
+          EMIT (peer, choke_changed);
         }
       break;
     case GBT_MSG_INTERESTED:
     case GBT_MSG_NOT_INTERESTED:
-      {
-        gboolean v = msg->id == GBT_MSG_INTERESTED;
-        if (peer->peer_interested != v)
-          {
-            peer->peer_interested = v;
-            gbt_torrent_peer_interest_changed (t, peer);
-          }
-        break;
-      }
+      if (peer->peer_interested != (msg->id == GBT_MSG_INTERESTED))
+        {
+          peer->peer_interested = msg->id == GBT_MSG_INTERESTED;
+          EMIT (peer, interest_changed);
+        }
+      break;
     case GBT_MSG_HAVE:
-      if (!gbt_torrent_has_metadata (t))
+      if (!peer_has_metadata (peer))
         {
           /* kept for when the piece count is known; a peer cannot have
            * more pieces than a bitfield of the largest message holds */
@@ -571,7 +608,10 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
           g_array_append_val (peer->early_haves, msg->index);
           break;
         }
-      gbt_torrent_peer_have (t, peer, msg->index);
+      if (gbt_bitfield_get (&peer->has, msg->index))
+        break;
+      gbt_bitfield_set (&peer->has, msg->index, TRUE);
+      EMIT (peer, have, msg->index);
       break;
     case GBT_MSG_BITFIELD:
     case GBT_MSG_HAVE_ALL:
@@ -591,7 +631,7 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
                        "have-all/have-none after the first message");
             return FALSE;
           }
-        if (!gbt_torrent_has_metadata (t))
+        if (!peer_has_metadata (peer))
           {
             /* its length is checked once the piece count is known */
             g_clear_pointer (&peer->early_bitfield, g_bytes_unref);
@@ -612,90 +652,68 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
         /* a bitfield later than the first message breaks BEP 3, but aria2
          * sends one: take it as the peer's new piece set */
         gbt_bitfield_init (&fresh, peer->has.n_bits);
-        if (msg->id == GBT_MSG_BITFIELD)
+        if (msg->id == GBT_MSG_BITFIELD
+            && !gbt_bitfield_load (&fresh, msg->payload, msg->payload_len, &error))
           {
-            if (!gbt_bitfield_load (&fresh, msg->payload, msg->payload_len, &error))
-              {
-                gbt_bitfield_clear (&fresh);
-                g_prefix_error (&error, "bad bitfield: ");
-                gbt_peer_close (peer, error);
-                return FALSE;
-              }
+            gbt_bitfield_clear (&fresh);
+            g_prefix_error (&error, "bad bitfield: ");
+            gbt_peer_close (peer, error);
+            return FALSE;
           }
-        else if (msg->id == GBT_MSG_HAVE_ALL)
+        if (msg->id == GBT_MSG_HAVE_ALL)
           gbt_bitfield_set_all (&fresh);
-        gbt_torrent_peer_set_has (t, peer, &fresh);
+        peer_set_has (peer, &fresh);
         break;
       }
     case GBT_MSG_REQUEST:
-      block.piece = msg->index;
-      block.begin = msg->begin;
-      block.length = msg->length;
-      gbt_torrent_peer_request (t, peer, &block);
+      EMIT (peer, request, &block);
       break;
     case GBT_MSG_CANCEL:
-      block.piece = msg->index;
-      block.begin = msg->begin;
-      block.length = msg->length;
-      gbt_torrent_peer_cancel (t, peer, &block);
+      EMIT (peer, cancel, &block);
       break;
     case GBT_MSG_PIECE:
-      {
-        int i;
-        block.piece = msg->index;
-        block.begin = msg->begin;
-        block.length = msg->payload_len;
-        peer->downloaded += msg->payload_len;
-        peer->rate_window_down += msg->payload_len;
-        i = gbt_peer_find_request (peer, &block);
-        if (i < 0 || g_array_index (peer->requests, GbtBlock, i).length != block.length)
-          {
-            /* unsolicited, cancelled or a duplicate: ignored */
-            peer_debug (peer, "unrequested block %u+%u", block.piece, block.begin);
-            break;
-          }
-        g_array_remove_index (peer->requests, i);
-        peer->last_block_us = g_get_monotonic_time ();
-        peer->snubbed = FALSE;
-        gbt_torrent_peer_block (t, peer, msg->index, msg->begin, msg->payload, msg->payload_len);
-        break;
-      }
+      block.length = (guint32) msg->payload_len;
+      peer->downloaded += msg->payload_len;
+      peer->rate_window_down += msg->payload_len;
+      EMIT (peer, block, &block, msg->payload);
+      break;
     case GBT_MSG_REJECT:
-      {
-        int i;
-        if (!peer->fast)
-          {
-            peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
-                       "reject from a peer that did not offer the fast extension");
-            return FALSE;
-          }
-        block.piece = msg->index;
-        block.begin = msg->begin;
-        block.length = msg->length;
-        i = gbt_peer_find_request (peer, &block);
-        if (i >= 0)
-          {
-            g_array_remove_index (peer->requests, i);
-            gbt_torrent_peer_rejected (t, peer, &block);
-          }
-        break;
-      }
+      if (!peer->fast)
+        {
+          peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
+                     "reject from a peer that did not offer the fast extension");
+          return FALSE;
+        }
+      EMIT (peer, reject, &block);
+      break;
     case GBT_MSG_PORT:
-      gbt_torrent_peer_dht_port (t, peer, msg->port);
+      if (msg->port != 0)
+        EMIT (peer, dht_port, msg->port);
       break;
     case GBT_MSG_SUGGEST:
     case GBT_MSG_ALLOWED_FAST:
       /* advisory fast-extension hints: nothing to do yet */
       break;
     case GBT_MSG_EXTENDED:
-      if (!peer->ltep)
-        {
-          peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
-                     "extended message from a peer that did not offer BEP 10");
-          return FALSE;
-        }
-      gbt_torrent_peer_extended (t, peer, msg->ext_id, msg->payload, msg->payload_len);
-      break;
+      {
+        g_autoptr(GBytes) payload = NULL;
+        g_autoptr(GError) error = NULL;
+
+        if (!peer->ltep)
+          {
+            peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
+                       "extended message from a peer that did not offer BEP 10");
+            return FALSE;
+          }
+        payload = g_bytes_new (msg->payload, msg->payload_len);
+        if (msg->ext_id == 0 && !gbt_ltep_parse_handshake (payload, &peer->ext, &error))
+          {
+            gbt_peer_close (peer, error);
+            return FALSE;
+          }
+        EMIT (peer, extended, msg->ext_id, payload);
+        break;
+      }
     default:
       /* BEP 3: unknown messages are ignored */
       peer_debug (peer, "ignoring message id %d", msg->id);
@@ -707,11 +725,11 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
 void
 gbt_peer_metadata_arrived (GbtPeer *peer)
 {
-  const GbtBitfield *have = gbt_torrent_get_have (peer->torrent);
+  const GbtBitfield *have = peer->config.have;
   g_autoptr(GError) error = NULL;
   GbtBitfield fresh;
 
-  if (peer->state != GBT_PEER_STATE_ACTIVE)
+  if (peer->state != GBT_PEER_STATE_ACTIVE || !peer_has_metadata (peer))
     return;
   gbt_bitfield_clear (&peer->has);
   gbt_bitfield_init (&peer->has, have->n_bits);
@@ -740,7 +758,7 @@ gbt_peer_metadata_arrived (GbtPeer *peer)
       gbt_peer_close (peer, error);
       return;
     }
-  gbt_torrent_peer_set_has (peer->torrent, peer, &fresh);
+  peer_set_has (peer, &fresh);
 }
 
 static void
@@ -758,7 +776,7 @@ peer_process_input (GbtPeer *peer)
         g_autoptr(GError) error = NULL;
         GbtWireMsg msg;
         gssize n = gbt_wire_parse (peer->rbuf->data + peer->rpos, peer->rbuf->len - peer->rpos,
-                                   gbt_torrent_get_wire_limits (peer->torrent), &msg, &error);
+                                   peer->config.limits, &msg, &error);
         if (n < 0)
           {
             gbt_peer_close (peer, error);
@@ -870,13 +888,26 @@ peer_readable_cb (GObject *stream, gpointer user_data)
 }
 
 void
-gbt_peer_start (GbtPeer *peer, GbtTorrent *torrent, GbtPeerLookupFunc lookup,
-                gpointer lookup_data)
+gbt_peer_set_owner (GbtPeer *peer, const GbtPeerEvents *events, gpointer data,
+                    const GbtPeerConfig *config)
 {
-  peer->torrent = torrent;
-  peer->lookup = lookup;
-  peer->lookup_data = lookup_data;
-  if (torrent != NULL)
+  peer->events = events;
+  peer->events_data = data;
+  if (config == NULL)
+    return;
+  g_clear_pointer (&peer->config.ext_handshake, g_bytes_unref);
+  peer->config = *config;
+  if (config->ext_handshake)
+    g_bytes_ref (config->ext_handshake);
+  peer->configured = TRUE;
+}
+
+void
+gbt_peer_start (GbtPeer *peer, const GbtPeerEvents *events, gpointer data,
+                const GbtPeerConfig *config)
+{
+  gbt_peer_set_owner (peer, events, data, config);
+  if (config != NULL)
     peer_send_handshake (peer);
   peer_attach_reader (peer);
 }
@@ -909,35 +940,132 @@ gbt_peer_tick (GbtPeer *peer, gint64 now_us)
     }
 }
 
+/* ---- for the owner ---- */
+
+GbtPeerState
+gbt_peer_get_state (GbtPeer *peer)
+{
+  return peer->state;
+}
+
+const char *
+gbt_peer_get_name (GbtPeer *peer)
+{
+  return peer->name;
+}
+
+const guint8 *
+gbt_peer_get_remote_info_hash (GbtPeer *peer)
+{
+  return peer->remote.info_hash;
+}
+
+const guint8 *
+gbt_peer_get_remote_id (GbtPeer *peer)
+{
+  return peer->remote.peer_id;
+}
+
+gboolean
+gbt_peer_is_fast (GbtPeer *peer)
+{
+  return peer->fast;
+}
+
+const GbtBitfield *
+gbt_peer_get_has (GbtPeer *peer)
+{
+  return &peer->has;
+}
+
+gboolean
+gbt_peer_am_choking (GbtPeer *peer)
+{
+  return peer->am_choking;
+}
+
+gboolean
+gbt_peer_am_interested (GbtPeer *peer)
+{
+  return peer->am_interested;
+}
+
+gboolean
+gbt_peer_is_choking (GbtPeer *peer)
+{
+  return peer->peer_choking;
+}
+
+gboolean
+gbt_peer_is_interested (GbtPeer *peer)
+{
+  return peer->peer_interested;
+}
+
+guint
+gbt_peer_get_remote_reqq (GbtPeer *peer)
+{
+  return peer->ext.reqq;
+}
+
+guint64
+gbt_peer_get_downloaded (GbtPeer *peer)
+{
+  return peer->downloaded;
+}
+
+guint64
+gbt_peer_get_uploaded (GbtPeer *peer)
+{
+  return peer->uploaded;
+}
+
+double
+gbt_peer_get_rate_down (GbtPeer *peer)
+{
+  return peer->rate_down;
+}
+
+double
+gbt_peer_get_rate_up (GbtPeer *peer)
+{
+  return peer->rate_up;
+}
+
 /* ---- the plugin-facing API (gbt-peer.h) ---- */
 
 GInetSocketAddress *
 gbt_peer_get_address (GbtPeer *peer)
 {
+  g_return_val_if_fail (peer != NULL, NULL);
   return peer->address;
 }
 
 GbtTorrent *
 gbt_peer_get_torrent (GbtPeer *peer)
 {
-  return peer->torrent;
+  g_return_val_if_fail (peer != NULL, NULL);
+  return peer->config.torrent;
 }
 
 const char *
 gbt_peer_get_client (GbtPeer *peer)
 {
-  return peer->client;
+  g_return_val_if_fail (peer != NULL, NULL);
+  return peer->ext.client;
 }
 
 gboolean
 gbt_peer_is_incoming (GbtPeer *peer)
 {
+  g_return_val_if_fail (peer != NULL, FALSE);
   return peer->incoming;
 }
 
 gboolean
 gbt_peer_is_seed (GbtPeer *peer)
 {
+  g_return_val_if_fail (peer != NULL, FALSE);
   return peer->has.n_bits > 0 && gbt_bitfield_is_complete (&peer->has);
 }
 
@@ -950,7 +1078,7 @@ gbt_peer_send_extended (GbtPeer *peer, const char *name, GBytes *payload)
 
   g_return_val_if_fail (peer != NULL && name != NULL && payload != NULL, FALSE);
   if (peer->state != GBT_PEER_STATE_ACTIVE || !peer->ltep
-      || !g_hash_table_lookup_extended (peer->ext_ids, name, NULL, &id))
+      || !g_hash_table_lookup_extended (peer->ext.ext_ids, name, NULL, &id))
     return FALSE;
   p = g_bytes_get_data (payload, &len);
   gbt_wire_write_extended (peer->wbuf, (guint8) GPOINTER_TO_UINT (id), p, len);

@@ -7,6 +7,7 @@
  */
 #include "gbt-resume.h"
 #include "gbt-hash.h"
+#include "gbt-storage.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -527,4 +528,169 @@ gbt_resume_trusted_pieces (GbtResumeData *data, GbtMetainfo *mi, const char *dow
     else if (gbt_bitfield_get (&data->have, p))
       gbt_bitfield_set (trusted, p, TRUE);
   gbt_bitfield_clear (&tainted);
+}
+
+/* ---- the saver ---- */
+
+struct _GbtResumeSaver {
+  GObject *owner;
+  char *path;
+  char *dir;
+  GbtMetainfo *mi;
+  GbtStorage *storage;
+  GbtResumeSnapshotFunc snapshot;
+  gpointer data;
+  gboolean saving;
+  gboolean again; /* asked for while one ran */
+  GPtrArray *waiters; /* GTask*: their callers wait for the next save */
+};
+
+typedef struct {
+  GbtResumeSaver *saver;
+  GbtResumeData *data;
+  GPtrArray *waiters; /* completed when this save is over */
+} SaveJob;
+
+static void
+save_job_free (gpointer p)
+{
+  SaveJob *job = p;
+  gbt_resume_data_free (job->data);
+  g_free (job);
+}
+
+GbtResumeSaver *
+gbt_resume_saver_new (GObject *owner, const char *path, const char *download_dir,
+                      GbtResumeSnapshotFunc snapshot, gpointer data)
+{
+  GbtResumeSaver *saver = g_new0 (GbtResumeSaver, 1);
+
+  saver->owner = owner;
+  saver->path = g_strdup (path);
+  saver->dir = g_strdup (download_dir);
+  saver->snapshot = snapshot;
+  saver->data = data;
+  return saver;
+}
+
+void
+gbt_resume_saver_free (GbtResumeSaver *saver)
+{
+  if (saver == NULL)
+    return;
+  /* always empty here: a waiting save's task holds a reference to the owner */
+  g_clear_pointer (&saver->waiters, g_ptr_array_unref);
+  g_clear_pointer (&saver->mi, gbt_metainfo_unref);
+  g_free (saver->path);
+  g_free (saver->dir);
+  g_free (saver);
+}
+
+void
+gbt_resume_saver_set_storage (GbtResumeSaver *saver, GbtMetainfo *mi, GbtStorage *storage)
+{
+  g_clear_pointer (&saver->mi, gbt_metainfo_unref);
+  saver->mi = gbt_metainfo_ref (mi);
+  saver->storage = storage;
+}
+
+static void
+save_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  SaveJob *job = task_data;
+  GbtResumeSaver *saver = job->saver;
+  GError *error = NULL;
+
+  /* the contract above: every piece in the bitmap is on disk before the
+   * files' sizes and mtimes are taken */
+  if (!gbt_storage_flush (saver->storage, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  gbt_resume_stat_files (job->data, saver->mi, saver->dir);
+  for (guint i = 0; i < job->data->files->len; i++)
+    g_array_index (job->data->files, GbtResumeFile, i).in_parts
+        = gbt_storage_file_in_parts (saver->storage, i);
+  if (!gbt_resume_save (saver->path, job->data, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+finish_waiters (GPtrArray *waiters, gboolean saved)
+{
+  for (guint i = 0; waiters && i < waiters->len; i++)
+    g_task_return_boolean (g_ptr_array_index (waiters, i), saved);
+  if (waiters)
+    g_ptr_array_unref (waiters);
+}
+
+static void saver_start (GbtResumeSaver *saver, GPtrArray *waiters);
+
+static void
+save_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  SaveJob *job = g_task_get_task_data (G_TASK (result));
+  GbtResumeSaver *saver = job->saver;
+  GPtrArray *waiters = g_steal_pointer (&job->waiters);
+  g_autoptr(GError) error = NULL;
+
+  saver->saving = FALSE;
+  if (!g_task_propagate_boolean (G_TASK (result), &error) && error)
+    g_debug ("resume data not saved to %s: %s", saver->path, error->message);
+  finish_waiters (waiters, TRUE);
+  if (saver->again)
+    {
+      saver->again = FALSE;
+      saver_start (saver, g_steal_pointer (&saver->waiters));
+    }
+}
+
+static void
+saver_start (GbtResumeSaver *saver, GPtrArray *waiters)
+{
+  g_autoptr(GTask) task = NULL;
+  GbtResumeData *data = saver->storage ? saver->snapshot (saver->data) : NULL;
+  SaveJob *job;
+
+  if (data == NULL)
+    {
+      finish_waiters (waiters, FALSE);
+      return;
+    }
+  job = g_new0 (SaveJob, 1);
+  job->saver = saver;
+  job->data = data;
+  job->waiters = waiters;
+  saver->saving = TRUE;
+  task = g_task_new (saver->owner, NULL, save_done_cb, NULL);
+  g_task_set_task_data (task, job, save_job_free);
+  g_task_run_in_thread (task, save_thread);
+}
+
+void
+gbt_resume_saver_save (GbtResumeSaver *saver, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *chained = callback ? g_task_new (saver->owner, NULL, callback, user_data) : NULL;
+
+  if (!saver->saving)
+    {
+      GPtrArray *waiters = NULL;
+      if (chained)
+        {
+          waiters = g_ptr_array_new_with_free_func (g_object_unref);
+          g_ptr_array_add (waiters, chained);
+        }
+      saver_start (saver, waiters);
+      return;
+    }
+  saver->again = TRUE;
+  if (chained)
+    {
+      if (saver->waiters == NULL)
+        saver->waiters = g_ptr_array_new_with_free_func (g_object_unref);
+      g_ptr_array_add (saver->waiters, chained);
+    }
 }

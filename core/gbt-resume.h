@@ -126,4 +126,31 @@ G_GNUC_INTERNAL char *gbt_resume_path_for (const char *download_dir,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GbtResumeData, gbt_resume_data_free)
 
+/* ---- saving while a torrent runs ----
+ *
+ * A saver writes a torrent's resume data on a worker (flush the storage,
+ * stat the files, write atomically) and coalesces: a save asked for while
+ * one runs is served by one more save when that one is done, so the save of
+ * a stop is never lost to one that started on completion. */
+typedef struct _GbtResumeSaver GbtResumeSaver;
+typedef struct _GbtStorage GbtStorage;
+/* On the main loop: the data to save now (transfer full), or NULL when
+ * there is nothing to save (not live: during the check the bitmap is
+ * incomplete and would make verified data look missing). */
+typedef GbtResumeData *(*GbtResumeSnapshotFunc) (gpointer data);
+
+/* @owner: the source object of the saves' tasks, kept alive while one runs */
+G_GNUC_INTERNAL GbtResumeSaver *gbt_resume_saver_new (GObject *owner, const char *path,
+                                                      const char *download_dir,
+                                                      GbtResumeSnapshotFunc snapshot,
+                                                      gpointer data);
+G_GNUC_INTERNAL void gbt_resume_saver_free (GbtResumeSaver *saver);
+/* the files to stat and flush, once the metadata is known (borrowed) */
+G_GNUC_INTERNAL void gbt_resume_saver_set_storage (GbtResumeSaver *saver, GbtMetainfo *mi,
+                                                   GbtStorage *storage);
+/* Saves; @callback (optional) runs with a boolean result (TRUE: a save was
+ * made) once a save that started after this call is over. */
+G_GNUC_INTERNAL void gbt_resume_saver_save (GbtResumeSaver *saver, GAsyncReadyCallback callback,
+                                            gpointer user_data);
+
 G_END_DECLS

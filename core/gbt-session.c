@@ -247,15 +247,18 @@ gbt_session_get_torrents (GbtSession *self)
   return G_LIST_MODEL (self->torrents);
 }
 
-static GbtTorrent *
-lookup_torrent_cb (GbtPeer *peer, const guint8 info_hash[20], gpointer user_data)
+/* An incoming peer's handshake named an info-hash: the torrent's swarm
+ * takes it, or it is refused. */
+static gboolean
+incoming_handshake_cb (GbtPeer *peer, gpointer user_data, GError **error)
 {
   GbtSession *self = user_data;
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->torrents));
+  const guint8 *info_hash = gbt_peer_get_remote_info_hash (peer);
 
   /* its handshake is done: it leaves the list now, not at the next sweep, so
    * a burst of short connections cannot fill the list and lock peers out
-   * (the reader holds a reference for this call; the torrent takes its own) */
+   * (the reader holds a reference for this call; the swarm takes its own) */
   if (g_ptr_array_remove_fast (self->handshaking, peer))
     gbt_peer_unref (peer);
 
@@ -263,10 +266,16 @@ lookup_torrent_cb (GbtPeer *peer, const guint8 info_hash[20], gpointer user_data
     {
       g_autoptr(GbtTorrent) t = g_list_model_get_item (G_LIST_MODEL (self->torrents), i);
       if (memcmp (gbt_torrent_get_info_hash (t), info_hash, 20) == 0 && gbt_torrent_is_active (t))
-        return t; /* the list store keeps it alive */
+        return gbt_torrent_accept_peer (t, peer, error);
     }
-  return NULL;
+  g_set_error_literal (error, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_WRONG_INFO_HASH,
+                       "handshake for a torrent we do not have");
+  return FALSE;
 }
+
+static const GbtPeerEvents incoming_events = {
+  .handshake = incoming_handshake_cb,
+};
 
 /* incoming peers leave the handshaking list once attached or closed */
 static gboolean
@@ -278,7 +287,7 @@ sweep_cb (gpointer user_data)
   for (guint i = self->handshaking->len; i > 0; i--)
     {
       GbtPeer *p = g_ptr_array_index (self->handshaking, i - 1);
-      if (p->state == GBT_PEER_STATE_HANDSHAKE && p->torrent == NULL)
+      if (gbt_peer_get_state (p) == GBT_PEER_STATE_HANDSHAKE)
         {
           gbt_peer_tick (p, now); /* handshake timeout */
           if (!gbt_peer_is_closed (p))
@@ -310,7 +319,7 @@ accept_cb (GIOStream *stream, GSocketAddress *remote, gpointer user_data)
   peer = gbt_peer_new (stream, G_IS_INET_SOCKET_ADDRESS (remote) ? G_INET_SOCKET_ADDRESS (remote) : NULL,
                        TRUE);
   g_ptr_array_add (self->handshaking, peer);
-  gbt_peer_start (peer, NULL, lookup_torrent_cb, self);
+  gbt_peer_start (peer, &incoming_events, self, NULL);
 }
 
 gboolean

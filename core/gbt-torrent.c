@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * GbtTorrent: one torrent's download and upload.  It owns the picker, the
- * storage and disk worker pool, the tracker manager, the candidate peer
- * addresses and the live connections, and decides what to request from whom
- * and whom to unchoke.  Everything here runs on the session's main context;
- * hashing and disk I/O go to GbtDiskIo workers.
+ * GbtTorrent: one torrent's state machine and the orchestration around it.
+ * It owns the metainfo, the picker, the storage and disk worker pool, the
+ * tracker managers, the resume saver and the swarm, and wires them: the
+ * swarm hands it requested blocks, which it gathers into pieces
+ * (gbt-assembler.c) and sends to the disk workers for their hash check;
+ * their verdict goes back to the picker and the swarm.  The start-up check
+ * is in gbt-torrent-check.c and a magnet link's metadata in
+ * gbt-torrent-magnet.c.  Everything here runs on the session's main
+ * context; hashing and disk I/O go to GbtDiskIo workers.
  *
  * Blocks are gathered in memory per piece and written only once the whole
  * piece passes its hash, so a kill at any moment leaves only verified data on
@@ -12,213 +16,24 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <string.h>
 
-#include <gbt/gbt-bencode.h>
 #include <gbt/gbt-enum-types.h>
-#include <gbt/gbt-peer.h>
+#include <gbt/gbt-peer-source.h>
 #include <gbt/gbt-plugin-registry.h>
 #include <gbt/gbt-session.h>
 #include <gbt/gbt-torrent.h>
 #include <gbt/gbt-transport.h>
-#include <gbt/gbt-wire-extension.h>
 
-#include "gbt-choker.h"
-#include "gbt-disk-io.h"
-#include "gbt-hash.h"
-#include "gbt-resume.h"
-#include "gbt-picker.h"
 #include "gbt-session-private.h"
-#include "gbt-storage.h"
+#include "gbt-hash.h"
+#include "gbt-torrent-internal.h"
 #include "gbt-torrent-private.h"
 #include "gbt-tracker-manager.h"
 
-#define MAX_HALF_OPEN 16
-#define REQUEST_TIMEOUT_US (30 * G_USEC_PER_SEC)
-#define RECHOKE_INTERVAL_S 10
 #define RESUME_SAVE_INTERVAL_S 30
-#define BAN_TRUST -7
-#define MAX_TRUST 8
-/* Requests a peer may queue with us (our "reqq").  A deep queue is what lets
- * a fast leecher keep the pipe full: at 250, libtorrent's requests ran dry
- * and 1 GiB took 4.3-5.2 s to upload to it on loopback, at 2000 1.9-2.0 s.
- * Each costs 12 bytes; what is sent stays under UPLOAD_BACKLOG. */
-#define MAX_UPLOAD_QUEUE 2000
-#define MIN_QUEUE 16
-#define MAX_QUEUE 500
 
 G_DEFINE_QUARK (gbt-torrent-error-quark, gbt_torrent_error)
-
-typedef enum {
-  CAND_IDLE,
-  CAND_CONNECTING,
-  CAND_CONNECTED,
-} CandidateState;
-
-typedef struct {
-  GInetSocketAddress *address;
-  char *key;
-  char *source;
-  CandidateState state;
-  guint failures;
-  gint64 next_try_us;
-  GCancellable *cancellable;
-  GbtTorrent *torrent;
-} Candidate;
-
-typedef struct {
-  guint piece;
-  guint8 *data;
-  guint32 size;
-  GPtrArray *contributors; /* char* ip strings */
-} PieceBuf;
-
-/* Piece buffers are recycled: a fresh multi-megabyte malloc is an mmap whose
- * pages fault in one by one and are unmapped on free, which costs more system
- * time than the download itself.  The disk workers give buffers back. */
-typedef struct {
-  gint ref_count;
-  GMutex lock;
-  GSList *free; /* buffers of @size bytes */
-  guint n_free;
-  guint max_free;
-  gsize size;
-} BufferPool;
-
-typedef struct {
-  BufferPool *pool;
-  guint8 *data;
-} PooledBuffer;
-
-static BufferPool *
-buffer_pool_new (gsize size, guint max_free)
-{
-  BufferPool *pool = g_new0 (BufferPool, 1);
-  pool->ref_count = 1;
-  g_mutex_init (&pool->lock);
-  pool->size = size;
-  pool->max_free = max_free;
-  return pool;
-}
-
-static void
-buffer_pool_unref (BufferPool *pool)
-{
-  if (!g_atomic_int_dec_and_test (&pool->ref_count))
-    return;
-  g_slist_free_full (pool->free, g_aligned_free);
-  g_mutex_clear (&pool->lock);
-  g_free (pool);
-}
-
-/* Piece buffers are page-aligned so that storage can write them with
- * O_DIRECT (gbt-storage.c); free with g_aligned_free(). */
-static guint8 *
-piece_alloc (gsize size)
-{
-  return g_aligned_alloc (1, MAX (size, 1), GBT_STORAGE_DIRECT_ALIGN);
-}
-
-static guint8 *
-buffer_pool_get (BufferPool *pool)
-{
-  guint8 *data = NULL;
-
-  g_mutex_lock (&pool->lock);
-  if (pool->free)
-    {
-      data = pool->free->data;
-      pool->free = g_slist_delete_link (pool->free, pool->free);
-      pool->n_free--;
-    }
-  g_mutex_unlock (&pool->lock);
-  return data ? data : piece_alloc (pool->size);
-}
-
-static void
-buffer_pool_put (BufferPool *pool, guint8 *data)
-{
-  g_mutex_lock (&pool->lock);
-  if (pool->n_free < pool->max_free)
-    {
-      pool->free = g_slist_prepend (pool->free, data);
-      pool->n_free++;
-      data = NULL;
-    }
-  g_mutex_unlock (&pool->lock);
-  g_aligned_free (data);
-}
-
-/* GBytes free func, run on whichever thread drops the last reference */
-static void
-pooled_buffer_release (gpointer user_data)
-{
-  PooledBuffer *pb = user_data;
-  buffer_pool_put (pb->pool, pb->data);
-  buffer_pool_unref (pb->pool);
-  g_free (pb);
-}
-
-struct _GbtTorrent {
-  GObject parent_instance;
-
-  GbtSession *session; /* not owned: the session owns us */
-  GbtMetainfo *metainfo; /* NULL until the metadata arrives (magnet) */
-  guint8 info_hash[20];
-  GbtMagnet *magnet; /* started from a magnet link: its name, trackers, peers */
-  char *magnet_name;
-  char *download_dir;
-  GbtTorrentState state;
-  GError *error;
-
-  GbtStorage *storage;
-  GbtDiskIo *disk_io;
-  GbtPicker *picker;
-  GbtBitfield have;
-  GbtBitfield want; /* pieces touching a selected file (all, without --select) */
-  GbtWireLimits limits;
-  GPtrArray *trackers; /* GbtTrackerManager*: one per local address family (BEP 7) */
-
-  GPtrArray *peers; /* GbtPeer*, owned refs */
-  GHashTable *candidates; /* key -> Candidate* */
-  GHashTable *banned; /* ip string -> NULL */
-  GHashTable *trust; /* ip string -> GINT_TO_POINTER (trust + 1000) */
-  guint n_connecting;
-
-  GHashTable *piece_bufs; /* piece -> PieceBuf* (gathering blocks) */
-  GHashTable *writing; /* piece -> GPtrArray of contributors (in the disk pool) */
-  guint64 buffered_bytes; /* in piece_bufs */
-
-  guint tick_id;
-  guint kick_id;
-  guint ticks;
-  GRand *rand;
-  GbtChoker *choker;
-  char *resume_path;
-  gboolean resume_saving;
-  /* asked for while one ran: saved again once it is done (the stop's save
-   * must not be lost to the one started on completion) */
-  gboolean resume_again;
-  GPtrArray *resume_waiters; /* GTask*: their callers wait for that save */
-  guint resume_saved_have; /* have.n_set at the last save */
-  guint64 active_seconds;
-  guint n_checked; /* pieces hashed by the start-up check */
-  GPtrArray *resume_peers; /* known from last time, added once live */
-
-  BufferPool *pool; /* buffers of piece_length bytes */
-  GQueue piece_cache; /* CachedPiece*, most recently used first */
-  guint64 downloaded, uploaded, wasted;
-  guint64 rate_window_down, rate_window_up;
-  double rate_down, rate_up;
-  guint64 bytes_have;
-  guint64 bytes_wanted;
-  gboolean finished_emitted;
-  gboolean stopping;
-  gboolean stop_running; /* from gbt_torrent_stop_async() to its callback */
-  guint run; /* counts starts: a worker's result for an earlier run is dropped */
-  gboolean sources_started; /* the registry's peer sources (DHT, LSD...) look for us */
-};
 
 enum {
   PROP_0,
@@ -240,101 +55,43 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (GbtTorrent, gbt_torrent, G_TYPE_OBJECT)
 
-static void torrent_connect_more (GbtTorrent *self);
-static void torrent_request (GbtTorrent *self, GbtPeer *peer);
-static void torrent_queue_kick (GbtTorrent *self);
-static void torrent_save_resume (GbtTorrent *self, GAsyncReadyCallback callback,
-                                 gpointer user_data);
 static void torrent_shutdown_disk (GbtTorrent *self);
-static void torrent_stop_sources (GbtTorrent *self);
-static void cached_piece_free (gpointer p);
+static const GbtSwarmOps swarm_ops;
 
 /* ---- helpers ---- */
 
-static char *
-address_ip (GInetSocketAddress *address)
-{
-  return g_inet_address_to_string (g_inet_socket_address_get_address (address));
-}
-
-static char *
-address_key (GInetSocketAddress *address)
-{
-  g_autofree char *ip = address_ip (address);
-  return g_strdup_printf ("%s|%u", ip, g_inet_socket_address_get_port (address));
-}
-
-static void
-candidate_free (gpointer data)
-{
-  Candidate *c = data;
-  if (c->cancellable)
-    {
-      g_cancellable_cancel (c->cancellable);
-      g_object_unref (c->cancellable);
-    }
-  g_object_unref (c->address);
-  g_free (c->key);
-  g_free (c->source);
-  g_free (c);
-}
-
-static void
-piece_buf_free (gpointer data)
-{
-  PieceBuf *pb = data;
-  g_aligned_free (pb->data); /* pooled ones were handed off before */
-  g_ptr_array_unref (pb->contributors);
-  g_free (pb);
-}
-
-static void
-set_state (GbtTorrent *self, GbtTorrentState state)
+void
+gbt_torrent_set_state (GbtTorrent *self, GbtTorrentState state)
 {
   if (self->state == state)
     return;
   self->state = state;
+  gbt_swarm_set_state (self->swarm, state);
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATE]);
 }
 
-static void
-torrent_fail (GbtTorrent *self, GError *error)
+void
+gbt_torrent_fail (GbtTorrent *self, GError *error)
 {
   g_debug ("[%s] torrent failed: %s", gbt_torrent_get_name (self), error->message);
   g_clear_error (&self->error);
   self->error = error;
-  set_state (self, GBT_TORRENT_STATE_ERROR);
-}
-
-static gboolean
-piece_wanted (GbtTorrent *self, guint piece)
-{
-  return !gbt_bitfield_get (&self->have, piece) && gbt_bitfield_get (&self->want, piece);
+  gbt_torrent_set_state (self, GBT_TORRENT_STATE_ERROR);
 }
 
 /* progress counts only the pieces the user asked for */
-static void
-count_have (GbtTorrent *self, guint piece)
+void
+gbt_torrent_count_have (GbtTorrent *self, guint piece)
 {
   if (gbt_bitfield_get (&self->want, piece))
     self->bytes_have += gbt_metainfo_get_piece_size (self->metainfo, piece);
 }
 
-static gboolean
-peer_has_wanted (GbtTorrent *self, GbtPeer *peer)
+void
+gbt_torrent_emit_metadata_received (GbtTorrent *self)
 {
-  if (peer->has.n_set == 0 || gbt_picker_is_done (self->picker))
-    return FALSE;
-  for (guint i = 0; i < self->have.n_bits; i++)
-    if (gbt_bitfield_get (&peer->has, i) && piece_wanted (self, i))
-      return TRUE;
-  return FALSE;
-}
-
-static void
-update_interest (GbtTorrent *self, GbtPeer *peer)
-{
-  gbt_peer_set_interested (peer, peer_has_wanted (self, peer));
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_NAME]);
+  g_signal_emit (self, signals[SIGNAL_METADATA_RECEIVED], 0);
 }
 
 /* ---- GObject ---- */
@@ -358,25 +115,14 @@ gbt_torrent_get_property (GObject *object, guint prop_id, GValue *value, GParamS
 }
 
 static void
-torrent_release_peers (GbtTorrent *self)
-{
-  while (self->peers->len > 0)
-    {
-      GbtPeer *peer = g_ptr_array_index (self->peers, self->peers->len - 1);
-      gbt_peer_close (peer, NULL); /* removes it from self->peers */
-    }
-}
-
-static void
 gbt_torrent_dispose (GObject *object)
 {
   GbtTorrent *self = GBT_TORRENT (object);
 
   g_clear_handle_id (&self->tick_id, g_source_remove);
-  g_clear_handle_id (&self->kick_id, g_source_remove);
-  torrent_stop_sources (self);
-  if (self->peers)
-    torrent_release_peers (self);
+  gbt_torrent_stop_sources (self);
+  if (self->swarm)
+    gbt_swarm_close_all (self->swarm);
   torrent_shutdown_disk (self);
   g_clear_pointer (&self->trackers, g_ptr_array_unref);
   G_OBJECT_CLASS (gbt_torrent_parent_class)->dispose (object);
@@ -387,29 +133,21 @@ gbt_torrent_finalize (GObject *object)
 {
   GbtTorrent *self = GBT_TORRENT (object);
 
+  g_clear_pointer (&self->swarm, gbt_swarm_free);
   g_clear_pointer (&self->storage, gbt_storage_free);
   g_clear_pointer (&self->picker, gbt_picker_free);
+  g_clear_pointer (&self->assembler, gbt_assembler_free);
   gbt_bitfield_clear (&self->have);
   gbt_bitfield_clear (&self->want);
-  g_ptr_array_unref (self->peers);
-  g_hash_table_unref (self->candidates);
-  g_hash_table_unref (self->banned);
-  g_hash_table_unref (self->trust);
-  g_hash_table_unref (self->piece_bufs);
-  g_clear_pointer (&self->pool, buffer_pool_unref);
-  g_queue_clear_full (&self->piece_cache, cached_piece_free);
-  gbt_choker_free (self->choker);
-  g_free (self->resume_path);
-  /* always empty here: a waiting save's task holds a reference to us */
-  g_clear_pointer (&self->resume_waiters, g_ptr_array_unref);
+  g_clear_pointer (&self->saver, gbt_resume_saver_free);
   g_clear_pointer (&self->resume_peers, g_ptr_array_unref);
   g_hash_table_unref (self->writing);
-  g_rand_free (self->rand);
   g_clear_error (&self->error);
   g_clear_pointer (&self->metainfo, gbt_metainfo_unref);
   g_clear_pointer (&self->magnet, gbt_magnet_free);
   g_free (self->magnet_name);
   g_free (self->download_dir);
+  g_free (self->resume_path);
   G_OBJECT_CLASS (gbt_torrent_parent_class)->finalize (object);
 }
 
@@ -484,13 +222,8 @@ gbt_torrent_class_init (GbtTorrentClass *klass)
 static void
 gbt_torrent_init (GbtTorrent *self)
 {
-  self->peers = g_ptr_array_new ();
-  self->candidates = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, candidate_free);
-  self->banned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  self->trust = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  self->piece_bufs = g_hash_table_new_full (NULL, NULL, NULL, piece_buf_free);
   self->writing = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_ptr_array_unref);
-  self->rand = g_rand_new ();
+  self->swarm = gbt_swarm_new (&swarm_ops, self);
 }
 
 /* the picker's priorities and the bytes wanted, from self->want */
@@ -516,13 +249,44 @@ torrent_new_picker (GbtTorrent *self)
                                  gbt_metainfo_get_piece_length (self->metainfo),
                                  gbt_metainfo_get_total_size (self->metainfo));
   torrent_apply_want (self);
+  gbt_swarm_set_picker (self->swarm, self->picker);
+}
+
+static guint32
+piece_size_cb (gpointer data, guint piece)
+{
+  GbtTorrent *self = data;
+  return gbt_metainfo_get_piece_size (self->metainfo, piece);
+}
+
+static GbtResumeData *
+resume_snapshot_cb (gpointer data)
+{
+  GbtTorrent *self = data;
+  GbtResumeData *rd;
+  g_autoptr(GPtrArray) peers = NULL;
+
+  if (self->state != GBT_TORRENT_STATE_DOWNLOADING && self->state != GBT_TORRENT_STATE_SEEDING)
+    return NULL;
+  rd = gbt_resume_data_new (self->metainfo);
+  memcpy (rd->have.bits, self->have.bits, gbt_bitfield_byte_len (self->have.n_bits));
+  rd->have.n_set = self->have.n_set;
+  rd->uploaded = gbt_swarm_get_uploaded (self->swarm);
+  rd->downloaded = gbt_swarm_get_downloaded (self->swarm);
+  rd->active_seconds = self->active_seconds;
+  peers = gbt_swarm_dup_listen_addresses (self->swarm);
+  for (guint i = 0; i < peers->len; i++)
+    g_ptr_array_add (rd->peers, g_object_ref (g_ptr_array_index (peers, i)));
+  self->resume_saved_have = self->have.n_set;
+  return rd;
 }
 
 /* what follows from the metainfo: pieces, storage, buffers */
-static void
-torrent_take_metainfo (GbtTorrent *self, GbtMetainfo *metainfo)
+void
+gbt_torrent_take_metainfo (GbtTorrent *self, GbtMetainfo *metainfo)
 {
   guint n = gbt_metainfo_get_n_pieces (metainfo);
+  g_autofree char *parts = gbt_resume_sidecar_path (NULL, self->info_hash, ".parts");
 
   self->metainfo = gbt_metainfo_ref (metainfo);
   gbt_bitfield_init (&self->have, n);
@@ -536,11 +300,9 @@ torrent_take_metainfo (GbtTorrent *self, GbtMetainfo *metainfo)
   self->storage = gbt_storage_new (metainfo, self->download_dir);
   /* always set, though only a --select run writes to it: a later run that
    * wants more files takes their share of the boundary pieces from it */
-  {
-    g_autofree char *parts = gbt_resume_sidecar_path (NULL, self->info_hash, ".parts");
-    gbt_storage_set_parts_path (self->storage, parts);
-  }
-  self->pool = buffer_pool_new (gbt_metainfo_get_piece_length (metainfo), 8);
+  gbt_storage_set_parts_path (self->storage, parts);
+  self->assembler = gbt_assembler_new (gbt_metainfo_get_piece_length (metainfo), piece_size_cb, self);
+  gbt_resume_saver_set_storage (self->saver, metainfo, self->storage);
 }
 
 static GbtTorrent *
@@ -551,8 +313,9 @@ torrent_new (GbtSession *session, const guint8 *info_hash, const char *download_
   self->session = session;
   memcpy (self->info_hash, info_hash, 20);
   self->download_dir = g_strdup (download_dir);
-  self->choker = gbt_choker_new (GBT_CHOKER_DEFAULT_SLOTS);
   self->resume_path = gbt_resume_path_for (download_dir, info_hash);
+  self->saver = gbt_resume_saver_new (G_OBJECT (self), self->resume_path, download_dir,
+                                      resume_snapshot_cb, self);
   return self;
 }
 
@@ -561,7 +324,7 @@ gbt_torrent_new (GbtSession *session, GbtMetainfo *metainfo, const char *downloa
 {
   GbtTorrent *self = torrent_new (session, gbt_metainfo_get_info_hash (metainfo), download_dir);
 
-  torrent_take_metainfo (self, metainfo);
+  gbt_torrent_take_metainfo (self, metainfo);
   return self;
 }
 
@@ -616,6 +379,7 @@ gbt_torrent_set_files_wanted (GbtTorrent *self, const gboolean *wanted, guint n_
         gbt_bitfield_set (&self->want, (guint) p, TRUE);
     }
   torrent_apply_want (self);
+  gbt_swarm_update_interest (self->swarm);
 }
 
 /* ---- accessors ---- */
@@ -672,73 +436,64 @@ gbt_torrent_get_session (GbtTorrent *self)
 guint
 gbt_torrent_get_n_pieces_have (GbtTorrent *self)
 {
+  g_return_val_if_fail (GBT_IS_TORRENT (self), 0);
   return self->have.n_set;
 }
 
 guint64
 gbt_torrent_get_bytes_have (GbtTorrent *self)
 {
+  g_return_val_if_fail (GBT_IS_TORRENT (self), 0);
   return self->bytes_have;
 }
 
 guint64
 gbt_torrent_get_bytes_wanted (GbtTorrent *self)
 {
+  g_return_val_if_fail (GBT_IS_TORRENT (self), 0);
   return self->bytes_wanted;
 }
 
 guint64
 gbt_torrent_get_downloaded (GbtTorrent *self)
 {
-  return self->downloaded;
+  g_return_val_if_fail (GBT_IS_TORRENT (self), 0);
+  return gbt_swarm_get_downloaded (self->swarm);
 }
 
 guint64
 gbt_torrent_get_uploaded (GbtTorrent *self)
 {
-  return self->uploaded;
+  g_return_val_if_fail (GBT_IS_TORRENT (self), 0);
+  return gbt_swarm_get_uploaded (self->swarm);
 }
 
 double
 gbt_torrent_get_download_rate (GbtTorrent *self)
 {
-  return self->rate_down;
+  g_return_val_if_fail (GBT_IS_TORRENT (self), 0);
+  return gbt_swarm_get_rate_down (self->swarm);
 }
 
 double
 gbt_torrent_get_upload_rate (GbtTorrent *self)
 {
-  return self->rate_up;
+  g_return_val_if_fail (GBT_IS_TORRENT (self), 0);
+  return gbt_swarm_get_rate_up (self->swarm);
 }
 
 guint
 gbt_torrent_get_n_peers (GbtTorrent *self)
 {
-  return self->peers->len;
+  g_return_val_if_fail (GBT_IS_TORRENT (self), 0);
+  return gbt_swarm_get_n_peers (self->swarm);
 }
 
 GStrv
 gbt_torrent_dup_peer_sources (GbtTorrent *self)
 {
-  g_autoptr(GStrvBuilder) out = g_strv_builder_new ();
-
   g_return_val_if_fail (GBT_IS_TORRENT (self), NULL);
-  for (guint i = 0; i < self->peers->len; i++)
-    {
-      GbtPeer *p = g_ptr_array_index (self->peers, i);
-      g_autofree char *key = NULL;
-      Candidate *c;
-
-      if (p->incoming || p->address == NULL)
-        {
-          g_strv_builder_add (out, "incoming");
-          continue;
-        }
-      key = address_key (p->address);
-      c = g_hash_table_lookup (self->candidates, key);
-      g_strv_builder_add (out, c ? c->source : "unknown");
-    }
-  return g_strv_builder_end (out);
+  return gbt_swarm_dup_peer_sources (self->swarm);
 }
 
 GStrv
@@ -774,6 +529,18 @@ gbt_torrent_get_n_checked (GbtTorrent *self)
 }
 
 gboolean
+gbt_torrent_accept_peer (GbtTorrent *self, GbtPeer *peer, GError **error)
+{
+  if (!gbt_torrent_is_active (self))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED,
+                           "the torrent is not running");
+      return FALSE;
+    }
+  return gbt_swarm_accept (self->swarm, peer, error);
+}
+
+gboolean
 gbt_torrent_is_active (GbtTorrent *self)
 {
   return (self->state == GBT_TORRENT_STATE_DOWNLOADING || self->state == GBT_TORRENT_STATE_SEEDING
@@ -781,759 +548,151 @@ gbt_torrent_is_active (GbtTorrent *self)
          && !self->stopping;
 }
 
-const GbtBitfield *
-gbt_torrent_get_have (GbtTorrent *self)
-{
-  return &self->have;
-}
-
-const GbtWireLimits *
-gbt_torrent_get_wire_limits (GbtTorrent *self)
-{
-  return &self->limits;
-}
-
-/* ---- extension protocol (BEP 10) ---- */
-
-typedef struct {
-  const guint8 *key;
-  gsize key_len;
-  const guint8 *raw;
-  gsize raw_len;
-} ExtKey;
-
-static int
-ext_key_cmp (gconstpointer a, gconstpointer b)
-{
-  const ExtKey *x = a, *y = b;
-  int c = memcmp (x->key, y->key, MIN (x->key_len, y->key_len));
-  return c ? c : (int) x->key_len - (int) y->key_len;
-}
-
-GBytes *
-gbt_torrent_build_ext_handshake (GbtTorrent *self)
-{
-  GbtPluginRegistry *registry = gbt_session_get_registry (self->session);
-  GPtrArray *exts = gbt_plugin_registry_get_wire_extensions (registry);
-  g_autoptr(GByteArray) out = g_byte_array_new ();
-  g_autoptr(GArray) extra = g_array_new (FALSE, FALSE, sizeof (ExtKey));
-  g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func ((GDestroyNotify) gbt_bencode_doc_free);
-  guint8 scratch[64];
-  g_autoptr(GByteArray) tmp = g_byte_array_new ();
-
-  /* keys the extensions add (e.g. metadata_size), merged in sorted order */
-  for (guint i = 0; exts && i < exts->len; i++)
-    {
-      GbtWireExtension *ext = g_ptr_array_index (exts, i);
-      GbtWireExtensionInterface *iface = GBT_WIRE_EXTENSION_GET_IFACE (ext);
-      g_autoptr(GBytes) b = NULL;
-      GbtBencodeDoc *doc;
-      GbtBencode *root;
-
-      if (iface->get_handshake_extra == NULL)
-        continue;
-      b = iface->get_handshake_extra (ext, self);
-      if (b == NULL)
-        continue;
-      doc = gbt_bencode_parse (b, NULL);
-      if (doc == NULL)
-        continue;
-      g_ptr_array_add (docs, doc);
-      root = gbt_bencode_doc_get_root (doc);
-      for (guint k = 0; k < gbt_bencode_get_length (root); k++)
-        {
-          ExtKey e;
-          GbtBencode *v = gbt_bencode_dict_nth (root, k, &e.key, &e.key_len);
-          if (v == NULL)
-            continue;
-          e.raw = gbt_bencode_get_raw (v, &e.raw_len);
-          /* the core's own keys win */
-          if ((e.key_len == 1 && (e.key[0] == 'm' || e.key[0] == 'p' || e.key[0] == 'v'))
-              || (e.key_len == 4 && memcmp (e.key, "reqq", 4) == 0))
-            continue;
-          g_array_append_val (extra, e);
-        }
-    }
-  {
-    ExtKey own[4];
-    /* "m": our extension ids, 1-based in registry order */
-    gbt_bencode_write_dict_start (tmp);
-    for (guint i = 0; exts && i < exts->len; i++)
-      {
-        gbt_bencode_write_str (tmp, gbt_wire_extension_get_name (g_ptr_array_index (exts, i)));
-        gbt_bencode_write_int (tmp, i + 1);
-      }
-    gbt_bencode_write_end (tmp);
-    own[0] = (ExtKey) { (const guint8 *) "m", 1, NULL, 0 };
-    own[1] = (ExtKey) { (const guint8 *) "p", 1, NULL, 0 };
-    own[2] = (ExtKey) { (const guint8 *) "reqq", 4, NULL, 0 };
-    own[3] = (ExtKey) { (const guint8 *) "v", 1, NULL, 0 };
-    g_array_append_vals (extra, own, 4);
-  }
-  g_array_sort (extra, ext_key_cmp);
-
-  gbt_bencode_write_dict_start (out);
-  for (guint i = 0; i < extra->len; i++)
-    {
-      ExtKey *e = &g_array_index (extra, ExtKey, i);
-      gbt_bencode_write_string (out, e->key, e->key_len);
-      if (e->raw)
-        g_byte_array_append (out, e->raw, e->raw_len);
-      else if (e->key[0] == 'm')
-        g_byte_array_append (out, tmp->data, tmp->len);
-      else if (e->key[0] == 'p')
-        gbt_bencode_write_int (out, gbt_session_get_listen_port (self->session));
-      else if (e->key[0] == 'r')
-        gbt_bencode_write_int (out, MAX_UPLOAD_QUEUE);
-      else
-        {
-          g_snprintf ((char *) scratch, sizeof scratch, "gbt %s", gbt_get_version_string ());
-          gbt_bencode_write_str (out, (const char *) scratch);
-        }
-    }
-  gbt_bencode_write_end (out);
-  return g_byte_array_free_to_bytes (g_steal_pointer (&out));
-}
-
-void
-gbt_torrent_peer_extended (GbtTorrent *self, GbtPeer *peer, guint8 ext_id, const guint8 *payload,
-                           gsize len)
-{
-  GbtPluginRegistry *registry = gbt_session_get_registry (self->session);
-  GPtrArray *exts = gbt_plugin_registry_get_wire_extensions (registry);
-
-  if (ext_id == 0)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GBytes) bytes = g_bytes_new (payload, len);
-      g_autoptr(GbtBencodeDoc) doc = gbt_bencode_parse_full (bytes, GBT_BENCODE_NONE, 32, 0, &error);
-      GbtBencode *root, *m;
-      gint64 reqq;
-
-      if (doc == NULL || !gbt_bencode_is_dict (gbt_bencode_doc_get_root (doc)))
-        {
-          g_autoptr(GError) e = g_error_new (GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
-                                             "bad extension handshake: %s",
-                                             error ? error->message : "not a dictionary");
-          gbt_peer_close (peer, e);
-          return;
-        }
-      root = gbt_bencode_doc_get_root (doc);
-      m = gbt_bencode_dict_lookup (root, "m");
-      for (guint i = 0; i < gbt_bencode_get_length (m); i++)
-        {
-          const guint8 *k;
-          gsize klen;
-          GbtBencode *v = gbt_bencode_dict_nth (m, i, &k, &klen);
-          g_autofree char *name = g_strndup ((const char *) k, klen);
-          if (!gbt_bencode_is_int (v))
-            continue;
-          /* id 0 disables an extension the peer announced earlier */
-          if (gbt_bencode_get_int (v) <= 0 || gbt_bencode_get_int (v) > 255)
-            g_hash_table_remove (peer->ext_ids, name);
-          else
-            g_hash_table_insert (peer->ext_ids, g_steal_pointer (&name),
-                                 GUINT_TO_POINTER ((guint) gbt_bencode_get_int (v)));
-        }
-      if (gbt_bencode_dict_get_int (root, "reqq", &reqq) && reqq > 0)
-        peer->remote_reqq = (guint) MIN (reqq, 100000);
-      if (gbt_bencode_dict_lookup (root, "v"))
-        {
-          g_free (peer->client);
-          peer->client = gbt_bencode_dup_string (gbt_bencode_dict_lookup (root, "v"));
-          if (peer->client && !g_utf8_validate (peer->client, -1, NULL))
-            g_clear_pointer (&peer->client, g_free);
-        }
-      for (guint i = 0; exts && i < exts->len; i++)
-        {
-          GbtWireExtension *ext = g_ptr_array_index (exts, i);
-          if (GBT_WIRE_EXTENSION_GET_IFACE (ext)->on_handshake)
-            GBT_WIRE_EXTENSION_GET_IFACE (ext)->on_handshake (ext, peer, bytes);
-        }
-      return;
-    }
-  if (exts == NULL || ext_id > exts->len)
-    {
-      g_debug ("[%s] extended message for unknown id %u ignored", peer->name, ext_id);
-      return;
-    }
-  {
-    GbtWireExtension *ext = g_ptr_array_index (exts, ext_id - 1);
-    g_autoptr(GBytes) bytes = g_bytes_new (payload, len);
-    g_autoptr(GError) error = NULL;
-    if (!GBT_WIRE_EXTENSION_GET_IFACE (ext)->on_message (ext, peer, bytes, &error))
-      {
-        if (error == NULL)
-          error = g_error_new (GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
-                               "%s refused a message", gbt_wire_extension_get_name (ext));
-        gbt_peer_close (peer, error);
-      }
-  }
-}
-
-/* ---- peers ---- */
-
-static int
-trust_get (GbtTorrent *self, const char *ip)
-{
-  gpointer v = g_hash_table_lookup (self->trust, ip);
-  return v ? GPOINTER_TO_INT (v) - 1000 : 0;
-}
-
-static void
-trust_set (GbtTorrent *self, const char *ip, int trust)
-{
-  g_hash_table_replace (self->trust, g_strdup (ip), GINT_TO_POINTER (trust + 1000));
-}
-
-static void
-ban_ip (GbtTorrent *self, const char *ip)
-{
-  if (g_hash_table_contains (self->banned, ip))
-    return;
-  g_debug ("[%s] banning %s for sending bad data", gbt_torrent_get_name (self), ip);
-  g_hash_table_add (self->banned, g_strdup (ip));
-  for (guint i = self->peers->len; i > 0; i--)
-    {
-      GbtPeer *peer = g_ptr_array_index (self->peers, i - 1);
-      g_autofree char *pip = peer->address ? address_ip (peer->address) : NULL;
-      if (pip && g_str_equal (pip, ip))
-        {
-          g_autoptr(GError) e = g_error_new_literal (GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
-                                                     "banned: sent data that failed hash checks");
-          gbt_peer_close (peer, e);
-        }
-    }
-  g_signal_emit (self, signals[SIGNAL_PEER_BANNED], 0, ip);
-}
-
-static gboolean
-peer_requested_cb (gpointer peer_data, const GbtBlock *block)
-{
-  return gbt_peer_find_request (peer_data, block) >= 0;
-}
-
-static guint64
-buffer_limit (GbtTorrent *self)
-{
-  /* at least four pieces, so big pieces still flow */
-  return MAX (gbt_session_get_buffer_limit (self->session),
-              4 * (guint64) gbt_metainfo_get_piece_length (self->metainfo));
-}
-
-static gboolean
-over_buffer_limit (GbtTorrent *self)
-{
-  return self->buffered_bytes + gbt_disk_io_get_pending_bytes (self->disk_io) > buffer_limit (self);
-}
-
-static void
-torrent_request (GbtTorrent *self, GbtPeer *peer)
-{
-  g_autoptr(GArray) blocks = NULL;
-  guint target, want, got;
-
-  if (self->state != GBT_TORRENT_STATE_DOWNLOADING || self->stopping
-      || peer->state != GBT_PEER_STATE_ACTIVE || peer->peer_choking || !peer->am_interested)
-    return;
-  target = peer->queue_target;
-  if (peer->remote_reqq)
-    target = MIN (target, peer->remote_reqq);
-  if (peer->requests->len >= target)
-    return;
-  want = target - peer->requests->len;
-  /* batch small top-ups: fewer picker calls, same queue depth */
-  if (want < 4 && peer->requests->len > 0)
-    return;
-  if (over_buffer_limit (self))
-    return;
-  blocks = g_array_sized_new (FALSE, FALSE, sizeof (GbtBlock), want);
-  got = gbt_picker_pick (self->picker, &peer->has, want, peer_requested_cb, peer, blocks);
-  for (guint i = 0; i < got; i++)
-    gbt_peer_send_request (peer, &g_array_index (blocks, GbtBlock, i));
-  if (got > 0 && peer->last_block_us == 0)
-    peer->last_block_us = g_get_monotonic_time ();
-}
-
-static gboolean
-kick_cb (gpointer user_data)
-{
-  GbtTorrent *self = user_data;
-
-  self->kick_id = 0;
-  for (guint i = 0; i < self->peers->len; i++)
-    torrent_request (self, g_ptr_array_index (self->peers, i));
-  return G_SOURCE_REMOVE;
-}
-
-static void
-torrent_queue_kick (GbtTorrent *self)
-{
-  if (self->kick_id == 0)
-    self->kick_id = g_idle_add (kick_cb, self);
-}
-
-static void
-peer_return_requests (GbtTorrent *self, GbtPeer *peer)
-{
-  for (guint i = 0; i < peer->requests->len; i++)
-    gbt_picker_unrequest (self->picker, &g_array_index (peer->requests, GbtBlock, i));
-  g_array_set_size (peer->requests, 0);
-}
-
-void
-gbt_torrent_peer_ready (GbtTorrent *self, GbtPeer *peer)
-{
-  g_debug ("[%s] peer %s ready", gbt_torrent_get_name (self), peer->name);
-}
-
-/* Two peers that both learn each other's address connect both ways at once.
- * Both sides must drop the same one of the two connections, or neither
- * survives: the one kept is the one opened by the side with the greater
- * peer id (each side knows both ids).  Two connections in the same direction
- * (one peer at two addresses): the newer goes. */
-gboolean
-gbt_torrent_peer_is_duplicate (GbtTorrent *self, GbtPeer *peer)
-{
-  const guint8 *mine = gbt_session_get_peer_id (self->session);
-
-  for (guint i = 0; i < self->peers->len; i++)
-    {
-      GbtPeer *other = g_ptr_array_index (self->peers, i);
-      gboolean i_am_greater, new_opened_by_me;
-      g_autoptr(GError) reason = NULL;
-
-      if (other == peer || other->state != GBT_PEER_STATE_ACTIVE
-          || memcmp (other->remote.peer_id, peer->remote.peer_id, 20) != 0)
-        continue;
-      if (other->incoming == peer->incoming)
-        return TRUE;
-      i_am_greater = memcmp (mine, peer->remote.peer_id, 20) > 0;
-      new_opened_by_me = !peer->incoming;
-      if (i_am_greater != new_opened_by_me)
-        return TRUE;
-      reason = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
-                                    "a duplicate of a newer connection to this peer");
-      gbt_peer_close (other, reason);
-      return FALSE;
-    }
-  return FALSE;
-}
-
-/* Full: a newcomer may take the place of the oldest peer with which nothing
- * can be exchanged (neither side interested) for a while, so idle
- * connections cannot lock real peers out. */
-static gboolean
-torrent_make_room (GbtTorrent *self)
-{
-  gint64 now = g_get_monotonic_time ();
-  GbtPeer *victim = NULL;
-  g_autoptr(GError) reason = NULL;
-
-  for (guint i = 0; i < self->peers->len; i++)
-    {
-      GbtPeer *p = g_ptr_array_index (self->peers, i);
-      if (p->peer_interested || p->am_interested || now - p->connected_us < 30 * G_USEC_PER_SEC)
-        continue;
-      if (victim == NULL || p->connected_us < victim->connected_us)
-        victim = p;
-    }
-  if (victim == NULL)
-    return FALSE;
-  reason = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
-                                "idle: making room for a new peer");
-  gbt_peer_close (victim, reason);
-  return TRUE;
-}
-
-gboolean
-gbt_torrent_accept_peer (GbtTorrent *self, GbtPeer *peer)
-{
-  g_autofree char *ip = NULL;
-
-  if (!gbt_torrent_is_active (self))
-    return FALSE;
-  if (peer->address)
-    {
-      ip = address_ip (peer->address);
-      if (g_hash_table_contains (self->banned, ip))
-        return FALSE;
-    }
-  if (self->peers->len >= gbt_session_get_max_peers (self->session) && !torrent_make_room (self))
-    return FALSE;
-  g_ptr_array_add (self->peers, gbt_peer_ref (peer));
-  return TRUE;
-}
-
-void
-gbt_torrent_peer_closed (GbtTorrent *self, GbtPeer *peer, const GError *reason)
-{
-  if (!g_ptr_array_remove_fast (self->peers, peer))
-    return;
-  {
-    GPtrArray *exts = gbt_plugin_registry_get_wire_extensions (gbt_session_get_registry (self->session));
-
-    for (guint i = 0; exts && i < exts->len; i++)
-      {
-        GbtWireExtension *ext = g_ptr_array_index (exts, i);
-        if (GBT_WIRE_EXTENSION_GET_IFACE (ext)->on_peer_closed)
-          GBT_WIRE_EXTENSION_GET_IFACE (ext)->on_peer_closed (ext, peer);
-      }
-  }
-  peer_return_requests (self, peer);
-  if (peer->has.n_set > 0)
-    gbt_picker_remove_peer_bitfield (self->picker, &peer->has);
-  gbt_choker_forget (self->choker, peer);
-  if (peer->address && !peer->incoming)
-    {
-      g_autofree char *key = address_key (peer->address);
-      Candidate *c = g_hash_table_lookup (self->candidates, key);
-      if (c && c->state == CAND_CONNECTED)
-        {
-          c->state = CAND_IDLE;
-          /* a peer that gave us data is worth a quick retry; one that failed
-           * at once waits longer each time */
-          if (peer->downloaded > 0)
-            c->failures = 0;
-          else
-            c->failures++;
-          c->next_try_us = g_get_monotonic_time ()
-                           + MIN (30 * (1 << MIN (c->failures, 5)), 600) * G_USEC_PER_SEC;
-        }
-    }
-  gbt_peer_unref (peer);
-  torrent_queue_kick (self);
-}
-
-/* after any change of a peer's pieces */
-static void
-peer_pieces_changed (GbtTorrent *self, GbtPeer *peer)
-{
-  /* a seed meeting a seed: nothing to exchange */
-  if (self->state == GBT_TORRENT_STATE_SEEDING && gbt_bitfield_is_complete (&peer->has))
-    {
-      gbt_peer_close (peer, NULL);
-      return;
-    }
-  torrent_request (self, peer);
-}
-
-void
-gbt_torrent_peer_set_has (GbtTorrent *self, GbtPeer *peer, GbtBitfield *fresh)
-{
-  if (peer->has.n_set > 0)
-    gbt_picker_remove_peer_bitfield (self->picker, &peer->has);
-  gbt_bitfield_clear (&peer->has);
-  peer->has = *fresh;
-  if (peer->has.n_set > 0)
-    gbt_picker_add_peer_bitfield (self->picker, &peer->has);
-  update_interest (self, peer);
-  peer_pieces_changed (self, peer);
-}
-
-void
-gbt_torrent_peer_have (GbtTorrent *self, GbtPeer *peer, guint piece)
-{
-  if (gbt_bitfield_get (&peer->has, piece))
-    return;
-  gbt_bitfield_set (&peer->has, piece, TRUE);
-  gbt_picker_add_peer_have (self->picker, piece);
-  if (!peer->am_interested && piece_wanted (self, piece)
-      && self->state == GBT_TORRENT_STATE_DOWNLOADING)
-    gbt_peer_set_interested (peer, TRUE);
-  peer_pieces_changed (self, peer);
-}
-
-void
-gbt_torrent_peer_choke_changed (GbtTorrent *self, GbtPeer *peer)
-{
-  if (peer->peer_choking && !peer->fast)
-    peer_return_requests (self, peer);
-  torrent_request (self, peer);
-}
-
-static void
-torrent_cancel_elsewhere (GbtTorrent *self, GbtPeer *from, const GbtBlock *block)
-{
-  for (guint i = 0; i < self->peers->len; i++)
-    {
-      GbtPeer *p = g_ptr_array_index (self->peers, i);
-      int idx;
-      if (p == from)
-        continue;
-      idx = gbt_peer_find_request (p, block);
-      if (idx >= 0)
-        {
-          g_array_remove_index (p->requests, idx);
-          gbt_peer_send_cancel (p, block);
-        }
-    }
-}
+/* ---- what the swarm asks of us ---- */
 
 static void piece_written_cb (guint piece, GbtPieceResult result, const GError *error,
                               gpointer user_data);
 
-void
-gbt_torrent_peer_block (GbtTorrent *self, GbtPeer *peer, guint32 piece, guint32 begin,
-                        const guint8 *data, gsize len)
-{
-  GbtBlock block = { piece, begin, len };
-  PieceBuf *pb;
-  gboolean complete = FALSE;
-  g_autofree char *ip = NULL;
-
-  self->downloaded += len;
-  self->rate_window_down += len;
-  if (self->state != GBT_TORRENT_STATE_DOWNLOADING || gbt_bitfield_get (&self->have, piece))
-    {
-      self->wasted += len;
-      return;
-    }
-  if (!gbt_picker_block_received (self->picker, &block, &complete))
-    {
-      self->wasted += len;
-      torrent_request (self, peer);
-      return;
-    }
-  if (gbt_picker_in_endgame (self->picker))
-    torrent_cancel_elsewhere (self, peer, &block);
-
-  pb = g_hash_table_lookup (self->piece_bufs, GUINT_TO_POINTER (piece));
-  if (pb == NULL)
-    {
-      pb = g_new0 (PieceBuf, 1);
-      pb->piece = piece;
-      pb->size = gbt_metainfo_get_piece_size (self->metainfo, piece);
-      pb->data = pb->size == self->pool->size ? buffer_pool_get (self->pool) : piece_alloc (pb->size);
-      pb->contributors = g_ptr_array_new_with_free_func (g_free);
-      g_hash_table_insert (self->piece_bufs, GUINT_TO_POINTER (piece), pb);
-      self->buffered_bytes += pb->size;
-    }
-  memcpy (pb->data + begin, data, len);
-  ip = peer->address ? address_ip (peer->address) : g_strdup ("?");
-  if (!g_ptr_array_find_with_equal_func (pb->contributors, ip, g_str_equal, NULL))
-    g_ptr_array_add (pb->contributors, g_steal_pointer (&ip));
-
-  if (complete)
-    {
-      GBytes *bytes;
-      if (pb->size == self->pool->size)
-        {
-          PooledBuffer *buf = g_new (PooledBuffer, 1);
-          buf->pool = self->pool;
-          g_atomic_int_inc (&self->pool->ref_count);
-          buf->data = g_steal_pointer (&pb->data);
-          bytes = g_bytes_new_with_free_func (buf->data, pb->size, pooled_buffer_release, buf);
-        }
-      else
-        {
-          guint8 *buf = g_steal_pointer (&pb->data);
-          bytes = g_bytes_new_with_free_func (buf, pb->size, g_aligned_free, buf);
-        }
-      g_hash_table_insert (self->writing, GUINT_TO_POINTER (piece),
-                           g_ptr_array_ref (pb->contributors));
-      self->buffered_bytes -= pb->size;
-      g_hash_table_remove (self->piece_bufs, GUINT_TO_POINTER (piece));
-      gbt_disk_io_write_piece (self->disk_io, piece, bytes, piece_written_cb, self);
-      g_bytes_unref (bytes);
-    }
-  torrent_request (self, peer);
-}
-
-void
-gbt_torrent_peer_rejected (GbtTorrent *self, GbtPeer *peer, const GbtBlock *block)
-{
-  gbt_picker_unrequest (self->picker, block);
-  torrent_queue_kick (self);
-}
-
-/* ---- uploads ----
- *
- * Requests are served from whole pieces read once into a small cache: a
- * peer asks for a piece's blocks one after another, and one read per piece
- * instead of one worker round-trip per 16 KiB block is what lets a seed keep
- * up with a fast leecher.  Blocks go to a peer's socket only while its send
- * backlog is small; the rest wait in incoming_requests (bounded by reqq), so
- * memory does not grow with a peer that asks faster than it reads. */
-
-#define UPLOAD_BACKLOG (1024 * 1024)
-#define PIECE_CACHE_BYTES (16 * 1024 * 1024)
-
-typedef struct {
-  guint piece;
-  GBytes *data; /* NULL while being read */
-} CachedPiece;
-
-static void torrent_serve_all (GbtTorrent *self);
-
-static CachedPiece *
-cache_lookup (GbtTorrent *self, guint piece)
-{
-  for (GList *l = self->piece_cache.head; l; l = l->next)
-    {
-      CachedPiece *cp = l->data;
-      if (cp->piece == piece)
-        {
-          /* most recently used first */
-          g_queue_unlink (&self->piece_cache, l);
-          g_queue_push_head_link (&self->piece_cache, l);
-          return cp;
-        }
-    }
-  return NULL;
-}
-
 static void
-cached_piece_free (gpointer p)
+swarm_block_cb (gpointer data, const GbtBlock *block, const guint8 *bytes, const char *from,
+                gboolean complete)
 {
-  CachedPiece *cp = p;
-  g_clear_pointer (&cp->data, g_bytes_unref);
-  g_free (cp);
+  GbtTorrent *self = data;
+  g_autoptr(GPtrArray) contributors = NULL;
+  g_autoptr(GBytes) piece = gbt_assembler_add (self->assembler, block, bytes, from, complete,
+                                               &contributors);
+
+  if (piece == NULL)
+    return;
+  g_hash_table_insert (self->writing, GUINT_TO_POINTER (block->piece),
+                       g_steal_pointer (&contributors));
+  gbt_disk_io_write_piece (self->disk_io, block->piece, piece, piece_written_cb, self);
 }
 
-static void
-cache_trim (GbtTorrent *self)
+static gboolean
+swarm_over_buffer_limit_cb (gpointer data)
 {
-  guint64 plen = gbt_metainfo_get_piece_length (self->metainfo);
-  guint max = (guint) MAX (PIECE_CACHE_BYTES / plen, 2);
+  GbtTorrent *self = data;
+  /* at least four pieces, so big pieces still flow */
+  guint64 limit = MAX (gbt_session_get_buffer_limit (self->session),
+                       4 * (guint64) gbt_metainfo_get_piece_length (self->metainfo));
 
-  /* the oldest read pieces go; pieces still being read stay */
-  for (GList *l = self->piece_cache.tail; l && self->piece_cache.length > max;)
-    {
-      GList *prev = l->prev;
-      CachedPiece *cp = l->data;
-      if (cp->data)
-        {
-          g_queue_delete_link (&self->piece_cache, l);
-          cached_piece_free (cp);
-        }
-      l = prev;
-    }
+  return self->disk_io == NULL
+         || gbt_assembler_get_buffered (self->assembler) + gbt_disk_io_get_pending_bytes (self->disk_io)
+                > limit;
 }
 
 static void
 piece_read_cb (guint32 piece, guint32 begin, GBytes *data, const GError *error, gpointer user_data)
 {
   GbtTorrent *self = user_data;
-  CachedPiece *cp = cache_lookup (self, piece);
+  gbt_swarm_piece_read (self->swarm, piece, data, error);
+}
 
-  if (cp == NULL)
+static void
+swarm_read_piece_cb (gpointer data, guint piece)
+{
+  GbtTorrent *self = data;
+  g_autoptr(GError) error = NULL;
+
+  if (self->disk_io == NULL)
+    {
+      error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CLOSED, "the torrent is stopped");
+      gbt_swarm_piece_read (self->swarm, piece, NULL, error);
+      return;
+    }
+  gbt_disk_io_read_block (self->disk_io, piece, 0, gbt_metainfo_get_piece_size (self->metainfo, piece),
+                          piece_read_cb, self);
+}
+
+static void
+swarm_connect_async_cb (gpointer data, GInetSocketAddress *address, GCancellable *cancellable,
+                        GAsyncReadyCallback callback, gpointer user_data)
+{
+  GbtTorrent *self = data;
+  gbt_transport_connect_async (gbt_session_get_transport (self->session), G_SOCKET_ADDRESS (address),
+                               gbt_session_get_bind_socket_address (self->session), cancellable,
+                               callback, user_data);
+}
+
+static GIOStream *
+swarm_connect_finish_cb (GObject *source, GAsyncResult *result, GError **error)
+{
+  return gbt_transport_connect_finish (GBT_TRANSPORT (source), result, error);
+}
+
+static void
+swarm_banned_cb (gpointer data, const char *ip)
+{
+  GbtTorrent *self = data;
+  g_debug ("[%s] banned %s for sending bad data", gbt_torrent_get_name (self), ip);
+  g_signal_emit (self, signals[SIGNAL_PEER_BANNED], 0, ip);
+}
+
+/* BEP 5: the UDP port of a DHT node serving the torrent (0: none) */
+static guint16
+swarm_get_dht_port_cb (gpointer data)
+{
+  GbtTorrent *self = data;
+  GPtrArray *sources;
+
+  if (!self->sources_started)
+    return 0;
+  sources = gbt_plugin_registry_get_peer_sources (gbt_session_get_registry (self->session));
+  for (guint i = 0; sources && i < sources->len; i++)
+    {
+      guint16 port = gbt_peer_source_get_dht_port (g_ptr_array_index (sources, i), self);
+      if (port)
+        return port;
+    }
+  return 0;
+}
+
+static void
+swarm_dht_port_cb (gpointer data, GbtPeer *peer, guint16 port)
+{
+  GbtTorrent *self = data;
+  GPtrArray *sources;
+
+  if (!self->sources_started)
     return;
-  if (data == NULL)
-    {
-      g_debug ("[%s] cannot read piece %u to upload: %s", gbt_torrent_get_name (self), piece,
-               error ? error->message : "?");
-      g_queue_remove (&self->piece_cache, cp);
-      cached_piece_free (cp);
-      /* drop what was asked of it: the peers will ask elsewhere */
-      for (guint i = 0; i < self->peers->len; i++)
-        {
-          GbtPeer *p = g_ptr_array_index (self->peers, i);
-          for (guint k = p->incoming_requests->len; k > 0; k--)
-            {
-              GbtBlock *r = &g_array_index (p->incoming_requests, GbtBlock, k - 1);
-              if (r->piece != piece)
-                continue;
-              if (p->fast)
-                gbt_peer_send_reject (p, r);
-              g_array_remove_index (p->incoming_requests, k - 1);
-            }
-        }
-      return;
-    }
-  cp->data = g_bytes_ref (data);
-  cache_trim (self);
-  torrent_serve_all (self);
+  sources = gbt_plugin_registry_get_peer_sources (gbt_session_get_registry (self->session));
+  for (guint i = 0; sources && i < sources->len; i++)
+    gbt_peer_source_on_dht_port (g_ptr_array_index (sources, i), peer, port);
 }
 
-/* sends what @peer asked for, in order, while its backlog allows */
+static const GbtSwarmOps swarm_ops = {
+  .block = swarm_block_cb,
+  .over_buffer_limit = swarm_over_buffer_limit_cb,
+  .read_piece = swarm_read_piece_cb,
+  .connect_async = swarm_connect_async_cb,
+  .connect_finish = swarm_connect_finish_cb,
+  .banned = swarm_banned_cb,
+  .get_dht_port = swarm_get_dht_port_cb,
+  .dht_port = swarm_dht_port_cb,
+};
+
+/* the session's settings for this run */
 static void
-torrent_serve_peer (GbtTorrent *self, GbtPeer *peer)
+torrent_configure_swarm (GbtTorrent *self)
 {
-  while (peer->incoming_requests->len > 0 && !peer->am_choking && !gbt_peer_is_closed (peer)
-         && gbt_peer_get_send_backlog (peer) < UPLOAD_BACKLOG && self->disk_io != NULL)
-    {
-      GbtBlock r = g_array_index (peer->incoming_requests, GbtBlock, 0);
-      CachedPiece *cp = cache_lookup (self, r.piece);
-      g_autoptr(GBytes) slice = NULL;
+  GbtSwarmConfig config = { 0 };
+  GbtPluginRegistry *registry = gbt_session_get_registry (self->session);
 
-      if (cp == NULL)
-        {
-          cp = g_new0 (CachedPiece, 1);
-          cp->piece = r.piece;
-          g_queue_push_head (&self->piece_cache, cp);
-          gbt_disk_io_read_block (self->disk_io, r.piece, 0,
-                                  gbt_metainfo_get_piece_size (self->metainfo, r.piece),
-                                  piece_read_cb, self);
-          return;
-        }
-      if (cp->data == NULL)
-        return; /* being read: piece_read_cb serves it */
-      g_array_remove_index (peer->incoming_requests, 0);
-      if ((gsize) r.begin + r.length > g_bytes_get_size (cp->data))
-        continue;
-      slice = g_bytes_new_from_bytes (cp->data, r.begin, r.length);
-      gbt_peer_send_piece (peer, r.piece, r.begin, slice);
-      self->uploaded += r.length;
-      self->rate_window_up += r.length;
-    }
-}
-
-static void
-torrent_serve_all (GbtTorrent *self)
-{
-  for (guint i = 0; i < self->peers->len; i++)
-    {
-      GbtPeer *p = g_ptr_array_index (self->peers, i);
-      if (p->incoming_requests->len > 0)
-        torrent_serve_peer (self, p);
-    }
-}
-
-void
-gbt_torrent_peer_drained (GbtTorrent *self, GbtPeer *peer)
-{
-  torrent_serve_peer (self, peer);
-}
-
-void
-gbt_torrent_peer_request (GbtTorrent *self, GbtPeer *peer, const GbtBlock *block)
-{
-  if (peer->am_choking || block->piece >= self->have.n_bits
-      || !gbt_bitfield_get (&self->have, block->piece)
-      || block->length > 128 * 1024 || peer->incoming_requests->len >= MAX_UPLOAD_QUEUE)
-    {
-      /* BEP 6: say no instead of staying silent */
-      if (peer->fast)
-        gbt_peer_send_reject (peer, block);
-      return;
-    }
-  g_array_append_val (peer->incoming_requests, *block);
-  torrent_serve_peer (self, peer);
-}
-
-void
-gbt_torrent_peer_cancel (GbtTorrent *self, GbtPeer *peer, const GbtBlock *block)
-{
-  for (guint i = 0; i < peer->incoming_requests->len; i++)
-    {
-      GbtBlock *r = &g_array_index (peer->incoming_requests, GbtBlock, i);
-      if (r->piece == block->piece && r->begin == block->begin)
-        {
-          g_array_remove_index (peer->incoming_requests, i);
-          return;
-        }
-    }
-}
-
-static void torrent_rechoke (GbtTorrent *self);
-
-void
-gbt_torrent_peer_interest_changed (GbtTorrent *self, GbtPeer *peer)
-{
-  /* a newly interested peer gets a free slot at once, not in up to 10 s */
-  if (peer->peer_interested && peer->am_choking)
-    torrent_rechoke (self);
+  config.max_peers = gbt_session_get_max_peers (self->session);
+  config.listen_port = gbt_session_get_listen_port (self->session);
+  config.bind_address = gbt_session_get_bind_inet_address (self->session);
+  memcpy (config.peer_id, gbt_session_get_peer_id (self->session), 20);
+  memcpy (config.info_hash, self->info_hash, 20);
+  config.torrent = self;
+  config.extensions = gbt_plugin_registry_get_wire_extensions (registry);
+  config.have = &self->have;
+  config.want = &self->want;
+  config.limits = &self->limits;
+  config.limit_up = gbt_session_get_rate_limit (self->session, TRUE);
+  config.limit_down = gbt_session_get_rate_limit (self->session, FALSE);
+  config.can_dial = gbt_session_get_transport (self->session) != NULL;
+  gbt_swarm_configure (self->swarm, &config);
 }
 
 /* ---- pieces ---- */
@@ -1544,22 +703,11 @@ torrent_check_finished (GbtTorrent *self)
   if (self->finished_emitted || !gbt_picker_is_done (self->picker))
     return;
   self->finished_emitted = TRUE;
-  set_state (self, GBT_TORRENT_STATE_SEEDING);
-  for (guint i = self->peers->len; i > 0; i--)
-    {
-      GbtPeer *p = g_ptr_array_index (self->peers, i - 1);
-      /* endgame leftovers: tell the peers not to bother */
-      for (guint k = 0; k < p->requests->len; k++)
-        gbt_peer_send_cancel (p, &g_array_index (p->requests, GbtBlock, k));
-      peer_return_requests (self, p);
-      gbt_peer_set_interested (p, FALSE);
-      /* two seeds have nothing to say to each other */
-      if (gbt_bitfield_is_complete (&p->has))
-        gbt_peer_close (p, NULL);
-    }
+  gbt_torrent_set_state (self, GBT_TORRENT_STATE_SEEDING);
+  gbt_swarm_finished (self->swarm);
   for (guint i = 0; self->trackers && i < self->trackers->len; i++)
     gbt_tracker_manager_completed (g_ptr_array_index (self->trackers, i));
-  torrent_save_resume (self, NULL, NULL);
+  gbt_resume_saver_save (self->saver, NULL, NULL);
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
 }
 
@@ -1578,18 +726,8 @@ piece_written_cb (guint piece, GbtPieceResult result, const GError *error, gpoin
     case GBT_PIECE_RESULT_OK:
       gbt_bitfield_set (&self->have, piece, TRUE);
       gbt_picker_piece_verified (self->picker, piece);
-      count_have (self, piece);
-      for (guint i = 0; contributors && i < contributors->len; i++)
-        {
-          const char *ip = g_ptr_array_index (contributors, i);
-          trust_set (self, ip, MIN (trust_get (self, ip) + 1, MAX_TRUST));
-        }
-      for (guint i = 0; i < self->peers->len; i++)
-        {
-          GbtPeer *p = g_ptr_array_index (self->peers, i);
-          if (p->state == GBT_PEER_STATE_ACTIVE)
-            gbt_peer_send_have (p, piece);
-        }
+      gbt_torrent_count_have (self, piece);
+      gbt_swarm_piece_passed (self->swarm, piece, contributors);
       g_signal_emit (self, signals[SIGNAL_PIECE_VERIFIED], 0, piece);
       torrent_check_finished (self);
       break;
@@ -1598,401 +736,54 @@ piece_written_cb (guint piece, GbtPieceResult result, const GError *error, gpoin
       g_debug ("[%s] piece %u failed its hash check", gbt_torrent_get_name (self), piece);
       gbt_picker_piece_failed (self->picker, piece);
       g_signal_emit (self, signals[SIGNAL_HASH_FAILED], 0, piece);
-      /* trust as libtorrent keeps it: a sole contributor is the liar for
-       * sure, a shared piece costs each contributor less */
-      for (guint i = 0; contributors && i < contributors->len; i++)
-        {
-          const char *ip = g_ptr_array_index (contributors, i);
-          int t = trust_get (self, ip) - (contributors->len == 1 ? 4 : 2);
-          trust_set (self, ip, t);
-          if (t <= BAN_TRUST)
-            ban_ip (self, ip);
-        }
+      gbt_swarm_piece_failed (self->swarm, piece, contributors);
       break;
 
     case GBT_PIECE_RESULT_IO_ERROR:
-      torrent_fail (self, g_error_new (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_STORAGE,
-                                       "cannot write piece %u: %s", piece,
-                                       error ? error->message : "unknown error"));
-      torrent_release_peers (self);
+      gbt_torrent_fail (self, g_error_new (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_STORAGE,
+                                           "cannot write piece %u: %s", piece,
+                                           error ? error->message : "unknown error"));
+      gbt_swarm_close_all (self->swarm);
       return;
     }
-  torrent_queue_kick (self);
-}
-
-/* ---- connections ---- */
-
-static void
-connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Candidate *c = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GIOStream) stream = gbt_transport_connect_finish (GBT_TRANSPORT (source), result, &error);
-  GbtTorrent *self;
-  GbtPeer *peer;
-
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return; /* the candidate or torrent is gone */
-  self = c->torrent;
-  self->n_connecting--;
-  g_clear_object (&c->cancellable);
-  if (stream == NULL)
-    {
-      g_debug ("[%s] connect to %s failed: %s", gbt_torrent_get_name (self), c->key, error->message);
-      c->state = CAND_IDLE;
-      c->failures++;
-      c->next_try_us = g_get_monotonic_time ()
-                       + MIN (15 * (1 << MIN (c->failures, 6)), 900) * G_USEC_PER_SEC;
-      torrent_connect_more (self);
-      return;
-    }
-  if (!gbt_torrent_is_active (self) || self->peers->len >= gbt_session_get_max_peers (self->session))
-    {
-      c->state = CAND_IDLE;
-      return;
-    }
-  c->state = CAND_CONNECTED;
-  peer = gbt_peer_new (stream, c->address, FALSE);
-  g_ptr_array_add (self->peers, peer);
-  gbt_peer_start (peer, self, NULL, NULL);
-}
-
-static void
-torrent_connect_more (GbtTorrent *self)
-{
-  GbtTransport *transport;
-  GHashTableIter iter;
-  gpointer value;
-  gint64 now = g_get_monotonic_time ();
-  guint max_peers = gbt_session_get_max_peers (self->session);
-  g_autoptr(GPtrArray) ready = NULL;
-
-  /* a seed dials too: some leechers (Transmission on loopback) never dial
-   * the peers a tracker gives them, and wait to be called */
-  if (!gbt_torrent_is_active (self))
-    return;
-  transport = gbt_session_get_transport (self->session);
-  if (transport == NULL)
-    return;
-  if (self->peers->len + self->n_connecting >= max_peers || self->n_connecting >= MAX_HALF_OPEN)
-    return;
-
-  ready = g_ptr_array_new ();
-  g_hash_table_iter_init (&iter, self->candidates);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      Candidate *c = value;
-      if (c->state == CAND_IDLE && c->next_try_us <= now)
-        g_ptr_array_add (ready, c);
-    }
-  /* fewest failures first, random among equals */
-  for (guint i = ready->len; i > 1; i--)
-    {
-      guint j = g_rand_int_range (self->rand, 0, i);
-      gpointer t = ready->pdata[i - 1];
-      ready->pdata[i - 1] = ready->pdata[j];
-      ready->pdata[j] = t;
-    }
-  for (guint i = 0; i < ready->len; i++)
-    {
-      Candidate *c = g_ptr_array_index (ready, i);
-      if (self->peers->len + self->n_connecting >= max_peers || self->n_connecting >= MAX_HALF_OPEN)
-        break;
-      c->state = CAND_CONNECTING;
-      c->cancellable = g_cancellable_new ();
-      self->n_connecting++;
-      gbt_transport_connect_async (transport, G_SOCKET_ADDRESS (c->address),
-                                   gbt_session_get_bind_socket_address (self->session),
-                                   c->cancellable, connect_cb, c);
-    }
+  gbt_swarm_kick (self->swarm);
 }
 
 void
 gbt_torrent_add_peers (GbtTorrent *self, GPtrArray *addresses, const char *source)
 {
-  guint16 own_port;
-  guint added = 0;
-
   g_return_if_fail (GBT_IS_TORRENT (self));
   g_return_if_fail (addresses != NULL);
-
-  own_port = gbt_session_get_listen_port (self->session);
-  for (guint i = 0; i < addresses->len; i++)
-    {
-      GInetSocketAddress *a = g_ptr_array_index (addresses, i);
-      g_autofree char *key = NULL;
-      g_autofree char *ip = NULL;
-      Candidate *c;
-
-      if (!G_IS_INET_SOCKET_ADDRESS (a) || g_inet_socket_address_get_port (a) == 0)
-        continue;
-      key = address_key (a);
-      ip = address_ip (a);
-      if (g_hash_table_contains (self->candidates, key) || g_hash_table_contains (self->banned, ip))
-        continue;
-      /* ourselves, as the tracker reports us back */
-      if (g_inet_socket_address_get_port (a) == own_port)
-        {
-          GInetAddress *bind = gbt_session_get_bind_inet_address (self->session);
-          g_autofree char *bip = bind ? g_inet_address_to_string (bind) : NULL;
-          if (bip && g_str_equal (bip, ip))
-            continue;
-        }
-      if (g_hash_table_size (self->candidates) >= 2000)
-        break;
-      c = g_new0 (Candidate, 1);
-      c->address = g_object_ref (a);
-      c->key = g_steal_pointer (&key);
-      c->source = g_strdup (source ? source : "unknown");
-      c->torrent = self;
-      g_hash_table_insert (self->candidates, c->key, c);
-      added++;
-    }
-  if (added)
-    g_debug ("[%s] %u new peers from %s", gbt_torrent_get_name (self), added, source);
-  torrent_connect_more (self);
-}
-
-/* ---- choking (BEP 3, mainline style) ---- */
-
-static void
-torrent_rechoke (GbtTorrent *self)
-{
-  g_autofree GbtChokerPeer *table = NULL;
-  guint n = 0;
-
-  if (self->metainfo == NULL)
-    return; /* nothing to upload yet: everyone stays choked */
-  table = g_new0 (GbtChokerPeer, MAX (self->peers->len, 1));
-
-  for (guint i = 0; i < self->peers->len; i++)
-    {
-      GbtPeer *p = g_ptr_array_index (self->peers, i);
-      if (p->state != GBT_PEER_STATE_ACTIVE)
-        continue;
-      table[n].handle = p;
-      table[n].interested = p->peer_interested;
-      table[n].snubbed = p->snubbed;
-      table[n].rate_down = p->rate_down;
-      table[n].rate_up = p->rate_up;
-      table[n].connected_us = p->connected_us;
-      n++;
-    }
-  gbt_choker_run (self->choker, table, n, self->state == GBT_TORRENT_STATE_SEEDING,
-                  g_get_monotonic_time ());
-  for (guint i = 0; i < n; i++)
-    {
-      GbtPeer *p = table[i].handle;
-      gbt_peer_set_choking (p, !table[i].unchoke);
-      /* BEP 3: a choke drops the peer's queued requests (BEP 6 peers are
-       * told with rejects) */
-      if (!table[i].unchoke && p->incoming_requests->len > 0)
-        {
-          if (p->fast)
-            for (guint k = 0; k < p->incoming_requests->len; k++)
-              gbt_peer_send_reject (p, &g_array_index (p->incoming_requests, GbtBlock, k));
-          g_array_set_size (p->incoming_requests, 0);
-        }
-    }
-}
-
-/* ---- resume data ---- */
-
-typedef struct {
-  GbtResumeData *data;
-  GbtStorage *storage;
-  GbtMetainfo *mi;
-  char *path;
-  char *dir;
-} SaveJob;
-
-static void
-save_job_free (gpointer p)
-{
-  SaveJob *job = p;
-  gbt_resume_data_free (job->data);
-  gbt_metainfo_unref (job->mi);
-  g_free (job->path);
-  g_free (job->dir);
-  g_free (job);
-}
-
-static void
-save_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
-{
-  SaveJob *job = task_data;
-  GError *error = NULL;
-
-  /* the contract of gbt-resume.h: every piece in the bitmap is on disk
-   * before the files' sizes and mtimes are taken */
-  if (!gbt_storage_flush (job->storage, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  gbt_resume_stat_files (job->data, job->mi, job->dir);
-  for (guint i = 0; i < job->data->files->len; i++)
-    g_array_index (job->data->files, GbtResumeFile, i).in_parts
-        = gbt_storage_file_in_parts (job->storage, i);
-  if (!gbt_resume_save (job->path, job->data, &error))
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
-}
-
-static void
-finish_waiters (GPtrArray *waiters, gboolean saved)
-{
-  for (guint i = 0; waiters && i < waiters->len; i++)
-    g_task_return_boolean (g_ptr_array_index (waiters, i), saved);
-  if (waiters)
-    g_ptr_array_unref (waiters);
-}
-
-static void torrent_start_save (GbtTorrent *self, GPtrArray *waiters);
-
-static void
-save_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  GbtTorrent *self = GBT_TORRENT (source);
-  g_autoptr(GError) error = NULL;
-  GPtrArray *waiters = user_data;
-
-  self->resume_saving = FALSE;
-  if (!g_task_propagate_boolean (G_TASK (result), &error) && error)
-    g_debug ("[%s] resume data not saved: %s", gbt_torrent_get_name (self), error->message);
-  finish_waiters (waiters, TRUE);
-  if (self->resume_again)
-    {
-      self->resume_again = FALSE;
-      torrent_start_save (self, g_steal_pointer (&self->resume_waiters));
-    }
-}
-
-/* Saves resume data on a worker, then completes @waiters (owned).  Only a
- * live torrent saves: during the check the bitmap is incomplete and would
- * make verified data look missing. */
-static void
-torrent_start_save (GbtTorrent *self, GPtrArray *waiters)
-{
-  g_autoptr(GTask) task = NULL;
-  SaveJob *job;
-
-  if (self->state != GBT_TORRENT_STATE_DOWNLOADING && self->state != GBT_TORRENT_STATE_SEEDING)
-    {
-      finish_waiters (waiters, FALSE);
-      return;
-    }
-  job = g_new0 (SaveJob, 1);
-  job->data = gbt_resume_data_new (self->metainfo);
-  memcpy (job->data->have.bits, self->have.bits, gbt_bitfield_byte_len (self->have.n_bits));
-  job->data->have.n_set = self->have.n_set;
-  job->data->uploaded = self->uploaded;
-  job->data->downloaded = self->downloaded;
-  job->data->active_seconds = self->active_seconds;
-  for (guint i = 0; i < self->peers->len; i++)
-    {
-      GbtPeer *p = g_ptr_array_index (self->peers, i);
-      /* an outgoing peer's address is where it listens */
-      if (!p->incoming && p->address)
-        g_ptr_array_add (job->data->peers, g_object_ref (p->address));
-    }
-  job->storage = self->storage;
-  job->mi = gbt_metainfo_ref (self->metainfo);
-  job->path = g_strdup (self->resume_path);
-  job->dir = g_strdup (self->download_dir);
-  self->resume_saving = TRUE;
-  self->resume_saved_have = self->have.n_set;
-  task = g_task_new (self, NULL, save_done_cb, waiters);
-  g_task_set_task_data (task, job, save_job_free);
-  g_task_run_in_thread (task, save_thread);
-}
-
-/* Saves resume data; @callback (optional) runs once a save that started
- * after this call is on disk.  A call while a save runs is served by one
- * more save when that one is done. */
-static void
-torrent_save_resume (GbtTorrent *self, GAsyncReadyCallback callback, gpointer user_data)
-{
-  GTask *chained = callback ? g_task_new (self, NULL, callback, user_data) : NULL;
-  GPtrArray *waiters = NULL;
-
-  if (chained)
-    {
-      waiters = g_ptr_array_new_with_free_func (g_object_unref);
-      g_ptr_array_add (waiters, chained);
-    }
-  if (!self->resume_saving)
-    {
-      torrent_start_save (self, waiters);
-      return;
-    }
-  self->resume_again = TRUE;
-  if (chained)
-    {
-      if (self->resume_waiters == NULL)
-        self->resume_waiters = g_ptr_array_new_with_free_func (g_object_unref);
-      g_ptr_array_add (self->resume_waiters, g_object_ref (chained));
-      g_ptr_array_unref (waiters);
-    }
+  gbt_swarm_add_peers (self->swarm, addresses, source);
 }
 
 /* ---- the once-a-second tick ---- */
-
-static void
-update_queue_target (GbtPeer *peer)
-{
-  /* enough requests in flight to cover about two seconds at the measured
-   * rate, so one fast peer on loopback saturates while a slow one does not
-   * hoard blocks */
-  guint target = (guint) (peer->rate_down * 2.0 / GBT_BLOCK_SIZE);
-  peer->queue_target = CLAMP (MAX (target, peer->queue_target / 2), MIN_QUEUE, MAX_QUEUE);
-}
 
 static gboolean
 tick_cb (gpointer user_data)
 {
   GbtTorrent *self = user_data;
-  gint64 now = g_get_monotonic_time ();
 
   self->ticks++;
-  for (guint i = self->peers->len; i > 0; i--)
-    {
-      GbtPeer *p = g_ptr_array_index (self->peers, i - 1);
-      gbt_peer_tick (p, now);
-      if (gbt_peer_is_closed (p))
-        continue;
-      update_queue_target (p);
-      /* requests unanswered for long: the peer is snubbing us */
-      if (p->requests->len > 0 && p->last_block_us && now - p->last_block_us > REQUEST_TIMEOUT_US)
-        {
-          p->snubbed = TRUE;
-          peer_return_requests (self, p);
-          p->last_block_us = now;
-        }
-    }
-  self->rate_down = self->rate_down * 0.6 + self->rate_window_down * 0.4;
-  self->rate_up = self->rate_up * 0.6 + self->rate_window_up * 0.4;
-  self->rate_window_down = self->rate_window_up = 0;
-
-  if (self->ticks % RECHOKE_INTERVAL_S == 0)
-    torrent_rechoke (self);
+  gbt_swarm_tick (self->swarm);
   self->active_seconds++;
   if (self->ticks % RESUME_SAVE_INTERVAL_S == 0 && self->have.n_set != self->resume_saved_have)
-    torrent_save_resume (self, NULL, NULL);
-  if (self->ticks % 5 == 0 && self->state == GBT_TORRENT_STATE_DOWNLOADING)
-    for (guint i = 0; i < self->peers->len; i++)
-      update_interest (self, g_ptr_array_index (self->peers, i));
+    gbt_resume_saver_save (self->saver, NULL, NULL);
   /* few peers and nothing to try: ask the trackers again */
   if (self->ticks % 30 == 0 && self->trackers
       && (self->state == GBT_TORRENT_STATE_DOWNLOADING
           || self->state == GBT_TORRENT_STATE_FETCHING_METADATA)
-      && self->peers->len < 5)
+      && gbt_swarm_get_n_peers (self->swarm) < 5)
     for (guint i = 0; i < self->trackers->len; i++)
       gbt_tracker_manager_announce_now (g_ptr_array_index (self->trackers, i));
-  torrent_connect_more (self);
-  torrent_queue_kick (self);
   return G_SOURCE_CONTINUE;
+}
+
+void
+gbt_torrent_start_ticking (GbtTorrent *self)
+{
+  if (self->tick_id == 0)
+    self->tick_id = g_timeout_add_seconds (1, tick_cb, self);
 }
 
 /* ---- start and stop ---- */
@@ -2001,8 +792,8 @@ static void
 tracker_stats_cb (gpointer data, guint64 *uploaded, guint64 *downloaded, guint64 *left)
 {
   GbtTorrent *self = data;
-  *uploaded = self->uploaded;
-  *downloaded = self->downloaded;
+  *uploaded = gbt_swarm_get_uploaded (self->swarm);
+  *downloaded = gbt_swarm_get_downloaded (self->swarm);
   if (self->metainfo == NULL)
     *left = 16384; /* unknown until the metadata arrives; not 0, which means a seed */
   else
@@ -2068,8 +859,8 @@ tiers_for_family (GPtrArray *tiers, GSocketFamily family)
  * reachable over both records both), sharing one key, and each given only
  * the trackers its family can reach; otherwise one manager that lets the
  * OS pick. */
-static gboolean
-torrent_start_trackers (GbtTorrent *self, GPtrArray *tiers, GError **error)
+gboolean
+gbt_torrent_start_trackers (GbtTorrent *self, GPtrArray *tiers, GError **error)
 {
   GInetAddress *bind = gbt_session_get_bind_inet_address (self->session);
   g_autoptr(GPtrArray) locals = g_ptr_array_new_with_free_func (g_object_unref);
@@ -2119,8 +910,8 @@ torrent_start_trackers (GbtTorrent *self, GPtrArray *tiers, GError **error)
 
 /* Peer sources (GbtPeerSource plugins) look for a live torrent's peers;
  * never for a private one (BEP 27: its peers come from its trackers). */
-static void
-torrent_start_sources (GbtTorrent *self)
+void
+gbt_torrent_start_sources (GbtTorrent *self)
 {
   GPtrArray *sources = gbt_plugin_registry_get_peer_sources (gbt_session_get_registry (self->session));
 
@@ -2131,8 +922,8 @@ torrent_start_sources (GbtTorrent *self)
     gbt_peer_source_start (g_ptr_array_index (sources, i), self);
 }
 
-static void
-torrent_stop_sources (GbtTorrent *self)
+void
+gbt_torrent_stop_sources (GbtTorrent *self)
 {
   GPtrArray *sources;
 
@@ -2144,37 +935,8 @@ torrent_stop_sources (GbtTorrent *self)
     gbt_peer_source_stop (g_ptr_array_index (sources, i), self);
 }
 
-guint16
-gbt_torrent_get_dht_port (GbtTorrent *self)
-{
-  GPtrArray *sources;
-
-  if (!self->sources_started)
-    return 0;
-  sources = gbt_plugin_registry_get_peer_sources (gbt_session_get_registry (self->session));
-  for (guint i = 0; sources && i < sources->len; i++)
-    {
-      guint16 port = gbt_peer_source_get_dht_port (g_ptr_array_index (sources, i), self);
-      if (port)
-        return port;
-    }
-  return 0;
-}
-
 void
-gbt_torrent_peer_dht_port (GbtTorrent *self, GbtPeer *peer, guint16 port)
-{
-  GPtrArray *sources;
-
-  if (!self->sources_started || port == 0)
-    return;
-  sources = gbt_plugin_registry_get_peer_sources (gbt_session_get_registry (self->session));
-  for (guint i = 0; sources && i < sources->len; i++)
-    gbt_peer_source_on_dht_port (g_ptr_array_index (sources, i), peer, port);
-}
-
-static void
-torrent_go_live (GbtTorrent *self)
+gbt_torrent_go_live (GbtTorrent *self)
 {
   GPtrArray *tiers = g_ptr_array_new ();
   g_autoptr(GError) error = NULL;
@@ -2182,16 +944,15 @@ torrent_go_live (GbtTorrent *self)
   for (guint i = 0; i < gbt_metainfo_get_n_tiers (self->metainfo); i++)
     g_ptr_array_add (tiers, (gpointer) gbt_metainfo_get_tier (self->metainfo, i));
 
-  set_state (self, gbt_picker_is_done (self->picker) ? GBT_TORRENT_STATE_SEEDING
+  gbt_torrent_set_state (self, gbt_picker_is_done (self->picker) ? GBT_TORRENT_STATE_SEEDING
                                                      : GBT_TORRENT_STATE_DOWNLOADING);
   /* a magnet's tick and trackers run since before its metadata */
-  if (self->tick_id == 0)
-    self->tick_id = g_timeout_add_seconds (1, tick_cb, self);
+  gbt_torrent_start_ticking (self);
 
-  if (self->trackers == NULL && tiers->len > 0 && !torrent_start_trackers (self, tiers, &error))
+  if (self->trackers == NULL && tiers->len > 0 && !gbt_torrent_start_trackers (self, tiers, &error))
     {
       g_ptr_array_unref (tiers);
-      torrent_fail (self, g_error_new (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_NO_TRACKER_PLUGIN,
+      gbt_torrent_fail (self, g_error_new (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_NO_TRACKER_PLUGIN,
                                        "%s", error->message));
       return;
     }
@@ -2202,23 +963,8 @@ torrent_go_live (GbtTorrent *self)
       gbt_torrent_add_peers (self, self->resume_peers, "resume");
       g_clear_pointer (&self->resume_peers, g_ptr_array_unref);
     }
-  torrent_start_sources (self);
-  /* peers that came before the metadata (magnet) were told we have
-   * nothing: now they learn what the check found, and we what we want */
-  for (guint i = 0; i < self->peers->len; i++)
-    {
-      GbtPeer *p = g_ptr_array_index (self->peers, i);
-
-      if (p->state != GBT_PEER_STATE_ACTIVE)
-        continue;
-      for (guint k = 0; self->have.n_set > 0 && k < self->have.n_bits; k++)
-        if (gbt_bitfield_get (&self->have, k))
-          gbt_peer_send_have (p, k);
-      if (self->state == GBT_TORRENT_STATE_DOWNLOADING)
-        update_interest (self, p);
-    }
-  if (self->peers->len > 0)
-    torrent_queue_kick (self);
+  gbt_torrent_start_sources (self);
+  gbt_swarm_went_live (self->swarm);
 
   if (self->state == GBT_TORRENT_STATE_SEEDING && !self->finished_emitted)
     {
@@ -2227,471 +973,23 @@ torrent_go_live (GbtTorrent *self)
     }
 }
 
-static void
-create_files_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
-{
-  GError *error = NULL;
-
-  if (!gbt_storage_create_files (task_data, &error))
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
-}
-
-static void
-create_files_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  GbtTorrent *self = GBT_TORRENT (source);
-  g_autoptr(GError) error = NULL;
-
-  if (!g_task_propagate_boolean (G_TASK (result), &error) && !self->stopping
-      && GPOINTER_TO_UINT (user_data) == self->run)
-    {
-      torrent_fail (self, g_error_new (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_STORAGE, "%s",
-                                       error->message));
-      return;
-    }
-  if (error || self->stopping || GPOINTER_TO_UINT (user_data) != self->run)
-    return;
-  torrent_go_live (self);
-}
-
-static void
-verify_done_cb (const GbtBitfield *have, const GError *error, gpointer user_data)
-{
-  GbtTorrent *self = user_data;
-  g_autoptr(GTask) task = NULL;
-
-  if (error)
-    {
-      torrent_fail (self, g_error_new (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_STORAGE,
-                                       "cannot check existing data: %s", error->message));
-      return;
-    }
-  for (guint i = 0; i < have->n_bits; i++)
-    if (gbt_bitfield_get (have, i))
-      {
-        gbt_bitfield_set (&self->have, i, TRUE);
-        gbt_picker_set_have (self->picker, i);
-        count_have (self, i);
-      }
-  g_debug ("[%s] %u of %u pieces already on disk", gbt_torrent_get_name (self), self->have.n_set,
-           self->have.n_bits);
-  task = g_task_new (self, NULL, create_files_cb, GUINT_TO_POINTER (self->run));
-  g_task_set_task_data (task, self->storage, NULL);
-  g_task_run_in_thread (task, create_files_thread);
-}
-
-typedef struct {
-  GbtResumeData *data;
-  GbtBitfield trusted;
-  GbtBitfield recheck;
-} LoadResult;
-
-static void
-load_result_free (gpointer p)
-{
-  LoadResult *r = p;
-  gbt_resume_data_free (r->data);
-  gbt_bitfield_clear (&r->trusted);
-  gbt_bitfield_clear (&r->recheck);
-  g_free (r);
-}
-
-/* Blocking.  Files whose share of verified boundary pieces was kept in the
- * parts file, and which are wanted now: their bytes are copied into them.
- * The files change, so the pieces touching them are hashed again before
- * they count; a piece that cannot be moved is forgotten (downloaded again),
- * never trusted with its bytes in the wrong place. */
-static void
-adopt_parts (GbtTorrent *self, GbtResumeData *data)
-{
-  GbtMetainfo *mi = self->metainfo;
-  guint n_files = gbt_metainfo_get_n_files (mi);
-  guint32 plen = gbt_metainfo_get_piece_length (mi);
-  GbtBitfield moved, touched;
-  gboolean any = FALSE;
-
-  gbt_bitfield_init (&moved, n_files);
-  for (guint i = 0; i < n_files; i++)
-    if (g_array_index (data->files, GbtResumeFile, i).in_parts
-        && !gbt_storage_file_in_parts (self->storage, i))
-      {
-        gbt_bitfield_set (&moved, i, TRUE);
-        any = TRUE;
-      }
-  /* the had pieces touching a moved file, each copied once (a piece can
-   * span several moved files: one call moves all their shares) */
-  gbt_bitfield_init (&touched, gbt_metainfo_get_n_pieces (mi));
-  for (guint i = 0; any && i < n_files; i++)
-    {
-      const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
-
-      if (!gbt_bitfield_get (&moved, i) || f->length == 0)
-        continue;
-      for (guint64 p = f->offset / plen; p <= (f->offset + f->length - 1) / plen; p++)
-        if (gbt_bitfield_get (&data->have, (guint) p))
-          gbt_bitfield_set (&touched, (guint) p, TRUE);
-    }
-  for (guint p = 0; touched.n_set > 0 && p < touched.n_bits; p++)
-    {
-      g_autoptr(GError) error = NULL;
-
-      if (!gbt_bitfield_get (&touched, p))
-        continue;
-      if (!gbt_storage_adopt_parts (self->storage, (guint64) p * plen,
-                                    gbt_metainfo_get_piece_size (mi, p), &moved, &error))
-        {
-          g_debug ("[%s] piece %u not taken from the parts file: %s",
-                   gbt_torrent_get_name (self), p, error->message);
-          gbt_bitfield_set (&data->have, p, FALSE);
-        }
-    }
-  gbt_bitfield_clear (&touched);
-  gbt_bitfield_clear (&moved);
-}
-
-static void
-load_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
-{
-  GbtTorrent *self = source;
-  GError *error = NULL;
-  LoadResult *r;
-  GbtResumeData *data;
-
-  /* before any I/O: unwanted files already on disk keep their bytes */
-  gbt_storage_place_files (self->storage);
-  data = gbt_resume_load (self->resume_path, self->metainfo, &error);
-  if (data == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  adopt_parts (self, data);
-  r = g_new0 (LoadResult, 1);
-  r->data = data;
-  gbt_resume_trusted_pieces (data, self->metainfo, self->download_dir, &r->trusted, &r->recheck);
-  g_task_return_pointer (task, r, load_result_free);
-}
-
-static void
-resume_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  GbtTorrent *self = GBT_TORRENT (source);
-  g_autoptr(GError) error = NULL;
-  LoadResult *r = g_task_propagate_pointer (G_TASK (result), &error);
-
-  if (self->stopping || self->disk_io == NULL || GPOINTER_TO_UINT (user_data) != self->run)
-    {
-      if (r)
-        load_result_free (r);
-      return;
-    }
-  if (r == NULL)
-    {
-      /* no resume data, or not for this torrent: check everything */
-      if (!g_error_matches (error, GBT_RESUME_ERROR, GBT_RESUME_ERROR_NOT_FOUND))
-        g_debug ("[%s] ignoring resume data: %s", gbt_torrent_get_name (self), error->message);
-      self->n_checked = self->have.n_bits;
-      gbt_disk_io_verify (self->disk_io, NULL, NULL, verify_done_cb, self);
-      return;
-    }
-  for (guint i = 0; i < r->trusted.n_bits; i++)
-    if (gbt_bitfield_get (&r->trusted, i))
-      {
-        gbt_bitfield_set (&self->have, i, TRUE);
-        gbt_picker_set_have (self->picker, i);
-        count_have (self, i);
-      }
-  self->active_seconds = r->data->active_seconds;
-  g_debug ("[%s] resume data: %u pieces trusted, %u to check", gbt_torrent_get_name (self),
-           r->trusted.n_set, r->recheck.n_set);
-  /* peers known from last time join the candidates once we are live */
-  if (r->data->peers->len > 0)
-    self->resume_peers = g_ptr_array_ref (r->data->peers);
-  self->n_checked = r->recheck.n_set;
-  if (r->recheck.n_set > 0)
-    gbt_disk_io_verify (self->disk_io, &r->recheck, NULL, verify_done_cb, self);
-  else
-    {
-      GbtBitfield none;
-      gbt_bitfield_init (&none, self->have.n_bits);
-      verify_done_cb (&none, NULL, self);
-      gbt_bitfield_clear (&none);
-    }
-  load_result_free (r);
-}
-
-/* resume data tells which pieces need no re-hashing; reading it and
- * stat()ing the files blocks, so it runs on a worker */
-static void
-torrent_start_check (GbtTorrent *self)
-{
-  g_autoptr(GTask) task = NULL;
-
-  set_state (self, GBT_TORRENT_STATE_CHECKING);
-  self->disk_io = gbt_disk_io_new (self->metainfo, self->storage, 0);
-  task = g_task_new (self, NULL, resume_loaded_cb, GUINT_TO_POINTER (self->run));
-  g_task_run_in_thread (task, load_thread);
-}
-
-typedef struct {
-  GbtTorrent *torrent; /* a reference, held while resolving */
-  guint16 port;
-} MagnetLookup;
-
-static void
-magnet_resolved_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  MagnetLookup *lookup = user_data;
-  GbtTorrent *self = lookup->torrent;
-  g_autoptr(GError) error = NULL;
-  GList *ips = g_resolver_lookup_by_name_finish (G_RESOLVER (source), result, &error);
-
-  if (ips && !self->stopping)
-    {
-      g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_object_unref);
-      for (GList *l = ips; l; l = l->next)
-        g_ptr_array_add (found, g_inet_socket_address_new (l->data, lookup->port));
-      gbt_torrent_add_peers (self, found, "magnet");
-    }
-  else if (error)
-    g_debug ("[%s] magnet peer not resolved: %s", gbt_torrent_get_name (self), error->message);
-  g_resolver_free_addresses (ips);
-  g_object_unref (self);
-  g_free (lookup);
-}
-
-/* the magnet's x.pe peers: IP literals at once, names once resolved */
-static void
-magnet_add_peers (GbtTorrent *self)
-{
-  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_object_unref);
-
-  for (guint i = 0; self->magnet->peers[i]; i++)
-    {
-      g_autoptr(GSocketConnectable) where = g_network_address_parse (self->magnet->peers[i], 0, NULL);
-      const char *host;
-      guint16 port;
-      g_autoptr(GInetAddress) ip = NULL;
-
-      if (where == NULL)
-        continue;
-      host = g_network_address_get_hostname (G_NETWORK_ADDRESS (where));
-      port = g_network_address_get_port (G_NETWORK_ADDRESS (where));
-      if (port == 0)
-        continue;
-      ip = g_inet_address_new_from_string (host);
-      if (ip)
-        g_ptr_array_add (found, g_inet_socket_address_new (ip, port));
-      else
-        {
-          g_autoptr(GResolver) resolver = g_resolver_get_default ();
-          MagnetLookup *lookup = g_new (MagnetLookup, 1);
-
-          lookup->torrent = g_object_ref (self);
-          lookup->port = port;
-          g_resolver_lookup_by_name_async (resolver, host, NULL, magnet_resolved_cb, lookup);
-        }
-    }
-  if (found->len > 0)
-    gbt_torrent_add_peers (self, found, "magnet");
-}
-
-/* DIR/.gbt/<info-hash>.info: a magnet's info dictionary, kept once fetched
- * so that a restart (after a kill, say) needs no peer to get it again */
-static char *
-torrent_info_cache_path (GbtTorrent *self)
-{
-  return gbt_resume_sidecar_path (self->download_dir, self->info_hash, ".info");
-}
-
-static void
-info_cache_save_thread (GTask *task, gpointer source, gpointer task_data,
-                        GCancellable *cancellable)
-{
-  GBytes *info = g_object_get_data (G_OBJECT (task), "info");
-  const char *path = task_data;
-  g_autofree char *dir = g_path_get_dirname (path);
-  GError *error = NULL;
-
-  if (g_mkdir_with_parents (dir, 0755) != 0
-      || !g_file_set_contents (path, g_bytes_get_data (info, NULL), (gssize) g_bytes_get_size (info),
-                               &error))
-    g_debug ("metadata not kept in %s: %s", path, error ? error->message : g_strerror (errno));
-  g_clear_error (&error);
-  g_task_return_boolean (task, TRUE);
-}
-
-/* ---- metadata: hashed and parsed on a worker ---- */
-
-typedef struct {
-  GBytes *info; /* NULL: read from cache_path first */
-  char *cache_path;
-  guint8 info_hash[20];
-} MetadataJob;
-
-static void
-metadata_job_free (gpointer p)
-{
-  MetadataJob *job = p;
-  g_clear_pointer (&job->info, g_bytes_unref);
-  g_free (job->cache_path);
-  g_free (job);
-}
-
-/* The info dictionary checked against the info-hash and parsed: SHA-1 and
- * bencode of up to 16 MiB do not belong on the main loop. */
-static void
-metadata_parse_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
-{
-  MetadataJob *job = task_data;
-  GError *error = NULL;
-  GbtMetainfo *mi;
-
-  if (job->info == NULL)
-    {
-      char *data = NULL;
-      gsize len = 0;
-
-      if (!g_file_get_contents (job->cache_path, &data, &len, &error))
-        {
-          g_task_return_error (task, error);
-          return;
-        }
-      job->info = g_bytes_new_take (data, len);
-    }
-  mi = gbt_metainfo_new_from_info (job->info, job->info_hash, &error);
-  if (mi == NULL)
-    {
-      g_task_return_new_error (task, GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_METADATA,
-                               "bad metadata: %s", error->message);
-      g_error_free (error);
-      return;
-    }
-  g_task_return_pointer (task, mi, (GDestroyNotify) gbt_metainfo_unref);
-}
-
-static void torrent_take_metadata (GbtTorrent *self, GbtMetainfo *mi, GBytes *info, gboolean keep);
-
-/* @outer: the caller's task of gbt_torrent_set_metadata_async(), or NULL
- * for the copy kept by an earlier run */
-static void
-metadata_parsed_cb (GObject *source, GAsyncResult *result, gpointer outer)
-{
-  GbtTorrent *self = GBT_TORRENT (source);
-  MetadataJob *job = g_task_get_task_data (G_TASK (result));
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GbtMetainfo) mi = g_task_propagate_pointer (G_TASK (result), &error);
-
-  if (mi != NULL && self->metainfo != NULL)
-    g_set_error_literal (&error, GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_METADATA,
-                         "the torrent has its metadata already");
-  else if (mi != NULL)
-    torrent_take_metadata (self, mi, job->info, outer != NULL);
-  if (outer == NULL)
-    {
-      if (error && !g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        g_debug ("[%s] kept metadata not used: %s", gbt_torrent_get_name (self), error->message);
-      return;
-    }
-  if (error)
-    g_task_return_error (outer, g_steal_pointer (&error));
-  else
-    g_task_return_boolean (outer, TRUE);
-  g_object_unref (outer);
-}
-
-static void
-torrent_parse_metadata (GbtTorrent *self, GBytes *info, GTask *outer)
-{
-  g_autoptr(GTask) task = g_task_new (self, NULL, metadata_parsed_cb, outer);
-  MetadataJob *job = g_new0 (MetadataJob, 1);
-
-  job->info = info ? g_bytes_ref (info) : NULL;
-  job->cache_path = info ? NULL : torrent_info_cache_path (self);
-  memcpy (job->info_hash, self->info_hash, 20);
-  g_task_set_task_data (task, job, metadata_job_free);
-  g_task_run_in_thread (task, metadata_parse_thread);
-}
-
-/* A magnet: no pieces yet.  Announce to its trackers, connect to its
- * peers, and wait for a metadata extension to call
- * gbt_torrent_set_metadata_async() (or for the copy kept by an earlier run). */
-static void
-torrent_start_magnet (GbtTorrent *self)
-{
-  g_autoptr(GPtrArray) tiers = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
-  g_autoptr(GError) error = NULL;
-
-  {
-    GPtrArray *exts = gbt_plugin_registry_get_wire_extensions (gbt_session_get_registry (self->session));
-    gboolean can_fetch = FALSE;
-
-    for (guint i = 0; exts && i < exts->len; i++)
-      can_fetch = can_fetch
-                  || g_strcmp0 (gbt_wire_extension_get_name (g_ptr_array_index (exts, i)),
-                                "ut_metadata") == 0;
-    if (!can_fetch)
-      {
-        torrent_fail (self, g_error_new_literal (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_METADATA,
-                                                 "a magnet link needs a ut_metadata extension to "
-                                                 "fetch the metadata (the metadata plugin), and "
-                                                 "none is loaded"));
-        return;
-      }
-  }
-  set_state (self, GBT_TORRENT_STATE_FETCHING_METADATA);
-  self->tick_id = g_timeout_add_seconds (1, tick_cb, self);
-  /* each tr= is a tier of its own, tried in order (as BEP 12 tiers) */
-  for (guint i = 0; self->magnet->trackers[i]; i++)
-    {
-      char **tier = g_new0 (char *, 2);
-      tier[0] = g_strdup (self->magnet->trackers[i]);
-      g_ptr_array_add (tiers, tier);
-    }
-  if (tiers->len > 0 && !torrent_start_trackers (self, tiers, &error))
-    {
-      torrent_fail (self, g_error_new (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_NO_TRACKER_PLUGIN,
-                                       "%s", error->message));
-      return;
-    }
-  magnet_add_peers (self);
-  torrent_start_sources (self);
-  torrent_parse_metadata (self, NULL, NULL); /* the copy an earlier run kept, if any */
-}
-
 /* A stopped torrent starts again from what is on disk: the stop saved
  * resume data for every verified piece, so the check trusts them; pieces
  * that were half downloaded start over. */
 static void
 torrent_reset_for_restart (GbtTorrent *self)
 {
-  GHashTableIter iter;
-  gpointer value;
-
   self->stopping = FALSE;
   g_clear_pointer (&self->trackers, g_ptr_array_unref);
   g_clear_error (&self->error);
   self->finished_emitted = FALSE;
-  self->n_connecting = 0;
-  g_hash_table_iter_init (&iter, self->candidates);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      Candidate *c = value;
-      c->state = CAND_IDLE;
-      c->failures = 0;
-      c->next_try_us = 0;
-    }
   if (self->metainfo == NULL)
     return;
   gbt_bitfield_clear (&self->have);
   gbt_bitfield_init (&self->have, gbt_metainfo_get_n_pieces (self->metainfo));
   self->bytes_have = 0;
   self->resume_saved_have = 0;
-  g_hash_table_remove_all (self->piece_bufs);
-  self->buffered_bytes = 0;
-  g_queue_clear_full (&self->piece_cache, cached_piece_free);
+  gbt_assembler_clear (self->assembler);
   torrent_new_picker (self);
 }
 
@@ -2709,71 +1007,11 @@ gbt_torrent_start (GbtTorrent *self)
   if (self->stopping)
     torrent_reset_for_restart (self);
   self->run++;
+  torrent_configure_swarm (self);
   if (self->metainfo == NULL)
-    torrent_start_magnet (self);
+    gbt_torrent_start_magnet (self);
   else
-    torrent_start_check (self);
-}
-
-/* On the main loop, with @mi checked and parsed: the torrent goes on as if
- * started from a .torrent file (@keep: write @info to the cache). */
-static void
-torrent_take_metadata (GbtTorrent *self, GbtMetainfo *mi, GBytes *info, gboolean keep)
-{
-  g_autoptr(GPtrArray) peers = NULL;
-
-  torrent_take_metainfo (self, mi);
-  g_debug ("[%s] metadata received: %u pieces", gbt_torrent_get_name (self),
-           gbt_metainfo_get_n_pieces (mi));
-  if (gbt_metainfo_is_private (mi))
-    torrent_stop_sources (self); /* looked for peers before we knew */
-  if (keep)
-    {
-      g_autoptr(GTask) task = g_task_new (self, NULL, NULL, NULL);
-      g_object_set_data_full (G_OBJECT (task), "info", g_bytes_ref (info),
-                              (GDestroyNotify) g_bytes_unref);
-      g_task_set_task_data (task, torrent_info_cache_path (self), g_free);
-      g_task_run_in_thread (task, info_cache_save_thread);
-    }
-  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_NAME]);
-  g_signal_emit (self, signals[SIGNAL_METADATA_RECEIVED], 0);
-  if (self->stopping || self->state != GBT_TORRENT_STATE_FETCHING_METADATA)
-    return; /* stopped meanwhile: the next start checks the data */
-  /* the connected peers' piece sets, kept aside until now */
-  peers = g_ptr_array_new_with_free_func ((GDestroyNotify) gbt_peer_unref);
-  for (guint i = 0; i < self->peers->len; i++)
-    g_ptr_array_add (peers, gbt_peer_ref (g_ptr_array_index (self->peers, i)));
-  for (guint i = 0; i < peers->len; i++)
-    gbt_peer_metadata_arrived (g_ptr_array_index (peers, i));
-  torrent_start_check (self);
-}
-
-void
-gbt_torrent_set_metadata_async (GbtTorrent *self, GBytes *info, GCancellable *cancellable,
-                                GAsyncReadyCallback callback, gpointer user_data)
-{
-  GTask *outer;
-
-  g_return_if_fail (GBT_IS_TORRENT (self));
-  g_return_if_fail (info != NULL);
-
-  outer = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (outer, gbt_torrent_set_metadata_async);
-  if (self->metainfo != NULL)
-    {
-      g_task_return_new_error (outer, GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_METADATA,
-                               "the torrent has its metadata already");
-      g_object_unref (outer);
-      return;
-    }
-  torrent_parse_metadata (self, info, outer);
-}
-
-gboolean
-gbt_torrent_set_metadata_finish (GbtTorrent *self, GAsyncResult *result, GError **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
+    gbt_torrent_start_check (self);
 }
 
 /* waits for the pieces being written: what is on disk stays verified */
@@ -2800,7 +1038,7 @@ stop_part_done (GTask *task)
     gbt_storage_close (self->storage);
   self->stop_running = FALSE;
   if (self->state != GBT_TORRENT_STATE_ERROR)
-    set_state (self, GBT_TORRENT_STATE_STOPPED);
+    gbt_torrent_set_state (self, GBT_TORRENT_STATE_STOPPED);
   g_task_return_boolean (task, TRUE);
   g_object_unref (task);
 }
@@ -2823,8 +1061,6 @@ gbt_torrent_stop_async (GbtTorrent *self, GCancellable *cancellable, GAsyncReady
                         gpointer user_data)
 {
   GTask *task;
-  GHashTableIter iter;
-  gpointer value;
   guint *pending;
 
   g_return_if_fail (GBT_IS_TORRENT (self));
@@ -2836,23 +1072,9 @@ gbt_torrent_stop_async (GbtTorrent *self, GCancellable *cancellable, GAsyncReady
   g_task_set_task_data (task, pending, g_free);
   self->stopping = TRUE;
   self->stop_running = TRUE;
-  torrent_stop_sources (self);
+  gbt_torrent_stop_sources (self);
   g_clear_handle_id (&self->tick_id, g_source_remove);
-  g_clear_handle_id (&self->kick_id, g_source_remove);
-  g_hash_table_iter_init (&iter, self->candidates);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      Candidate *c = value;
-      if (c->cancellable)
-        {
-          g_cancellable_cancel (c->cancellable);
-          g_clear_object (&c->cancellable);
-          self->n_connecting--;
-        }
-      if (c->state == CAND_CONNECTING)
-        c->state = CAND_IDLE;
-    }
-  torrent_release_peers (self);
+  gbt_swarm_close_all (self->swarm);
   torrent_shutdown_disk (self);
   for (guint i = 0; self->trackers && i < self->trackers->len; i++)
     {
@@ -2860,7 +1082,7 @@ gbt_torrent_stop_async (GbtTorrent *self, GCancellable *cancellable, GAsyncReady
       gbt_tracker_manager_stop_async (g_ptr_array_index (self->trackers, i), stop_trackers_cb,
                                       task);
     }
-  torrent_save_resume (self, stop_saved_cb, task);
+  gbt_resume_saver_save (self->saver, stop_saved_cb, task);
   stop_part_done (task);
 }
 

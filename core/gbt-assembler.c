@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "gbt-assembler.h"
+#include "gbt-storage.h"
+
+/* Piece buffers are recycled: a fresh multi-megabyte malloc is an mmap whose
+ * pages fault in one by one and are unmapped on free, which costs more system
+ * time than the download itself.  The disk workers give buffers back. */
+typedef struct {
+  gint ref_count;
+  GMutex lock;
+  GSList *free; /* buffers of @size bytes */
+  guint n_free;
+  guint max_free;
+  gsize size;
+} BufferPool;
+
+typedef struct {
+  BufferPool *pool;
+  guint8 *data;
+} PooledBuffer;
+
+typedef struct {
+  guint8 *data;
+  guint32 size;
+  GPtrArray *contributors; /* char* IPs */
+} PieceBuf;
+
+struct _GbtAssembler {
+  BufferPool *pool; /* buffers of piece_length bytes */
+  GHashTable *pieces; /* piece -> PieceBuf* */
+  guint64 buffered;
+  guint32 (*piece_size) (gpointer data, guint piece);
+  gpointer data;
+};
+
+static BufferPool *
+buffer_pool_new (gsize size, guint max_free)
+{
+  BufferPool *pool = g_new0 (BufferPool, 1);
+  pool->ref_count = 1;
+  g_mutex_init (&pool->lock);
+  pool->size = size;
+  pool->max_free = max_free;
+  return pool;
+}
+
+static void
+buffer_pool_unref (BufferPool *pool)
+{
+  if (!g_atomic_int_dec_and_test (&pool->ref_count))
+    return;
+  g_slist_free_full (pool->free, g_aligned_free);
+  g_mutex_clear (&pool->lock);
+  g_free (pool);
+}
+
+/* Piece buffers are page-aligned so that storage can write them with
+ * O_DIRECT (gbt-storage.c); free with g_aligned_free(). */
+static guint8 *
+piece_alloc (gsize size)
+{
+  return g_aligned_alloc (1, MAX (size, 1), GBT_STORAGE_DIRECT_ALIGN);
+}
+
+static guint8 *
+buffer_pool_get (BufferPool *pool)
+{
+  guint8 *data = NULL;
+
+  g_mutex_lock (&pool->lock);
+  if (pool->free)
+    {
+      data = pool->free->data;
+      pool->free = g_slist_delete_link (pool->free, pool->free);
+      pool->n_free--;
+    }
+  g_mutex_unlock (&pool->lock);
+  return data ? data : piece_alloc (pool->size);
+}
+
+static void
+buffer_pool_put (BufferPool *pool, guint8 *data)
+{
+  g_mutex_lock (&pool->lock);
+  if (pool->n_free < pool->max_free)
+    {
+      pool->free = g_slist_prepend (pool->free, data);
+      pool->n_free++;
+      data = NULL;
+    }
+  g_mutex_unlock (&pool->lock);
+  g_aligned_free (data);
+}
+
+/* GBytes free func, run on whichever thread drops the last reference */
+static void
+pooled_buffer_release (gpointer user_data)
+{
+  PooledBuffer *pb = user_data;
+  buffer_pool_put (pb->pool, pb->data);
+  buffer_pool_unref (pb->pool);
+  g_free (pb);
+}
+
+static void
+piece_buf_free (gpointer data)
+{
+  PieceBuf *pb = data;
+  g_aligned_free (pb->data); /* NULL once handed off */
+  g_ptr_array_unref (pb->contributors);
+  g_free (pb);
+}
+
+GbtAssembler *
+gbt_assembler_new (guint32 piece_length, guint32 (*piece_size) (gpointer data, guint piece),
+                   gpointer data)
+{
+  GbtAssembler *self = g_new0 (GbtAssembler, 1);
+
+  self->pool = buffer_pool_new (piece_length, 8);
+  self->pieces = g_hash_table_new_full (NULL, NULL, NULL, piece_buf_free);
+  self->piece_size = piece_size;
+  self->data = data;
+  return self;
+}
+
+void
+gbt_assembler_free (GbtAssembler *self)
+{
+  if (self == NULL)
+    return;
+  g_hash_table_unref (self->pieces);
+  buffer_pool_unref (self->pool);
+  g_free (self);
+}
+
+void
+gbt_assembler_clear (GbtAssembler *self)
+{
+  g_hash_table_remove_all (self->pieces);
+  self->buffered = 0;
+}
+
+guint64
+gbt_assembler_get_buffered (GbtAssembler *self)
+{
+  return self->buffered;
+}
+
+GBytes *
+gbt_assembler_add (GbtAssembler *self, const GbtBlock *block, const guint8 *bytes,
+                   const char *from, gboolean complete, GPtrArray **contributors)
+{
+  PieceBuf *pb = g_hash_table_lookup (self->pieces, GUINT_TO_POINTER (block->piece));
+  GBytes *out;
+
+  if (pb == NULL)
+    {
+      pb = g_new0 (PieceBuf, 1);
+      pb->size = self->piece_size (self->data, block->piece);
+      pb->data = pb->size == self->pool->size ? buffer_pool_get (self->pool) : piece_alloc (pb->size);
+      pb->contributors = g_ptr_array_new_with_free_func (g_free);
+      g_hash_table_insert (self->pieces, GUINT_TO_POINTER (block->piece), pb);
+      self->buffered += pb->size;
+    }
+  if ((guint64) block->begin + block->length <= pb->size)
+    memcpy (pb->data + block->begin, bytes, block->length);
+  if (!g_ptr_array_find_with_equal_func (pb->contributors, from, g_str_equal, NULL))
+    g_ptr_array_add (pb->contributors, g_strdup (from));
+  if (!complete)
+    return NULL;
+
+  if (pb->size == self->pool->size)
+    {
+      PooledBuffer *buf = g_new (PooledBuffer, 1);
+      buf->pool = self->pool;
+      g_atomic_int_inc (&self->pool->ref_count);
+      buf->data = g_steal_pointer (&pb->data);
+      out = g_bytes_new_with_free_func (buf->data, pb->size, pooled_buffer_release, buf);
+    }
+  else
+    {
+      guint8 *buf = g_steal_pointer (&pb->data);
+      out = g_bytes_new_with_free_func (buf, pb->size, g_aligned_free, buf);
+    }
+  *contributors = g_ptr_array_ref (pb->contributors);
+  self->buffered -= pb->size;
+  g_hash_table_remove (self->pieces, GUINT_TO_POINTER (block->piece));
+  return out;
+}

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A torrent's start-up check: resume data says which pieces need no
+ * re-hashing (reading it and stat()ing the files blocks, so it runs on a
+ * worker), the disk workers hash the rest, the files are created, and the
+ * torrent goes live.  Each step's result is dropped when the torrent was
+ * stopped (or restarted) meanwhile.
+ */
+#include "config.h"
+
+#include <gbt/gbt-torrent.h>
+
+#include "gbt-torrent-internal.h"
+
+static void
+create_files_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (!gbt_storage_create_files (task_data, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+create_files_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GbtTorrent *self = GBT_TORRENT (source);
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error) && !self->stopping
+      && GPOINTER_TO_UINT (user_data) == self->run)
+    {
+      gbt_torrent_fail (self, g_error_new (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_STORAGE, "%s",
+                                       error->message));
+      return;
+    }
+  if (error || self->stopping || GPOINTER_TO_UINT (user_data) != self->run)
+    return;
+  gbt_torrent_go_live (self);
+}
+
+static void
+verify_done_cb (const GbtBitfield *have, const GError *error, gpointer user_data)
+{
+  GbtTorrent *self = user_data;
+  g_autoptr(GTask) task = NULL;
+
+  if (error)
+    {
+      gbt_torrent_fail (self, g_error_new (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_STORAGE,
+                                       "cannot check existing data: %s", error->message));
+      return;
+    }
+  for (guint i = 0; i < have->n_bits; i++)
+    if (gbt_bitfield_get (have, i))
+      {
+        gbt_bitfield_set (&self->have, i, TRUE);
+        gbt_picker_set_have (self->picker, i);
+        gbt_torrent_count_have (self, i);
+      }
+  g_debug ("[%s] %u of %u pieces already on disk", gbt_torrent_get_name (self), self->have.n_set,
+           self->have.n_bits);
+  task = g_task_new (self, NULL, create_files_cb, GUINT_TO_POINTER (self->run));
+  g_task_set_task_data (task, self->storage, NULL);
+  g_task_run_in_thread (task, create_files_thread);
+}
+
+typedef struct {
+  GbtResumeData *data;
+  GbtBitfield trusted;
+  GbtBitfield recheck;
+} LoadResult;
+
+static void
+load_result_free (gpointer p)
+{
+  LoadResult *r = p;
+  gbt_resume_data_free (r->data);
+  gbt_bitfield_clear (&r->trusted);
+  gbt_bitfield_clear (&r->recheck);
+  g_free (r);
+}
+
+/* Blocking.  Files whose share of verified boundary pieces was kept in the
+ * parts file, and which are wanted now: their bytes are copied into them.
+ * The files change, so the pieces touching them are hashed again before
+ * they count; a piece that cannot be moved is forgotten (downloaded again),
+ * never trusted with its bytes in the wrong place. */
+static void
+adopt_parts (GbtTorrent *self, GbtResumeData *data)
+{
+  GbtMetainfo *mi = self->metainfo;
+  guint n_files = gbt_metainfo_get_n_files (mi);
+  guint32 plen = gbt_metainfo_get_piece_length (mi);
+  GbtBitfield moved, touched;
+  gboolean any = FALSE;
+
+  gbt_bitfield_init (&moved, n_files);
+  for (guint i = 0; i < n_files; i++)
+    if (g_array_index (data->files, GbtResumeFile, i).in_parts
+        && !gbt_storage_file_in_parts (self->storage, i))
+      {
+        gbt_bitfield_set (&moved, i, TRUE);
+        any = TRUE;
+      }
+  /* the had pieces touching a moved file, each copied once (a piece can
+   * span several moved files: one call moves all their shares) */
+  gbt_bitfield_init (&touched, gbt_metainfo_get_n_pieces (mi));
+  for (guint i = 0; any && i < n_files; i++)
+    {
+      const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
+
+      if (!gbt_bitfield_get (&moved, i) || f->length == 0)
+        continue;
+      for (guint64 p = f->offset / plen; p <= (f->offset + f->length - 1) / plen; p++)
+        if (gbt_bitfield_get (&data->have, (guint) p))
+          gbt_bitfield_set (&touched, (guint) p, TRUE);
+    }
+  for (guint p = 0; touched.n_set > 0 && p < touched.n_bits; p++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!gbt_bitfield_get (&touched, p))
+        continue;
+      if (!gbt_storage_adopt_parts (self->storage, (guint64) p * plen,
+                                    gbt_metainfo_get_piece_size (mi, p), &moved, &error))
+        {
+          g_debug ("[%s] piece %u not taken from the parts file: %s",
+                   gbt_torrent_get_name (self), p, error->message);
+          gbt_bitfield_set (&data->have, p, FALSE);
+        }
+    }
+  gbt_bitfield_clear (&touched);
+  gbt_bitfield_clear (&moved);
+}
+
+static void
+load_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  GbtTorrent *self = source;
+  GError *error = NULL;
+  LoadResult *r;
+  GbtResumeData *data;
+
+  /* before any I/O: unwanted files already on disk keep their bytes */
+  gbt_storage_place_files (self->storage);
+  data = gbt_resume_load (self->resume_path, self->metainfo, &error);
+  if (data == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  adopt_parts (self, data);
+  r = g_new0 (LoadResult, 1);
+  r->data = data;
+  gbt_resume_trusted_pieces (data, self->metainfo, self->download_dir, &r->trusted, &r->recheck);
+  g_task_return_pointer (task, r, load_result_free);
+}
+
+static void
+resume_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GbtTorrent *self = GBT_TORRENT (source);
+  g_autoptr(GError) error = NULL;
+  LoadResult *r = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (self->stopping || self->disk_io == NULL || GPOINTER_TO_UINT (user_data) != self->run)
+    {
+      if (r)
+        load_result_free (r);
+      return;
+    }
+  if (r == NULL)
+    {
+      /* no resume data, or not for this torrent: check everything */
+      if (!g_error_matches (error, GBT_RESUME_ERROR, GBT_RESUME_ERROR_NOT_FOUND))
+        g_debug ("[%s] ignoring resume data: %s", gbt_torrent_get_name (self), error->message);
+      self->n_checked = self->have.n_bits;
+      gbt_disk_io_verify (self->disk_io, NULL, NULL, verify_done_cb, self);
+      return;
+    }
+  for (guint i = 0; i < r->trusted.n_bits; i++)
+    if (gbt_bitfield_get (&r->trusted, i))
+      {
+        gbt_bitfield_set (&self->have, i, TRUE);
+        gbt_picker_set_have (self->picker, i);
+        gbt_torrent_count_have (self, i);
+      }
+  self->active_seconds = r->data->active_seconds;
+  g_debug ("[%s] resume data: %u pieces trusted, %u to check", gbt_torrent_get_name (self),
+           r->trusted.n_set, r->recheck.n_set);
+  /* peers known from last time join the candidates once we are live */
+  if (r->data->peers->len > 0)
+    self->resume_peers = g_ptr_array_ref (r->data->peers);
+  self->n_checked = r->recheck.n_set;
+  if (r->recheck.n_set > 0)
+    gbt_disk_io_verify (self->disk_io, &r->recheck, NULL, verify_done_cb, self);
+  else
+    {
+      GbtBitfield none;
+      gbt_bitfield_init (&none, self->have.n_bits);
+      verify_done_cb (&none, NULL, self);
+      gbt_bitfield_clear (&none);
+    }
+  load_result_free (r);
+}
+
+/* resume data tells which pieces need no re-hashing; reading it and
+ * stat()ing the files blocks, so it runs on a worker */
+void
+gbt_torrent_start_check (GbtTorrent *self)
+{
+  g_autoptr(GTask) task = NULL;
+
+  gbt_torrent_set_state (self, GBT_TORRENT_STATE_CHECKING);
+  self->disk_io = gbt_disk_io_new (self->metainfo, self->storage, 0);
+  task = g_task_new (self, NULL, resume_loaded_cb, GUINT_TO_POINTER (self->run));
+  g_task_run_in_thread (task, load_thread);
+}
