@@ -14,4 +14,19 @@ G_BEGIN_DECLS
 G_GNUC_INTERNAL
 GbtPluginRegistry *gbt_plugin_registry_new_for_test (gboolean only_extra_dirs);
 
+/* A view of @shared (plugin ABI 1.2): one per GbtSession.  Loading it
+ * (gbt_plugin_registry_load()) scans and registers in @shared, once per
+ * process, but enables for the view only the default plugins it does not
+ * opt out of and those it names; its lookups (get_tracker, get_transport,
+ * get_peer_sources, get_wire_extensions) see those plugins' implementations
+ * alone, in @shared's order, and follow what they add later.  Its list()
+ * is @shared's.  Holds a reference on @shared. */
+G_GNUC_INTERNAL
+GbtPluginRegistry *gbt_plugin_registry_new_view (GbtPluginRegistry *shared);
+
+/* Whether @self uses the plugin @name: for a view, enabled in it; for a
+ * shared registry, registered. */
+G_GNUC_INTERNAL
+gboolean gbt_plugin_registry_uses (GbtPluginRegistry *self, const char *name);
+
 G_END_DECLS

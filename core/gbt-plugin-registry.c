@@ -21,6 +21,16 @@
  * are registered.  Default plugins register first, in search order, then the
  * named ones in the order given, so that an optional plugin can never take a
  * tracker scheme or transport name from a default one.
+ *
+ * Views (plugin ABI 1.2): each GbtSession has a registry of its own, a view
+ * of the process-wide one.  Modules are scanned, opened and registered once
+ * per process, in the shared registry (a module is resident once its
+ * register function ran, and its objects serve every session); a view only
+ * chooses which of those plugins its session uses, and its lookups see the
+ * implementations of those alone.  So one session may run the DHT and
+ * another, in the same process, never start it.  Names stay process-wide:
+ * the first plugin to register a tracker scheme or extension name holds it
+ * for every view.
  */
 #include "config.h"
 
@@ -74,12 +84,21 @@ struct _GbtPlugin {
 struct _GbtPluginRegistry {
   GObject parent_instance;
 
-  GMutex load_lock; /* one gbt_plugin_registry_load() at a time */
-  GMutex lock; /* plugins and tables, for lookups from other threads */
+  /* A view's registry, whose modules and implementations it filters (a
+   * reference); NULL in a shared registry. */
+  GbtPluginRegistry *shared;
+
+  GMutex load_lock; /* one gbt_plugin_registry_load() at a time (shared only) */
+  GMutex lock; /* plugins, tables and views, for lookups from other threads */
   gboolean only_extra_dirs;
   gboolean scanned;
-  GPtrArray *plugins; /* (element-type GbtPlugin): every file seen, search order */
+  gboolean defaults_done; /* this registry (or view) has taken the default plugins */
+  GPtrArray *plugins; /* (element-type GbtPlugin): every file seen, search order; shared only */
+  /* Shared: everything registered.  View: the implementations of its
+   * enabled plugins, in the shared registry's order (impls unowned). */
   ImplTable tables[N_TABLES];
+  GPtrArray *enabled; /* view only: the GbtPlugin*s it uses (owned by the shared registry) */
+  GPtrArray *views; /* shared only: its live views, unowned (a view leaves when finalized) */
 };
 
 G_DEFINE_FINAL_TYPE (GbtPluginRegistry, gbt_plugin_registry, G_TYPE_OBJECT)
@@ -132,6 +151,16 @@ gbt_plugin_registry_finalize (GObject *object)
 {
   GbtPluginRegistry *self = GBT_PLUGIN_REGISTRY (object);
 
+  if (self->shared != NULL)
+    {
+      g_mutex_lock (&self->shared->lock);
+      g_ptr_array_remove (self->shared->views, self);
+      g_mutex_unlock (&self->shared->lock);
+      g_clear_object (&self->shared);
+    }
+  g_clear_pointer (&self->enabled, g_ptr_array_unref);
+  g_ptr_array_unref (self->views);
+
   /* implementations first: their finalizers live in the modules */
   for (guint t = 0; t < N_TABLES; t++)
     {
@@ -164,6 +193,7 @@ gbt_plugin_registry_init (GbtPluginRegistry *self)
   g_mutex_init (&self->lock);
   g_mutex_init (&self->load_lock);
   self->plugins = g_ptr_array_new_with_free_func (plugin_free);
+  self->views = g_ptr_array_new ();
   for (guint t = 0; t < N_TABLES; t++)
     {
       self->tables[t].kind = kinds[t];
@@ -189,6 +219,67 @@ gbt_plugin_registry_new_for_test (gboolean only_extra_dirs)
 
   self->only_extra_dirs = only_extra_dirs;
   return self;
+}
+
+GbtPluginRegistry *
+gbt_plugin_registry_new_view (GbtPluginRegistry *shared)
+{
+  GbtPluginRegistry *self;
+
+  g_return_val_if_fail (GBT_IS_PLUGIN_REGISTRY (shared), NULL);
+  g_return_val_if_fail (shared->shared == NULL, NULL);
+
+  self = g_object_new (GBT_TYPE_PLUGIN_REGISTRY, NULL);
+  self->shared = g_object_ref (shared);
+  self->enabled = g_ptr_array_new ();
+  /* the shared registry owns the implementations; a view only lends them */
+  for (guint t = 0; t < N_TABLES; t++)
+    g_ptr_array_set_free_func (self->tables[t].impls, NULL);
+  g_mutex_lock (&shared->lock);
+  g_ptr_array_add (shared->views, self);
+  g_mutex_unlock (&shared->lock);
+  return self;
+}
+
+/* Refills @view's tables from its shared registry's, keeping their order
+ * (the extension ids of our BEP 10 handshake follow it).  The arrays are
+ * refilled in place: callers hold them (transfer none).  Called with the
+ * shared registry's lock held. */
+static void
+view_rebuild_locked (GbtPluginRegistry *view)
+{
+  GbtPluginRegistry *shared = view->shared;
+
+  g_mutex_lock (&view->lock);
+  for (guint t = 0; t < N_TABLES; t++)
+    {
+      ImplTable *from = &shared->tables[t];
+      ImplTable *to = &view->tables[t];
+
+      g_ptr_array_set_size (to->impls, 0);
+      g_ptr_array_set_size (to->objects, 0);
+      for (guint i = 0; i < from->impls->len; i++)
+        {
+          Impl *impl = g_ptr_array_index (from->impls, i);
+
+          if (!g_ptr_array_find (view->enabled, impl->owner, NULL))
+            continue;
+          g_ptr_array_add (to->impls, impl);
+          g_ptr_array_add (to->objects, impl->object);
+        }
+    }
+  g_mutex_unlock (&view->lock);
+}
+
+/* After the shared tables changed (a plugin registered, failed, or added an
+ * implementation late): every view sees it. */
+static void
+rebuild_views (GbtPluginRegistry *shared)
+{
+  g_mutex_lock (&shared->lock);
+  for (guint i = 0; i < shared->views->len; i++)
+    view_rebuild_locked (g_ptr_array_index (shared->views, i));
+  g_mutex_unlock (&shared->lock);
 }
 
 /* ---- implementations ------------------------------------------------- */
@@ -253,6 +344,80 @@ plugin_update_interfaces (GbtPlugin *plugin)
   plugin->info.interfaces = v;
 }
 
+/* The vfuncs an implementation must fill: the core calls them without a
+ * check (their public wrappers are thin), so one left NULL would crash
+ * later, far from the plugin that forgot it.  Optional vfuncs, and those
+ * added in a later minor ABI, are checked by their wrappers instead. */
+static const char *
+missing_method (guint t, gpointer object)
+{
+  switch (t)
+    {
+    case TABLE_TRACKER:
+      {
+        GbtTrackerInterface *iface = GBT_TRACKER_GET_IFACE (object);
+
+        if (iface->announce_async == NULL)
+          return "announce_async";
+        if (iface->announce_finish == NULL)
+          return "announce_finish";
+        /* scrape is optional, but only as a pair */
+        if (iface->scrape_async != NULL && iface->scrape_finish == NULL)
+          return "scrape_finish";
+        return NULL;
+      }
+    case TABLE_TRANSPORT:
+      {
+        GbtTransportInterface *iface = GBT_TRANSPORT_GET_IFACE (object);
+
+        if (iface->connect_async == NULL)
+          return "connect_async";
+        if (iface->connect_finish == NULL)
+          return "connect_finish";
+        return NULL; /* listen is optional: a transport may only dial out */
+      }
+    case TABLE_PEER_SOURCE:
+      {
+        GbtPeerSourceInterface *iface = GBT_PEER_SOURCE_GET_IFACE (object);
+
+        if (iface->start == NULL)
+          return "start";
+        if (iface->stop == NULL)
+          return "stop";
+        return NULL;
+      }
+    case TABLE_WIRE_EXTENSION:
+      {
+        GbtWireExtensionInterface *iface = GBT_WIRE_EXTENSION_GET_IFACE (object);
+
+        if (iface->get_name == NULL)
+          return "get_name";
+        if (iface->on_message == NULL)
+          return "on_message";
+        return NULL;
+      }
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* REGISTER_FAILED, naming the type and the method, when @object (known to
+ * implement the table's interface) lacks a required vfunc. */
+static gboolean
+check_methods (GbtPlugin *plugin, guint t, const char *name, gpointer object, GError **error)
+{
+  const char *missing = missing_method (t, object);
+
+  if (missing == NULL)
+    return TRUE;
+  g_set_error (error, GBT_PLUGIN_ERROR, GBT_PLUGIN_ERROR_REGISTER_FAILED,
+               "plugin '%s' adds a %s as %s%s%s, but it has no %s method, which %s requires",
+               plugin->info.name, G_OBJECT_TYPE_NAME (object), plugin->registry->tables[t].kind,
+               name != NULL ? " " : "", name != NULL ? name : "", missing,
+               g_type_name (table_iface_type (t)));
+  return FALSE;
+}
+
 static gboolean
 add_impl (GbtPlugin *plugin, guint t, const char *name, gpointer object, GError **error)
 {
@@ -270,6 +435,8 @@ add_impl (GbtPlugin *plugin, guint t, const char *name, gpointer object, GError 
                    g_type_name (iface));
       return FALSE;
     }
+  if (!check_methods (plugin, t, name, object, error))
+    return FALSE;
 
   g_mutex_lock (&self->lock);
   held = table_find (table, name);
@@ -291,7 +458,10 @@ add_impl (GbtPlugin *plugin, guint t, const char *name, gpointer object, GError 
 
   g_ptr_array_add (plugin->interfaces, g_strdup_printf ("%s:%s", table->kind, name));
   if (plugin->info.loaded) /* added after registration, e.g. once a probe finished */
-    plugin_update_interfaces (plugin);
+    {
+      plugin_update_interfaces (plugin);
+      rebuild_views (self);
+    }
   g_debug ("plugin '%s' registered %s '%s' (%s)", plugin->info.name, table->kind, name,
            G_OBJECT_TYPE_NAME (object));
   return TRUE;
@@ -352,8 +522,7 @@ gbt_plugin_add_wire_extension (GbtPlugin *plugin, gpointer extension, GError **e
   g_return_val_if_fail (G_IS_OBJECT (extension), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!GBT_IS_WIRE_EXTENSION (extension) ||
-      GBT_WIRE_EXTENSION_GET_IFACE (extension)->get_name == NULL)
+  if (!GBT_IS_WIRE_EXTENSION (extension))
     {
       g_set_error (error, GBT_PLUGIN_ERROR, GBT_PLUGIN_ERROR_WRONG_INTERFACE,
                    "plugin '%s' adds a %s as a wire extension, but it does not implement %s",
@@ -361,6 +530,9 @@ gbt_plugin_add_wire_extension (GbtPlugin *plugin, gpointer extension, GError **e
                    g_type_name (GBT_TYPE_WIRE_EXTENSION));
       return FALSE;
     }
+  /* before get_name: it may be the one missing */
+  if (!check_methods (plugin, TABLE_WIRE_EXTENSION, NULL, extension, error))
+    return FALSE;
   name = gbt_wire_extension_get_name (extension);
   if (name == NULL || *name == '\0')
     {
@@ -380,6 +552,10 @@ gbt_plugin_registry_list (GbtPluginRegistry *self)
   GPtrArray *list;
 
   g_return_val_if_fail (GBT_IS_PLUGIN_REGISTRY (self), NULL);
+
+  /* modules are process-wide: a view lists what its shared registry found */
+  if (self->shared != NULL)
+    return gbt_plugin_registry_list (self->shared);
 
   g_mutex_lock (&self->lock);
   list = g_ptr_array_sized_new (self->plugins->len);
@@ -842,10 +1018,25 @@ name_opted_out (const char *const *enable, const char *name)
   return FALSE;
 }
 
+/* Registers @plugin in @shared (once per process) and, when @self is a
+ * view and the plugin works, lets the view use it. */
+static void
+use_plugin (GbtPluginRegistry *self, GbtPluginRegistry *shared, GbtPlugin *plugin)
+{
+  register_plugin (shared, plugin);
+  if (self == shared || !plugin->info.loaded)
+    return;
+  g_mutex_lock (&shared->lock); /* rebuild_views() reads the view's list under it */
+  if (!g_ptr_array_find (self->enabled, plugin, NULL))
+    g_ptr_array_add (self->enabled, plugin);
+  g_mutex_unlock (&shared->lock);
+}
+
 gboolean
 gbt_plugin_registry_load (GbtPluginRegistry *self, const char *const *extra_dirs,
                           const char *const *enable, GError **error)
 {
+  GbtPluginRegistry *shared;
   g_autoptr(GError) scan_error = NULL;
   g_autoptr(GString) unknown = NULL;
   guint n_unknown = 0;
@@ -853,31 +1044,39 @@ gbt_plugin_registry_load (GbtPluginRegistry *self, const char *const *extra_dirs
   g_return_val_if_fail (GBT_IS_PLUGIN_REGISTRY (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  g_mutex_lock (&self->load_lock);
+  shared = self->shared != NULL ? self->shared : self;
+  g_mutex_lock (&shared->load_lock);
 
-  if (!self->scanned)
+  /* the modules are found once per process, whichever view asks first */
+  if (!shared->scanned)
     {
-      self->scanned = TRUE;
-      scan (self, extra_dirs, &scan_error);
-      for (guint i = 0; i < self->plugins->len; i++)
+      shared->scanned = TRUE;
+      scan (shared, extra_dirs, &scan_error);
+    }
+
+  if (!self->defaults_done)
+    {
+      self->defaults_done = TRUE;
+      for (guint i = 0; i < shared->plugins->len; i++)
         {
-          GbtPlugin *plugin = g_ptr_array_index (self->plugins, i);
-          /* "-name" in @enable opts out of a default plugin */
+          GbtPlugin *plugin = g_ptr_array_index (shared->plugins, i);
+          /* "-name" in @enable opts out of a default plugin (for this view:
+           * another may still use it) */
           if (plugin->desc != NULL && (plugin->desc->flags & GBT_PLUGIN_FLAG_DEFAULT)
               && !name_opted_out (enable, plugin->info.name))
-            register_plugin (self, plugin);
+            use_plugin (self, shared, plugin);
         }
     }
 
   for (const char *const *e = enable; e != NULL && *e != NULL; e++)
     {
       gboolean opt_out = **e == '-';
-      GbtPlugin *plugin = find_plugin (self, opt_out ? *e + 1 : *e);
+      GbtPlugin *plugin = find_plugin (shared, opt_out ? *e + 1 : *e);
 
       if (opt_out && plugin != NULL)
         continue;
       if (plugin != NULL && plugin->desc != NULL)
-        register_plugin (self, plugin);
+        use_plugin (self, shared, plugin);
       else if (plugin == NULL)
         {
           if (unknown == NULL)
@@ -890,17 +1089,20 @@ gbt_plugin_registry_load (GbtPluginRegistry *self, const char *const *extra_dirs
       /* else: named but broken; its error is in its info, as for any other */
     }
 
+  /* a plugin registered for this view is seen by every view using it */
+  rebuild_views (shared);
+
   if (unknown != NULL)
     {
-      g_autofree char *available = available_names (self);
+      g_autofree char *available = available_names (shared);
 
       g_set_error (error, GBT_PLUGIN_ERROR, GBT_PLUGIN_ERROR_UNKNOWN,
                    "unknown plugin%s %s; available: %s", n_unknown > 1 ? "s" : "", unknown->str,
                    *available != '\0' ? available : "none (no plugin was found)");
-      g_mutex_unlock (&self->load_lock);
+      g_mutex_unlock (&shared->load_lock);
       return FALSE;
     }
-  g_mutex_unlock (&self->load_lock);
+  g_mutex_unlock (&shared->load_lock);
 
   if (scan_error != NULL)
     {
@@ -908,6 +1110,31 @@ gbt_plugin_registry_load (GbtPluginRegistry *self, const char *const *extra_dirs
       return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+gbt_plugin_registry_uses (GbtPluginRegistry *self, const char *name)
+{
+  gboolean ret = FALSE;
+
+  g_return_val_if_fail (GBT_IS_PLUGIN_REGISTRY (self), FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  if (self->shared == NULL)
+    {
+      GbtPlugin *plugin;
+
+      g_mutex_lock (&self->lock);
+      plugin = find_plugin (self, name);
+      ret = plugin != NULL && plugin->info.loaded;
+      g_mutex_unlock (&self->lock);
+      return ret;
+    }
+  g_mutex_lock (&self->shared->lock);
+  for (guint i = 0; i < self->enabled->len && !ret; i++)
+    ret = g_str_equal (((GbtPlugin *) g_ptr_array_index (self->enabled, i))->info.name, name);
+  g_mutex_unlock (&self->shared->lock);
+  return ret;
 }
 
 G_DEFINE_QUARK (gbt-plugin-error-quark, gbt_plugin_error)

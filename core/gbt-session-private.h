@@ -6,6 +6,8 @@
 
 G_BEGIN_DECLS
 
+/* (transfer none) the session's own view of the plugin registry: the
+ * plugins it uses, no others (see gbt_plugin_registry_new_view()) */
 G_GNUC_INTERNAL GbtPluginRegistry *gbt_session_get_registry (GbtSession *self);
 /* (nullable) the transport for outgoing connections */
 G_GNUC_INTERNAL GbtTransport *gbt_session_get_transport (GbtSession *self);

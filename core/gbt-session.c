@@ -14,6 +14,7 @@
 #include <gbt/gbt-transport.h>
 
 #include "gbt-peer-private.h"
+#include "gbt-plugin-registry-private.h"
 #include "gbt-rate-limit.h"
 #include "gbt-session-private.h"
 #include "gbt-torrent-private.h"
@@ -40,6 +41,8 @@ struct _GbtSession {
   gboolean announce_to_all;
 
   gboolean started;
+  /* this session's view of the process-wide registry: the plugins it
+   * uses (empty until gbt_session_start() loads them) */
   GbtPluginRegistry *registry;
   GbtTransport *transport;
   GObject *listener;
@@ -85,6 +88,7 @@ gbt_session_finalize (GObject *object)
   g_clear_object (&self->bind_inet_address);
   g_strfreev (self->enable_plugins);
   g_strfreev (self->plugin_dirs);
+  g_clear_object (&self->registry);
   g_clear_object (&self->torrents);
   g_clear_pointer (&self->handshaking, g_ptr_array_unref);
   gbt_rate_limit_free (self->limit_up);
@@ -115,6 +119,7 @@ gbt_session_init (GbtSession *self)
   self->handshaking = g_ptr_array_new ();
   self->limit_up = gbt_rate_limit_new (0);
   self->limit_down = gbt_rate_limit_new (0);
+  self->registry = gbt_plugin_registry_new_view (gbt_plugin_registry_get_default ());
 }
 
 void
@@ -208,7 +213,7 @@ gbt_session_get_listen_port (GbtSession *self)
 GbtPluginRegistry *
 gbt_session_get_registry (GbtSession *self)
 {
-  return self->registry ? self->registry : gbt_plugin_registry_get_default ();
+  return self->registry;
 }
 
 GbtTransport *
@@ -333,7 +338,8 @@ gbt_session_start (GbtSession *self, GError **error)
   if (self->started)
     return TRUE;
 
-  self->registry = gbt_plugin_registry_get_default ();
+  /* modules are scanned once per process; which of them this session uses
+   * is its own (a session without "dht" never starts the DHT) */
   if (!gbt_plugin_registry_load (self->registry, (const char *const *) self->plugin_dirs,
                                  (const char *const *) self->enable_plugins, error))
     return FALSE;

@@ -101,6 +101,10 @@ broken = {
     "wrong-interface": "wrong-interface",
     "duplicate": "duplicate",
     "junk": "module",
+    "missing-on-message": "register-failed",
+    "missing-announce-finish": "register-failed",
+    "missing-connect": "register-failed",
+    "missing-stop": "register-failed",
 }
 for name, code in broken.items():
     p = first.get(name)
@@ -115,7 +119,7 @@ step "the table shows each broken plugin's reason"
 GBT_PLUGIN_PATH=$tmp/example-build:$corpus "$gbt" --plugins=example plugins >"$tmp/plugins.txt"
 grep -q '^example .* loaded ' "$tmp/plugins.txt" || { cat "$tmp/plugins.txt"; fail "table: example"; }
 n=$(grep -c '^  ! ' "$tmp/plugins.txt")
-[ "$n" -eq 9 ] || { cat "$tmp/plugins.txt"; fail "table: $n reasons, expected 9"; }
+[ "$n" -eq 13 ] || { cat "$tmp/plugins.txt"; fail "table: $n reasons, expected 13"; }
 
 step "the installed copy loads from pluginsdir"
 GBT_PLUGIN_PATH=$pluginsdir "$gbt" --plugins=example plugins --json >"$tmp/installed.json"

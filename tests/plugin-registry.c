@@ -140,6 +140,10 @@ static const BrokenCase broken_cases[] = {
   { "register-fails", GBT_PLUGIN_ERROR_REGISTER_FAILED },
   { "wrong-interface", GBT_PLUGIN_ERROR_WRONG_INTERFACE },
   { "junk", GBT_PLUGIN_ERROR_MODULE },
+  { "missing-on-message", GBT_PLUGIN_ERROR_REGISTER_FAILED },
+  { "missing-announce-finish", GBT_PLUGIN_ERROR_REGISTER_FAILED },
+  { "missing-connect", GBT_PLUGIN_ERROR_REGISTER_FAILED },
+  { "missing-stop", GBT_PLUGIN_ERROR_REGISTER_FAILED },
 };
 
 static void
@@ -173,6 +177,151 @@ test_broken_leaves_nothing (Fixture *fx, gconstpointer data)
   /* descriptors that failed their checks give no metadata */
   g_assert_null (find_info (fx->registry, "abi-wrong-major")->version);
   g_assert_null (find_info (fx->registry, "junk")->version);
+}
+
+/* The refusal names the type and the method, so the plugin's author knows
+ * what to fill in; nothing of the plugin stays registered. */
+static void
+test_missing_method (Fixture *fx, gconstpointer data)
+{
+  static const struct {
+    const char *plugin, *type, *method;
+  } cases[] = {
+    { "missing-on-message", "MissingOnMessage", "on_message" },
+    { "missing-announce-finish", "MissingAnnounceFinish", "announce_finish" },
+    { "missing-connect", "MissingConnect", "connect_async" },
+    { "missing-stop", "MissingStop", "stop" },
+  };
+
+  load_corpus (fx, NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      GbtPluginInfo *info = find_info (fx->registry, cases[i].plugin);
+
+      g_assert_nonnull (info);
+      g_assert_error (info->error, GBT_PLUGIN_ERROR, GBT_PLUGIN_ERROR_REGISTER_FAILED);
+      g_assert_nonnull (strstr (info->error->message, cases[i].type));
+      g_assert_nonnull (strstr (info->error->message, cases[i].method));
+    }
+  g_assert_null (gbt_plugin_registry_get_tracker (fx->registry, "missing"));
+  g_assert_null (gbt_plugin_registry_get_transport (fx->registry, "missing"));
+  g_assert_cmpuint (gbt_plugin_registry_get_peer_sources (fx->registry)->len, ==, 0);
+  g_assert_cmpuint (gbt_plugin_registry_get_wire_extensions (fx->registry)->len, ==, 1);
+}
+
+/* Plugins built against ABI 1.0 and 1.1 (their descriptors say so) still
+ * load into this core and register what they have; tests/session.c shows
+ * them at work. */
+static void
+test_old_minor (Fixture *fx, gconstpointer data)
+{
+  const char *enable[] = { "abi-1-0", "abi-1-1", NULL };
+  GbtPluginInfo *info;
+  GPtrArray *exts;
+  GPtrArray *sources;
+
+  load_corpus (fx, enable);
+  info = find_info (fx->registry, "abi-1-0");
+  g_assert_nonnull (info);
+  g_assert_no_error (info->error);
+  g_assert_true (info->loaded);
+  g_assert_true (g_strv_contains ((const char *const *) info->interfaces, "wire:ut_abi10"));
+  info = find_info (fx->registry, "abi-1-1");
+  g_assert_nonnull (info);
+  g_assert_no_error (info->error);
+  g_assert_true (info->loaded);
+  g_assert_true (g_strv_contains ((const char *const *) info->interfaces, "peer-source:abi11"));
+
+  exts = gbt_plugin_registry_get_wire_extensions (fx->registry);
+  g_assert_cmpuint (exts->len, ==, 2);
+  g_assert_cmpstr (gbt_wire_extension_get_name (g_ptr_array_index (exts, 1)), ==, "ut_abi10");
+  sources = gbt_plugin_registry_get_peer_sources (fx->registry);
+  g_assert_cmpuint (sources->len, ==, 1);
+  /* its 1.1 vfunc is reached through the core's wrapper */
+  g_assert_cmpuint (gbt_peer_source_get_dht_port (g_ptr_array_index (sources, 0), NULL), ==, 6999);
+}
+
+static gboolean
+holds_object_of_type (GPtrArray *objects, const char *type_name)
+{
+  for (guint i = 0; i < objects->len; i++)
+    if (g_str_equal (G_OBJECT_TYPE_NAME (g_ptr_array_index (objects, i)), type_name))
+      return TRUE;
+  return FALSE;
+}
+
+/* Two views of one registry (two sessions of one process): the modules
+ * load and register once, but each view sees only the plugins it enables. */
+static void
+test_views (Fixture *fx, gconstpointer data)
+{
+  const char *dirs[] = { corpus_dir, NULL };
+  const char *with_optional[] = { "optional", NULL };
+  const char *without_good[] = { "-good", NULL };
+  g_autoptr(GbtPluginRegistry) a = gbt_plugin_registry_new_view (fx->registry);
+  g_autoptr(GbtPluginRegistry) b = gbt_plugin_registry_new_view (fx->registry);
+  g_autoptr(GbtPluginRegistry) c = gbt_plugin_registry_new_view (fx->registry);
+  g_autoptr(GPtrArray) shared_list = NULL;
+  g_autoptr(GPtrArray) view_list = NULL;
+  g_autoptr(GError) error = NULL;
+  GPtrArray *b_sources;
+
+  /* empty until loaded */
+  g_assert_cmpuint (gbt_plugin_registry_get_peer_sources (a)->len, ==, 0);
+  g_assert_null (gbt_plugin_registry_get_tracker (a, "test"));
+
+  g_assert_true (gbt_plugin_registry_load (a, dirs, with_optional, &error));
+  g_assert_no_error (error);
+  g_assert_true (gbt_plugin_registry_load (b, dirs, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (gbt_plugin_registry_load (c, dirs, without_good, &error));
+  g_assert_no_error (error);
+
+  /* a: the defaults and the optional peer source */
+  g_assert_true (gbt_plugin_registry_uses (a, "optional"));
+  g_assert_true (gbt_plugin_registry_uses (a, "good"));
+  g_assert_cmpuint (gbt_plugin_registry_get_peer_sources (a)->len, ==, 1);
+  g_assert_true (holds_object_of_type (gbt_plugin_registry_get_peer_sources (a), "TestPeerSource"));
+  g_assert_nonnull (gbt_plugin_registry_get_tracker (a, "test"));
+  /* b: the defaults only, although the module is registered process-wide */
+  b_sources = gbt_plugin_registry_get_peer_sources (b);
+  g_assert_false (gbt_plugin_registry_uses (b, "optional"));
+  g_assert_true (gbt_plugin_registry_uses (fx->registry, "optional"));
+  g_assert_cmpuint (b_sources->len, ==, 0);
+  g_assert_true (gbt_plugin_registry_get_tracker (b, "test") ==
+                 gbt_plugin_registry_get_tracker (a, "test"));
+  g_assert_cmpuint (gbt_plugin_registry_get_wire_extensions (b)->len, ==, 1);
+  /* c: opted out of a default plugin that the others use */
+  g_assert_false (gbt_plugin_registry_uses (c, "good"));
+  g_assert_null (gbt_plugin_registry_get_tracker (c, "test"));
+  g_assert_cmpuint (gbt_plugin_registry_get_wire_extensions (c)->len, ==, 0);
+  g_assert_true (find_info (fx->registry, "good")->loaded);
+
+  /* enabling later, by name, adds to that view alone, in the same array */
+  g_assert_true (gbt_plugin_registry_load (b, NULL, with_optional, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (b_sources->len, ==, 1);
+  g_assert_true (g_ptr_array_index (b_sources, 0) ==
+                 g_ptr_array_index (gbt_plugin_registry_get_peer_sources (a), 0));
+  g_assert_cmpuint (gbt_plugin_registry_get_peer_sources (c)->len, ==, 0);
+
+  /* an unknown name is still a usage error, listing what there is */
+  {
+    const char *unknown[] = { "nope", NULL };
+    g_assert_false (gbt_plugin_registry_load (c, NULL, unknown, &error));
+    g_assert_error (error, GBT_PLUGIN_ERROR, GBT_PLUGIN_ERROR_UNKNOWN);
+    g_assert_nonnull (strstr (error->message, "optional"));
+  }
+
+  /* the modules are the shared registry's: one list */
+  shared_list = gbt_plugin_registry_list (fx->registry);
+  view_list = gbt_plugin_registry_list (c);
+  g_assert_cmpuint (shared_list->len, ==, view_list->len);
+  g_assert_true (g_ptr_array_index (shared_list, 0) == g_ptr_array_index (view_list, 0));
+
+  /* a view going away leaves the others and the shared registry be */
+  g_clear_object (&a);
+  g_assert_cmpuint (b_sources->len, ==, 1);
 }
 
 static void
@@ -490,6 +639,9 @@ main (int argc, char **argv)
   ADD ("/plugin/load/idempotent", test_idempotent);
   ADD ("/plugin/load/missing-dir", test_missing_dir);
   ADD ("/plugin/load/bad-name", test_bad_name);
+  ADD ("/plugin/load/missing-method", test_missing_method);
+  ADD ("/plugin/load/old-minor", test_old_minor);
+  ADD ("/plugin/registry/views", test_views);
 #undef ADD
   g_test_add_data_func ("/plugin/load/duplicate-file", (gconstpointer) duplicate_file_body,
                         test_in_subprocess);

@@ -11,6 +11,8 @@
 #include <glib/gstdio.h>
 #include <gbt/gbt.h>
 
+#include "gbt-plugin-registry-private.h"
+#include "gbt-session-private.h"
 #include "gbt-torrent-private.h"
 #include "test-torrent.h"
 #include "test-utils.h"
@@ -57,17 +59,24 @@ finished_cb (GbtTorrent *t, gpointer data)
 }
 
 static GbtSession *
-start_session (const char *address)
+start_session_with (const char *address, const char *const *plugins, const char *const *dirs)
 {
   g_autoptr(GError) error = NULL;
   GbtSession *s = gbt_session_new ();
 
+  gbt_session_set_plugins (s, plugins, dirs);
   gbt_session_set_listen_address (s, address, 0);
   gbt_session_set_bind_address (s, address);
   g_assert_true (gbt_session_start (s, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (gbt_session_get_listen_port (s), >, 0);
   return s;
+}
+
+static GbtSession *
+start_session (const char *address)
+{
+  return start_session_with (address, NULL, NULL);
 }
 
 static void
@@ -547,6 +556,264 @@ test_restart (void)
   finish_swarm (lt, st, mi, stream, leech_dir, seed_dir);
 }
 
+
+static gboolean
+holds_object_of_type (GPtrArray *objects, const char *type_name)
+{
+  for (guint i = 0; objects != NULL && i < objects->len; i++)
+    if (g_str_equal (G_OBJECT_TYPE_NAME (g_ptr_array_index (objects, i)), type_name))
+      return TRUE;
+  return FALSE;
+}
+
+/* Two sessions in one process, one with the dht plugin and one without:
+ * each has its own view of the registry, both work (one downloads from the
+ * other), and the one without never starts a DHT node for its torrents. */
+static void
+test_per_session_plugins (void)
+{
+  TestFile f = { "payload", 512 * 1024, FALSE };
+  g_autofree char *seed_dir = gbt_test_mkdtemp ();
+  g_autofree char *leech_dir = gbt_test_mkdtemp ();
+  gsize len;
+  g_autofree guint8 *stream = test_torrent_make_stream (&f, 1, &len);
+  g_autoptr(GbtMetainfo) mi = test_torrent_new ("payload", NULL, 1, 32 * 1024, stream, len);
+  const char *with_dht[] = { "dht", NULL };
+  g_autoptr(GbtSession) a = start_session_with ("127.0.0.1", with_dht, NULL);
+  g_autoptr(GbtSession) b = start_session ("127.0.0.7");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GbtTorrent) st = NULL;
+  g_autoptr(GbtTorrent) lt = NULL;
+  g_autoptr(GPtrArray) addrs = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GInetAddress) lo = g_inet_address_new_from_string ("127.0.0.1");
+  gboolean leecher_done = FALSE;
+
+  g_assert_true (gbt_session_get_registry (a) != gbt_session_get_registry (b));
+  g_assert_true (gbt_plugin_registry_uses (gbt_session_get_registry (a), "dht"));
+  g_assert_false (gbt_plugin_registry_uses (gbt_session_get_registry (b), "dht"));
+  g_assert_true (holds_object_of_type (
+    gbt_plugin_registry_get_peer_sources (gbt_session_get_registry (a)), "GbtDhtSource"));
+  g_assert_false (holds_object_of_type (
+    gbt_plugin_registry_get_peer_sources (gbt_session_get_registry (b)), "GbtDhtSource"));
+
+  write_tree (seed_dir, mi, stream);
+  st = start_seeder (a, mi, seed_dir);
+  g_assert_cmpuint (gbt_torrent_get_dht_port (st), >, 0);
+  g_assert_nonnull (g_object_get_data (G_OBJECT (a), "gbt-dht-node"));
+
+  lt = gbt_session_add_torrent (b, mi, leech_dir, &error);
+  g_assert_no_error (error);
+  g_signal_connect (lt, "finished", G_CALLBACK (finished_cb), &leecher_done);
+  gbt_torrent_start (lt);
+  gbt_test_wait_until (gbt_torrent_get_state (lt) == GBT_TORRENT_STATE_DOWNLOADING, 20000);
+  g_assert_cmpuint (gbt_torrent_get_dht_port (lt), ==, 0);
+  g_ptr_array_add (addrs, g_inet_socket_address_new (lo, gbt_session_get_listen_port (a)));
+  gbt_torrent_add_peers (lt, addrs, "test");
+  gbt_test_wait_until (leecher_done, 60000);
+  g_assert_cmpuint (gbt_torrent_get_dht_port (lt), ==, 0);
+  g_assert_null (g_object_get_data (G_OBJECT (b), "gbt-dht-node"));
+  finish_swarm (lt, st, mi, stream, leech_dir, seed_dir);
+}
+
+/* One KRPC exchange with the DHT node at 127.0.0.1:@port, spinning the main
+ * context (the node runs on it) until the reply to @tid comes or 5 s pass;
+ * queries the node sends us meanwhile (its lookups) are skipped. */
+static GbtBencodeDoc *
+try_receive (GSocket *sock, const char *tid)
+{
+  guint8 buf[1500];
+  gssize n;
+
+  while ((n = g_socket_receive (sock, (char *) buf, sizeof buf, NULL, NULL)) > 0)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (buf, n);
+      g_autoptr(GbtBencodeDoc) doc = gbt_bencode_parse (bytes, NULL);
+      GbtBencode *root = doc ? gbt_bencode_doc_get_root (doc) : NULL;
+      gsize tlen = 0, ylen = 0;
+      const guint8 *t = root ? gbt_bencode_dict_get_string (root, "t", &tlen) : NULL;
+      const guint8 *y = root ? gbt_bencode_dict_get_string (root, "y", &ylen) : NULL;
+
+      if (t != NULL && y != NULL && ylen == 1 && y[0] == 'r' && tlen == strlen (tid)
+          && memcmp (t, tid, tlen) == 0)
+        return g_steal_pointer (&doc);
+    }
+  return NULL;
+}
+
+static GbtBencodeDoc *
+krpc (GSocket *sock, guint16 port, const char *query, const char *tid)
+{
+  g_autoptr(GInetAddress) lo = g_inet_address_new_from_string ("127.0.0.1");
+  g_autoptr(GSocketAddress) to = g_inet_socket_address_new (lo, port);
+  g_autoptr(GError) error = NULL;
+  GbtBencodeDoc *reply = NULL;
+
+  g_assert_cmpint (g_socket_send_to (sock, to, query, strlen (query), NULL, &error), ==,
+                   (gssize) strlen (query));
+  g_assert_no_error (error);
+  gbt_test_wait_until (reply != NULL || (reply = try_receive (sock, tid)) != NULL, 5000);
+  return reply;
+}
+
+static GBytes *
+reply_string (GbtBencodeDoc *doc, const char *key)
+{
+  GbtBencode *r = gbt_bencode_dict_lookup (gbt_bencode_doc_get_root (doc), "r");
+  gsize len = 0;
+  const guint8 *v = r ? gbt_bencode_dict_get_string (r, key, &len) : NULL;
+
+  g_assert_nonnull (v);
+  return g_bytes_new (v, len);
+}
+
+/* The DHT node belongs to the session, not to its torrents: a torrent
+ * stopped and started again finds the same node (same id, same port) with
+ * the routing table it had, here the node we made known to it. */
+static void
+test_dht_node_outlives_torrent (void)
+{
+  TestFile f = { "payload", 64 * 1024, FALSE };
+  g_autofree char *dir = gbt_test_mkdtemp ();
+  gsize len;
+  g_autofree guint8 *stream = test_torrent_make_stream (&f, 1, &len);
+  g_autoptr(GbtMetainfo) mi = test_torrent_new ("payload", NULL, 1, 16 * 1024, stream, len);
+  const char *with_dht[] = { "dht", NULL };
+  g_autoptr(GbtSession) session = start_session_with ("127.0.0.1", with_dht, NULL);
+  g_autoptr(GbtTorrent) t = NULL;
+  g_autoptr(GInetAddress) lo = g_inet_address_new_from_string ("127.0.0.1");
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  g_autoptr(GSocket) sock = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GbtBencodeDoc) pong1 = NULL;
+  g_autoptr(GbtBencodeDoc) pong2 = NULL;
+  g_autoptr(GbtBencodeDoc) found = NULL;
+  g_autoptr(GBytes) id1 = NULL;
+  g_autoptr(GBytes) id2 = NULL;
+  g_autoptr(GBytes) nodes = NULL;
+  static const char our_id[] = "gbt-test-node-id-000";
+  gpointer node;
+  guint16 port;
+  gboolean listed = FALSE;
+
+  sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+  g_assert_no_error (error);
+  g_socket_set_blocking (sock, FALSE);
+  g_assert_true (g_socket_bind (sock, any, FALSE, &error));
+  g_assert_no_error (error);
+
+  write_tree (dir, mi, stream);
+  t = start_seeder (session, mi, dir);
+  port = gbt_torrent_get_dht_port (t);
+  g_assert_cmpuint (port, >, 0);
+  node = g_object_get_data (G_OBJECT (session), "gbt-dht-node");
+  g_assert_nonnull (node);
+  pong1 = krpc (sock, port, "d1:ad2:id20:gbt-test-node-id-000e1:q4:ping1:t2:p11:y1:qe", "p1");
+  id1 = reply_string (pong1, "id");
+  g_assert_cmpuint (g_bytes_get_size (id1), ==, 20);
+
+  stop_torrent (t);
+  /* stopped: no DHT for the torrent, but the session keeps its node */
+  g_assert_cmpuint (gbt_torrent_get_dht_port (t), ==, 0);
+  g_assert_true (g_object_get_data (G_OBJECT (session), "gbt-dht-node") == node);
+
+  gbt_torrent_start (t);
+  gbt_test_wait_until (gbt_torrent_get_state (t) == GBT_TORRENT_STATE_SEEDING, 20000);
+  g_assert_cmpuint (gbt_torrent_get_dht_port (t), ==, port);
+  pong2 = krpc (sock, port, "d1:ad2:id20:gbt-test-node-id-000e1:q4:ping1:t2:p21:y1:qe", "p2");
+  id2 = reply_string (pong2, "id");
+  g_assert_true (g_bytes_equal (id1, id2));
+
+  /* the routing table survived too: it still lists us */
+  found = krpc (sock, port,
+                "d1:ad2:id20:gbt-test-node-id-0006:target20:gbt-test-node-id-000e"
+                "1:q9:find_node1:t2:f11:y1:qe", "f1");
+  nodes = reply_string (found, "nodes");
+  for (gsize off = 0; off + 26 <= g_bytes_get_size (nodes); off += 26)
+    listed = listed
+             || memcmp ((const guint8 *) g_bytes_get_data (nodes, NULL) + off, our_id, 20) == 0;
+  g_assert_true (listed);
+
+  stop_torrent (t);
+  gbt_test_rmtree (dir);
+}
+
+/* Plugins built against ABI 1.0 and 1.1 at work in a session: the 1.0
+ * wire extension is offered in our handshakes and exchanges messages
+ * between two sessions; the 1.1 peer source runs for each live torrent,
+ * and its 1.1 vfunc (get_dht_port) is what the core asks.  In a child
+ * process: the corpus must be in the process-wide scan, which happens once. */
+static void
+test_old_abi_plugins (void)
+{
+  g_autofree char *corpus = NULL;
+  const char *dirs[2] = { NULL, NULL };
+  const char *old[] = { "abi-1-0", "abi-1-1", NULL };
+  TestFile f = { "payload", 256 * 1024, FALSE };
+  g_autofree char *seed_dir = NULL;
+  g_autofree char *leech_dir = NULL;
+  gsize len;
+  g_autofree guint8 *stream = NULL;
+  g_autoptr(GbtMetainfo) mi = NULL;
+  g_autoptr(GbtSession) seeder = NULL;
+  g_autoptr(GbtSession) leecher = NULL;
+  g_autoptr(GbtTorrent) st = NULL;
+  g_autoptr(GbtTorrent) lt = NULL;
+  g_autoptr(GPtrArray) addrs = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GInetAddress) lo = g_inet_address_new_from_string ("127.0.0.1");
+  g_autoptr(GError) error = NULL;
+  GPtrArray *exts, *sources;
+  GObject *ext = NULL, *source = NULL;
+  gboolean leecher_done = FALSE;
+
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  corpus = g_build_filename (g_getenv ("GBT_TEST_BUILDDIR"), "plugins", NULL);
+  dirs[0] = corpus;
+  seed_dir = gbt_test_mkdtemp ();
+  leech_dir = gbt_test_mkdtemp ();
+  stream = test_torrent_make_stream (&f, 1, &len);
+  mi = test_torrent_new ("payload", NULL, 1, 32 * 1024, stream, len);
+  seeder = start_session_with ("127.0.0.1", old, dirs);
+  leecher = start_session_with ("127.0.0.8", old, dirs);
+
+  exts = gbt_plugin_registry_get_wire_extensions (gbt_session_get_registry (leecher));
+  for (guint i = 0; i < exts->len; i++)
+    if (g_str_equal (gbt_wire_extension_get_name (g_ptr_array_index (exts, i)), "ut_abi10"))
+      ext = g_ptr_array_index (exts, i);
+  g_assert_nonnull (ext);
+  sources = gbt_plugin_registry_get_peer_sources (gbt_session_get_registry (leecher));
+  for (guint i = 0; i < sources->len; i++)
+    if (g_str_equal (G_OBJECT_TYPE_NAME (g_ptr_array_index (sources, i)), "Abi11Source"))
+      source = g_ptr_array_index (sources, i);
+  g_assert_nonnull (source);
+
+  write_tree (seed_dir, mi, stream);
+  st = start_seeder (seeder, mi, seed_dir);
+  g_assert_cmpint (GPOINTER_TO_INT (g_object_get_data (source, "running")), ==, 1);
+  g_assert_cmpuint (gbt_torrent_get_dht_port (st), ==, 6999);
+
+  lt = gbt_session_add_torrent (leecher, mi, leech_dir, &error);
+  g_assert_no_error (error);
+  g_signal_connect (lt, "finished", G_CALLBACK (finished_cb), &leecher_done);
+  gbt_torrent_start (lt);
+  gbt_test_wait_until (gbt_torrent_get_state (lt) == GBT_TORRENT_STATE_DOWNLOADING, 20000);
+  g_assert_cmpint (GPOINTER_TO_INT (g_object_get_data (source, "running")), ==, 2);
+  g_ptr_array_add (addrs, g_inet_socket_address_new (lo, gbt_session_get_listen_port (seeder)));
+  gbt_torrent_add_peers (lt, addrs, "test");
+  /* each side sends one ut_abi10 message after the handshake: two in all
+   * reach the one extension object of this process */
+  gbt_test_wait_until (leecher_done
+                           && GPOINTER_TO_UINT (g_object_get_data (ext, "n-messages")) >= 2,
+                       60000);
+  finish_swarm (lt, st, mi, stream, leech_dir, seed_dir);
+  g_assert_cmpint (GPOINTER_TO_INT (g_object_get_data (source, "running")), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -559,5 +826,8 @@ main (int argc, char **argv)
   g_test_add_func ("/session/duplicate-connection", test_duplicate_connection);
   g_test_add_func ("/session/magnet", test_magnet);
   g_test_add_func ("/session/restart", test_restart);
+  g_test_add_func ("/session/plugins/per-session", test_per_session_plugins);
+  g_test_add_func ("/session/plugins/old-abi", test_old_abi_plugins);
+  g_test_add_func ("/session/dht/node-outlives-torrent", test_dht_node_outlives_torrent);
   return g_test_run ();
 }

@@ -2,7 +2,10 @@
 /*
  * The plugin registry: finds plugin modules, checks their descriptors,
  * registers the default ones and those the user names, and holds what they
- * registered.  One per process; plugins are never unloaded.
+ * registered.  Modules are scanned and registered once per process, in the
+ * shared registry (gbt_plugin_registry_get_default()); each GbtSession
+ * looks through a view of it that sees only the plugins that session
+ * enabled.  Plugins are never unloaded.
  *
  * Search order: directories given to gbt_plugin_registry_scan(), then
  * $GBT_PLUGIN_PATH (colon-separated; both ignored when setuid), then the

@@ -97,8 +97,10 @@ const char *gbt_plugin_get_name (GbtPlugin *plugin);
 
 /* Registration, called from register_func.  Each takes a new reference on the
  * object.  An object that does not implement the interface gives
- * GBT_PLUGIN_ERROR_WRONG_INTERFACE; a name already registered gives
- * GBT_PLUGIN_ERROR_DUPLICATE. */
+ * GBT_PLUGIN_ERROR_WRONG_INTERFACE; one that leaves a required method NULL
+ * (docs/plugin-abi.md lists them; since ABI 1.2) gives
+ * GBT_PLUGIN_ERROR_REGISTER_FAILED naming the type and the method; a name
+ * already registered gives GBT_PLUGIN_ERROR_DUPLICATE. */
 
 /* @scheme: URL scheme, "http", "https", "udp" */
 /**

@@ -24,6 +24,14 @@
  * our node through the handshake's DHT bit and a PORT message, and a
  * peer's PORT message gets its node a ping.  Not done yet: IPv6 (BEP 32),
  * BEP 42 node ids, a routing table kept between runs.
+ *
+ * Where state lives (plugin ABI 1.2), never in tables keyed by pointers
+ * that a later session or torrent could reuse: the node is GObject data on
+ * its GbtSession, so its routing table lasts as long as the session (a
+ * torrent stopped and started again finds the node still joined, with the
+ * same id); a torrent's lookup state is data on the torrent while it is
+ * started.  The node lists its torrents' states and the source its nodes,
+ * each entry leaving the list when what owns it goes.
  */
 #include <string.h>
 #include <sys/random.h>
@@ -50,6 +58,8 @@
 #define MAX_STORED_HASHES 2000
 #define MAX_PEERS_PER_HASH 100
 #define MAX_VALUES 50 /* peers in one get_peers reply: stays under a UDP packet */
+#define NODE_KEY "gbt-dht-node" /* on the GbtSession */
+#define TORRENT_KEY "gbt-dht-torrent" /* on a started GbtTorrent */
 #define DEFAULT_BOOTSTRAP "router.bittorrent.com:6881,dht.transmissionbt.com:6881,router.utorrent.com:6881"
 
 /* Node and StoredPeer start with their address: one free function */
@@ -84,7 +94,8 @@ typedef struct {
 } Lookup;
 
 struct _DhtTorrent {
-  GbtTorrent *torrent; /* not referenced: a torrent stops its sources before it goes */
+  GbtTorrent *torrent; /* not referenced: this state is the torrent's own data */
+  Dht *dht; /* NULL once the node is gone */
   Lookup *lookup;
   gint64 next_lookup_us;
 };
@@ -110,8 +121,8 @@ with_addr_free (gpointer p)
 }
 
 struct _Dht {
-  GbtDhtSource *source;
-  GbtSession *session; /* not referenced: it outlives its torrents */
+  GbtDhtSource *source; /* a reference (NULL in the fuzz target's node) */
+  GbtSession *session; /* not referenced: the node is the session's own data */
   GSocket *socket;
   GSource *read_source;
   guint timer_id;
@@ -122,7 +133,7 @@ struct _Dht {
   guint8 secret[2][20];
   gint64 secret_changed_us;
   GHashTable *store; /* 20-byte info-hash (GBytes) -> GPtrArray of StoredPeer* */
-  GHashTable *torrents; /* GbtTorrent* -> DhtTorrent* */
+  GPtrArray *torrents; /* DhtTorrent*, not owned: each leaves when its torrent stops */
   Lookup *bootstrap_lookup;
   gint64 last_bootstrap_us;
 };
@@ -131,7 +142,7 @@ struct _GbtDhtSource {
   GObject parent_instance;
   GPtrArray *bootstrap; /* GInetSocketAddress*, resolved */
   GPtrArray *names; /* GNetworkAddress*: bootstrap names, resolved on first use */
-  GHashTable *nodes; /* GbtSession* -> Dht* */
+  GPtrArray *nodes; /* Dht*, not owned: each leaves when its session goes */
 };
 
 static void gbt_dht_source_iface_init (GbtPeerSourceInterface *iface);
@@ -1027,10 +1038,9 @@ tick_cb (gpointer user_data)
   store_expire (dht, now);
   if (table_size (dht) < K && now - dht->last_bootstrap_us > BOOTSTRAP_RETRY_US)
     bootstrap (dht);
-  g_hash_table_iter_init (&iter, dht->torrents);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
+  for (guint i = 0; i < dht->torrents->len; i++)
     {
-      DhtTorrent *dt = value;
+      DhtTorrent *dt = g_ptr_array_index (dht->torrents, i);
       if (dt->lookup == NULL && now >= dt->next_lookup_us)
         start_lookup (dht, dt);
     }
@@ -1046,6 +1056,7 @@ start_lookup (Dht *dht, DhtTorrent *dt)
 
 /* ---- one node per session ---- */
 
+/* The torrent's data: freed when it stops (or, had it not, is finalized). */
 static void
 dht_torrent_free (gpointer p)
 {
@@ -1053,13 +1064,27 @@ dht_torrent_free (gpointer p)
 
   if (dt->lookup)
     lookup_free (dt->lookup);
+  if (dt->dht)
+    g_ptr_array_remove_fast (dt->dht->torrents, dt);
   g_free (dt);
 }
 
+/* The session's data: freed when the session is finalized, so nothing of
+ * the session may be touched here. */
 static void
 dht_free (Dht *dht)
 {
-  g_hash_table_unref (dht->torrents);
+  for (guint i = 0; i < dht->torrents->len; i++)
+    {
+      DhtTorrent *dt = g_ptr_array_index (dht->torrents, i);
+
+      /* a torrent outliving its session keeps its state, unlinked */
+      if (dt->lookup)
+        lookup_free (dt->lookup);
+      dt->lookup = NULL;
+      dt->dht = NULL;
+    }
+  g_ptr_array_unref (dht->torrents);
   if (dht->bootstrap_lookup)
     lookup_free (dht->bootstrap_lookup);
   g_hash_table_unref (dht->pending);
@@ -1076,6 +1101,11 @@ dht_free (Dht *dht)
     {
       g_socket_close (dht->socket, NULL);
       g_object_unref (dht->socket);
+    }
+  if (dht->source)
+    {
+      g_ptr_array_remove_fast (dht->source->nodes, dht);
+      g_object_unref (dht->source);
     }
   g_free (dht);
 }
@@ -1121,7 +1151,7 @@ dht_alloc (void)
   dht->pending = g_hash_table_new_full (NULL, NULL, NULL, pending_free);
   dht->store = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref,
                                       (GDestroyNotify) g_ptr_array_unref);
-  dht->torrents = g_hash_table_new_full (NULL, NULL, NULL, dht_torrent_free);
+  dht->torrents = g_ptr_array_new ();
   rotate_secret (dht, g_get_monotonic_time ());
   return dht;
 }
@@ -1132,7 +1162,7 @@ dht_new (GbtDhtSource *source, GbtSession *session)
   g_autoptr(GError) error = NULL;
   Dht *dht = dht_alloc ();
 
-  dht->source = source;
+  dht->source = g_object_ref (source);
   dht->session = session;
   dht->socket = open_socket (session, &error);
   if (dht->socket == NULL)
@@ -1180,51 +1210,46 @@ dht_start (GbtPeerSource *source, GbtTorrent *torrent)
 {
   GbtDhtSource *self = GBT_DHT_SOURCE (source);
   GbtSession *session = gbt_torrent_get_session (torrent);
-  Dht *dht = g_hash_table_lookup (self->nodes, session);
+  Dht *dht = g_object_get_data (G_OBJECT (session), NODE_KEY);
   DhtTorrent *dt;
 
   if (dht == NULL)
     {
+      /* the session's node from now on: it outlives the torrents, so one
+       * started again later finds the routing table it helped fill */
       dht = dht_new (self, session);
-      g_hash_table_insert (self->nodes, session, dht);
+      g_ptr_array_add (self->nodes, dht);
+      g_object_set_data_full (G_OBJECT (session), NODE_KEY, dht, (GDestroyNotify) dht_free);
     }
-  if (g_hash_table_contains (dht->torrents, torrent))
+  if (g_object_get_data (G_OBJECT (torrent), TORRENT_KEY) != NULL)
     return;
   dt = g_new0 (DhtTorrent, 1);
   dt->torrent = torrent;
-  g_hash_table_insert (dht->torrents, torrent, dt);
+  dt->dht = dht;
+  g_ptr_array_add (dht->torrents, dt);
+  g_object_set_data_full (G_OBJECT (torrent), TORRENT_KEY, dt, dht_torrent_free);
   /* at once if the table has nodes; else the bootstrap's end, or the tick,
    * starts it */
   if (table_size (dht) > 0 || self->bootstrap->len > 0)
     start_lookup (dht, dt);
 }
 
+/* The torrent's lookups end; the node stays, with the session. */
 static void
 dht_stop (GbtPeerSource *source, GbtTorrent *torrent)
 {
-  GbtDhtSource *self = GBT_DHT_SOURCE (source);
-  GbtSession *session = gbt_torrent_get_session (torrent);
-  Dht *dht = g_hash_table_lookup (self->nodes, session);
-
-  if (dht == NULL)
-    return;
-  g_hash_table_remove (dht->torrents, torrent);
-  if (g_hash_table_size (dht->torrents) == 0)
-    {
-      g_hash_table_steal (self->nodes, session);
-      dht_free (dht);
-    }
+  g_object_set_data (G_OBJECT (torrent), TORRENT_KEY, NULL);
 }
 
 /* BEP 5: our node's UDP port, for the handshake's DHT bit and PORT */
 static guint16
 dht_get_dht_port (GbtPeerSource *source, GbtTorrent *torrent)
 {
-  GbtDhtSource *self = GBT_DHT_SOURCE (source);
-  Dht *dht = g_hash_table_lookup (self->nodes, gbt_torrent_get_session (torrent));
+  Dht *dht = g_object_get_data (G_OBJECT (gbt_torrent_get_session (torrent)), NODE_KEY);
   g_autoptr(GSocketAddress) local = NULL;
 
-  if (dht == NULL || dht->socket == NULL || !g_hash_table_contains (dht->torrents, torrent))
+  if (dht == NULL || dht->socket == NULL
+      || g_object_get_data (G_OBJECT (torrent), TORRENT_KEY) == NULL)
     return 0;
   local = g_socket_get_local_address (dht->socket, NULL);
   return local ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local)) : 0;
@@ -1235,9 +1260,9 @@ dht_get_dht_port (GbtPeerSource *source, GbtTorrent *torrent)
 static void
 dht_on_dht_port (GbtPeerSource *source, GbtPeer *peer, guint16 port)
 {
-  GbtDhtSource *self = GBT_DHT_SOURCE (source);
   GbtTorrent *torrent = gbt_peer_get_torrent (peer);
-  Dht *dht = torrent ? g_hash_table_lookup (self->nodes, gbt_torrent_get_session (torrent)) : NULL;
+  Dht *dht = torrent ? g_object_get_data (G_OBJECT (gbt_torrent_get_session (torrent)), NODE_KEY)
+                     : NULL;
   GInetSocketAddress *remote = gbt_peer_get_address (peer);
   g_autoptr(GInetAddress) ip = NULL;
   g_autoptr(GSocketAddress) node = NULL;
@@ -1263,7 +1288,8 @@ gbt_dht_source_finalize (GObject *object)
 {
   GbtDhtSource *self = GBT_DHT_SOURCE (object);
 
-  g_hash_table_unref (self->nodes);
+  /* every node holds a reference on its source: none is left here */
+  g_ptr_array_unref (self->nodes);
   g_ptr_array_unref (self->bootstrap);
   g_ptr_array_unref (self->names);
   G_OBJECT_CLASS (gbt_dht_source_parent_class)->finalize (object);
@@ -1278,7 +1304,7 @@ gbt_dht_source_class_init (GbtDhtSourceClass *klass)
 static void
 gbt_dht_source_init (GbtDhtSource *self)
 {
-  self->nodes = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) dht_free);
+  self->nodes = g_ptr_array_new ();
   self->bootstrap = g_ptr_array_new_with_free_func (g_object_unref);
   self->names = g_ptr_array_new_with_free_func (g_object_unref);
 }
@@ -1296,8 +1322,6 @@ resolved_cb (GObject *object, GAsyncResult *result, gpointer user_data)
   GList *ips = g_resolver_lookup_by_name_finish (G_RESOLVER (object), result, &error);
 
   guint before = r->self->bootstrap->len;
-  GHashTableIter iter;
-  gpointer value;
 
   for (GList *l = ips; l; l = l->next)
     if (g_inet_address_get_family (l->data) == G_SOCKET_FAMILY_IPV4)
@@ -1305,19 +1329,15 @@ resolved_cb (GObject *object, GAsyncResult *result, gpointer user_data)
   if (error)
     g_debug ("DHT bootstrap name not resolved: %s", error->message);
   /* new ways in: join now, and look up again at once, not in 30 s */
-  g_hash_table_iter_init (&iter, r->self->nodes);
-  while (r->self->bootstrap->len > before && g_hash_table_iter_next (&iter, NULL, &value))
+  for (guint i = 0; r->self->bootstrap->len > before && i < r->self->nodes->len; i++)
     {
-      Dht *dht = value;
-      GHashTableIter ti;
-      gpointer dt;
+      Dht *dht = g_ptr_array_index (r->self->nodes, i);
 
       if (table_size (dht) >= K)
         continue;
       bootstrap (dht);
-      g_hash_table_iter_init (&ti, dht->torrents);
-      while (g_hash_table_iter_next (&ti, NULL, &dt))
-        ((DhtTorrent *) dt)->next_lookup_us = 0;
+      for (guint j = 0; j < dht->torrents->len; j++)
+        ((DhtTorrent *) g_ptr_array_index (dht->torrents, j))->next_lookup_us = 0;
     }
   g_resolver_free_addresses (ips);
   g_object_unref (r->self);

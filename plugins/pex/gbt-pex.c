@@ -15,6 +15,13 @@
  * together than 10 s are ignored.  A message that is not a dictionary, or
  * whose compact lists are not whole entries, drops the peer.  Private
  * torrents (BEP 27) neither send nor take.
+ *
+ * State lives with what it describes (plugin ABI 1.2), never in tables
+ * keyed by pointers that a later torrent or peer could reuse: a peer's on
+ * the peer (gbt_peer_set_data(), gone when its connection closes), a
+ * torrent's on the torrent (GObject data, gone with the torrent).  The
+ * once-a-second timer walks the torrents' states, each of which leaves the
+ * extension's list when its torrent goes.
  */
 #include <string.h>
 
@@ -37,7 +44,14 @@ typedef struct {
   guint8 flags;
 } Entry;
 
+#define PEX_PEER_KEY "gbt-pex"
+#define PEX_TORRENT_KEY "gbt-pex-torrent"
+
+typedef struct _PexTorrent PexTorrent;
+
 typedef struct {
+  GbtPeer *peer; /* not referenced: this state is the peer's own, freed when it closes */
+  PexTorrent *pt; /* NULL once the torrent's state is gone */
   GInetSocketAddress *listen; /* where it takes connections, or NULL */
   gboolean offers_pex;
   gint64 joined_us;
@@ -46,13 +60,15 @@ typedef struct {
   GHashTable *told; /* key -> GInetSocketAddress*: our peers it has heard of */
 } PexPeer;
 
-typedef struct {
-  GHashTable *peers; /* GbtPeer* (not referenced) -> PexPeer* */
-} PexTorrent;
+struct _PexTorrent {
+  GbtTorrent *torrent; /* not referenced: this state is the torrent's own, freed with it */
+  GbtPexExtension *ext; /* NULL once the extension is gone */
+  GPtrArray *peers; /* PexPeer*, not owned: each leaves when its connection closes */
+};
 
 struct _GbtPexExtension {
   GObject parent_instance;
-  GHashTable *torrents; /* GbtTorrent* (not referenced) -> PexTorrent* */
+  GPtrArray *torrents; /* PexTorrent*, not owned: each leaves when its torrent goes */
   guint timer_id;
 };
 
@@ -62,22 +78,36 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (GbtPexExtension, gbt_pex_extension, G_TYPE_OBJECT
                                G_IMPLEMENT_INTERFACE (GBT_TYPE_WIRE_EXTENSION,
                                                       gbt_pex_extension_iface_init))
 
+/* gbt_peer_set_data()'s destroy notify: the connection closed */
 static void
 pex_peer_free (gpointer p)
 {
   PexPeer *pp = p;
 
+  if (pp->pt != NULL)
+    g_ptr_array_remove_fast (pp->pt->peers, pp);
   g_clear_object (&pp->listen);
   g_hash_table_unref (pp->told);
   g_free (pp);
 }
 
+/* g_object_set_data_full()'s destroy notify: the torrent is being
+ * finalized, so only our own state may be touched here */
 static void
 pex_torrent_free (gpointer p)
 {
   PexTorrent *pt = p;
 
-  g_hash_table_unref (pt->peers);
+  /* peers outliving their torrent's state keep theirs, unlinked */
+  for (guint i = 0; i < pt->peers->len; i++)
+    ((PexPeer *) g_ptr_array_index (pt->peers, i))->pt = NULL;
+  g_ptr_array_unref (pt->peers);
+  if (pt->ext != NULL)
+    {
+      g_ptr_array_remove_fast (pt->ext->torrents, pt);
+      if (pt->ext->torrents->len == 0)
+        g_clear_handle_id (&pt->ext->timer_id, g_source_remove);
+    }
   g_free (pt);
 }
 
@@ -214,61 +244,54 @@ static GArray *
 listening_peers (PexTorrent *pt)
 {
   GArray *now = g_array_new (FALSE, FALSE, sizeof (Entry));
-  GHashTableIter iter;
-  gpointer key, value;
 
-  g_hash_table_iter_init (&iter, pt->peers);
-  while (g_hash_table_iter_next (&iter, &key, &value))
+  for (guint i = 0; i < pt->peers->len; i++)
     {
-      PexPeer *pp = value;
+      PexPeer *pp = g_ptr_array_index (pt->peers, i);
       Entry e;
 
       if (pp->listen == NULL)
         continue;
       e.address = pp->listen;
-      e.flags = (gbt_peer_is_incoming (key) ? 0 : GBT_PEX_FLAG_CONNECTABLE)
-                | (gbt_peer_is_seed (key) ? GBT_PEX_FLAG_SEED : 0);
+      e.flags = (gbt_peer_is_incoming (pp->peer) ? 0 : GBT_PEX_FLAG_CONNECTABLE)
+                | (gbt_peer_is_seed (pp->peer) ? GBT_PEX_FLAG_SEED : 0);
       g_array_append_val (now, e);
     }
   return now;
 }
 
 static void
-pex_torrent_tick (GbtTorrent *torrent, PexTorrent *pt, gint64 now_us)
+pex_torrent_tick (PexTorrent *pt, gint64 now_us)
 {
+  GbtTorrent *torrent = pt->torrent;
   g_autoptr(GArray) now = NULL;
   g_autoptr(GPtrArray) due = g_ptr_array_new ();
-  GHashTableIter iter;
-  gpointer key, value;
 
   /* nothing of ours goes out before the torrent is known to be public */
   if (gbt_torrent_get_metainfo (torrent) == NULL || !allowed (torrent))
     return;
-  g_hash_table_iter_init (&iter, pt->peers);
-  while (g_hash_table_iter_next (&iter, &key, &value))
+  for (guint i = 0; i < pt->peers->len; i++)
     {
-      PexPeer *pp = value;
+      PexPeer *pp = g_ptr_array_index (pt->peers, i);
 
       if (!pp->offers_pex)
         continue;
       if (pp->last_sent_us == 0 ? now_us - pp->joined_us >= FIRST_DELAY_US
                                 : now_us - pp->last_sent_us >= PEX_INTERVAL_US)
-        g_ptr_array_add (due, key);
+        g_ptr_array_add (due, pp);
     }
   if (due->len == 0)
     return;
   now = listening_peers (pt);
+  /* sending is buffered (flushed from the loop): no connection closes, so
+   * no PexPeer is freed, while this loop runs */
   for (guint i = 0; i < due->len; i++)
     {
-      GbtPeer *peer = g_ptr_array_index (due, i);
-      PexPeer *pp = g_hash_table_lookup (pt->peers, peer);
+      PexPeer *pp = g_ptr_array_index (due, i);
+      GbtPeer *peer = pp->peer;
       gboolean first;
       g_autoptr(GBytes) msg = NULL;
 
-      /* sending is buffered (flushed from the loop): nobody goes meanwhile,
-       * but nothing here depends on it */
-      if (pp == NULL)
-        continue;
       first = pp->last_sent_us == 0;
       /* the first list waits until there is somebody to tell of */
       if (first && now->len < (pp->listen ? 2u : 1u))
@@ -285,12 +308,21 @@ tick_cb (gpointer user_data)
 {
   GbtPexExtension *self = user_data;
   gint64 now_us = g_get_monotonic_time ();
-  GHashTableIter iter;
-  gpointer key, value;
+  guint n_peers = 0;
 
-  g_hash_table_iter_init (&iter, self->torrents);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    pex_torrent_tick (key, value, now_us);
+  for (guint i = 0; i < self->torrents->len; i++)
+    {
+      PexTorrent *pt = g_ptr_array_index (self->torrents, i);
+
+      pex_torrent_tick (pt, now_us);
+      n_peers += pt->peers->len;
+    }
+  /* idle until a peer's handshake starts it again */
+  if (n_peers == 0)
+    {
+      self->timer_id = 0;
+      return G_SOURCE_REMOVE;
+    }
   return G_SOURCE_CONTINUE;
 }
 
@@ -317,20 +349,26 @@ pex_on_handshake (GbtWireExtension *ext, GbtPeer *peer, GBytes *handshake)
 
   if (torrent == NULL || remote == NULL)
     return;
-  pt = g_hash_table_lookup (self->torrents, torrent);
+  pt = g_object_get_data (G_OBJECT (torrent), PEX_TORRENT_KEY);
   if (pt == NULL)
     {
       pt = g_new0 (PexTorrent, 1);
-      pt->peers = g_hash_table_new_full (NULL, NULL, NULL, pex_peer_free);
-      g_hash_table_insert (self->torrents, torrent, pt);
+      pt->torrent = torrent;
+      pt->ext = self;
+      pt->peers = g_ptr_array_new ();
+      g_ptr_array_add (self->torrents, pt);
+      g_object_set_data_full (G_OBJECT (torrent), PEX_TORRENT_KEY, pt, pex_torrent_free);
     }
-  pp = g_hash_table_lookup (pt->peers, peer);
+  pp = gbt_peer_get_data (peer, PEX_PEER_KEY);
   if (pp == NULL)
     {
       pp = g_new0 (PexPeer, 1);
+      pp->peer = peer;
+      pp->pt = pt;
       pp->told = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
       pp->joined_us = g_get_monotonic_time ();
-      g_hash_table_insert (pt->peers, peer, pp);
+      g_ptr_array_add (pt->peers, pp);
+      gbt_peer_set_data (peer, PEX_PEER_KEY, pp, pex_peer_free);
     }
   /* a later handshake may add or withdraw ut_pex (id 0) */
   pp->offers_pex = m && gbt_bencode_dict_get_int (m, "ut_pex", &id) && id > 0 && id <= 255;
@@ -385,10 +423,8 @@ take_list (GbtBencode *root, const char *key, gsize entry_len, GSocketFamily fam
 static gboolean
 pex_on_message (GbtWireExtension *ext, GbtPeer *peer, GBytes *payload, GError **error)
 {
-  GbtPexExtension *self = GBT_PEX_EXTENSION (ext);
   GbtTorrent *torrent = gbt_peer_get_torrent (peer);
-  PexTorrent *pt = torrent ? g_hash_table_lookup (self->torrents, torrent) : NULL;
-  PexPeer *pp = pt ? g_hash_table_lookup (pt->peers, peer) : NULL;
+  PexPeer *pp = gbt_peer_get_data (peer, PEX_PEER_KEY);
   g_autoptr(GbtBencodeDoc) doc = NULL;
   g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_object_unref);
   GbtBencode *root;
@@ -396,7 +432,7 @@ pex_on_message (GbtWireExtension *ext, GbtPeer *peer, GBytes *payload, GError **
   gboolean sender_local;
   gint64 now_us = g_get_monotonic_time ();
 
-  if (pp == NULL || !allowed (torrent))
+  if (pp == NULL || torrent == NULL || !allowed (torrent))
     return TRUE;
   if (g_bytes_get_size (payload) > MAX_MESSAGE)
     {
@@ -434,28 +470,12 @@ pex_on_message (GbtWireExtension *ext, GbtPeer *peer, GBytes *payload, GError **
 }
 
 static void
-pex_on_peer_closed (GbtWireExtension *ext, GbtPeer *peer)
-{
-  GbtPexExtension *self = GBT_PEX_EXTENSION (ext);
-  GbtTorrent *torrent = gbt_peer_get_torrent (peer);
-  PexTorrent *pt = torrent ? g_hash_table_lookup (self->torrents, torrent) : NULL;
-
-  if (pt == NULL)
-    return;
-  g_hash_table_remove (pt->peers, peer);
-  if (g_hash_table_size (pt->peers) == 0)
-    g_hash_table_remove (self->torrents, torrent);
-  if (g_hash_table_size (self->torrents) == 0)
-    g_clear_handle_id (&self->timer_id, g_source_remove);
-}
-
-static void
 gbt_pex_extension_iface_init (GbtWireExtensionInterface *iface)
 {
   iface->get_name = pex_get_name;
   iface->on_handshake = pex_on_handshake;
   iface->on_message = pex_on_message;
-  iface->on_peer_closed = pex_on_peer_closed;
+  /* no on_peer_closed: the peer's state goes with its connection */
 }
 
 static void
@@ -464,7 +484,10 @@ gbt_pex_extension_finalize (GObject *object)
   GbtPexExtension *self = GBT_PEX_EXTENSION (object);
 
   g_clear_handle_id (&self->timer_id, g_source_remove);
-  g_hash_table_unref (self->torrents);
+  /* torrents outliving the extension keep their state, unlinked */
+  for (guint i = 0; i < self->torrents->len; i++)
+    ((PexTorrent *) g_ptr_array_index (self->torrents, i))->ext = NULL;
+  g_ptr_array_unref (self->torrents);
   G_OBJECT_CLASS (gbt_pex_extension_parent_class)->finalize (object);
 }
 
@@ -477,7 +500,7 @@ gbt_pex_extension_class_init (GbtPexExtensionClass *klass)
 static void
 gbt_pex_extension_init (GbtPexExtension *self)
 {
-  self->torrents = g_hash_table_new_full (NULL, NULL, NULL, pex_torrent_free);
+  self->torrents = g_ptr_array_new ();
 }
 
 GbtPexExtension *
