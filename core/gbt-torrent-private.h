@@ -22,4 +22,7 @@ G_GNUC_INTERNAL guint gbt_torrent_get_n_checked (GbtTorrent *self);
 G_GNUC_INTERNAL gboolean gbt_torrent_accept_peer (GbtTorrent *self, GbtPeer *peer,
                                                   GError **error);
 
+/* BEP 5: the UDP port of a DHT node serving the torrent (0: none) */
+G_GNUC_INTERNAL guint16 gbt_torrent_get_dht_port (GbtTorrent *self);
+
 G_END_DECLS

@@ -629,11 +629,9 @@ swarm_banned_cb (gpointer data, const char *ip)
   g_signal_emit (self, signals[SIGNAL_PEER_BANNED], 0, ip);
 }
 
-/* BEP 5: the UDP port of a DHT node serving the torrent (0: none) */
-static guint16
-swarm_get_dht_port_cb (gpointer data)
+guint16
+gbt_torrent_get_dht_port (GbtTorrent *self)
 {
-  GbtTorrent *self = data;
   GPtrArray *sources;
 
   if (!self->sources_started)
@@ -646,6 +644,12 @@ swarm_get_dht_port_cb (gpointer data)
         return port;
     }
   return 0;
+}
+
+static guint16
+swarm_get_dht_port_cb (gpointer data)
+{
+  return gbt_torrent_get_dht_port (data);
 }
 
 static void
