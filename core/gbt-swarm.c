@@ -19,136 +19,24 @@
 
 #include "gbt-choker.h"
 #include "gbt-ltep.h"
-#include "gbt-swarm.h"
+#include "gbt-swarm-private.h"
 
-#define MAX_HALF_OPEN 16
-#define MAX_CANDIDATES 2000
-#define REQUEST_TIMEOUT_US (30 * G_USEC_PER_SEC)
-#define ROOM_IDLE_US (30 * G_USEC_PER_SEC)
-#define RECHOKE_TICKS 10
-#define INTEREST_TICKS 5
-#define BAN_TRUST -7
-#define MAX_TRUST 8
-#define MIN_QUEUE 16
-#define MAX_QUEUE 500
-#define START_QUEUE 64
-#define MAX_BLOCK_LEN (128 * 1024)
-/* Requests are served from whole pieces read once into a small cache: a
- * peer asks for a piece's blocks one after another, and one read per piece
- * instead of one worker round-trip per 16 KiB block is what lets a seed
- * keep up with a fast leecher.  Blocks go to a peer's socket only while its
- * send backlog is small; the rest wait in its queue (bounded by our reqq),
- * so memory does not grow with a peer that asks faster than it reads. */
-#define UPLOAD_BACKLOG (1024 * 1024)
-#define PIECE_CACHE_BYTES (16 * 1024 * 1024)
 
-typedef enum {
-  CAND_IDLE,
-  CAND_CONNECTING,
-  CAND_CONNECTED,
-} CandidateState;
-
-typedef struct {
-  GbtSwarm *swarm;
-  GInetSocketAddress *address;
-  char *key;
-  char *source;
-  CandidateState state;
-  guint failures;
-  gint64 next_try_us;
-  GCancellable *cancellable;
-} Candidate;
-
-typedef struct {
-  GbtSwarm *swarm;
-  GbtPeer *peer; /* a reference */
-  gboolean closed;
-  char *ip; /* NULL when the address is unknown */
-  char *key; /* the candidate's, for an outgoing peer */
-  char *source; /* where its address came from */
-  gboolean incoming;
-  GArray *requests; /* GbtBlock: what we asked and await */
-  GArray *queued; /* GbtBlock: what it asked of us */
-  guint queue_target;
-  gboolean snubbed;
-  gint64 last_block_us;
-  gint64 connected_us;
-} SwarmPeer;
-
-typedef struct {
-  guint piece;
-  GBytes *data; /* NULL while being read */
-} CachedPiece;
-
-struct _GbtSwarm {
-  const GbtSwarmOps *ops;
-  gpointer data;
-  GbtSwarmConfig config;
-  GbtTorrentState state;
-  GbtPicker *picker;
-
-  GPtrArray *peers; /* SwarmPeer*, closed ones until reaped */
-  guint n_live;
-  guint reap_id;
-  guint kick_id;
-  GHashTable *candidates; /* key -> Candidate* */
-  guint n_connecting;
-  GHashTable *banned; /* ip -> NULL */
-  GHashTable *trust; /* ip -> GINT_TO_POINTER (trust + 1000) */
-  GRand *rand;
-  GbtChoker *choker;
-  GQueue piece_cache; /* CachedPiece*, most recently used first */
-  guint ticks;
-
-  guint64 downloaded, uploaded, wasted;
-  guint64 rate_window_down, rate_window_up;
-  double rate_down, rate_up;
-};
-
-static const GbtPeerEvents swarm_peer_events;
 static void swarm_request (GbtSwarm *self, SwarmPeer *rec);
-static void swarm_serve (GbtSwarm *self, SwarmPeer *rec);
-static void swarm_rechoke (GbtSwarm *self);
-static void swarm_connect_more (GbtSwarm *self);
 
-#define FOR_LIVE(self, i, rec)                                                                 \
-  for (guint i = 0; i < (self)->peers->len; i++)                                               \
-    for (SwarmPeer *rec = g_ptr_array_index ((self)->peers, i); rec && !rec->closed; rec = NULL)
 
 /* ---- helpers ---- */
 
-static gint64
-swarm_now (GbtSwarm *self)
+gint64
+gbt_swarm_now (GbtSwarm *self)
 {
   return self->ops->now_us ? self->ops->now_us (self->data) : g_get_monotonic_time ();
 }
 
-static char *
-address_ip (GInetSocketAddress *address)
+char *
+gbt_swarm_address_ip (GInetSocketAddress *address)
 {
   return g_inet_address_to_string (g_inet_socket_address_get_address (address));
-}
-
-static char *
-address_key (GInetSocketAddress *address)
-{
-  g_autofree char *ip = address_ip (address);
-  return g_strdup_printf ("%s|%u", ip, g_inet_socket_address_get_port (address));
-}
-
-static void
-candidate_free (gpointer data)
-{
-  Candidate *c = data;
-  if (c->cancellable)
-    {
-      g_cancellable_cancel (c->cancellable);
-      g_object_unref (c->cancellable);
-    }
-  g_object_unref (c->address);
-  g_free (c->key);
-  g_free (c->source);
-  g_free (c);
 }
 
 static void
@@ -162,14 +50,6 @@ swarm_peer_free (gpointer data)
   g_array_unref (rec->requests);
   g_array_unref (rec->queued);
   g_free (rec);
-}
-
-static void
-cached_piece_free (gpointer p)
-{
-  CachedPiece *cp = p;
-  g_clear_pointer (&cp->data, g_bytes_unref);
-  g_free (cp);
 }
 
 static gboolean
@@ -259,7 +139,7 @@ gbt_swarm_new (const GbtSwarmOps *ops, gpointer data)
   self->data = data;
   self->state = GBT_TORRENT_STATE_STOPPED;
   self->peers = g_ptr_array_new_with_free_func (swarm_peer_free);
-  self->candidates = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, candidate_free);
+  self->candidates = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, gbt_swarm_candidate_free);
   self->banned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->trust = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->rand = g_rand_new ();
@@ -292,7 +172,7 @@ gbt_swarm_close_all (GbtSwarm *self)
   g_clear_handle_id (&self->reap_id, g_source_remove);
   g_clear_handle_id (&self->kick_id, g_source_remove);
   g_ptr_array_set_size (self->peers, 0);
-  g_queue_clear_full (&self->piece_cache, cached_piece_free);
+  g_queue_clear_full (&self->piece_cache, gbt_swarm_cached_piece_free);
 }
 
 void
@@ -340,8 +220,8 @@ gbt_swarm_set_picker (GbtSwarm *self, GbtPicker *picker)
   self->picker = picker;
 }
 
-static gboolean
-swarm_is_active (GbtSwarm *self)
+gboolean
+gbt_swarm_is_active (GbtSwarm *self)
 {
   return self->state == GBT_TORRENT_STATE_DOWNLOADING || self->state == GBT_TORRENT_STATE_SEEDING
          || self->state == GBT_TORRENT_STATE_FETCHING_METADATA;
@@ -349,29 +229,29 @@ swarm_is_active (GbtSwarm *self)
 
 /* ---- membership ---- */
 
-static SwarmPeer *
-swarm_add (GbtSwarm *self, GbtPeer *peer, const char *key, const char *source, gboolean incoming)
+SwarmPeer *
+gbt_swarm_add_record (GbtSwarm *self, GbtPeer *peer, const char *key, const char *source, gboolean incoming)
 {
   SwarmPeer *rec = g_new0 (SwarmPeer, 1);
   GInetSocketAddress *address = gbt_peer_get_address (peer);
 
   rec->swarm = self;
   rec->peer = gbt_peer_ref (peer);
-  rec->ip = address ? address_ip (address) : NULL;
+  rec->ip = address ? gbt_swarm_address_ip (address) : NULL;
   rec->key = g_strdup (key);
   rec->source = g_strdup (source);
   rec->incoming = incoming;
   rec->requests = g_array_new (FALSE, FALSE, sizeof (GbtBlock));
   rec->queued = g_array_new (FALSE, FALSE, sizeof (GbtBlock));
   rec->queue_target = START_QUEUE;
-  rec->connected_us = swarm_now (self);
+  rec->connected_us = gbt_swarm_now (self);
   g_ptr_array_add (self->peers, rec);
   self->n_live++;
   return rec;
 }
 
-static void
-peer_config (GbtSwarm *self, GbtPeerConfig *out)
+void
+gbt_swarm_peer_config (GbtSwarm *self, GbtPeerConfig *out)
 {
   memset (out, 0, sizeof *out);
   memcpy (out->info_hash, self->config.info_hash, 20);
@@ -432,7 +312,7 @@ swarm_admit (GbtSwarm *self, GbtPeer *peer, gboolean incoming, GError **error)
 static gboolean
 swarm_make_room (GbtSwarm *self)
 {
-  gint64 now = swarm_now (self);
+  gint64 now = gbt_swarm_now (self);
   SwarmPeer *victim = NULL;
   g_autoptr(GError) reason = NULL;
 
@@ -458,9 +338,9 @@ gbt_swarm_accept (GbtSwarm *self, GbtPeer *peer, GError **error)
   SwarmPeer *rec;
   GbtPeerConfig config;
   GInetSocketAddress *address = gbt_peer_get_address (peer);
-  g_autofree char *ip = address ? address_ip (address) : NULL;
+  g_autofree char *ip = address ? gbt_swarm_address_ip (address) : NULL;
 
-  if (!swarm_is_active (self))
+  if (!gbt_swarm_is_active (self))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED,
                            "the torrent is not running");
@@ -479,9 +359,9 @@ gbt_swarm_accept (GbtSwarm *self, GbtPeer *peer, GError **error)
     }
   if (!swarm_admit (self, peer, TRUE, error))
     return FALSE;
-  rec = swarm_add (self, peer, NULL, "incoming", TRUE);
-  peer_config (self, &config);
-  gbt_peer_set_owner (peer, &swarm_peer_events, rec, &config);
+  rec = gbt_swarm_add_record (self, peer, NULL, "incoming", TRUE);
+  gbt_swarm_peer_config (self, &config);
+  gbt_peer_set_owner (peer, &gbt_swarm_peer_events, rec, &config);
   g_bytes_unref (config.ext_handshake);
   return TRUE;
 }
@@ -530,7 +410,7 @@ on_closed (GbtPeer *peer, const GError *reason, gpointer data)
             c->failures = 0;
           else
             c->failures++;
-          c->next_try_us = swarm_now (self)
+          c->next_try_us = gbt_swarm_now (self)
                            + MIN (30 * (1 << MIN (c->failures, 5)), 600) * G_USEC_PER_SEC;
         }
     }
@@ -601,7 +481,7 @@ on_interest_changed (GbtPeer *peer, gpointer data)
 
   /* a newly interested peer gets a free slot at once, not in up to 10 s */
   if (gbt_peer_is_interested (peer) && gbt_peer_am_choking (peer))
-    swarm_rechoke (rec->swarm);
+    gbt_swarm_rechoke (rec->swarm);
 }
 
 static void
@@ -634,7 +514,7 @@ on_block (GbtPeer *peer, const GbtBlock *block, const guint8 *bytes, gpointer da
       return;
     }
   g_array_remove_index (rec->requests, i);
-  rec->last_block_us = swarm_now (self);
+  rec->last_block_us = gbt_swarm_now (self);
   rec->snubbed = FALSE;
   self->downloaded += block->length;
   self->rate_window_down += block->length;
@@ -673,7 +553,7 @@ on_request (GbtPeer *peer, const GbtBlock *block, gpointer data)
       return;
     }
   g_array_append_val (rec->queued, *block);
-  swarm_serve (self, rec);
+  gbt_swarm_serve (self, rec);
 }
 
 static void
@@ -706,7 +586,7 @@ on_drained (GbtPeer *peer, gpointer data)
   SwarmPeer *rec = data;
 
   if (rec->queued->len > 0)
-    swarm_serve (rec->swarm, rec);
+    gbt_swarm_serve (rec->swarm, rec);
 }
 
 static void
@@ -728,7 +608,7 @@ on_dht_port (GbtPeer *peer, guint16 port, gpointer data)
     rec->swarm->ops->dht_port (rec->swarm->data, peer, port);
 }
 
-static const GbtPeerEvents swarm_peer_events = {
+const GbtPeerEvents gbt_swarm_peer_events = {
   .handshake = on_handshake,
   .ready = on_ready,
   .closed = on_closed,
@@ -786,152 +666,7 @@ swarm_request (GbtSwarm *self, SwarmPeer *rec)
       g_array_append_val (rec->requests, *b);
     }
   if (got > 0 && rec->last_block_us == 0)
-    rec->last_block_us = swarm_now (self);
-}
-
-/* ---- uploads ---- */
-
-static CachedPiece *
-cache_lookup (GbtSwarm *self, guint piece)
-{
-  for (GList *l = self->piece_cache.head; l; l = l->next)
-    {
-      CachedPiece *cp = l->data;
-      if (cp->piece == piece)
-        {
-          /* most recently used first */
-          g_queue_unlink (&self->piece_cache, l);
-          g_queue_push_head_link (&self->piece_cache, l);
-          return cp;
-        }
-    }
-  return NULL;
-}
-
-static void
-cache_trim (GbtSwarm *self)
-{
-  guint64 plen = self->config.limits ? MAX (self->config.limits->piece_length, 1) : 1;
-  guint max = (guint) MAX (PIECE_CACHE_BYTES / plen, 2);
-
-  /* the oldest read pieces go; pieces still being read stay */
-  for (GList *l = self->piece_cache.tail; l && self->piece_cache.length > max;)
-    {
-      GList *prev = l->prev;
-      CachedPiece *cp = l->data;
-      if (cp->data)
-        {
-          g_queue_delete_link (&self->piece_cache, l);
-          cached_piece_free (cp);
-        }
-      l = prev;
-    }
-}
-
-void
-gbt_swarm_piece_read (GbtSwarm *self, guint piece, GBytes *data, const GError *error)
-{
-  CachedPiece *cp = cache_lookup (self, piece);
-
-  if (cp == NULL)
-    return;
-  if (data == NULL)
-    {
-      g_debug ("cannot read piece %u to upload: %s", piece, error ? error->message : "?");
-      g_queue_remove (&self->piece_cache, cp);
-      cached_piece_free (cp);
-      /* drop what was asked of it: the peers will ask elsewhere */
-      FOR_LIVE (self, i, rec)
-        for (guint k = rec->queued->len; k > 0; k--)
-          {
-            GbtBlock *r = &g_array_index (rec->queued, GbtBlock, k - 1);
-            if (r->piece != piece)
-              continue;
-            if (gbt_peer_is_fast (rec->peer))
-              gbt_peer_send_reject (rec->peer, r);
-            g_array_remove_index (rec->queued, k - 1);
-          }
-      return;
-    }
-  cp->data = g_bytes_ref (data);
-  cache_trim (self);
-  FOR_LIVE (self, i, rec)
-    if (rec->queued->len > 0)
-      swarm_serve (self, rec);
-}
-
-/* sends what the peer asked for, in order, while its backlog allows */
-static void
-swarm_serve (GbtSwarm *self, SwarmPeer *rec)
-{
-  if (self->state != GBT_TORRENT_STATE_DOWNLOADING && self->state != GBT_TORRENT_STATE_SEEDING)
-    return;
-  while (rec->queued->len > 0 && !rec->closed && !gbt_peer_am_choking (rec->peer)
-         && gbt_peer_get_send_backlog (rec->peer) < UPLOAD_BACKLOG)
-    {
-      GbtBlock r = g_array_index (rec->queued, GbtBlock, 0);
-      CachedPiece *cp = cache_lookup (self, r.piece);
-      g_autoptr(GBytes) slice = NULL;
-
-      if (cp == NULL)
-        {
-          cp = g_new0 (CachedPiece, 1);
-          cp->piece = r.piece;
-          g_queue_push_head (&self->piece_cache, cp);
-          self->ops->read_piece (self->data, r.piece);
-          return; /* gbt_swarm_piece_read serves it */
-        }
-      if (cp->data == NULL)
-        return; /* being read */
-      g_array_remove_index (rec->queued, 0);
-      if ((gsize) r.begin + r.length > g_bytes_get_size (cp->data))
-        continue;
-      slice = g_bytes_new_from_bytes (cp->data, r.begin, r.length);
-      gbt_peer_send_piece (rec->peer, r.piece, r.begin, slice);
-      self->uploaded += r.length;
-      self->rate_window_up += r.length;
-    }
-}
-
-/* ---- choking (BEP 3, mainline style) ---- */
-
-static void
-swarm_rechoke (GbtSwarm *self)
-{
-  g_autofree GbtChokerPeer *table = NULL;
-  guint n = 0;
-
-  if (self->picker == NULL)
-    return; /* nothing to upload yet: everyone stays choked */
-  table = g_new0 (GbtChokerPeer, MAX (self->peers->len, 1));
-  FOR_LIVE (self, i, rec)
-    {
-      if (gbt_peer_get_state (rec->peer) != GBT_PEER_STATE_ACTIVE)
-        continue;
-      table[n].handle = rec;
-      table[n].interested = gbt_peer_is_interested (rec->peer);
-      table[n].snubbed = rec->snubbed;
-      table[n].rate_down = gbt_peer_get_rate_down (rec->peer);
-      table[n].rate_up = gbt_peer_get_rate_up (rec->peer);
-      table[n].connected_us = rec->connected_us;
-      n++;
-    }
-  gbt_choker_run (self->choker, table, n, self->state == GBT_TORRENT_STATE_SEEDING,
-                  swarm_now (self));
-  for (guint i = 0; i < n; i++)
-    {
-      SwarmPeer *rec = table[i].handle;
-      gbt_peer_set_choking (rec->peer, !table[i].unchoke);
-      /* BEP 3: a choke drops the peer's queued requests (BEP 6 peers are
-       * told with rejects) */
-      if (!table[i].unchoke && rec->queued->len > 0)
-        {
-          if (gbt_peer_is_fast (rec->peer))
-            for (guint k = 0; k < rec->queued->len; k++)
-              gbt_peer_send_reject (rec->peer, &g_array_index (rec->queued, GbtBlock, k));
-          g_array_set_size (rec->queued, 0);
-        }
-    }
+    rec->last_block_us = gbt_swarm_now (self);
 }
 
 /* ---- trust and bans ---- */
@@ -1002,149 +737,6 @@ gbt_swarm_piece_failed (GbtSwarm *self, guint piece, GPtrArray *contributors)
   gbt_swarm_kick (self);
 }
 
-/* ---- candidates and dialling ---- */
-
-/* A dial in flight: it may outlive its candidate (and the swarm), which
- * then cancelled it; the ops table is static and outlives both. */
-typedef struct {
-  const GbtSwarmOps *ops;
-  Candidate *candidate; /* valid unless @cancellable is cancelled */
-  GCancellable *cancellable;
-} Dial;
-
-static void
-connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Dial *dial = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GIOStream) stream = dial->ops->connect_finish (source, result, &error);
-  Candidate *c = dial->candidate;
-  gboolean cancelled = g_cancellable_is_cancelled (dial->cancellable);
-  GbtSwarm *self;
-  GbtPeer *peer;
-  SwarmPeer *rec;
-  GbtPeerConfig config;
-
-  g_object_unref (dial->cancellable);
-  g_free (dial);
-  if (cancelled)
-    return; /* the candidate or the swarm is gone, or the torrent stopped */
-  self = c->swarm;
-  self->n_connecting--;
-  g_clear_object (&c->cancellable);
-  if (stream == NULL)
-    {
-      g_debug ("connect to %s failed: %s", c->key, error->message);
-      c->state = CAND_IDLE;
-      c->failures++;
-      c->next_try_us = swarm_now (self) + MIN (15 * (1 << MIN (c->failures, 6)), 900) * G_USEC_PER_SEC;
-      swarm_connect_more (self);
-      return;
-    }
-  if (!swarm_is_active (self) || self->n_live >= self->config.max_peers)
-    {
-      c->state = CAND_IDLE;
-      return;
-    }
-  c->state = CAND_CONNECTED;
-  peer = gbt_peer_new (stream, c->address, FALSE);
-  rec = swarm_add (self, peer, c->key, c->source, FALSE);
-  gbt_peer_unref (peer);
-  peer_config (self, &config);
-  gbt_peer_start (peer, &swarm_peer_events, rec, &config);
-  g_bytes_unref (config.ext_handshake);
-}
-
-void
-gbt_swarm_add_peers (GbtSwarm *self, GPtrArray *addresses, const char *source)
-{
-  guint added = 0;
-
-  for (guint i = 0; i < addresses->len; i++)
-    {
-      GInetSocketAddress *a = g_ptr_array_index (addresses, i);
-      g_autofree char *key = NULL;
-      g_autofree char *ip = NULL;
-      Candidate *c;
-
-      if (!G_IS_INET_SOCKET_ADDRESS (a) || g_inet_socket_address_get_port (a) == 0)
-        continue;
-      key = address_key (a);
-      ip = address_ip (a);
-      if (g_hash_table_contains (self->candidates, key) || g_hash_table_contains (self->banned, ip))
-        continue;
-      /* ourselves, as the tracker reports us back */
-      if (g_inet_socket_address_get_port (a) == self->config.listen_port
-          && self->config.bind_address)
-        {
-          g_autofree char *bip = g_inet_address_to_string (self->config.bind_address);
-          if (g_str_equal (bip, ip))
-            continue;
-        }
-      if (g_hash_table_size (self->candidates) >= MAX_CANDIDATES)
-        break;
-      c = g_new0 (Candidate, 1);
-      c->swarm = self;
-      c->address = g_object_ref (a);
-      c->key = g_steal_pointer (&key);
-      c->source = g_strdup (source ? source : "unknown");
-      g_hash_table_insert (self->candidates, c->key, c);
-      added++;
-    }
-  if (added)
-    g_debug ("%u new peers from %s", added, source);
-  swarm_connect_more (self);
-}
-
-static void
-swarm_connect_more (GbtSwarm *self)
-{
-  GHashTableIter iter;
-  gpointer value;
-  gint64 now = swarm_now (self);
-  guint max_peers = self->config.max_peers;
-  g_autoptr(GPtrArray) ready = NULL;
-
-  /* a seed dials too: some leechers (Transmission on loopback) never dial
-   * the peers a tracker gives them, and wait to be called */
-  if (!swarm_is_active (self) || !self->config.can_dial || self->ops->connect_async == NULL)
-    return;
-  if (self->n_live + self->n_connecting >= max_peers || self->n_connecting >= MAX_HALF_OPEN)
-    return;
-
-  ready = g_ptr_array_new ();
-  g_hash_table_iter_init (&iter, self->candidates);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      Candidate *c = value;
-      if (c->state == CAND_IDLE && c->next_try_us <= now)
-        g_ptr_array_add (ready, c);
-    }
-  /* random order: no source or address is favoured */
-  for (guint i = ready->len; i > 1; i--)
-    {
-      guint j = g_rand_int_range (self->rand, 0, i);
-      gpointer t = ready->pdata[i - 1];
-      ready->pdata[i - 1] = ready->pdata[j];
-      ready->pdata[j] = t;
-    }
-  for (guint i = 0; i < ready->len; i++)
-    {
-      Candidate *c = g_ptr_array_index (ready, i);
-      if (self->n_live + self->n_connecting >= max_peers || self->n_connecting >= MAX_HALF_OPEN)
-        break;
-      Dial *dial = g_new0 (Dial, 1);
-
-      c->state = CAND_CONNECTING;
-      c->cancellable = g_cancellable_new ();
-      self->n_connecting++;
-      dial->ops = self->ops;
-      dial->candidate = c;
-      dial->cancellable = g_object_ref (c->cancellable);
-      self->ops->connect_async (self->data, c->address, c->cancellable, connect_cb, dial);
-    }
-}
-
 /* ---- the tick ---- */
 
 static void
@@ -1160,7 +752,7 @@ update_queue_target (SwarmPeer *rec)
 void
 gbt_swarm_tick (GbtSwarm *self)
 {
-  gint64 now = swarm_now (self);
+  gint64 now = gbt_swarm_now (self);
   gint64 wall = g_get_monotonic_time ();
 
   self->ticks++;
@@ -1184,10 +776,10 @@ gbt_swarm_tick (GbtSwarm *self)
   self->rate_window_down = self->rate_window_up = 0;
 
   if (self->ticks % RECHOKE_TICKS == 0)
-    swarm_rechoke (self);
+    gbt_swarm_rechoke (self);
   if (self->ticks % INTEREST_TICKS == 0 && self->state == GBT_TORRENT_STATE_DOWNLOADING)
     gbt_swarm_update_interest (self);
-  swarm_connect_more (self);
+  gbt_swarm_connect_more (self);
   gbt_swarm_kick (self);
 }
 
@@ -1228,7 +820,7 @@ gbt_swarm_went_live (GbtSwarm *self)
       if (self->state == GBT_TORRENT_STATE_DOWNLOADING)
         update_interest (self, rec);
     }
-  swarm_connect_more (self);
+  gbt_swarm_connect_more (self);
   gbt_swarm_kick (self);
 }
 
@@ -1340,3 +932,4 @@ gbt_swarm_is_snubbed (GbtSwarm *self, GbtPeer *peer)
   SwarmPeer *rec = find_record (self, peer);
   return rec && rec->snubbed;
 }
+
