@@ -325,6 +325,19 @@ ipv6_available (void)
 
 /* Announces through a dual-stack session to @url; both families must
  * announce "started" with one key, then "stopped". */
+/* every tracker line says it answered: only then is a stopped owed (the
+ * manager sends one to trackers that answered our started) */
+static gboolean
+all_answered (GbtTorrent *torrent)
+{
+  g_auto(GStrv) status = gbt_torrent_dup_tracker_status (torrent);
+
+  for (guint i = 0; status[i]; i++)
+    if (strstr (status[i], ": ok") == NULL)
+      return FALSE;
+  return status[0] != NULL;
+}
+
 static void
 check_both_families (const char *url)
 {
@@ -364,6 +377,7 @@ check_both_families (const char *url)
   g_assert_true (saw (G_SOCKET_FAMILY_IPV6, "started", &key6));
   g_assert_cmphex (key4, ==, key6);
 
+  gbt_test_wait_until (all_answered (torrent), 10000);
   gbt_torrent_stop_async (torrent, NULL, stopped_cb, &stopped);
   gbt_test_wait_until (stopped, 10000);
   g_assert_true (saw (G_SOCKET_FAMILY_IPV4, "stopped", NULL));
@@ -473,6 +487,7 @@ test_ip_literal (void)
   g_test_message ("%s", status[0]);
   g_assert_null (strstr (status[0], "error"));
   g_assert_false (g_str_has_prefix (status[0], "IPv6"));
+  gbt_test_wait_until (all_answered (torrent), 10000);
   gbt_torrent_stop_async (torrent, NULL, stopped_cb, &stopped);
   gbt_test_wait_until (stopped, 10000);
   g_socket_service_stop (service);
