@@ -52,7 +52,8 @@ typedef struct {
   /* The remote handshake arrived (gbt_peer_get_remote_id() is known).
    * FALSE with @error refuses the connection.  An incoming peer has no
    * owner yet: the listener's handler finds the torrent and calls
-   * gbt_peer_set_owner() before returning TRUE. */
+   * gbt_peer_set_owner() before returning TRUE.  Send nothing from here:
+   * our handshake and piece set must go first. */
   gboolean (*handshake) (GbtPeer *peer, gpointer data, GError **error);
   /* handshakes exchanged, our piece set and extension handshake sent */
   void (*ready) (GbtPeer *peer, gpointer data);

@@ -736,10 +736,20 @@ gbt_peer_metadata_arrived (GbtPeer *peer)
   gbt_bitfield_init (&fresh, have->n_bits);
   if (peer->early_have_all)
     gbt_bitfield_set_all (&fresh);
-  else if (peer->early_bitfield
-           && !gbt_bitfield_load (&fresh, g_bytes_get_data (peer->early_bitfield, NULL),
-                                  g_bytes_get_size (peer->early_bitfield), &error))
-    g_prefix_error (&error, "bad bitfield: ");
+  else if (peer->early_bitfield)
+    {
+      /* the errors the wire parser gives for the same bytes, had it known
+       * the piece count then */
+      gsize len = g_bytes_get_size (peer->early_bitfield);
+
+      if (len != gbt_bitfield_byte_len (have->n_bits))
+        error = g_error_new (GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_BAD_LENGTH,
+                             "bad bitfield: %" G_GSIZE_FORMAT " bytes for %u pieces", len,
+                             have->n_bits);
+      else if (!gbt_bitfield_load (&fresh, g_bytes_get_data (peer->early_bitfield, NULL), len, NULL))
+        error = g_error_new_literal (GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_OUT_OF_RANGE,
+                                     "bad bitfield: bits set past the last piece");
+    }
   for (guint i = 0; error == NULL && peer->early_haves && i < peer->early_haves->len; i++)
     {
       guint32 piece = g_array_index (peer->early_haves, guint32, i);
