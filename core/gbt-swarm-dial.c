@@ -169,3 +169,23 @@ gbt_swarm_connect_more (GbtSwarm *self)
     }
 }
 
+
+void
+gbt_swarm_forget_ip (GbtSwarm *self, const char *ip)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->candidates);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Candidate *c = value;
+      g_autofree char *cip = gbt_swarm_address_ip (c->address);
+
+      if (!g_str_equal (cip, ip))
+        continue;
+      if (c->state == CAND_CONNECTING && c->cancellable)
+        self->n_connecting--;
+      g_hash_table_iter_remove (&iter); /* cancels its dial */
+    }
+}

@@ -118,5 +118,7 @@ G_GNUC_INTERNAL void gbt_swarm_cached_piece_free (gpointer p);
 /* gbt-swarm-dial.c */
 G_GNUC_INTERNAL void gbt_swarm_candidate_free (gpointer data);
 G_GNUC_INTERNAL void gbt_swarm_connect_more (GbtSwarm *self);
+/* drops the candidates at @ip (a ban), cancelling their dials */
+G_GNUC_INTERNAL void gbt_swarm_forget_ip (GbtSwarm *self, const char *ip);
 
 G_END_DECLS

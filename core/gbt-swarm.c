@@ -277,6 +277,14 @@ swarm_admit (GbtSwarm *self, GbtPeer *peer, gboolean incoming, GError **error)
 {
   const guint8 *theirs = gbt_peer_get_remote_id (peer);
 
+  GInetSocketAddress *address = gbt_peer_get_address (peer);
+  g_autofree char *ip = address ? gbt_swarm_address_ip (address) : NULL;
+
+  if (ip && g_hash_table_contains (self->banned, ip))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED, "banned");
+      return FALSE;
+    }
   if (memcmp (theirs, self->config.peer_id, 20) == 0)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED,
@@ -346,19 +354,15 @@ gbt_swarm_accept (GbtSwarm *self, GbtPeer *peer, GError **error)
                            "the torrent is not running");
       return FALSE;
     }
-  if (ip && g_hash_table_contains (self->banned, ip))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED, "banned");
-      return FALSE;
-    }
+  /* refused for what it is before anyone makes room for it */
+  if (!swarm_admit (self, peer, TRUE, error))
+    return FALSE;
   if (self->n_live >= self->config.max_peers && !swarm_make_room (self))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED,
                            "torrent refused the connection: no room for more peers");
       return FALSE;
     }
-  if (!swarm_admit (self, peer, TRUE, error))
-    return FALSE;
   rec = gbt_swarm_add_record (self, peer, NULL, "incoming", TRUE);
   gbt_swarm_peer_config (self, &config);
   gbt_peer_set_owner (peer, &gbt_swarm_peer_events, rec, &config);
@@ -697,6 +701,7 @@ ban_ip (GbtSwarm *self, const char *ip)
     return;
   g_debug ("banning %s for sending bad data", ip);
   g_hash_table_add (self->banned, g_strdup (ip));
+  gbt_swarm_forget_ip (self, ip); /* never dialled again */
   FOR_LIVE (self, i, rec)
     if (rec->ip && g_str_equal (rec->ip, ip))
       {

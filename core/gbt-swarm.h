@@ -122,8 +122,9 @@ G_GNUC_INTERNAL GStrv gbt_swarm_dup_peer_sources (GbtSwarm *swarm);
 G_GNUC_INTERNAL GPtrArray *gbt_swarm_dup_listen_addresses (GbtSwarm *swarm);
 G_GNUC_INTERNAL gboolean gbt_swarm_is_banned (GbtSwarm *swarm, const char *ip);
 G_GNUC_INTERNAL int gbt_swarm_get_trust (GbtSwarm *swarm, const char *ip);
-/* payload bytes received in PIECE messages (all, and those we had no use
- * for), sent, and the smoothed rates */
+/* payload bytes of the blocks we asked for and got (downloaded), of those
+ * we had no use for or never asked for (wasted), sent, and the smoothed
+ * rates */
 G_GNUC_INTERNAL guint64 gbt_swarm_get_downloaded (GbtSwarm *swarm);
 G_GNUC_INTERNAL guint64 gbt_swarm_get_wasted (GbtSwarm *swarm);
 G_GNUC_INTERNAL guint64 gbt_swarm_get_uploaded (GbtSwarm *swarm);
