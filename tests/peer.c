@@ -826,6 +826,33 @@ test_handshake_split (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->n_closed, ==, 0);
 }
 
+/* the remote's handshake and its first messages in one write, as real
+ * clients send them: all are read at once, after the handshake event */
+static void
+test_handshake_with_messages (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  const guint8 bits[2] = { 0x40, 0x00 }; /* 1 */
+
+  write_remote_handshake (out, f->setup->remote, info_hash);
+  gbt_wire_write_extended (out, 0, (const guint8 *) "d1:v3:abce", 10);
+  gbt_wire_write_bitfield (out, bits, 2);
+  gbt_wire_write_simple (out, GBT_MSG_UNCHOKE);
+  gbt_wire_write_port (out, 7000);
+  remote_send_array (f, out);
+  g_assert_cmpuint (f->n_closed, ==, 0);
+  g_assert_cmpuint (f->events->len, ==, 6);
+  g_assert_cmpint (nth_event (f, 0)->type, ==, EV_HANDSHAKE);
+  g_assert_cmpint (nth_event (f, 1)->type, ==, EV_READY);
+  g_assert_cmpint (nth_event (f, 2)->type, ==, EV_EXTENDED);
+  g_assert_cmpint (nth_event (f, 3)->type, ==, EV_BITFIELD);
+  g_assert_cmpint (nth_event (f, 4)->type, ==, EV_CHOKE);
+  g_assert_cmpint (nth_event (f, 5)->type, ==, EV_DHT_PORT);
+  g_assert_cmpuint (nth_event (f, 5)->port, ==, 7000);
+  g_assert_cmpstr (gbt_peer_get_client (f->peer), ==, "abc");
+  g_assert_true (gbt_bitfield_get (gbt_peer_get_has (f->peer), 1));
+}
+
 static void
 test_handshake_wrong_hash (Fixture *f, gconstpointer data)
 {
@@ -1965,30 +1992,54 @@ test_magnet_have_beyond_count (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_events (f, EV_BITFIELD), ==, 0);
 }
 
-/* a kept bitfield that turns out to be of the wrong length, or with spare
- * bits set: the connection is dropped when the metadata arrives */
+/* A kept bitfield that turns out to be of the wrong length, or with spare
+ * bits set: the connection is dropped when the metadata arrives, with the
+ * code the parser gives the same bytes once the piece count is known (as a
+ * HAVE beyond the count is a GBT_PEER_WIRE_ERROR).  gbt-peer.c reports
+ * gbt_bitfield_load()'s G_IO_ERROR_INVALID_DATA instead: a TAP TODO until
+ * that is fixed, a failure for anything else. */
 static void
-test_magnet_bad_early_bitfield (Fixture *f, gconstpointer data)
+check_bad_early_bitfield (Fixture *f, gsize len)
 {
   g_autoptr(GByteArray) out = g_byte_array_new ();
-  gboolean spare = g_str_has_suffix (g_test_get_path (), "spare-bits");
+  g_autoptr(GError) parsed = NULL;
   const guint8 bits[3] = { 0xff, 0xff, 0xff };
+  GbtWireMsg msg;
   Event *e;
 
   remote_connect (f);
-  gbt_wire_write_bitfield (out, bits, spare ? 2 : 3);
-  remote_send_array (f, out);
+  gbt_wire_write_bitfield (out, bits, len);
+  remote_send (f, out->data, out->len);
   g_assert_cmpuint (f->n_closed, ==, 0);
   magnet_arrive (f);
   g_assert_cmpuint (f->n_closed, ==, 1);
   g_assert_cmpuint (count_events (f, EV_BITFIELD), ==, 0);
   e = nth_event (f, f->events->len - 1);
+  g_assert_cmpint (e->type, ==, EV_CLOSED);
   g_assert_true (e->has_reason);
-  /* the same bytes after the metadata are a wire error; see the report */
-  if (g_getenv ("GBT_TEST_STRICT_DOMAINS"))
-    g_assert_cmpstr (g_quark_to_string (e->domain), ==, g_quark_to_string (GBT_PEER_WIRE_ERROR));
-  else
-    g_assert_true (e->domain == GBT_PEER_WIRE_ERROR || e->domain == G_IO_ERROR);
+
+  g_assert_cmpint (gbt_wire_parse (out->data, out->len, &f->limits, &msg, &parsed), ==, -1);
+  g_assert_nonnull (parsed);
+  if (e->domain == G_IO_ERROR && e->code == G_IO_ERROR_INVALID_DATA)
+    {
+      g_test_incomplete ("gbt_peer_metadata_arrived: a bad kept bitfield closes with "
+                         "G_IO_ERROR_INVALID_DATA, not the parser's GBT_PEER_WIRE_ERROR code");
+      return;
+    }
+  g_assert_cmpstr (g_quark_to_string (e->domain), ==, g_quark_to_string (parsed->domain));
+  g_assert_cmpint (e->code, ==, parsed->code);
+}
+
+static void
+test_magnet_bad_early_bitfield_length (Fixture *f, gconstpointer data)
+{
+  check_bad_early_bitfield (f, 3);
+}
+
+static void
+test_magnet_bad_early_bitfield_spare (Fixture *f, gconstpointer data)
+{
+  check_bad_early_bitfield (f, 2);
 }
 
 /* the metadata before the remote's handshake: nothing to apply yet, and
@@ -2102,6 +2153,8 @@ main (int argc, char **argv)
   ADD ("/peer/handshake/outgoing", &out_plain, test_handshake_outgoing);
   ADD ("/peer/handshake/outgoing-dht", &out_dht, test_handshake_outgoing);
   ADD ("/peer/handshake/split", &out_plain, test_handshake_split);
+  ADD ("/peer/handshake/with-messages", &out_plain, test_handshake_with_messages);
+  ADD ("/peer/handshake/with-messages-incoming", &in_plain, test_handshake_with_messages);
   ADD ("/peer/handshake/wrong-info-hash", &out_plain, test_handshake_wrong_hash);
   ADD ("/peer/handshake/not-bittorrent", &out_plain, test_handshake_not_bittorrent);
   ADD ("/peer/handshake/bad-protocol-string", &out_plain, test_handshake_bad_pstr);
@@ -2169,8 +2222,10 @@ main (int argc, char **argv)
   ADD ("/peer/magnet/too-big-bitfield", &out_magnet, test_magnet_too_big_bitfield);
   ADD ("/peer/magnet/too-many-haves", &out_magnet, test_magnet_too_many_haves);
   ADD ("/peer/magnet/have-beyond-count", &out_magnet, test_magnet_have_beyond_count);
-  ADD ("/peer/magnet/bad-early-bitfield/length", &out_magnet, test_magnet_bad_early_bitfield);
-  ADD ("/peer/magnet/bad-early-bitfield/spare-bits", &out_magnet, test_magnet_bad_early_bitfield);
+  ADD ("/peer/magnet/bad-early-bitfield/length", &out_magnet,
+       test_magnet_bad_early_bitfield_length);
+  ADD ("/peer/magnet/bad-early-bitfield/spare-bits", &out_magnet,
+       test_magnet_bad_early_bitfield_spare);
   ADD ("/peer/magnet/arrives-before-handshake", &out_magnet, test_magnet_arrives_before_handshake);
 
   ADD ("/peer/tick/idle-timeout", &out_plain, test_tick_idle_timeout);
