@@ -1995,9 +1995,7 @@ test_magnet_have_beyond_count (Fixture *f, gconstpointer data)
 /* A kept bitfield that turns out to be of the wrong length, or with spare
  * bits set: the connection is dropped when the metadata arrives, with the
  * code the parser gives the same bytes once the piece count is known (as a
- * HAVE beyond the count is a GBT_PEER_WIRE_ERROR).  gbt-peer.c reports
- * gbt_bitfield_load()'s G_IO_ERROR_INVALID_DATA instead: a TAP TODO until
- * that is fixed, a failure for anything else. */
+ * HAVE beyond the count is a GBT_PEER_WIRE_ERROR). */
 static void
 check_bad_early_bitfield (Fixture *f, gsize len)
 {
@@ -2020,12 +2018,6 @@ check_bad_early_bitfield (Fixture *f, gsize len)
 
   g_assert_cmpint (gbt_wire_parse (out->data, out->len, &f->limits, &msg, &parsed), ==, -1);
   g_assert_nonnull (parsed);
-  if (e->domain == G_IO_ERROR && e->code == G_IO_ERROR_INVALID_DATA)
-    {
-      g_test_incomplete ("gbt_peer_metadata_arrived: a bad kept bitfield closes with "
-                         "G_IO_ERROR_INVALID_DATA, not the parser's GBT_PEER_WIRE_ERROR code");
-      return;
-    }
   g_assert_cmpstr (g_quark_to_string (e->domain), ==, g_quark_to_string (parsed->domain));
   g_assert_cmpint (e->code, ==, parsed->code);
 }
