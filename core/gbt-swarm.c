@@ -345,8 +345,6 @@ gbt_swarm_accept (GbtSwarm *self, GbtPeer *peer, GError **error)
 {
   SwarmPeer *rec;
   GbtPeerConfig config;
-  GInetSocketAddress *address = gbt_peer_get_address (peer);
-  g_autofree char *ip = address ? gbt_swarm_address_ip (address) : NULL;
 
   if (!gbt_swarm_is_active (self))
     {
