@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "gbt-resume.h"
+#include "gbt-storage.h"
 #include "test-torrent.h"
 #include "test-utils.h"
 
@@ -495,6 +496,88 @@ test_trusted_pieces (Fixture *fx, gconstpointer user_data)
   check_trusted (fx, data, "111100", "000011");
 }
 
+/* ---- the saver: saves on a worker, coalesced ---- */
+
+typedef struct {
+  Fixture *fx;
+  guint snapshots;
+  gboolean live; /* FALSE: the snapshot says there is nothing to save */
+  guint have_bits; /* pieces the next snapshot claims */
+  guint done[4];
+  gboolean result[4];
+} SaverTest;
+
+static GbtResumeData *
+saver_snapshot_cb (gpointer data)
+{
+  SaverTest *t = data;
+  GbtResumeData *rd;
+
+  t->snapshots++;
+  if (!t->live)
+    return NULL;
+  rd = gbt_resume_data_new (t->fx->mi);
+  for (guint i = 0; i < t->have_bits; i++)
+    gbt_bitfield_set (&rd->have, i, TRUE);
+  rd->uploaded = t->snapshots; /* which snapshot reached the disk */
+  return rd;
+}
+
+static void
+saver_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  guint *slot = user_data;
+  SaverTest *t = g_object_get_data (source, "saver-test");
+  guint k = (guint) (slot - t->done);
+
+  t->result[k] = g_task_propagate_boolean (G_TASK (result), NULL);
+  (*slot)++;
+}
+
+/* Three saves asked for while the first runs make two saves in all (one
+ * more after the first, serving both waiters); every caller hears back,
+ * and what is on disk is the last snapshot. */
+static void
+test_saver_coalesces (Fixture *fx, gconstpointer user_data)
+{
+  g_autoptr(GObject) owner = g_object_new (G_TYPE_OBJECT, NULL);
+  GbtStorage *storage = gbt_storage_new (fx->mi, fx->dir);
+  SaverTest t = { fx, 0, TRUE, 2, { 0 }, { 0 } };
+  GbtResumeSaver *saver;
+  g_autoptr(GbtResumeData) back = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_object_set_data (owner, "saver-test", &t);
+  saver = gbt_resume_saver_new (owner, fx->path, fx->dir, saver_snapshot_cb, &t);
+  /* no storage yet (a magnet before its metadata): nothing is saved */
+  gbt_resume_saver_save (saver, saver_done_cb, &t.done[3]);
+  gbt_test_wait_until (t.done[3] == 1, 5000);
+  g_assert_false (t.result[3]);
+  g_assert_cmpuint (t.snapshots, ==, 0);
+
+  gbt_resume_saver_set_storage (saver, fx->mi, storage);
+  gbt_resume_saver_save (saver, saver_done_cb, &t.done[0]);
+  t.have_bits = 4;
+  gbt_resume_saver_save (saver, saver_done_cb, &t.done[1]);
+  gbt_resume_saver_save (saver, saver_done_cb, &t.done[2]);
+  gbt_test_wait_until (t.done[0] == 1 && t.done[1] == 1 && t.done[2] == 1, 10000);
+  for (guint i = 0; i < 3; i++)
+    g_assert_true (t.result[i]);
+  g_assert_cmpuint (t.snapshots, ==, 2);
+  back = gbt_resume_load (fx->path, fx->mi, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (back->have.n_set, ==, 4);
+  g_assert_cmpuint (back->uploaded, ==, 2);
+
+  /* not live: the caller hears FALSE, and nothing is written */
+  t.live = FALSE;
+  gbt_resume_saver_save (saver, saver_done_cb, &t.done[0]);
+  gbt_test_wait_until (t.done[0] == 2, 5000);
+  g_assert_false (t.result[0]);
+  gbt_resume_saver_free (saver);
+  gbt_storage_free (storage);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -506,5 +589,6 @@ main (int argc, char **argv)
   ADD ("/resume/stale", test_stale);
   ADD ("/resume/malformed", test_malformed);
   ADD ("/resume/trusted-pieces", test_trusted_pieces);
+  ADD ("/resume/saver/coalesces", test_saver_coalesces);
   return g_test_run ();
 }
