@@ -1,9 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """A Swarm is a context manager owning a temp dir, the processes started in
 it (stopped by PID, in reverse order, when it exits, whether by return,
-exception, SIGTERM or SIGINT), its loopback addresses (127.A.B.x, A from
-our PID so parallel scripts do not meet) and, once asked for, an
-opentracker."""
+exception, SIGTERM or SIGINT), its loopback addresses (127.A.B.x, from our
+PID so parallel scripts do not meet) and, once asked for, an opentracker."""
 import os
 import shutil
 import signal
@@ -24,8 +23,12 @@ class Swarm:
         self.procs = []
         self.dir = None
         self._tracker = None
+        # 127.A.B.x: A and B from our PID and this swarm's number (up to 64
+        # per script), so that scripts running side by side, even from two
+        # test runs at once, rarely share a /24 (PIDs 3125 apart would)
         _swarm_counter[0] += 1
-        self._net = (20 + os.getpid() % 200, _swarm_counter[0] % 250)
+        x = (os.getpid() * 64 + _swarm_counter[0] % 64) % (200 * 250)
+        self._net = (20 + x // 250, x % 250)
         self._next_host = 2
         self._old_handlers = {}
 
