@@ -20,7 +20,8 @@ libtorrent): nothing is sent off the machine.
   - gbt as the DHT node others use: a libtorrent seeder announces to gbt's
     node, a libtorrent leecher looks the torrent up there, and downloads.
 
-Exit: 0 pass, 1 fail, 77 skip; TAP on stdout.
+Exit: 0 pass, 1 fail (a missing or broken gbt too); TAP on stdout, a
+missing tool a TAP skip naming it.
 """
 import hashlib
 import json

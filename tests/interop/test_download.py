@@ -9,8 +9,10 @@ gbt halfway and checks that a second run completes without fetching
 everything again.
 
 INTEROP_LEECHER=aria2 or =libtorrent runs the same cases with that client
-as the downloader, to check the fixtures themselves.  Exit: 0 pass, 1 fail,
-77 skip; TAP on stdout.
+as the downloader, to check the fixtures themselves.
+
+Exit: 0 pass, 1 fail (a missing or broken gbt too); TAP on stdout, a
+missing tool a TAP skip naming it.
 """
 import os
 import sys

@@ -25,8 +25,10 @@ completion.  Checked:
 Passes with or without resume data (.gbt/ in the output directory): either
 way the restart must not trust anything that is not on disk.
 
-INTEROP_SEED=N replays a run's kill times (printed at the start).  Exit: 0
-pass, 1 fail, 77 skip; TAP on stdout.
+INTEROP_SEED=N replays a run's kill times (printed at the start).
+
+Exit: 0 pass, 1 fail (a missing or broken gbt too); TAP on stdout, a
+missing tool a TAP skip naming it.
 """
 import os
 import signal

@@ -10,7 +10,8 @@ over 16 KiB (two ut_metadata blocks) come from two seeders at once; a
 peer serving a corrupt dictionary must not stop the download, and alone
 it is dropped and the download fails with a clear reason.
 
-Exit: 0 pass, 1 fail, 77 skip; TAP on stdout.
+Exit: 0 pass, 1 fail (a missing or broken gbt too); TAP on stdout, a
+missing tool a TAP skip naming it.
 """
 import base64
 import os

@@ -13,7 +13,10 @@ it holds must be fetched elsewhere, within the time bound.
 
 INTEROP_LEECHER=aria2|libtorrent runs the same swarm with that client; the
 checks it does not pass are reported as TODO (they describe gbt's contract,
-not theirs).  Exit: 0 pass, 1 fail, 77 skip; TAP on stdout.
+not theirs).
+
+Exit: 0 pass, 1 fail (a missing or broken gbt too); TAP on stdout, a
+missing tool a TAP skip naming it.
 """
 import os
 import signal

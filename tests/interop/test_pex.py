@@ -16,7 +16,8 @@ ut_pex message: C's peer list must show D with source "pex".
 
 A peer whose ut_pex message is malformed is dropped.
 
-Exit: 0 pass, 1 fail, 77 skip; TAP on stdout.
+Exit: 0 pass, 1 fail (a missing or broken gbt too); TAP on stdout, a
+missing tool a TAP skip naming it.
 """
 import json
 import os

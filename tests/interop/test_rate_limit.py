@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """gbt's --max-down and --max-up against real peers, measured over a
 window with a wide tolerance: a check that the limiter limits and does not
-starve, not a timing test.  Loopback only; TAP on stdout; exit 0/1/77."""
+starve, not a timing test.  Loopback only; TAP on stdout; exit 0/1 (a missing
+or broken gbt is a failure, a missing tool a TAP skip)."""
 import json
 import os
 import subprocess

@@ -8,8 +8,9 @@ download must start, and finish, within a bound: a dead tracker costs at
 most the tracker manager's per-announce timeout (20 s), never a hang.
 
 The libtorrent seeder gets the same info dictionary with only the HTTP
-tracker, so the dead tier is gbt's problem alone.  TAP on stdout; exit 77
-when opentracker or python3-libtorrent is missing.
+tracker, so the dead tier is gbt's problem alone.  TAP on stdout; a
+missing or broken gbt is a failure, a missing opentracker or
+python3-libtorrent a TAP skip.
 """
 import http.server
 import os
