@@ -3,7 +3,7 @@
 """Drives libgbt through GObject-Introspection (PyGObject), as an app would.
 
 A real download: an opentracker and a libtorrent seeder on a loopback
-swarm (tests/interop/swarm.py), then Gbt.Session, Gbt.Metainfo and
+swarm (tests/interop/gbtinterop), then Gbt.Session, Gbt.Metainfo and
 Gbt.Torrent from Python: signals, notify::state, stop_async/finish on a
 GLib.MainLoop with a bound, the torrent list as a Gio.ListModel, and the
 bytes compared with the source.  Also: GErrors arrive as GLib.Error with
@@ -22,8 +22,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
-from swarm import (KiB, MiB, Swarm, check_prerequisites, compare_tree, log,  # noqa: E402
-                   make_torrent, run_cases, skip_all, write_random_file)
+from gbtinterop import KiB, MiB  # noqa: E402
+from gbtinterop.payload import compare_tree, write_random_file  # noqa: E402
+from gbtinterop.peers import libtorrent_seeder  # noqa: E402
+from gbtinterop.swarm import Swarm  # noqa: E402
+from gbtinterop.tap import check_prerequisites, log, run_cases, skip_all  # noqa: E402
+from gbtinterop.torrents import make_torrent  # noqa: E402
 
 DOWNLOAD_TIMEOUT = 90  # seconds for the whole download
 STOP_TIMEOUT = 30
@@ -71,7 +75,7 @@ def case_download(tap, Gbt, GLib, Gio):
         os.makedirs(src_dir)
         src = write_random_file(os.path.join(src_dir, "gir.bin"), 4 * MiB + 4321, 41)
         info = make_torrent(src, sw.path("gir.torrent"), sw.announce_url, 64 * KiB)
-        sw.libtorrent_seeder(info, src_dir)
+        libtorrent_seeder(sw, info, src_dir)
 
         # Metainfo getters against what the swarm's own bencoder made.
         mi = Gbt.Metainfo.new_from_file(info.path)
@@ -200,7 +204,7 @@ def case_magnet(tap, Gbt, GLib, Gio):
         os.makedirs(src_dir)
         src = write_random_file(os.path.join(src_dir, "m.bin"), 2 * MiB + 77, 43)
         info = make_torrent(src, sw.path("m.torrent"), sw.announce_url, 32 * KiB)
-        seeder = sw.libtorrent_seeder(info, src_dir)
+        seeder = libtorrent_seeder(sw, info, src_dir)
         magnet = Gbt.Magnet.parse("magnet:?xt=urn:btih:%s&x.pe=%s:%d"
                                   % (info.hex, seeder.addr, seeder.port))
         out = sw.path("out")

@@ -14,7 +14,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from swarm import MiB, Swarm, make_torrent, write_random_file  # noqa: E402
+from gbtinterop import MiB  # noqa: E402
+from gbtinterop.payload import write_random_file  # noqa: E402
+from gbtinterop.peers import libtorrent_seeder  # noqa: E402
+from gbtinterop.swarm import Swarm  # noqa: E402
+from gbtinterop.torrents import make_torrent  # noqa: E402
 
 
 def say(msg):
@@ -51,9 +55,9 @@ def main():
             subprocess.run([args.gbt, "plugins"], timeout=60)
             return 1
 
-        seeder = sw.libtorrent_seeder(info, src_dir)
+        seeder = libtorrent_seeder(sw, info, src_dir)
         say("opentracker on 127.0.0.1:%d, libtorrent seeder on %s:%d"
-            % (sw.tracker_port, seeder.addr, seeder.port))
+            % (sw.tracker.port, seeder.addr, seeder.port))
         out = sw.path("download")
         os.makedirs(out)
         addr = sw.new_addr()

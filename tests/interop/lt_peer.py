@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """A libtorrent (python3-libtorrent) peer for the interop tests.
 
-Run in its own process by swarm.py (the libtorrent session owns threads we
+Run in its own process by gbtinterop.peers (the libtorrent session owns threads we
 want to be able to kill as a whole).  Seeds or leeches one torrent over TCP
 on one loopback address, with every way of finding peers other than the
 tracker turned off, so a test controls exactly who meets whom.

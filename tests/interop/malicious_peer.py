@@ -33,7 +33,10 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import swarm  # noqa: E402
+from gbtinterop.bencode import bdecode, bencode  # noqa: E402
+from gbtinterop.net import recv_exact  # noqa: E402
+from gbtinterop.torrents import load_torrent  # noqa: E402
+from gbtinterop.tracker import announce  # noqa: E402
 
 PSTR = b"\x13BitTorrent protocol"
 _out_lock = threading.Lock()
@@ -71,7 +74,7 @@ class Liar:
         by = "local"
         sock.settimeout(self.hold)
         try:
-            hs = swarm.recv_exact(sock, 68)
+            hs = recv_exact(sock, 68)
             if hs[:20] != PSTR or hs[28:48] != self.info.info_hash:
                 emit(ev="bad-handshake", conn=conn)
                 return
@@ -86,11 +89,11 @@ class Liar:
                 reserved[5] |= 0x10  # BEP 10
             sock.sendall(PSTR + bytes(reserved) + ih + self.peer_id)
             if self.mode == "bad-metadata":
-                hs = swarm.bencode({"m": {"ut_metadata": 3},
+                hs = bencode({"m": {"ut_metadata": 3},
                                     "metadata_size": len(self.info.info_raw)})
                 sock.sendall(msg(20, b"\x00" + hs))
             elif self.mode == "bad-pex":
-                sock.sendall(msg(20, b"\x00" + swarm.bencode({"m": {"ut_pex": 1}})))
+                sock.sendall(msg(20, b"\x00" + bencode({"m": {"ut_pex": 1}})))
             else:
                 sock.sendall(msg(5, self.bitfield()))
             if self.mode == "spare-bits":
@@ -100,18 +103,18 @@ class Liar:
                 sock.sendall(msg(1))  # unchoke
             their_ut_metadata = None
             while True:
-                (length,) = struct.unpack(">I", swarm.recv_exact(sock, 4))
+                (length,) = struct.unpack(">I", recv_exact(sock, 4))
                 if length == 0:
                     continue
                 if length > 1 << 20:
                     emit(ev="peer-sent-oversized", conn=conn, length=length)
                     return
-                body = swarm.recv_exact(sock, length)
+                body = recv_exact(sock, length)
                 if body[0] == 20 and body[1] == 0 and self.mode == "bad-pex":
-                    d, _ = swarm.bdecode(body[2:])
+                    d, _ = bdecode(body[2:])
                     their = d.get(b"m", {}).get(b"ut_pex")
                     if their:
-                        bad = swarm.bencode({"added": b"\x7f\x00\x00\x01\x1a\xe1\x00",
+                        bad = bencode({"added": b"\x7f\x00\x00\x01\x1a\xe1\x00",
                                              "added.f": b"\x00"})
                         sock.sendall(msg(20, bytes([their]) + bad))
                         lies += 1
@@ -119,17 +122,17 @@ class Liar:
                     continue
                 if body[0] == 20 and self.mode == "bad-metadata":
                     if body[1] == 0:
-                        d, _ = swarm.bdecode(body[2:])
+                        d, _ = bdecode(body[2:])
                         their_ut_metadata = d.get(b"m", {}).get(b"ut_metadata")
                         continue
-                    req, _ = swarm.bdecode(body[2:])
+                    req, _ = bdecode(body[2:])
                     if their_ut_metadata and req.get(b"msg_type") == 0:
                         raw = self.info.info_raw
                         piece = req[b"piece"]
                         block = bytearray(raw[piece * 16384:(piece + 1) * 16384])
                         for i in range(0, len(block), 97):
                             block[i] ^= 0xff
-                        reply = swarm.bencode({"msg_type": 1, "piece": piece,
+                        reply = bencode({"msg_type": 1, "piece": piece,
                                                "total_size": len(raw)}) + bytes(block)
                         sock.sendall(msg(20, bytes([their_ut_metadata]) + reply))
                         lies += 1
@@ -181,14 +184,14 @@ def main():
                     help="seconds of silence from the peer before we give up on it")
     args = ap.parse_args()
 
-    info = swarm.load_torrent(args.torrent)
+    info = load_torrent(args.torrent)
     liar = Liar(info, args.mode, args.hold)
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((args.addr, args.port))
     ls.listen(16)
     url = args.announce or info.meta[b"announce"].decode()
-    body = swarm.announce(url, info.info_hash, liar.peer_id, args.addr, args.port, left=0,
+    body = announce(url, info.info_hash, liar.peer_id, args.addr, args.port, left=0,
                           event="started")
     if body is None or b"failure reason" in body:
         emit(ev="announce-failed", body=(body or b"").decode("latin-1"))

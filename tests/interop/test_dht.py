@@ -20,7 +20,8 @@ libtorrent): nothing is sent off the machine.
   - gbt as the DHT node others use: a libtorrent seeder announces to gbt's
     node, a libtorrent leecher looks the torrent up there, and downloads.
 
-Exit: 0 pass, 1 fail, 77 skip; TAP on stdout.
+Exit: 0 pass, 1 fail (a missing or broken gbt too); TAP on stdout, a
+missing tool a TAP skip naming it.
 """
 import hashlib
 import json
@@ -31,8 +32,15 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from swarm import (run_cases, KiB, MiB, Swarm, bdecode, bencode, check_prerequisites,  # noqa: E402
-                   compare_tree, recv_exact, single_file, start_leecher, wait_for)
+from gbtinterop import KiB, MiB  # noqa: E402
+from gbtinterop.bencode import bdecode, bencode  # noqa: E402
+from gbtinterop.net import recv_exact  # noqa: E402
+from gbtinterop.payload import compare_tree  # noqa: E402
+from gbtinterop.peers import gbt_seeder, libtorrent_peer, start_leecher  # noqa: E402
+from gbtinterop.procs import wait_for  # noqa: E402
+from gbtinterop.swarm import Swarm  # noqa: E402
+from gbtinterop.tap import check_prerequisites, run_cases  # noqa: E402
+from gbtinterop.torrents import single_file  # noqa: E402
 
 TIMEOUT = 90
 
@@ -118,7 +126,7 @@ class MiniNode:
 def gbt_seed(sw, info, data_dir, bootstrap, name="gbt-dht-seed"):
     """`gbt --plugins=dht seed`, joining through @bootstrap; (process,
     address, port), its DHT node on UDP at the same address and port."""
-    s = sw.gbt_seeder(info, data_dir, timeout=30, name=name, plugins=["dht"], tracker=False,
+    s = gbt_seeder(sw, info, data_dir, timeout=30, name=name, plugins=["dht"], tracker=False,
                       env=dict(os.environ, GBT_DHT_BOOTSTRAP=bootstrap))
     return s.proc, s.addr, s.port
 
@@ -126,7 +134,7 @@ def gbt_seed(sw, info, data_dir, bootstrap, name="gbt-dht-seed"):
 def router(sw, name="lt-router"):
     """A libtorrent DHT node with no torrent and no bootstrap node."""
     addr = sw.new_addr()
-    return sw.libtorrent_peer(None, ".", addr=addr, name=name, extra=["--dht-only"])
+    return libtorrent_peer(sw, None, ".", addr=addr, name=name, extra=["--dht-only"])
 
 
 def offline_torrent(sw, size, piece, seed, name):
@@ -208,7 +216,7 @@ def case_gbt_finds_libtorrent(tap):
         r = router(sw)
         boot = "%s:%d" % (r.addr, r.port)
         src, src_dir, info = offline_torrent(sw, 3 * MiB, 64 * KiB, 62, "f.bin")
-        seeder = sw.libtorrent_peer(info, src_dir, name="lt-seed", extra=[
+        seeder = libtorrent_peer(sw, info, src_dir, name="lt-seed", extra=[
             "--no-tracker", "--dht", "--dht-bootstrap", boot, "--dht-announce-every", "1"])
         if not wait_for(lambda: any(a["port"] == seeder.port for a in dht_announces(r.proc)), 30):
             raise RuntimeError("the libtorrent seeder never announced to the router:\n"
@@ -240,7 +248,7 @@ def case_libtorrent_finds_gbt(tap):
             tap.ok(False, "libtorrent finds a gbt seeder through the DHT",
                    "gbt never announced to the libtorrent node:\n" + p.log_tail())
             return
-        leech = sw.libtorrent_peer(info, sw.path("out"), leech=True, name="lt-leech", extra=[
+        leech = libtorrent_peer(sw, info, sw.path("out"), leech=True, name="lt-leech", extra=[
             "--no-tracker", "--dht", "--dht-bootstrap", boot, "--dht-announce-every", "2"])
         done = leech.proc.wait_line(lambda l: l == "DONE", TIMEOUT)
         tap.ok(done is not None and not compare_tree(src, sw.path("out")),
@@ -255,9 +263,9 @@ def case_gbt_as_node(tap):
         p, addr, port = gbt_seed(sw, other, other_dir, "", name="gbt-node")
         boot = "%s:%d" % (addr, port)
         src, src_dir, info = offline_torrent(sw, 3 * MiB, 64 * KiB, 65, "n.bin")
-        sw.libtorrent_peer(info, src_dir, name="lt-seed", extra=[
+        libtorrent_peer(sw, info, src_dir, name="lt-seed", extra=[
             "--no-tracker", "--dht", "--dht-bootstrap", boot, "--dht-announce-every", "1"])
-        leech = sw.libtorrent_peer(info, sw.path("out"), leech=True, name="lt-leech", extra=[
+        leech = libtorrent_peer(sw, info, sw.path("out"), leech=True, name="lt-leech", extra=[
             "--no-tracker", "--dht", "--dht-bootstrap", boot, "--dht-announce-every", "2"])
         done = leech.proc.wait_line(lambda l: l == "DONE", TIMEOUT)
         tap.ok(done is not None and not compare_tree(src, sw.path("out")) and p.alive(),
@@ -327,8 +335,8 @@ CASES = [case_krpc, case_bootstrap_by_name, case_port_message, case_gbt_finds_li
 
 
 def main():
-    why = check_prerequisites("gbt")
-    return run_cases(CASES, why)
+    unmet = check_prerequisites("gbt")
+    return run_cases(CASES, unmet)
 
 
 if __name__ == "__main__":

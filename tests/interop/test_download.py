@@ -9,17 +9,25 @@ gbt halfway and checks that a second run completes without fetching
 everything again.
 
 INTEROP_LEECHER=aria2 or =libtorrent runs the same cases with that client
-as the downloader, to check the fixtures themselves.  Exit: 0 pass, 1 fail,
-77 skip; TAP on stdout.
+as the downloader, to check the fixtures themselves.
+
+Exit: 0 pass, 1 fail (a missing or broken gbt too); TAP on stdout, a
+missing tool a TAP skip naming it.
 """
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from swarm import (bdecode, single_file, run_cases, KiB, MiB, Swarm, check_prerequisites, compare_tree,  # noqa: E402
-                   leecher_kind, log, make_torrent, make_tree, mktorrent,
-                   start_leecher, write_random_file)
+from gbtinterop import KiB, MiB  # noqa: E402
+from gbtinterop.bencode import bdecode  # noqa: E402
+from gbtinterop.gbt import leecher_kind  # noqa: E402
+from gbtinterop.payload import compare_tree, make_tree, write_random_file  # noqa: E402
+from gbtinterop.peers import (aria2_seeder, libtorrent_seeder, start_leecher,  # noqa: E402
+                              transmission_seeder)
+from gbtinterop.procs import wait_for  # noqa: E402
+from gbtinterop.swarm import Swarm  # noqa: E402
+from gbtinterop.tap import check_prerequisites, log, run_cases  # noqa: E402
+from gbtinterop.torrents import make_torrent, mktorrent, single_file  # noqa: E402
 
 KIND = leecher_kind()
 TIMEOUT = 90           # one download, seconds
@@ -78,7 +86,7 @@ def tree(sw, piece_length, seed, name="tree"):
 def case_single(tap):
     with Swarm("single") as sw:
         src, parent, info = single_file(sw, 8 * MiB + 4321, 256 * KiB, 1)
-        sw.libtorrent_seeder(info, parent)
+        libtorrent_seeder(sw, info, parent)
         ok, diag, _ = download(sw, info, src)
         tap.ok(ok, "single file, 256 KiB pieces, short last piece, libtorrent seeder", diag)
 
@@ -87,7 +95,7 @@ def case_tree(tap):
     with Swarm("tree") as sw:
         src, parent, info = tree(sw, 64 * KiB, 2)
         assert info.total_size % info.piece_length != 0
-        sw.libtorrent_seeder(info, parent)
+        libtorrent_seeder(sw, info, parent)
         ok, diag, _ = download(sw, info, src)
         tap.ok(ok, "multi-file: nested dirs, empty file, UTF-8 name, libtorrent seeder", diag)
 
@@ -95,7 +103,7 @@ def case_tree(tap):
 def case_16k(tap):
     with Swarm("p16k") as sw:
         src, parent, info = single_file(sw, 4 * MiB + 1000, 16 * KiB, 3)
-        sw.libtorrent_seeder(info, parent)
+        libtorrent_seeder(sw, info, parent)
         ok, diag, _ = download(sw, info, src)
         tap.ok(ok, "16 KiB pieces (%d pieces)" % info.num_pieces, diag)
 
@@ -103,7 +111,7 @@ def case_16k(tap):
 def case_4m(tap):
     with Swarm("p4m") as sw:
         src, parent, info = single_file(sw, 20 * MiB + 12345, 4 * MiB, 4)
-        sw.libtorrent_seeder(info, parent)
+        libtorrent_seeder(sw, info, parent)
         ok, diag, _ = download(sw, info, src)
         tap.ok(ok, "4 MiB pieces (%d pieces, last %d bytes)"
                % (info.num_pieces, info.piece_size(info.num_pieces - 1)), diag)
@@ -121,7 +129,7 @@ def case_mktorrent(tap):
                    "fixture bug: built-in bencoder info-hash %s != mktorrent's %s"
                    % (ours.hex, info.hex))
             return
-        sw.libtorrent_seeder(info, src_dir)
+        libtorrent_seeder(sw, info, src_dir)
         ok, diag, _ = download(sw, info, src)
         tap.ok(ok, "torrent made by mktorrent (32 KiB pieces)", diag)
 
@@ -129,7 +137,7 @@ def case_mktorrent(tap):
 def case_aria2_seeder(tap):
     with Swarm("aria2seed") as sw:
         src, parent, info = tree(sw, 128 * KiB, 6)
-        sw.aria2_seeder(info, parent)
+        aria2_seeder(sw, info, parent)
         ok, diag, _ = download(sw, info, src)
         tap.ok(ok, "multi-file from an aria2c seeder alone", diag)
 
@@ -137,7 +145,7 @@ def case_aria2_seeder(tap):
 def case_transmission_seeder(tap):
     with Swarm("trseed") as sw:
         src, parent, info = single_file(sw, 6 * MiB + 17, 256 * KiB, 7)
-        sw.transmission_seeder(info, parent, timeout=TRANSMISSION_TIMEOUT)
+        transmission_seeder(sw, info, parent, timeout=TRANSMISSION_TIMEOUT)
         ok, diag, _ = download(sw, info, src, timeout=TRANSMISSION_TIMEOUT)
         tap.ok(ok, "single file from a transmission-cli seeder alone", diag)
 
@@ -147,14 +155,15 @@ def case_all_three(tap):
         src, parent, info = single_file(sw, 24 * MiB + 5555, 256 * KiB, 8)
         # Each seeder capped, so no single one can serve it all at once.
         limit = 4 * MiB
-        lt_seed = sw.libtorrent_seeder(info, sw.copy_source(src, "lt"), upload_limit=limit)
-        sw.aria2_seeder(info, sw.copy_source(src, "aria2"), upload_limit=limit)
-        sw.transmission_seeder(info, sw.copy_source(src, "tr"), timeout=TRANSMISSION_TIMEOUT,
+        lt_seed = libtorrent_seeder(sw, info, sw.copy_source(src, "lt"), upload_limit=limit)
+        aria2_seeder(sw, info, sw.copy_source(src, "aria2"), upload_limit=limit)
+        transmission_seeder(sw, info, sw.copy_source(src, "tr"), timeout=TRANSMISSION_TIMEOUT,
                                upload_limit=limit)
         ok, diag, _ = download(sw, info, src, timeout=TRANSMISSION_TIMEOUT)
         if ok:
-            time.sleep(1.0)
-            sent = lt_seed.stats()["uploaded"]
+            sent = lt_seed.settled_stat("uploaded")
+            if sent is None:
+                raise RuntimeError("the libtorrent seeder's upload counter never settled")
             log("the libtorrent seeder sent %d of %d bytes" % (sent, info.total_size))
             if sent >= info.total_size:
                 ok, diag = False, "only the libtorrent seeder served data"
@@ -181,29 +190,26 @@ def case_resume(tap):
         total = 12 * MiB + 333
         src, parent, info = single_file(sw, total, 256 * KiB, 9)
         # Slow enough to be caught halfway: 12 MiB at 3 MiB/s.
-        seeder = sw.libtorrent_seeder(info, parent, upload_limit=3 * MiB)
+        seeder = libtorrent_seeder(sw, info, parent, upload_limit=3 * MiB)
         out = sw.path("out")
         run1 = start_leecher(sw, info, out, name="first")
-        deadline = time.monotonic() + TIMEOUT
-        got = 0
-        while time.monotonic() < deadline and run1.proc.alive():
-            got = progress_bytes(run1, seeder)
-            if got >= total // 3:
-                break
-            time.sleep(0.1)
+        wait_for(lambda: progress_bytes(run1, seeder) >= total // 3 or not run1.proc.alive(),
+                 TIMEOUT, step=0.1)
+        got = progress_bytes(run1, seeder)
         if not run1.proc.alive() or got < total // 3:
             tap.ok(False, "resume after SIGKILL",
                    "first run did not reach a third (got %d, exit %s):\n%s"
                    % (got, run1.proc.popen.returncode, run1.proc.log_tail()))
             return
         run1.kill()
-        time.sleep(1.0)  # let the seeder's counter settle
-        up1 = seeder.stats()["uploaded"]
+        up1 = seeder.settled_stat("uploaded")
         log("killed first run at %d bytes (seeder had sent %d)" % (got, up1))
         run2 = start_leecher(sw, info, out, name="second")
         rc = run2.wait(TIMEOUT)
-        time.sleep(1.0)
-        up2 = seeder.stats()["uploaded"] - up1
+        up2 = seeder.settled_stat("uploaded")
+        if up1 is None or up2 is None:
+            raise RuntimeError("the seeder's upload counter never settled")
+        up2 -= up1
         diag = []
         if rc != 0:
             diag.append("second run exited %s:\n%s" % (rc, run2.proc.log_tail()))
@@ -239,9 +245,9 @@ CASES = [case_single, case_tree, case_16k, case_4m, case_mktorrent, case_aria2_s
 
 
 def main():
-    why = check_prerequisites()
+    unmet = check_prerequisites()
     log("leecher: %s" % KIND)
-    return run_cases(CASES, why)
+    return run_cases(CASES, unmet)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,14 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from swarm import (skip_all, KiB, MiB, Swarm, Tap, check_prerequisites, compare_tree,  # noqa: E402
-                   gbt_cli, load_torrent, make_torrent, write_random_file)
+from gbtinterop import KiB, MiB  # noqa: E402
+from gbtinterop.gbt import gbt_cli  # noqa: E402
+from gbtinterop.net import recv_exact  # noqa: E402
+from gbtinterop.payload import compare_tree, write_random_file  # noqa: E402
+from gbtinterop.peers import libtorrent_peer  # noqa: E402
+from gbtinterop.swarm import Swarm  # noqa: E402
+from gbtinterop.tap import check_prerequisites, Tap  # noqa: E402
+from gbtinterop.torrents import load_torrent, make_torrent  # noqa: E402
 
 CONNECTIONS = 300
 
@@ -55,20 +61,20 @@ def hostile_messages(rnd):
 
 
 def main():
-    why = check_prerequisites()
-    if why:
-        return skip_all(why)
+    unmet = check_prerequisites("gbt", gbt_commands=("seed",))
+    if unmet:
+        return unmet.report()
     tap = Tap(6)
     rnd = random.Random(int(os.environ.get("INTEROP_SEED", "7")))
     with Swarm("flood") as sw:
         src = sw.path("src")
         os.makedirs(src)
         write_random_file(os.path.join(src, "p.bin"), 3 * MiB + 1234, 5)
-        sw.start_tracker()
+        sw.tracker
         t = sw.path("t.torrent")
         make_torrent(os.path.join(src, "p.bin"), t, sw.announce_url, 64 * KiB)
         info = load_torrent(t)
-        sw.add_torrent(info)
+        sw.tracker.add_torrent(info)
         addr = sw.new_addr()
         g = sw.spawn("gbt-seed", [gbt_cli(), "seed", t, "-d", src, "--bind", addr, "--json"])
         line = g.wait_line(lambda l: '"start"' in l, 30)
@@ -126,7 +132,7 @@ def main():
 
         out = sw.path("out")
         os.makedirs(out)
-        peer = sw.libtorrent_peer(info, out, leech=True, name="lt-leech")
+        peer = libtorrent_peer(sw, info, out, leech=True, name="lt-leech")
         done = peer.proc.wait_line(lambda l: l == "DONE", 60) is not None
         tap.ok(done and not compare_tree(os.path.join(src, "p.bin"), out, "p.bin"),
                "a libtorrent leecher then downloads everything from gbt", peer.proc.log_tail())
@@ -146,8 +152,14 @@ def main():
             s = socket.create_connection((addr2, port2), timeout=3)
             s.sendall(b"\x13BitTorrent protocol" + bytes(8) + info_hash + b"-ID0001-" + os.urandom(12))
             idle.append(s)
+            # gbt's handshake back: the slot is ours before the idle time counts
+            s.settimeout(15)
+            recv_exact(s, 68)
+        # The idle period itself is what is tested (gbt may close a useless
+        # peer after 30 s), not a wait for something to happen: hold both
+        # slots for 34 s, keep-alives keeping them connected.
         deadline = time.monotonic() + 34
-        while time.monotonic() < deadline:      # keep-alives keep them connected
+        while time.monotonic() < deadline:
             for s in idle:
                 try:
                     s.sendall(struct.pack(">I", 0))
@@ -156,7 +168,7 @@ def main():
             time.sleep(2)
         out2 = sw.path("out2")
         os.makedirs(out2)
-        peer2 = sw.libtorrent_peer(info, out2, leech=True, name="lt-leech-2")
+        peer2 = libtorrent_peer(sw, info, out2, leech=True, name="lt-leech-2")
         done = peer2.proc.wait_line(lambda l: l == "DONE", 60) is not None
         tap.ok(done and not compare_tree(os.path.join(src, "p.bin"), out2, "p.bin"),
                "with every slot held by idle peers, a leecher still gets in and downloads",

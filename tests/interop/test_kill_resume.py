@@ -25,8 +25,10 @@ completion.  Checked:
 Passes with or without resume data (.gbt/ in the output directory): either
 way the restart must not trust anything that is not on disk.
 
-INTEROP_SEED=N replays a run's kill times (printed at the start).  Exit: 0
-pass, 1 fail, 77 skip; TAP on stdout.
+INTEROP_SEED=N replays a run's kill times (printed at the start).
+
+Exit: 0 pass, 1 fail (a missing or broken gbt too); TAP on stdout, a
+missing tool a TAP skip naming it.
 """
 import os
 import signal
@@ -35,9 +37,15 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from swarm import (run_cases, KiB, MiB, Swarm, check_prerequisites, compare_tree,  # noqa: E402
-                   create_torrent, gbt_cli, json_events, log,
-                   piece_status, write_random_file)
+from gbtinterop import KiB, MiB  # noqa: E402
+from gbtinterop.gbt import gbt_cli  # noqa: E402
+from gbtinterop.net import free_port  # noqa: E402
+from gbtinterop.payload import compare_tree, piece_status, write_random_file  # noqa: E402
+from gbtinterop.peers import libtorrent_seeder  # noqa: E402
+from gbtinterop.procs import json_events  # noqa: E402
+from gbtinterop.swarm import Swarm  # noqa: E402
+from gbtinterop.tap import check_prerequisites, log, run_cases  # noqa: E402
+from gbtinterop.torrents import create_torrent  # noqa: E402
 
 SIZE = 64 * MiB + 12345
 PIECE = 256 * KiB
@@ -56,12 +64,13 @@ def good_bytes(info, status):
     return sum(info.piece_size(i) for i, ok in enumerate(status) if ok)
 
 
-def seeder_sent(seeder, settle=1.2):
-    """The seeder's upload counter once it caught up (it prints it every
-    0.5 s and counts what it wrote to the socket)."""
-    time.sleep(settle)
-    st = seeder.stats()
-    return st["uploaded"] if st else 0
+def seeder_sent(seeder):
+    """The seeder's upload counter once it stopped moving (it counts what it
+    wrote to the socket, and nobody else downloads from it)."""
+    sent = seeder.settled_stat("uploaded")
+    if sent is None:
+        raise RuntimeError("the seeder's upload counter never settled:\n" + seeder.proc.log_tail())
+    return sent
 
 
 def case_kill_resume(tap):
@@ -80,17 +89,17 @@ def case_kill_resume(tap):
         bound = max(BUFFER_CAP, 4 * info.piece_length) + SLACK
         log("torrent by %s: %d pieces of %d; bound per kill %d bytes"
             % (maker, info.num_pieces, info.piece_length, bound))
-        seeder = sw.libtorrent_seeder(info, src_dir, upload_limit=RATE)
+        seeder = libtorrent_seeder(sw, info, src_dir, upload_limit=RATE)
         out = sw.path("out")
         os.makedirs(out)
         addr = sw.new_addr()
-        port = sw.free_port(addr)
+        port = free_port(addr)
         argv = [gbt_cli(), "download", info.path, "-o", out, "--json", "--bind", addr,
                 "--port", str(port)]
 
         diag = []
         status = piece_status(info, out)
-        sent_before = seeder_sent(seeder, settle=0)
+        sent_before = (seeder.stats() or {}).get("uploaded", 0)
         kills = 0
         waste = []
         json_downloaded = 0
@@ -109,9 +118,9 @@ def case_kill_resume(tap):
             else:
                 break
             p = sw.spawn("gbt-run%d" % k, argv)
-            time.sleep(delay)
-            if not p.alive():
-                rc = p.wait(5)
+            # the kill's moment (random on purpose); an exit before it ends the wait
+            rc = p.wait(delay)
+            if rc is not None:
                 if rc == 0:
                     log("run %d finished before its kill at %.2f s" % (k, delay))
                     finished_early = True
@@ -158,8 +167,7 @@ def case_kill_resume(tap):
             diag.append("final run exited %s:\n%s" % (rc, p.log_tail()))
         if p.popen.poll() is None:
             sw.forget(p)
-        if p._reader is not None:
-            p._reader.join(5)
+        p.wait_output()
         sent = seeder_sent(seeder)
         done = [e for e in json_events(p) if e.get("event") == "done"]
         if rc == 0 and not done:
@@ -193,8 +201,8 @@ CASES = [case_kill_resume]
 
 
 def main():
-    why = check_prerequisites("gbt")
-    return run_cases(CASES, why)
+    unmet = check_prerequisites("gbt", gbt_commands=("download", "create"))
+    return run_cases(CASES, unmet)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ over 16 KiB (two ut_metadata blocks) come from two seeders at once; a
 peer serving a corrupt dictionary must not stop the download, and alone
 it is dropped and the download fails with a clear reason.
 
-Exit: 0 pass, 1 fail, 77 skip; TAP on stdout.
+Exit: 0 pass, 1 fail (a missing or broken gbt too); TAP on stdout, a
+missing tool a TAP skip naming it.
 """
 import base64
 import os
@@ -18,8 +19,13 @@ import sys
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from swarm import (run_cases, KiB, MiB, Swarm, check_prerequisites, compare_tree,  # noqa: E402
-                   liar_events, log, make_torrent, make_tree, single_file, start_leecher)
+from gbtinterop import KiB, MiB  # noqa: E402
+from gbtinterop.payload import compare_tree, make_tree  # noqa: E402
+from gbtinterop.peers import (aria2_seeder, gbt_seeder, liar_peer, liar_events,  # noqa: E402
+                              libtorrent_seeder, start_leecher, transmission_seeder)
+from gbtinterop.swarm import Swarm  # noqa: E402
+from gbtinterop.tap import check_prerequisites, log, run_cases  # noqa: E402
+from gbtinterop.torrents import make_torrent, single_file  # noqa: E402
 
 TIMEOUT = 90
 TREE = [("a.bin", 3 * MiB + 11), ("b/c.bin", 5 * MiB + 3), ("d.txt", 70_000)]
@@ -58,7 +64,7 @@ def case_libtorrent_tracker(tap):
     """The common case: a tracker in the link, a libtorrent seeder."""
     with Swarm("magnet-lt") as sw:
         src, parent, info = single_file(sw, 6 * MiB + 99, 64 * KiB, 41)
-        sw.libtorrent_seeder(info, parent)
+        libtorrent_seeder(sw, info, parent)
         out = sw.path("out")
         rc, evs, p = fetch(sw, magnet(info, [sw.announce_url], base32=True), out)
         check(tap, "magnet (base32, tr=) from a libtorrent seeder found by the tracker",
@@ -75,8 +81,8 @@ def case_two_blocks_two_seeders(tap):
     with Swarm("magnet-two") as sw:
         src, parent, info = single_file(sw, 20 * MiB, 16 * KiB, 42)
         log("info dictionary: %d bytes" % len(info.info_raw))
-        lt = sw.libtorrent_seeder(info, parent)
-        mine = sw.gbt_seeder(info, sw.copy_source(src, "gbt"))
+        lt = libtorrent_seeder(sw, info, parent)
+        mine = gbt_seeder(sw, info, sw.copy_source(src, "gbt"))
         out = sw.path("out")
         rc, evs, p = fetch(sw, magnet(info, peers=[lt, mine]), out)
         check(tap, "two-block metadata from a libtorrent and a gbt seeder given by x.pe",
@@ -88,7 +94,7 @@ def case_aria2_select(tap):
     with Swarm("magnet-aria2") as sw:
         src = make_tree(sw.path("src", "tree"), TREE, 43)
         info = make_torrent(src, sw.path("tree.torrent"), sw.announce_url, 64 * KiB)
-        seeder = sw.aria2_seeder(info, sw.path("src"))
+        seeder = aria2_seeder(sw, info, sw.path("src"))
         out = sw.path("out")
         rc, evs, p = fetch(sw, magnet(info, peers=[seeder], extra="&so=0,2"), out)
         diag = []
@@ -111,7 +117,7 @@ def case_transmission(tap):
     with Swarm("magnet-tr") as sw:
         src = make_tree(sw.path("src", "tree"), TREE, 44)
         info = make_torrent(src, sw.path("tree.torrent"), sw.announce_url, 128 * KiB)
-        sw.transmission_seeder(info, sw.path("src"))
+        transmission_seeder(sw, info, sw.path("src"))
         out = sw.path("out")
         rc, evs, p = fetch(sw, magnet(info, [sw.announce_url]), out, timeout=150)
         check(tap, "magnet from a transmission seeder found by the tracker", rc, evs, p,
@@ -122,8 +128,8 @@ def case_bad_metadata_and_good_seeder(tap):
     """A liar's corrupt dictionary fails the hash; the real one wins."""
     with Swarm("magnet-liar") as sw:
         src, parent, info = single_file(sw, 20 * MiB, 16 * KiB, 45)
-        liar = sw.liar(info, "bad-metadata")
-        sw.libtorrent_seeder(info, parent)
+        liar = liar_peer(sw, info, "bad-metadata")
+        libtorrent_seeder(sw, info, parent)
         out = sw.path("out")
         # the liar by x.pe is dialled at once; libtorrent, from the tracker,
         # comes a moment later: the liar is usually asked first
@@ -138,7 +144,7 @@ def case_bad_metadata_alone(tap):
     """With only the liar: it is dropped, and gbt gives up with a reason."""
     with Swarm("magnet-liar-only") as sw:
         _, _, info = single_file(sw, 2 * MiB, 16 * KiB, 46)
-        liar = sw.liar(info, "bad-metadata")
+        liar = liar_peer(sw, info, "bad-metadata")
         out = sw.path("out")
         rc, evs, p = fetch(sw, magnet(info, peers=[liar]), out, args=["--idle-timeout", "8"],
                            timeout=60)
@@ -163,8 +169,8 @@ CASES = [case_libtorrent_tracker, case_two_blocks_two_seeders, case_aria2_select
 
 
 def main():
-    why = check_prerequisites("gbt")
-    return run_cases(CASES, why, plan=len(CASES) + 2)
+    unmet = check_prerequisites("gbt")
+    return run_cases(CASES, unmet, plan=len(CASES) + 2)
 
 
 if __name__ == "__main__":

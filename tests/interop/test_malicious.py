@@ -13,7 +13,10 @@ it holds must be fetched elsewhere, within the time bound.
 
 INTEROP_LEECHER=aria2|libtorrent runs the same swarm with that client; the
 checks it does not pass are reported as TODO (they describe gbt's contract,
-not theirs).  Exit: 0 pass, 1 fail, 77 skip; TAP on stdout.
+not theirs).
+
+Exit: 0 pass, 1 fail (a missing or broken gbt too); TAP on stdout, a
+missing tool a TAP skip naming it.
 """
 import os
 import signal
@@ -22,9 +25,14 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from swarm import (skip_all, KiB, MiB, Swarm, Tap, check_prerequisites, compare_tree,  # noqa: E402
-                   leecher_kind, leftover_processes, liar_events, log, single_file,
-                   start_leecher)
+from gbtinterop import KiB, MiB  # noqa: E402
+from gbtinterop.gbt import leecher_kind  # noqa: E402
+from gbtinterop.payload import compare_tree  # noqa: E402
+from gbtinterop.peers import liar_peer, liar_events, libtorrent_seeder, start_leecher  # noqa: E402
+from gbtinterop.procs import leftover_processes, wait_for  # noqa: E402
+from gbtinterop.swarm import Swarm  # noqa: E402
+from gbtinterop.tap import check_prerequisites, log, Tap  # noqa: E402
+from gbtinterop.torrents import single_file  # noqa: E402
 
 KIND = leecher_kind()
 MODES = ["corrupt", "bad-index", "oversized", "wrong-hash", "spare-bits"]
@@ -32,6 +40,16 @@ MODES = ["corrupt", "bad-index", "oversized", "wrong-hash", "spare-bits"]
 # must hold (a reconnect or two while the ban is decided is fine).
 MAX_CORRUPT_CONNECTIONS = 3
 DROP_MARGIN = 0.5
+
+
+def downloader_conns_closed(liar, others):
+    """True when every connection the liar accepted from the downloader
+    (not from the other peers) has its "closed" line."""
+    evs = liar_events(liar)
+    opened = {e["conn"] for e in evs if e["ev"] == "accept"
+              and e["peer"].rsplit(":", 1)[0] not in others}
+    closed = {e["conn"] for e in evs if e["ev"] == "closed"}
+    return opened <= closed
 
 
 def judge(tap, mode, evs, exit_time, others, todo):
@@ -74,9 +92,9 @@ def judge(tap, mode, evs, exit_time, others, todo):
 
 
 def main():
-    why = check_prerequisites()
-    if why:
-        return skip_all(why)
+    unmet = check_prerequisites()
+    if unmet:
+        return unmet.report()
     tap = Tap(2 + len(MODES) + 1)
     todo = None if KIND == "gbt" else "checked for gbt; informative for %s" % KIND
     try:
@@ -84,14 +102,18 @@ def main():
             # 98 pieces of 64 KiB: the bitfield's last byte has 6 spare bits.
             src, src_dir, info = single_file(sw, 6 * MiB + 100 * KiB, 64 * KiB, 11, "bait.bin")
             assert info.num_pieces % 8 != 0
-            liars = {m: sw.liar(info, m) for m in MODES}
-            staller = sw.liar(info, "stall", hold=120)
-            seeder = sw.libtorrent_seeder(info, src_dir, upload_limit=2 * MiB)
+            liars = {m: liar_peer(sw, info, m) for m in MODES}
+            staller = liar_peer(sw, info, "stall", hold=120)
+            seeder = libtorrent_seeder(sw, info, src_dir, upload_limit=2 * MiB)
             others = {seeder.addr, staller.addr} | {p.addr for p in liars.values()}
             run = start_leecher(sw, info, sw.path("out"))
             rc = run.wait(120)
             exit_time = time.time()
-            time.sleep(0.5)  # the liars log their side of the last closes
+            # the liars log their side of the last closes: every connection
+            # the downloader opened is over once it exited
+            if not wait_for(lambda: all(downloader_conns_closed(liars[m], others) for m in MODES),
+                            15):
+                log("some liar still holds a connection from the downloader 15 s after it exited")
             diffs = compare_tree(src, sw.path("out")) if rc == 0 else []
             tap.ok(rc == 0 and not diffs,
                    "%s completes with correct bytes among liars" % KIND,

@@ -5,7 +5,8 @@
 same info-hash, name, sizes, pieces, files and trackers.  Magnet links are
 compared with libtorrent's parser.  Also checks the command's exit codes.
 
-Needs GBT_CLI (set by meson).  Exit 77 (skipped) when a tool is missing."""
+Needs GBT_CLI (set by meson).  Exit 77 (meson's skip: this test
+does not speak TAP) when a tool is missing, naming it."""
 
 import json
 import os

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """gbt's --max-down and --max-up against real peers, measured over a
 window with a wide tolerance: a check that the limiter limits and does not
-starve, not a timing test.  Loopback only; TAP on stdout; exit 0/1/77."""
+starve, not a timing test.  Loopback only; TAP on stdout; exit 0/1 (a missing
+or broken gbt is a failure, a missing tool a TAP skip)."""
 import json
 import os
 import subprocess
@@ -10,32 +11,37 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from swarm import (skip_all, MiB, KiB, Swarm, Tap, check_prerequisites, compare_tree,  # noqa: E402
-                   load_torrent, make_torrent, write_random_file)
+from gbtinterop import KiB, MiB  # noqa: E402
+from gbtinterop.payload import compare_tree, write_random_file  # noqa: E402
+from gbtinterop.peers import libtorrent_peer, libtorrent_seeder  # noqa: E402
+from gbtinterop.swarm import Swarm  # noqa: E402
+from gbtinterop.tap import check_prerequisites, Tap  # noqa: E402
+from gbtinterop.gbt import gbt_cli  # noqa: E402
+from gbtinterop.torrents import load_torrent, make_torrent  # noqa: E402
 
-GBT = os.environ.get("GBT_CLI", "build/cli/gbt")
+GBT = gbt_cli()
 SIZE = 12 * MiB
 LIMIT = 3 * MiB
 LOW, HIGH = 0.5, 1.3          # accepted rate, as a fraction of the limit
 
 
 def main():
-    why = check_prerequisites()
-    if why:
-        return skip_all(why)
+    unmet = check_prerequisites("gbt", gbt_commands=("download", "seed"))
+    if unmet:
+        return unmet.report()
     tap = Tap(4)
     with Swarm("rate") as sw:
         src = sw.path("src")
         os.makedirs(src)
         write_random_file(os.path.join(src, "payload.bin"), SIZE, 11)
-        sw.start_tracker()
+        sw.tracker
         t = sw.path("t.torrent")
         make_torrent(os.path.join(src, "payload.bin"), t, sw.announce_url, 256 * KiB)
         info = load_torrent(t)
-        sw.add_torrent(info)
+        sw.tracker.add_torrent(info)
 
         # download limit: gbt leeches from an unlimited libtorrent seeder
-        lt_seeder = sw.libtorrent_seeder(info, src)
+        lt_seeder = libtorrent_seeder(sw, info, src)
         out = sw.path("out")
         addr = sw.new_addr()
         start = time.monotonic()
@@ -64,7 +70,7 @@ def main():
             lout = sw.path("lt-out")
             os.makedirs(lout)
             start = time.monotonic()
-            peer = sw.libtorrent_peer(info, lout, leech=True, name="lt-leech")
+            peer = libtorrent_peer(sw, info, lout, leech=True, name="lt-leech")
             line = peer.proc.wait_line(lambda l: l == "DONE", 120)
             secs = time.monotonic() - start
             rate = SIZE / secs

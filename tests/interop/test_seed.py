@@ -23,14 +23,20 @@ Exit: 0 pass, 1 fail, 77 skip; TAP on stdout.
 """
 import ast
 import os
-import signal
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from swarm import (run_cases, HERE, KiB, MiB, PYTHON, Peer, Swarm, check_prerequisites,  # noqa: E402
-                   compare_tree, create_torrent, gbt_can, gbt_cli, json_events, log, make_tree, start_leecher, wait_file,
-                   write_random_file)
+from gbtinterop import HERE, KiB, MiB, PYTHON  # noqa: E402
+from gbtinterop.gbt import gbt_cli  # noqa: E402
+from gbtinterop.net import free_port  # noqa: E402
+from gbtinterop.payload import compare_tree, make_tree, write_random_file  # noqa: E402
+from gbtinterop.peers import (aria2_args, gbt_seeder, gbt_uploaded, Peer, start_leecher,  # noqa: E402
+                              stop_gbt, transmission_leecher)  # noqa: E402
+from gbtinterop.procs import json_events, wait_file, wait_for  # noqa: E402
+from gbtinterop.swarm import Swarm  # noqa: E402
+from gbtinterop.tap import check_prerequisites, log, run_cases  # noqa: E402
+from gbtinterop.torrents import create_torrent  # noqa: E402
 
 TIMEOUT = 60               # one aria2/libtorrent download, seconds
 TRANSMISSION_TIMEOUT = 120
@@ -59,19 +65,6 @@ def payload(sw, multi, seed):
     return src, sw.path("src"), info
 
 
-def seeder_uploaded(seeder):
-    evs = [e for e in json_events(seeder.proc) if isinstance(e.get("uploaded"), int)]
-    return evs[-1]["uploaded"] if evs else 0
-
-
-def stop_gbt(peer, timeout=15):
-    """SIGTERM to gbt itself; returns its exit status (None if it hung)."""
-    peer.proc.signal_main(signal.SIGTERM)
-    rc = peer.proc.wait(timeout)
-    if peer.proc._reader is not None:
-        peer.proc._reader.join(5)
-    return rc
-
 
 # ---------------------------------------------------------------- served cases
 
@@ -85,14 +78,14 @@ def serve(tap, kind, multi):
         t0 = time.monotonic()
         diag = []
         if kind == "transmission":
-            leech = sw.transmission_leecher(info, out, timeout=30)
-            seeder = sw.gbt_seeder(info, parent)
+            leech = transmission_leecher(sw, info, out, timeout=30)
+            seeder = gbt_seeder(sw, info, parent)
             if not wait_file(leech.done_marker, TRANSMISSION_TIMEOUT, leech.proc):
                 diag.append("transmission did not finish in %d s:\n%s"
                             % (TRANSMISSION_TIMEOUT, leech.proc.log_tail()))
             sw.forget(leech.proc)
         else:
-            seeder = sw.gbt_seeder(info, parent)
+            seeder = gbt_seeder(sw, info, parent)
             run = start_leecher(sw, info, out, kind=kind)
             rc = run.wait(TIMEOUT)
             if rc != 0:
@@ -108,9 +101,9 @@ def serve(tap, kind, multi):
                     log("transmission left out the empty file %s" % d[13:])
                     continue
                 diag.append(d)
-        time.sleep(1.1)  # one more progress line from the seeder
-        up = seeder_uploaded(seeder)
         rc = stop_gbt(seeder)
+        # its last line (the "stopped" event) carries the final count
+        up = gbt_uploaded(seeder.proc)
         if rc != 0:
             diag.append("gbt seed exited %s on SIGTERM (expected 0):\n%s"
                         % (rc, seeder.proc.log_tail()))
@@ -129,11 +122,11 @@ def magnet(tap, kind, multi):
         kind, "multi-file" if multi else "single-file")
     with Swarm("magnet-%s" % kind) as sw:
         src, parent, info = payload(sw, multi, 13 if multi else 14)
-        seeder = sw.gbt_seeder(info, parent)
+        seeder = gbt_seeder(sw, info, parent)
         out = sw.path("out")
         os.makedirs(out)
         addr = sw.new_addr()
-        port = sw.free_port(addr)
+        port = free_port(addr)
         if kind == "libtorrent":
             # no tracker in the link: gbt is dialled directly, and is all there is
             link = "magnet:?xt=urn:btih:%s&dn=x" % info.hex
@@ -142,7 +135,7 @@ def magnet(tap, kind, multi):
                     "--peer", "%s:%d" % (seeder.addr, seeder.port)]
         else:
             link = "magnet:?xt=urn:btih:%s&tr=%s" % (info.hex, sw.announce_url)
-            argv = sw.aria2_args(addr, port) + ["--seed-time=0", "--dir=" + out, link]
+            argv = aria2_args(addr, port) + ["--seed-time=0", "--dir=" + out, link]
         proc = sw.spawn("magnet-" + kind, argv)
         rc = proc.wait(TIMEOUT)
         diag = []
@@ -205,11 +198,11 @@ def case_swarm(tap):
     with Swarm("swarm") as sw:
         src = make_tree(sw.path("src", "swarm"), SWARM_TREE, 21)
         info, _ = create_torrent(src, sw.path("s.torrent"), sw.announce_url, 256 * KiB)
-        seeder = sw.gbt_seeder(info, sw.path("src"))
+        seeder = gbt_seeder(sw, info, sw.path("src"))
         g_out = sw.path("out-gbt")
         # Phase 1: the gbt leecher fetches files 0 and 1 only, then exits.
         g_addr = sw.new_addr()
-        g_port = sw.free_port(g_addr)
+        g_port = free_port(g_addr)
         part = sw.spawn("gbt-select", [gbt_cli(), "download", info.path, "-o", g_out, "--json",
                                        "--select", "0,1", "--bind", g_addr,
                                        "--port", str(g_port)])
@@ -229,7 +222,7 @@ def case_swarm(tap):
         gl = sw.spawn("gbt-leech", [gbt_cli(), "download", info.path, "-o", g_out, "--json",
                                     "--seed", "--bind", g_addr, "--port", str(g_port)])
         gpeer = Peer("gbt", g_addr, g_port, gl)
-        if not sw.wait_announced(info, gpeer, 30):
+        if not sw.tracker.wait_announced(info, gpeer, 30):
             tap.ok(False, what, "the gbt leecher never announced:\n" + gl.log_tail())
             return
         lt_out, a_out = sw.path("out-lt"), sw.path("out-aria2")
@@ -237,8 +230,7 @@ def case_swarm(tap):
         ar = start_leecher(sw, info, a_out, kind="aria2", name="aria2")
 
         def gbt_up():
-            evs = [e for e in json_events(gl) if isinstance(e.get("uploaded"), int)]
-            return evs[-1]["uploaded"] if evs else 0
+            return gbt_uploaded(gl)
 
         def lt_done():
             st = Peer("libtorrent", lt.addr, lt.port, lt.proc).stats()
@@ -246,11 +238,7 @@ def case_swarm(tap):
 
         # Wait until the others fetched from the gbt leecher (nobody else has
         # anything): its upload counter moves and libtorrent has bytes.
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not (gbt_up() > 0 and lt_done() > 0):
-            if not gl.alive():
-                break
-            time.sleep(0.2)
+        wait_for(lambda: (gbt_up() > 0 and lt_done() > 0) or not gl.alive(), 30)
         up_alone = gbt_up()
         log("gbt leecher uploaded %d bytes before the seeder came back (libtorrent has %d)"
             % (up_alone, lt_done()))
@@ -259,7 +247,7 @@ def case_swarm(tap):
             diag.append("the gbt leecher uploaded nothing in 30 s while it was the only "
                         "source:\n" + gl.log_tail())
         # The seeder returns; its first announce lists the three leechers.
-        seeder = sw.gbt_seeder(info, sw.path("src"), name="gbt-seed-again")
+        seeder = gbt_seeder(sw, info, sw.path("src"), name="gbt-seed-again")
         for run in (lt, ar):
             rc = run.wait(TIMEOUT)
             if rc != 0:
@@ -268,12 +256,12 @@ def case_swarm(tap):
         if done is None:
             diag.append("the gbt leecher never printed done:\n" + gl.log_tail())
         elapsed = time.monotonic() - t0
-        time.sleep(1.1)
-        up = gbt_up()
-        gl.signal_main(signal.SIGTERM)
-        rc = gl.wait(15)
+        rc = stop_gbt(gpeer)
         if rc != 0:
             diag.append("gbt download --seed exited %s on SIGTERM after completing" % rc)
+        elif not any(e.get("event") == "stopped" for e in json_events(gl)):
+            diag.append("gbt download --seed printed no \"stopped\" event")
+        up = gbt_up()  # from its last line, the "stopped" event
         for out in (g_out, lt_out, a_out):
             d = compare_tree(src, out)
             if d:
@@ -281,7 +269,7 @@ def case_swarm(tap):
         if up <= 0:
             diag.append("the gbt leecher's uploaded counter is %d" % up)
         log("swarm: all done in %.1f s; gbt leecher uploaded %d bytes, the seeder %d"
-            % (elapsed, up, seeder_uploaded(seeder)))
+            % (elapsed, up, gbt_uploaded(seeder.proc)))
         stop_gbt(seeder)
         tap.ok(not diag, what, "\n".join(diag))
 
@@ -292,15 +280,9 @@ CASES = [case_libtorrent_single, case_libtorrent_multi, case_aria2_single, case_
 
 
 def main():
-    why = check_prerequisites("gbt")
-    if why is None and not gbt_can("seed"):
-        why = "'gbt seed' is not available in this build"
-    if why is None:
-        for tool in ("aria2c", "transmission-cli"):
-            if not any(os.access(os.path.join(d, tool), os.X_OK)
-                       for d in os.environ.get("PATH", "").split(os.pathsep)):
-                why = "%s is not installed (scripts/install-deps)" % tool
-    return run_cases(CASES, why)
+    unmet = check_prerequisites("gbt", tools=("aria2c", "transmission-cli"),
+                                gbt_commands=("download", "seed", "create"))
+    return run_cases(CASES, unmet)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ download must start, and finish, within a bound: a dead tracker costs at
 most the tracker manager's per-announce timeout (20 s), never a hang.
 
 The libtorrent seeder gets the same info dictionary with only the HTTP
-tracker, so the dead tier is gbt's problem alone.  TAP on stdout; exit 77
-when opentracker or python3-libtorrent is missing.
+tracker, so the dead tier is gbt's problem alone.  TAP on stdout; a
+missing or broken gbt is a failure, a missing opentracker or
+python3-libtorrent a TAP skip.
 """
 import http.server
 import os
@@ -22,8 +23,16 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from swarm import (run_cases, KiB, MiB, Swarm, bdecode, bencode, check_prerequisites,  # noqa: E402
-                   compare_tree, gbt_cli, load_torrent, log, single_file, start_leecher)
+from gbtinterop import KiB, MiB  # noqa: E402
+from gbtinterop.bencode import bdecode, bencode  # noqa: E402
+from gbtinterop.gbt import gbt_cli  # noqa: E402
+from gbtinterop.net import ipv6_loopback  # noqa: E402
+from gbtinterop.payload import compare_tree  # noqa: E402
+from gbtinterop.procs import wait_for  # noqa: E402
+from gbtinterop.peers import libtorrent_peer, libtorrent_seeder, start_leecher  # noqa: E402
+from gbtinterop.swarm import Swarm  # noqa: E402
+from gbtinterop.tap import check_prerequisites, log, run_cases  # noqa: E402
+from gbtinterop.torrents import load_torrent, single_file  # noqa: E402
 
 # three dead trackers at 20 s each at worst, then the download itself
 BOUND = 120
@@ -115,10 +124,10 @@ def case_dead_first_tier(tap):
         dead = DeadTrackers()
         try:
             src, src_dir, info = single_file(sw, 2 * MiB + 99, 256 * KiB, 7, "file.bin")
-            sw.libtorrent_seeder(info, src_dir)
+            libtorrent_seeder(sw, info, src_dir)
 
             # the same info dictionary, with the hostile announce-list
-            udp_url = "udp://127.0.0.1:%d" % sw.tracker_port
+            udp_url = "udp://127.0.0.1:%d" % sw.tracker.port
             leech_info = retiered(sw, info, [dead.urls(), [udp_url], [sw.announce_url]])
             if leech_info.hex != info.hex:
                 tap.ok(False, "same info-hash for both torrents")
@@ -140,9 +149,9 @@ def case_dead_first_tier(tap):
 def case_scrape(tap):
     with Swarm("scrape") as sw:
         src, src_dir, info = single_file(sw, 300 * KiB, 64 * KiB, 3, "s.bin")
-        sw.libtorrent_seeder(info, src_dir)
+        libtorrent_seeder(sw, info, src_dir)
         magnet = "magnet:?xt=urn:btih:%s&tr=udp://127.0.0.1:%d&tr=%s" % (
-            info.hex, sw.tracker_port, sw.announce_url)
+            info.hex, sw.tracker.port, sw.announce_url)
         r = subprocess.run([gbt_cli(), "scrape", magnet], capture_output=True, text=True,
                            timeout=60)
         lines = r.stdout.strip().splitlines()
@@ -154,7 +163,7 @@ def case_scrape(tap):
 class FakeTracker:
     """An HTTP tracker in a thread, on 127.0.0.1 or [::1]: answer(query,
     client_host) gives the reply dictionary for each announce (query values
-    decoded as latin-1)."""
+    decoded as latin-1); replied(query) runs once the reply is sent."""
 
     def __init__(self, host="127.0.0.1"):
         outer = self
@@ -169,6 +178,8 @@ class FakeTracker:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+                self.wfile.flush()
+                outer.replied({k: v[0] for k, v in q.items()})
 
             def log_message(self, *args):
                 pass
@@ -182,51 +193,100 @@ class FakeTracker:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
+    def replied(self, q):
+        pass
+
     def close(self):
         self.server.shutdown()
         self.server.server_close()
 
 
 class RecordingTracker(FakeTracker):
-    """Answers every announce with an empty peer list and records the
-    (info_hash, event) of each."""
+    """Answers every announce with @peers (none by default) and records the
+    (info_hash, event) of each, and of each reply sent, notifying @cond
+    (trackers may share one).  With @gate (a function that blocks until it
+    opens or gives up), an announce is answered only once the gate opened."""
 
-    def __init__(self):
+    def __init__(self, peers=b"", gate=None, cond=None):
         self.seen = []
+        self.sent = []
+        self.peers = peers
+        self.gate = gate
+        self.cond = cond or threading.Condition()
         super().__init__()
 
     def answer(self, q, host):
-        self.seen.append((q.get("info_hash", "").encode("latin-1"), q.get("event", "")))
-        return {"interval": 1800, "peers": b""}
+        with self.cond:
+            self.seen.append((q.get("info_hash", "").encode("latin-1"), q.get("event", "")))
+            self.cond.notify_all()
+        if self.gate is not None and not self.gate():
+            log("%s answers before its gate opened" % self.url)
+        return {"interval": 1800, "peers": self.peers}
+
+    def replied(self, q):
+        with self.cond:
+            self.sent.append((q.get("info_hash", "").encode("latin-1"), q.get("event", "")))
+            self.cond.notify_all()
 
     def events(self, info_hash):
-        return [e for ih, e in list(self.seen) if ih == info_hash]
+        with self.cond:
+            return [e for ih, e in self.seen if ih == info_hash]
+
+    def replied_to(self, info_hash, event):
+        with self.cond:
+            return (info_hash, event) in self.sent
+
+    def wait_event(self, info_hash, event, timeout):
+        """True once an announce with @event arrived (it may come after gbt
+        exited: gbt waits 5 s at most for the answer to "stopped")."""
+        with self.cond:
+            return self.cond.wait_for(lambda: (info_hash, event) in self.seen, timeout)
 
 
 def case_announce_all(tap):
-    """Tiers [[A], [B], [opentracker]]: A and B answer with no peers, so
-    only announcing to every tier (--announce-all) finds the seeder."""
+    """Tiers [[A], [B], [C]]: A and B answer with no peers, C with the
+    seeder, so only announcing to every tier (--announce-all) finds it.
+
+    gbt sends "stopped" only to trackers that answered it, and announces to
+    all tiers at once: had C answered first, the 1 MiB download could be
+    over (and A's and B's answers dropped) before A and B answered, most
+    often on a loaded machine.  So C answers only once A and B have sent
+    their answers to "started"."""
     with Swarm("announce-all") as sw:
-        a, b = RecordingTracker(), RecordingTracker()
+        news = threading.Condition()
+        a, b = RecordingTracker(cond=news), RecordingTracker(cond=news)
+        c = None
         try:
-            src, src_dir, info = single_file(sw, 1 * MiB + 5, 64 * KiB, 11, "all.bin")
-            sw.libtorrent_seeder(info, src_dir)
-            leech_info = retiered(sw, info, [[a.url], [b.url], [sw.announce_url]])
+            src, src_dir, info = single_file(sw, 1 * MiB + 5, 64 * KiB, 11, "all.bin",
+                                             announce="http://127.0.0.1:9/announce")
+            seeder = libtorrent_peer(sw, info, src_dir, name="lt-seed", extra=["--no-tracker"])
+            ih = info.info_hash
+
+            def gate():
+                with news:
+                    return news.wait_for(lambda: a.replied_to(ih, "started")
+                                         and b.replied_to(ih, "started"), 30)
+
+            c = RecordingTracker(peers=socket.inet_aton(seeder.addr) + struct.pack(">H", seeder.port),
+                                 gate=gate)
+            leech_info = retiered(sw, info, [[a.url], [b.url], [c.url]])
 
             out = sw.path("out")
             run = start_leecher(sw, leech_info, out, kind="gbt", gbt_args=["--announce-all"])
             rc = run.wait(60)
             diffs = compare_tree(src, out) if rc == 0 else ["gbt exited %s" % rc]
-            ev_a, ev_b = a.events(info.info_hash), b.events(info.info_hash)
-            log("tier 1 saw %s, tier 2 saw %s" % (ev_a, ev_b))
-            ok = (rc == 0 and not diffs and "started" in ev_a and "started" in ev_b
-                  and "stopped" in ev_a and "stopped" in ev_b)
+            if rc == 0:
+                for t in (a, b, c):
+                    t.wait_event(ih, "stopped", 10)
+            ev = [t.events(ih) for t in (a, b, c)]
+            log("tier 1 saw %s, tier 2 saw %s, tier 3 saw %s" % tuple(ev))
+            ok = (rc == 0 and not diffs and all("started" in e and "stopped" in e for e in ev))
             tap.ok(ok, "--announce-all announces to every tier and finds the seeder in the last",
-                   "tier 1 %s, tier 2 %s\n%s\n%s" % (ev_a, ev_b, "\n".join(diffs[:10]),
-                                                      run.proc.log_tail(30)))
+                   "tiers saw %s\n%s\n%s" % (ev, "\n".join(diffs[:10]), run.proc.log_tail(30)))
         finally:
-            a.close()
-            b.close()
+            for t in (a, b, c):
+                if t is not None:
+                    t.close()
 
 
 class Ipv6Tracker(FakeTracker):
@@ -251,15 +311,6 @@ class Ipv6Tracker(FakeTracker):
         return {"interval": 1800, "peers": b"", "peers6": others}
 
 
-def ipv6_loopback():
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
 def case_ipv6(tap):
     """BEP 7 end to end: a tracker reached over IPv6 hands out a libtorrent
     seeder on [::1] in peers6; gbt, listening dual-stack, downloads from it."""
@@ -271,10 +322,9 @@ def case_ipv6(tap):
         try:
             src, src_dir, info = single_file(sw, 3 * MiB + 66, 128 * KiB, 6, "six.bin",
                                              announce=tracker.url)
-            sw.libtorrent_peer(info, src_dir, addr="::1", name="libtorrent6")
-            deadline = time.monotonic() + 20
-            while not tracker.peers and time.monotonic() < deadline:
-                time.sleep(0.1)
+            libtorrent_peer(sw, info, src_dir, addr="::1", name="libtorrent6")
+            if not wait_for(lambda: tracker.peers, 30, step=0.1):
+                raise RuntimeError("the libtorrent seeder never announced to the IPv6 tracker")
             out = sw.path("out")
             t0 = time.monotonic()
             r = subprocess.run([gbt_cli(), "download", info.path, "-o", out, "--json",
@@ -294,8 +344,8 @@ CASES = [case_dead_first_tier, case_scrape, case_announce_all, case_ipv6]
 
 
 def main():
-    why = check_prerequisites()
-    return run_cases(CASES, why)
+    unmet = check_prerequisites(gbt_commands=("download", "scrape"))
+    return run_cases(CASES, unmet)
 
 
 if __name__ == "__main__":
