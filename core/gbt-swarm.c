@@ -393,6 +393,8 @@ on_closed (GbtPeer *peer, const GError *reason, gpointer data)
   if (rec->closed)
     return;
   rec->closed = TRUE;
+  if (reason && reason->domain == GBT_PEER_WIRE_ERROR && self->ops->dropped)
+    self->ops->dropped (self->data, peer, reason);
   self->n_live--;
   gbt_ltep_peer_closed (self->config.extensions, peer);
   return_requests (self, rec);

@@ -40,6 +40,9 @@ typedef struct {
                          GAsyncReadyCallback callback, gpointer user_data);
   /* no @data: the dial may outlive the swarm (it is then cancelled) */
   GIOStream *(*connect_finish) (GObject *source, GAsyncResult *result, GError **error);
+  /* a peer broke the protocol or misbehaved and was closed for it (its
+   * reason in GBT_PEER_WIRE_ERROR), or was banned */
+  void (*dropped) (gpointer data, GbtPeer *peer, const GError *reason);
   /* an IP was banned for bad data */
   void (*banned) (gpointer data, const char *ip);
   /* BEP 5: the UDP port of our DHT node for this torrent (0: none) */

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <gbt/gbt-enum-types.h>
+#include <gbt/gbt-peer.h>
 #include <gbt/gbt-peer-source.h>
 #include <gbt/gbt-plugin-registry.h>
 #include <gbt/gbt-session.h>
@@ -49,6 +50,7 @@ enum {
   SIGNAL_PEER_BANNED,
   SIGNAL_HASH_FAILED,
   SIGNAL_METADATA_RECEIVED,
+  SIGNAL_PEER_DROPPED,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -197,6 +199,21 @@ gbt_torrent_class_init (GbtTorrentClass *klass)
   signals[SIGNAL_PEER_BANNED] = g_signal_new ("peer-banned", G_TYPE_FROM_CLASS (klass),
                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                               G_TYPE_NONE, 1, G_TYPE_STRING);
+  /**
+   * GbtTorrent::peer-dropped:
+   * @self: the torrent
+   * @address: the peer's address, "IP:port" ("[IPv6]:port")
+   * @client: (nullable): its client name, from its extension handshake
+   * @reason: why it was dropped
+   *
+   * A peer broke the protocol or misbehaved (malformed or unrequested
+   * messages, floods, bad data) and its connection was closed.  Peers that
+   * merely go away are not reported.
+   */
+  signals[SIGNAL_PEER_DROPPED] = g_signal_new ("peer-dropped", G_TYPE_FROM_CLASS (klass),
+                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                               G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING,
+                                               G_TYPE_STRING);
   /**
    * GbtTorrent::hash-failed:
    * @self: the torrent
@@ -603,6 +620,15 @@ swarm_banned_cb (gpointer data, const char *ip)
   g_signal_emit (self, signals[SIGNAL_PEER_BANNED], 0, ip);
 }
 
+static void
+swarm_dropped_cb (gpointer data, GbtPeer *peer, const GError *reason)
+{
+  GbtTorrent *self = data;
+
+  g_signal_emit (self, signals[SIGNAL_PEER_DROPPED], 0, gbt_peer_get_name (peer),
+                 gbt_peer_get_client (peer), reason->message);
+}
+
 static guint16
 swarm_get_dht_port_cb (gpointer data)
 {
@@ -629,6 +655,7 @@ static const GbtSwarmOps swarm_ops = {
   .connect_async = swarm_connect_async_cb,
   .connect_finish = swarm_connect_finish_cb,
   .banned = swarm_banned_cb,
+  .dropped = swarm_dropped_cb,
   .get_dht_port = swarm_get_dht_port_cb,
   .dht_port = swarm_dht_port_cb,
 };
