@@ -26,7 +26,7 @@ typedef struct {
 typedef struct {
   guint8 *data;
   guint32 size;
-  GPtrArray *contributors; /* char* IPs */
+  GPtrArray *senders; /* char* IP per block */
 } PieceBuf;
 
 struct _GbtAssembler {
@@ -111,7 +111,7 @@ piece_buf_free (gpointer data)
 {
   PieceBuf *pb = data;
   g_aligned_free (pb->data); /* NULL once handed off */
-  g_ptr_array_unref (pb->contributors);
+  g_ptr_array_unref (pb->senders);
   g_free (pb);
 }
 
@@ -153,8 +153,9 @@ gbt_assembler_get_buffered (GbtAssembler *self)
 
 GBytes *
 gbt_assembler_add (GbtAssembler *self, const GbtBlock *block, const guint8 *bytes,
-                   const char *from, gboolean complete, GPtrArray **contributors)
+                   const char *from, gboolean complete, GPtrArray **senders)
 {
+  guint index = block->begin / GBT_BLOCK_SIZE;
   PieceBuf *pb = g_hash_table_lookup (self->pieces, GUINT_TO_POINTER (block->piece));
   GBytes *out;
 
@@ -163,14 +164,18 @@ gbt_assembler_add (GbtAssembler *self, const GbtBlock *block, const guint8 *byte
       pb = g_new0 (PieceBuf, 1);
       pb->size = self->piece_size (self->data, block->piece);
       pb->data = pb->size == self->pool->size ? buffer_pool_get (self->pool) : piece_alloc (pb->size);
-      pb->contributors = g_ptr_array_new_with_free_func (g_free);
+      pb->senders = g_ptr_array_new_with_free_func (g_free);
+      g_ptr_array_set_size (pb->senders, (pb->size + GBT_BLOCK_SIZE - 1) / GBT_BLOCK_SIZE);
       g_hash_table_insert (self->pieces, GUINT_TO_POINTER (block->piece), pb);
       self->buffered += pb->size;
     }
   if ((guint64) block->begin + block->length <= pb->size)
     memcpy (pb->data + block->begin, bytes, block->length);
-  if (!g_ptr_array_find_with_equal_func (pb->contributors, from, g_str_equal, NULL))
-    g_ptr_array_add (pb->contributors, g_strdup (from));
+  if (index < pb->senders->len)
+    {
+      g_free (pb->senders->pdata[index]);
+      pb->senders->pdata[index] = g_strdup (from);
+    }
   if (!complete)
     return NULL;
 
@@ -187,7 +192,7 @@ gbt_assembler_add (GbtAssembler *self, const GbtBlock *block, const guint8 *byte
       guint8 *buf = g_steal_pointer (&pb->data);
       out = g_bytes_new_with_free_func (buf, pb->size, g_aligned_free, buf);
     }
-  *contributors = g_ptr_array_ref (pb->contributors);
+  *senders = g_ptr_array_ref (pb->senders);
   self->buffered -= pb->size;
   g_hash_table_remove (self->pieces, GUINT_TO_POINTER (block->piece));
   return out;

@@ -19,13 +19,13 @@ G_GNUC_INTERNAL GbtAssembler *gbt_assembler_new (guint32 piece_length,
                                                  guint32 (*piece_size) (gpointer data, guint piece),
                                                  gpointer data);
 G_GNUC_INTERNAL void gbt_assembler_free (GbtAssembler *self);
-/* Copies @block's bytes in, noting @from among the piece's contributors.
- * When @complete, the piece's bytes are returned (transfer full; their
- * buffer goes back to the pool when the last reference drops, on any
- * thread) and *@contributors (transfer full: char* IPs) is set. */
+/* Copies @block's bytes in, noting @from as its sender.  When @complete,
+ * the piece's bytes are returned (transfer full; their buffer goes back to
+ * the pool when the last reference drops, on any thread) and *@senders is
+ * set (transfer full): the IP that sent each 16 KiB block, in order. */
 G_GNUC_INTERNAL GBytes *gbt_assembler_add (GbtAssembler *self, const GbtBlock *block,
                                            const guint8 *bytes, const char *from,
-                                           gboolean complete, GPtrArray **contributors);
+                                           gboolean complete, GPtrArray **senders);
 /* bytes held in pieces being gathered */
 G_GNUC_INTERNAL guint64 gbt_assembler_get_buffered (GbtAssembler *self);
 /* drops every piece being gathered (a restart) */

@@ -24,6 +24,7 @@
 #include "gbt-disk-io.h"
 #include "gbt-hash.h"
 
+#define GBT_DISK_IO_BLOCK 16384 /* the block grid of smart ban's hashes */
 #define CHUNK_BYTES (32 * 1024 * 1024)
 #define PROGRESS_INTERVAL_US (100 * 1000)
 
@@ -67,6 +68,9 @@ typedef struct
   GBytes *data; /* write: the piece; read: the result */
   gboolean pending_counted;
   GbtPieceWrittenFunc written;
+  GbtPieceCheckedFunc checked;
+  gboolean hashes_on_pass;
+  GBytes *block_hashes;
   GbtBlockReadFunc read;
   gpointer user_data;
   VerifyOp *verify;
@@ -139,6 +143,7 @@ job_free (gpointer data)
 
   job_uncount_pending (job);
   g_clear_pointer (&job->data, g_bytes_unref);
+  g_clear_pointer (&job->block_hashes, g_bytes_unref);
   g_clear_error (&job->error);
   g_clear_pointer (&job->verify, verify_op_unref);
   g_free (job);
@@ -160,6 +165,8 @@ deliver_cb (gpointer data)
     case JOB_WRITE:
       if (job->written != NULL)
         job->written (job->piece, job->result, job->error, job->user_data);
+      else if (job->checked != NULL)
+        job->checked (job->piece, job->result, job->block_hashes, job->error, job->user_data);
       break;
     case JOB_READ:
       if (job->read != NULL)
@@ -223,6 +230,19 @@ push_job (GbtDiskIo *io, Job *job)
 
 /* ---- work ---- */
 
+/* the SHA-1 of each 16 KiB block, for smart ban (worker thread) */
+static GBytes *
+hash_blocks (const guint8 *data, gsize len)
+{
+  gsize n = (len + GBT_DISK_IO_BLOCK - 1) / GBT_DISK_IO_BLOCK;
+  guint8 *out = g_malloc (MAX (n, 1) * 20);
+
+  for (gsize i = 0; i < n; i++)
+    gbt_sha1 (data + i * GBT_DISK_IO_BLOCK, MIN (GBT_DISK_IO_BLOCK, len - i * GBT_DISK_IO_BLOCK),
+              out + i * 20);
+  return g_bytes_new_take (out, n * 20);
+}
+
 static void
 do_write (GbtDiskIo *io, Job *job)
 {
@@ -242,8 +262,12 @@ do_write (GbtDiskIo *io, Job *job)
   if (memcmp (digest, gbt_metainfo_get_piece_hash (io->mi, job->piece), 20) != 0)
     {
       job->result = GBT_PIECE_RESULT_HASH_FAIL;
+      if (job->checked != NULL)
+        job->block_hashes = hash_blocks (data, len);
       return;
     }
+  if (job->checked != NULL && job->hashes_on_pass)
+    job->block_hashes = hash_blocks (data, len);
   if (!gbt_storage_write (io->storage,
                           (guint64) job->piece * gbt_metainfo_get_piece_length (io->mi), data, len,
                           &job->error))
@@ -526,6 +550,26 @@ gbt_disk_io_write_piece (GbtDiskIo *io, guint piece, GBytes *data, GbtPieceWritt
   job->piece = piece;
   job->data = g_bytes_ref (data);
   job->written = func;
+  job->user_data = user_data;
+  job->pending_counted = TRUE;
+  g_atomic_pointer_add (&io->pending_bytes, (gssize) g_bytes_get_size (data));
+  push_job (io, job);
+}
+
+void
+gbt_disk_io_write_piece_checked (GbtDiskIo *io, guint piece, GBytes *data, gboolean hashes_on_pass,
+                                 GbtPieceCheckedFunc func, gpointer user_data)
+{
+  Job *job;
+
+  g_return_if_fail (io != NULL);
+  g_return_if_fail (data != NULL);
+
+  job = job_new (io, JOB_WRITE);
+  job->piece = piece;
+  job->data = g_bytes_ref (data);
+  job->checked = func;
+  job->hashes_on_pass = hashes_on_pass;
   job->user_data = user_data;
   job->pending_counted = TRUE;
   g_atomic_pointer_add (&io->pending_bytes, (gssize) g_bytes_get_size (data));

@@ -24,6 +24,11 @@ typedef enum {
 
 typedef void (*GbtPieceWrittenFunc) (guint piece, GbtPieceResult result, const GError *error,
                                      gpointer user_data);
+/* As GbtPieceWrittenFunc, with the SHA-1 of each 16 KiB block of the data
+ * (20 bytes a block, in order) when asked for: always on HASH_FAIL, and on
+ * OK when the write asked for them (smart ban compares them). */
+typedef void (*GbtPieceCheckedFunc) (guint piece, GbtPieceResult result, GBytes *block_hashes,
+                                     const GError *error, gpointer user_data);
 /* @data is NULL on error */
 typedef void (*GbtBlockReadFunc) (guint32 piece, guint32 begin, GBytes *data, const GError *error,
                                   gpointer user_data);
@@ -44,6 +49,12 @@ G_GNUC_INTERNAL void gbt_disk_io_free (GbtDiskIo *io);
  * matches. @data is referenced until the job ends. */
 G_GNUC_INTERNAL void gbt_disk_io_write_piece (GbtDiskIo *io, guint piece, GBytes *data,
                                               GbtPieceWrittenFunc func, gpointer user_data);
+/* the same, with block hashes on failure, and on success when
+ * @hashes_on_pass (a piece that failed before) */
+G_GNUC_INTERNAL void gbt_disk_io_write_piece_checked (GbtDiskIo *io, guint piece, GBytes *data,
+                                                      gboolean hashes_on_pass,
+                                                      GbtPieceCheckedFunc func,
+                                                      gpointer user_data);
 G_GNUC_INTERNAL void gbt_disk_io_read_block (GbtDiskIo *io, guint32 piece, guint32 begin,
                                              guint32 length, GbtBlockReadFunc func,
                                              gpointer user_data);

@@ -39,6 +39,8 @@ enum {
   PIECE_HAVE = 1 << 0,
   PIECE_PARTIAL = 1 << 1,
   PIECE_CANDIDATE = 1 << 2,
+  /* failed its hash: the next attempt comes whole from one peer (smart ban) */
+  PIECE_PAROLE = 1 << 3,
 };
 
 typedef struct {
@@ -66,6 +68,7 @@ typedef struct {
   guint n_received;
   guint n_unrequested; /* neither received nor requested */
   guint hint;          /* no unrequested block below this one */
+  gpointer owner;      /* a piece on parole: the one peer it may come from */
   guint8 blocks[];     /* request count, or BLOCK_RECEIVED */
 } Partial;
 
@@ -94,6 +97,9 @@ struct _GbtPicker {
   GArray *scratch_pieces;  /* guint32, reused by pick_new () */
   GArray *scratch_endgame; /* EndgameCandidate, reused by pick_endgame () */
   GRand *rand;
+  /* the pick in progress: who asks, and whether it may take pieces on parole */
+  gpointer cur_owner;
+  gboolean cur_may_parole;
 };
 
 static inline guint32
@@ -317,6 +323,7 @@ gbt_picker_set_have (GbtPicker *picker, guint piece)
   candidate_leave (picker, piece);
   partial_drop (picker, piece);
   ps->flags |= PIECE_HAVE;
+  ps->flags &= ~PIECE_PAROLE;
   picker->n_have++;
   if (ps->priority > 0)
     picker->n_wanted_missing--;
@@ -457,7 +464,7 @@ pick_partial (GbtPicker *picker, const GbtBitfield *peer_has, guint max, GArray 
       Partial *pp = g_ptr_array_index (picker->partials, i);
 
       if (pp->n_unrequested == 0 || picker->pieces[pp->piece].priority == 0 ||
-          !peer_has_piece (peer_has, pp->piece))
+          !peer_has_piece (peer_has, pp->piece) || (pp->owner && pp->owner != picker->cur_owner))
         continue;
       n += take_unrequested (picker, pp, max - n, out);
     }
@@ -484,7 +491,8 @@ pick_from_bucket (GbtPicker *picker, Bucket *bucket, const GbtBitfield *peer_has
 
       if (++slot == bucket->len)
         slot = 0;
-      if (!peer_has_piece (peer_has, piece))
+      if (!peer_has_piece (peer_has, piece)
+          || ((picker->pieces[piece].flags & PIECE_PAROLE) && !picker->cur_may_parole))
         continue;
       g_array_append_val (chosen, piece);
       need -= MIN (need, piece_n_blocks (picker, piece));
@@ -495,8 +503,13 @@ pick_from_bucket (GbtPicker *picker, Bucket *bucket, const GbtBitfield *peer_has
     {
       guint32 piece = g_array_index (chosen, guint32, i);
 
+      Partial *pp;
+
       candidate_remove (picker, piece);
-      n += take_unrequested (picker, partial_new (picker, piece), max - n, out);
+      pp = partial_new (picker, piece);
+      if (picker->pieces[piece].flags & PIECE_PAROLE)
+        pp->owner = picker->cur_owner;
+      n += take_unrequested (picker, pp, max - n, out);
     }
   return n;
 }
@@ -559,7 +572,7 @@ pick_endgame (GbtPicker *picker, const GbtBitfield *peer_has, guint max,
       Partial *pp = g_ptr_array_index (picker->partials, i);
 
       if (pp->n_received == pp->n_blocks || picker->pieces[pp->piece].priority == 0 ||
-          !peer_has_piece (peer_has, pp->piece))
+          !peer_has_piece (peer_has, pp->piece) || (pp->owner && pp->owner != peer_data))
         continue;
       for (guint b = 0; b < pp->n_blocks; b++)
         {
@@ -593,6 +606,14 @@ guint
 gbt_picker_pick (GbtPicker *picker, const GbtBitfield *peer_has, guint max,
                  GbtPickerRequestedFunc already_requested, gpointer peer_data, GArray *out)
 {
+  return gbt_picker_pick_full (picker, peer_has, max, already_requested, peer_data, TRUE, out);
+}
+
+guint
+gbt_picker_pick_full (GbtPicker *picker, const GbtBitfield *peer_has, guint max,
+                      GbtPickerRequestedFunc already_requested, gpointer peer_data,
+                      gboolean may_parole, GArray *out)
+{
   guint n = 0;
 
   g_return_val_if_fail (picker != NULL, 0);
@@ -602,6 +623,8 @@ gbt_picker_pick (GbtPicker *picker, const GbtBitfield *peer_has, guint max,
 
   if (max == 0 || picker->n_wanted_missing == 0)
     return 0;
+  picker->cur_owner = peer_data;
+  picker->cur_may_parole = may_parole;
   n += pick_partial (picker, peer_has, max, out);
   if (n < max && picker->n_candidates > 0)
     n += pick_new (picker, peer_has, max - n, out);
@@ -691,6 +714,41 @@ gbt_picker_piece_failed (GbtPicker *picker, guint piece)
     return;
   partial_drop (picker, piece);
   candidate_enter (picker, piece);
+}
+
+void
+gbt_picker_set_parole (GbtPicker *picker, guint piece)
+{
+  g_return_if_fail (picker != NULL);
+  g_return_if_fail (piece < picker->n_pieces);
+
+  if (!(picker->pieces[piece].flags & PIECE_HAVE))
+    picker->pieces[piece].flags |= PIECE_PAROLE;
+}
+
+gboolean
+gbt_picker_on_parole (GbtPicker *picker, guint piece)
+{
+  g_return_val_if_fail (picker != NULL, FALSE);
+  return piece < picker->n_pieces && (picker->pieces[piece].flags & PIECE_PAROLE);
+}
+
+void
+gbt_picker_release (GbtPicker *picker, gpointer owner)
+{
+  g_return_if_fail (picker != NULL);
+
+  for (guint i = picker->partials->len; owner && i > 0; i--)
+    {
+      Partial *pp = g_ptr_array_index (picker->partials, i - 1);
+      guint piece = pp->piece;
+
+      if (pp->owner != owner)
+        continue;
+      /* what it sent is dropped: the piece comes whole from the next one */
+      partial_drop (picker, piece);
+      candidate_enter (picker, piece);
+    }
 }
 
 void

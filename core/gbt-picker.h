@@ -55,6 +55,12 @@ typedef gboolean (*GbtPickerRequestedFunc) (gpointer peer_data, const GbtBlock *
 G_GNUC_INTERNAL guint gbt_picker_pick (GbtPicker *picker, const GbtBitfield *peer_has, guint max,
                                        GbtPickerRequestedFunc already_requested,
                                        gpointer peer_data, GArray *out);
+/* the same; @may_parole FALSE keeps pieces on parole from this peer (one
+ * we trust less).  A piece on parole, once started, is handed out to
+ * @peer_data alone, endgame included. */
+G_GNUC_INTERNAL guint gbt_picker_pick_full (GbtPicker *picker, const GbtBitfield *peer_has,
+                                            guint max, GbtPickerRequestedFunc already_requested,
+                                            gpointer peer_data, gboolean may_parole, GArray *out);
 G_GNUC_INTERNAL gboolean gbt_picker_in_endgame (GbtPicker *picker);
 /* a requested block will not come (choke, disconnect, reject, timeout);
  * a piece left with nothing received and nothing requested stops being
@@ -67,6 +73,14 @@ G_GNUC_INTERNAL gboolean gbt_picker_block_received (GbtPicker *picker, const Gbt
                                                     gboolean *piece_complete);
 /* the assembled piece failed its hash: all its blocks are wanted again */
 G_GNUC_INTERNAL void gbt_picker_piece_failed (GbtPicker *picker, guint piece);
+/* Smart ban: the piece failed with blocks from several peers; its next
+ * attempt comes whole from one peer, so the next verdict names one sender.
+ * Cleared when the piece passes. */
+G_GNUC_INTERNAL void gbt_picker_set_parole (GbtPicker *picker, guint piece);
+G_GNUC_INTERNAL gboolean gbt_picker_on_parole (GbtPicker *picker, guint piece);
+/* @owner is gone (its requests already returned): the pieces on parole it
+ * had started are dropped, to come whole from the next peer */
+G_GNUC_INTERNAL void gbt_picker_release (GbtPicker *picker, gpointer owner);
 /* the piece passed its hash and was written */
 G_GNUC_INTERNAL void gbt_picker_piece_verified (GbtPicker *picker, guint piece);
 G_GNUC_INTERNAL guint gbt_picker_n_partial (GbtPicker *picker);

@@ -86,6 +86,7 @@ struct _GbtSwarm {
   guint n_connecting;
   GHashTable *banned; /* ip -> NULL */
   GHashTable *trust; /* ip -> GINT_TO_POINTER (trust + 1000) */
+  GHashTable *suspects; /* piece -> GArray of what its blocks were when it failed */
   GRand *rand;
   GbtChoker *choker;
   GQueue piece_cache; /* CachedPiece*, most recently used first */
@@ -115,6 +116,8 @@ G_GNUC_INTERNAL void gbt_swarm_peer_config (GbtSwarm *self, GbtPeerConfig *out);
 G_GNUC_INTERNAL void gbt_swarm_serve (GbtSwarm *self, SwarmPeer *rec);
 G_GNUC_INTERNAL void gbt_swarm_rechoke (GbtSwarm *self);
 G_GNUC_INTERNAL void gbt_swarm_cached_piece_free (gpointer p);
+/* gbt-swarm-ban.c */
+G_GNUC_INTERNAL GArray *gbt_swarm_suspect_new (void);
 /* gbt-swarm-dial.c */
 G_GNUC_INTERNAL void gbt_swarm_candidate_free (gpointer data);
 G_GNUC_INTERNAL void gbt_swarm_connect_more (GbtSwarm *self);

@@ -142,6 +142,7 @@ gbt_swarm_new (const GbtSwarmOps *ops, gpointer data)
   self->candidates = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, gbt_swarm_candidate_free);
   self->banned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->trust = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->suspects = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_array_unref);
   self->rand = g_rand_new ();
   self->choker = gbt_choker_new (GBT_CHOKER_DEFAULT_SLOTS);
   g_queue_init (&self->piece_cache);
@@ -185,6 +186,7 @@ gbt_swarm_free (GbtSwarm *self)
   g_hash_table_unref (self->candidates);
   g_hash_table_unref (self->banned);
   g_hash_table_unref (self->trust);
+  g_hash_table_unref (self->suspects);
   g_rand_free (self->rand);
   gbt_choker_free (self->choker);
   g_free (self);
@@ -398,6 +400,8 @@ on_closed (GbtPeer *peer, const GError *reason, gpointer data)
   self->n_live--;
   gbt_ltep_peer_closed (self->config.extensions, peer);
   return_requests (self, rec);
+  if (self->picker)
+    gbt_picker_release (self->picker, rec);
   g_array_set_size (rec->queued, 0);
   if (self->picker && has->n_set > 0)
     gbt_picker_remove_peer_bitfield (self->picker, has);
@@ -661,8 +665,11 @@ swarm_request (GbtSwarm *self, SwarmPeer *rec)
   if (self->ops->over_buffer_limit && self->ops->over_buffer_limit (self->data))
     return;
   blocks = g_array_sized_new (FALSE, FALSE, sizeof (GbtBlock), want);
-  got = gbt_picker_pick (self->picker, gbt_peer_get_has (rec->peer), want, requested_cb, rec,
-                         blocks);
+  /* a piece on parole goes to a peer with no mark against it */
+  got = gbt_picker_pick_full (self->picker, gbt_peer_get_has (rec->peer), want, requested_cb, rec,
+                              !rec->snubbed && (rec->ip == NULL
+                                                || gbt_swarm_get_trust (self, rec->ip) >= 0),
+                              blocks);
   for (guint i = 0; i < got; i++)
     {
       GbtBlock *b = &g_array_index (blocks, GbtBlock, i);
@@ -671,75 +678,6 @@ swarm_request (GbtSwarm *self, SwarmPeer *rec)
     }
   if (got > 0 && rec->last_block_us == 0)
     rec->last_block_us = gbt_swarm_now (self);
-}
-
-/* ---- trust and bans ---- */
-
-int
-gbt_swarm_get_trust (GbtSwarm *self, const char *ip)
-{
-  gpointer v = g_hash_table_lookup (self->trust, ip);
-  return v ? GPOINTER_TO_INT (v) - 1000 : 0;
-}
-
-static void
-trust_set (GbtSwarm *self, const char *ip, int trust)
-{
-  g_hash_table_replace (self->trust, g_strdup (ip), GINT_TO_POINTER (trust + 1000));
-}
-
-gboolean
-gbt_swarm_is_banned (GbtSwarm *self, const char *ip)
-{
-  return g_hash_table_contains (self->banned, ip);
-}
-
-static void
-ban_ip (GbtSwarm *self, const char *ip)
-{
-  if (g_hash_table_contains (self->banned, ip))
-    return;
-  g_debug ("banning %s for sending bad data", ip);
-  g_hash_table_add (self->banned, g_strdup (ip));
-  gbt_swarm_forget_ip (self, ip); /* never dialled again */
-  FOR_LIVE (self, i, rec)
-    if (rec->ip && g_str_equal (rec->ip, ip))
-      {
-        g_autoptr(GError) e = g_error_new_literal (GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
-                                                   "banned: sent data that failed hash checks");
-        gbt_peer_close (rec->peer, e);
-      }
-  if (self->ops->banned)
-    self->ops->banned (self->data, ip);
-}
-
-void
-gbt_swarm_piece_passed (GbtSwarm *self, guint piece, GPtrArray *contributors)
-{
-  for (guint i = 0; contributors && i < contributors->len; i++)
-    {
-      const char *ip = g_ptr_array_index (contributors, i);
-      trust_set (self, ip, MIN (gbt_swarm_get_trust (self, ip) + 1, MAX_TRUST));
-    }
-  FOR_LIVE (self, i, rec)
-    if (gbt_peer_get_state (rec->peer) == GBT_PEER_STATE_ACTIVE)
-      gbt_peer_send_have (rec->peer, piece);
-}
-
-void
-gbt_swarm_piece_failed (GbtSwarm *self, guint piece, GPtrArray *contributors)
-{
-  /* trust as libtorrent keeps it: a sole contributor is the liar for sure,
-   * a shared piece costs each contributor less */
-  for (guint i = 0; contributors && i < contributors->len; i++)
-    {
-      const char *ip = g_ptr_array_index (contributors, i);
-      int t = gbt_swarm_get_trust (self, ip) - (contributors->len == 1 ? 4 : 2);
-      trust_set (self, ip, t);
-      if (t <= BAN_TRUST)
-        ban_ip (self, ip);
-    }
-  gbt_swarm_kick (self);
 }
 
 /* ---- the tick ---- */

@@ -104,8 +104,16 @@ G_GNUC_INTERNAL void gbt_swarm_tick (GbtSwarm *swarm);
 G_GNUC_INTERNAL void gbt_swarm_metadata_arrived (GbtSwarm *swarm);
 /* live after the check: peers learn what we have, we what we want */
 G_GNUC_INTERNAL void gbt_swarm_went_live (GbtSwarm *swarm);
-G_GNUC_INTERNAL void gbt_swarm_piece_passed (GbtSwarm *swarm, guint piece, GPtrArray *contributors);
-G_GNUC_INTERNAL void gbt_swarm_piece_failed (GbtSwarm *swarm, guint piece, GPtrArray *contributors);
+/* A piece's verdict.  @senders: the IP that sent each 16 KiB block (char*);
+ * @block_hashes: their SHA-1s (20 bytes each), always with a failure, and
+ * with a pass when gbt_swarm_wants_block_hashes() said so when it was
+ * written (smart ban compares them). */
+G_GNUC_INTERNAL void gbt_swarm_piece_passed (GbtSwarm *swarm, guint piece, GPtrArray *senders,
+                                             GBytes *block_hashes);
+G_GNUC_INTERNAL void gbt_swarm_piece_failed (GbtSwarm *swarm, guint piece, GPtrArray *senders,
+                                             GBytes *block_hashes);
+/* the piece failed before: its pass needs block hashes to find the liar */
+G_GNUC_INTERNAL gboolean gbt_swarm_wants_block_hashes (GbtSwarm *swarm, guint piece);
 /* every wanted piece is here: cancel what is left, drop seeds */
 G_GNUC_INTERNAL void gbt_swarm_finished (GbtSwarm *swarm);
 /* the answer to ops->read_piece: @data NULL on failure */

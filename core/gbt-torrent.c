@@ -541,23 +541,24 @@ gbt_torrent_is_active (GbtTorrent *self)
 
 /* ---- what the swarm asks of us ---- */
 
-static void piece_written_cb (guint piece, GbtPieceResult result, const GError *error,
-                              gpointer user_data);
+static void piece_written_cb (guint piece, GbtPieceResult result, GBytes *block_hashes,
+                              const GError *error, gpointer user_data);
 
 static void
 swarm_block_cb (gpointer data, const GbtBlock *block, const guint8 *bytes, const char *from,
                 gboolean complete)
 {
   GbtTorrent *self = data;
-  g_autoptr(GPtrArray) contributors = NULL;
+  g_autoptr(GPtrArray) senders = NULL;
   g_autoptr(GBytes) piece = gbt_assembler_add (self->assembler, block, bytes, from, complete,
-                                               &contributors);
+                                               &senders);
 
   if (piece == NULL)
     return;
-  g_hash_table_insert (self->writing, GUINT_TO_POINTER (block->piece),
-                       g_steal_pointer (&contributors));
-  gbt_disk_io_write_piece (self->disk_io, block->piece, piece, piece_written_cb, self);
+  g_hash_table_insert (self->writing, GUINT_TO_POINTER (block->piece), g_steal_pointer (&senders));
+  gbt_disk_io_write_piece_checked (self->disk_io, block->piece, piece,
+                                   gbt_swarm_wants_block_hashes (self->swarm, block->piece),
+                                   piece_written_cb, self);
 }
 
 static gboolean
@@ -700,14 +701,15 @@ torrent_check_finished (GbtTorrent *self)
 }
 
 static void
-piece_written_cb (guint piece, GbtPieceResult result, const GError *error, gpointer user_data)
+piece_written_cb (guint piece, GbtPieceResult result, GBytes *block_hashes, const GError *error,
+                  gpointer user_data)
 {
   GbtTorrent *self = user_data;
-  g_autoptr(GPtrArray) contributors = NULL;
+  g_autoptr(GPtrArray) senders = NULL;
   gpointer stolen = NULL;
 
   if (g_hash_table_steal_extended (self->writing, GUINT_TO_POINTER (piece), NULL, &stolen))
-    contributors = stolen;
+    senders = stolen;
 
   switch (result)
     {
@@ -715,7 +717,7 @@ piece_written_cb (guint piece, GbtPieceResult result, const GError *error, gpoin
       gbt_bitfield_set (&self->have, piece, TRUE);
       gbt_picker_piece_verified (self->picker, piece);
       gbt_torrent_count_have (self, piece);
-      gbt_swarm_piece_passed (self->swarm, piece, contributors);
+      gbt_swarm_piece_passed (self->swarm, piece, senders, block_hashes);
       g_signal_emit (self, signals[SIGNAL_PIECE_VERIFIED], 0, piece);
       torrent_check_finished (self);
       break;
@@ -724,7 +726,7 @@ piece_written_cb (guint piece, GbtPieceResult result, const GError *error, gpoin
       g_debug ("[%s] piece %u failed its hash check", gbt_torrent_get_name (self), piece);
       gbt_picker_piece_failed (self->picker, piece);
       g_signal_emit (self, signals[SIGNAL_HASH_FAILED], 0, piece);
-      gbt_swarm_piece_failed (self->swarm, piece, contributors);
+      gbt_swarm_piece_failed (self->swarm, piece, senders, block_hashes);
       break;
 
     case GBT_PIECE_RESULT_IO_ERROR:

@@ -954,13 +954,13 @@ test_ban_sole (Fixture *f, gconstpointer data)
   guint dials;
 
   connect_out (f, a);
-  gbt_swarm_piece_failed (f->swarm, 3, who);
+  gbt_swarm_piece_failed (f->swarm, 3, who, NULL);
   g_assert_cmpint (gbt_swarm_get_trust (f->swarm, "127.0.0.9"), ==, -4);
   g_assert_false (gbt_swarm_is_banned (f->swarm, "127.0.0.9"));
   g_assert_cmpuint (f->banned->len, ==, 0);
   g_assert_true (remote_active (f, a));
 
-  gbt_swarm_piece_failed (f->swarm, 4, who);
+  gbt_swarm_piece_failed (f->swarm, 4, who, NULL);
   g_assert_cmpint (gbt_swarm_get_trust (f->swarm, "127.0.0.9"), ==, -8);
   g_assert_true (gbt_swarm_is_banned (f->swarm, "127.0.0.9"));
   g_assert_cmpuint (f->banned->len, ==, 1);
@@ -989,8 +989,8 @@ test_ban_not_redialled (Fixture *f, gconstpointer data)
 
   connect_out (f, a);
   dials = f->n_dials;
-  gbt_swarm_piece_failed (f->swarm, 3, who);
-  gbt_swarm_piece_failed (f->swarm, 4, who);
+  gbt_swarm_piece_failed (f->swarm, 3, who, NULL);
+  gbt_swarm_piece_failed (f->swarm, 4, who, NULL);
   g_assert_true (gbt_swarm_is_banned (f->swarm, "127.0.0.9"));
   gbt_test_wait_until (a->eof, WAIT_MS);
   for (guint i = 0; i < 4; i++)
@@ -1002,7 +1002,8 @@ test_ban_not_redialled (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->n_dials, ==, dials);
 }
 
-/* a piece from several peers costs each less: 2, not 4 */
+/* sharing failed pieces is never by itself a reason to ban: no trust is
+ * charged, however often */
 static void
 test_ban_shared (Fixture *f, gconstpointer data)
 {
@@ -1012,25 +1013,67 @@ test_ban_shared (Fixture *f, gconstpointer data)
 
   connect_out (f, a);
   connect_out (f, b);
-  gbt_swarm_piece_failed (f->swarm, 3, who);
-  g_assert_cmpint (gbt_swarm_get_trust (f->swarm, "127.0.0.2"), ==, -2);
-  g_assert_cmpint (gbt_swarm_get_trust (f->swarm, "127.0.0.3"), ==, -2);
-  gbt_swarm_piece_failed (f->swarm, 4, who);
-  gbt_swarm_piece_failed (f->swarm, 5, who);
-  /* three shared failures: -6, where two sole ones banned */
-  g_assert_cmpint (gbt_swarm_get_trust (f->swarm, "127.0.0.2"), ==, -6);
+  for (guint piece = 3; piece < 13; piece++)
+    gbt_swarm_piece_failed (f->swarm, piece, who, NULL);
+  g_assert_cmpint (gbt_swarm_get_trust (f->swarm, "127.0.0.2"), ==, 0);
+  g_assert_cmpint (gbt_swarm_get_trust (f->swarm, "127.0.0.3"), ==, 0);
   g_assert_false (gbt_swarm_is_banned (f->swarm, "127.0.0.2"));
   g_assert_false (gbt_swarm_is_banned (f->swarm, "127.0.0.3"));
   g_assert_cmpuint (f->banned->len, ==, 0);
   g_assert_true (remote_active (f, a));
   g_assert_true (remote_active (f, b));
+}
 
-  gbt_swarm_piece_failed (f->swarm, 6, who);
-  g_assert_true (gbt_swarm_is_banned (f->swarm, "127.0.0.2"));
+/* 20-byte "hashes" of each block, one letter each: 'g' good, 'x' bad */
+static GBytes *
+block_hashes (const char *letters)
+{
+  gsize n = strlen (letters);
+  guint8 *out = g_malloc0 (n * 20);
+
+  for (gsize i = 0; i < n; i++)
+    memset (out + i * 20, letters[i], 20);
+  return g_bytes_new_take (out, n * 20);
+}
+
+/* Smart ban: a piece fails with blocks from an honest peer and a liar; when
+ * it passes later, the liar (whose block differs from the good one) is
+ * banned and the honest peer is not; blocks that were the same are no one's
+ * fault. */
+static void
+test_smart_ban (Fixture *f, gconstpointer data)
+{
+  Remote *a = remote_new_c (f, "127.0.0.2", 7001, 'a', TRUE, FALSE);
+  Remote *b = remote_new_c (f, "127.0.0.3", 7001, 'b', TRUE, FALSE);
+  Remote *c = remote_new_c (f, "127.0.0.4", 7001, 'c', TRUE, FALSE);
+  g_autoptr(GPtrArray) first = ips ("127.0.0.2", "127.0.0.3", "127.0.0.2", "127.0.0.3", NULL);
+  g_autoptr(GPtrArray) second = ips ("127.0.0.4", "127.0.0.4", "127.0.0.3", "127.0.0.4", NULL);
+  g_autoptr(GPtrArray) good = ips ("127.0.0.4", "127.0.0.4", "127.0.0.4", "127.0.0.4", NULL);
+  g_autoptr(GBytes) h1 = block_hashes ("gxgg");
+  g_autoptr(GBytes) h2 = block_hashes ("ggxg");
+  g_autoptr(GBytes) hok = block_hashes ("gggg");
+
+  connect_out (f, a);
+  connect_out (f, b);
+  connect_out (f, c);
+  g_assert_false (gbt_swarm_wants_block_hashes (f->swarm, 3));
+  gbt_swarm_piece_failed (f->swarm, 3, first, h1);
+  g_assert_true (gbt_swarm_wants_block_hashes (f->swarm, 3));
+  /* again, with b's bad block elsewhere: still nobody is charged */
+  gbt_swarm_piece_failed (f->swarm, 3, second, h2);
+  g_assert_cmpuint (f->banned->len, ==, 0);
+  g_assert_cmpint (gbt_swarm_get_trust (f->swarm, "127.0.0.2"), ==, 0);
+
+  gbt_swarm_piece_passed (f->swarm, 3, good, hok);
   g_assert_true (gbt_swarm_is_banned (f->swarm, "127.0.0.3"));
-  g_assert_cmpuint (f->banned->len, ==, 2);
-  gbt_test_wait_until (a->eof && b->eof, WAIT_MS);
-  g_assert_cmpuint (gbt_swarm_get_n_peers (f->swarm), ==, 0);
+  g_assert_false (gbt_swarm_is_banned (f->swarm, "127.0.0.2"));
+  g_assert_false (gbt_swarm_is_banned (f->swarm, "127.0.0.4"));
+  g_assert_cmpuint (f->banned->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (f->banned, 0), ==, "127.0.0.3");
+  gbt_test_wait_until (b->eof, WAIT_MS);
+  g_assert_true (remote_active (f, a));
+  g_assert_true (remote_active (f, c));
+  g_assert_false (gbt_swarm_wants_block_hashes (f->swarm, 3));
 }
 
 /* a good piece raises its contributors' trust (to 8 at most) and is
@@ -1045,23 +1088,23 @@ test_trust_passed (Fixture *f, gconstpointer data)
 
   connect_out (f, a);
   connect_in (f, b);
-  gbt_swarm_piece_passed (f->swarm, 5, who);
+  gbt_swarm_piece_passed (f->swarm, 5, who, NULL);
   g_assert_cmpint (gbt_swarm_get_trust (f->swarm, "127.0.0.2"), ==, 1);
   g_assert_cmpint (gbt_swarm_get_trust (f->swarm, "127.0.0.3"), ==, 0);
   gbt_test_wait_until (remote_find (a, GBT_MSG_HAVE, 5, 0) && remote_find (b, GBT_MSG_HAVE, 5, 0),
                        WAIT_MS);
   for (guint i = 0; i < 10; i++)
-    gbt_swarm_piece_passed (f->swarm, 6, who);
+    gbt_swarm_piece_passed (f->swarm, 6, who, NULL);
   g_assert_cmpint (gbt_swarm_get_trust (f->swarm, "127.0.0.2"), ==, 8);
 
   /* trust earned buys forgiveness: two sole failures leave it at 0 */
-  gbt_swarm_piece_failed (f->swarm, 7, who);
-  gbt_swarm_piece_failed (f->swarm, 8, who);
+  gbt_swarm_piece_failed (f->swarm, 7, who, NULL);
+  gbt_swarm_piece_failed (f->swarm, 8, who, NULL);
   g_assert_cmpint (gbt_swarm_get_trust (f->swarm, "127.0.0.2"), ==, 0);
   g_assert_false (gbt_swarm_is_banned (f->swarm, "127.0.0.2"));
   /* without it, the same two failures ban */
-  gbt_swarm_piece_failed (f->swarm, 7, who_b);
-  gbt_swarm_piece_failed (f->swarm, 8, who_b);
+  gbt_swarm_piece_failed (f->swarm, 7, who_b, NULL);
+  gbt_swarm_piece_failed (f->swarm, 8, who_b, NULL);
   g_assert_true (gbt_swarm_is_banned (f->swarm, "127.0.0.3"));
   gbt_test_wait_until (b->eof, WAIT_MS);
   g_assert_true (remote_active (f, a));
@@ -1124,6 +1167,57 @@ assert_picker_holds (Fixture *f, GArray *requested)
   for (guint i = 0; i < rest->len; i++)
     g_assert_false (blocks_contain (requested, &g_array_index (rest, GbtBlock, i)));
   gbt_bitfield_clear (&all);
+}
+
+/* Parole: after a piece failed with several senders, it is handed out
+ * whole to one peer (endgame included); if that peer goes, the next one
+ * gets it whole */
+static void
+test_parole (Fixture *f, gconstpointer data)
+{
+  Remote *a = remote_new_c (f, "127.0.0.2", 7001, 'a', TRUE, TRUE);
+  Remote *b = remote_new_c (f, "127.0.0.3", 7001, 'b', TRUE, TRUE);
+  g_autoptr(GPtrArray) who = ips ("127.0.0.2", "127.0.0.3", NULL);
+  g_autoptr(GArray) got_a = NULL;
+  g_autoptr(GArray) got_b = NULL;
+  const guint P = f->n_pieces - 1; /* remote_sync asks for the last piece */
+  guint from_a = 0, from_b = 0;
+
+  /* every piece but P is had: P is all there is to ask for */
+  for (guint i = 0; i < f->n_pieces; i++)
+    if (i != P)
+      {
+        gbt_bitfield_set (&f->have, i, TRUE);
+        gbt_picker_set_have (f->picker, i);
+      }
+  gbt_swarm_piece_failed (f->swarm, P, who, NULL);
+  g_assert_true (gbt_picker_on_parole (f->picker, P));
+
+  connect_seed (f, a, 0);
+  gbt_test_wait_until (remote_count (a, GBT_MSG_REQUEST) >= 4, WAIT_MS);
+  connect_seed (f, b, 0);
+  remote_sync (b);
+  remote_sync (a);
+  got_a = remote_requests (a);
+  got_b = remote_requests (b);
+  for (guint i = 0; i < got_a->len; i++)
+    from_a += g_array_index (got_a, GbtBlock, i).piece == P;
+  for (guint i = 0; i < got_b->len; i++)
+    from_b += g_array_index (got_b, GbtBlock, i).piece == P;
+  /* all four blocks from a, none from b, even though all are requested
+   * (endgame would otherwise ask b too) */
+  g_assert_cmpuint (from_a, ==, 4);
+  g_assert_cmpuint (from_b, ==, 0);
+
+  /* a goes: the piece is b's now, whole */
+  remote_hang_up (a);
+  gbt_test_wait_until (remote_count (b, GBT_MSG_REQUEST) >= 4, WAIT_MS);
+  g_clear_pointer (&got_b, g_array_unref);
+  got_b = remote_requests (b);
+  from_b = 0;
+  for (guint i = 0; i < got_b->len; i++)
+    from_b += g_array_index (got_b, GbtBlock, i).piece == P;
+  g_assert_cmpuint (from_b, ==, 4);
 }
 
 /* an unchoking seed gets our queue target's worth of requests (64 at
@@ -1679,6 +1773,8 @@ main (int argc, char **argv)
   ADD ("/swarm/ban/sole-contributor", test_ban_sole);
   ADD ("/swarm/ban/not-redialled", test_ban_not_redialled);
   ADD ("/swarm/ban/shared", test_ban_shared);
+  ADD ("/swarm/ban/smart", test_smart_ban);
+  ADD ("/swarm/ban/parole", test_parole);
   ADD ("/swarm/trust/passed", test_trust_passed);
   ADD ("/swarm/request/queue-target", test_request_queue_target);
   ADD ("/swarm/request/reqq", test_request_reqq);
