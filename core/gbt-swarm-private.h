@@ -14,7 +14,18 @@ G_BEGIN_DECLS
 
 #define MAX_HALF_OPEN 16
 #define MAX_CANDIDATES 2000
-#define REQUEST_TIMEOUT_US (30 * G_USEC_PER_SEC)
+/* no block for this long while we await some: the peer snubs us, and its
+ * requests go to others */
+#define REQUEST_TIMEOUT_US (20 * G_USEC_PER_SEC)
+/* snubbed this many times without a block in between: dropped */
+#define MAX_SNUBS 3
+/* Blocks a peer may send that we never asked for, beyond those it may
+ * still have had in flight when we cancelled or gave them up: a little
+ * slack for clients that answer a cancel late.  Past it, it is dropped. */
+#define UNREQUESTED_SLACK (256 * 1024)
+/* rejects while it unchokes us, with no block in between: dropped (more
+ * than our deepest queue, so one full queue rejected is forgiven) */
+#define MAX_REJECTS (2 * MAX_QUEUE)
 #define ROOM_IDLE_US (30 * G_USEC_PER_SEC)
 #define RECHOKE_TICKS 10
 #define INTEREST_TICKS 5
@@ -62,6 +73,10 @@ typedef struct {
   GArray *queued; /* GbtBlock: what it asked of us */
   guint queue_target;
   gboolean snubbed;
+  guint snubs; /* snubbed since its last block */
+  guint rejects; /* rejected while unchoking us, since its last block */
+  guint64 may_still_come; /* bytes cancelled or given up, which it may still send */
+  guint64 unrequested; /* bytes it sent that we never asked for */
   gint64 last_block_us;
   gint64 connected_us;
 } SwarmPeer;

@@ -90,12 +90,36 @@ find_block (GArray *blocks, const GbtBlock *block)
   return -1;
 }
 
+/* gives the blocks we await from @rec back to the picker; the peer may
+ * still send them (they may be on the wire) */
 static void
 return_requests (GbtSwarm *self, SwarmPeer *rec)
 {
-  for (guint i = 0; self->picker && i < rec->requests->len; i++)
-    gbt_picker_unrequest (self->picker, &g_array_index (rec->requests, GbtBlock, i));
+  for (guint i = 0; i < rec->requests->len; i++)
+    {
+      GbtBlock *b = &g_array_index (rec->requests, GbtBlock, i);
+      if (self->picker)
+        gbt_picker_unrequest (self->picker, b);
+      rec->may_still_come += b->length;
+    }
   g_array_set_size (rec->requests, 0);
+}
+
+static void
+drop_peer (SwarmPeer *rec, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+/* closes a peer for misbehaving: the reason reaches the torrent's
+ * peer-dropped signal */
+static void
+drop_peer (SwarmPeer *rec, const char *format, ...)
+{
+  va_list ap;
+  g_autoptr(GError) error = NULL;
+
+  va_start (ap, format);
+  error = g_error_new_valist (GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL, format, ap);
+  va_end (ap);
+  gbt_peer_close (rec->peer, error);
 }
 
 static gboolean
@@ -501,6 +525,7 @@ cancel_elsewhere (GbtSwarm *self, SwarmPeer *from, const GbtBlock *block)
       if (rec == from || (idx = find_block (rec->requests, block)) < 0)
         continue;
       g_array_remove_index (rec->requests, idx);
+      rec->may_still_come += block->length;
       gbt_peer_send_cancel (rec->peer, block);
     }
 }
@@ -515,15 +540,28 @@ on_block (GbtPeer *peer, const GbtBlock *block, const guint8 *bytes, gpointer da
 
   if (i < 0 || g_array_index (rec->requests, GbtBlock, i).length != block->length)
     {
-      /* unsolicited, cancelled or a duplicate: no use to us */
-      g_debug ("[%s] unrequested block %u+%u", gbt_peer_get_name (peer), block->piece,
-               block->begin);
+      /* no use to us: wasted, never downloaded.  A block we cancelled or
+       * gave up on may still come; past those and a little slack, the
+       * peer is sending what nobody asked for */
       self->wasted += block->length;
+      if (rec->may_still_come >= block->length)
+        {
+          rec->may_still_come -= block->length;
+          return;
+        }
+      rec->may_still_come = 0;
+      rec->unrequested += block->length;
+      if (rec->unrequested > UNREQUESTED_SLACK)
+        drop_peer (rec, "sent %" G_GUINT64_FORMAT " KiB of blocks we never asked for (last: "
+                   "piece %u at %u, %u bytes)", rec->unrequested / 1024, block->piece,
+                   block->begin, block->length);
       return;
     }
   g_array_remove_index (rec->requests, i);
   rec->last_block_us = gbt_swarm_now (self);
   rec->snubbed = FALSE;
+  rec->snubs = 0;
+  rec->rejects = 0;
   self->downloaded += block->length;
   self->rate_window_down += block->length;
   if (self->state != GBT_TORRENT_STATE_DOWNLOADING || self->picker == NULL
@@ -585,6 +623,14 @@ on_reject (GbtPeer *peer, const GbtBlock *block, gpointer data)
   g_array_remove_index (rec->requests, i);
   if (rec->swarm->picker)
     gbt_picker_unrequest (rec->swarm->picker, block);
+  /* BEP 6: a choke rejects everything pending, which is fine; rejects
+   * while it unchokes us, and no block, are a peer that claims pieces it
+   * will not send */
+  if (!gbt_peer_is_choking (peer) && ++rec->rejects > MAX_REJECTS)
+    {
+      drop_peer (rec, "rejected %u requests for pieces it claims, and sent none", rec->rejects);
+      return;
+    }
   gbt_swarm_kick (rec->swarm);
 }
 
@@ -711,6 +757,12 @@ gbt_swarm_tick (GbtSwarm *self)
         {
           rec->snubbed = TRUE;
           return_requests (self, rec);
+          if (++rec->snubs >= MAX_SNUBS)
+            {
+              drop_peer (rec, "asked for blocks %u times and sent none for %u s each time",
+                         rec->snubs, (guint) (REQUEST_TIMEOUT_US / G_USEC_PER_SEC));
+              continue;
+            }
           rec->last_block_us = now;
         }
     }
@@ -772,7 +824,8 @@ gbt_swarm_finished (GbtSwarm *self)
 {
   FOR_LIVE (self, i, rec)
     {
-      /* endgame leftovers: tell the peers not to bother */
+      /* endgame leftovers: tell the peers not to bother (they may still
+       * come: return_requests counts them as such) */
       for (guint k = 0; k < rec->requests->len; k++)
         gbt_peer_send_cancel (rec->peer, &g_array_index (rec->requests, GbtBlock, k));
       return_requests (self, rec);

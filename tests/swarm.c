@@ -83,6 +83,7 @@ struct _Fixture {
   guint n_dials; /* every dial asked */
   GArray *reads; /* guint: ops->read_piece */
   GPtrArray *banned; /* char*: ops->banned */
+  GPtrArray *dropped; /* char*: ops->dropped's reasons */
   GArray *blocks; /* GbtBlock: ops->block */
   guint n_complete;
 };
@@ -186,6 +187,14 @@ fake_banned (gpointer data, const char *ip)
   g_ptr_array_add (f->banned, g_strdup (ip));
 }
 
+static void
+fake_dropped (gpointer data, GbtPeer *peer, const GError *reason)
+{
+  Fixture *f = data;
+  g_assert_true (reason->domain == GBT_PEER_WIRE_ERROR);
+  g_ptr_array_add (f->dropped, g_strdup (reason->message));
+}
+
 static gint64
 fake_now (gpointer data)
 {
@@ -200,6 +209,7 @@ static const GbtSwarmOps fake_ops = {
   .connect_async = fake_connect_async,
   .connect_finish = fake_connect_finish,
   .banned = fake_banned,
+  .dropped = fake_dropped,
   .now_us = fake_now,
 };
 
@@ -721,6 +731,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->dials = g_ptr_array_new ();
   f->reads = g_array_new (FALSE, FALSE, sizeof (guint));
   f->banned = g_ptr_array_new_with_free_func (g_free);
+  f->dropped = g_ptr_array_new_with_free_func (g_free);
   f->blocks = g_array_new (FALSE, FALSE, sizeof (GbtBlock));
   f->swarm = gbt_swarm_new (&fake_ops, f);
   /* 64 pieces of 4 blocks, none ours */
@@ -751,6 +762,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_ptr_array_unref (f->dials);
   g_array_unref (f->reads);
   g_ptr_array_unref (f->banned);
+  g_ptr_array_unref (f->dropped);
   g_array_unref (f->blocks);
   gbt_picker_free (f->picker);
   gbt_bitfield_clear (&f->have);
@@ -1438,6 +1450,57 @@ test_wasted_unrequested (Fixture *f, gconstpointer data)
   g_assert_cmpuint (gbt_picker_n_partial (f->picker), ==, 0);
 }
 
+/* blocks nobody asked for: a little slack, then the peer is dropped with a
+ * reason; what it sent is wasted, never downloaded */
+static void
+test_unrequested_flood (Fixture *f, gconstpointer data)
+{
+  Remote *r = remote_new_c (f, "127.0.0.2", 7001, 'a', TRUE, FALSE);
+  GbtPeer *p = connect_out (f, r);
+  guint sent = 0;
+
+  gbt_peer_ref (p);
+  while (!gbt_peer_is_closed (p) && sent < 64)
+    {
+      GbtBlock x = { sent % f->n_pieces, 0, GBT_BLOCK_SIZE };
+      remote_send_piece (r, &x);
+      sent++;
+      gbt_test_wait_until (gbt_swarm_get_wasted (f->swarm) == (guint64) sent * GBT_BLOCK_SIZE,
+                           WAIT_MS);
+    }
+  gbt_test_wait_until (r->eof, WAIT_MS);
+  /* dropped once past 256 KiB: the 17th block */
+  g_assert_cmpuint (sent, ==, 17);
+  g_assert_cmpuint (gbt_swarm_get_downloaded (f->swarm), ==, 0);
+  g_assert_cmpuint (f->blocks->len, ==, 0);
+  g_assert_cmpuint (f->dropped->len, ==, 1);
+  g_assert_nonnull (strstr (g_ptr_array_index (f->dropped, 0), "never asked for"));
+  g_assert_true (gbt_peer_is_closed (p));
+  gbt_peer_unref (p);
+}
+
+/* blocks we gave up on (a choke without the fast extension returns them)
+ * may still arrive: they are wasted, but the peer is not dropped for them */
+static void
+test_unrequested_late (Fixture *f, gconstpointer data)
+{
+  Remote *r = remote_new_c (f, "127.0.0.2", 7001, 'a', FALSE, FALSE);
+  GbtPeer *p = connect_seed (f, r, 0);
+  g_autoptr(GArray) asked = NULL;
+
+  gbt_test_wait_until (remote_count (r, GBT_MSG_REQUEST) >= 64, WAIT_MS);
+  asked = remote_requests (r);
+  remote_send_simple (r, GBT_MSG_CHOKE);
+  gbt_test_wait_until (gbt_swarm_get_requests (f->swarm, p)->len == 0, WAIT_MS);
+  for (guint i = 0; i < asked->len; i++)
+    remote_send_piece (r, &g_array_index (asked, GbtBlock, i));
+  gbt_test_wait_until (gbt_swarm_get_wasted (f->swarm) == asked->len * (guint64) GBT_BLOCK_SIZE,
+                       WAIT_MS);
+  g_assert_false (r->eof);
+  g_assert_true (remote_active (f, r));
+  g_assert_cmpuint (f->dropped->len, ==, 0);
+}
+
 /* ---- snubbing ---- */
 
 static void
@@ -1449,12 +1512,12 @@ test_snubbed (Fixture *f, gconstpointer data)
   GbtBlock x;
 
   gbt_test_wait_until (remote_count (r, GBT_MSG_REQUEST) >= 64, WAIT_MS);
-  f->now += S (29);
+  f->now += S (19);
   gbt_swarm_tick (f->swarm);
   g_assert_false (gbt_swarm_is_snubbed (f->swarm, p));
   g_assert_cmpuint (gbt_swarm_get_requests (f->swarm, p)->len, ==, 64);
 
-  f->now += S (2); /* 31 s without a block */
+  f->now += S (2); /* 21 s without a block */
   gbt_swarm_tick (f->swarm);
   g_assert_true (gbt_swarm_is_snubbed (f->swarm, p));
   g_assert_cmpuint (gbt_swarm_get_requests (f->swarm, p)->len, ==, 0);
@@ -1469,6 +1532,67 @@ test_snubbed (Fixture *f, gconstpointer data)
   gbt_test_wait_until (!gbt_swarm_is_snubbed (f->swarm, p), WAIT_MS);
   g_assert_cmpuint (f->blocks->len, ==, 1);
   g_assert_true (block_equal (&g_array_index (f->blocks, GbtBlock, 0), &x));
+}
+
+/* snubbed three times without a block in between: dropped */
+static void
+test_snubbed_repeatedly (Fixture *f, gconstpointer data)
+{
+  Remote *r = remote_new_c (f, "127.0.0.2", 7001, 'a', TRUE, FALSE);
+  GbtPeer *p = connect_seed (f, r, 0);
+
+  gbt_peer_ref (p);
+  for (guint round = 1; round <= 3; round++)
+    {
+      gbt_test_wait_until (gbt_swarm_get_requests (f->swarm, p)
+                               && gbt_swarm_get_requests (f->swarm, p)->len > 0,
+                           WAIT_MS);
+      f->now += S (21);
+      gbt_swarm_tick (f->swarm);
+      if (round < 3)
+        {
+          g_assert_true (gbt_swarm_is_snubbed (f->swarm, p));
+          g_assert_false (gbt_peer_is_closed (p));
+        }
+    }
+  g_assert_true (gbt_peer_is_closed (p));
+  g_assert_cmpuint (f->dropped->len, ==, 1);
+  g_assert_cmpuint (gbt_picker_n_partial (f->picker), ==, 0);
+  gbt_peer_unref (p);
+}
+
+/* a peer that unchokes us and rejects whatever we ask: dropped after more
+ * rejects than a full queue's worth, without a block */
+static void
+test_rejects_everything (Fixture *f, gconstpointer data)
+{
+  Remote *r = remote_new_c (f, "127.0.0.2", 7001, 'a', TRUE, FALSE);
+  GbtPeer *p = connect_seed (f, r, 0);
+  guint answered = 0;
+
+  gbt_peer_ref (p);
+  for (guint round = 0; round < 100 && !gbt_peer_is_closed (p); round++)
+    {
+      g_autoptr(GArray) asked = NULL;
+
+      gbt_test_wait_until (remote_count (r, GBT_MSG_REQUEST) > answered || gbt_peer_is_closed (p),
+                           WAIT_MS);
+      asked = remote_requests (r);
+      for (; answered < asked->len; answered++)
+        {
+          const GbtBlock *b = &g_array_index (asked, GbtBlock, answered);
+          remote_send_request (r, GBT_MSG_REJECT, b->piece, b->begin, b->length);
+        }
+      gbt_test_wait_until (gbt_swarm_get_requests (f->swarm, p) == NULL
+                               || gbt_swarm_get_requests (f->swarm, p)->len == 0
+                               || remote_count (r, GBT_MSG_REQUEST) > answered,
+                           WAIT_MS);
+    }
+  gbt_test_wait_until (gbt_peer_is_closed (p), WAIT_MS);
+  g_assert_cmpuint (answered, >, 1000);
+  g_assert_cmpuint (f->dropped->len, ==, 1);
+  g_assert_nonnull (strstr (g_ptr_array_index (f->dropped, 0), "rejected"));
+  gbt_peer_unref (p);
 }
 
 /* ---- uploads ---- */
@@ -1775,6 +1899,10 @@ main (int argc, char **argv)
   ADD ("/swarm/ban/shared", test_ban_shared);
   ADD ("/swarm/ban/smart", test_smart_ban);
   ADD ("/swarm/ban/parole", test_parole);
+  ADD ("/swarm/unrequested/flood", test_unrequested_flood);
+  ADD ("/swarm/unrequested/late", test_unrequested_late);
+  ADD ("/swarm/snub/repeatedly", test_snubbed_repeatedly);
+  ADD ("/swarm/reject/everything", test_rejects_everything);
   ADD ("/swarm/trust/passed", test_trust_passed);
   ADD ("/swarm/request/queue-target", test_request_queue_target);
   ADD ("/swarm/request/reqq", test_request_reqq);
