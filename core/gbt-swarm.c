@@ -103,6 +103,10 @@ return_requests (GbtSwarm *self, SwarmPeer *rec)
       rec->may_still_come += b->length;
     }
   g_array_set_size (rec->requests, 0);
+  /* a piece on parole that it stopped sending starts over, whole, from
+   * another: it cannot hold up the endgame */
+  if (self->picker)
+    gbt_picker_release (self->picker, rec);
 }
 
 static void
@@ -424,8 +428,6 @@ on_closed (GbtPeer *peer, const GError *reason, gpointer data)
   self->n_live--;
   gbt_ltep_peer_closed (self->config.extensions, peer);
   return_requests (self, rec);
-  if (self->picker)
-    gbt_picker_release (self->picker, rec);
   g_array_set_size (rec->queued, 0);
   if (self->picker && has->n_set > 0)
     gbt_picker_remove_peer_bitfield (self->picker, has);

@@ -609,6 +609,56 @@ test_large (void)
   peer_clear (&sparse);
 }
 
+/* Parole (smart ban): a failed piece is handed out whole to one peer,
+ * endgame included; a peer we trust less does not get it; when its owner
+ * goes, what it sent is dropped and the next peer gets the piece whole */
+static void
+test_parole (void)
+{
+  /* 2 pieces of 2 blocks */
+  GbtPicker *picker = gbt_picker_new (2, 32 * KiB, 64 * KiB);
+  g_autoptr(GArray) out = blocks_new ();
+  FakePeer a, b;
+  GbtBlock blk;
+  gboolean complete;
+
+  peer_init (&a, 2, TRUE);
+  peer_init (&b, 2, TRUE);
+  gbt_picker_add_peer_bitfield (picker, &a.has);
+  gbt_picker_add_peer_bitfield (picker, &b.has);
+  gbt_picker_set_have (picker, 1);
+  gbt_picker_set_parole (picker, 0);
+  g_assert_true (gbt_picker_on_parole (picker, 0));
+
+  /* b is not trusted with it */
+  g_array_set_size (out, 0);
+  g_assert_cmpuint (gbt_picker_pick_full (picker, &b.has, 10, already_requested_cb, &b, FALSE,
+                                          out), ==, 0);
+  /* a takes both blocks; b gets none, not even in endgame */
+  g_assert_cmpuint (pick (picker, &a, 1, out), ==, 1);
+  g_assert_cmpuint (pick (picker, &b, 10, out), ==, 0);
+  g_assert_cmpuint (pick (picker, &a, 10, out), ==, 1);
+  g_assert_true (gbt_picker_in_endgame (picker));
+  g_assert_cmpuint (pick (picker, &b, 10, out), ==, 0);
+
+  /* a sent one block and went: the piece starts over, b's now */
+  blk = g_array_index (a.outstanding, GbtBlock, 0);
+  g_assert_true (gbt_picker_block_received (picker, &blk, &complete));
+  blk = g_array_index (a.outstanding, GbtBlock, 1);
+  gbt_picker_unrequest (picker, &blk);
+  gbt_picker_release (picker, &a);
+  g_assert_cmpuint (gbt_picker_n_partial (picker), ==, 0);
+  g_assert_cmpuint (pick (picker, &b, 10, out), ==, 2);
+  g_assert_cmpuint (pick (picker, &a, 10, out), ==, 0);
+
+  /* it passes: off parole */
+  gbt_picker_piece_verified (picker, 0);
+  g_assert_false (gbt_picker_on_parole (picker, 0));
+  peer_clear (&a);
+  peer_clear (&b);
+  gbt_picker_free (picker);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -625,6 +675,7 @@ main (int argc, char **argv)
   g_test_add_func ("/picker/is-done", test_is_done);
   g_test_add_func ("/picker/simulated-download", test_simulated_download);
   g_test_add_func ("/picker/large", test_large);
+  g_test_add_func ("/picker/parole", test_parole);
 
   return g_test_run ();
 }
