@@ -277,7 +277,15 @@ state_cb (GObject *object, GParamSpec *pspec, gpointer user_data)
   if (gbt_torrent_get_state (t) == GBT_TORRENT_STATE_ERROR && !d->stopping)
     {
       const GError *e = gbt_torrent_get_error (t);
-      download_stop (d, GBT_EXIT_FAILURE, e ? e->message : "unknown error");
+      g_autofree char *msg = NULL;
+
+      /* a full or read-only disk: say that nothing verified is lost */
+      if (g_error_matches (e, GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_STORAGE)
+          && gbt_torrent_get_n_pieces_have (t) > 0 && !d->seed_only)
+        msg = g_strdup_printf ("%s (the %u verified pieces are kept: run again once the disk "
+                               "has room or is writable, and only the rest is downloaded)",
+                               e->message, gbt_torrent_get_n_pieces_have (t));
+      download_stop (d, GBT_EXIT_FAILURE, msg ? msg : e ? e->message : "unknown error");
     }
   else if (d->seed_only && gbt_torrent_get_state (t) == GBT_TORRENT_STATE_DOWNLOADING && !d->stopping)
     {
