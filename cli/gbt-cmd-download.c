@@ -339,7 +339,7 @@ dropped_cb (GbtTorrent *t, const char *address, const char *client, const char *
       g_autofree char *fields = json_peer_fields (address, client, reason);
       json_event (d, "peer-dropped", "%s", fields);
     }
-  else if (d->verbose)
+  if (d->verbose)
     {
       clear_line (d);
       fprintf (stderr, "peer %s%s%s%s dropped: %s\n", address, client ? " (" : "",
@@ -360,7 +360,7 @@ banned_cb (GbtTorrent *t, const char *ip, gpointer user_data)
       g_autofree char *fields = json_peer_fields (ip, client, BAN_REASON);
       json_event (d, "peer-banned", "%s", fields);
     }
-  else if (d->verbose)
+  if (d->verbose)
     {
       clear_line (d);
       fprintf (stderr, "peer %s%s%s%s banned: %s\n", ip, client ? " (" : "", client ? client : "",
@@ -757,7 +757,7 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
   "    the protocol or misbehaving,\n"                                                         \
   "  peer-banned (address IP, client or null, reason): an address banned for sending\n"       \
   "    data that failed hash checks.\n"                                                         \
-  "Without --json, warnings go to stderr (\"gbt: warning: ...\"), and -v prints the\n"         \
+  "Without --json, warnings go to stderr (\"gbt: warning: ...\"); -v prints the\n"              \
   "trackers' state and dropped and banned peers there in words.\n\n"
 
 int

@@ -108,7 +108,9 @@ def main():
             staller = liar_peer(sw, info, "stall", hold=120)
             seeder = libtorrent_seeder(sw, info, src_dir, upload_limit=2 * MiB)
             others = {seeder.addr, staller.addr} | {p.addr for p in liars.values()}
-            run = start_leecher(sw, info, sw.path("out"))
+            # -v: dropped and banned peers also said in words on stderr
+            run = start_leecher(sw, info, sw.path("out"),
+                                gbt_args=("-v",) if KIND == "gbt" else ())
             rc = run.wait(120)
             exit_time = time.time()
             # the liars log their side of the last closes: every connection
@@ -144,9 +146,16 @@ def main():
                        and "client" in e]
                 if not got:
                     missing.append("%s liar (%s)" % (m, want))
+            if KIND == "gbt":
+                with open(run.proc.log_path, errors="replace") as f:
+                    said = f.read()
+                for m in MALFORMED:
+                    want = "peer %s:%d dropped: " % (liars[m].addr, liars[m].port)
+                    if want not in said:
+                        missing.append("%s liar on stderr (-v): no line with %r" % (m, want))
             tap.ok(KIND == "gbt" and rc == 0 and not missing,
                    "--json has a peer-dropped event with address and reason for each "
-                   "malformed-message liar, and the download completes",
+                   "malformed-message liar, -v says it on stderr, and the download completes",
                    "no peer-dropped event for: %s" % ", ".join(missing), todo)
             # The honest seeder must not have been punished for the liars.
             tap.ok(rc == 0 and run.elapsed < 100,
