@@ -37,16 +37,17 @@ mkfs.ext4 and e2fsck; a missing one is a TAP skip that names it.
 
 Exit: 0 pass, 1 fail (a missing or broken gbt too); TAP on stdout.
 """
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gbtinterop import KiB, MiB  # noqa: E402
 from gbtinterop.payload import compare_tree, write_random_file  # noqa: E402
 from gbtinterop.peers import libtorrent_seeder, start_leecher  # noqa: E402
-from gbtinterop.procs import json_events  # noqa: E402
 from gbtinterop.swarm import Swarm  # noqa: E402
 from gbtinterop.tap import check_prerequisites, log, run_cases, skip_all  # noqa: E402
 from gbtinterop.torrents import make_torrent  # noqa: E402
@@ -70,13 +71,32 @@ def missing_prerequisite():
     for tool in ("unshare", "mount", "umount", "losetup", "mkfs.ext2", "mkfs.ext4", "e2fsck",
                  "sync"):
         if shutil.which(tool) is None:
-            return "%s is not installed" % tool
+            return "%s is not installed (or not on PATH)" % tool
     if not os.path.exists("/dev/loop-control"):
         return "no /dev/loop-control: loop devices are not available"
     r = subprocess.run(["unshare", "-m", "--propagation", "private", "true"],
                        capture_output=True, text=True, timeout=30)
     if r.returncode != 0:
         return "unshare -m fails: %s" % (r.stderr.strip() or "exit %d" % r.returncode)
+    # mounting a tmpfs and a loop-mounted ext2 in a private namespace
+    tmp = tempfile.mkdtemp(prefix="gbt-disk-faults-probe-")
+    try:
+        img = os.path.join(tmp, "probe.img")
+        with open(img, "wb") as f:
+            f.truncate(2 * MiB)
+        r = subprocess.run(["mkfs.ext2", "-q", "-F", img], capture_output=True, text=True,
+                           timeout=60)
+        if r.returncode != 0:
+            return "mkfs.ext2 fails: %s" % r.stderr.strip()
+        for what, cmd in (("mount -t tmpfs", "mount -t tmpfs -o size=1m tmpfs '%s'" % tmp),
+                          ("mount -o loop (loop devices)", "mount -o loop '%s' '%s'" % (img, tmp))):
+            r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", cmd],
+                               capture_output=True, text=True, timeout=60)
+            if r.returncode != 0:
+                return "%s fails in a private mount namespace: %s" % (
+                    what, r.stderr.strip() or "exit %d" % r.returncode)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return None
 
 
@@ -127,6 +147,14 @@ def image(sw, name, size_mib, mkfs):
         f.truncate(size_mib * MiB)
     sh(*mkfs, path)
     return path
+
+
+def pieces_of(line):
+    """The "pieces" counter of one of gbt's --json lines (-1: not one)."""
+    try:
+        return int(json.loads(line).get("pieces", -1))
+    except (ValueError, TypeError, AttributeError):
+        return -1
 
 
 def error_event(run):
@@ -236,9 +264,7 @@ def readonly_mid(tap):
                 return
             run = start_leecher(sw, info, out)
             quarter = info.num_pieces // 4
-            line = run.proc.wait_line(
-                lambda l: l.startswith("{") and '"pieces":' in l
-                and int(l.split('"pieces":')[1].split(",")[0]) >= quarter, RUN_TIMEOUT)
+            line = run.proc.wait_line(lambda l: pieces_of(l) >= quarter, RUN_TIMEOUT)
             if line is None:
                 run.wait(5)
                 tap.ok(False, "read-only: gbt got a quarter of the pieces", run.proc.log_tail())
@@ -246,7 +272,7 @@ def readonly_mid(tap):
                 return
             # what gbt reported had is written: make it durable, then let
             # the kernel take the file system read-only as on a disk error
-            at_sync = int(line.split('"have":')[1].split(",")[0])
+            at_sync = json.loads(line)["have"]
             sh("sync", "-f", point)
             with open(trigger, "w") as f:
                 f.write("1")
