@@ -22,6 +22,9 @@ typedef int (*GbtCliCommandFunc) (int argc, char **argv, GbtCliGlobals *globals)
 
 /* Prints "gbt: <message>" on stderr. */
 void gbt_cli_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
+/* Prints what gbt_metainfo_get_warnings() lists, "gbt: warning: <sentence>"
+ * a line on stderr (commands with --json put them in their output instead). */
+void gbt_cli_print_warnings (GbtMetainfo *mi);
 /* Parses @context over argc/argv; on a usage error prints it and returns FALSE. */
 gboolean gbt_cli_parse (GOptionContext *context, int *argc, char ***argv);
 /* Loads plugins as asked by the global options; a usage error returns 2, a

@@ -33,6 +33,9 @@ typedef struct {
   const char *select;
   const char *skip;
   GArray *magnet_select; /* the link's so=, when neither is given */
+  /* IP -> the client name a peer from there last gave (peer-banned names
+   * only the IP; the ban closes the peer first, reported as peer-dropped) */
+  GHashTable *clients;
 } Download;
 
 static void
@@ -274,7 +277,15 @@ state_cb (GObject *object, GParamSpec *pspec, gpointer user_data)
   if (gbt_torrent_get_state (t) == GBT_TORRENT_STATE_ERROR && !d->stopping)
     {
       const GError *e = gbt_torrent_get_error (t);
-      download_stop (d, GBT_EXIT_FAILURE, e ? e->message : "unknown error");
+      g_autofree char *msg = NULL;
+
+      /* a full or read-only disk: say that nothing verified is lost */
+      if (g_error_matches (e, GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_STORAGE)
+          && gbt_torrent_get_n_pieces_have (t) > 0 && !d->seed_only)
+        msg = g_strdup_printf ("%s (the %u verified pieces are kept: run again once the disk "
+                               "has room or is writable, and only the rest is downloaded)",
+                               e->message, gbt_torrent_get_n_pieces_have (t));
+      download_stop (d, GBT_EXIT_FAILURE, msg ? msg : e ? e->message : "unknown error");
     }
   else if (d->seed_only && gbt_torrent_get_state (t) == GBT_TORRENT_STATE_DOWNLOADING && !d->stopping)
     {
@@ -287,15 +298,73 @@ state_cb (GObject *object, GParamSpec *pspec, gpointer user_data)
     }
 }
 
+/* ,"address":...,"client":...|null,"reason":... */
+static char *
+json_peer_fields (const char *address, const char *client, const char *reason)
+{
+  GString *s = g_string_new ("\"address\":");
+
+  gbt_cli_json_string (s, address);
+  g_string_append (s, ",\"client\":");
+  if (client)
+    gbt_cli_json_string (s, client);
+  else
+    g_string_append (s, "null");
+  g_string_append (s, ",\"reason\":");
+  gbt_cli_json_string (s, reason);
+  return g_string_free (s, FALSE);
+}
+
+/* "127.0.0.5:6881" or "[::1]:6881" -> its IP */
+static char *
+address_ip (const char *address)
+{
+  const char *colon = strrchr (address, ':');
+
+  if (address[0] == '[' && colon && colon > address && colon[-1] == ']')
+    return g_strndup (address + 1, colon - address - 2);
+  return colon ? g_strndup (address, colon - address) : g_strdup (address);
+}
+
+static void
+dropped_cb (GbtTorrent *t, const char *address, const char *client, const char *reason,
+            gpointer user_data)
+{
+  Download *d = user_data;
+
+  if (client)
+    g_hash_table_insert (d->clients, address_ip (address), g_strdup (client));
+  if (d->json)
+    {
+      g_autofree char *fields = json_peer_fields (address, client, reason);
+      json_event (d, "peer-dropped", "%s", fields);
+    }
+  if (d->verbose)
+    {
+      clear_line (d);
+      fprintf (stderr, "peer %s%s%s%s dropped: %s\n", address, client ? " (" : "",
+               client ? client : "", client ? ")" : "", reason);
+    }
+}
+
+#define BAN_REASON "sent data that failed hash checks"
+
 static void
 banned_cb (GbtTorrent *t, const char *ip, gpointer user_data)
 {
   Download *d = user_data;
+  const char *client = g_hash_table_lookup (d->clients, ip);
+
   if (d->json)
     {
-      g_autoptr(GString) s = g_string_new ("\"address\":");
-      gbt_cli_json_string (s, ip);
-      json_event (d, "peer-banned", "%s", s->str);
+      g_autofree char *fields = json_peer_fields (ip, client, BAN_REASON);
+      json_event (d, "peer-banned", "%s", fields);
+    }
+  if (d->verbose)
+    {
+      clear_line (d);
+      fprintf (stderr, "peer %s%s%s%s banned: %s\n", ip, client ? " (" : "", client ? client : "",
+               client ? ")" : "", BAN_REASON);
     }
 }
 
@@ -344,6 +413,7 @@ typedef struct {
   char *skip;
   char *max_up;
   char *max_down;
+  gboolean verbose;
 } RunOptions;
 
 static void
@@ -372,6 +442,7 @@ add_swarm_options (GOptionContext *ctx, RunOptions *o)
     { "max-peers", 0, 0, G_OPTION_ARG_INT, &o->max_peers, "Most peers per torrent (default 50)", "N" },
     { "max-up", 0, 0, G_OPTION_ARG_STRING, &o->max_up, "Upload limit, e.g. 500K, 2MiB, 10mbit (0: none)", "RATE" },
     { "announce-all", 0, 0, G_OPTION_ARG_NONE, &o->announce_all, "Announce to every tracker of every tier, not one at a time", NULL },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose, "Say on stderr what happens: trackers, dropped and banned peers", NULL },
     { NULL }
   };
 
@@ -478,6 +549,26 @@ apply_selection (GbtTorrent *torrent, const char *select, const char *skip, GArr
   return GBT_EXIT_OK;
 }
 
+/* what was odd about the .torrent (bytes after its dictionary, names
+ * changed to be safe on disk): a "warning" event each with --json, else
+ * "gbt: warning: ..." on stderr */
+static void
+report_warnings (Download *d, GbtMetainfo *mi)
+{
+  if (!d->json)
+    {
+      clear_line (d);
+      gbt_cli_print_warnings (mi);
+      return;
+    }
+  for (const char *const *w = gbt_metainfo_get_warnings (mi); *w; w++)
+    {
+      g_autoptr(GString) s = g_string_new ("\"message\":");
+      gbt_cli_json_string (s, *w);
+      json_event (d, "warning", "%s", s->str);
+    }
+}
+
 static void
 metadata_cb (GbtTorrent *torrent, gpointer user_data)
 {
@@ -495,6 +586,7 @@ metadata_cb (GbtTorrent *torrent, gpointer user_data)
           return;
         }
     }
+  report_warnings (d, mi);
   if (d->json)
     {
       g_autoptr(GString) s = g_string_new ("\"name\":");
@@ -606,14 +698,16 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
   d.started_us = d.last_progress_us = g_get_monotonic_time ();
   d.idle_timeout = o->idle_timeout;
   d.exit_code = GBT_EXIT_FAILURE;
-  d.verbose = globals->verbose;
+  d.verbose = globals->verbose || o->verbose;
   d.select = o->select;
   d.skip = o->skip;
   d.magnet_select = magnet ? magnet->select_only : NULL;
+  d.clients = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
   g_signal_connect (torrent, "finished", G_CALLBACK (finished_cb), &d);
   g_signal_connect (torrent, "notify::state", G_CALLBACK (state_cb), &d);
   g_signal_connect (torrent, "peer-banned", G_CALLBACK (banned_cb), &d);
+  g_signal_connect (torrent, "peer-dropped", G_CALLBACK (dropped_cb), &d);
   g_signal_connect (torrent, "hash-failed", G_CALLBACK (hash_failed_cb), &d);
   g_signal_connect (torrent, "metadata-received", G_CALLBACK (metadata_cb), &d);
   tick_id = g_timeout_add (1000, tick_cb, &d);
@@ -621,6 +715,8 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
   sigterm_id = g_unix_signal_add (SIGTERM, signal_cb, &d);
   if (o->json)
     json_event (&d, "start", "\"listen_port\":%u", gbt_session_get_listen_port (session));
+  if (mi)
+    report_warnings (&d, mi);
 
   gbt_torrent_start (torrent);
   g_main_loop_run (d.loop);
@@ -647,8 +743,22 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
   g_main_loop_unref (d.loop);
   g_free (d.fail_reason);
   g_free (d.last_tracker_status);
+  g_hash_table_unref (d.clients);
   return rc;
 }
+
+#define JSON_EVENTS_HELP                                                                         \
+  "--json prints one JSON object a line on stdout, each with \"event\" and the counters\n"       \
+  "(have, size, pieces, downloaded, uploaded, rates, peers, peer_sources).  Events:\n"           \
+  "  start, metadata, progress (each second), done, seeding, stopped, error (reason),\n"         \
+  "  warning (message: something odd about the .torrent, e.g. bytes after its end),\n"         \
+  "  hash-failed (piece),\n"                                                                     \
+  "  peer-dropped (address IP:port, client or null, reason): a peer closed for breaking\n"     \
+  "    the protocol or misbehaving,\n"                                                         \
+  "  peer-banned (address IP, client or null, reason): an address banned for sending\n"       \
+  "    data that failed hash checks.\n"                                                         \
+  "Without --json, warnings go to stderr (\"gbt: warning: ...\"); -v prints the\n"              \
+  "trackers' state and dropped and banned peers there in words.\n\n"
 
 int
 gbt_cmd_download (int argc, char **argv, GbtCliGlobals *globals)
@@ -674,6 +784,7 @@ gbt_cmd_download (int argc, char **argv, GbtCliGlobals *globals)
                                     "A magnet link's metadata comes from its peers (BEP 9): from "
                                     "the trackers it names (tr=), the peers it names (x.pe=) and "
                                     "any peer source plugin.\n\n"
+                                    JSON_EVENTS_HELP
                                     "Exit status: 0 when every piece is verified on disk, 1 on failure "
                                     "or interruption (verified data is kept: run again to resume), "
                                     "2 on a usage error.");
@@ -711,6 +822,7 @@ gbt_cmd_seed (int argc, char **argv, GbtCliGlobals *globals)
   add_swarm_options (ctx, &o);
   g_option_context_set_description (ctx,
                                     "Example:\n  gbt seed ubuntu.iso.torrent -d ~/Downloads --ratio 2\n\n"
+                                    JSON_EVENTS_HELP
                                     "Seeds until Ctrl-C (announcing 'stopped') or a limit.  Exit status: "
                                     "0 after seeding, 1 if the data is incomplete or on failure, 2 on a "
                                     "usage error.");

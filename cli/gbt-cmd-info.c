@@ -132,7 +132,6 @@ print_torrent_text (GbtMetainfo *mi)
   g_autofree char *total = gbt_cli_format_size (gbt_metainfo_get_total_size (mi));
   g_autofree char *plen = gbt_cli_format_size (gbt_metainfo_get_piece_length (mi));
   const char *const *seeds = gbt_metainfo_get_url_list (mi);
-  const char *const *warnings = gbt_metainfo_get_warnings (mi);
   guint n_files = gbt_metainfo_get_n_files (mi);
   int width = 1;
 
@@ -187,13 +186,6 @@ print_torrent_text (GbtMetainfo *mi)
       if (f->attr & GBT_FILE_ATTR_SYMLINK)
         printf ("  -> %s", f->symlink_target);
       printf ("\n");
-    }
-
-  if (warnings[0])
-    {
-      printf ("\nWarnings (names changed to be safe on disk):\n");
-      for (guint i = 0; warnings[i]; i++)
-        printf ("  %s\n", warnings[i]);
     }
 }
 
@@ -269,8 +261,11 @@ gbt_cmd_info (int argc, char **argv, GbtCliGlobals *globals)
   const char *what;
 
   g_option_context_set_summary (context, "Show what a torrent file or a magnet link holds: name, "
-                                         "info-hash, size, pieces, files, trackers, web seeds, "
-                                         "and any file names changed to be safe on disk.");
+                                         "info-hash, size, pieces, files, trackers, web seeds.  "
+                                         "What was odd about the file (bytes after its end, "
+                                         "file names changed to be safe on disk) is printed "
+                                         "on stderr as \"gbt: warning: ...\", or with --json "
+                                         "listed in \"warnings\".");
   g_option_context_set_description (context,
                                     "Examples:\n"
                                     "  gbt info ubuntu-24.04-desktop-amd64.iso.torrent\n"
@@ -307,10 +302,14 @@ gbt_cmd_info (int argc, char **argv, GbtCliGlobals *globals)
           gbt_cli_error ("cannot read %s: %s", what, error->message);
           return GBT_EXIT_FAILURE;
         }
+      /* --json has them in its "warnings" */
       if (json)
         print_torrent_json (mi);
       else
-        print_torrent_text (mi);
+        {
+          gbt_cli_print_warnings (mi);
+          print_torrent_text (mi);
+        }
     }
   return fflush (stdout) == 0 ? GBT_EXIT_OK : GBT_EXIT_FAILURE;
 }

@@ -128,6 +128,10 @@ gbt_cmd_verify (int argc, char **argv, GbtCliGlobals *globals)
     "Example:\n"
     "  gbt verify ubuntu.torrent -o ~/Downloads\n"
     "\n"
+    "What was odd about the .torrent (bytes after its end, names changed to be\n"
+    "safe on disk) is printed on stderr as \"gbt: warning: ...\", or with --json\n"
+    "listed in \"warnings\".\n"
+    "\n"
     "Exit status: 0 every piece good, 1 some bad or missing (or an error), 2 usage.");
   if (!gbt_cli_parse (context, &argc, &argv))
     return GBT_EXIT_USAGE;
@@ -151,6 +155,8 @@ gbt_cmd_verify (int argc, char **argv, GbtCliGlobals *globals)
       gbt_cli_error ("%s", error->message);
       return GBT_EXIT_FAILURE;
     }
+  if (!json)
+    gbt_cli_print_warnings (mi); /* --json: in its "warnings" */
   if (g_stat (dir, &st) != 0 || !S_ISDIR (st.st_mode))
     {
       gbt_cli_error ("%s is not a directory", dir);
@@ -242,6 +248,13 @@ gbt_cmd_verify (int argc, char **argv, GbtCliGlobals *globals)
                                                                    : "bad");
           gbt_cli_json_string (out, ranges);
           g_string_append_c (out, '}');
+        }
+      g_string_append (out, "],\"warnings\":[");
+      for (const char *const *w = gbt_metainfo_get_warnings (mi); *w; w++)
+        {
+          if (w != gbt_metainfo_get_warnings (mi))
+            g_string_append_c (out, ',');
+          gbt_cli_json_string (out, *w);
         }
       g_string_append (out, "]}");
       printf ("%s\n", out->str);

@@ -34,6 +34,13 @@ gbt_cli_error (const char *format, ...)
   fprintf (stderr, "gbt: %s\n", msg);
 }
 
+void
+gbt_cli_print_warnings (GbtMetainfo *mi)
+{
+  for (const char *const *w = gbt_metainfo_get_warnings (mi); *w; w++)
+    fprintf (stderr, "gbt: warning: %s\n", *w);
+}
+
 gboolean
 gbt_cli_parse (GOptionContext *context, int *argc, char ***argv)
 {

@@ -723,11 +723,15 @@ parse_outer (GbtMetainfo *mi, const GbtBencode *root)
     mi->creation_date = date;
 }
 
+/* @trailing: where bytes after the top-level dictionary are allowed (a
+ * .torrent file), set to how many there are; NULL: none allowed (an info
+ * dictionary from a peer must be exactly that) */
 static GbtBencodeDoc *
-parse_doc (GBytes *bytes, GError **error)
+parse_doc (GBytes *bytes, gsize *trailing, GError **error)
 {
   g_autoptr(GError) local = NULL;
-  GbtBencodeDoc *doc = gbt_bencode_parse (bytes, &local);
+  GbtBencodeDoc *doc = gbt_bencode_parse_full (bytes, trailing ? GBT_BENCODE_ALLOW_TRAILING : 0,
+                                               0, 0, &local);
 
   if (doc == NULL)
     {
@@ -742,6 +746,8 @@ parse_doc (GBytes *bytes, GError **error)
                            "the top level is not a dictionary");
       return NULL;
     }
+  if (trailing)
+    *trailing = g_bytes_get_size (bytes) - gbt_bencode_doc_get_consumed (doc);
   return doc;
 }
 
@@ -756,11 +762,15 @@ gbt_metainfo_new_from_bytes (GBytes *bytes, GError **error)
   const guint8 *base;
   const guint8 *raw;
   gsize raw_len;
+  gsize trailing = 0;
 
   g_return_val_if_fail (bytes != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  doc = parse_doc (bytes, error);
+  /* libtorrent accepts bytes after the top-level dictionary (two of its own
+   * test torrents have them) and so do we, with a warning: the dictionary
+   * itself is still parsed strictly, and the info-hash covers only "info". */
+  doc = parse_doc (bytes, &trailing, error);
   if (doc == NULL)
     return NULL;
   root = gbt_bencode_doc_get_root (doc);
@@ -777,6 +787,13 @@ gbt_metainfo_new_from_bytes (GBytes *bytes, GError **error)
   if (mi == NULL)
     return NULL;
   parse_outer (mi, root);
+  if (trailing > 0)
+    g_ptr_array_add (mi->warnings,
+                     g_strdup_printf ("The file has %" G_GSIZE_FORMAT " byte%s after the end of "
+                                      "its top-level dictionary (at byte %" G_GSIZE_FORMAT
+                                      "), ignored.",
+                                      trailing, trailing == 1 ? "" : "s",
+                                      g_bytes_get_size (bytes) - trailing));
   g_ptr_array_add (mi->warnings, NULL);
   return mi;
 }
@@ -803,7 +820,7 @@ gbt_metainfo_new_from_info (GBytes *info, const guint8 info_hash[20], GError **e
                            "the info dictionary does not match the expected info-hash");
       return NULL;
     }
-  doc = parse_doc (info, error);
+  doc = parse_doc (info, NULL, error);
   if (doc == NULL)
     return NULL;
   mi = parse_info (info, gbt_bencode_doc_get_root (doc), error);

@@ -716,6 +716,75 @@ test_from_file (void)
   gbt_test_rmtree (dir);
 }
 
+/* Bytes after the top-level dictionary: accepted with a warning, as
+ * libtorrent does (two of its own test torrents end so); the dictionary
+ * itself stays strict, and a bare info dictionary from a peer gets no such
+ * leeway. */
+static void
+test_trailing_data (void)
+{
+  g_autoptr(GByteArray) info = single_info ("t.bin", 40000, 16384);
+  g_autoptr(GBytes) clean = torrent (NULL, info);
+  g_autoptr(GByteArray) b = g_byte_array_new ();
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GbtMetainfo) mi = NULL;
+  g_autoptr(GbtMetainfo) ref = parse_ok (clean);
+  g_autoptr(GError) error = NULL;
+  const char *const *warnings;
+  struct {
+    const char *what;
+    const char *text;
+  } strict[] = {
+    { "a truncated dictionary", "d4:infod4:name1:a" },
+    { "a bad integer inside", "d4:infod6:lengthi05eee\n" },
+    { "a list at the top", "le\n" },
+    { "nothing but junk", "\n" },
+  };
+
+  g_byte_array_append (b, g_bytes_get_data (clean, NULL), (guint) g_bytes_get_size (clean));
+  g_byte_array_append (b, (const guint8 *) "\r\nhello", 7);
+  bytes = g_byte_array_free_to_bytes (g_steal_pointer (&b));
+  mi = parse_ok (bytes);
+  g_assert_cmpmem (gbt_metainfo_get_info_hash (mi), 20, gbt_metainfo_get_info_hash (ref), 20);
+  g_assert_cmpstr (gbt_metainfo_get_name (mi), ==, "t.bin");
+  warnings = gbt_metainfo_get_warnings (mi);
+  g_assert_nonnull (warnings[0]);
+  g_test_message ("warning: %s", warnings[0]);
+  g_assert_nonnull (strstr (warnings[0], "7 bytes after"));
+  g_assert_null (warnings[1]);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (strict); i++)
+    {
+      g_autoptr(GBytes) bad = raw (strict[i].text);
+      g_autoptr(GbtMetainfo) none = gbt_metainfo_new_from_bytes (bad, &error);
+
+      g_test_message ("case: %s", strict[i].what);
+      g_assert_null (none);
+      g_assert_nonnull (error);
+      g_assert_true (error->domain == GBT_METAINFO_ERROR);
+      g_clear_error (&error);
+    }
+
+  /* ut_metadata: the info dictionary and nothing else */
+  {
+    g_autoptr(GByteArray) padded = g_byte_array_new ();
+    g_autoptr(GBytes) padded_bytes = NULL;
+    g_autoptr(GChecksum) c = g_checksum_new (G_CHECKSUM_SHA1);
+    g_autoptr(GbtMetainfo) none = NULL;
+    guint8 hash[20];
+    gsize n = sizeof hash;
+
+    g_byte_array_append (padded, info->data, info->len);
+    g_byte_array_append (padded, (const guint8 *) "x", 1);
+    g_checksum_update (c, padded->data, (gssize) padded->len);
+    g_checksum_get_digest (c, hash, &n);
+    padded_bytes = g_byte_array_free_to_bytes (g_steal_pointer (&padded));
+    none = gbt_metainfo_new_from_info (padded_bytes, hash, &error);
+    g_assert_null (none);
+    g_assert_error (error, GBT_METAINFO_ERROR, GBT_METAINFO_ERROR_BENCODE);
+  }
+}
+
 static void
 test_data_corpus (void)
 {
@@ -761,5 +830,6 @@ main (int argc, char **argv)
   g_test_add_func ("/metainfo/from-info", test_from_info);
   g_test_add_func ("/metainfo/from-file", test_from_file);
   g_test_add_func ("/metainfo/data-corpus", test_data_corpus);
+  g_test_add_func ("/metainfo/trailing-data", test_trailing_data);
   return g_test_run ();
 }

@@ -3,6 +3,9 @@
  * .torrent metainfo (BEP 3, 12, 27, 47, 19).  Immutable and reference
  * counted.  File paths are sanitised: nothing a GbtMetainfo names can lead
  * outside the download directory; each change made is listed as a warning.
+ * Bytes after a .torrent file's top-level dictionary are ignored, as
+ * libtorrent does, and listed as a warning too; anything else that is not
+ * valid bencode is an error.
  */
 #pragma once
 
@@ -263,8 +266,13 @@ gint64 gbt_metainfo_get_creation_date (GbtMetainfo *mi); /* -1 when absent */
  * gbt_metainfo_get_warnings:
  * @mi: a #GbtMetainfo
  *
- * Returns: (array zero-terminated=1) (transfer none): what sanitising
- *   changed, one sentence each; never %NULL
+ * What was odd about the file but did not stop it from loading: bytes
+ * after the top-level dictionary (ignored), and each name sanitising
+ * changed.  Parsing succeeded, so these are not errors; a program shows
+ * them to the user (`gbt` prints them on stderr as "gbt: warning: ...").
+ *
+ * Returns: (array zero-terminated=1) (transfer none): one sentence each;
+ *   never %NULL (an empty array when there is nothing to say)
  */
 GBT_AVAILABLE_IN_ALL
 const char *const *gbt_metainfo_get_warnings (GbtMetainfo *mi);

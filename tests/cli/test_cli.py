@@ -13,7 +13,7 @@ import tempfile
 GBT = os.environ.get("GBT_CLI", "build/cli/gbt")
 n = 0
 failed = 0
-PLAN = 25
+PLAN = 32
 print("1..%d" % PLAN)
 
 
@@ -126,6 +126,55 @@ try:
     # nothing printed when stdout/stderr are not terminals, apart from errors
     r = run("download", torrent, "-o", data)
     ok(r.returncode == 0 and r.stderr == "", "not a terminal: quiet", r)
+
+    # bytes after the top-level dictionary: accepted with a warning (as
+    # libtorrent does), on stderr, or in the JSON with --json
+    trailing = os.path.join(tmp, "trailing.torrent")
+    with open(torrent, "rb") as f, open(trailing, "wb") as g:
+        g.write(f.read() + b"\r\n")
+
+    def warned(r):
+        return [l for l in r.stderr.splitlines() if l.startswith("gbt: warning: ")
+                and "after the end of its top-level dictionary" in l]
+
+    def json_lines(text):
+        out = []
+        for line in text.splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                out.append({"unparsable": line})
+        return out
+
+    r = run("info", trailing)
+    ok(r.returncode == 0 and len(warned(r)) == 1 and "file.bin" in r.stdout,
+       "info: trailing bytes are a warning on stderr, not an error", r)
+    r = run("info", "--json", trailing)
+    try:
+        w = json.loads(r.stdout)["warnings"]
+    except (ValueError, KeyError) as e:
+        w = [repr(e)]
+    ok(r.returncode == 0 and len(w) == 1 and "2 bytes after" in w[0] and r.stderr == "",
+       "info --json: the warning is in \"warnings\", stderr quiet", r)
+    r = run("verify", trailing, "-o", data)
+    ok(r.returncode == 0 and len(warned(r)) == 1, "verify: the warning on stderr", r)
+    r = run("verify", "--json", trailing, "-o", data)
+    try:
+        w = json.loads(r.stdout)["warnings"]
+    except (ValueError, KeyError) as e:
+        w = [repr(e)]
+    ok(r.returncode == 0 and len(w) == 1 and r.stderr == "", "verify --json: \"warnings\"", r)
+    r = run("download", trailing, "-o", data)
+    ok(r.returncode == 0 and len(warned(r)) == 1, "download: the warning on stderr", r)
+    r = run("download", trailing, "-o", data, "--json")
+    evs = json_lines(r.stdout)
+    w = [e for e in evs if e.get("event") == "warning"]
+    ok(r.returncode == 0 and len(w) == 1 and "after the end" in w[0].get("message", "")
+       and r.stderr == "" and not any("unparsable" in e for e in evs),
+       "download --json: a warning event with the message", r)
+    # seeding for 0.01 minutes, then it stops by itself
+    r = run("seed", trailing, "-d", data, "--time", "0.01", "--bind", "127.0.0.1")
+    ok(r.returncode == 0 and len(warned(r)) == 1, "seed: the warning on stderr", r)
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 sys.exit(1 if failed else 0)

@@ -36,6 +36,8 @@ from gbtinterop.torrents import single_file  # noqa: E402
 
 KIND = leecher_kind()
 MODES = ["corrupt", "bad-index", "oversized", "wrong-hash", "spare-bits"]
+# the liars whose lie is a malformed message: gbt must report dropping them
+MALFORMED = ["bad-index", "oversized"]
 # How many connections to a liar of bad data are tolerated before the ban
 # must hold (a reconnect or two while the ban is decided is fine).
 MAX_CORRUPT_CONNECTIONS = 3
@@ -95,7 +97,7 @@ def main():
     unmet = check_prerequisites()
     if unmet:
         return unmet.report()
-    tap = Tap(2 + len(MODES) + 1)
+    tap = Tap(3 + len(MODES) + 1)
     todo = None if KIND == "gbt" else "checked for gbt; informative for %s" % KIND
     try:
         with Swarm("liars") as sw:
@@ -106,7 +108,9 @@ def main():
             staller = liar_peer(sw, info, "stall", hold=120)
             seeder = libtorrent_seeder(sw, info, src_dir, upload_limit=2 * MiB)
             others = {seeder.addr, staller.addr} | {p.addr for p in liars.values()}
-            run = start_leecher(sw, info, sw.path("out"))
+            # -v: dropped and banned peers also said in words on stderr
+            run = start_leecher(sw, info, sw.path("out"),
+                                gbt_args=("-v",) if KIND == "gbt" else ())
             rc = run.wait(120)
             exit_time = time.time()
             # the liars log their side of the last closes: every connection
@@ -125,6 +129,34 @@ def main():
             if KIND == "gbt":
                 bans = [e for e in run.events() if e.get("event") == "peer-banned"]
                 log("gbt reported %d peer-banned event(s)" % len(bans))
+                for b in bans:
+                    log("  peer-banned %s (%s): %s" % (b.get("address"), b.get("client"),
+                                                      b.get("reason")))
+            # A malformed message (a piece index past the end, a 2 GiB length
+            # prefix) gets the sender dropped, and --json says who and why.
+            drops = [e for e in run.events() if e.get("event") == "peer-dropped"]
+            for e in drops:
+                log("  peer-dropped %s (%s): %s" % (e.get("address"), e.get("client"),
+                                                   e.get("reason")))
+            missing = []
+            for m in MALFORMED:
+                want = "%s:%d" % (liars[m].addr, liars[m].port)
+                got = [e for e in drops if e.get("address") == want
+                       and isinstance(e.get("reason"), str) and e["reason"].strip()
+                       and "client" in e]
+                if not got:
+                    missing.append("%s liar (%s)" % (m, want))
+            if KIND == "gbt":
+                with open(run.proc.log_path, errors="replace") as f:
+                    said = f.read()
+                for m in MALFORMED:
+                    want = "peer %s:%d dropped: " % (liars[m].addr, liars[m].port)
+                    if want not in said:
+                        missing.append("%s liar on stderr (-v): no line with %r" % (m, want))
+            tap.ok(KIND == "gbt" and rc == 0 and not missing,
+                   "--json has a peer-dropped event with address and reason for each "
+                   "malformed-message liar, -v says it on stderr, and the download completes",
+                   "no peer-dropped event for: %s" % ", ".join(missing), todo)
             # The honest seeder must not have been punished for the liars.
             tap.ok(rc == 0 and run.elapsed < 100,
                    "download time stays bounded (%.1f s)" % (run.elapsed or -1))
