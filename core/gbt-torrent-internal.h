@@ -58,6 +58,7 @@ struct _GbtTorrent {
   guint64 bytes_wanted;
   gboolean finished_emitted;
   gboolean stopping;
+  gboolean failed_live; /* failed after the check: have is exact, resume data may be saved */
   gboolean stop_running; /* from gbt_torrent_stop_async() to its callback */
   guint run; /* counts starts: a worker's result for an earlier run is dropped */
   gboolean sources_started; /* the registry's peer sources (DHT, LSD...) look for us */

@@ -283,7 +283,11 @@ resume_snapshot_cb (gpointer data)
   GbtResumeData *rd;
   g_autoptr(GPtrArray) peers = NULL;
 
-  if (self->state != GBT_TORRENT_STATE_DOWNLOADING && self->state != GBT_TORRENT_STATE_SEEDING)
+  /* a torrent that failed while live (a full or read-only disk) still
+   * knows exactly what it has: its stop saves that, so the next run need
+   * not hash it all again; one that failed in its check does not */
+  if (self->state != GBT_TORRENT_STATE_DOWNLOADING && self->state != GBT_TORRENT_STATE_SEEDING
+      && !(self->state == GBT_TORRENT_STATE_ERROR && self->failed_live))
     return NULL;
   rd = gbt_resume_data_new (self->metainfo);
   memcpy (rd->have.bits, self->have.bits, gbt_bitfield_byte_len (self->have.n_bits));
@@ -710,6 +714,18 @@ piece_written_cb (guint piece, GbtPieceResult result, GBytes *block_hashes, cons
 
   if (g_hash_table_steal_extended (self->writing, GUINT_TO_POINTER (piece), NULL, &stolen))
     senders = stolen;
+  /* failed meanwhile (a write error): a piece written since is still on
+   * disk and counts for the resume data, but nothing else moves */
+  if (self->state == GBT_TORRENT_STATE_ERROR)
+    {
+      if (result == GBT_PIECE_RESULT_OK && !gbt_bitfield_get (&self->have, piece))
+        {
+          gbt_bitfield_set (&self->have, piece, TRUE);
+          gbt_picker_piece_verified (self->picker, piece);
+          gbt_torrent_count_have (self, piece);
+        }
+      return;
+    }
 
   switch (result)
     {
@@ -730,9 +746,9 @@ piece_written_cb (guint piece, GbtPieceResult result, GBytes *block_hashes, cons
       break;
 
     case GBT_PIECE_RESULT_IO_ERROR:
+      self->failed_live = TRUE;
       gbt_torrent_fail (self, g_error_new (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_STORAGE,
-                                           "cannot write piece %u: %s", piece,
-                                           error ? error->message : "unknown error"));
+                                           "%s", error ? error->message : "unknown error"));
       gbt_swarm_close_all (self->swarm);
       return;
     }
@@ -823,6 +839,7 @@ static void
 torrent_reset_for_restart (GbtTorrent *self)
 {
   self->stopping = FALSE;
+  self->failed_live = FALSE;
   g_clear_pointer (&self->trackers, g_ptr_array_unref);
   g_clear_error (&self->error);
   self->finished_emitted = FALSE;
