@@ -325,7 +325,8 @@ class Liar:
             t0 = time.monotonic()
             try:
                 while not st.get("stop"):
-                    batch = b"".join(head + struct.pack(">II", rnd.randrange(self.info.num_pieces), 0)
+                    n = self.info.num_pieces
+                    batch = b"".join(head + struct.pack(">II", rnd.randrange(n), 0)
                                      + pool[rnd.randrange(len(pool))] for _ in range(16))
                     sock.sendall(batch)
                     st["flooded"] += len(batch)
@@ -408,7 +409,8 @@ def main():
     ap.add_argument("--rate", type=int, default=0, help="poison: bytes a second, 0 = no cap")
     ap.add_argument("--poison-every", type=int, default=3,
                     help="poison: every Nth piece (index %% N == 0) gets a few bad blocks")
-    ap.add_argument("--keepalive", type=float, default=5.0, help="hoard: seconds between keep-alives")
+    ap.add_argument("--keepalive", type=float, default=5.0,
+                    help="hoard: seconds between keep-alives")
     ap.add_argument("--flood-rate", type=int, default=0, help="flood: bytes a second, 0 = no cap")
     ap.add_argument("--drip", type=float, default=3.0, help="slowloris: seconds between bytes")
     args = ap.parse_args()

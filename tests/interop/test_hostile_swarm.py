@@ -92,9 +92,12 @@ def main():
             seeder_t = time.monotonic()
             log("the libtorrent seeder %s is up %.1f s after gbt started"
                 % (seeder.addr, seeder_t - run.t0))
-            rc = finish_gbt(run, seeder_t - run.t0 + FINISH_BOUND)
+            rc = finish_gbt(run, max(0.0, FINISH_BOUND - (time.monotonic() - seeder_t)))
             exit_t = time.time()
-            after = time.monotonic() - seeder_t
+            after = run.elapsed - (seeder_t - run.t0)  # to its exit or the deadline
+            if rc == "timeout":
+                log("gbt took %.1f s to exit after SIGTERM at the deadline"
+                    % (time.monotonic() - run.t0 - run.elapsed))
             cpu, rss = gbt_cpu_seconds(run)
             events = run.events()
             wait_for(lambda: all(c["closed"] for p in liars.values()
