@@ -125,11 +125,19 @@ def host_of(address):
     return address
 
 
+ADDRESS_KEYS = ("address", "peer", "ip")
+
+
 def event_hosts(events, name):
     """[(time, host, event)] of gbt's --json events called @name
-    ("peer-banned", "peer-dropped") that carry an address."""
-    return [(e.get("time"), host_of(e["address"]), e) for e in events
-            if e.get("event") == name and "address" in e]
+    ("peer-banned", "peer-dropped") that carry an address (under
+    "address"; "peer" or "ip" are read too)."""
+    out = []
+    for e in events:
+        key = next((k for k in ADDRESS_KEYS if k in e), None)
+        if e.get("event") == name and key:
+            out.append((e.get("time"), host_of(e[key]), e))
+    return out
 
 
 def connections_from(peer, addr):
