@@ -12,6 +12,8 @@ One job per module:
   swarm     Swarm: temp dir, addresses, the processes it owns, its tracker
   peers     libtorrent, aria2c, transmission-cli, gbt and hostile peers
   gbt       where the gbt program is, which leecher the tests drive
+  hostile   hostile peers with options, gbt under /usr/bin/time (CPU),
+            bans, drops and connections as gbt and the liars report them
 
 Loopback only: nothing here talks to anything outside 127.0.0.0/8 (or ::1).
 """
