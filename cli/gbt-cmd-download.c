@@ -61,12 +61,12 @@ json_event (Download *d, const char *event, const char *extra_fmt, ...)
   g_string_append_printf (s,
                           ",\"time\":%.3f,\"have\":%" G_GUINT64_FORMAT ",\"size\":%" G_GUINT64_FORMAT
                           ",\"pieces\":%u,\"downloaded\":%" G_GUINT64_FORMAT
-                          ",\"uploaded\":%" G_GUINT64_FORMAT ",\"rate_down\":%.0f,\"rate_up\":%.0f"
+                          ",\"wasted\":%" G_GUINT64_FORMAT ",\"uploaded\":%" G_GUINT64_FORMAT ",\"rate_down\":%.0f,\"rate_up\":%.0f"
                           ",\"peers\":%u",
                           (g_get_monotonic_time () - d->started_us) / 1e6,
                           gbt_torrent_get_bytes_have (t), gbt_torrent_get_bytes_wanted (t),
                           gbt_torrent_get_n_pieces_have (t), gbt_torrent_get_downloaded (t),
-                          gbt_torrent_get_uploaded (t), gbt_torrent_get_download_rate (t),
+                          gbt_torrent_get_wasted (t), gbt_torrent_get_uploaded (t), gbt_torrent_get_download_rate (t),
                           gbt_torrent_get_upload_rate (t), gbt_torrent_get_n_peers (t));
   {
     /* how many connected peers came from each source */

@@ -483,6 +483,13 @@ gbt_torrent_get_downloaded (GbtTorrent *self)
 }
 
 guint64
+gbt_torrent_get_wasted (GbtTorrent *self)
+{
+  g_return_val_if_fail (GBT_IS_TORRENT (self), 0);
+  return gbt_swarm_get_wasted (self->swarm);
+}
+
+guint64
 gbt_torrent_get_uploaded (GbtTorrent *self)
 {
   g_return_val_if_fail (GBT_IS_TORRENT (self), 0);

@@ -175,8 +175,18 @@ guint64 gbt_torrent_get_bytes_have (GbtTorrent *self);
 /* bytes of the pieces touching wanted files */
 GBT_AVAILABLE_IN_ALL
 guint64 gbt_torrent_get_bytes_wanted (GbtTorrent *self);
+/* payload bytes received of the blocks we asked for */
 GBT_AVAILABLE_IN_ALL
-guint64 gbt_torrent_get_downloaded (GbtTorrent *self); /* payload bytes received */
+guint64 gbt_torrent_get_downloaded (GbtTorrent *self);
+/**
+ * gbt_torrent_get_wasted:
+ * @self: a torrent
+ *
+ * Returns: payload bytes received that were of no use: blocks nobody asked
+ *   for, duplicates, and blocks of pieces we already had
+ */
+GBT_AVAILABLE_IN_ALL
+guint64 gbt_torrent_get_wasted (GbtTorrent *self);
 GBT_AVAILABLE_IN_ALL
 guint64 gbt_torrent_get_uploaded (GbtTorrent *self);
 /* bytes per second, smoothed */
