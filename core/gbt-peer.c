@@ -33,9 +33,11 @@
 /* a real peer sends each piece's HAVE once: a few repeats may follow a
  * second bitfield, a thousand in 10 s never */
 #define FLOOD_DUP_HAVES 1000
-/* BITFIELD, HAVE_ALL, HAVE_NONE, each a recount of the piece's availability
- * in the swarm: the first one, and aria2 sends a second one mid-connection;
- * 10 a minute is room for clients we have not met */
+/* BITFIELD and HAVE_ALL after the first message, each a recount of the
+ * pieces' availability in the swarm: aria2 sends them as its set grows
+ * (instead of HAVEs when shorter, HAVE_ALL once complete), which is news
+ * bounded by the piece count and not charged; the same set again or a
+ * shrinking one is, 10 a minute being room for clients we have not met */
 #define FLOOD_BITFIELDS 10
 #define FLOOD_BITFIELD_WINDOW_US (60 * G_USEC_PER_SEC)
 /* clients send one every 60-120 s (we every 90 s); one a second on average
@@ -778,6 +780,23 @@ peer_has_metadata (GbtPeer *peer)
   return peer->config.have != NULL && peer->config.have->n_bits > 0;
 }
 
+/* @fresh holds every bit of @old and more: a peer announcing progress */
+static gboolean
+bits_grow (const guint8 *old, gsize old_len, const guint8 *fresh, gsize fresh_len)
+{
+  gboolean more = FALSE;
+
+  if (old_len != fresh_len)
+    return FALSE;
+  for (gsize i = 0; i < old_len; i++)
+    {
+      if (old[i] & ~fresh[i])
+        return FALSE;
+      more |= (fresh[i] & ~old[i]) != 0;
+    }
+  return more;
+}
+
 /* installs @fresh (taken) as the peer's piece set and tells the owner */
 static void
 peer_set_has (GbtPeer *peer, GbtBitfield *fresh)
@@ -858,22 +877,29 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
       {
         g_autoptr(GError) error = NULL;
         GbtBitfield fresh;
-        if (!peer_flood_charge (peer, FLOOD_KIND_BITFIELD, 1))
-          return FALSE;
         if ((msg->id != GBT_MSG_BITFIELD) && !peer->fast)
           {
             peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
                        "fast-extension message from a peer that did not offer it");
             return FALSE;
           }
-        if (!first && msg->id != GBT_MSG_BITFIELD)
+        /* aria2 sends HAVE_ALL mid-connection when it completes (see
+         * below); a late HAVE_NONE takes back what it announced */
+        if (!first && msg->id == GBT_MSG_HAVE_NONE)
           {
             peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
-                       "have-all/have-none after the first message");
+                       "have-none after the first message");
             return FALSE;
           }
         if (!peer_has_metadata (peer))
           {
+            gboolean grows = msg->id == GBT_MSG_HAVE_ALL
+                             || (msg->id == GBT_MSG_BITFIELD && peer->early_bitfield
+                                 && bits_grow (g_bytes_get_data (peer->early_bitfield, NULL),
+                                               g_bytes_get_size (peer->early_bitfield),
+                                               msg->payload, msg->payload_len));
+            if (!first && !grows && !peer_flood_charge (peer, FLOOD_KIND_BITFIELD, 1))
+              return FALSE;
             /* its length is checked once the piece count is known */
             g_clear_pointer (&peer->early_bitfield, g_bytes_unref);
             if (peer->early_haves)
@@ -890,8 +916,10 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
               peer->early_bitfield = g_bytes_new (msg->payload, msg->payload_len);
             break;
           }
-        /* a bitfield later than the first message breaks BEP 3, but aria2
-         * sends one: take it as the peer's new piece set */
+        /* A bitfield later than the first message breaks BEP 3, but aria2
+         * sends them: instead of HAVEs once the bitfield is the shorter
+         * message (a few new pieces of a small torrent), and HAVE_ALL when
+         * it completes.  Take it as the peer's new piece set. */
         gbt_bitfield_init (&fresh, peer->has.n_bits);
         if (msg->id == GBT_MSG_BITFIELD
             && !gbt_bitfield_load (&fresh, msg->payload, msg->payload_len, &error))
@@ -903,6 +931,16 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
           }
         if (msg->id == GBT_MSG_HAVE_ALL)
           gbt_bitfield_set_all (&fresh);
+        /* news (the set grows, as aria2's do) is bounded by the piece
+         * count; the same set again, or one that shrinks, is budgeted */
+        if (!first
+            && !bits_grow (peer->has.bits, gbt_bitfield_byte_len (peer->has.n_bits), fresh.bits,
+                           gbt_bitfield_byte_len (fresh.n_bits))
+            && !peer_flood_charge (peer, FLOOD_KIND_BITFIELD, 1))
+          {
+            gbt_bitfield_clear (&fresh);
+            return FALSE;
+          }
         peer_set_has (peer, &fresh);
         break;
       }

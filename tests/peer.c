@@ -1268,7 +1268,9 @@ test_msg_have_none_not_fast (Fixture *f, gconstpointer data)
   check_not_fast (f, GBT_MSG_HAVE_NONE);
 }
 
-/* have-all / have-none after the first message */
+static void assert_open (Fixture *f);
+
+/* have-none after the first message */
 static void
 check_late (Fixture *f, GbtMsgId id)
 {
@@ -1283,10 +1285,22 @@ check_late (Fixture *f, GbtMsgId id)
   g_assert_cmpuint (count_events (f, EV_BITFIELD), ==, 0);
 }
 
+/* aria2 sends HAVE_ALL when it completes: its new piece set */
 static void
 test_msg_have_all_late (Fixture *f, gconstpointer data)
 {
-  check_late (f, GBT_MSG_HAVE_ALL);
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  Event *e;
+
+  remote_connect (f);
+  gbt_wire_write_simple (out, GBT_MSG_INTERESTED);
+  gbt_wire_write_simple (out, GBT_MSG_HAVE_ALL);
+  remote_send_array (f, out);
+  e = nth_event (f, 1);
+  g_assert_cmpint (e->type, ==, EV_BITFIELD);
+  g_assert_cmpuint (e->new_n_set, ==, N_PIECES);
+  g_assert_true (gbt_peer_is_seed (f->peer));
+  assert_open (f);
 }
 
 static void
@@ -2231,7 +2245,8 @@ test_flood_bitfield (Fixture *f, gconstpointer data)
   gbt_wire_write_bitfield (one, bits, sizeof bits);
   remote_send_repeated (f, one, 50);
   assert_flooded (f);
-  g_assert_cmpuint (count_events (f, EV_BITFIELD), <=, 10);
+  /* the first, then the budget of repeats */
+  g_assert_cmpuint (count_events (f, EV_BITFIELD), ==, 1 + 10);
 }
 
 /* BEP 3 wants it first; aria2 sends a second one later: both are taken */
@@ -2250,6 +2265,28 @@ test_flood_second_bitfield (Fixture *f, gconstpointer data)
   remote_send_array (f, out);
   g_assert_cmpuint (count_events (f, EV_BITFIELD), ==, 2);
   g_assert_cmpuint (gbt_peer_get_has (f->peer)->n_set, ==, 2);
+  assert_open (f);
+}
+
+/* aria2: a bitfield instead of HAVEs for each few new pieces, then
+ * HAVE_ALL: news, however many */
+static void
+test_flood_growing_bitfields (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  guint8 bits[2] = { 0, 0 };
+
+  remote_connect (f);
+  gbt_wire_write_simple (out, GBT_MSG_HAVE_NONE);
+  for (guint i = 0; i < N_PIECES - 1; i++)
+    {
+      bits[i / 8] |= 0x80 >> (i % 8);
+      gbt_wire_write_bitfield (out, bits, sizeof bits);
+    }
+  gbt_wire_write_simple (out, GBT_MSG_HAVE_ALL);
+  remote_send_array (f, out);
+  g_assert_cmpuint (count_events (f, EV_BITFIELD), ==, N_PIECES + 1);
+  g_assert_true (gbt_peer_is_seed (f->peer));
   assert_open (f);
 }
 
@@ -2812,6 +2849,7 @@ main (int argc, char **argv)
   ADD ("/peer/flood/honest-haves", &out_plain, test_flood_honest_haves);
   ADD ("/peer/flood/bitfield", &out_plain, test_flood_bitfield);
   ADD ("/peer/flood/second-bitfield", &out_plain, test_flood_second_bitfield);
+  ADD ("/peer/flood/growing-bitfields", &out_plain, test_flood_growing_bitfields);
   ADD ("/peer/flood/keepalive", &out_plain, test_flood_keepalive);
   ADD ("/peer/flood/honest-keepalives", &out_plain, test_flood_honest_keepalives);
   ADD ("/peer/flood/extended-count", &out_plain, test_flood_extended_count);
