@@ -134,4 +134,15 @@ G_GNUC_INTERNAL void gbt_peer_metadata_arrived (GbtPeer *peer);
 /* once a second: rates, keep-alives, handshake and idle timeouts */
 G_GNUC_INTERNAL void gbt_peer_tick (GbtPeer *peer, gint64 now_us);
 
+/* The "reqq" our extension handshake advertises (GBT_SWARM_MAX_UPLOAD_QUEUE,
+ * which tests/peer.c checks is the same): a peer that keeps asking beyond it
+ * by a margin is dropped for flooding. */
+#define GBT_PEER_ADVERTISED_REQQ 2000
+
+/* The clock the flood budgets read (g_get_monotonic_time unless set): tests
+ * run a peer through hours of honest traffic without waiting for them.
+ * NULL restores the real clock. */
+typedef gint64 (*GbtPeerClock) (void);
+G_GNUC_INTERNAL void gbt_peer_set_clock (GbtPeer *peer, GbtPeerClock clock);
+
 G_END_DECLS

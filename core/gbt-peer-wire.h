@@ -19,6 +19,7 @@ typedef enum {
   GBT_PEER_WIRE_ERROR_OUT_OF_RANGE, /* index / begin / length outside the torrent */
   GBT_PEER_WIRE_ERROR_UNKNOWN_ID,
   GBT_PEER_WIRE_ERROR_PROTOCOL,     /* a message not allowed now */
+  GBT_PEER_WIRE_ERROR_FLOOD,        /* over a per-peer budget (gbt-peer.c) */
 } GbtPeerWireErrorEnum;
 
 G_GNUC_INTERNAL GQuark gbt_peer_wire_error_quark (void);

@@ -20,6 +20,129 @@
 #define IDLE_TIMEOUT_US (150 * G_USEC_PER_SEC)
 #define KEEPALIVE_US (90 * G_USEC_PER_SEC)
 
+/* ---- flood budgets ----
+ *
+ * Each kind of message a peer sends costs us something (a callback into
+ * the swarm, a scan of its queues, a bencode parse, a bitfield recount), so
+ * each has a budget: a count (or bytes) per window, over a sliding window
+ * on the peer's clock.  A peer over one is closed with
+ * GBT_PEER_WIRE_ERROR_FLOOD naming the budget.  Every limit sits far above
+ * what an honest client sends, with the reason beside it: a budget that
+ * ever trips on libtorrent, aria2 or Transmission is a bug. */
+#define FLOOD_WINDOW_US (10 * G_USEC_PER_SEC)
+/* a real peer sends each piece's HAVE once: a few repeats may follow a
+ * second bitfield, a thousand in 10 s never */
+#define FLOOD_DUP_HAVES 1000
+/* BITFIELD and HAVE_ALL after the first message, each a recount of the
+ * pieces' availability in the swarm: aria2 sends them as its set grows
+ * (instead of HAVEs when shorter, HAVE_ALL once complete), which is news
+ * bounded by the piece count and not charged; the same set again or a
+ * shrinking one is, 10 a minute being room for clients we have not met */
+#define FLOOD_BITFIELDS 10
+#define FLOOD_BITFIELD_WINDOW_US (60 * G_USEC_PER_SEC)
+/* clients send one every 60-120 s (we every 90 s); one a second on average
+ * over a minute is 60 times the most eager */
+#define FLOOD_KEEPALIVES 60
+#define FLOOD_KEEPALIVE_WINDOW_US (60 * G_USEC_PER_SEC)
+/* BEP 10 messages: fetching a 16 MiB info dictionary (the most the metadata
+ * plugin takes) is 1024 ut_metadata pieces of 16 KiB; PEX comes once a
+ * minute.  Four times a whole metadata transfer in 10 s, in count and bytes */
+#define FLOOD_EXTENDED 4096
+#define FLOOD_EXTENDED_BYTES ((guint64) 64 * 1024 * 1024)
+/* bytes asked for per second, each request counted as at least a 16 KiB
+ * block (so tiny requests cost as much as real ones): libtorrent on
+ * loopback asks for ~700 MiB/s; 2 GiB/s is three times that */
+#define FLOOD_REQUEST_BYTES ((guint64) 2 * 1024 * 1024 * 1024)
+#define FLOOD_REQUEST_WINDOW_US (1 * G_USEC_PER_SEC)
+/* requests that arrive while GBT_PEER_ADVERTISED_REQQ are already
+ * outstanding: an honest peer stays within reqq (our count of what is
+ * outstanding never exceeds its own), so these are only a client that
+ * ignores reqq; the swarm rejects them, and past this many in 10 s the
+ * peer goes */
+#define FLOOD_OVER_REQQ 256
+/* CANCELs: a leecher cancels in endgame, at most its queue (a few hundred
+ * to 2000 requests) each time; 20000 in 10 s is ten full queues */
+#define FLOOD_CANCELS 20000
+/* CHOKE/UNCHOKE: a choker runs every 10-15 s and answers our interest
+ * changes; 100 in 10 s, plus two per interest change of ours */
+#define FLOOD_CHOKES 100
+/* INTERESTED/NOT_INTERESTED: a peer's interest changes as we announce
+ * pieces (a leecher that keeps up with us flips at each of our HAVEs); 100
+ * in 10 s, plus two per HAVE or bitfield of ours */
+#define FLOOD_INTERESTS 100
+/* REJECTs: one per request of ours at most, with room for those sent
+ * before the window; 1000 in 10 s plus our requests in it */
+#define FLOOD_REJECTS 1000
+/* SUGGEST, ALLOWED_FAST, PORT and ids we do not know (ignored): a few per
+ * connection (BEP 6 allowed-fast sets are ~10 pieces) */
+#define FLOOD_OTHER 1000
+/* bytes queued for a peer that does not read them: the swarm stops serving
+ * past 1 MiB (UPLOAD_BACKLOG), so more than 4 MiB is a peer that asks (or
+ * makes us reject) and does not read */
+#define MAX_SEND_BACKLOG ((gsize) 4 * 1024 * 1024)
+
+typedef enum {
+  FLOOD_KIND_DUP_HAVE,
+  FLOOD_KIND_BITFIELD,
+  FLOOD_KIND_KEEPALIVE,
+  FLOOD_KIND_EXTENDED,
+  FLOOD_KIND_EXTENDED_BYTES,
+  FLOOD_KIND_REQUEST_BYTES,
+  FLOOD_KIND_OVER_REQQ,
+  FLOOD_KIND_CANCEL,
+  FLOOD_KIND_CHOKE,
+  FLOOD_KIND_INTEREST,
+  FLOOD_KIND_REJECT,
+  FLOOD_KIND_OTHER,
+  /* what we sent, which earns the peer room for its answers */
+  FLOOD_SENT_INTEREST, /* credit for CHOKE flaps */
+  FLOOD_SENT_HAVE, /* for INTEREST flaps */
+  FLOOD_SENT_REQUEST, /* for REJECTs */
+  N_FLOOD_KINDS,
+} FloodKind;
+
+static const struct {
+  guint64 limit;
+  gint64 window_us;
+  const char *what; /* "flood: <count> <what> within <s> s" */
+  int credit_from; /* a FloodKind, or -1 */
+  guint credit_factor;
+} flood_budgets[N_FLOOD_KINDS] = {
+  [FLOOD_KIND_DUP_HAVE] = { FLOOD_DUP_HAVES, FLOOD_WINDOW_US,
+                            "HAVE messages for pieces already announced", -1, 0 },
+  [FLOOD_KIND_BITFIELD] = { FLOOD_BITFIELDS, FLOOD_BITFIELD_WINDOW_US,
+                            "bitfields (BITFIELD, HAVE_ALL, HAVE_NONE)", -1, 0 },
+  [FLOOD_KIND_KEEPALIVE] = { FLOOD_KEEPALIVES, FLOOD_KEEPALIVE_WINDOW_US, "keep-alives", -1, 0 },
+  [FLOOD_KIND_EXTENDED] = { FLOOD_EXTENDED, FLOOD_WINDOW_US, "extension messages", -1, 0 },
+  [FLOOD_KIND_EXTENDED_BYTES] = { FLOOD_EXTENDED_BYTES, FLOOD_WINDOW_US,
+                                  "bytes of extension messages", -1, 0 },
+  [FLOOD_KIND_REQUEST_BYTES] = { FLOOD_REQUEST_BYTES, FLOOD_REQUEST_WINDOW_US,
+                                 "bytes requested", -1, 0 },
+  [FLOOD_KIND_OVER_REQQ] = { FLOOD_OVER_REQQ, FLOOD_WINDOW_US,
+                             "requests beyond our reqq of " G_STRINGIFY (GBT_PEER_ADVERTISED_REQQ)
+                             " outstanding", -1, 0 },
+  [FLOOD_KIND_CANCEL] = { FLOOD_CANCELS, FLOOD_WINDOW_US, "cancels", -1, 0 },
+  [FLOOD_KIND_CHOKE] = { FLOOD_CHOKES, FLOOD_WINDOW_US, "choke/unchoke messages",
+                         FLOOD_SENT_INTEREST, 2 },
+  [FLOOD_KIND_INTEREST] = { FLOOD_INTERESTS, FLOOD_WINDOW_US,
+                            "interested/not-interested messages", FLOOD_SENT_HAVE, 2 },
+  [FLOOD_KIND_REJECT] = { FLOOD_REJECTS, FLOOD_WINDOW_US,
+                          "rejects (beyond our requests)", FLOOD_SENT_REQUEST, 1 },
+  [FLOOD_KIND_OTHER] = { FLOOD_OTHER, FLOOD_WINDOW_US,
+                         "suggest, allowed-fast, port or unknown messages", -1, 0 },
+  [FLOOD_SENT_INTEREST] = { 0, FLOOD_WINDOW_US, NULL, -1, 0 },
+  [FLOOD_SENT_HAVE] = { 0, FLOOD_WINDOW_US, NULL, -1, 0 },
+  [FLOOD_SENT_REQUEST] = { 0, FLOOD_WINDOW_US, NULL, -1, 0 },
+};
+
+/* A sliding-window counter: the count in the current window plus the
+ * previous window's, weighted by how much of it the sliding window still
+ * covers (so a burst across a window's edge counts whole). */
+typedef struct {
+  gint64 start_us;
+  guint64 cur, prev;
+} FloodWindow;
+
 #define peer_debug(p, fmt, ...) g_debug ("[%s] " fmt, (p)->name, ##__VA_ARGS__)
 
 struct _GbtPeer {
@@ -64,6 +187,13 @@ struct _GbtPeer {
   guint64 rate_window_down, rate_window_up; /* bytes in the current second */
   double rate_down, rate_up; /* smoothed bytes/s */
   gint64 last_recv_us, last_send_us, connected_us;
+
+  /* flood budgets */
+  GbtPeerClock clock;
+  FloodWindow flood[N_FLOOD_KINDS];
+  /* the requests it has outstanding with us, as we see them: (piece << 32
+   * | begin) -> length; asked, and not yet sent, rejected or cancelled */
+  GHashTable *asked;
 
   GData *data; /* plugins' state: gbt_peer_set_data() */
 };
@@ -125,6 +255,7 @@ gbt_peer_new (GIOStream *stream, GInetSocketAddress *address, gboolean incoming)
   peer->rbuf = g_byte_array_sized_new (READ_CHUNK);
   peer->wbuf = g_byte_array_new ();
   peer->ext.ext_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  peer->asked = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   peer->am_choking = TRUE;
   peer->peer_choking = TRUE;
   peer->connected_us = peer->last_recv_us = peer->last_send_us = g_get_monotonic_time ();
@@ -174,6 +305,7 @@ gbt_peer_unref (GbtPeer *peer)
   g_byte_array_unref (peer->rbuf);
   g_byte_array_unref (peer->wbuf);
   g_hash_table_unref (peer->ext.ext_ids);
+  g_hash_table_unref (peer->asked);
   g_free (peer->ext.client);
   g_clear_pointer (&peer->config.ext_handshake, g_bytes_unref);
   gbt_bitfield_clear (&peer->has);
@@ -218,6 +350,88 @@ peer_fail (GbtPeer *peer, GQuark domain, int code, const char *format, ...)
   error = g_error_new_valist (domain, code, format, ap);
   va_end (ap);
   gbt_peer_close (peer, error);
+}
+
+/* ---- flood budgets ---- */
+
+static gint64
+peer_now (GbtPeer *peer)
+{
+  return peer->clock ? peer->clock () : g_get_monotonic_time ();
+}
+
+void
+gbt_peer_set_clock (GbtPeer *peer, GbtPeerClock clock)
+{
+  peer->clock = clock;
+  memset (peer->flood, 0, sizeof peer->flood);
+}
+
+/* the window's count, @n more added */
+static guint64
+flood_window_add (FloodWindow *w, gint64 window_us, guint64 n, gint64 now)
+{
+  gint64 elapsed;
+
+  if (w->start_us == 0 || now < w->start_us)
+    w->start_us = now; /* the first event, or a clock set back (tests) */
+  else if (now - w->start_us >= window_us)
+    {
+      gint64 k = (now - w->start_us) / window_us;
+      w->prev = k == 1 ? w->cur : 0;
+      w->cur = 0;
+      w->start_us += k * window_us;
+    }
+  w->cur += n;
+  elapsed = now - w->start_us;
+  return w->cur + (guint64) ((double) w->prev * (double) (window_us - elapsed) / (double) window_us);
+}
+
+/* counts @n against the budget of @kind: FALSE (and the peer closed) when
+ * that puts it over */
+static gboolean
+peer_flood_charge (GbtPeer *peer, FloodKind kind, guint64 n)
+{
+  gint64 now = peer_now (peer);
+  guint64 count = flood_window_add (&peer->flood[kind], flood_budgets[kind].window_us, n, now);
+  guint64 limit = flood_budgets[kind].limit;
+  int credit = flood_budgets[kind].credit_from;
+
+  if (credit >= 0)
+    limit += flood_budgets[kind].credit_factor
+             * flood_window_add (&peer->flood[credit], flood_budgets[credit].window_us, 0, now);
+  if (count <= limit)
+    return TRUE;
+  peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_FLOOD,
+             "flood: %" G_GUINT64_FORMAT " %s within %d s (budget %" G_GUINT64_FORMAT ")",
+             count, flood_budgets[kind].what,
+             (int) (flood_budgets[kind].window_us / G_USEC_PER_SEC), limit);
+  return FALSE;
+}
+
+/* something we sent that earns the peer room for its answers */
+static void
+peer_flood_credit (GbtPeer *peer, FloodKind kind)
+{
+  flood_window_add (&peer->flood[kind], flood_budgets[kind].window_us, 1, peer_now (peer));
+}
+
+static gint64 *
+asked_key (guint32 piece, guint32 begin)
+{
+  gint64 *key = g_new (gint64, 1);
+
+  *key = (gint64) (((guint64) piece << 32) | begin);
+  return key;
+}
+
+/* the peer's request for (@piece, @begin) is answered (or withdrawn) */
+static void
+peer_asked_done (GbtPeer *peer, guint32 piece, guint32 begin)
+{
+  gint64 key = (gint64) (((guint64) piece << 32) | begin);
+
+  g_hash_table_remove (peer->asked, &key);
 }
 
 /* ---- output ---- */
@@ -302,6 +516,13 @@ peer_flush (GbtPeer *peer)
       if (peer->state == GBT_PEER_STATE_ACTIVE)
         EMIT (peer, drained);
     }
+  else if (gbt_peer_get_send_backlog (peer) > MAX_SEND_BACKLOG)
+    {
+      /* the socket took what it could: the peer is not reading */
+      peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_FLOOD,
+                 "flood: %" G_GSIZE_FORMAT " bytes queued to send and not read (budget %"
+                 G_GSIZE_FORMAT ")", gbt_peer_get_send_backlog (peer), MAX_SEND_BACKLOG);
+    }
   else if (peer->wpos > 1024 * 1024 && peer->wpos > peer->wbuf->len / 2)
     {
       g_byte_array_remove_range (peer->wbuf, 0, peer->wpos);
@@ -339,6 +560,7 @@ peer_send_simple (GbtPeer *peer, GbtMsgId id)
 void
 gbt_peer_send_have (GbtPeer *peer, guint32 piece)
 {
+  peer_flood_credit (peer, FLOOD_SENT_HAVE);
   gbt_wire_write_have (peer->wbuf, piece);
   peer_queue_flush (peer);
 }
@@ -346,6 +568,7 @@ gbt_peer_send_have (GbtPeer *peer, guint32 piece)
 void
 gbt_peer_send_request (GbtPeer *peer, const GbtBlock *block)
 {
+  peer_flood_credit (peer, FLOOD_SENT_REQUEST);
   gbt_wire_write_request (peer->wbuf, GBT_MSG_REQUEST, block->piece, block->begin, block->length);
   peer_queue_flush (peer);
 }
@@ -360,6 +583,7 @@ gbt_peer_send_cancel (GbtPeer *peer, const GbtBlock *block)
 void
 gbt_peer_send_reject (GbtPeer *peer, const GbtBlock *block)
 {
+  peer_asked_done (peer, block->piece, block->begin);
   gbt_wire_write_request (peer->wbuf, GBT_MSG_REJECT, block->piece, block->begin, block->length);
   peer_queue_flush (peer);
 }
@@ -370,6 +594,7 @@ gbt_peer_send_piece (GbtPeer *peer, guint32 piece, guint32 begin, GBytes *data)
   gsize len;
   const guint8 *p = g_bytes_get_data (data, &len);
 
+  peer_asked_done (peer, piece, begin);
   gbt_wire_write_piece_header (peer->wbuf, piece, begin, len);
   g_byte_array_append (peer->wbuf, p, len);
   peer->uploaded += len;
@@ -383,6 +608,10 @@ gbt_peer_set_choking (GbtPeer *peer, gboolean choking)
   if (peer->am_choking == choking)
     return;
   peer->am_choking = choking;
+  /* BEP 3: a choke drops what it asked; a BEP 6 peer is told so with
+   * rejects, one by one */
+  if (choking && !peer->fast)
+    g_hash_table_remove_all (peer->asked);
   peer_send_simple (peer, choking ? GBT_MSG_CHOKE : GBT_MSG_UNCHOKE);
 }
 
@@ -392,6 +621,7 @@ gbt_peer_set_interested (GbtPeer *peer, gboolean interested)
   if (peer->am_interested == interested)
     return;
   peer->am_interested = interested;
+  peer_flood_credit (peer, FLOOD_SENT_INTEREST);
   peer_send_simple (peer, interested ? GBT_MSG_INTERESTED : GBT_MSG_NOT_INTERESTED);
 }
 
@@ -441,6 +671,7 @@ peer_send_have_state (GbtPeer *peer)
       gbt_wire_write_bitfield (peer->wbuf, have->bits, gbt_bitfield_byte_len (have->n_bits));
       peer_queue_flush (peer);
     }
+  peer_flood_credit (peer, FLOOD_SENT_HAVE);
 }
 
 static gboolean
@@ -549,6 +780,23 @@ peer_has_metadata (GbtPeer *peer)
   return peer->config.have != NULL && peer->config.have->n_bits > 0;
 }
 
+/* @fresh holds every bit of @old and more: a peer announcing progress */
+static gboolean
+bits_grow (const guint8 *old, gsize old_len, const guint8 *fresh, gsize fresh_len)
+{
+  gboolean more = FALSE;
+
+  if (old_len != fresh_len)
+    return FALSE;
+  for (gsize i = 0; i < old_len; i++)
+    {
+      if (old[i] & ~fresh[i])
+        return FALSE;
+      more |= (fresh[i] & ~old[i]) != 0;
+    }
+  return more;
+}
+
 /* installs @fresh (taken) as the peer's piece set and tells the owner */
 static void
 peer_set_has (GbtPeer *peer, GbtBitfield *fresh)
@@ -573,9 +821,13 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
   switch (msg->id)
     {
     case GBT_MSG_KEEPALIVE:
+      if (!peer_flood_charge (peer, FLOOD_KIND_KEEPALIVE, 1))
+        return FALSE;
       break;
     case GBT_MSG_CHOKE:
     case GBT_MSG_UNCHOKE:
+      if (!peer_flood_charge (peer, FLOOD_KIND_CHOKE, 1))
+        return FALSE;
       if (peer->peer_choking != (msg->id == GBT_MSG_CHOKE))
         {
           /* on a choke the owner takes back the requests (BEP 3) or, with
@@ -586,6 +838,8 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
       break;
     case GBT_MSG_INTERESTED:
     case GBT_MSG_NOT_INTERESTED:
+      if (!peer_flood_charge (peer, FLOOD_KIND_INTEREST, 1))
+        return FALSE;
       if (peer->peer_interested != (msg->id == GBT_MSG_INTERESTED))
         {
           peer->peer_interested = msg->id == GBT_MSG_INTERESTED;
@@ -609,7 +863,11 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
           break;
         }
       if (gbt_bitfield_get (&peer->has, msg->index))
-        break;
+        {
+          if (!peer_flood_charge (peer, FLOOD_KIND_DUP_HAVE, 1))
+            return FALSE;
+          break;
+        }
       gbt_bitfield_set (&peer->has, msg->index, TRUE);
       EMIT (peer, have, msg->index);
       break;
@@ -625,14 +883,23 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
                        "fast-extension message from a peer that did not offer it");
             return FALSE;
           }
-        if (!first && msg->id != GBT_MSG_BITFIELD)
+        /* aria2 sends HAVE_ALL mid-connection when it completes (see
+         * below); a late HAVE_NONE takes back what it announced */
+        if (!first && msg->id == GBT_MSG_HAVE_NONE)
           {
             peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
-                       "have-all/have-none after the first message");
+                       "have-none after the first message");
             return FALSE;
           }
         if (!peer_has_metadata (peer))
           {
+            gboolean grows = msg->id == GBT_MSG_HAVE_ALL
+                             || (msg->id == GBT_MSG_BITFIELD && peer->early_bitfield
+                                 && bits_grow (g_bytes_get_data (peer->early_bitfield, NULL),
+                                               g_bytes_get_size (peer->early_bitfield),
+                                               msg->payload, msg->payload_len));
+            if (!first && !grows && !peer_flood_charge (peer, FLOOD_KIND_BITFIELD, 1))
+              return FALSE;
             /* its length is checked once the piece count is known */
             g_clear_pointer (&peer->early_bitfield, g_bytes_unref);
             if (peer->early_haves)
@@ -649,8 +916,10 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
               peer->early_bitfield = g_bytes_new (msg->payload, msg->payload_len);
             break;
           }
-        /* a bitfield later than the first message breaks BEP 3, but aria2
-         * sends one: take it as the peer's new piece set */
+        /* A bitfield later than the first message breaks BEP 3, but aria2
+         * sends them: instead of HAVEs once the bitfield is the shorter
+         * message (a few new pieces of a small torrent), and HAVE_ALL when
+         * it completes.  Take it as the peer's new piece set. */
         gbt_bitfield_init (&fresh, peer->has.n_bits);
         if (msg->id == GBT_MSG_BITFIELD
             && !gbt_bitfield_load (&fresh, msg->payload, msg->payload_len, &error))
@@ -662,13 +931,37 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
           }
         if (msg->id == GBT_MSG_HAVE_ALL)
           gbt_bitfield_set_all (&fresh);
+        /* news (the set grows, as aria2's do) is bounded by the piece
+         * count; the same set again, or one that shrinks, is budgeted */
+        if (!first
+            && !bits_grow (peer->has.bits, gbt_bitfield_byte_len (peer->has.n_bits), fresh.bits,
+                           gbt_bitfield_byte_len (fresh.n_bits))
+            && !peer_flood_charge (peer, FLOOD_KIND_BITFIELD, 1))
+          {
+            gbt_bitfield_clear (&fresh);
+            return FALSE;
+          }
         peer_set_has (peer, &fresh);
         break;
       }
     case GBT_MSG_REQUEST:
+      if (!peer_flood_charge (peer, FLOOD_KIND_REQUEST_BYTES, MAX (block.length, GBT_BLOCK_SIZE)))
+        return FALSE;
+      if (g_hash_table_size (peer->asked) >= GBT_PEER_ADVERTISED_REQQ
+          && !peer_flood_charge (peer, FLOOD_KIND_OVER_REQQ, 1))
+        return FALSE;
+      /* BEP 3: a choked peer's requests are dropped (a BEP 6 peer's are
+       * rejected, which ends them) */
+      if (!(peer->am_choking && !peer->fast)
+          && g_hash_table_size (peer->asked) < GBT_PEER_ADVERTISED_REQQ + FLOOD_OVER_REQQ)
+        g_hash_table_insert (peer->asked, asked_key (block.piece, block.begin),
+                             GUINT_TO_POINTER (block.length));
       EMIT (peer, request, &block);
       break;
     case GBT_MSG_CANCEL:
+      if (!peer_flood_charge (peer, FLOOD_KIND_CANCEL, 1))
+        return FALSE;
+      peer_asked_done (peer, block.piece, block.begin);
       EMIT (peer, cancel, &block);
       break;
     case GBT_MSG_PIECE:
@@ -678,6 +971,8 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
       EMIT (peer, block, &block, msg->payload);
       break;
     case GBT_MSG_REJECT:
+      if (!peer_flood_charge (peer, FLOOD_KIND_REJECT, 1))
+        return FALSE;
       if (!peer->fast)
         {
           peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_PROTOCOL,
@@ -687,12 +982,16 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
       EMIT (peer, reject, &block);
       break;
     case GBT_MSG_PORT:
+      if (!peer_flood_charge (peer, FLOOD_KIND_OTHER, 1))
+        return FALSE;
       if (msg->port != 0)
         EMIT (peer, dht_port, msg->port);
       break;
     case GBT_MSG_SUGGEST:
     case GBT_MSG_ALLOWED_FAST:
       /* advisory fast-extension hints: nothing to do yet */
+      if (!peer_flood_charge (peer, FLOOD_KIND_OTHER, 1))
+        return FALSE;
       break;
     case GBT_MSG_EXTENDED:
       {
@@ -705,6 +1004,9 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
                        "extended message from a peer that did not offer BEP 10");
             return FALSE;
           }
+        if (!peer_flood_charge (peer, FLOOD_KIND_EXTENDED, 1)
+            || !peer_flood_charge (peer, FLOOD_KIND_EXTENDED_BYTES, msg->payload_len))
+          return FALSE;
         payload = g_bytes_new (msg->payload, msg->payload_len);
         if (msg->ext_id == 0 && !gbt_ltep_parse_handshake (payload, &peer->ext, &error))
           {
@@ -716,6 +1018,8 @@ peer_handle_message (GbtPeer *peer, const GbtWireMsg *msg)
       }
     default:
       /* BEP 3: unknown messages are ignored */
+      if (!peer_flood_charge (peer, FLOOD_KIND_OTHER, 1))
+        return FALSE;
       peer_debug (peer, "ignoring message id %d", msg->id);
       break;
     }

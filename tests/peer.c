@@ -20,7 +20,11 @@
 
 #include "gbt-peer-private.h"
 #include "gbt-peer-wire.h"
+#include "gbt-swarm.h"
 #include "test-utils.h"
+
+/* the peer's flood budget counts beyond the reqq the swarm advertises */
+G_STATIC_ASSERT (GBT_PEER_ADVERTISED_REQQ == GBT_SWARM_MAX_UPLOAD_QUEUE);
 
 /* 10 pieces of 64 KiB, the last one 10000 bytes (as in peer-wire.c) */
 #define N_PIECES 10
@@ -111,6 +115,10 @@ typedef struct {
   gboolean close_in_closed; /* and again from inside the closed event */
   gboolean unref_in_closed; /* the owner drops its (last) reference there */
   gboolean data_seen_in_closed;
+  gboolean reject_requests; /* the request event answers with a reject */
+  gboolean serve_requests; /* ... with a piece, as the swarm does */
+  GArray *serve_queue; /* GbtBlock */
+  GBytes *block_bytes;
 
   GByteArray *rx; /* read from the peer */
   gsize rx_pos;
@@ -321,13 +329,36 @@ on_block (GbtPeer *peer, const GbtBlock *block, const guint8 *bytes, gpointer da
   maybe_close (f, peer, EV_BLOCK);
 }
 
+/* what the swarm does with requests: a block at a time while the send
+ * backlog is under 1 MiB, more when it drains */
+static void
+serve (Fixture *f)
+{
+  while (f->serve_queue->len > 0 && gbt_peer_get_send_backlog (f->peer) < 1024 * 1024)
+    {
+      GbtBlock b = g_array_index (f->serve_queue, GbtBlock, 0);
+      g_autoptr(GBytes) slice = g_bytes_new_from_bytes (f->block_bytes, 0, b.length);
+
+      g_array_remove_index (f->serve_queue, 0);
+      gbt_peer_send_piece (f->peer, b.piece, b.begin, slice);
+    }
+}
+
 static void
 on_request (GbtPeer *peer, const GbtBlock *block, gpointer data)
 {
   Fixture *f = data;
 
-  record (f, EV_REQUEST)->block = *block;
+  if (!f->serve_requests)
+    record (f, EV_REQUEST)->block = *block;
   maybe_close (f, peer, EV_REQUEST);
+  if (f->reject_requests)
+    gbt_peer_send_reject (peer, block);
+  if (f->serve_requests)
+    {
+      g_array_append_val (f->serve_queue, *block);
+      serve (f);
+    }
 }
 
 static void
@@ -354,6 +385,8 @@ on_drained (GbtPeer *peer, gpointer data)
   Fixture *f = data;
 
   f->n_drained++;
+  if (f->serve_requests)
+    serve (f);
 }
 
 static void
@@ -688,6 +721,8 @@ fixture_setup_unstarted (Fixture *f, gconstpointer data)
   f->rx = g_byte_array_new ();
   f->tx = g_byte_array_new ();
   f->close_in = EV_NONE;
+  f->serve_queue = g_array_new (FALSE, FALSE, sizeof (GbtBlock));
+  f->block_bytes = g_bytes_new_take (g_malloc0 (GBT_WIRE_MAX_BLOCK_LEN), GBT_WIRE_MAX_BLOCK_LEN);
   make_pipe (f->to_peer);
   make_pipe (f->from_peer);
   in = g_unix_input_stream_new (f->to_peer[0], TRUE);
@@ -741,6 +776,8 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_byte_array_unref (f->tx);
   g_clear_pointer (&f->last_payload, g_bytes_unref);
   g_clear_error (&f->refuse);
+  g_array_unref (f->serve_queue);
+  g_bytes_unref (f->block_bytes);
 }
 
 /* the setups */
@@ -1231,7 +1268,9 @@ test_msg_have_none_not_fast (Fixture *f, gconstpointer data)
   check_not_fast (f, GBT_MSG_HAVE_NONE);
 }
 
-/* have-all / have-none after the first message */
+static void assert_open (Fixture *f);
+
+/* have-none after the first message */
 static void
 check_late (Fixture *f, GbtMsgId id)
 {
@@ -1246,10 +1285,22 @@ check_late (Fixture *f, GbtMsgId id)
   g_assert_cmpuint (count_events (f, EV_BITFIELD), ==, 0);
 }
 
+/* aria2 sends HAVE_ALL when it completes: its new piece set */
 static void
 test_msg_have_all_late (Fixture *f, gconstpointer data)
 {
-  check_late (f, GBT_MSG_HAVE_ALL);
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  Event *e;
+
+  remote_connect (f);
+  gbt_wire_write_simple (out, GBT_MSG_INTERESTED);
+  gbt_wire_write_simple (out, GBT_MSG_HAVE_ALL);
+  remote_send_array (f, out);
+  e = nth_event (f, 1);
+  g_assert_cmpint (e->type, ==, EV_BITFIELD);
+  g_assert_cmpuint (e->new_n_set, ==, N_PIECES);
+  g_assert_true (gbt_peer_is_seed (f->peer));
+  assert_open (f);
 }
 
 static void
@@ -2097,6 +2148,576 @@ test_tick_no_keepalive_in_handshake (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->n_closed, ==, 0);
 }
 
+/* ---- flood budgets ----
+ *
+ * Each budget is a count per window on the peer's clock: a burst written
+ * at once goes over it (the real clock barely moves meanwhile), and the
+ * same kind of message at an honest rate stays under it.  The few tests
+ * whose bursts take long to write, or that need hours of honest traffic,
+ * run the peer on a clock the test moves (gbt_peer_set_clock). */
+
+static gint64 fake_now_us;
+
+static gint64
+fake_clock (void)
+{
+  return fake_now_us;
+}
+
+static void
+use_fake_clock (Fixture *f)
+{
+  fake_now_us = G_USEC_PER_SEC * 1000;
+  gbt_peer_set_clock (f->peer, fake_clock);
+}
+
+static void
+assert_flooded (Fixture *f)
+{
+  assert_closed_with (f, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_FLOOD);
+}
+
+static void
+assert_open (Fixture *f)
+{
+  settle ();
+  g_assert_cmpuint (f->n_closed, ==, 0);
+  g_assert_cmpint (gbt_peer_get_state (f->peer), ==, GBT_PEER_STATE_ACTIVE);
+}
+
+/* @n copies of the message @one holds, sent at once */
+static void
+remote_send_repeated (Fixture *f, GByteArray *one, guint n)
+{
+  g_autoptr(GByteArray) out = g_byte_array_sized_new (one->len * n);
+
+  for (guint i = 0; i < n; i++)
+    g_byte_array_append (out, one->data, one->len);
+  remote_send_array (f, out);
+  g_byte_array_set_size (one, 0);
+}
+
+/* 5000 HAVEs of a piece it announced already */
+static void
+test_flood_dup_have (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) one = g_byte_array_new ();
+
+  remote_connect (f);
+  gbt_wire_write_have (one, 3);
+  remote_send_repeated (f, one, 5000);
+  assert_flooded (f);
+  /* the first was news, and the flood stopped at the budget */
+  g_assert_cmpuint (count_events (f, EV_HAVE), ==, 1);
+}
+
+/* one HAVE per piece, a bitfield again (aria2), a few repeats after it */
+static void
+test_flood_honest_haves (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  guint8 bits[2] = { 0x80, 0x00 };
+
+  remote_connect (f);
+  gbt_wire_write_bitfield (out, bits, sizeof bits);
+  remote_send_array (f, out);
+  for (guint i = 1; i < N_PIECES; i++)
+    gbt_wire_write_have (out, i);
+  remote_send_array (f, out);
+  g_assert_cmpuint (count_events (f, EV_HAVE), ==, N_PIECES - 1);
+  bits[0] = 0xff;
+  bits[1] = 0xc0;
+  gbt_wire_write_bitfield (out, bits, sizeof bits);
+  for (guint i = 0; i < N_PIECES; i++)
+    gbt_wire_write_have (out, i);
+  remote_send_array (f, out);
+  g_assert_cmpuint (count_events (f, EV_BITFIELD), ==, 2);
+  assert_open (f);
+}
+
+static void
+test_flood_bitfield (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) one = g_byte_array_new ();
+  guint8 bits[2] = { 0xff, 0xc0 };
+
+  remote_connect (f);
+  gbt_wire_write_bitfield (one, bits, sizeof bits);
+  remote_send_repeated (f, one, 50);
+  assert_flooded (f);
+  /* the first, then the budget of repeats */
+  g_assert_cmpuint (count_events (f, EV_BITFIELD), ==, 1 + 10);
+}
+
+/* BEP 3 wants it first; aria2 sends a second one later: both are taken */
+static void
+test_flood_second_bitfield (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  guint8 bits[2] = { 0x80, 0x00 };
+
+  remote_connect (f);
+  gbt_wire_write_bitfield (out, bits, sizeof bits);
+  remote_send_array (f, out);
+  remote_send_simple (f, GBT_MSG_UNCHOKE);
+  bits[0] = 0xc0;
+  gbt_wire_write_bitfield (out, bits, sizeof bits);
+  remote_send_array (f, out);
+  g_assert_cmpuint (count_events (f, EV_BITFIELD), ==, 2);
+  g_assert_cmpuint (gbt_peer_get_has (f->peer)->n_set, ==, 2);
+  assert_open (f);
+}
+
+/* aria2: a bitfield instead of HAVEs for each few new pieces, then
+ * HAVE_ALL: news, however many */
+static void
+test_flood_growing_bitfields (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  guint8 bits[2] = { 0, 0 };
+
+  remote_connect (f);
+  gbt_wire_write_simple (out, GBT_MSG_HAVE_NONE);
+  for (guint i = 0; i < N_PIECES - 1; i++)
+    {
+      bits[i / 8] |= 0x80 >> (i % 8);
+      gbt_wire_write_bitfield (out, bits, sizeof bits);
+    }
+  gbt_wire_write_simple (out, GBT_MSG_HAVE_ALL);
+  remote_send_array (f, out);
+  g_assert_cmpuint (count_events (f, EV_BITFIELD), ==, N_PIECES + 1);
+  g_assert_true (gbt_peer_is_seed (f->peer));
+  assert_open (f);
+}
+
+static void
+test_flood_keepalive (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) one = g_byte_array_new ();
+
+  remote_connect (f);
+  gbt_wire_write_keepalive (one);
+  remote_send_repeated (f, one, 100000);
+  assert_flooded (f);
+}
+
+/* a keep-alive every 90 s for two hours, and a burst of 30 at once */
+static void
+test_flood_honest_keepalives (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) one = g_byte_array_new ();
+
+  remote_connect (f);
+  use_fake_clock (f);
+  for (guint i = 0; i < 80; i++)
+    {
+      gbt_wire_write_keepalive (one);
+      remote_send_array (f, one);
+      fake_now_us += S (90);
+    }
+  assert_open (f);
+  gbt_wire_write_keepalive (one);
+  remote_send_repeated (f, one, 30);
+  assert_open (f);
+}
+
+/* many small extension messages */
+static void
+test_flood_extended_count (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) one = g_byte_array_new ();
+
+  remote_connect (f);
+  gbt_wire_write_extended (one, 1, (const guint8 *) "de", 2);
+  remote_send_repeated (f, one, 10000);
+  assert_flooded (f);
+  g_assert_cmpuint (count_events (f, EV_EXTENDED), <=, 4096);
+}
+
+/* fewer, bigger ones: the byte budget goes first */
+static void
+test_flood_extended_bytes (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) one = g_byte_array_new ();
+  gsize len = MAX_MSG - 2; /* id and extension id */
+  g_autofree guint8 *payload = g_malloc0 (len);
+
+  remote_connect (f);
+  use_fake_clock (f);
+  gbt_wire_write_extended (one, 1, payload, len);
+  remote_send_repeated (f, one, 4095);
+  assert_flooded (f);
+  g_assert_cmpuint (count_events (f, EV_EXTENDED), <, 4095);
+}
+
+/* the extension handshake, then a whole 16 MiB info dictionary in
+ * ut_metadata pieces, at once */
+static void
+test_flood_honest_metadata (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  const char *hs = "d1:md11:ut_metadatai3ee13:metadata_sizei16777216ee";
+  const char *head = "d8:msg_typei1e5:piecei0e10:total_sizei16777216ee";
+  gsize len = strlen (head) + 16384 - 64;
+  g_autofree guint8 *payload = g_malloc0 (len);
+
+  memcpy (payload, head, strlen (head));
+  remote_connect (f);
+  use_fake_clock (f);
+  gbt_wire_write_extended (out, 0, (const guint8 *) hs, strlen (hs));
+  remote_send_array (f, out);
+  for (guint i = 0; i < 1024; i++)
+    gbt_wire_write_extended (out, 3, payload, len);
+  remote_send_array (f, out);
+  g_assert_cmpuint (count_events (f, EV_EXTENDED), ==, 1025);
+  assert_open (f);
+}
+
+/* 4 GiB asked for within a second, in 64 KiB requests the owner rejects */
+static void
+test_flood_request_bytes (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  guint n = 2 * 32768;
+
+  f->reject_requests = TRUE;
+  remote_connect (f);
+  use_fake_clock (f);
+  for (guint i = 0; i < n; i++)
+    gbt_wire_write_request (out, GBT_MSG_REQUEST, i % (N_PIECES - 1), 0, PIECE_LEN);
+  /* the rejects are read as they come, so the send queue stays small */
+  g_byte_array_append (f->tx, out->data, out->len);
+  gbt_test_wait_until ((remote_read (f), f->rx_pos = f->rx->len, remote_try_flush (f)) || f->n_closed,
+                       WAIT_MS * 3);
+  assert_flooded (f);
+  g_assert_cmpuint (count_events (f, EV_REQUEST), <=, 32768);
+  g_assert_cmpuint (count_events (f, EV_REQUEST), >=, 32767);
+}
+
+/* tiny requests cost a block each: 200 000 of them in a burst */
+static void
+test_flood_request_tiny (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+
+  f->reject_requests = TRUE;
+  remote_connect (f);
+  use_fake_clock (f);
+  for (guint i = 0; i < 200000; i++)
+    gbt_wire_write_request (out, GBT_MSG_REQUEST, 0, i % 1000, 1);
+  g_byte_array_append (f->tx, out->data, out->len);
+  gbt_test_wait_until ((remote_read (f), f->rx_pos = f->rx->len, remote_try_flush (f)) || f->n_closed,
+                       WAIT_MS * 3);
+  assert_flooded (f);
+  g_assert_cmpuint (count_events (f, EV_REQUEST), <=, 131072);
+}
+
+/* a 16 KiB block for the @i-th request, none the same as another in flight
+ * (the test torrent has 36 whole blocks: these overlap, which the peer
+ * does not check) */
+static guint32
+distinct_begin (guint i)
+{
+  return (i / (N_PIECES - 1)) % (PIECE_LEN - 16384);
+}
+
+/* a leecher that keeps 2000 requests (our reqq) outstanding while it reads
+ * what we send, as libtorrent does on loopback */
+static void
+test_flood_honest_leecher (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  guint asked = 0, got = 0, total = 12000;
+
+  f->serve_requests = TRUE;
+  remote_connect (f);
+  gbt_peer_set_choking (f->peer, FALSE);
+  while (got < total)
+    {
+      GbtWireMsg msg;
+      gssize n;
+
+      /* top the queue up to reqq */
+      for (; asked < total && asked - got < GBT_PEER_ADVERTISED_REQQ; asked++)
+        gbt_wire_write_request (out, GBT_MSG_REQUEST, asked % (N_PIECES - 1),
+                                distinct_begin (asked), 16384);
+      if (out->len)
+        {
+          g_byte_array_append (f->tx, out->data, out->len);
+          g_byte_array_set_size (out, 0);
+        }
+      remote_try_flush (f);
+      g_main_context_iteration (NULL, TRUE);
+      remote_read (f);
+      while ((n = gbt_wire_parse (f->rx->data + f->rx_pos, rx_avail (f), NULL, &msg, NULL)) > 0)
+        {
+          f->rx_pos += n;
+          got += msg.id == GBT_MSG_PIECE;
+        }
+      g_byte_array_remove_range (f->rx, 0, f->rx_pos);
+      f->rx_pos = 0;
+      g_assert_cmpuint (f->n_closed, ==, 0);
+    }
+  assert_open (f);
+  g_assert_cmpuint (gbt_peer_get_uploaded (f->peer), ==, (guint64) total * 16384);
+}
+
+static void
+send_requests (Fixture *f, guint n)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+
+  for (guint i = 0; i < n; i++)
+    gbt_wire_write_request (out, GBT_MSG_REQUEST, i % (N_PIECES - 1), distinct_begin (i), 16384);
+  remote_send_array (f, out);
+}
+
+/* reqq outstanding, and a few more (the swarm rejects them): kept */
+static void
+test_flood_reqq_full (Fixture *f, gconstpointer data)
+{
+  remote_connect (f);
+  gbt_peer_set_choking (f->peer, FALSE);
+  send_requests (f, GBT_PEER_ADVERTISED_REQQ + 100);
+  assert_open (f);
+}
+
+/* and far beyond it, rejected or not */
+static void
+test_flood_over_reqq (Fixture *f, gconstpointer data)
+{
+  remote_connect (f);
+  gbt_peer_set_choking (f->peer, FALSE);
+  f->reject_requests = FALSE;
+  send_requests (f, GBT_PEER_ADVERTISED_REQQ + 1000);
+  assert_flooded (f);
+  g_assert_cmpuint (count_events (f, EV_REQUEST), <=, GBT_PEER_ADVERTISED_REQQ + 256);
+}
+
+/* what we answer (or that it cancels) no longer counts as outstanding */
+static void
+test_flood_reqq_answered (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+
+  remote_connect (f);
+  gbt_peer_set_choking (f->peer, FALSE);
+  for (guint round = 0; round < 5; round++)
+    {
+      for (guint i = 0; i < GBT_PEER_ADVERTISED_REQQ; i++)
+        gbt_wire_write_request (out, GBT_MSG_REQUEST, round, i * 4, 4);
+      remote_send_array (f, out);
+      /* half rejected, half cancelled */
+      for (guint i = 0; i < GBT_PEER_ADVERTISED_REQQ; i += 2)
+        {
+          GbtBlock b = { round, i * 4, 4 };
+          gbt_peer_send_reject (f->peer, &b);
+          gbt_wire_write_request (out, GBT_MSG_CANCEL, round, (i + 1) * 4, 4);
+        }
+      remote_send_array (f, out);
+      remote_read (f);
+      f->rx_pos = f->rx->len;
+    }
+  assert_open (f);
+}
+
+/* BEP 3: our choke drops a non-fast peer's requests; it may ask again */
+static void
+test_flood_reqq_choke_not_fast (Fixture *f, gconstpointer data)
+{
+  remote_connect (f);
+  gbt_peer_set_choking (f->peer, FALSE);
+  send_requests (f, GBT_PEER_ADVERTISED_REQQ);
+  gbt_peer_set_choking (f->peer, TRUE);
+  /* asked while choked: dropped, not outstanding */
+  send_requests (f, GBT_PEER_ADVERTISED_REQQ);
+  gbt_peer_set_choking (f->peer, FALSE);
+  send_requests (f, GBT_PEER_ADVERTISED_REQQ);
+  assert_open (f);
+  send_requests (f, 1000);
+  assert_flooded (f);
+}
+
+static void
+test_flood_cancel (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) one = g_byte_array_new ();
+
+  remote_connect (f);
+  gbt_wire_write_request (one, GBT_MSG_CANCEL, 1, 0, 16384);
+  remote_send_repeated (f, one, 30000);
+  assert_flooded (f);
+  g_assert_cmpuint (count_events (f, EV_CANCEL), <=, 20000);
+}
+
+static void
+test_flood_choke (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+
+  remote_connect (f);
+  for (guint i = 0; i < 1000; i++)
+    gbt_wire_write_simple (out, i % 2 ? GBT_MSG_CHOKE : GBT_MSG_UNCHOKE);
+  remote_send_array (f, out);
+  assert_flooded (f);
+}
+
+/* a peer that answers each change of our interest with a choke change */
+static void
+test_flood_honest_chokes (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+
+  remote_connect (f);
+  for (guint i = 0; i < 200; i++)
+    {
+      gbt_peer_set_interested (f->peer, i % 2 == 0);
+      gbt_wire_write_simple (out, i % 2 ? GBT_MSG_CHOKE : GBT_MSG_UNCHOKE);
+    }
+  remote_send_array (f, out);
+  g_assert_cmpuint (count_events (f, EV_CHOKE), ==, 200);
+  assert_open (f);
+}
+
+static void
+test_flood_interest (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+
+  remote_connect (f);
+  for (guint i = 0; i < 1000; i++)
+    gbt_wire_write_simple (out, i % 2 ? GBT_MSG_NOT_INTERESTED : GBT_MSG_INTERESTED);
+  remote_send_array (f, out);
+  assert_flooded (f);
+}
+
+/* a leecher that keeps up with us flips its interest at each of our HAVEs */
+static void
+test_flood_honest_interest (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+
+  remote_connect (f);
+  for (guint i = 0; i < 300; i++)
+    {
+      gbt_peer_send_have (f->peer, i % N_PIECES);
+      gbt_wire_write_simple (out, GBT_MSG_INTERESTED);
+      gbt_wire_write_simple (out, GBT_MSG_NOT_INTERESTED);
+    }
+  remote_send_array (f, out);
+  g_assert_cmpuint (count_events (f, EV_INTEREST), ==, 600);
+  assert_open (f);
+}
+
+static void
+test_flood_reject (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) one = g_byte_array_new ();
+
+  remote_connect (f);
+  gbt_wire_write_request (one, GBT_MSG_REJECT, 1, 0, 16384);
+  remote_send_repeated (f, one, 5000);
+  assert_flooded (f);
+}
+
+/* it rejects each of 3000 requests of ours (a choke with a full queue) */
+static void
+test_flood_honest_rejects (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+
+  remote_connect (f);
+  for (guint i = 0; i < 3000; i++)
+    {
+      GbtBlock b = { i % N_PIECES, (i / N_PIECES) * 16, 16 };
+      gbt_peer_send_request (f->peer, &b);
+      gbt_wire_write_request (out, GBT_MSG_REJECT, b.piece, b.begin, b.length);
+    }
+  remote_send_array (f, out);
+  g_assert_cmpuint (count_events (f, EV_REJECT), ==, 3000);
+  assert_open (f);
+}
+
+static void
+test_flood_other (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) one = g_byte_array_new ();
+
+  remote_connect (f);
+  gbt_wire_write_allowed_fast (one, 1);
+  remote_send_repeated (f, one, 5000);
+  assert_flooded (f);
+}
+
+/* it stops reading while we queue 6 MiB for it */
+static void
+test_flood_send_queue (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GBytes) block = g_bytes_new_from_bytes (f->block_bytes, 0, GBT_WIRE_MAX_BLOCK_LEN);
+
+  remote_connect (f);
+  for (guint i = 0; i < 48; i++)
+    gbt_peer_send_piece (f->peer, 0, 0, block);
+  assert_flooded (f);
+}
+
+/* 4 MiB queued for a peer that reads is no flood */
+static void
+test_flood_send_queue_reading (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GBytes) block = g_bytes_new_from_bytes (f->block_bytes, 0, GBT_WIRE_MAX_BLOCK_LEN);
+
+  remote_connect (f);
+  for (guint i = 0; i < 30; i++)
+    gbt_peer_send_piece (f->peer, 0, 0, block);
+  gbt_test_wait_until ((remote_read (f), f->rx_pos = f->rx->len,
+                        gbt_peer_get_send_backlog (f->peer) == 0 || f->n_closed), WAIT_MS);
+  assert_open (f);
+}
+
+/* 256 MB of valid messages of every kind, round robin, as fast as the pipe
+ * takes them: dropped long before the end, within two seconds */
+static void
+test_flood_garbage (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GByteArray) cycle = g_byte_array_new ();
+  gint64 start;
+  guint64 written = 0;
+
+  remote_connect (f);
+  for (guint i = 0; i < 64; i++)
+    {
+      gbt_wire_write_have (cycle, 3);
+      gbt_wire_write_keepalive (cycle);
+      gbt_wire_write_simple (cycle, i % 2 ? GBT_MSG_CHOKE : GBT_MSG_UNCHOKE);
+      gbt_wire_write_simple (cycle, i % 2 ? GBT_MSG_INTERESTED : GBT_MSG_NOT_INTERESTED);
+      gbt_wire_write_request (cycle, GBT_MSG_CANCEL, 1, 0, 16384);
+      gbt_wire_write_request (cycle, GBT_MSG_REJECT, 1, 0, 16384);
+      gbt_wire_write_allowed_fast (cycle, 2);
+      gbt_wire_write_suggest (cycle, 2);
+      gbt_wire_write_extended (cycle, 7, (const guint8 *) "de", 2);
+    }
+  start = g_get_monotonic_time ();
+  while (f->n_closed == 0 && written < 256 * 1000 * 1000)
+    {
+      gssize n = write (f->to_peer[1], cycle->data, cycle->len);
+      if (n > 0)
+        written += n;
+      /* keep writing whole cycles: a partial write is finished first */
+      if (n > 0 && (gsize) n < cycle->len)
+        {
+          g_byte_array_append (f->tx, cycle->data + n, cycle->len - n);
+          while (!remote_try_flush (f) && f->n_closed == 0)
+            g_main_context_iteration (NULL, TRUE);
+          written += cycle->len - n;
+        }
+      g_main_context_iteration (NULL, FALSE);
+    }
+  assert_flooded (f);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 2 * G_USEC_PER_SEC);
+  g_assert_cmpuint (written, <, 64 * 1024 * 1024);
+}
+
 /* ---- misc ---- */
 
 static void
@@ -2223,6 +2844,36 @@ main (int argc, char **argv)
   ADD ("/peer/tick/idle-timeout", &out_plain, test_tick_idle_timeout);
   ADD ("/peer/tick/keepalive", &out_plain, test_tick_keepalive);
   ADD ("/peer/tick/no-keepalive-in-handshake", &out_plain, test_tick_no_keepalive_in_handshake);
+
+  ADD ("/peer/flood/dup-have", &out_plain, test_flood_dup_have);
+  ADD ("/peer/flood/honest-haves", &out_plain, test_flood_honest_haves);
+  ADD ("/peer/flood/bitfield", &out_plain, test_flood_bitfield);
+  ADD ("/peer/flood/second-bitfield", &out_plain, test_flood_second_bitfield);
+  ADD ("/peer/flood/growing-bitfields", &out_plain, test_flood_growing_bitfields);
+  ADD ("/peer/flood/keepalive", &out_plain, test_flood_keepalive);
+  ADD ("/peer/flood/honest-keepalives", &out_plain, test_flood_honest_keepalives);
+  ADD ("/peer/flood/extended-count", &out_plain, test_flood_extended_count);
+  ADD ("/peer/flood/extended-bytes", &out_plain, test_flood_extended_bytes);
+  ADD ("/peer/flood/honest-metadata", &out_plain, test_flood_honest_metadata);
+  ADD ("/peer/flood/request-bytes", &out_plain, test_flood_request_bytes);
+  ADD ("/peer/flood/request-tiny", &out_plain, test_flood_request_tiny);
+  ADD ("/peer/flood/honest-leecher", &out_plain, test_flood_honest_leecher);
+  ADD ("/peer/flood/reqq-full", &out_plain, test_flood_reqq_full);
+  ADD ("/peer/flood/over-reqq", &out_plain, test_flood_over_reqq);
+  ADD ("/peer/flood/over-reqq-not-fast", &out_nofast, test_flood_over_reqq);
+  ADD ("/peer/flood/reqq-answered", &out_plain, test_flood_reqq_answered);
+  ADD ("/peer/flood/reqq-choke-not-fast", &out_nofast, test_flood_reqq_choke_not_fast);
+  ADD ("/peer/flood/cancel", &out_plain, test_flood_cancel);
+  ADD ("/peer/flood/choke", &out_plain, test_flood_choke);
+  ADD ("/peer/flood/honest-chokes", &out_plain, test_flood_honest_chokes);
+  ADD ("/peer/flood/interest", &out_plain, test_flood_interest);
+  ADD ("/peer/flood/honest-interest", &out_plain, test_flood_honest_interest);
+  ADD ("/peer/flood/reject", &out_plain, test_flood_reject);
+  ADD ("/peer/flood/honest-rejects", &out_plain, test_flood_honest_rejects);
+  ADD ("/peer/flood/other", &out_plain, test_flood_other);
+  ADD ("/peer/flood/send-queue", &out_plain, test_flood_send_queue);
+  ADD ("/peer/flood/send-queue-reading", &out_plain, test_flood_send_queue_reading);
+  ADD ("/peer/flood/garbage", &out_plain, test_flood_garbage);
 
   g_test_add_func ("/peer/name", test_name);
 
