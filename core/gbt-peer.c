@@ -11,7 +11,8 @@
 #include <gbt/gbt-peer.h>
 
 #include "gbt-ltep.h"
-#include "gbt-peer-private.h"
+#include "gbt-peer-flood.h"
+#include "gbt-peer-internal.h"
 #include "gbt-rate-limit.h"
 
 #define READ_CHUNK (256 * 1024)
@@ -19,184 +20,14 @@
 #define HANDSHAKE_TIMEOUT_US (20 * G_USEC_PER_SEC)
 #define IDLE_TIMEOUT_US (150 * G_USEC_PER_SEC)
 #define KEEPALIVE_US (90 * G_USEC_PER_SEC)
-
-/* ---- flood budgets ----
- *
- * Each kind of message a peer sends costs us something (a callback into
- * the swarm, a scan of its queues, a bencode parse, a bitfield recount), so
- * each has a budget: a count (or bytes) per window, over a sliding window
- * on the peer's clock.  A peer over one is closed with
- * GBT_PEER_WIRE_ERROR_FLOOD naming the budget.  Every limit sits far above
- * what an honest client sends, with the reason beside it: a budget that
- * ever trips on libtorrent, aria2 or Transmission is a bug. */
-#define FLOOD_WINDOW_US (10 * G_USEC_PER_SEC)
-/* a real peer sends each piece's HAVE once: a few repeats may follow a
- * second bitfield, a thousand in 10 s never */
-#define FLOOD_DUP_HAVES 1000
-/* BITFIELD and HAVE_ALL after the first message, each a recount of the
- * pieces' availability in the swarm: aria2 sends them as its set grows
- * (instead of HAVEs when shorter, HAVE_ALL once complete), which is news
- * bounded by the piece count and not charged; the same set again or a
- * shrinking one is, 10 a minute being room for clients we have not met */
-#define FLOOD_BITFIELDS 10
-#define FLOOD_BITFIELD_WINDOW_US (60 * G_USEC_PER_SEC)
-/* clients send one every 60-120 s (we every 90 s); one a second on average
- * over a minute is 60 times the most eager */
-#define FLOOD_KEEPALIVES 60
-#define FLOOD_KEEPALIVE_WINDOW_US (60 * G_USEC_PER_SEC)
-/* BEP 10 messages: fetching a 16 MiB info dictionary (the most the metadata
- * plugin takes) is 1024 ut_metadata pieces of 16 KiB; PEX comes once a
- * minute.  Four times a whole metadata transfer in 10 s, in count and bytes */
-#define FLOOD_EXTENDED 4096
-#define FLOOD_EXTENDED_BYTES ((guint64) 64 * 1024 * 1024)
-/* bytes asked for per second, each request counted as at least a 16 KiB
- * block (so tiny requests cost as much as real ones): libtorrent on
- * loopback asks for ~700 MiB/s; 2 GiB/s is three times that */
-#define FLOOD_REQUEST_BYTES ((guint64) 2 * 1024 * 1024 * 1024)
-#define FLOOD_REQUEST_WINDOW_US (1 * G_USEC_PER_SEC)
-/* requests that arrive while GBT_PEER_ADVERTISED_REQQ are already
- * outstanding: an honest peer stays within reqq (our count of what is
- * outstanding never exceeds its own), so these are only a client that
- * ignores reqq; the swarm rejects them, and past this many in 10 s the
- * peer goes */
-#define FLOOD_OVER_REQQ 256
-/* CANCELs: a leecher cancels in endgame, at most its queue (a few hundred
- * to 2000 requests) each time; 20000 in 10 s is ten full queues */
-#define FLOOD_CANCELS 20000
-/* CHOKE/UNCHOKE: a choker runs every 10-15 s and answers our interest
- * changes; 100 in 10 s, plus two per interest change of ours */
-#define FLOOD_CHOKES 100
-/* INTERESTED/NOT_INTERESTED: a peer's interest changes as we announce
- * pieces (a leecher that keeps up with us flips at each of our HAVEs); 100
- * in 10 s, plus two per HAVE or bitfield of ours */
-#define FLOOD_INTERESTS 100
-/* REJECTs: one per request of ours at most, with room for those sent
- * before the window; 1000 in 10 s plus our requests in it */
-#define FLOOD_REJECTS 1000
-/* SUGGEST, ALLOWED_FAST, PORT and ids we do not know (ignored): a few per
- * connection (BEP 6 allowed-fast sets are ~10 pieces) */
-#define FLOOD_OTHER 1000
 /* bytes queued for a peer that does not read them: the swarm stops serving
  * past 1 MiB (UPLOAD_BACKLOG), so more than 4 MiB is a peer that asks (or
  * makes us reject) and does not read */
 #define MAX_SEND_BACKLOG ((gsize) 4 * 1024 * 1024)
 
-typedef enum {
-  FLOOD_KIND_DUP_HAVE,
-  FLOOD_KIND_BITFIELD,
-  FLOOD_KIND_KEEPALIVE,
-  FLOOD_KIND_EXTENDED,
-  FLOOD_KIND_EXTENDED_BYTES,
-  FLOOD_KIND_REQUEST_BYTES,
-  FLOOD_KIND_OVER_REQQ,
-  FLOOD_KIND_CANCEL,
-  FLOOD_KIND_CHOKE,
-  FLOOD_KIND_INTEREST,
-  FLOOD_KIND_REJECT,
-  FLOOD_KIND_OTHER,
-  /* what we sent, which earns the peer room for its answers */
-  FLOOD_SENT_INTEREST, /* credit for CHOKE flaps */
-  FLOOD_SENT_HAVE, /* for INTEREST flaps */
-  FLOOD_SENT_REQUEST, /* for REJECTs */
-  N_FLOOD_KINDS,
-} FloodKind;
-
-static const struct {
-  guint64 limit;
-  gint64 window_us;
-  const char *what; /* "flood: <count> <what> within <s> s" */
-  int credit_from; /* a FloodKind, or -1 */
-  guint credit_factor;
-} flood_budgets[N_FLOOD_KINDS] = {
-  [FLOOD_KIND_DUP_HAVE] = { FLOOD_DUP_HAVES, FLOOD_WINDOW_US,
-                            "HAVE messages for pieces already announced", -1, 0 },
-  [FLOOD_KIND_BITFIELD] = { FLOOD_BITFIELDS, FLOOD_BITFIELD_WINDOW_US,
-                            "bitfields (BITFIELD, HAVE_ALL, HAVE_NONE)", -1, 0 },
-  [FLOOD_KIND_KEEPALIVE] = { FLOOD_KEEPALIVES, FLOOD_KEEPALIVE_WINDOW_US, "keep-alives", -1, 0 },
-  [FLOOD_KIND_EXTENDED] = { FLOOD_EXTENDED, FLOOD_WINDOW_US, "extension messages", -1, 0 },
-  [FLOOD_KIND_EXTENDED_BYTES] = { FLOOD_EXTENDED_BYTES, FLOOD_WINDOW_US,
-                                  "bytes of extension messages", -1, 0 },
-  [FLOOD_KIND_REQUEST_BYTES] = { FLOOD_REQUEST_BYTES, FLOOD_REQUEST_WINDOW_US,
-                                 "bytes requested", -1, 0 },
-  [FLOOD_KIND_OVER_REQQ] = { FLOOD_OVER_REQQ, FLOOD_WINDOW_US,
-                             "requests beyond our reqq of " G_STRINGIFY (GBT_PEER_ADVERTISED_REQQ)
-                             " outstanding", -1, 0 },
-  [FLOOD_KIND_CANCEL] = { FLOOD_CANCELS, FLOOD_WINDOW_US, "cancels", -1, 0 },
-  [FLOOD_KIND_CHOKE] = { FLOOD_CHOKES, FLOOD_WINDOW_US, "choke/unchoke messages",
-                         FLOOD_SENT_INTEREST, 2 },
-  [FLOOD_KIND_INTEREST] = { FLOOD_INTERESTS, FLOOD_WINDOW_US,
-                            "interested/not-interested messages", FLOOD_SENT_HAVE, 2 },
-  [FLOOD_KIND_REJECT] = { FLOOD_REJECTS, FLOOD_WINDOW_US,
-                          "rejects (beyond our requests)", FLOOD_SENT_REQUEST, 1 },
-  [FLOOD_KIND_OTHER] = { FLOOD_OTHER, FLOOD_WINDOW_US,
-                         "suggest, allowed-fast, port or unknown messages", -1, 0 },
-  [FLOOD_SENT_INTEREST] = { 0, FLOOD_WINDOW_US, NULL, -1, 0 },
-  [FLOOD_SENT_HAVE] = { 0, FLOOD_WINDOW_US, NULL, -1, 0 },
-  [FLOOD_SENT_REQUEST] = { 0, FLOOD_WINDOW_US, NULL, -1, 0 },
-};
-
-/* A sliding-window counter: the count in the current window plus the
- * previous window's, weighted by how much of it the sliding window still
- * covers (so a burst across a window's edge counts whole). */
-typedef struct {
-  gint64 start_us;
-  guint64 cur, prev;
-} FloodWindow;
 
 #define peer_debug(p, fmt, ...) g_debug ("[%s] " fmt, (p)->name, ##__VA_ARGS__)
 
-struct _GbtPeer {
-  gint ref_count;
-  GbtPeerState state;
-  GIOStream *stream;
-  GPollableInputStream *in;
-  GPollableOutputStream *out;
-  GSource *in_source;
-  GSource *out_source;
-  GSource *throttle_source; /* reading paused by the download limit */
-  GInetSocketAddress *address;
-  char *name; /* "127.0.0.2:6881" for logs */
-  gboolean incoming;
-
-  const GbtPeerEvents *events; /* the owner's */
-  gpointer events_data;
-  gboolean configured; /* config holds the owner's GbtPeerConfig */
-  GbtPeerConfig config;
-
-  GByteArray *rbuf;
-  gsize rpos;
-  GByteArray *wbuf;
-  gsize wpos;
-
-  GbtHandshake remote;
-  gboolean sent_handshake;
-  gboolean fast; /* both sides set the BEP 6 bit */
-  gboolean ltep; /* both sides set the BEP 10 bit */
-  GbtLtepPeerInfo ext; /* what their extension handshake said */
-
-  gboolean am_choking, am_interested, peer_choking, peer_interested;
-  gboolean got_first_message;
-  GbtBitfield has; /* the peer's pieces (sized once metadata is known) */
-  /* before the metadata (magnet) their piece announcements wait here */
-  GBytes *early_bitfield;
-  gboolean early_have_all;
-  GArray *early_haves; /* guint32 */
-
-  /* accounting */
-  guint64 downloaded, uploaded;
-  guint64 rate_window_down, rate_window_up; /* bytes in the current second */
-  double rate_down, rate_up; /* smoothed bytes/s */
-  gint64 last_recv_us, last_send_us, connected_us;
-
-  /* flood budgets */
-  GbtPeerClock clock;
-  FloodWindow flood[N_FLOOD_KINDS];
-  /* the requests it has outstanding with us, as we see them: (piece << 32
-   * | begin) -> length; asked, and not yet sent, rejected or cancelled */
-  GHashTable *asked;
-
-  GData *data; /* plugins' state: gbt_peer_set_data() */
-};
 
 /* an event to the owner, if it listens for it */
 #define EMIT(peer, event, ...)                                                                 \
@@ -364,56 +195,27 @@ void
 gbt_peer_set_clock (GbtPeer *peer, GbtPeerClock clock)
 {
   peer->clock = clock;
-  memset (peer->flood, 0, sizeof peer->flood);
-}
-
-/* the window's count, @n more added */
-static guint64
-flood_window_add (FloodWindow *w, gint64 window_us, guint64 n, gint64 now)
-{
-  gint64 elapsed;
-
-  if (w->start_us == 0 || now < w->start_us)
-    w->start_us = now; /* the first event, or a clock set back (tests) */
-  else if (now - w->start_us >= window_us)
-    {
-      gint64 k = (now - w->start_us) / window_us;
-      w->prev = k == 1 ? w->cur : 0;
-      w->cur = 0;
-      w->start_us += k * window_us;
-    }
-  w->cur += n;
-  elapsed = now - w->start_us;
-  return w->cur + (guint64) ((double) w->prev * (double) (window_us - elapsed) / (double) window_us);
+  memset (&peer->flood, 0, sizeof peer->flood);
 }
 
 /* counts @n against the budget of @kind: FALSE (and the peer closed) when
  * that puts it over */
 static gboolean
-peer_flood_charge (GbtPeer *peer, FloodKind kind, guint64 n)
+peer_flood_charge (GbtPeer *peer, GbtFloodKind kind, guint64 n)
 {
-  gint64 now = peer_now (peer);
-  guint64 count = flood_window_add (&peer->flood[kind], flood_budgets[kind].window_us, n, now);
-  guint64 limit = flood_budgets[kind].limit;
-  int credit = flood_budgets[kind].credit_from;
+  g_autoptr(GError) error = NULL;
 
-  if (credit >= 0)
-    limit += flood_budgets[kind].credit_factor
-             * flood_window_add (&peer->flood[credit], flood_budgets[credit].window_us, 0, now);
-  if (count <= limit)
+  if (gbt_flood_charge (&peer->flood, kind, n, peer_now (peer), &error))
     return TRUE;
-  peer_fail (peer, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_FLOOD,
-             "flood: %" G_GUINT64_FORMAT " %s within %d s (budget %" G_GUINT64_FORMAT ")",
-             count, flood_budgets[kind].what,
-             (int) (flood_budgets[kind].window_us / G_USEC_PER_SEC), limit);
+  gbt_peer_close (peer, error);
   return FALSE;
 }
 
 /* something we sent that earns the peer room for its answers */
 static void
-peer_flood_credit (GbtPeer *peer, FloodKind kind)
+peer_flood_credit (GbtPeer *peer, GbtFloodKind kind)
 {
-  flood_window_add (&peer->flood[kind], flood_budgets[kind].window_us, 1, peer_now (peer));
+  gbt_flood_credit (&peer->flood, kind, peer_now (peer));
 }
 
 static gint64 *
@@ -1254,135 +1056,6 @@ gbt_peer_tick (GbtPeer *peer, gint64 now_us)
     }
 }
 
-/* ---- for the owner ---- */
-
-GbtPeerState
-gbt_peer_get_state (GbtPeer *peer)
-{
-  return peer->state;
-}
-
-const char *
-gbt_peer_get_name (GbtPeer *peer)
-{
-  return peer->name;
-}
-
-const guint8 *
-gbt_peer_get_remote_info_hash (GbtPeer *peer)
-{
-  return peer->remote.info_hash;
-}
-
-const guint8 *
-gbt_peer_get_remote_id (GbtPeer *peer)
-{
-  return peer->remote.peer_id;
-}
-
-gboolean
-gbt_peer_is_fast (GbtPeer *peer)
-{
-  return peer->fast;
-}
-
-const GbtBitfield *
-gbt_peer_get_has (GbtPeer *peer)
-{
-  return &peer->has;
-}
-
-gboolean
-gbt_peer_am_choking (GbtPeer *peer)
-{
-  return peer->am_choking;
-}
-
-gboolean
-gbt_peer_am_interested (GbtPeer *peer)
-{
-  return peer->am_interested;
-}
-
-gboolean
-gbt_peer_is_choking (GbtPeer *peer)
-{
-  return peer->peer_choking;
-}
-
-gboolean
-gbt_peer_is_interested (GbtPeer *peer)
-{
-  return peer->peer_interested;
-}
-
-guint
-gbt_peer_get_remote_reqq (GbtPeer *peer)
-{
-  return peer->ext.reqq;
-}
-
-guint64
-gbt_peer_get_downloaded (GbtPeer *peer)
-{
-  return peer->downloaded;
-}
-
-guint64
-gbt_peer_get_uploaded (GbtPeer *peer)
-{
-  return peer->uploaded;
-}
-
-double
-gbt_peer_get_rate_down (GbtPeer *peer)
-{
-  return peer->rate_down;
-}
-
-double
-gbt_peer_get_rate_up (GbtPeer *peer)
-{
-  return peer->rate_up;
-}
-
-/* ---- the plugin-facing API (gbt-peer.h) ---- */
-
-GInetSocketAddress *
-gbt_peer_get_address (GbtPeer *peer)
-{
-  g_return_val_if_fail (peer != NULL, NULL);
-  return peer->address;
-}
-
-GbtTorrent *
-gbt_peer_get_torrent (GbtPeer *peer)
-{
-  g_return_val_if_fail (peer != NULL, NULL);
-  return peer->config.torrent;
-}
-
-const char *
-gbt_peer_get_client (GbtPeer *peer)
-{
-  g_return_val_if_fail (peer != NULL, NULL);
-  return peer->ext.client;
-}
-
-gboolean
-gbt_peer_is_incoming (GbtPeer *peer)
-{
-  g_return_val_if_fail (peer != NULL, FALSE);
-  return peer->incoming;
-}
-
-gboolean
-gbt_peer_is_seed (GbtPeer *peer)
-{
-  g_return_val_if_fail (peer != NULL, FALSE);
-  return peer->has.n_bits > 0 && gbt_bitfield_is_complete (&peer->has);
-}
-
 gboolean
 gbt_peer_send_extended (GbtPeer *peer, const char *name, GBytes *payload)
 {
@@ -1398,20 +1071,6 @@ gbt_peer_send_extended (GbtPeer *peer, const char *name, GBytes *payload)
   gbt_wire_write_extended (peer->wbuf, (guint8) GPOINTER_TO_UINT (id), p, len);
   peer_queue_flush (peer);
   return TRUE;
-}
-
-void
-gbt_peer_set_data (GbtPeer *peer, const char *key, gpointer data, GDestroyNotify destroy)
-{
-  g_return_if_fail (peer != NULL && key != NULL);
-  g_datalist_set_data_full (&peer->data, key, data, destroy);
-}
-
-gpointer
-gbt_peer_get_data (GbtPeer *peer, const char *key)
-{
-  g_return_val_if_fail (peer != NULL && key != NULL, NULL);
-  return g_datalist_get_data (&peer->data, key);
 }
 
 void
