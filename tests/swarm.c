@@ -850,7 +850,7 @@ test_duplicate_both_ways (Fixture *f, gconstpointer data)
 static void
 test_self_outgoing (Fixture *f, gconstpointer data)
 {
-  Remote *r = remote_new_c (f, "10.0.0.7", 6881, OUR_ID_CHAR, TRUE, FALSE);
+  Remote *r = remote_new_c (f, "127.0.0.77", 6881, OUR_ID_CHAR, TRUE, FALSE);
 
   remote_dial (f, r);
   gbt_test_wait_until (r->eof, WAIT_MS);
@@ -861,7 +861,7 @@ test_self_outgoing (Fixture *f, gconstpointer data)
 static void
 test_self_incoming (Fixture *f, gconstpointer data)
 {
-  Remote *r = remote_new_c (f, "10.0.0.7", 50001, OUR_ID_CHAR, TRUE, FALSE);
+  Remote *r = remote_new_c (f, "127.0.0.77", 50001, OUR_ID_CHAR, TRUE, FALSE);
 
   remote_incoming (f, r);
   gbt_test_wait_until (r->eof, WAIT_MS);
