@@ -28,8 +28,9 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gbtinterop import KiB, MiB  # noqa: E402
-from gbtinterop.hostile import (TIME, connections_from, describe_connections,  # noqa: E402
-                                event_hosts, finish_gbt, flood_dropped, gbt_cpu_seconds,
+from gbtinterop.hostile import (TIME, check_flood_peer, connections_from,  # noqa: E402
+                                describe_connections, log_lines,
+                                event_hosts, finish_gbt, gbt_cpu_seconds,
                                 hostile_peer, met, start_gbt_timed, verbose_args)
 from gbtinterop.payload import compare_tree  # noqa: E402
 from gbtinterop.peers import libtorrent_seeder  # noqa: E402
@@ -50,10 +51,6 @@ CPU_BOUND = 4.0        # gbt's user + system seconds for the whole run
 PLAN = 7
 
 
-def log_lines(head, text):
-    log(head)
-    for line in text.splitlines():
-        log("  " + line)
 
 
 def main():
@@ -122,20 +119,7 @@ def main():
 
             # 3, 4. the flood peer
             flood = liars["flood"]
-            fconns = connections_from(flood, run.addr)
-            ok, summary = flood_dropped(fconns, exit_t, FLOOD_DROP_S)
-            log_lines("flood peer, as it saw gbt:", describe_connections(fconns, exit_t))
-            tap.ok(ok, "gbt closes the flood peer's connections within %g s: %s"
-                   % (FLOOD_DROP_S, summary))
-            drops = event_hosts(events, "peer-dropped")
-            if not any(e.get("event") == "peer-dropped" for e in events):
-                tap.skip("a peer-dropped event names the flood peer",
-                         "this gbt prints no peer-dropped events")
-            else:
-                fd = [e for _, h, e in drops if h == flood.addr]
-                tap.ok(bool(fd), "a peer-dropped event names the flood peer%s"
-                       % (" (%s)" % fd[0].get("reason") if fd else ""),
-                       "peer-dropped for: %s" % ", ".join(h for _, h, _ in drops))
+            check_flood_peer(tap, flood, run, events, exit_t, FLOOD_DROP_S)
 
             # 5. the counter
             last = done or next((e for e in reversed(events) if "downloaded" in e), {})

@@ -33,8 +33,9 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gbtinterop import KiB, MiB  # noqa: E402
-from gbtinterop.hostile import (TIME, connections_from, describe_connections,  # noqa: E402
-                                event_hosts, finish_gbt, flood_dropped, gbt_cpu_seconds,
+from gbtinterop.hostile import (TIME, check_flood_peer, connections_from,  # noqa: E402
+                                describe_connections, log_lines,
+                                event_hosts, finish_gbt, gbt_cpu_seconds,
                                 hostile_peer, start_gbt_timed, verbose_args)
 from gbtinterop.payload import compare_tree  # noqa: E402
 from gbtinterop.peers import aria2_seeder, libtorrent_seeder  # noqa: E402
@@ -49,15 +50,11 @@ SEED_RATE = 1 * MiB          # bytes/s each for libtorrent, aria2 and the poison
 RUN_TIMEOUT = 75             # the whole download, seconds
 FLOOD_DROP_S = 5.0           # a flooded connection is closed by gbt within this
 DOWNLOADED_BOUND = 2 * SIZE  # "downloaded" in the done event (or the last one)
-WASTED_BOUND = SIZE          # "wasted", when the JSON has it
+WASTED_BOUND = SIZE          # the done event's "wasted"
 CPU_BOUND = 2.5              # gbt's user + system seconds for the whole run
 PLAN = 9
 
 
-def log_lines(head, text):
-    log(head)
-    for line in text.splitlines():
-        log("  " + line)
 
 
 def main():
@@ -116,20 +113,7 @@ def main():
                 "no peer-banned event for %s" % poisoner.addr)
 
             # 4, 5. the flood peer
-            fconns = connections_from(flood, run.addr)
-            ok, summary = flood_dropped(fconns, exit_t, FLOOD_DROP_S)
-            log_lines("flood peer, as it saw gbt:", describe_connections(fconns, exit_t))
-            tap.ok(ok, "gbt closes the flood peer's connections within %g s: %s"
-                   % (FLOOD_DROP_S, summary))
-            drops = event_hosts(events, "peer-dropped")
-            if not any(e.get("event") == "peer-dropped" for e in events):
-                tap.skip("a peer-dropped event names the flood peer",
-                         "this gbt prints no peer-dropped events")
-            else:
-                fd = [e for _, h, e in drops if h == flood.addr]
-                tap.ok(bool(fd), "a peer-dropped event names the flood peer%s"
-                       % (" (%s)" % fd[0].get("reason") if fd else ""),
-                       "peer-dropped for: %s" % ", ".join(h for _, h, _ in drops))
+            check_flood_peer(tap, flood, run, events, exit_t, FLOOD_DROP_S)
             hconns = connections_from(hoarder, run.addr)
             log_lines("hoarder, as it saw gbt:", describe_connections(hconns, exit_t))
 
@@ -142,12 +126,11 @@ def main():
                        DOWNLOADED_BOUND // MiB,
                        "%.1f MiB" % (down / MiB) if down is not None else "none",
                        last.get("event")))
-            if "wasted" in last:
-                tap.ok(last["wasted"] < WASTED_BOUND, "\"wasted\" stays under %d MiB (%.1f MiB)"
-                       % (WASTED_BOUND // MiB, last["wasted"] / MiB))
-            else:
-                tap.skip("\"wasted\" stays under %d MiB" % (WASTED_BOUND // MiB),
-                         "this gbt's JSON has no wasted counter")
+            wasted = last.get("wasted")
+            tap.ok(wasted is not None and wasted < WASTED_BOUND,
+                   "\"wasted\" stays under %d MiB (%s)" % (
+                       WASTED_BOUND // MiB,
+                       "%.1f MiB" % (wasted / MiB) if wasted is not None else "none"))
 
             # 8. CPU
             tap.ok(cpu is not None and cpu < CPU_BOUND,

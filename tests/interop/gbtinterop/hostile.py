@@ -202,3 +202,25 @@ def flood_dropped(conns, exit_t, within, margin=0.5):
                "starting; %.1f MiB flooded in all" % (len(conns), len(flooded), len(good), within,
                                                        total / 1048576))
     return bool(flooded) and len(good) == len(flooded), summary
+
+
+def log_lines(head, text):
+    """Logs @head, then each line of @text indented."""
+    from .tap import log
+    log(head)
+    for line in text.splitlines():
+        log("  " + line)
+
+
+def check_flood_peer(tap, flood, run, events, exit_t, within):
+    """The flood peer's connections are each closed by gbt within @within s
+    of its flood starting, and a peer-dropped event names it."""
+    fconns = connections_from(flood, run.addr)
+    ok, summary = flood_dropped(fconns, exit_t, within)
+    log_lines("flood peer, as it saw gbt:", describe_connections(fconns, exit_t))
+    tap.ok(ok, "gbt closes the flood peer's connections within %g s: %s" % (within, summary))
+    drops = event_hosts(events, "peer-dropped")
+    fd = [e for _, h, e in drops if h == flood.addr]
+    tap.ok(bool(fd), "a peer-dropped event names the flood peer%s"
+           % (" (%s)" % fd[0].get("reason") if fd else ""),
+           "peer-dropped for: %s" % (", ".join(h for _, h, _ in drops) or "nobody"))
