@@ -65,6 +65,7 @@ typedef struct {
   GbtSwarm *swarm;
   GbtPeer *peer; /* a reference */
   gboolean closed;
+  gboolean ready; /* handshaken: reported to the torrent by ops->peer_ready */
   char *ip; /* NULL when the address is unknown */
   char *key; /* the candidate's, for an outgoing peer */
   char *source; /* where its address came from */

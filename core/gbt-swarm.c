@@ -410,7 +410,16 @@ on_handshake (GbtPeer *peer, gpointer data, GError **error)
 static void
 on_ready (GbtPeer *peer, gpointer data)
 {
+  SwarmPeer *rec = data;
+  GbtSwarm *self = rec->swarm;
+
   g_debug ("[%s] handshake done", gbt_peer_get_name (peer));
+  if (rec->closed || rec->ready)
+    return;
+  rec->ready = TRUE;
+  /* last: the torrent's model tells the app, which may do anything */
+  if (self->ops->peer_ready)
+    self->ops->peer_ready (self->data, peer, rec->source ? rec->source : "unknown");
 }
 
 static void
@@ -451,6 +460,9 @@ on_closed (GbtPeer *peer, const GError *reason, gpointer data)
   if (self->reap_id == 0)
     self->reap_id = g_idle_add (reap_cb, self);
   gbt_swarm_kick (self);
+  /* last: the torrent's model tells the app, which may do anything */
+  if (rec->ready && self->ops->peer_closed)
+    self->ops->peer_closed (self->data, peer);
 }
 
 /* after any change of a peer's pieces */
@@ -906,6 +918,22 @@ double
 gbt_swarm_get_rate_up (GbtSwarm *self)
 {
   return self->rate_up;
+}
+
+GArray *
+gbt_swarm_dup_peer_states (GbtSwarm *self)
+{
+  GArray *out = g_array_new (FALSE, TRUE, sizeof (GbtSwarmPeerState));
+  gpointer optimistic = gbt_choker_get_optimistic (self->choker);
+
+  FOR_LIVE (self, i, rec)
+    {
+      GbtSwarmPeerState st = { rec->peer, rec->snubbed, rec == optimistic };
+
+      if (rec->ready)
+        g_array_append_val (out, st);
+    }
+  return out;
 }
 
 static SwarmPeer *

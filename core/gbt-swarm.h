@@ -51,6 +51,12 @@ typedef struct {
   void (*dht_port) (gpointer data, GbtPeer *peer, guint16 port);
   /* the clock; NULL: g_get_monotonic_time() */
   gint64 (*now_us) (gpointer data);
+  /* a peer finished its handshake and counts as connected; @source: where
+   * its address came from ("incoming" for one that dialled us) */
+  void (*peer_ready) (gpointer data, GbtPeer *peer, const char *source);
+  /* a peer that was ready closed (once; not for peers that never got
+   * through their handshake) */
+  void (*peer_closed) (gpointer data, GbtPeer *peer);
 } GbtSwarmOps;
 
 /* Settings a start takes from the session; pointers are borrowed from the
@@ -141,6 +147,14 @@ G_GNUC_INTERNAL guint64 gbt_swarm_get_wasted (GbtSwarm *swarm);
 G_GNUC_INTERNAL guint64 gbt_swarm_get_uploaded (GbtSwarm *swarm);
 G_GNUC_INTERNAL double gbt_swarm_get_rate_down (GbtSwarm *swarm);
 G_GNUC_INTERNAL double gbt_swarm_get_rate_up (GbtSwarm *swarm);
+/* What the swarm alone knows of a connected peer. */
+typedef struct {
+  GbtPeer *peer; /* borrowed */
+  gboolean snubbed; /* sent nothing for long while we awaited blocks */
+  gboolean optimistic; /* our optimistic unchoke */
+} GbtSwarmPeerState;
+/* the ready peers (element-type GbtSwarmPeerState) */
+G_GNUC_INTERNAL GArray *gbt_swarm_dup_peer_states (GbtSwarm *swarm);
 /* the blocks we await from @peer (GbtBlock), for tests */
 G_GNUC_INTERNAL GArray *gbt_swarm_get_requests (GbtSwarm *swarm, GbtPeer *peer);
 G_GNUC_INTERNAL gboolean gbt_swarm_is_snubbed (GbtSwarm *swarm, GbtPeer *peer);

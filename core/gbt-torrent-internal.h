@@ -62,6 +62,12 @@ struct _GbtTorrent {
   gboolean stop_running; /* from gbt_torrent_stop_async() to its callback */
   guint run; /* counts starts: a worker's result for an earlier run is dropped */
   gboolean sources_started; /* the registry's peer sources (DHT, LSD...) look for us */
+
+  /* peers-trackers: the models (gbt-torrent-models.c) */
+  GListStore *peers_model; /* GbtPeerInfo of the ready peers */
+  GHashTable *peer_infos; /* GbtPeer* -> its GbtPeerInfo (held by the store) */
+  GListStore *trackers_model; /* GbtTrackerEntry: the tracker list, in tier order */
+  GSource *trackers_refresh; /* an idle: the managers have news */
 };
 
 /* gbt-torrent.c */
@@ -77,6 +83,29 @@ G_GNUC_INTERNAL void gbt_torrent_start_ticking (GbtTorrent *self);
 /* the check is over: trackers, peers, downloading or seeding */
 G_GNUC_INTERNAL void gbt_torrent_go_live (GbtTorrent *self);
 G_GNUC_INTERNAL void gbt_torrent_emit_metadata_received (GbtTorrent *self);
+
+/* gbt-torrent-sources.c: a tracker added to / removed from running managers */
+G_GNUC_INTERNAL gboolean gbt_torrent_trackers_add (GbtTorrent *self, const char *url, guint tier,
+                                                   GError **error);
+G_GNUC_INTERNAL void gbt_torrent_trackers_remove (GbtTorrent *self, const char *url);
+
+/* gbt-torrent-models.c: the peers and trackers models */
+G_GNUC_INTERNAL void gbt_torrent_models_init (GbtTorrent *self);
+G_GNUC_INTERNAL void gbt_torrent_models_dispose (GbtTorrent *self);
+G_GNUC_INTERNAL void gbt_torrent_models_finalize (GbtTorrent *self);
+/* the metainfo's or magnet's trackers into the model (at creation) */
+G_GNUC_INTERNAL void gbt_torrent_models_fill_trackers (GbtTorrent *self);
+/* GbtSwarmOps peer_ready and peer_closed */
+G_GNUC_INTERNAL void gbt_torrent_models_peer_ready (gpointer data, GbtPeer *peer,
+                                                    const char *source);
+G_GNUC_INTERNAL void gbt_torrent_models_peer_closed (gpointer data, GbtPeer *peer);
+/* GbtTrackerManagerOps changed: a refresh from an idle */
+G_GNUC_INTERNAL void gbt_torrent_models_trackers_changed (gpointer data);
+G_GNUC_INTERNAL void gbt_torrent_models_refresh_trackers (GbtTorrent *self);
+/* once a second: every GbtPeerInfo and GbtTrackerEntry in place */
+G_GNUC_INTERNAL void gbt_torrent_models_tick (GbtTorrent *self);
+/* the tier lists indexed by tier number (empty tiers kept): for the managers */
+G_GNUC_INTERNAL GPtrArray *gbt_torrent_dup_tier_table (GbtTorrent *self);
 
 /* gbt-torrent-check.c: resume data, then hashing what it cannot vouch
  * for, then creating the files; then gbt_torrent_go_live() */

@@ -206,7 +206,7 @@ torrent_parse_metadata (GbtTorrent *self, GBytes *info, GTask *outer)
 void
 gbt_torrent_start_magnet (GbtTorrent *self)
 {
-  g_autoptr(GPtrArray) tiers = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  g_autoptr(GPtrArray) tiers = NULL;
   g_autoptr(GError) error = NULL;
 
   {
@@ -228,13 +228,9 @@ gbt_torrent_start_magnet (GbtTorrent *self)
   }
   gbt_torrent_set_state (self, GBT_TORRENT_STATE_FETCHING_METADATA);
   gbt_torrent_start_ticking (self);
-  /* each tr= is a tier of its own, tried in order (as BEP 12 tiers) */
-  for (guint i = 0; self->magnet->trackers[i]; i++)
-    {
-      char **tier = g_new0 (char *, 2);
-      tier[0] = g_strdup (self->magnet->trackers[i]);
-      g_ptr_array_add (tiers, tier);
-    }
+  /* the link's tr= (each a tier of its own, tried in order as BEP 12
+   * tiers), plus those added, minus those removed */
+  tiers = gbt_torrent_dup_tier_table (self);
   if (tiers->len > 0 && !gbt_torrent_start_trackers (self, tiers, &error))
     {
       gbt_torrent_fail (self, g_error_new (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_NO_TRACKER_PLUGIN,

@@ -22,6 +22,11 @@ G_GNUC_INTERNAL guint gbt_torrent_get_n_checked (GbtTorrent *self);
 G_GNUC_INTERNAL gboolean gbt_torrent_accept_peer (GbtTorrent *self, GbtPeer *peer,
                                                   GError **error);
 
+/* The current tracker list (the metainfo's or magnet's, plus those added,
+ * minus those removed), tier by tier, for saving the torrent's state.
+ * (transfer full) (element-type GStrv) */
+G_GNUC_INTERNAL GPtrArray *gbt_torrent_dup_tiers (GbtTorrent *self);
+
 /* BEP 5: the UDP port of a DHT node serving the torrent (0: none) */
 G_GNUC_INTERNAL guint16 gbt_torrent_get_dht_port (GbtTorrent *self);
 

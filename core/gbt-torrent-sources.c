@@ -37,6 +37,7 @@ tracker_peers_cb (gpointer data, GPtrArray *addresses, const char *url)
 static const GbtTrackerManagerOps tracker_ops = {
   tracker_stats_cb,
   tracker_peers_cb,
+  gbt_torrent_models_trackers_changed,
 };
 
 /* The family of a tracker URL's host when it is an IP literal, else
@@ -54,7 +55,8 @@ tracker_url_family (const char *url)
 }
 
 /* @tiers without the trackers that an address of @family cannot reach (an
- * IP literal of the other family); empty tiers dropped.  Owns its lists. */
+ * IP literal of the other family); emptied tiers kept, so that each keeps
+ * its number.  Owns its lists. */
 static GPtrArray *
 tiers_for_family (GPtrArray *tiers, GSocketFamily family)
 {
@@ -73,12 +75,21 @@ tiers_for_family (GPtrArray *tiers, GSocketFamily family)
             g_strv_builder_add (keep, urls[j]);
         }
       kept = g_strv_builder_end (keep);
-      if (kept[0] != NULL)
-        g_ptr_array_add (out, kept);
-      else
-        g_strfreev (kept);
+      g_ptr_array_add (out, kept);
     }
   return out;
+}
+
+static gboolean
+tiers_have_urls (GPtrArray *tiers)
+{
+  for (guint i = 0; i < tiers->len; i++)
+    {
+      const char *const *urls = g_ptr_array_index (tiers, i);
+      if (urls && urls[0])
+        return TRUE;
+    }
+  return FALSE;
 }
 
 /* BEP 7: one announce per local address we take connections on.  With a
@@ -86,7 +97,9 @@ tiers_for_family (GPtrArray *tiers, GSocketFamily family)
  * family, each sending from that family's wildcard address (so a tracker
  * reachable over both records both), sharing one key, and each given only
  * the trackers its family can reach; otherwise one manager that lets the
- * OS pick. */
+ * OS pick.  A family with no tracker gets its manager too, empty, for the
+ * trackers added later (gbt_torrent_add_tracker()).  @tiers: indexed by
+ * tier number (gbt_torrent_dup_tier_table()). */
 gboolean
 gbt_torrent_start_trackers (GbtTorrent *self, GPtrArray *tiers, GError **error)
 {
@@ -113,8 +126,6 @@ gbt_torrent_start_trackers (GbtTorrent *self, GPtrArray *tiers, GError **error)
                                      : g_ptr_array_ref (tiers);
       GbtTrackerManager *mgr;
 
-      if (own->len == 0)
-        continue;
       mgr = gbt_tracker_manager_new (gbt_session_get_registry (self->session),
                                      gbt_torrent_get_info_hash (self),
                                      gbt_session_get_peer_id (self->session),
@@ -125,7 +136,7 @@ gbt_torrent_start_trackers (GbtTorrent *self, GPtrArray *tiers, GError **error)
       gbt_tracker_manager_set_key (mgr, key);
       gbt_tracker_manager_set_announce_to_all (mgr,
                                                gbt_session_get_announce_to_all (self->session));
-      if (!gbt_tracker_manager_check (mgr, error))
+      if (tiers_have_urls (own) && !gbt_tracker_manager_check (mgr, error))
         {
           g_clear_pointer (&self->trackers, g_ptr_array_unref);
           return FALSE;
@@ -134,6 +145,45 @@ gbt_torrent_start_trackers (GbtTorrent *self, GPtrArray *tiers, GError **error)
   for (guint i = 0; i < self->trackers->len; i++)
     gbt_tracker_manager_start (g_ptr_array_index (self->trackers, i));
   return TRUE;
+}
+
+/* A tracker added while the managers run: each manager whose family can
+ * reach it announces to it; none yet (the torrent had no tracker), they
+ * start now. */
+gboolean
+gbt_torrent_trackers_add (GbtTorrent *self, const char *url, guint tier, GError **error)
+{
+  GSocketFamily family = tracker_url_family (url);
+
+  if (self->trackers == NULL)
+    {
+      g_autoptr(GPtrArray) tiers = gbt_torrent_dup_tier_table (self);
+      g_autoptr(GError) local_error = NULL;
+
+      if (gbt_torrent_start_trackers (self, tiers, &local_error))
+        return TRUE;
+      g_set_error (error, GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_NO_TRACKER_PLUGIN, "%s",
+                   local_error->message);
+      return FALSE;
+    }
+  for (guint i = 0; i < self->trackers->len; i++)
+    {
+      GbtTrackerManager *mgr = g_ptr_array_index (self->trackers, i);
+      GInetAddress *local = gbt_tracker_manager_get_bind_address (mgr);
+
+      if (self->trackers->len > 1 && local != NULL && family != G_SOCKET_FAMILY_INVALID
+          && g_inet_address_get_family (local) != family)
+        continue;
+      gbt_tracker_manager_add_tracker (mgr, url, tier);
+    }
+  return TRUE;
+}
+
+void
+gbt_torrent_trackers_remove (GbtTorrent *self, const char *url)
+{
+  for (guint i = 0; self->trackers && i < self->trackers->len; i++)
+    gbt_tracker_manager_remove_tracker (g_ptr_array_index (self->trackers, i), url);
 }
 
 /* Peer sources (GbtPeerSource plugins) look for a live torrent's peers;

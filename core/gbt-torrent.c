@@ -125,6 +125,7 @@ gbt_torrent_dispose (GObject *object)
   gbt_torrent_stop_sources (self);
   if (self->swarm)
     gbt_swarm_close_all (self->swarm);
+  gbt_torrent_models_dispose (self);
   torrent_shutdown_disk (self);
   g_clear_pointer (&self->trackers, g_ptr_array_unref);
   G_OBJECT_CLASS (gbt_torrent_parent_class)->dispose (object);
@@ -150,6 +151,7 @@ gbt_torrent_finalize (GObject *object)
   g_free (self->magnet_name);
   g_free (self->download_dir);
   g_free (self->resume_path);
+  gbt_torrent_models_finalize (self);
   G_OBJECT_CLASS (gbt_torrent_parent_class)->finalize (object);
 }
 
@@ -241,6 +243,7 @@ gbt_torrent_init (GbtTorrent *self)
 {
   self->writing = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_ptr_array_unref);
   self->swarm = gbt_swarm_new (&swarm_ops, self);
+  gbt_torrent_models_init (self);
 }
 
 /* the picker's priorities and the bytes wanted, from self->want */
@@ -346,6 +349,7 @@ gbt_torrent_new (GbtSession *session, GbtMetainfo *metainfo, const char *downloa
   GbtTorrent *self = torrent_new (session, gbt_metainfo_get_info_hash (metainfo), download_dir);
 
   gbt_torrent_take_metainfo (self, metainfo);
+  gbt_torrent_models_fill_trackers (self);
   return self;
 }
 
@@ -365,6 +369,7 @@ gbt_torrent_new_from_magnet (GbtSession *session, const GbtMagnet *magnet,
     }
   /* no piece count yet: the wire parser checks lengths only */
   self->limits.max_message_len = 1024 * 1024 + 64;
+  gbt_torrent_models_fill_trackers (self);
   return self;
 }
 
@@ -670,6 +675,8 @@ static const GbtSwarmOps swarm_ops = {
   .dropped = swarm_dropped_cb,
   .get_dht_port = swarm_get_dht_port_cb,
   .dht_port = swarm_dht_port_cb,
+  .peer_ready = gbt_torrent_models_peer_ready,
+  .peer_closed = gbt_torrent_models_peer_closed,
 };
 
 /* the session's settings for this run */
@@ -779,6 +786,7 @@ tick_cb (gpointer user_data)
 
   self->ticks++;
   gbt_swarm_tick (self->swarm);
+  gbt_torrent_models_tick (self);
   self->active_seconds++;
   if (self->ticks % RESUME_SAVE_INTERVAL_S == 0 && self->have.n_set != self->resume_saved_have)
     gbt_resume_saver_save (self->saver, NULL, NULL);
@@ -804,11 +812,9 @@ gbt_torrent_start_ticking (GbtTorrent *self)
 void
 gbt_torrent_go_live (GbtTorrent *self)
 {
-  GPtrArray *tiers = g_ptr_array_new ();
+  /* the current list: the metainfo's, plus those added, minus those removed */
+  GPtrArray *tiers = gbt_torrent_dup_tier_table (self);
   g_autoptr(GError) error = NULL;
-
-  for (guint i = 0; i < gbt_metainfo_get_n_tiers (self->metainfo); i++)
-    g_ptr_array_add (tiers, (gpointer) gbt_metainfo_get_tier (self->metainfo, i));
 
   gbt_torrent_set_state (self, gbt_picker_is_done (self->picker) ? GBT_TORRENT_STATE_SEEDING
                                                      : GBT_TORRENT_STATE_DOWNLOADING);

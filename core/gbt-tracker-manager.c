@@ -35,6 +35,7 @@ typedef enum {
   TRACKER_OK,
   TRACKER_ERROR,
 } TrackerState;
+G_STATIC_ASSERT ((int) TRACKER_ERROR == (int) GBT_TRACKER_MANAGER_STATE_ERROR);
 
 static const char *const state_names[] = { "idle", "announcing", "ok", "error" };
 
@@ -48,6 +49,8 @@ typedef struct {
   gint64 seeders;
   gint64 leechers;
   gboolean announced; /* answered us since start: gets a stopped */
+  guint tier; /* the torrent's tier number (BEP 12), for the entries */
+  gint64 last_announce; /* unix seconds of its last answer or failure; 0 never */
 } Tracker;
 
 typedef struct _AnnounceOp AnnounceOp;
@@ -103,11 +106,20 @@ struct _AnnounceOp {
   Tracker *tracker;
   GbtAnnounceEvent event;
   GSource *watchdog; /* the manager's own bound, for plugins that ignore timeout_ms */
+  gboolean solo; /* one tracker added while running: outside any round */
 };
 
 static void announce_round (GbtTrackerManager *mgr);
 static void arm_watchdog (GbtTrackerManager *mgr, AnnounceOp *op);
 static void try_current (GbtTrackerManager *mgr);
+
+/* a tracker's state or the schedule changed: the owner may look again */
+static void
+notify_changed (GbtTrackerManager *mgr)
+{
+  if (mgr->ops.changed != NULL)
+    mgr->ops.changed (mgr->data);
+}
 
 static void
 tracker_free (Tracker *t)
@@ -121,12 +133,13 @@ tracker_free (Tracker *t)
 }
 
 static Tracker *
-tracker_new (const char *url)
+tracker_new (const char *url, guint tier)
 {
   Tracker *t = g_new0 (Tracker, 1);
   g_autofree char *scheme = g_uri_parse_scheme (url);
 
   t->url = g_strdup (url);
+  t->tier = tier;
   t->scheme = scheme ? g_ascii_strdown (scheme, -1) : NULL;
   t->seeders = -1;
   t->leechers = -1;
@@ -196,7 +209,7 @@ gbt_tracker_manager_new (GbtPluginRegistry *registry, const guint8 info_hash[20]
           for (guint l = 0; l < tier->len && !seen; l++)
             seen = g_str_equal (((Tracker *) tier->pdata[l])->url, urls[j]);
           if (!seen && *urls[j] != '\0')
-            g_ptr_array_add (tier, tracker_new (urls[j]));
+            g_ptr_array_add (tier, tracker_new (urls[j], i));
         }
       if (tier->len == 0)
         {
@@ -390,6 +403,7 @@ schedule (GbtTrackerManager *mgr, gint64 delay_ms)
   mgr->timer = g_timeout_source_new ((guint) MIN (delay_ms, G_MAXUINT));
   g_source_set_callback (mgr->timer, timer_cb, mgr, NULL);
   g_source_attach (mgr->timer, mgr->context);
+  notify_changed (mgr);
 }
 
 /* ---- announcing ------------------------------------------------------ */
@@ -470,6 +484,7 @@ tracker_succeeded (GbtTrackerManager *mgr, AnnounceOp *op, GbtAnnounceResponse *
 
   t->state = TRACKER_OK;
   t->announced = TRUE;
+  t->last_announce = g_get_real_time () / G_USEC_PER_SEC;
   g_clear_pointer (&t->last_error, g_free);
   g_free (t->warning);
   t->warning = g_strdup (resp->warning_message);
@@ -547,6 +562,7 @@ static void
 record_failure (Tracker *t, const GError *error)
 {
   t->state = TRACKER_ERROR;
+  t->last_announce = g_get_real_time () / G_USEC_PER_SEC;
   g_free (t->last_error);
   t->last_error = g_strdup (error->message);
   g_debug ("tracker %s failed: %s", t->url, error->message);
@@ -689,6 +705,7 @@ announce_all (GbtTrackerManager *mgr)
       arm_watchdog (mgr, op);
       gbt_tracker_announce_async (op->impl, req, mgr->cancellable, announce_all_cb, op);
     }
+  notify_changed (mgr);
 }
 
 /* The tracker did not answer in time (and its plugin did not say so): the
@@ -704,6 +721,11 @@ watchdog_cb (gpointer user_data)
   g_clear_pointer (&op->watchdog, g_source_unref);
   record_failure (op->tracker, error);
   op_detach (op);
+  if (op->solo)
+    {
+      notify_changed (mgr);
+      return G_SOURCE_REMOVE;
+    }
   if (mgr->announce_to_all)
     {
       if (--mgr->all_pending == 0)
@@ -770,6 +792,7 @@ try_current (GbtTrackerManager *mgr)
       req = build_request (mgr, t, op->event);
       arm_watchdog (mgr, op);
       gbt_tracker_announce_async (impl, req, mgr->cancellable, announce_cb, op);
+      notify_changed (mgr);
       return;
     }
   round_failed (mgr);
@@ -854,6 +877,7 @@ stop_done (GbtTrackerManager *mgr)
   g_cancellable_cancel (mgr->stop_cancellable);
   g_clear_object (&mgr->stop_cancellable);
   mgr->stop_pending = 0;
+  notify_changed (mgr);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -1003,6 +1027,270 @@ gbt_tracker_manager_free (GbtTrackerManager *mgr)
   g_clear_object (&mgr->registry);
   g_main_context_unref (mgr->context);
   g_free (mgr);
+}
+
+/* ---- trackers added and removed while the torrent runs -------------- */
+
+static Tracker *
+find_tracker (GbtTrackerManager *mgr, const char *url, guint *tier_index, guint *index)
+{
+  for (guint i = 0; i < mgr->tiers->len; i++)
+    {
+      GPtrArray *tier = g_ptr_array_index (mgr->tiers, i);
+
+      for (guint j = 0; j < tier->len; j++)
+        {
+          Tracker *t = g_ptr_array_index (tier, j);
+          if (g_str_equal (t->url, url))
+            {
+              if (tier_index)
+                *tier_index = i;
+              if (index)
+                *index = j;
+              return t;
+            }
+        }
+    }
+  return NULL;
+}
+
+static void
+solo_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  AnnounceOp *op = user_data;
+  GbtTrackerManager *mgr = op->mgr;
+  g_autoptr(GbtAnnounceResponse) resp = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+  Tracker *t = op->tracker;
+
+  resp = gbt_tracker_announce_finish (GBT_TRACKER (source), result, &error);
+  if (mgr == NULL)
+    {
+      op_free (op);
+      return;
+    }
+  if (resp != NULL)
+    {
+      t->state = TRACKER_OK;
+      t->announced = TRUE;
+      t->last_announce = g_get_real_time () / G_USEC_PER_SEC;
+      g_clear_pointer (&t->last_error, g_free);
+      if (resp->tracker_id != NULL)
+        {
+          g_free (t->tracker_id);
+          t->tracker_id = g_strdup (resp->tracker_id);
+        }
+      t->seeders = resp->complete;
+      t->leechers = resp->incomplete;
+    }
+  else
+    record_failure (t, error);
+  url = g_strdup (t->url);
+  op_detach (op);
+  notify_changed (mgr);
+  /* last: the callback may call back into us */
+  if (resp != NULL && resp->peers->len > 0 && mgr->ops.peers_found != NULL)
+    mgr->ops.peers_found (mgr->data, resp->peers, url);
+  op_free (op);
+}
+
+/* A tracker added while we run has never heard of us: it gets a started
+ * of its own at once, outside the rounds (which reach it in turn later). */
+static void
+solo_announce (GbtTrackerManager *mgr, Tracker *t)
+{
+  GbtTracker *impl = lookup_tracker (mgr, t->scheme);
+  g_autoptr(GbtAnnounceRequest) req = NULL;
+  AnnounceOp *op;
+
+  if (impl == NULL)
+    {
+      g_autoptr(GError) error = g_error_new (GBT_PLUGIN_ERROR, GBT_PLUGIN_ERROR_MISSING,
+                                             "no tracker plugin for scheme %s",
+                                             t->scheme ? t->scheme : "(none)");
+      record_failure (t, error);
+      return;
+    }
+  op = g_new0 (AnnounceOp, 1);
+  op->mgr = mgr;
+  op->impl = g_object_ref (impl);
+  op->tracker = t;
+  op->event = GBT_ANNOUNCE_EVENT_STARTED;
+  op->solo = TRUE;
+  g_ptr_array_add (mgr->inflight, op);
+  t->state = TRACKER_ANNOUNCING;
+  req = build_request (mgr, t, op->event);
+  arm_watchdog (mgr, op);
+  gbt_tracker_announce_async (impl, req, mgr->cancellable, solo_cb, op);
+}
+
+gboolean
+gbt_tracker_manager_add_tracker (GbtTrackerManager *mgr, const char *url, guint tier_number)
+{
+  Tracker *t;
+  GPtrArray *tier = NULL;
+  guint pos;
+
+  g_return_val_if_fail (mgr != NULL && url != NULL, FALSE);
+
+  if (*url == '\0' || find_tracker (mgr, url, NULL, NULL) != NULL)
+    return FALSE;
+  t = tracker_new (url, tier_number);
+  for (pos = 0; pos < mgr->tiers->len; pos++)
+    {
+      GPtrArray *other = g_ptr_array_index (mgr->tiers, pos);
+      guint n = ((Tracker *) other->pdata[0])->tier;
+
+      if (n == tier_number)
+        tier = other;
+      if (n >= tier_number)
+        break;
+    }
+  if (tier != NULL)
+    g_ptr_array_add (tier, t);
+  else
+    {
+      tier = g_ptr_array_new_with_free_func ((GDestroyNotify) tracker_free);
+      g_ptr_array_add (tier, t);
+      g_ptr_array_insert (mgr->tiers, (gint) pos, tier);
+      /* a round in flight keeps its place */
+      if (mgr->current != NULL && !mgr->announce_to_all && pos <= mgr->round_tier)
+        mgr->round_tier++;
+    }
+  if (mgr->running && mgr->stop_task == NULL)
+    solo_announce (mgr, t);
+  notify_changed (mgr);
+  return TRUE;
+}
+
+gboolean
+gbt_tracker_manager_remove_tracker (GbtTrackerManager *mgr, const char *url)
+{
+  guint ti = 0, ri = 0;
+  Tracker *t;
+  GPtrArray *tier;
+  gboolean was_current = FALSE, tier_gone, end_all = FALSE, stop_over = FALSE;
+
+  g_return_val_if_fail (mgr != NULL && url != NULL, FALSE);
+
+  t = find_tracker (mgr, url, &ti, &ri);
+  if (t == NULL)
+    return FALSE;
+  /* its requests in flight are dropped: their answers only free them */
+  for (guint i = mgr->inflight->len; i > 0; i--)
+    {
+      AnnounceOp *op = g_ptr_array_index (mgr->inflight, i - 1);
+
+      if (op->tracker != t)
+        continue;
+      if (mgr->stop_task != NULL)
+        stop_over = mgr->stop_pending > 0 && --mgr->stop_pending == 0;
+      else if (op->solo)
+        ;
+      else if (mgr->announce_to_all)
+        end_all = mgr->all_pending > 0 && --mgr->all_pending == 0;
+      else if (mgr->current == op)
+        {
+          mgr->current = NULL;
+          was_current = TRUE;
+        }
+      op_detach (op);
+    }
+
+  tier = g_ptr_array_index (mgr->tiers, ti);
+  g_ptr_array_remove_index (tier, ri);
+  tier_gone = tier->len == 0;
+  if (tier_gone)
+    g_ptr_array_remove_index (mgr->tiers, ti);
+  /* the round in flight keeps its place among those left */
+  if (!mgr->announce_to_all && (mgr->current != NULL || was_current))
+    {
+      if (ti < mgr->round_tier && tier_gone)
+        mgr->round_tier--;
+      else if (ti == mgr->round_tier)
+        {
+          if (tier_gone)
+            mgr->round_index = 0;
+          else
+            {
+              if (ri < mgr->round_index)
+                mgr->round_index--;
+              if (mgr->round_index >= tier->len)
+                {
+                  mgr->round_tier++;
+                  mgr->round_index = 0;
+                }
+            }
+        }
+    }
+  if (was_current)
+    try_current (mgr); /* the next tracker of the round */
+  else if (end_all)
+    {
+      mgr->current = NULL;
+      if (mgr->all_succeeded)
+        schedule_next (mgr);
+      else
+        round_failed (mgr);
+    }
+  else if (stop_over)
+    stop_done (mgr);
+  notify_changed (mgr);
+  return TRUE;
+}
+
+void
+gbt_tracker_manager_force_announce (GbtTrackerManager *mgr)
+{
+  g_return_if_fail (mgr != NULL);
+
+  if (!mgr->running || mgr->current != NULL)
+    return;
+  mgr->retry_until_us = 0;
+  announce_round (mgr);
+}
+
+static void
+entry_clear (gpointer p)
+{
+  GbtTrackerManagerEntry *e = p;
+  g_free (e->url);
+  g_free (e->last_error);
+}
+
+GArray *
+gbt_tracker_manager_dup_entries (GbtTrackerManager *mgr)
+{
+  GArray *out = g_array_new (FALSE, TRUE, sizeof (GbtTrackerManagerEntry));
+  gint64 next = 0;
+
+  g_array_set_clear_func (out, entry_clear);
+  if (mgr->running && mgr->next_announce_us != 0)
+    next = g_get_real_time () / G_USEC_PER_SEC
+           + MAX (mgr->next_announce_us - g_get_monotonic_time (), 0) / G_USEC_PER_SEC;
+  for (guint i = 0; i < mgr->tiers->len; i++)
+    {
+      GPtrArray *tier = g_ptr_array_index (mgr->tiers, i);
+
+      for (guint j = 0; j < tier->len; j++)
+        {
+          Tracker *t = g_ptr_array_index (tier, j);
+          GbtTrackerManagerEntry e = { 0 };
+
+          e.url = g_strdup (t->url);
+          e.tier = t->tier;
+          e.state = (GbtTrackerManagerState) t->state;
+          e.disabled = t->state == TRACKER_ERROR && lookup_tracker (mgr, t->scheme) == NULL;
+          e.seeders = t->seeders;
+          e.leechers = t->leechers;
+          e.last_error = g_strdup (t->last_error);
+          e.last_announce = t->last_announce;
+          e.next_announce = next;
+          g_array_append_val (out, e);
+        }
+    }
+  return out;
 }
 
 static char *

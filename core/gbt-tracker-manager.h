@@ -19,6 +19,9 @@ typedef struct {
   void (*get_stats) (gpointer data, guint64 *uploaded, guint64 *downloaded, guint64 *left);
   /* new candidate peers (element-type GInetSocketAddress) from @url */
   void (*peers_found) (gpointer data, GPtrArray *addresses, const char *url);
+  /* nullable: a tracker's state or the next announce changed (called from
+   * inside the manager: look again later, from an idle, not from here) */
+  void (*changed) (gpointer data);
 } GbtTrackerManagerOps;
 
 typedef struct _GbtTrackerManager GbtTrackerManager;
@@ -85,6 +88,45 @@ void gbt_tracker_manager_free (GbtTrackerManager *mgr);
  * (transfer full) (element-type utf8) */
 G_GNUC_INTERNAL
 GPtrArray *gbt_tracker_manager_dup_status (GbtTrackerManager *mgr);
+
+/* Adds @url to the tier numbered @tier_number (as the tiers given to
+ * gbt_tracker_manager_new() are numbered: their index), a new tier in order
+ * if none has that number.  A running manager announces started to it at
+ * once, outside its rounds.  FALSE when the URL is there already. */
+G_GNUC_INTERNAL
+gboolean gbt_tracker_manager_add_tracker (GbtTrackerManager *mgr, const char *url,
+                                          guint tier_number);
+/* Drops @url and whatever request to it is in flight (a round moves on to
+ * the next tracker).  FALSE when it is not there. */
+G_GNUC_INTERNAL
+gboolean gbt_tracker_manager_remove_tracker (GbtTrackerManager *mgr, const char *url);
+/* A manual announce (libtorrent's force_reannounce): a round at once,
+ * ignoring min interval and retry backoff; nothing while one is in flight. */
+G_GNUC_INTERNAL
+void gbt_tracker_manager_force_announce (GbtTrackerManager *mgr);
+
+typedef enum {
+  GBT_TRACKER_MANAGER_STATE_IDLE, /* not contacted since the start */
+  GBT_TRACKER_MANAGER_STATE_ANNOUNCING,
+  GBT_TRACKER_MANAGER_STATE_OK,
+  GBT_TRACKER_MANAGER_STATE_ERROR,
+} GbtTrackerManagerState;
+
+typedef struct {
+  char *url;
+  guint tier; /* the tier number it was given */
+  GbtTrackerManagerState state;
+  gboolean disabled; /* no plugin for its scheme */
+  gint64 seeders, leechers; /* -1: unknown */
+  char *last_error; /* nullable */
+  gint64 last_announce; /* unix seconds of its last answer or failure, 0 never */
+  gint64 next_announce; /* unix seconds of the next round, 0 none */
+} GbtTrackerManagerEntry;
+
+/* Every tracker's state, tier by tier (element-type GbtTrackerManagerEntry,
+ * cleared by the array). */
+G_GNUC_INTERNAL
+GArray *gbt_tracker_manager_dup_entries (GbtTrackerManager *mgr);
 
 /* For tests. */
 

@@ -221,6 +221,69 @@ GBT_AVAILABLE_IN_ALL
 GStrv gbt_torrent_dup_tracker_status (GbtTorrent *self);
 
 /**
+ * gbt_torrent_get_peers:
+ * @self: a #GbtTorrent
+ *
+ * The connected peers: a #GbtPeerInfo is added when a peer has completed
+ * its handshake and removed when its connection closes; each is updated
+ * in place once a second.  Empty while the torrent is stopped.
+ *
+ * Returns: (transfer none): a #GListModel of #GbtPeerInfo
+ */
+GBT_AVAILABLE_IN_ALL
+GListModel *gbt_torrent_get_peers (GbtTorrent *self);
+/**
+ * gbt_torrent_get_trackers:
+ * @self: a #GbtTorrent
+ *
+ * The torrent's trackers, one #GbtTrackerEntry per URL in tier order:
+ * those of the metainfo or magnet link from the start (also while
+ * stopped), plus those added with gbt_torrent_add_tracker(), minus those
+ * removed.  Entries are updated in place as announces go.
+ *
+ * Returns: (transfer none): a #GListModel of #GbtTrackerEntry
+ */
+GBT_AVAILABLE_IN_ALL
+GListModel *gbt_torrent_get_trackers (GbtTorrent *self);
+/**
+ * gbt_torrent_add_tracker:
+ * @self: a #GbtTorrent
+ * @url: the tracker's announce URL
+ * @tier: its tier (BEP 12), from 0; a new tier when none has this number
+ * @error: return location for a #GError
+ *
+ * Adds a tracker, at any time.  A running torrent announces to it at
+ * once, then in turn with the others.
+ *
+ * Returns: %TRUE when added; %FALSE with %GBT_TORRENT_ERROR_NO_TRACKER_PLUGIN
+ *   when no plugin handles its scheme, %GBT_TORRENT_ERROR_FAILED when it is
+ *   not a URL or the torrent has it already
+ */
+GBT_AVAILABLE_IN_ALL
+gboolean gbt_torrent_add_tracker (GbtTorrent *self, const char *url, guint tier, GError **error);
+/**
+ * gbt_torrent_remove_tracker:
+ * @self: a #GbtTorrent
+ * @url: a tracker's announce URL
+ *
+ * Removes a tracker, at any time; a request to it in flight is dropped.
+ *
+ * Returns: %TRUE when the torrent had it
+ */
+GBT_AVAILABLE_IN_ALL
+gboolean gbt_torrent_remove_tracker (GbtTorrent *self, const char *url);
+/**
+ * gbt_torrent_announce_now:
+ * @self: a #GbtTorrent
+ *
+ * Announces to the trackers now (libtorrent's force_reannounce), whatever
+ * their interval, as a user's "ask for more peers" does; a round already
+ * in flight is left to finish.  Nothing while the torrent is stopped.
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_torrent_announce_now (GbtTorrent *self);
+
+/**
  * gbt_torrent_add_peers:
  * @self: a #GbtTorrent
  * @addresses: (element-type GInetSocketAddress): candidate peer addresses

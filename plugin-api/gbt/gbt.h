@@ -21,5 +21,7 @@
 #include <gbt/gbt-peer.h>
 #include <gbt/gbt-creator.h>
 #include <gbt/gbt-verifier.h>
+#include <gbt/gbt-peer-info.h>
+#include <gbt/gbt-tracker-entry.h>
 
 #undef GBT_INSIDE
