@@ -592,6 +592,101 @@ test_announce_to_all (Fixture *f, gconstpointer data)
   g_assert_cmpint (nth_request (f, n)->event, ==, GBT_ANNOUNCE_EVENT_STOPPED);
 }
 
+/* peers-trackers: trackers added and removed while running, a forced
+ * announce, and the entries the torrent's model is built from */
+
+static const GbtTrackerManagerEntry *
+find_entry (GArray *entries, const char *url)
+{
+  for (guint i = 0; i < entries->len; i++)
+    if (g_str_equal (g_array_index (entries, GbtTrackerManagerEntry, i).url, url))
+      return &g_array_index (entries, GbtTrackerManagerEntry, i);
+  return NULL;
+}
+
+static void
+test_remove_current (Fixture *f, gconstpointer data)
+{
+  const char *tiers[] = { "fake://hang", "fake://ok", NULL };
+  g_autoptr(GArray) entries = NULL;
+
+  set_behaviour (f->fake, "fake://hang", FAKE_HANG, 0, 0, NULL);
+  set_behaviour (f->fake, "fake://ok", FAKE_OK, 1800, 60, NULL);
+  make_manager (f, tiers);
+  gbt_tracker_manager_start (f->mgr);
+  gbt_test_wait_until (f->fake->requests->len == 1, 5000);
+  g_assert_cmpstr (nth_request (f, 0)->url, ==, "fake://hang");
+  entries = gbt_tracker_manager_dup_entries (f->mgr);
+  g_assert_cmpint (find_entry (entries, "fake://hang")->state, ==,
+                   GBT_TRACKER_MANAGER_STATE_ANNOUNCING);
+  g_assert_cmpuint (find_entry (entries, "fake://ok")->tier, ==, 1);
+  g_clear_pointer (&entries, g_array_unref);
+
+  /* the tracker the round waits on goes: the round moves on at once */
+  g_assert_true (gbt_tracker_manager_remove_tracker (f->mgr, "fake://hang"));
+  g_assert_false (gbt_tracker_manager_remove_tracker (f->mgr, "fake://hang"));
+  gbt_test_wait_until (f->found_urls->len == 1, 5000);
+  g_assert_cmpstr (nth_request (f, 1)->url, ==, "fake://ok");
+  g_assert_cmpint (nth_request (f, 1)->event, ==, GBT_ANNOUNCE_EVENT_STARTED);
+  entries = gbt_tracker_manager_dup_entries (f->mgr);
+  g_assert_cmpuint (entries->len, ==, 1);
+  g_assert_cmpint (find_entry (entries, "fake://ok")->state, ==, GBT_TRACKER_MANAGER_STATE_OK);
+  g_assert_cmpint (find_entry (entries, "fake://ok")->seeders, ==, 4);
+  g_assert_cmpint (find_entry (entries, "fake://ok")->leechers, ==, 2);
+  g_assert_cmpint (find_entry (entries, "fake://ok")->last_announce, >, 0);
+  g_assert_cmpint (find_entry (entries, "fake://ok")->next_announce, >,
+                   g_get_real_time () / G_USEC_PER_SEC + 1000);
+  stop_and_wait (f, 5000);
+}
+
+static void
+test_add_running (Fixture *f, gconstpointer data)
+{
+  const char *tiers[] = { "fake://ok", NULL };
+  g_auto(GStrv) order = NULL;
+  g_autoptr(GArray) entries = NULL;
+
+  set_behaviour (f->fake, "fake://ok", FAKE_OK, 1800, 60, NULL);
+  set_behaviour (f->fake, "fake://new", FAKE_OK, 1800, 60, NULL);
+  set_behaviour (f->fake, "fake://early", FAKE_FAIL, 0, 0, NULL);
+  make_manager (f, tiers);
+  /* before the start: added, but nothing goes out */
+  g_assert_true (gbt_tracker_manager_add_tracker (f->mgr, "fake://early", 3));
+  g_assert_false (gbt_tracker_manager_add_tracker (f->mgr, "fake://early", 0));
+  gbt_test_spin (50);
+  g_assert_cmpuint (f->fake->requests->len, ==, 0);
+  gbt_tracker_manager_start (f->mgr);
+  gbt_test_wait_until (f->found_urls->len == 1, 5000);
+  g_assert_cmpuint (f->fake->requests->len, ==, 1);
+
+  /* added while running: a started of its own, outside the round */
+  g_assert_true (gbt_tracker_manager_add_tracker (f->mgr, "fake://new", 1));
+  gbt_test_wait_until (f->found_urls->len == 2, 5000);
+  g_assert_cmpstr (nth_request (f, 1)->url, ==, "fake://new");
+  g_assert_cmpint (nth_request (f, 1)->event, ==, GBT_ANNOUNCE_EVENT_STARTED);
+  order = gbt_tracker_manager_dup_order_for_test (f->mgr);
+  g_assert_cmpstr (order[0], ==, "fake://ok");
+  g_assert_cmpstr (order[1], ==, "fake://new"); /* tier 1, before tier 3 */
+  g_assert_cmpstr (order[2], ==, "fake://early");
+  entries = gbt_tracker_manager_dup_entries (f->mgr);
+  g_assert_cmpuint (find_entry (entries, "fake://new")->tier, ==, 1);
+  g_assert_cmpint (find_entry (entries, "fake://new")->state, ==, GBT_TRACKER_MANAGER_STATE_OK);
+  g_assert_cmpint (find_entry (entries, "fake://early")->state, ==,
+                   GBT_TRACKER_MANAGER_STATE_IDLE);
+
+  /* forced: a round at once, whatever the interval (fake://ok answers it) */
+  gbt_tracker_manager_force_announce (f->mgr);
+  gbt_test_wait_until (f->found_urls->len == 3, 5000);
+  g_assert_cmpstr (nth_request (f, 2)->url, ==, "fake://ok");
+  g_assert_cmpint (nth_request (f, 2)->event, ==, GBT_ANNOUNCE_EVENT_NONE);
+
+  /* both that heard our started hear our stopped */
+  stop_and_wait (f, 5000);
+  g_assert_cmpuint (f->fake->requests->len, ==, 5);
+  g_assert_cmpint (nth_request (f, 3)->event, ==, GBT_ANNOUNCE_EVENT_STOPPED);
+  g_assert_cmpint (nth_request (f, 4)->event, ==, GBT_ANNOUNCE_EVENT_STOPPED);
+}
+
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
 int
@@ -612,5 +707,7 @@ main (int argc, char **argv)
   ADD ("/tracker-manager/free-while-announcing", test_free_while_announcing);
   ADD ("/tracker-manager/hang-times-out", test_hang_times_out);
   ADD ("/tracker-manager/announce-to-all", test_announce_to_all);
+  ADD ("/tracker-manager/running/remove-current", test_remove_current);
+  ADD ("/tracker-manager/running/add", test_add_running);
   return g_test_run ();
 }
