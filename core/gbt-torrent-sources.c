@@ -217,16 +217,23 @@ GStrv
 gbt_torrent_dup_tracker_status (GbtTorrent *self)
 {
   g_autoptr(GPtrArray) lines = NULL;
+  guint n_families = 0;
 
   g_return_val_if_fail (GBT_IS_TORRENT (self), NULL);
 
   lines = g_ptr_array_new ();
+  /* a family without trackers (its manager empty) does not count */
+  for (guint i = 0; self->trackers && i < self->trackers->len; i++)
+    {
+      g_autoptr(GPtrArray) own = gbt_tracker_manager_dup_status (g_ptr_array_index (self->trackers, i));
+      n_families += own->len > 0;
+    }
   for (guint i = 0; self->trackers && i < self->trackers->len; i++)
     {
       GbtTrackerManager *mgr = g_ptr_array_index (self->trackers, i);
       g_autoptr(GPtrArray) own = gbt_tracker_manager_dup_status (mgr);
       GInetAddress *local = gbt_tracker_manager_get_bind_address (mgr);
-      const char *family = local == NULL || self->trackers->len == 1 ? NULL
+      const char *family = local == NULL || n_families <= 1 ? NULL
                            : g_inet_address_get_family (local) == G_SOCKET_FAMILY_IPV6 ? "IPv6"
                                                                                         : "IPv4";
 

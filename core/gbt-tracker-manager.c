@@ -1070,7 +1070,16 @@ solo_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       op_free (op);
       return;
     }
-  if (resp != NULL)
+  url = g_strdup (t->url);
+  op_detach (op);
+  if (resp != NULL && mgr->current == NULL)
+    {
+      /* no round in flight: its answer is the manager's news (a started
+       * acknowledged, the interval), and the next round comes after it */
+      tracker_succeeded (mgr, op, resp);
+      schedule_next (mgr);
+    }
+  else if (resp != NULL)
     {
       t->state = TRACKER_OK;
       t->announced = TRUE;
@@ -1085,9 +1094,12 @@ solo_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       t->leechers = resp->incomplete;
     }
   else
-    record_failure (t, error);
-  url = g_strdup (t->url);
-  op_detach (op);
+    {
+      record_failure (t, error);
+      /* a manager that had no tracker has no round to retry it in */
+      if (mgr->current == NULL && mgr->timer == NULL)
+        round_failed (mgr);
+    }
   notify_changed (mgr);
   /* last: the callback may call back into us */
   if (resp != NULL && resp->peers->len > 0 && mgr->ops.peers_found != NULL)

@@ -586,6 +586,48 @@ test_trackers_running (void)
   gbt_test_rmtree (dir);
 }
 
+/* A torrent without trackers, running: the first one added starts the
+ * announcing, and it re-announces on its interval (a next announce). */
+static void
+test_trackers_first_added (void)
+{
+  g_autofree char *dir = gbt_test_mkdtemp ();
+  TestFile f = { "payload", 50 * 1000, FALSE };
+  gsize len;
+  g_autofree guint8 *stream = test_torrent_make_stream (&f, 1, &len);
+  g_autoptr(GbtMetainfo) mi = metainfo_with_tiers ("payload", stream, len, 16384, NULL);
+  g_autoptr(GbtSession) session = start_session ("127.0.0.1");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GbtTorrent) t = NULL;
+  FakeTracker *ft = fake_tracker_start ();
+  GbtTrackerEntry *fe;
+  g_auto(GStrv) status = NULL;
+
+  write_payload (dir, "payload", stream, len);
+  t = gbt_session_add_torrent (session, mi, dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_list_model_get_n_items (gbt_torrent_get_trackers (t)), ==, 0);
+  gbt_torrent_start (t);
+  gbt_test_wait_until (gbt_torrent_get_state (t) == GBT_TORRENT_STATE_SEEDING, 20000);
+  g_assert_true (gbt_torrent_add_tracker (t, ft->url, 0, &error));
+  g_assert_no_error (error);
+  fe = entry_for (t, ft->url);
+  gbt_test_wait_until (gbt_tracker_entry_get_status (fe) == GBT_TRACKER_STATUS_WORKING
+                           && gbt_tracker_entry_get_next_announce (fe)
+                                  > g_get_real_time () / G_USEC_PER_SEC + 600,
+                       10000);
+  g_assert_cmpint (g_atomic_int_get (&ft->started), ==, 1);
+  /* the CLI's status lines see it too */
+  status = gbt_torrent_dup_tracker_status (t);
+  g_assert_cmpuint (g_strv_length (status), ==, 1);
+  g_assert_nonnull (strstr (status[0], ft->url));
+  stop_torrent (t);
+  g_assert_cmpint (g_atomic_int_get (&ft->stopped), ==, 1);
+  g_clear_object (&t);
+  fake_tracker_stop (ft);
+  gbt_test_rmtree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -595,5 +637,6 @@ main (int argc, char **argv)
   g_test_add_func ("/torrent-models/peers/live", test_peers);
   g_test_add_func ("/torrent-models/trackers/stopped", test_trackers_stopped);
   g_test_add_func ("/torrent-models/trackers/running", test_trackers_running);
+  g_test_add_func ("/torrent-models/trackers/first-added", test_trackers_first_added);
   return g_test_run ();
 }
