@@ -141,9 +141,10 @@ gbt_tracker_entry_class_init (GbtTrackerEntryClass *klass)
   props[PROP_LAST_ANNOUNCE] = g_param_spec_int64 ("last-announce", NULL, NULL, 0, G_MAXINT64, 0,
                                                   ro);
   /**
-   * GbtTrackerEntry:last-error: (nullable)
+   * GbtTrackerEntry:last-error:
    *
-   * Why its last announce failed; %NULL when it worked or was never tried.
+   * Why its last announce failed; %NULL when it worked or was never tried
+   * (the property is nullable).
    */
   props[PROP_LAST_ERROR] = g_param_spec_string ("last-error", NULL, NULL, NULL, ro);
   g_object_class_install_properties (object_class, N_PROPS, props);

@@ -56,6 +56,8 @@ G_DECLARE_FINAL_TYPE (GbtPeerInfo, gbt_peer_info, GBT, PEER_INFO, GObject)
  * gbt_peer_info_get_address:
  * @self: a #GbtPeerInfo
  *
+ * The peer's address, as #GbtPeerInfo:address.
+ *
  * Returns: (transfer none): the peer's address, "IP:port" or "[IPv6]:port"
  */
 GBT_AVAILABLE_IN_ALL
@@ -88,6 +90,8 @@ const char *gbt_peer_info_get_source (GbtPeerInfo *self);
  * gbt_peer_info_get_flags:
  * @self: a #GbtPeerInfo
  *
+ * The state of the connection, as #GbtPeerInfo:flags.
+ *
  * Returns: the connection's state
  */
 GBT_AVAILABLE_IN_ALL
@@ -95,6 +99,8 @@ GbtPeerFlags gbt_peer_info_get_flags (GbtPeerInfo *self);
 /**
  * gbt_peer_info_get_download_rate:
  * @self: a #GbtPeerInfo
+ *
+ * How fast the peer sends to us, as #GbtPeerInfo:download-rate.
  *
  * Returns: the payload bytes per second we receive from it (smoothed)
  */
@@ -104,6 +110,8 @@ double gbt_peer_info_get_download_rate (GbtPeerInfo *self);
  * gbt_peer_info_get_upload_rate:
  * @self: a #GbtPeerInfo
  *
+ * How fast we send to the peer, as #GbtPeerInfo:upload-rate.
+ *
  * Returns: the payload bytes per second we send it (smoothed)
  */
 GBT_AVAILABLE_IN_ALL
@@ -111,6 +119,8 @@ double gbt_peer_info_get_upload_rate (GbtPeerInfo *self);
 /**
  * gbt_peer_info_get_progress:
  * @self: a #GbtPeerInfo
+ *
+ * How much of the torrent the peer has, as #GbtPeerInfo:progress.
  *
  * Returns: the share of the pieces the peer has, 0 to 1 (0 while the
  *   torrent's metadata is unknown)
@@ -120,6 +130,8 @@ double gbt_peer_info_get_progress (GbtPeerInfo *self);
 /**
  * gbt_peer_info_get_transport:
  * @self: a #GbtPeerInfo
+ *
+ * The transport of the connection, as #GbtPeerInfo:transport.
  *
  * Returns: (transfer none): the transport carrying the connection: "tcp"
  */

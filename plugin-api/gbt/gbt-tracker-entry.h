@@ -45,6 +45,8 @@ G_DECLARE_FINAL_TYPE (GbtTrackerEntry, gbt_tracker_entry, GBT, TRACKER_ENTRY, GO
  * gbt_tracker_entry_get_url:
  * @self: a #GbtTrackerEntry
  *
+ * The tracker's URL, as #GbtTrackerEntry:url.
+ *
  * Returns: (transfer none): the tracker's announce URL
  */
 GBT_AVAILABLE_IN_ALL
@@ -52,6 +54,8 @@ const char *gbt_tracker_entry_get_url (GbtTrackerEntry *self);
 /**
  * gbt_tracker_entry_get_tier:
  * @self: a #GbtTrackerEntry
+ *
+ * The tracker's tier, as #GbtTrackerEntry:tier.
  *
  * Returns: its tier (BEP 12), from 0: a tier is tried only when every
  *   tracker of the tiers before it failed
@@ -62,6 +66,8 @@ guint gbt_tracker_entry_get_tier (GbtTrackerEntry *self);
  * gbt_tracker_entry_get_status:
  * @self: a #GbtTrackerEntry
  *
+ * How the tracker's announces go, as #GbtTrackerEntry:status.
+ *
  * Returns: how its announces go
  */
 GBT_AVAILABLE_IN_ALL
@@ -69,6 +75,8 @@ GbtTrackerStatus gbt_tracker_entry_get_status (GbtTrackerEntry *self);
 /**
  * gbt_tracker_entry_get_seeders:
  * @self: a #GbtTrackerEntry
+ *
+ * The seeders the tracker counts, as #GbtTrackerEntry:seeders.
  *
  * Returns: the seeders its last answer counted, -1 when unknown
  */
@@ -78,6 +86,8 @@ int gbt_tracker_entry_get_seeders (GbtTrackerEntry *self);
  * gbt_tracker_entry_get_leechers:
  * @self: a #GbtTrackerEntry
  *
+ * The leechers the tracker counts, as #GbtTrackerEntry:leechers.
+ *
  * Returns: the leechers its last answer counted, -1 when unknown
  */
 GBT_AVAILABLE_IN_ALL
@@ -85,6 +95,8 @@ int gbt_tracker_entry_get_leechers (GbtTrackerEntry *self);
 /**
  * gbt_tracker_entry_get_next_announce:
  * @self: a #GbtTrackerEntry
+ *
+ * When the next announce is due, as #GbtTrackerEntry:next-announce.
  *
  * Returns: when the next announce is due, in seconds since the Unix epoch;
  *   0 when none is scheduled
@@ -95,6 +107,8 @@ gint64 gbt_tracker_entry_get_next_announce (GbtTrackerEntry *self);
  * gbt_tracker_entry_get_last_announce:
  * @self: a #GbtTrackerEntry
  *
+ * When the last announce ended, as #GbtTrackerEntry:last-announce.
+ *
  * Returns: when its last announce ended (answered or failed), in seconds
  *   since the Unix epoch; 0 when never
  */
@@ -103,6 +117,8 @@ gint64 gbt_tracker_entry_get_last_announce (GbtTrackerEntry *self);
 /**
  * gbt_tracker_entry_get_last_error:
  * @self: a #GbtTrackerEntry
+ *
+ * Why the last announce failed, as #GbtTrackerEntry:last-error.
  *
  * Returns: (nullable) (transfer none): why its last announce failed, %NULL
  *   when it worked or was never tried
