@@ -225,6 +225,19 @@ notify_count_cb (GObject *object, GParamSpec *pspec, gpointer data)
   (*(guint *) data)++;
 }
 
+/* no round in flight, the next one scheduled, for every tracker (read
+ * from the managers directly: the model follows them from an idle) */
+static gboolean
+trackers_idle (GbtTorrent *t)
+{
+  g_auto(GStrv) lines = gbt_torrent_dup_tracker_status (t);
+
+  for (guint i = 0; lines[i]; i++)
+    if (strstr (lines[i], ": announcing") || !strstr (lines[i], "next announce in"))
+      return FALSE;
+  return lines[0] != NULL;
+}
+
 /* ---- client names from peer ids ---- */
 
 static void
@@ -498,7 +511,9 @@ test_trackers_running (void)
   g_autoptr(GbtTorrent) t = NULL;
   FakeTracker *ft = fake_tracker_start ();
   FakeTracker *later = fake_tracker_start ();
-  GbtTrackerEntry *de, *fe, *le;
+  FakeTracker *second = fake_tracker_start ();
+  GbtTrackerEntry *de, *fe, *le, *se;
+  int before_second;
   g_autofree char *both = NULL;
   guint status_notifies = 0;
   gint64 now;
@@ -527,34 +542,48 @@ test_trackers_running (void)
   /* added while running: announced to at once */
   g_assert_true (gbt_torrent_add_tracker (t, ft->url, 1, &error));
   g_assert_no_error (error);
+  g_assert_true (gbt_torrent_add_tracker (t, second->url, 2, &error));
+  g_assert_no_error (error);
   fe = entry_for (t, ft->url);
+  se = entry_for (t, second->url);
   g_assert_nonnull (fe);
-  gbt_test_wait_until (gbt_tracker_entry_get_status (fe) == GBT_TRACKER_STATUS_WORKING, 10000);
+  gbt_test_wait_until (gbt_tracker_entry_get_status (fe) == GBT_TRACKER_STATUS_WORKING
+                           && gbt_tracker_entry_get_status (se) == GBT_TRACKER_STATUS_WORKING,
+                       10000);
   g_assert_cmpint (g_atomic_int_get (&ft->started), ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&second->started), ==, 1);
   g_assert_cmpint (gbt_tracker_entry_get_seeders (fe), ==, 5);
   g_assert_cmpint (gbt_tracker_entry_get_leechers (fe), ==, 3);
   g_assert_null (gbt_tracker_entry_get_last_error (fe));
   g_assert_cmpint (gbt_tracker_entry_get_last_announce (fe), >, 0);
-  /* the dead one's retry is what is scheduled */
-  g_assert_cmpint (gbt_tracker_entry_get_next_announce (fe), >, 0);
-  both = g_strdup_printf ("[%s] [%s]", dead, ft->url);
+  /* a working tracker: the next round on its interval (1800 s) */
+  gbt_test_wait_until (trackers_idle (t), 10000);
+  gbt_test_wait_until (gbt_tracker_entry_get_next_announce (fe)
+                           > g_get_real_time () / G_USEC_PER_SEC + 600,
+                       5000);
+  both = g_strdup_printf ("[%s] [%s] [%s]", dead, ft->url, second->url);
   assert_tiers (t, both);
 
-  /* announce now: a round at once (the dead one first, then ours) */
+  /* announce now: a round at once, tier by tier until one answers (the
+   * dead one fails, ours answers, the third tier is not asked) */
   before = g_atomic_int_get (&ft->announces);
+  before_second = g_atomic_int_get (&second->announces);
   gbt_torrent_announce_now (t);
+  g_assert_false (trackers_idle (t));
   gbt_test_wait_until (g_atomic_int_get (&ft->announces) > before, 10000);
-  gbt_test_wait_until (gbt_tracker_entry_get_status (fe) == GBT_TRACKER_STATUS_WORKING
-                           && gbt_tracker_entry_get_next_announce (fe)
-                                  > g_get_real_time () / G_USEC_PER_SEC + 600,
-                       10000);
+  gbt_test_wait_until (trackers_idle (t), 10000);
+  g_assert_cmpint (g_atomic_int_get (&ft->announces), ==, before + 1);
+  g_assert_cmpint (g_atomic_int_get (&second->announces), ==, before_second);
+  g_assert_cmpint (g_atomic_int_get (&ft->started), ==, 1);
 
-  /* removed while running: gone from the model and the rounds */
+  /* removed while running: gone from the model and the rounds (the next
+   * round goes from the dead one to the third tier) */
   g_assert_true (gbt_torrent_remove_tracker (t, ft->url));
   g_assert_null (entry_for (t, ft->url));
   before = g_atomic_int_get (&ft->announces);
   gbt_torrent_announce_now (t);
-  gbt_test_wait_until (gbt_tracker_entry_get_status (de) == GBT_TRACKER_STATUS_ERROR, 10000);
+  gbt_test_wait_until (g_atomic_int_get (&second->announces) > before_second, 10000);
+  gbt_test_wait_until (trackers_idle (t), 10000);
   g_assert_cmpint (g_atomic_int_get (&ft->announces), ==, before);
 
   /* stopped: the list stays, nothing is announcing */
@@ -583,6 +612,7 @@ test_trackers_running (void)
   g_clear_object (&t);
   fake_tracker_stop (ft);
   fake_tracker_stop (later);
+  fake_tracker_stop (second);
   gbt_test_rmtree (dir);
 }
 
