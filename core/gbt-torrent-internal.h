@@ -2,9 +2,10 @@
 /*
  * The inside of GbtTorrent, shared by the files that make up the torrent
  * and nothing else: gbt-torrent.c (the state machine and orchestration),
- * gbt-torrent-check.c (the start-up check) and gbt-torrent-magnet.c (a
- * magnet link's metadata).  Peers, requests and uploads are the swarm's
- * (gbt-swarm.c).
+ * gbt-torrent-check.c (the start-up check), gbt-torrent-magnet.c (a
+ * magnet link's metadata), gbt-torrent-sources.c (trackers and peer
+ * sources) and gbt-torrent-models.c (the peers and trackers models).
+ * Peers, requests and uploads are the swarm's (gbt-swarm.c).
  */
 #pragma once
 

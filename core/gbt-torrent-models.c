@@ -295,6 +295,48 @@ gbt_torrent_announce_now (GbtTorrent *self)
     gbt_tracker_manager_force_announce (g_ptr_array_index (self->trackers, i));
 }
 
+static guint
+tier_of (GPtrArray *tiers, const char *url)
+{
+  for (guint i = 0; i < tiers->len; i++)
+    if (g_strv_contains (g_ptr_array_index (tiers, i), url))
+      return i;
+  return G_MAXUINT;
+}
+
+void
+gbt_torrent_set_tiers (GbtTorrent *self, GPtrArray *tiers)
+{
+  GListModel *model = G_LIST_MODEL (self->trackers_model);
+
+  g_return_if_fail (GBT_IS_TORRENT (self));
+  g_return_if_fail (tiers != NULL);
+
+  /* gone, or in another tier: removed (the latter added back below) */
+  for (guint i = g_list_model_get_n_items (model); i > 0; i--)
+    {
+      g_autoptr(GbtTrackerEntry) e = g_list_model_get_item (model, i - 1);
+      g_autofree char *url = g_strdup (gbt_tracker_entry_get_url (e));
+
+      if (tier_of (tiers, url) != gbt_tracker_entry_get_tier (e))
+        gbt_torrent_remove_tracker (self, url);
+    }
+  for (guint i = 0; i < tiers->len; i++)
+    {
+      const char *const *urls = g_ptr_array_index (tiers, i);
+
+      for (guint j = 0; urls && urls[j]; j++)
+        {
+          if (*urls[j] == '\0' || find_entry (self, urls[j], NULL) != NULL)
+            continue;
+          insert_entry (self, urls[j], i);
+          if (trackers_running (self))
+            gbt_torrent_trackers_add (self, urls[j], i, NULL);
+        }
+    }
+  gbt_torrent_models_refresh_trackers (self);
+}
+
 /* ---- trackers: their state ---- */
 
 typedef struct {

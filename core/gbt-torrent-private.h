@@ -26,6 +26,12 @@ G_GNUC_INTERNAL gboolean gbt_torrent_accept_peer (GbtTorrent *self, GbtPeer *pee
  * minus those removed), tier by tier, for saving the torrent's state.
  * (transfer full) (element-type GStrv) */
 G_GNUC_INTERNAL GPtrArray *gbt_torrent_dup_tiers (GbtTorrent *self);
+/* Makes @tiers (element-type GStrv, tier by tier, as gbt_torrent_dup_tiers()
+ * gave them) the tracker list, for restoring a saved state: URLs not in it
+ * are removed, the others added or moved to their tier (running managers
+ * follow), without checking for plugins (a missing one shows as disabled
+ * once started). */
+G_GNUC_INTERNAL void gbt_torrent_set_tiers (GbtTorrent *self, GPtrArray *tiers);
 
 /* BEP 5: the UDP port of a DHT node serving the torrent (0: none) */
 G_GNUC_INTERNAL guint16 gbt_torrent_get_dht_port (GbtTorrent *self);

@@ -484,6 +484,17 @@ test_trackers_stopped (void)
   g_assert_true (gbt_torrent_remove_tracker (t, "udp://127.0.0.1:3"));
   g_assert_cmpuint (c.removed, ==, 2);
   assert_tiers (t, "[http://127.0.0.1:2/b,http://127.0.0.1:4/c] [http://127.0.0.1:5/d]");
+  /* a saved list restored: what it lacks goes, what it has comes, a
+   * tracker in another tier moves (no plugin check: a saved one stays) */
+  {
+    g_autoptr(GPtrArray) saved = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+
+    g_ptr_array_add (saved, g_strsplit ("http://127.0.0.1:5/d,http://127.0.0.1:2/b", ",", -1));
+    g_ptr_array_add (saved, g_strsplit ("gopher://127.0.0.1:6/", ",", -1));
+    gbt_torrent_set_tiers (t, saved);
+    assert_tiers (t, "[http://127.0.0.1:2/b,http://127.0.0.1:5/d] [gopher://127.0.0.1:6/]");
+    g_assert_cmpuint (gbt_tracker_entry_get_tier (entry_for (t, "http://127.0.0.1:5/d")), ==, 0);
+  }
   /* announce-now on a stopped torrent does nothing */
   gbt_torrent_announce_now (t);
   g_assert_cmpint (gbt_tracker_entry_get_status (entry_at (t, 0)), ==,
