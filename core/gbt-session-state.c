@@ -416,9 +416,11 @@ gbt_session_state_load (GbtSessionState *state, GError **error)
       if (!g_str_has_prefix (groups[i], "torrent "))
         continue;
       t = load_one (state, kf, groups[i], &e);
+      if (t == NULL && g_error_matches (e, GBT_SESSION_ERROR, GBT_SESSION_ERROR_DUPLICATE_TORRENT))
+        continue; /* loaded already */
       if (t == NULL)
         {
-          g_warning ("session state: skipping %s: %s", groups[i] + strlen ("torrent "),
+          g_message ("session state: skipping %s: %s", groups[i] + strlen ("torrent "),
                      e ? e->message : "unknown error");
           continue;
         }
