@@ -815,6 +815,12 @@ gbt_torrent_go_live (GbtTorrent *self)
 
   gbt_torrent_set_state (self, gbt_picker_is_done (self->picker) ? GBT_TORRENT_STATE_SEEDING
                                                      : GBT_TORRENT_STATE_DOWNLOADING);
+  /* a handler of the state change may have stopped us */
+  if (self->stopping)
+    {
+      g_ptr_array_unref (tiers);
+      return;
+    }
   /* a magnet's tick and trackers run since before its metadata */
   gbt_torrent_start_ticking (self);
 
@@ -903,6 +909,7 @@ gbt_torrent_detach (GbtTorrent *self)
   if (self->stop_running || self->stopping)
     {
       /* stopped, or a stop is under way and finishes on its own */
+      gbt_torrent_stop_sources (self);
       self->session = NULL;
       return;
     }
