@@ -984,6 +984,8 @@ stop_part_done (GTask *task)
   if (self->storage)
     gbt_storage_close (self->storage);
   self->stop_running = FALSE;
+  /* the trackers model says "stopped" by the time the caller hears it */
+  gbt_torrent_models_refresh_trackers (self);
   if (self->state != GBT_TORRENT_STATE_ERROR)
     gbt_torrent_set_state (self, GBT_TORRENT_STATE_STOPPED);
   g_task_return_boolean (task, TRUE);
