@@ -86,6 +86,8 @@ struct _Fixture {
   GPtrArray *dropped; /* char*: ops->dropped's reasons */
   GArray *blocks; /* GbtBlock: ops->block */
   guint n_complete;
+  GPtrArray *ready; /* char*: ops->peer_ready's "name source" */
+  GPtrArray *closed; /* char*: ops->peer_closed's peer names */
 };
 
 /* ---- the data of our fake torrent ---- */
@@ -195,6 +197,20 @@ fake_dropped (gpointer data, GbtPeer *peer, const GError *reason)
   g_ptr_array_add (f->dropped, g_strdup (reason->message));
 }
 
+static void
+fake_peer_ready (gpointer data, GbtPeer *peer, const char *source)
+{
+  Fixture *f = data;
+  g_ptr_array_add (f->ready, g_strdup_printf ("%s %s", gbt_peer_get_name (peer), source));
+}
+
+static void
+fake_peer_closed (gpointer data, GbtPeer *peer)
+{
+  Fixture *f = data;
+  g_ptr_array_add (f->closed, g_strdup (gbt_peer_get_name (peer)));
+}
+
 static gint64
 fake_now (gpointer data)
 {
@@ -211,6 +227,8 @@ static const GbtSwarmOps fake_ops = {
   .banned = fake_banned,
   .dropped = fake_dropped,
   .now_us = fake_now,
+  .peer_ready = fake_peer_ready,
+  .peer_closed = fake_peer_closed,
 };
 
 /* ---- fake peers ---- */
@@ -733,6 +751,8 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->banned = g_ptr_array_new_with_free_func (g_free);
   f->dropped = g_ptr_array_new_with_free_func (g_free);
   f->blocks = g_array_new (FALSE, FALSE, sizeof (GbtBlock));
+  f->ready = g_ptr_array_new_with_free_func (g_free);
+  f->closed = g_ptr_array_new_with_free_func (g_free);
   f->swarm = gbt_swarm_new (&fake_ops, f);
   /* 64 pieces of 4 blocks, none ours */
   torrent_setup (f, 64, 4 * GBT_BLOCK_SIZE, 0);
@@ -764,6 +784,8 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_ptr_array_unref (f->banned);
   g_ptr_array_unref (f->dropped);
   g_array_unref (f->blocks);
+  g_ptr_array_unref (f->ready);
+  g_ptr_array_unref (f->closed);
   gbt_picker_free (f->picker);
   gbt_bitfield_clear (&f->have);
   gbt_bitfield_clear (&f->want);
@@ -843,6 +865,39 @@ test_duplicate_both_ways (Fixture *f, gconstpointer data)
     g_assert_no_error (in->accept_error);
   remote_sync (survivor);
   g_assert_false (survivor->eof);
+}
+
+/* peers-trackers: the torrent's peers model hears of each peer once it
+ * is handshaken, and once when it closes; a peer refused at its
+ * handshake is never reported */
+static void
+test_report_ready_closed (Fixture *f, gconstpointer data)
+{
+  Remote *a = remote_new_c (f, "127.0.0.2", 7001, 'a', TRUE, FALSE);
+  Remote *b = remote_new_c (f, "127.0.0.3", 7002, 'a', TRUE, FALSE);
+  Remote *c = remote_new_c (f, "127.0.0.4", 50001, 'c', TRUE, FALSE);
+  g_autoptr(GArray) states = NULL;
+
+  connect_out (f, a);
+  g_assert_cmpuint (f->ready->len, ==, 1);
+  g_assert_cmpstr (f->ready->pdata[0], ==, "127.0.0.2:7001 test");
+  remote_dial (f, b); /* the same peer id: refused */
+  gbt_test_wait_until (b->eof, WAIT_MS);
+  connect_in (f, c);
+  g_assert_cmpuint (f->ready->len, ==, 2);
+  g_assert_cmpstr (f->ready->pdata[1], ==, "127.0.0.4:50001 incoming");
+  g_assert_cmpuint (f->closed->len, ==, 0);
+  states = gbt_swarm_dup_peer_states (f->swarm);
+  g_assert_cmpuint (states->len, ==, 2);
+  g_assert_false (g_array_index (states, GbtSwarmPeerState, 0).snubbed);
+
+  remote_hang_up (a);
+  gbt_test_wait_until (f->closed->len == 1, WAIT_MS);
+  g_assert_cmpstr (f->closed->pdata[0], ==, "127.0.0.2:7001");
+  gbt_swarm_close_all (f->swarm);
+  g_assert_cmpuint (f->closed->len, ==, 2);
+  g_assert_cmpstr (f->closed->pdata[1], ==, "127.0.0.4:50001");
+  g_assert_cmpuint (f->ready->len, ==, 2);
 }
 
 /* ---- ourselves ---- */
@@ -1881,6 +1936,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   ADD ("/swarm/duplicate/outgoing-twice", test_duplicate_outgoing_twice);
   ADD ("/swarm/duplicate/incoming-twice", test_duplicate_incoming_twice);
+  ADD ("/swarm/report/ready-closed", test_report_ready_closed);
   ADD_DATA ("/swarm/duplicate/both-ways/they-greater/incoming-first", &greater_in,
             test_duplicate_both_ways);
   ADD_DATA ("/swarm/duplicate/both-ways/they-greater/outgoing-first", &greater_out,
