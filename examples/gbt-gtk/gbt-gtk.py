@@ -61,6 +61,8 @@ def parse_args(argv):
                    help="add this magnet link at start (repeatable)")
     p.add_argument("--listen-address", metavar="ADDR",
                    help="listen on and connect from this address only")
+    p.add_argument("--details", action="store_true",
+                   help="open the details page of the first torrent")
     p.add_argument("--screenshot", metavar="PNG",
                    help="write a PNG of the window (when every torrent is seeding "
                    "with --quit-when-done, else once it is first drawn)")
@@ -490,11 +492,12 @@ def delete_files(ddir, paths, hexh, done):
         while d.startswith(ddir + os.sep):
             dirs.add(d)
             d = os.path.dirname(d)
-    for suffix in (".resume", ".parts"):
+    for suffix in (".resume", ".parts", ".info"):
         try:
             os.unlink(os.path.join(ddir, ".gbt", hexh + suffix))
         except OSError:
             pass
+    dirs.add(os.path.join(ddir, ".gbt"))  # removed when no other torrent uses it
     for d in sorted(dirs, key=len, reverse=True):
         try:
             os.rmdir(d)
@@ -593,9 +596,10 @@ class DetailsPage(Gtk.Box):
                                               100.0 * s.props.progress,
                                               fmt_size(t.get_bytes_have()),
                                               fmt_size(t.get_bytes_wanted())),
-                 "↓ %s ↑ %s · %d peers · downloaded %s, uploaded %s"
+                 "↓ %s ↑ %s · %d peer%s · downloaded %s, uploaded %s"
                  % (fmt_rate(s.props.download_rate) or "0", fmt_rate(s.props.upload_rate) or "0",
-                    s.props.n_peers, fmt_size(t.get_downloaded()), fmt_size(t.get_uploaded())),
+                    s.props.n_peers, "" if s.props.n_peers == 1 else "s",
+                    fmt_size(t.get_downloaded()), fmt_size(t.get_uploaded())),
                  "Info-hash %s · %s" % (torrent_hex(t),
                                         GLib.markup_escape_text(
                                             self.engine.download_dir_of(t) or ""))]
@@ -636,11 +640,11 @@ class DetailsPage(Gtk.Box):
         c = self.cols
         view.append_column(c.label("Address", "address", expand=True))
         view.append_column(c.label("Client", "client", expand=True))
-        view.append_column(c.label("Source", "source"))
-        view.append_column(c.label("Flags", "flags", peer_flags_text))
-        view.append_column(c.label("Down", "download-rate", fmt_rate, xalign=1.0))
-        view.append_column(c.label("Up", "upload-rate", fmt_rate, xalign=1.0))
-        view.append_column(c.progress("Has"))
+        view.append_column(c.label("Source", "source", fixed=80))
+        view.append_column(c.label("Flags", "flags", peer_flags_text, fixed=70))
+        view.append_column(c.label("Down", "download-rate", fmt_rate, xalign=1.0, fixed=90))
+        view.append_column(c.label("Up", "upload-rate", fmt_rate, xalign=1.0, fixed=90))
+        view.append_column(c.progress("Has", fixed=100))
         return scrolled(view)
 
     # --- trackers, with add / remove / announce now
@@ -973,6 +977,9 @@ def make_app_class():
             for uri in self.opts.magnet:
                 self.add_at_start(self.engine.add_magnet, uri)
             self.window.update()
+            if self.opts.details and self.engine.model.get_n_items() > 0:
+                self.window.selection.set_selected(0)
+                self.window.on_details()
             self.window.win.present()
             GLib.timeout_add_seconds(1, self.tick)
             if self.opts.screenshot and not self.opts.quit_when_done:

@@ -9,7 +9,10 @@ then:
 1. gbt-gtk --add T --quit-when-done --screenshot PNG downloads the torrent
    (exit status 0 once it is seeding); the bytes are compared with the
    source; the PNG (in the build tree) is a real picture of the window;
-2. with the seeder gone, gbt-gtk on the same state directory brings the
+2. a driver clicks through the window (tests/examples/gtk_app_actions.py):
+   a magnet link, the details page, a file's priority, pause, resume,
+   remove with the data;
+3. with the seeder gone, gbt-gtk on the same state directory brings the
    torrent back by itself ("restored" line) and finds it complete on disk
    (--quit-when-done exits 0 at once, nothing added, nothing downloaded).
 
@@ -41,9 +44,11 @@ from gbtinterop.tap import Tap, check_prerequisites, log, skip_all  # noqa: E402
 from gbtinterop.torrents import make_torrent  # noqa: E402
 
 APP = os.path.join(HERE, "..", "..", "examples", "gbt-gtk", "gbt-gtk.py")
+ACTIONS = os.path.join(HERE, "gtk_app_actions.py")
 PYTHON = "/usr/bin/python3"
 DOWNLOAD_TIMEOUT = 120  # the app's own --timeout for the download run
 RESTORE_TIMEOUT = 60
+ACTIONS_TIMEOUT = 150
 DISPLAY_TIMEOUT = 15
 
 
@@ -125,9 +130,10 @@ def png_info(path):
     return width, height, len(set(pixels))
 
 
-def run_app(sw, display, name, args, timeout):
-    """Runs the app to its end (bounded); returns (exit status or None, proc)."""
-    p = sw.spawn(name, [PYTHON, APP] + args, env=display.env(sw.path("home")),
+def run_app(sw, display, name, args, timeout, argv=None):
+    """Runs the app (or @argv) to its end (bounded); returns (exit status
+    or None, proc)."""
+    p = sw.spawn(name, argv or [PYTHON, APP] + args, env=display.env(sw.path("home")),
                  lifetime=timeout + 30)
     rc = p.wait(timeout + 20)
     p.wait_output()
@@ -178,10 +184,37 @@ def case_app(tap, sw, display):
         if isinstance(got, tuple):
             log("screenshot %dx%d, %d bytes" % (got[0], got[1], os.path.getsize(shot)))
 
-        # 2. the restart: no --add, no seeder; it must come back complete
+        # 2. the window's actions, in a process of their own (another state
+        # and download dir): magnet, details pages, file priority, pause,
+        # resume, remove with data
+        magnet = "magnet:?xt=urn:btih:%s&dn=%s&x.pe=%s:%d" % (info.hex, info.name,
+                                                             seeder.addr, seeder.port)
+        rc, act = run_app(sw, display, "app-actions", None, ACTIONS_TIMEOUT,
+                          argv=[PYTHON, ACTIONS, APP, src, "--",
+                                "--state-dir", sw.path("state-actions"),
+                                "--download-dir", sw.path("out-actions"),
+                                "--listen-address", sw.new_addr(), "--magnet", magnet,
+                                "--screenshot", shot])
+        lines = list(act.lines)
+        diag = "exit status %r\nstdout:\n%s\nlog:\n%s" % (rc, "\n".join(lines[-30:]),
+                                                          act.log_tail(30))
+        for line in lines:
+            if line.startswith("actions: "):
+                log(line)
+        done = {line.split()[2] for line in lines if line.startswith("actions: ok ")}
+        tap.ok({"add-magnet", "page-files", "page-peers", "page-trackers", "data"} <= done,
+               "actions: a magnet link downloads; the details page shows files, peers, "
+               "trackers (or says they are not available)", diag)
+        tap.ok(rc == 0 and {"priority", "pause", "resume", "remove"} <= done
+               and not os.path.exists(sw.path("out-actions", info.name)),
+               "actions: file priority dropdown, pause, resume, remove with the data", diag)
+
+        # 3. the restart: no --add, no seeder; it must come back complete
         sw.forget(seeder.proc)
         rc, app = run_app(sw, display, "app-restore",
-                          common + ["--quit-when-done", "--timeout", str(RESTORE_TIMEOUT)],
+                          common + ["--quit-when-done", "--timeout", str(RESTORE_TIMEOUT),
+                                    "--details", "--screenshot",
+                                    os.path.join(shot_dir, "gbt-gtk-restored-details.png")],
                           RESTORE_TIMEOUT)
         lines = list(app.lines)
         diag = "exit status %r\nstdout:\n%s\nlog:\n%s" % (rc, "\n".join(lines[-30:]),
@@ -194,9 +227,14 @@ def case_app(tap, sw, display):
                            for line in lines),
                "the restored torrent is complete from disk: seeding, no download", diag)
         tap.ok(not compare_tree(src, out), "the files are untouched by the restart")
+        tracebacks = [p.name for p in sw.procs if p.name.startswith("app-")
+                      and "Traceback" in p.log_tail(100000)]
+        tap.ok(not tracebacks, "no Python exception in any run of the app",
+               "\n\n".join("%s:\n%s" % (p.name, p.log_tail(40)) for p in sw.procs
+                           if p.name in tracebacks))
 
 
-PLAN = 7 + 1  # case_app, then the check for processes left behind
+PLAN = 10 + 1  # case_app, then the check for processes left behind
 FIXTURES = ("opentracker", "lt_peer.py", "weston", "gbt-gtk.py")
 
 
