@@ -223,6 +223,12 @@ class Engine:
         self.session_persists = (self.session.find_property("state-directory") is not None
                                  and hasattr(self.session, "save_state")
                                  and hasattr(self.session, "load_state"))
+        if self.session_persists:
+            # before anything is added: the session keeps its torrents and
+            # their resume data there
+            engine_dir = os.path.join(state_dir, "engine")
+            os.makedirs(engine_dir, exist_ok=True)
+            self.session.set_property("state-directory", engine_dir)
         self.store = None if self.session_persists else TorrentStore(state_dir)
         self.dirs = {}        # hex -> download dir (until Gbt.Torrent:download-dir)
         self.magnets = {}     # hex -> magnet URI (for the trackers in a saved .torrent)
@@ -302,9 +308,6 @@ class Engine:
         """Brings back the torrents of the last run; returns them."""
         out = []
         if self.session_persists:
-            engine_dir = os.path.join(self.state_dir, "engine")
-            os.makedirs(engine_dir, exist_ok=True)
-            self.session.set_property("state-directory", engine_dir)
             try:
                 self.session.load_state()
             except GLib.Error as e:
@@ -442,8 +445,8 @@ class Engine:
             torrent.stop_async(None, after_stop)
 
     def shutdown(self, done):
-        """Stops every torrent (resume data saved), bounded; then done()."""
-        self.save()
+        """Stops every torrent (resume data saved), bounded; then saves the
+        state and calls done()."""
         running = [t for t in self.torrents()
                    if t.get_state() not in (Gbt.TorrentState.STOPPED, Gbt.TorrentState.ERROR)]
         left = [len(running)]
@@ -452,6 +455,7 @@ class Engine:
         def finish():
             if not finished[0]:
                 finished[0] = True
+                self.save()
                 done()
             return GLib.SOURCE_REMOVE
 
@@ -745,8 +749,7 @@ class Window:
         self.title = Adw.WindowTitle(title="gbt", subtitle="")
         header.set_title_widget(self.title)
         self.back = Gtk.Button(icon_name="go-previous-symbolic", tooltip_text="Back",
-                               visible=False)
-        self.back.connect("clicked", lambda b: self.show_list())
+                               action_name="win.back", visible=False)
         header.pack_start(self.back)
 
         add_menu = Gio.Menu()
@@ -775,7 +778,8 @@ class Window:
                          ("download-folder", self.on_download_folder),
                          ("pause", lambda: self.engine.pause(self.selected())),
                          ("resume", lambda: self.engine.resume(self.selected())),
-                         ("remove", self.on_remove), ("details", self.on_details)):
+                         ("remove", self.on_remove), ("details", self.on_details),
+                         ("back", self.show_list)):
             a = Gio.SimpleAction.new(name, None)
             a.connect("activate", lambda a, p, cb=cb: cb())
             w.add_action(a)
@@ -970,6 +974,13 @@ def make_app_class():
             self.engine = Engine(self.opts, self.state_dir, self.on_state_changed)
             self.window = Window(self, self.engine, self.opts)
             self.window.win.connect("close-request", self.on_close_request)
+            for action, accels in (("win.add-file", ["<Control>o"]),
+                                   ("win.add-magnet", ["<Control>u"]),
+                                   ("win.remove", ["Delete"]),
+                                   ("win.details", ["<Alt>Return"]),
+                                   ("win.back", ["Escape", "<Alt>Left"]),
+                                   ("window.close", ["<Control>q", "<Control>w"])):
+                self.set_accels_for_action(action, accels)
             self.engine.start()
             self.engine.restore()
             for path in self.opts.add:

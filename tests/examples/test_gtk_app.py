@@ -46,9 +46,9 @@ from gbtinterop.torrents import make_torrent  # noqa: E402
 APP = os.path.join(HERE, "..", "..", "examples", "gbt-gtk", "gbt-gtk.py")
 ACTIONS = os.path.join(HERE, "gtk_app_actions.py")
 PYTHON = "/usr/bin/python3"
-DOWNLOAD_TIMEOUT = 120  # the app's own --timeout for the download run
-RESTORE_TIMEOUT = 60
-ACTIONS_TIMEOUT = 150
+DOWNLOAD_TIMEOUT = 90  # the app's own --timeout for the download run
+RESTORE_TIMEOUT = 45
+ACTIONS_TIMEOUT = 120
 DISPLAY_TIMEOUT = 15
 
 
@@ -103,6 +103,23 @@ class Display:
                    DBUS_SESSION_BUS_ADDRESS="unix:path=" + os.path.join(home, "no-bus"),
                    GIO_USE_VFS="local", GIO_USE_PROXY_RESOLVER="dummy", LC_ALL="C.UTF-8")
         return env
+
+
+def gtk_cannot_start(display, home):
+    """Why GTK cannot open the display, or None."""
+    code = ("import sys, gi\n"
+            "gi.require_version('Gtk', '4.0')\n"
+            "from gi.repository import Gtk\n"
+            "sys.exit(0 if Gtk.init_check() else 3)\n")
+    try:
+        r = subprocess.run([PYTHON, "-c", code], env=display.env(home), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=60)
+    except (OSError, subprocess.SubprocessError) as e:
+        return str(e)
+    if r.returncode != 0:
+        out = r.stdout.decode("utf-8", "replace").strip().replace("\n", " | ")
+        return "exit status %d %s" % (r.returncode, out[-300:])
+    return None
 
 
 def png_info(path):
@@ -250,6 +267,9 @@ def main():
         if not display.up:
             tail = display.proc.log_tail(3).replace("\n", " | ")
             return skip_all("weston's headless display did not come up: %s" % tail)
+        why = gtk_cannot_start(display, sw.path("home"))
+        if why:
+            return skip_all("GTK does not start on weston's headless display: %s" % why)
         log("weston headless on %s" % display.socket)
         tap = Tap(PLAN)
         t0 = time.monotonic()
