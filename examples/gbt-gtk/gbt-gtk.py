@@ -976,9 +976,9 @@ def make_app_class():
             self.window.win.connect("close-request", self.on_close_request)
             for action, accels in (("win.add-file", ["<Control>o"]),
                                    ("win.add-magnet", ["<Control>u"]),
-                                   ("win.remove", ["Delete"]),
+                                   ("win.remove", ["<Control>Delete"]),
                                    ("win.details", ["<Alt>Return"]),
-                                   ("win.back", ["Escape", "<Alt>Left"]),
+                                   ("win.back", ["<Alt>Left"]),
                                    ("window.close", ["<Control>q", "<Control>w"])):
                 self.set_accels_for_action(action, accels)
             self.engine.start()
