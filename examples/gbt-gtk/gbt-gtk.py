@@ -101,7 +101,7 @@ def fmt_rate(r):
 
 
 def fmt_eta(s):
-    if s is None or s < 0:
+    if s is None or s <= 0:  # -1 unknown, 0 nothing left
         return ""
     s = int(s)
     if s >= 86400:
@@ -580,9 +580,18 @@ class DetailsPage(Gtk.Box):
         self.engine = engine
         self.torrent = torrent
         self.cols = Columns()
-        self.summary = Gtk.Label(xalign=0.0, wrap=True, selectable=True,
-                                 margin_start=12, margin_end=12, margin_top=6)
-        self.append(self.summary)
+        self.summary = Gtk.Label(xalign=0.0, wrap=True, selectable=True, hexpand=True)
+        top = Gtk.Box(spacing=12, margin_start=12, margin_end=12, margin_top=6)
+        top.append(self.summary)
+        if torrent.find_property("sequential") is not None:
+            # a per-torrent setting, bound both ways
+            seq = Gtk.Switch(valign=Gtk.Align.CENTER)
+            self.seq_binding = torrent.bind_property(
+                "sequential", seq, "active",
+                GObject.BindingFlags.SYNC_CREATE | GObject.BindingFlags.BIDIRECTIONAL)
+            top.append(Gtk.Label(label="Download in order"))
+            top.append(seq)
+        self.append(top)
         stack = Gtk.Stack(vexpand=True)
         stack.add_titled(self._files(), "files", "Files")
         stack.add_titled(self._peers(), "peers", "Peers")
@@ -609,6 +618,8 @@ class DetailsPage(Gtk.Box):
                                             self.engine.download_dir_of(t) or ""))]
         if mi is not None:
             lines[0] += " (%d files, %s)" % (mi.get_n_files(), fmt_size(mi.get_total_size()))
+        if t.find_property("ratio") is not None:
+            lines[2] += " · ratio %.2f" % t.props.ratio
         self.summary.set_markup("\n".join(lines))
 
     # --- files: path, size, progress, priority
@@ -819,8 +830,12 @@ class Window:
         """Once a second and on changes: the header, the actions, the page."""
         ts = self.engine.torrents()
         self.list_stack.set_visible_child_name("list" if ts else "empty")
-        down = sum(self.engine.stats_for(t).props.download_rate for t in ts)
-        up = sum(self.engine.stats_for(t).props.upload_rate for t in ts)
+        session = self.engine.session
+        if session.find_property("download-rate") is not None:  # session totals
+            down, up = session.props.download_rate, session.props.upload_rate
+        else:
+            down = sum(self.engine.stats_for(t).props.download_rate for t in ts)
+            up = sum(self.engine.stats_for(t).props.upload_rate for t in ts)
         sub = "%d torrent%s" % (len(ts), "" if len(ts) == 1 else "s")
         if down >= 1 or up >= 1:
             sub += " · ↓ %s ↑ %s" % (fmt_rate(down) or "0", fmt_rate(up) or "0")
