@@ -450,6 +450,8 @@ release_fd (GbtStorage *self, FdRef *ref)
 
 /* ---- creating files ---- */
 
+static gboolean create_file (GbtStorage *self, StorageFile *f, GError **error);
+
 gboolean
 gbt_storage_create_files (GbtStorage *self, GError **error)
 {
@@ -459,11 +461,23 @@ gbt_storage_create_files (GbtStorage *self, GError **error)
   for (guint i = 0; i < self->n_files; i++)
     {
       StorageFile *f = &self->files[i];
-      FdRef *ref;
-      struct stat st;
 
       if (f->skip || !g_atomic_int_get (&f->wanted))
         continue;
+      if (!create_file (self, f, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* one wanted file at its full length */
+static gboolean
+create_file (GbtStorage *self, StorageFile *f, GError **error)
+{
+    {
+      FdRef *ref;
+      struct stat st;
+
       ref = acquire_fd (self, f, TRUE, error);
       if (ref == NULL)
         return FALSE;
@@ -514,6 +528,93 @@ gbt_storage_create_files (GbtStorage *self, GError **error)
       release_fd (self, ref);
     }
   return TRUE;
+}
+
+/* ---- files wanted or not while the torrent runs ---- */
+
+/* Blocking.  A wanted file whose bytes were in the parts file: the shares
+ * of its first and last pieces (the only ones that can be there: its other
+ * pieces touch no other file, so were never wanted while it was not) are
+ * copied into it, and its writes go there from now on.  Under write_lock,
+ * so no write lands in the parts file meanwhile (gbt_storage_write looks
+ * again at the place once it holds the lock). */
+static gboolean
+move_out_of_parts (GbtStorage *self, StorageFile *f, guint index, guint32 piece_length,
+                   GError **error)
+{
+  GbtBitfield was;
+  guint64 first_end, last_start, end = f->offset + f->length;
+  gboolean ok = TRUE;
+
+  gbt_bitfield_init (&was, self->n_files);
+  gbt_bitfield_set (&was, index, TRUE);
+  first_end = MIN (end, (f->offset / piece_length + 1) * (guint64) piece_length);
+  last_start = MAX (f->offset, ((end - 1) / piece_length) * (guint64) piece_length);
+  if (last_start < first_end)
+    last_start = first_end;
+  g_mutex_lock (&self->write_lock);
+  g_atomic_int_set (&f->place, PLACE_FILE);
+  /* a share never written is a hole of the parts file, or past its end:
+   * nothing to copy (its piece is not had) */
+  for (guint r = 0; ok && r < 2; r++)
+    {
+      guint64 from = r == 0 ? f->offset : last_start;
+      guint64 to = r == 0 ? first_end : end;
+      g_autoptr(GError) local = NULL;
+
+      if (to <= from)
+        continue;
+      if (!gbt_storage_adopt_parts (self, from, (gsize) (to - from), &was, &local)
+          && !g_error_matches (local, GBT_STORAGE_ERROR, GBT_STORAGE_ERROR_TRUNCATED)
+          && !g_error_matches (local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          ok = FALSE;
+        }
+    }
+  g_mutex_unlock (&self->write_lock);
+  gbt_bitfield_clear (&was);
+  return ok;
+}
+
+gboolean
+gbt_storage_set_file_wanted_live (GbtStorage *self, guint index, gboolean wanted,
+                                  guint32 piece_length, GError **error)
+{
+  StorageFile *f;
+
+  g_return_val_if_fail (self != NULL && index < self->n_files, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  f = &self->files[index];
+  g_atomic_int_set (&f->wanted, wanted);
+  if (f->skip)
+    return TRUE;
+  if (!wanted)
+    {
+      g_autofree char *full = NULL;
+
+      if (g_atomic_int_get (&f->place) != PLACE_FILE)
+        return TRUE;
+      /* already on disk: it keeps its bytes, as at a start */
+      full = g_build_filename (self->download_dir, f->path, NULL);
+      if (g_file_test (full, G_FILE_TEST_IS_REGULAR))
+        return TRUE;
+      g_mutex_lock (&self->write_lock);
+      g_atomic_int_set (&f->place, self->parts ? PLACE_PARTS : PLACE_NOWHERE);
+      g_mutex_unlock (&self->write_lock);
+      return TRUE;
+    }
+  if (g_atomic_int_get (&f->place) == PLACE_PARTS
+      && !move_out_of_parts (self, f, index, piece_length, error))
+    return FALSE;
+  if (g_atomic_int_get (&f->place) == PLACE_NOWHERE)
+    {
+      g_mutex_lock (&self->write_lock);
+      g_atomic_int_set (&f->place, PLACE_FILE);
+      g_mutex_unlock (&self->write_lock);
+    }
+  return create_file (self, f, error);
 }
 
 /* ---- I/O ---- */
@@ -744,16 +845,27 @@ gbt_storage_write (GbtStorage *self, guint64 offset, const guint8 *data, gsize l
       if (n > 0 && !f->skip)
         {
           guint64 at;
-          StorageFile *target = locate (self, f, offset, pos, &at);
+          StorageFile *target;
           FdRef *ref;
           gboolean ok;
+          gint place;
 
+        again:
+          place = g_atomic_int_get (&f->place);
+          target = locate (self, f, offset, pos, &at);
           if (target == NULL)
             goto next; /* unwanted, and no parts file to hold its share */
           ref = acquire_fd (self, target, TRUE, error);
           if (ref == NULL)
             return FALSE;
           g_mutex_lock (&self->write_lock);
+          /* the file was wanted or skipped meanwhile (its bytes moved) */
+          if (g_atomic_int_get (&f->place) != place)
+            {
+              g_mutex_unlock (&self->write_lock);
+              release_fd (self, ref);
+              goto again;
+            }
           ok = write_segment_locked (self, target, ref, data, n, at, error);
           g_mutex_unlock (&self->write_lock);
           release_fd (self, ref);

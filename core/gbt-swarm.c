@@ -838,6 +838,33 @@ gbt_swarm_finished (GbtSwarm *self)
     }
 }
 
+void
+gbt_swarm_cancel_unwanted (GbtSwarm *self)
+{
+  if (self->picker == NULL)
+    return;
+  FOR_LIVE (self, i, rec)
+    {
+      guint k = 0;
+
+      while (k < rec->requests->len)
+        {
+          GbtBlock b = g_array_index (rec->requests, GbtBlock, k);
+
+          if (gbt_picker_get_priority (self->picker, b.piece) > 0)
+            {
+              k++;
+              continue;
+            }
+          g_array_remove_index (rec->requests, k);
+          gbt_picker_unrequest (self->picker, &b);
+          /* it may be on the wire already: not held against the peer */
+          rec->may_still_come += b.length;
+          gbt_peer_send_cancel (rec->peer, &b);
+        }
+    }
+}
+
 /* ---- questions ---- */
 
 guint

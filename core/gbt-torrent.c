@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <gbt/gbt-enum-types.h>
+#include <gbt/gbt-file.h>
 #include <gbt/gbt-peer.h>
 #include <gbt/gbt-peer-source.h>
 #include <gbt/gbt-plugin-registry.h>
@@ -69,6 +70,7 @@ gbt_torrent_set_state (GbtTorrent *self, GbtTorrentState state)
     return;
   self->state = state;
   gbt_swarm_set_state (self->swarm, state);
+  gbt_torrent_files_flush (self);
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATE]);
 }
 
@@ -87,6 +89,19 @@ gbt_torrent_count_have (GbtTorrent *self, guint piece)
 {
   if (gbt_bitfield_get (&self->want, piece))
     self->bytes_have += gbt_metainfo_get_piece_size (self->metainfo, piece);
+  gbt_torrent_files_count_piece (self, piece);
+}
+
+void
+gbt_torrent_emit_piece_verified (GbtTorrent *self, guint piece)
+{
+  g_signal_emit (self, signals[SIGNAL_PIECE_VERIFIED], 0, piece);
+}
+
+gboolean
+gbt_torrent_piece_verified_wanted (GbtTorrent *self)
+{
+  return g_signal_has_handler_pending (self, signals[SIGNAL_PIECE_VERIFIED], 0, TRUE);
 }
 
 void
@@ -127,6 +142,7 @@ gbt_torrent_dispose (GObject *object)
     gbt_swarm_close_all (self->swarm);
   torrent_shutdown_disk (self);
   g_clear_pointer (&self->trackers, g_ptr_array_unref);
+  gbt_torrent_files_dispose (self);
   G_OBJECT_CLASS (gbt_torrent_parent_class)->dispose (object);
 }
 
@@ -147,6 +163,7 @@ gbt_torrent_finalize (GObject *object)
   g_clear_error (&self->error);
   g_clear_pointer (&self->metainfo, gbt_metainfo_unref);
   g_clear_pointer (&self->magnet, gbt_magnet_free);
+  gbt_torrent_files_finalize (self);
   g_free (self->magnet_name);
   g_free (self->download_dir);
   g_free (self->resume_path);
@@ -243,20 +260,6 @@ gbt_torrent_init (GbtTorrent *self)
   self->swarm = gbt_swarm_new (&swarm_ops, self);
 }
 
-/* the picker's priorities and the bytes wanted, from self->want */
-static void
-torrent_apply_want (GbtTorrent *self)
-{
-  self->bytes_wanted = 0;
-  for (guint p = 0; p < self->want.n_bits; p++)
-    {
-      gboolean w = gbt_bitfield_get (&self->want, p);
-      gbt_picker_set_priority (self->picker, p, w ? 1 : 0);
-      if (w)
-        self->bytes_wanted += gbt_metainfo_get_piece_size (self->metainfo, p);
-    }
-}
-
 /* a picker that knows no piece, for the pieces wanted */
 static void
 torrent_new_picker (GbtTorrent *self)
@@ -265,7 +268,7 @@ torrent_new_picker (GbtTorrent *self)
   self->picker = gbt_picker_new (gbt_metainfo_get_n_pieces (self->metainfo),
                                  gbt_metainfo_get_piece_length (self->metainfo),
                                  gbt_metainfo_get_total_size (self->metainfo));
-  torrent_apply_want (self);
+  gbt_torrent_files_apply_want (self);
   gbt_swarm_set_picker (self->swarm, self->picker);
 }
 
@@ -313,6 +316,7 @@ gbt_torrent_take_metainfo (GbtTorrent *self, GbtMetainfo *metainfo)
   gbt_bitfield_init (&self->have, n);
   gbt_bitfield_init (&self->want, n);
   gbt_bitfield_set_all (&self->want);
+  gbt_torrent_files_init (self);
   torrent_new_picker (self);
   self->limits.n_pieces = n;
   self->limits.piece_length = gbt_metainfo_get_piece_length (metainfo);
@@ -324,6 +328,7 @@ gbt_torrent_take_metainfo (GbtTorrent *self, GbtMetainfo *metainfo)
   gbt_storage_set_parts_path (self->storage, parts);
   self->assembler = gbt_assembler_new (gbt_metainfo_get_piece_length (metainfo), piece_size_cb, self);
   gbt_resume_saver_set_storage (self->saver, metainfo, self->storage);
+  gbt_torrent_files_publish (self);
 }
 
 static GbtTorrent *
@@ -366,41 +371,6 @@ gbt_torrent_new_from_magnet (GbtSession *session, const GbtMagnet *magnet,
   /* no piece count yet: the wire parser checks lengths only */
   self->limits.max_message_len = 1024 * 1024 + 64;
   return self;
-}
-
-void
-gbt_torrent_set_files_wanted (GbtTorrent *self, const gboolean *wanted, guint n_files)
-{
-  GbtMetainfo *mi;
-  guint n_pieces;
-  guint32 plen;
-  gboolean all = TRUE;
-
-  g_return_if_fail (GBT_IS_TORRENT (self));
-  /* before the start, or a magnet's from metadata-received */
-  g_return_if_fail (self->metainfo != NULL && self->disk_io == NULL);
-  mi = self->metainfo;
-  g_return_if_fail (n_files == gbt_metainfo_get_n_files (mi));
-
-  n_pieces = gbt_metainfo_get_n_pieces (mi);
-  plen = gbt_metainfo_get_piece_length (mi);
-  for (guint i = 0; i < n_files; i++)
-    all = all && wanted[i];
-  gbt_storage_set_wanted (self->storage, wanted);
-
-  /* a piece is wanted when any of its bytes belong to a wanted file */
-  gbt_bitfield_clear (&self->want);
-  gbt_bitfield_init (&self->want, n_pieces);
-  for (guint i = 0; i < n_files; i++)
-    {
-      const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
-      if (!wanted[i] || f->length == 0 || (f->attr & GBT_FILE_ATTR_PAD))
-        continue;
-      for (guint64 p = f->offset / plen; p <= (f->offset + f->length - 1) / plen && p < n_pieces; p++)
-        gbt_bitfield_set (&self->want, (guint) p, TRUE);
-    }
-  torrent_apply_want (self);
-  gbt_swarm_update_interest (self->swarm);
 }
 
 /* ---- accessors ---- */
@@ -711,6 +681,26 @@ torrent_check_finished (GbtTorrent *self)
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
 }
 
+void
+gbt_torrent_wanted_changed (GbtTorrent *self)
+{
+  if ((self->state != GBT_TORRENT_STATE_DOWNLOADING && self->state != GBT_TORRENT_STATE_SEEDING)
+      || self->stopping)
+    return;
+  gbt_swarm_cancel_unwanted (self->swarm);
+  if (gbt_picker_is_done (self->picker))
+    torrent_check_finished (self);
+  else if (self->state == GBT_TORRENT_STATE_SEEDING)
+    {
+      /* more is wanted: download it, and say finished again after */
+      self->finished_emitted = FALSE;
+      gbt_torrent_set_state (self, GBT_TORRENT_STATE_DOWNLOADING);
+    }
+  if (self->state == GBT_TORRENT_STATE_DOWNLOADING)
+    gbt_swarm_update_interest (self->swarm);
+  gbt_swarm_kick (self->swarm);
+}
+
 static void
 piece_written_cb (guint piece, GbtPieceResult result, GBytes *block_hashes, const GError *error,
                   gpointer user_data)
@@ -779,6 +769,7 @@ tick_cb (gpointer user_data)
 
   self->ticks++;
   gbt_swarm_tick (self->swarm);
+  gbt_torrent_files_flush (self);
   self->active_seconds++;
   if (self->ticks % RESUME_SAVE_INTERVAL_S == 0 && self->have.n_set != self->resume_saved_have)
     gbt_resume_saver_save (self->saver, NULL, NULL);
@@ -831,6 +822,7 @@ gbt_torrent_go_live (GbtTorrent *self)
     }
   gbt_torrent_start_sources (self);
   gbt_swarm_went_live (self->swarm);
+  gbt_torrent_files_went_live (self);
 
   if (self->state == GBT_TORRENT_STATE_SEEDING && !self->finished_emitted)
     {
@@ -855,6 +847,7 @@ torrent_reset_for_restart (GbtTorrent *self)
   gbt_bitfield_clear (&self->have);
   gbt_bitfield_init (&self->have, gbt_metainfo_get_n_pieces (self->metainfo));
   self->bytes_have = 0;
+  gbt_torrent_files_reset_have (self);
   self->resume_saved_have = 0;
   gbt_assembler_clear (self->assembler);
   torrent_new_picker (self);
