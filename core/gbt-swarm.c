@@ -865,6 +865,23 @@ gbt_swarm_cancel_unwanted (GbtSwarm *self)
     }
 }
 
+void
+gbt_swarm_wants_more (GbtSwarm *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->candidates);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Candidate *c = value;
+      if (c->state == CAND_IDLE)
+        c->next_try_us = 0;
+    }
+  gbt_swarm_update_interest (self);
+  gbt_swarm_connect_more (self);
+}
+
 /* ---- questions ---- */
 
 guint

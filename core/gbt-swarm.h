@@ -128,6 +128,10 @@ G_GNUC_INTERNAL void gbt_swarm_update_interest (GbtSwarm *swarm);
  * are cancelled */
 G_GNUC_INTERNAL void gbt_swarm_cancel_unwanted (GbtSwarm *swarm);
 
+/* seeding, then more is wanted: the seeds closed at the finish (and every
+ * waiting candidate) are dialled again now, not after their backoff */
+G_GNUC_INTERNAL void gbt_swarm_wants_more (GbtSwarm *swarm);
+
 /* questions */
 G_GNUC_INTERNAL guint gbt_swarm_get_n_peers (GbtSwarm *swarm);
 /* connected peers in order; (transfer container) refs not taken */

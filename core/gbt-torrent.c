@@ -695,6 +695,7 @@ gbt_torrent_wanted_changed (GbtTorrent *self)
       /* more is wanted: download it, and say finished again after */
       self->finished_emitted = FALSE;
       gbt_torrent_set_state (self, GBT_TORRENT_STATE_DOWNLOADING);
+      gbt_swarm_wants_more (self->swarm);
     }
   if (self->state == GBT_TORRENT_STATE_DOWNLOADING)
     gbt_swarm_update_interest (self->swarm);
