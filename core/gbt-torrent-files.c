@@ -172,7 +172,10 @@ gbt_torrent_files_reset_have (GbtTorrent *self)
 void
 gbt_torrent_files_flush (GbtTorrent *self)
 {
-  if (self->files_dirty == NULL || self->files_dirty->len == 0 || self->files == NULL)
+  /* a restart's check counts everything again from zero: the files show
+   * the result once it is over, not a drop to nothing first */
+  if (self->files_dirty == NULL || self->files_dirty->len == 0 || self->files == NULL
+      || self->state == GBT_TORRENT_STATE_CHECKING)
     return;
   for (guint k = 0; k < self->files_dirty->len; k++)
     {
