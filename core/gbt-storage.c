@@ -532,12 +532,16 @@ create_file (GbtStorage *self, StorageFile *f, GError **error)
 
 /* ---- files wanted or not while the torrent runs ---- */
 
+static gboolean adopt_range (GbtStorage *self, guint64 offset, gsize len,
+                             const GbtBitfield *was_in_parts, gboolean any_place, GError **error);
+
 /* Blocking.  A wanted file whose bytes were in the parts file: the shares
  * of its first and last pieces (the only ones that can be there: its other
  * pieces touch no other file, so were never wanted while it was not) are
- * copied into it, and its writes go there from now on.  Under write_lock,
+ * copied into it, then its reads and writes go there.  Under write_lock,
  * so no write lands in the parts file meanwhile (gbt_storage_write looks
- * again at the place once it holds the lock). */
+ * again at the place once it holds the lock); readers see the parts file
+ * until the copy is done. */
 static gboolean
 move_out_of_parts (GbtStorage *self, StorageFile *f, guint index, guint32 piece_length,
                    GError **error)
@@ -553,7 +557,6 @@ move_out_of_parts (GbtStorage *self, StorageFile *f, guint index, guint32 piece_
   if (last_start < first_end)
     last_start = first_end;
   g_mutex_lock (&self->write_lock);
-  g_atomic_int_set (&f->place, PLACE_FILE);
   /* a share never written is a hole of the parts file, or past its end:
    * nothing to copy (its piece is not had) */
   for (guint r = 0; ok && r < 2; r++)
@@ -564,7 +567,7 @@ move_out_of_parts (GbtStorage *self, StorageFile *f, guint index, guint32 piece_
 
       if (to <= from)
         continue;
-      if (!gbt_storage_adopt_parts (self, from, (gsize) (to - from), &was, &local)
+      if (!adopt_range (self, from, (gsize) (to - from), &was, TRUE, &local)
           && !g_error_matches (local, GBT_STORAGE_ERROR, GBT_STORAGE_ERROR_TRUNCATED)
           && !g_error_matches (local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
         {
@@ -572,6 +575,8 @@ move_out_of_parts (GbtStorage *self, StorageFile *f, guint index, guint32 piece_
           ok = FALSE;
         }
     }
+  if (ok)
+    g_atomic_int_set (&f->place, PLACE_FILE);
   g_mutex_unlock (&self->write_lock);
   gbt_bitfield_clear (&was);
   return ok;
@@ -928,11 +933,21 @@ gboolean
 gbt_storage_adopt_parts (GbtStorage *self, guint64 offset, gsize len,
                          const GbtBitfield *was_in_parts, GError **error)
 {
-  g_autofree guint8 *buf = NULL;
-
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (was_in_parts != NULL && was_in_parts->n_bits == self->n_files, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return adopt_range (self, offset, len, was_in_parts, FALSE, error);
+}
+
+/* @any_place: copy even while the file's bytes are still placed in the
+ * parts file (a file wanted while running is switched after the copy, so
+ * readers never see it half filled) */
+static gboolean
+adopt_range (GbtStorage *self, guint64 offset, gsize len, const GbtBitfield *was_in_parts,
+             gboolean any_place, GError **error)
+{
+  g_autofree guint8 *buf = NULL;
 
   if (!check_range (self, offset, len, error))
     return FALSE;
@@ -943,7 +958,7 @@ gbt_storage_adopt_parts (GbtStorage *self, guint64 offset, gsize len,
       gsize n = (gsize) MIN ((guint64) len, f->length - pos);
 
       if (n > 0 && !f->skip && gbt_bitfield_get (was_in_parts, i)
-          && g_atomic_int_get (&f->place) != PLACE_PARTS)
+          && (any_place || g_atomic_int_get (&f->place) != PLACE_PARTS))
         {
           FdRef *from, *to;
           gboolean ok = TRUE;
