@@ -688,6 +688,22 @@ gbt_torrent_wanted_changed (GbtTorrent *self)
       || self->stopping)
     return;
   gbt_swarm_cancel_unwanted (self->swarm);
+  /* pieces half gathered that nobody will finish now: their memory back
+   * (a piece wanted again starts over) */
+  if (self->assembler)
+    {
+      g_autoptr(GArray) partial = gbt_assembler_dup_pieces (self->assembler);
+
+      for (guint i = 0; i < partial->len; i++)
+        {
+          guint piece = g_array_index (partial, guint, i);
+          if (gbt_picker_get_priority (self->picker, piece) == 0)
+            {
+              gbt_assembler_drop (self->assembler, piece);
+              gbt_picker_piece_failed (self->picker, piece);
+            }
+        }
+    }
   if (gbt_picker_is_done (self->picker))
     torrent_check_finished (self);
   else if (self->state == GBT_TORRENT_STATE_SEEDING)

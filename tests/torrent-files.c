@@ -393,6 +393,23 @@ requests_inside (Swarm *sw, guint i)
   return n;
 }
 
+/* pieces of file @i alone half gathered in memory */
+static guint
+gathering_inside (Swarm *sw, guint i)
+{
+  const GbtFileInfo *f = gbt_metainfo_get_file (sw->mi, i);
+  g_autoptr(GArray) pieces = gbt_assembler_dup_pieces (sw->lt->assembler);
+  guint n = 0;
+
+  for (guint k = 0; k < pieces->len; k++)
+    {
+      guint64 start = (guint64) g_array_index (pieces, guint, k) * PIECE;
+      if (start >= f->offset && start + PIECE <= f->offset + f->length)
+        n++;
+    }
+  return n;
+}
+
 static gboolean
 downloading_some (Swarm *sw)
 {
@@ -421,6 +438,7 @@ test_skip_mid_download (void)
 
   gbt_file_set_priority (two, GBT_FILE_PRIORITY_SKIP);
   g_assert_cmpuint (requests_inside (&sw, 1), ==, 0);
+  g_assert_cmpuint (gathering_inside (&sw, 1), ==, 0);
   g_assert_cmpuint (gbt_torrent_get_bytes_wanted (sw.lt), <, sw.len - 900000);
 
   gbt_test_wait_until (sw.finished == 1, 60000);
