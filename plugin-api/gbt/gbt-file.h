@@ -30,6 +30,15 @@ typedef enum {
   GBT_FILE_PRIORITY_HIGH = 3,
 } GbtFilePriority;
 
+/**
+ * GbtFile:
+ *
+ * One file of a torrent, for a files list: its path and size, the bytes of
+ * it in verified pieces and its progress (notified from the torrent's
+ * once-a-second tick and its state changes, only when they change), and its
+ * priority, which may be set at any time.  Get them from
+ * gbt_torrent_get_files().
+ */
 #define GBT_TYPE_FILE (gbt_file_get_type ())
 GBT_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (GbtFile, gbt_file, GBT, FILE, GObject)
@@ -37,6 +46,8 @@ G_DECLARE_FINAL_TYPE (GbtFile, gbt_file, GBT, FILE, GObject)
 /**
  * gbt_file_get_index:
  * @self: a #GbtFile
+ *
+ * The file's position in the metainfo, as #GbtFile:index.
  *
  * Returns: its index among the metainfo's files (pad files included)
  */
@@ -46,6 +57,8 @@ guint gbt_file_get_index (GbtFile *self);
 /**
  * gbt_file_get_path:
  * @self: a #GbtFile
+ *
+ * Where the file lives, as #GbtFile:path.
  *
  * Returns: (transfer none): its path relative to the download directory,
  *   '/'-separated, the torrent's name first for a multi-file torrent
@@ -57,6 +70,8 @@ const char *gbt_file_get_path (GbtFile *self);
  * gbt_file_get_size:
  * @self: a #GbtFile
  *
+ * The file's length, as #GbtFile:size.
+ *
  * Returns: its length in bytes
  */
 GBT_AVAILABLE_IN_ALL
@@ -65,6 +80,8 @@ guint64 gbt_file_get_size (GbtFile *self);
 /**
  * gbt_file_get_offset:
  * @self: a #GbtFile
+ *
+ * The file's place in the torrent, as #GbtFile:offset.
  *
  * Returns: where its bytes start in the torrent's byte stream
  */
@@ -88,6 +105,8 @@ guint64 gbt_file_get_bytes_have (GbtFile *self);
  * gbt_file_get_progress:
  * @self: a #GbtFile
  *
+ * How much of the file is had, as #GbtFile:progress.
+ *
  * Returns: #GbtFile:bytes-have over #GbtFile:size, 0 to 1 (1 for an
  *   empty file)
  */
@@ -97,6 +116,8 @@ double gbt_file_get_progress (GbtFile *self);
 /**
  * gbt_file_get_priority:
  * @self: a #GbtFile
+ *
+ * How much the file is wanted, as #GbtFile:priority.
  *
  * Returns: how much the file is wanted
  */
@@ -117,6 +138,8 @@ void gbt_file_set_priority (GbtFile *self, GbtFilePriority priority);
 /**
  * gbt_file_get_torrent:
  * @self: a #GbtFile
+ *
+ * The torrent the file belongs to.
  *
  * Returns: (transfer none) (nullable): the torrent it belongs to, %NULL
  *   once that torrent is disposed
@@ -159,6 +182,8 @@ void gbt_torrent_set_file_priority (GbtTorrent *self, guint index, GbtFilePriori
  * gbt_torrent_get_file_priority:
  * @self: a #GbtTorrent
  * @index: the file's index in the metainfo
+ *
+ * How much one file of the torrent is wanted.
  *
  * Returns: the file's priority (%GBT_FILE_PRIORITY_NORMAL before the
  *   metadata)
