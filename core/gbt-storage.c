@@ -155,16 +155,28 @@ gbt_storage_free (GbtStorage *self)
 }
 
 static void
+update_place (GbtStorage *self, StorageFile *f)
+{
+  Place place = g_atomic_int_get (&f->wanted) ? PLACE_FILE
+                : self->parts != NULL         ? PLACE_PARTS
+                                              : PLACE_NOWHERE;
+  g_atomic_int_set (&f->place, place);
+}
+
+static void
 update_places (GbtStorage *self)
 {
   for (guint i = 0; i < self->n_files; i++)
-    {
-      StorageFile *f = &self->files[i];
-      Place place = g_atomic_int_get (&f->wanted) ? PLACE_FILE
-                    : self->parts != NULL         ? PLACE_PARTS
-                                                  : PLACE_NOWHERE;
-      g_atomic_int_set (&f->place, place);
-    }
+    update_place (self, &self->files[i]);
+}
+
+void
+gbt_storage_set_file_wanted (GbtStorage *self, guint index, gboolean wanted)
+{
+  g_return_if_fail (self != NULL && index < self->n_files);
+
+  g_atomic_int_set (&self->files[index].wanted, wanted);
+  update_place (self, &self->files[index]);
 }
 
 void

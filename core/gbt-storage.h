@@ -34,6 +34,9 @@ G_GNUC_INTERNAL GbtStorage *gbt_storage_new (GbtMetainfo *mi, const char *downlo
 G_GNUC_INTERNAL void gbt_storage_free (GbtStorage *storage);
 /* file_wanted[i] FALSE: file i is never created nor written; NULL = all */
 G_GNUC_INTERNAL void gbt_storage_set_wanted (GbtStorage *storage, const gboolean *file_wanted);
+/* the same for one file */
+G_GNUC_INTERNAL void gbt_storage_set_file_wanted (GbtStorage *storage, guint index,
+                                                  gboolean wanted);
 /* Where the bytes of boundary pieces that fall in unwanted files are kept
  * (relative to the download directory), so such pieces can be verified and
  * served without creating the skipped files.  Without one they are dropped. */

@@ -53,6 +53,7 @@ gbt_torrent_files_init (GbtTorrent *self)
   memset (self->file_stored, TRUE, n);
   gbt_bitfield_init (&self->files_dirty_set, n);
   self->files_dirty = g_array_new (FALSE, FALSE, sizeof (guint));
+  self->files_pending = g_array_new (FALSE, FALSE, sizeof (guint));
 }
 
 void
@@ -94,6 +95,7 @@ gbt_torrent_files_finalize (GbtTorrent *self)
   g_clear_pointer (&self->file_stored, g_free);
   g_clear_pointer (&self->file_have, g_free);
   g_clear_pointer (&self->files_dirty, g_array_unref);
+  g_clear_pointer (&self->files_pending, g_array_unref);
   gbt_bitfield_clear (&self->files_dirty_set);
 }
 
@@ -226,6 +228,63 @@ gbt_torrent_files_apply_want (GbtTorrent *self)
     }
 }
 
+/* The same for the pieces @first..@last only (those of one file): each
+ * takes the highest priority of the files it touches; bytes wanted and had
+ * move by the difference.  Bounded by the file's pieces, not the torrent's. */
+static void
+apply_want_pieces (GbtTorrent *self, guint first, guint last)
+{
+  GbtMetainfo *mi = self->metainfo;
+  guint n_files = gbt_metainfo_get_n_files (mi);
+  guint32 plen = gbt_metainfo_get_piece_length (mi);
+
+  for (guint k = first; k <= last; k++)
+    {
+      guint64 start = (guint64) k * plen;
+      guint32 size = gbt_metainfo_get_piece_size (mi, k);
+      guint8 p = 0;
+      gboolean was, now;
+
+      for (guint i = find_file (mi, start); i < n_files; i++)
+        {
+          const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
+
+          if (f->offset >= start + size)
+            break;
+          if (file_has_data (f) && f->offset + f->length > start && self->file_live[i])
+            p = MAX (p, self->file_prio[i]);
+        }
+      was = gbt_bitfield_get (&self->want, k);
+      now = p > 0;
+      gbt_bitfield_set (&self->want, k, now);
+      gbt_picker_set_priority (self->picker, k, p);
+      if (was == now)
+        continue;
+      if (now)
+        self->bytes_wanted += size;
+      else
+        self->bytes_wanted -= size;
+      if (gbt_bitfield_get (&self->have, k))
+        {
+          if (now)
+            self->bytes_have += size;
+          else
+            self->bytes_have -= size;
+        }
+    }
+}
+
+static void
+apply_want_file (GbtTorrent *self, guint i)
+{
+  const GbtFileInfo *f = gbt_metainfo_get_file (self->metainfo, i);
+  guint32 plen = gbt_metainfo_get_piece_length (self->metainfo);
+
+  if (file_has_data (f))
+    apply_want_pieces (self, (guint) (f->offset / plen),
+                       (guint) ((f->offset + f->length - 1) / plen));
+}
+
 static void sync_storage (GbtTorrent *self);
 
 /* the storage of a running torrent follows the priorities, one batch at a
@@ -284,16 +343,21 @@ sync_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
           && !self->file_live[c->index])
         {
           self->file_live[c->index] = TRUE;
+          apply_want_file (self, c->index);
           any = TRUE;
         }
     }
   if (any)
-    {
-      gbt_torrent_files_apply_want (self);
-      gbt_torrent_wanted_changed (self);
-    }
-  if (self->files_sync_again)
+    gbt_torrent_wanted_changed (self);
+  if (self->files_sync_again || self->files_pending->len > 0)
     sync_storage (self);
+}
+
+static int
+cmp_uint (gconstpointer a, gconstpointer b)
+{
+  guint x = *(const guint *) a, y = *(const guint *) b;
+  return x < y ? -1 : x > y;
 }
 
 static void
@@ -304,12 +368,18 @@ sync_storage (GbtTorrent *self)
   g_autoptr(GTask) task = NULL;
 
   self->files_sync_again = FALSE;
-  for (guint i = 0; i < n; i++)
+  /* the files changed since the last batch, each once */
+  g_array_sort (self->files_pending, cmp_uint);
+  for (guint k = 0; k < self->files_pending->len; k++)
     {
+      guint i = g_array_index (self->files_pending, guint, k);
       Change c = { i, self->file_prio[i] != GBT_FILE_PRIORITY_SKIP };
-      if (c.wanted != self->file_stored[i])
+
+      if (i < n && (k == 0 || g_array_index (self->files_pending, guint, k - 1) != i)
+          && c.wanted != self->file_stored[i])
         g_array_append_val (changes, c);
     }
+  g_array_set_size (self->files_pending, 0);
   if (changes->len == 0)
     return;
   self->files_sync_running = TRUE;
@@ -318,49 +388,57 @@ sync_storage (GbtTorrent *self)
   g_task_run_in_thread (task, sync_thread);
 }
 
-/* the priorities changed: storage, picker, state */
+/* the priorities of @indices (NULL: every file) changed: storage, picker,
+ * state */
 static void
-priorities_changed (GbtTorrent *self)
+priorities_changed (GbtTorrent *self, const guint *indices, guint n_indices)
 {
-  guint n = gbt_metainfo_get_n_files (self->metainfo);
   gboolean running = self->disk_io != NULL || self->files_sync_running;
 
-  if (!running)
+  if (indices == NULL)
+    n_indices = gbt_metainfo_get_n_files (self->metainfo);
+  for (guint k = 0; k < n_indices; k++)
     {
-      /* stopped: the storage is idle; the start places the files */
-      g_autofree gboolean *wanted = g_new (gboolean, n);
+      guint i = indices ? indices[k] : k;
+      gboolean wanted = self->file_prio[i] != GBT_FILE_PRIORITY_SKIP;
 
-      for (guint i = 0; i < n; i++)
+      if (!running)
         {
-          wanted[i] = self->file_prio[i] != GBT_FILE_PRIORITY_SKIP;
-          self->file_live[i] = self->file_stored[i] = wanted[i];
+          /* stopped: the storage is idle; the start places the files */
+          self->file_live[i] = self->file_stored[i] = wanted;
+          gbt_storage_set_file_wanted (self->storage, i, wanted);
         }
-      gbt_storage_set_wanted (self->storage, wanted);
-    }
-  else
-    {
-      /* a skipped file stops counting at once; a wanted one once its
-       * storage is ready */
-      for (guint i = 0; i < n; i++)
-        if (self->file_prio[i] == GBT_FILE_PRIORITY_SKIP)
-          self->file_live[i] = FALSE;
-        else if (self->file_stored[i])
-          self->file_live[i] = TRUE;
-      if (self->files_sync_running)
-        self->files_sync_again = TRUE;
-      else if (self->state != GBT_TORRENT_STATE_CHECKING)
-        sync_storage (self);
       else
-        self->files_sync_again = TRUE; /* after the check: gbt_torrent_files_went_live() */
+        {
+          /* a skipped file stops counting at once; a wanted one once its
+           * storage is ready */
+          if (!wanted)
+            self->file_live[i] = FALSE;
+          else if (self->file_stored[i])
+            self->file_live[i] = TRUE;
+          g_array_append_val (self->files_pending, i);
+        }
+      if (indices)
+        apply_want_file (self, i);
     }
-  gbt_torrent_files_apply_want (self);
+  if (running)
+    {
+      /* one batch at a time; during the check, after it
+       * (gbt_torrent_files_went_live()) */
+      if (self->files_sync_running || self->state == GBT_TORRENT_STATE_CHECKING)
+        self->files_sync_again = TRUE;
+      else
+        sync_storage (self);
+    }
+  if (indices == NULL)
+    gbt_torrent_files_apply_want (self);
   gbt_torrent_wanted_changed (self);
 }
 
 void
 gbt_torrent_files_went_live (GbtTorrent *self)
 {
-  if (self->files_sync_again && !self->files_sync_running)
+  if (self->files_pending && self->files_pending->len > 0 && !self->files_sync_running)
     sync_storage (self);
 }
 
@@ -395,7 +473,7 @@ gbt_torrent_set_file_priority (GbtTorrent *self, guint index, GbtFilePriority pr
   if (self->file_prio[index] == priority)
     return;
   set_priority (self, index, priority);
-  priorities_changed (self);
+  priorities_changed (self, &index, 1);
 }
 
 GbtFilePriority
@@ -429,7 +507,7 @@ gbt_torrent_set_files_wanted (GbtTorrent *self, const gboolean *wanted, guint n_
         }
     }
   if (changed)
-    priorities_changed (self);
+    priorities_changed (self, NULL, 0);
 }
 
 GBytes *

@@ -71,6 +71,7 @@ struct _GbtTorrent {
   guint64 *file_have; /* bytes of each file in verified pieces */
   GArray *files_dirty; /* indexes whose file_have changed since the last flush */
   GbtBitfield files_dirty_set;
+  GArray *files_pending; /* files whose storage must follow their priority (guint) */
   gboolean files_sync_running; /* a batch of storage changes on a worker */
   gboolean files_sync_again; /* priorities changed meanwhile */
 };

@@ -222,6 +222,33 @@ test_model_multi (void)
   }
   g_assert_cmpuint (gbt_torrent_get_bytes_wanted (t), ==, len);
   g_assert_cmpint (gbt_file_get_priority (file_at (t, 2)), ==, GBT_FILE_PRIORITY_NORMAL);
+
+  /* one file at a time (only its pieces recomputed) agrees with the whole
+   * recomputation; a shared piece takes the highest of its files */
+  {
+    GbtFilePriority seq[] = { GBT_FILE_PRIORITY_HIGH, GBT_FILE_PRIORITY_SKIP,
+                              GBT_FILE_PRIORITY_LOW, GBT_FILE_PRIORITY_NORMAL };
+    guint n = gbt_metainfo_get_n_pieces (mi);
+    g_autofree guint *prio = g_new (guint, n);
+    guint64 wanted;
+
+    for (guint round = 0; round < 8; round++)
+      {
+        gbt_torrent_set_file_priority (t, round % 4, seq[(round * 3) % 4]);
+        wanted = gbt_torrent_get_bytes_wanted (t);
+        for (guint k = 0; k < n; k++)
+          prio[k] = gbt_picker_get_priority (t->picker, k);
+        gbt_torrent_files_apply_want (t);
+        g_assert_cmpuint (gbt_torrent_get_bytes_wanted (t), ==, wanted);
+        for (guint k = 0; k < n; k++)
+          g_assert_cmpuint (gbt_picker_get_priority (t->picker, k), ==, prio[k]);
+      }
+    gbt_torrent_set_file_priority (t, 0, GBT_FILE_PRIORITY_LOW);
+    gbt_torrent_set_file_priority (t, 2, GBT_FILE_PRIORITY_HIGH);
+    /* piece 1 holds one.bin's end and two.bin's start */
+    g_assert_cmpuint (gbt_picker_get_priority (t->picker, 0), ==, GBT_FILE_PRIORITY_LOW);
+    g_assert_cmpuint (gbt_picker_get_priority (t->picker, 1), ==, GBT_FILE_PRIORITY_HIGH);
+  }
   gbt_test_rmtree (dir);
 }
 
