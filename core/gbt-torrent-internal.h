@@ -74,6 +74,9 @@ struct _GbtTorrent {
   GArray *files_pending; /* files whose storage must follow their priority (guint) */
   gboolean files_sync_running; /* a batch of storage changes on a worker */
   gboolean files_sync_again; /* priorities changed meanwhile */
+  gboolean completed_sent; /* this run told the trackers "completed" (once: a
+                              * torrent finished again after more files were
+                              * wanted is not a second snatch) */
 };
 
 /* gbt-torrent.c */

@@ -675,8 +675,9 @@ torrent_check_finished (GbtTorrent *self)
   self->finished_emitted = TRUE;
   gbt_torrent_set_state (self, GBT_TORRENT_STATE_SEEDING);
   gbt_swarm_finished (self->swarm);
-  for (guint i = 0; self->trackers && i < self->trackers->len; i++)
+  for (guint i = 0; !self->completed_sent && self->trackers && i < self->trackers->len; i++)
     gbt_tracker_manager_completed (g_ptr_array_index (self->trackers, i));
+  self->completed_sent = TRUE;
   gbt_resume_saver_save (self->saver, NULL, NULL);
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
 }
@@ -859,6 +860,7 @@ torrent_reset_for_restart (GbtTorrent *self)
   g_clear_pointer (&self->trackers, g_ptr_array_unref);
   g_clear_error (&self->error);
   self->finished_emitted = FALSE;
+  self->completed_sent = FALSE;
   if (self->metainfo == NULL)
     return;
   gbt_bitfield_clear (&self->have);
