@@ -538,6 +538,55 @@ test_files_wanted_running (void)
   swarm_teardown (&sw);
 }
 
+/* priorities set while the start-up check runs take effect once it is
+ * over; a stop and a start of the same torrent keep them */
+static void
+test_priority_while_checking (void)
+{
+  g_autofree char *dir = gbt_test_mkdtemp ();
+  gsize len;
+  g_autofree guint8 *stream = test_torrent_make_stream (swarm_files, G_N_ELEMENTS (swarm_files),
+                                                        &len);
+  g_autoptr(GbtMetainfo) mi = test_torrent_new ("payload", swarm_files,
+                                                G_N_ELEMENTS (swarm_files), PIECE, stream, len);
+  g_autoptr(GbtSession) s = start_session ("127.0.0.1");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GbtTorrent) t = NULL;
+  guint finished = 0;
+  guint64 wanted;
+
+  write_tree (dir, mi, stream);
+  t = gbt_session_add_torrent (s, mi, dir, &error);
+  g_assert_no_error (error);
+  g_signal_connect (t, "finished", G_CALLBACK (count_cb), &finished);
+  gbt_torrent_start (t);
+  g_assert_cmpint (gbt_torrent_get_state (t), ==, GBT_TORRENT_STATE_CHECKING);
+  gbt_torrent_set_file_priority (t, 1, GBT_FILE_PRIORITY_SKIP);
+  wanted = gbt_torrent_get_bytes_wanted (t);
+  g_assert_cmpuint (wanted, <, len - 900000);
+  gbt_test_wait_until (finished == 1, 20000);
+  g_assert_cmpint (gbt_torrent_get_state (t), ==, GBT_TORRENT_STATE_SEEDING);
+  g_assert_cmpuint (gbt_torrent_get_bytes_have (t), ==, wanted);
+  /* the data is all there: every file is complete, skipped or not */
+  g_assert_true (all_files_complete (t));
+
+  stop_torrent (t);
+  gbt_torrent_start (t);
+  gbt_test_wait_until (finished == 2, 20000);
+  g_assert_cmpuint (finished, ==, 2);
+  g_assert_cmpint (gbt_torrent_get_file_priority (t, 1), ==, GBT_FILE_PRIORITY_SKIP);
+  g_assert_cmpuint (gbt_torrent_get_bytes_wanted (t), ==, wanted);
+  g_assert_true (all_files_complete (t));
+  /* wanted again while seeding: its pieces are had, so still seeding */
+  gbt_torrent_set_file_priority (t, 1, GBT_FILE_PRIORITY_NORMAL);
+  gbt_test_wait_until (gbt_torrent_get_bytes_wanted (t) == len, 10000);
+  g_assert_cmpuint (gbt_torrent_get_bytes_wanted (t), ==, len);
+  g_assert_cmpint (gbt_torrent_get_state (t), ==, GBT_TORRENT_STATE_SEEDING);
+  g_assert_cmpuint (finished, ==, 2);
+  stop_torrent (t);
+  gbt_test_rmtree (dir);
+}
+
 /* a magnet's files model fills when the metadata arrives */
 static void
 items_changed_cb (GListModel *m, guint pos, guint removed, guint added, gpointer data)
@@ -595,6 +644,7 @@ main (int argc, char **argv)
   g_test_add_func ("/torrent-files/download-and-resume", test_download_and_resume);
   g_test_add_func ("/torrent-files/skip-mid-download", test_skip_mid_download);
   g_test_add_func ("/torrent-files/files-wanted-running", test_files_wanted_running);
+  g_test_add_func ("/torrent-files/priority-while-checking", test_priority_while_checking);
   g_test_add_func ("/torrent-files/magnet-model", test_magnet_model);
   return g_test_run ();
 }
