@@ -85,5 +85,9 @@ G_GNUC_INTERNAL void gbt_picker_release (GbtPicker *picker, gpointer owner);
 /* the piece passed its hash and was written */
 G_GNUC_INTERNAL void gbt_picker_piece_verified (GbtPicker *picker, guint piece);
 G_GNUC_INTERNAL guint gbt_picker_n_partial (GbtPicker *picker);
+/* new pieces in index order instead of rarest first (partial pieces are
+ * still finished first; priorities still come before order) */
+G_GNUC_INTERNAL void gbt_picker_set_sequential (GbtPicker *picker, gboolean sequential);
+G_GNUC_INTERNAL gboolean gbt_picker_get_sequential (GbtPicker *picker);
 
 G_END_DECLS

@@ -202,6 +202,31 @@ gbt_swarm_close_all (GbtSwarm *self)
   g_clear_handle_id (&self->kick_id, g_source_remove);
   g_ptr_array_set_size (self->peers, 0);
   g_queue_clear_full (&self->piece_cache, gbt_swarm_cached_piece_free);
+  /* no peer, no traffic: the rates say so at once, not after a decay the
+   * stopped tick would never run */
+  self->rate_down = self->rate_up = 0;
+  self->rate_window_down = self->rate_window_up = 0;
+}
+
+void
+gbt_swarm_set_max_peers (GbtSwarm *self, guint max_peers)
+{
+  self->config.max_peers = MAX (max_peers, 1);
+}
+
+guint
+gbt_swarm_get_n_seeds (GbtSwarm *self)
+{
+  guint n = 0;
+
+  FOR_LIVE (self, i, rec)
+    {
+      const GbtBitfield *has = gbt_peer_get_has (rec->peer);
+      if (gbt_peer_get_state (rec->peer) == GBT_PEER_STATE_ACTIVE && has && has->n_bits > 0
+          && has->n_set == has->n_bits)
+        n++;
+    }
+  return n;
 }
 
 void

@@ -96,6 +96,10 @@ G_GNUC_INTERNAL gboolean gbt_swarm_accept (GbtSwarm *swarm, GbtPeer *peer, GErro
 /* closes every peer and cancels every dial (a stop); candidates, trust
  * and bans are kept for the next start */
 G_GNUC_INTERNAL void gbt_swarm_close_all (GbtSwarm *swarm);
+/* the connection limit, changed while running (applies to new connections) */
+G_GNUC_INTERNAL void gbt_swarm_set_max_peers (GbtSwarm *swarm, guint max_peers);
+/* connected peers that have every piece */
+G_GNUC_INTERNAL guint gbt_swarm_get_n_seeds (GbtSwarm *swarm);
 
 /* once a second: peers' ticks, snubbing, rechoke, interest, dialling */
 G_GNUC_INTERNAL void gbt_swarm_tick (GbtSwarm *swarm);

@@ -184,6 +184,7 @@ resume_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       if (!g_error_matches (error, GBT_RESUME_ERROR, GBT_RESUME_ERROR_NOT_FOUND))
         g_debug ("[%s] ignoring resume data: %s", gbt_torrent_get_name (self), error->message);
       self->n_checked = self->have.n_bits;
+      self->counters_loaded = TRUE;
       gbt_disk_io_verify (self->disk_io, NULL, NULL, verify_done_cb, self);
       return;
     }
@@ -198,6 +199,14 @@ resume_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
           gbt_torrent_emit_piece_verified (self, i);
       }
   self->active_seconds = r->data->active_seconds;
+  /* lifetime counters: earlier processes' totals, read once per torrent
+   * object (a restart in this process still counts in the swarm) */
+  if (!self->counters_loaded)
+    {
+      self->downloaded_prev = r->data->downloaded;
+      self->uploaded_prev = r->data->uploaded;
+      self->counters_loaded = TRUE;
+    }
   g_debug ("[%s] resume data: %u pieces trusted, %u to check", gbt_torrent_get_name (self),
            r->trusted.n_set, r->recheck.n_set);
   /* peers known from last time join the candidates once we are live */

@@ -29,6 +29,7 @@
 
 #include "gbt-session-private.h"
 #include "gbt-hash.h"
+#include "gbt-rate-limit.h"
 #include "gbt-torrent-internal.h"
 #include "gbt-torrent-private.h"
 #include "gbt-tracker-manager.h"
@@ -38,20 +39,13 @@
 G_DEFINE_QUARK (gbt-torrent-error-quark, gbt_torrent_error)
 
 enum {
-  PROP_0,
-  PROP_STATE,
-  PROP_NAME,
-  N_PROPS
-};
-static GParamSpec *props[N_PROPS];
-
-enum {
   SIGNAL_PIECE_VERIFIED,
   SIGNAL_FINISHED,
   SIGNAL_PEER_BANNED,
   SIGNAL_HASH_FAILED,
   SIGNAL_METADATA_RECEIVED,
   SIGNAL_PEER_DROPPED,
+  SIGNAL_SEED_LIMIT_REACHED,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -70,8 +64,14 @@ gbt_torrent_set_state (GbtTorrent *self, GbtTorrentState state)
     return;
   self->state = state;
   gbt_swarm_set_state (self->swarm, state);
+  if (state != GBT_TORRENT_STATE_SEEDING)
+    self->seeding_seconds = 0;
   gbt_torrent_files_flush (self);
-  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATE]);
+  g_object_freeze_notify (G_OBJECT (self));
+  gbt_torrent_notify (self, GBT_TORRENT_PROP_STATE);
+  gbt_torrent_update_stats (self);
+  g_object_thaw_notify (G_OBJECT (self));
+  gbt_torrent_settings_changed (self);
 }
 
 void
@@ -80,6 +80,7 @@ gbt_torrent_fail (GbtTorrent *self, GError *error)
   g_debug ("[%s] torrent failed: %s", gbt_torrent_get_name (self), error->message);
   g_clear_error (&self->error);
   self->error = error;
+  gbt_torrent_notify (self, GBT_TORRENT_PROP_ERROR);
   gbt_torrent_set_state (self, GBT_TORRENT_STATE_ERROR);
 }
 
@@ -107,28 +108,16 @@ gbt_torrent_piece_verified_wanted (GbtTorrent *self)
 void
 gbt_torrent_emit_metadata_received (GbtTorrent *self)
 {
-  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_NAME]);
+  gbt_torrent_notify (self, GBT_TORRENT_PROP_NAME);
   g_signal_emit (self, signals[SIGNAL_METADATA_RECEIVED], 0);
 }
 
 /* ---- GObject ---- */
 
-static void
-gbt_torrent_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+void
+gbt_torrent_emit_seed_limit_reached (GbtTorrent *self)
 {
-  GbtTorrent *self = GBT_TORRENT (object);
-
-  switch (prop_id)
-    {
-    case PROP_STATE:
-      g_value_set_enum (value, self->state);
-      break;
-    case PROP_NAME:
-      g_value_set_string (value, gbt_torrent_get_name (self));
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
+  g_signal_emit (self, signals[SIGNAL_SEED_LIMIT_REACHED], 0);
 }
 
 static void
@@ -167,6 +156,7 @@ gbt_torrent_finalize (GObject *object)
   g_free (self->magnet_name);
   g_free (self->download_dir);
   g_free (self->resume_path);
+  gbt_torrent_props_finalize (self);
   G_OBJECT_CLASS (gbt_torrent_parent_class)->finalize (object);
 }
 
@@ -175,22 +165,11 @@ gbt_torrent_class_init (GbtTorrentClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
-  object_class->get_property = gbt_torrent_get_property;
+  object_class->get_property = gbt_torrent_get_property_impl;
+  object_class->set_property = gbt_torrent_set_property_impl;
   object_class->dispose = gbt_torrent_dispose;
   object_class->finalize = gbt_torrent_finalize;
-
-  /**
-   * GbtTorrent:state: (type GbtTorrentState)
-   *
-   * Where the torrent is in its life; notified on change.
-   */
-  props[PROP_STATE] = g_param_spec_enum ("state", NULL, NULL, GBT_TYPE_TORRENT_STATE,
-                                         GBT_TORRENT_STATE_STOPPED,
-                                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY
-                                             | G_PARAM_STATIC_STRINGS);
-  props[PROP_NAME] = g_param_spec_string ("name", NULL, NULL, NULL,
-                                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
-  g_object_class_install_properties (object_class, N_PROPS, props);
+  gbt_torrent_install_properties (object_class);
 
   /**
    * GbtTorrent::piece-verified:
@@ -251,6 +230,18 @@ gbt_torrent_class_init (GbtTorrentClass *klass)
   signals[SIGNAL_METADATA_RECEIVED] = g_signal_new ("metadata-received", G_TYPE_FROM_CLASS (klass),
                                                     G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                                     G_TYPE_NONE, 0);
+  /**
+   * GbtTorrent::seed-limit-reached:
+   * @self: the torrent
+   *
+   * The torrent reached #GbtTorrent:seed-ratio-limit or
+   * #GbtTorrent:seed-time-limit while seeding; it stops itself after this
+   * signal (its #GbtTorrent:state becomes %GBT_TORRENT_STATE_STOPPED once
+   * the trackers are told).
+   */
+  signals[SIGNAL_SEED_LIMIT_REACHED] = g_signal_new ("seed-limit-reached", G_TYPE_FROM_CLASS (klass),
+                                                     G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                     G_TYPE_NONE, 0);
 }
 
 static void
@@ -258,6 +249,7 @@ gbt_torrent_init (GbtTorrent *self)
 {
   self->writing = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_ptr_array_unref);
   self->swarm = gbt_swarm_new (&swarm_ops, self);
+  gbt_torrent_props_init (self);
 }
 
 /* a picker that knows no piece, for the pieces wanted */
@@ -268,6 +260,7 @@ torrent_new_picker (GbtTorrent *self)
   self->picker = gbt_picker_new (gbt_metainfo_get_n_pieces (self->metainfo),
                                  gbt_metainfo_get_piece_length (self->metainfo),
                                  gbt_metainfo_get_total_size (self->metainfo));
+  gbt_picker_set_sequential (self->picker, self->sequential);
   gbt_torrent_files_apply_want (self);
   gbt_swarm_set_picker (self->swarm, self->picker);
 }
@@ -295,8 +288,8 @@ resume_snapshot_cb (gpointer data)
   rd = gbt_resume_data_new (self->metainfo);
   memcpy (rd->have.bits, self->have.bits, gbt_bitfield_byte_len (self->have.n_bits));
   rd->have.n_set = self->have.n_set;
-  rd->uploaded = gbt_swarm_get_uploaded (self->swarm);
-  rd->downloaded = gbt_swarm_get_downloaded (self->swarm);
+  rd->uploaded = gbt_torrent_get_uploaded (self);
+  rd->downloaded = gbt_torrent_get_downloaded (self);
   rd->active_seconds = self->active_seconds;
   peers = gbt_swarm_dup_listen_addresses (self->swarm);
   for (guint i = 0; i < peers->len; i++)
@@ -339,7 +332,13 @@ torrent_new (GbtSession *session, const guint8 *info_hash, const char *download_
   self->session = session;
   memcpy (self->info_hash, info_hash, 20);
   self->download_dir = g_strdup (download_dir);
-  self->resume_path = gbt_resume_path_for (download_dir, info_hash);
+  {
+    g_autofree char *resume_dir = gbt_session_dup_resume_dir (session);
+    g_autofree char *hex = g_malloc (41);
+    gbt_sha1_to_hex (info_hash, hex);
+    self->resume_path = resume_dir ? g_strdup_printf ("%s/%s.resume", resume_dir, hex)
+                                   : gbt_resume_path_for (download_dir, info_hash);
+  }
   self->saver = gbt_resume_saver_new (G_OBJECT (self), self->resume_path, download_dir,
                                       resume_snapshot_cb, self);
   return self;
@@ -449,7 +448,7 @@ guint64
 gbt_torrent_get_downloaded (GbtTorrent *self)
 {
   g_return_val_if_fail (GBT_IS_TORRENT (self), 0);
-  return gbt_swarm_get_downloaded (self->swarm);
+  return self->downloaded_prev + gbt_swarm_get_downloaded (self->swarm);
 }
 
 guint64
@@ -463,7 +462,7 @@ guint64
 gbt_torrent_get_uploaded (GbtTorrent *self)
 {
   g_return_val_if_fail (GBT_IS_TORRENT (self), 0);
-  return gbt_swarm_get_uploaded (self->swarm);
+  return self->uploaded_prev + gbt_swarm_get_uploaded (self->swarm);
 }
 
 double
@@ -649,7 +648,7 @@ torrent_configure_swarm (GbtTorrent *self)
   GbtSwarmConfig config = { 0 };
   GbtPluginRegistry *registry = gbt_session_get_registry (self->session);
 
-  config.max_peers = gbt_session_get_max_peers (self->session);
+  config.max_peers = gbt_torrent_get_effective_max_peers (self);
   config.listen_port = gbt_session_get_listen_port (self->session);
   config.bind_address = gbt_session_get_bind_inet_address (self->session);
   memcpy (config.peer_id, gbt_session_get_peer_id (self->session), 20);
@@ -659,8 +658,10 @@ torrent_configure_swarm (GbtTorrent *self)
   config.have = &self->have;
   config.want = &self->want;
   config.limits = &self->limits;
-  config.limit_up = gbt_session_get_rate_limit (self->session, TRUE);
-  config.limit_down = gbt_session_get_rate_limit (self->session, FALSE);
+  gbt_rate_limit_set_parent (self->limit_up, gbt_session_get_rate_limit (self->session, TRUE));
+  gbt_rate_limit_set_parent (self->limit_down, gbt_session_get_rate_limit (self->session, FALSE));
+  config.limit_up = self->limit_up;
+  config.limit_down = self->limit_down;
   config.can_dial = gbt_session_get_transport (self->session) != NULL;
   gbt_swarm_configure (self->swarm, &config);
 }
@@ -789,6 +790,8 @@ tick_cb (gpointer user_data)
   gbt_swarm_tick (self->swarm);
   gbt_torrent_files_flush (self);
   self->active_seconds++;
+  gbt_torrent_update_stats (self);
+  gbt_torrent_check_seed_limits (self);
   if (self->ticks % RESUME_SAVE_INTERVAL_S == 0 && self->have.n_set != self->resume_saved_have)
     gbt_resume_saver_save (self->saver, NULL, NULL);
   /* few peers and nothing to try: ask the trackers again */
@@ -821,6 +824,12 @@ gbt_torrent_go_live (GbtTorrent *self)
 
   gbt_torrent_set_state (self, gbt_picker_is_done (self->picker) ? GBT_TORRENT_STATE_SEEDING
                                                      : GBT_TORRENT_STATE_DOWNLOADING);
+  /* a handler of the state change may have stopped us */
+  if (self->stopping)
+    {
+      g_ptr_array_unref (tiers);
+      return;
+    }
   /* a magnet's tick and trackers run since before its metadata */
   gbt_torrent_start_ticking (self);
 
@@ -877,6 +886,14 @@ gbt_torrent_start (GbtTorrent *self)
 {
   g_return_if_fail (GBT_IS_TORRENT (self));
 
+  if (self->session == NULL)
+    {
+      if (self->state != GBT_TORRENT_STATE_ERROR)
+        gbt_torrent_fail (self, g_error_new_literal (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_FAILED,
+                                                     "the torrent's session is gone"));
+      return;
+    }
+
   if (self->state != GBT_TORRENT_STATE_STOPPED && self->state != GBT_TORRENT_STATE_ERROR)
     return;
   /* a failed torrent is stopped before it starts again; a stop that has not
@@ -891,6 +908,63 @@ gbt_torrent_start (GbtTorrent *self)
     gbt_torrent_start_magnet (self);
   else
     gbt_torrent_start_check (self);
+}
+
+void
+gbt_torrent_detach (GbtTorrent *self)
+{
+  g_autoptr(GbtResumeData) rd = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (self->session == NULL)
+    return;
+  if (self->stop_running || self->stopping)
+    {
+      /* stopped, or a stop is under way and finishes on its own */
+      gbt_torrent_stop_sources (self);
+      self->session = NULL;
+      return;
+    }
+  rd = self->metainfo ? resume_snapshot_cb (self) : NULL;
+  self->stopping = TRUE;
+  g_clear_handle_id (&self->tick_id, g_source_remove);
+  gbt_torrent_stop_sources (self);
+  self->session = NULL;
+  gbt_swarm_close_all (self->swarm);
+  torrent_shutdown_disk (self);
+  g_clear_pointer (&self->trackers, g_ptr_array_unref);
+  if (rd)
+    {
+      /* what the disk workers wrote is flushed and stat()ed before the
+       * save, as the saver does on its worker */
+      if (!gbt_storage_flush (self->storage, &error)
+          || (gbt_resume_stat_files (rd, self->metainfo, self->download_dir),
+              !gbt_resume_save (self->resume_path, rd, &error)))
+        g_warning ("[%s] resume data not saved: %s", gbt_torrent_get_name (self), error->message);
+    }
+  if (self->storage)
+    gbt_storage_close (self->storage);
+  if (self->state != GBT_TORRENT_STATE_ERROR)
+    gbt_torrent_set_state (self, GBT_TORRENT_STATE_STOPPED);
+}
+
+void
+gbt_torrent_max_peers_changed (GbtTorrent *self)
+{
+  if (self->max_peers == 0)
+    gbt_swarm_set_max_peers (self->swarm, gbt_torrent_get_effective_max_peers (self));
+}
+
+guint64
+gbt_torrent_get_session_downloaded (GbtTorrent *self)
+{
+  return gbt_swarm_get_downloaded (self->swarm);
+}
+
+guint64
+gbt_torrent_get_session_uploaded (GbtTorrent *self)
+{
+  return gbt_swarm_get_uploaded (self->swarm);
 }
 
 /* waits for the pieces being written: what is on disk stays verified */
