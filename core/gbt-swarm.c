@@ -863,6 +863,50 @@ gbt_swarm_finished (GbtSwarm *self)
     }
 }
 
+void
+gbt_swarm_cancel_unwanted (GbtSwarm *self)
+{
+  if (self->picker == NULL)
+    return;
+  FOR_LIVE (self, i, rec)
+    {
+      guint k = 0;
+
+      while (k < rec->requests->len)
+        {
+          GbtBlock b = g_array_index (rec->requests, GbtBlock, k);
+
+          if (gbt_picker_get_priority (self->picker, b.piece) > 0)
+            {
+              k++;
+              continue;
+            }
+          g_array_remove_index (rec->requests, k);
+          gbt_picker_unrequest (self->picker, &b);
+          /* it may be on the wire already: not held against the peer */
+          rec->may_still_come += b.length;
+          gbt_peer_send_cancel (rec->peer, &b);
+        }
+    }
+}
+
+void
+gbt_swarm_wants_more (GbtSwarm *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->candidates);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Candidate *c = value;
+      if (c->state == CAND_IDLE)
+        c->next_try_us = 0;
+    }
+  gbt_swarm_update_interest (self);
+  gbt_swarm_connect_more (self);
+}
+
 /* ---- questions ---- */
 
 guint

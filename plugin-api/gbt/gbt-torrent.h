@@ -63,8 +63,10 @@ G_DECLARE_FINAL_TYPE (GbtTorrent, gbt_torrent, GBT, TORRENT, GObject)
  * @wanted: (array length=n_files): one flag per file of the metainfo
  * @n_files: the metainfo's file count
  *
- * Before gbt_torrent_start(): which files to download.  Unwanted files are
- * never created; the bytes of boundary pieces that fall in them are kept in
+ * Which files to download, at any time (running or not): a wanted file
+ * gets %GBT_FILE_PRIORITY_NORMAL, the others %GBT_FILE_PRIORITY_SKIP (see
+ * gbt_torrent_set_file_priority()).  Unwanted files are never created; the
+ * bytes of boundary pieces that fall in them are kept in
  * DIR/.gbt/<info-hash>.parts.
  */
 GBT_AVAILABLE_IN_ALL
