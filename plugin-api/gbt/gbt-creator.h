@@ -13,7 +13,7 @@ G_BEGIN_DECLS
 #define GBT_CREATOR_ERROR (gbt_creator_error_quark ())
 
 /**
- * GbtCreatorErrorEnum:
+ * GbtCreatorError:
  * @GBT_CREATOR_ERROR_FAILED: any other failure
  * @GBT_CREATOR_ERROR_NOT_FOUND: the path does not exist
  * @GBT_CREATOR_ERROR_UNSUPPORTED: neither a regular file nor a directory
@@ -33,7 +33,13 @@ typedef enum {
   GBT_CREATOR_ERROR_IO,
   GBT_CREATOR_ERROR_CHANGED,
   GBT_CREATOR_ERROR_BAD_OPTION,
-} GbtCreatorErrorEnum;
+} GbtCreatorError;
+
+#ifndef __GI_SCANNER__
+/* The name before 0.2 (the type is GbtCreatorError, as GLib's GFooError). */
+typedef GbtCreatorError GbtCreatorErrorEnum;
+#define GBT_TYPE_CREATOR_ERROR_ENUM (gbt_creator_error_get_type ())
+#endif
 
 GBT_AVAILABLE_IN_ALL
 GQuark gbt_creator_error_quark (void);

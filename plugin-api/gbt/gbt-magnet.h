@@ -11,7 +11,7 @@ G_BEGIN_DECLS
 #define GBT_MAGNET_ERROR (gbt_magnet_error_quark ())
 
 /**
- * GbtMagnetErrorEnum:
+ * GbtMagnetError:
  * @GBT_MAGNET_ERROR_FAILED: any other failure
  * @GBT_MAGNET_ERROR_NOT_MAGNET: not a magnet: URI
  * @GBT_MAGNET_ERROR_NO_INFO_HASH: no xt=urn:btih:
@@ -27,7 +27,12 @@ typedef enum {
   GBT_MAGNET_ERROR_NO_INFO_HASH, /* no xt=urn:btih: */
   GBT_MAGNET_ERROR_BAD_INFO_HASH,
   GBT_MAGNET_ERROR_BAD_PARAMETER, /* bad escaping, bad x.pe or so */
-} GbtMagnetErrorEnum;
+} GbtMagnetError;
+
+#ifndef __GI_SCANNER__
+/* The name before 0.2 (the type is GbtMagnetError, as GLib's GFooError). */
+typedef GbtMagnetError GbtMagnetErrorEnum;
+#endif
 
 /**
  * GbtMagnet:

@@ -18,7 +18,7 @@ G_BEGIN_DECLS
 #define GBT_METAINFO_ERROR (gbt_metainfo_error_quark ())
 
 /**
- * GbtMetainfoErrorEnum:
+ * GbtMetainfoError:
  * @GBT_METAINFO_ERROR_FAILED: any other failure
  * @GBT_METAINFO_ERROR_BENCODE: not valid bencode (the message has the byte offset)
  * @GBT_METAINFO_ERROR_MISSING_FIELD: a required field is absent
@@ -39,7 +39,12 @@ typedef enum {
   GBT_METAINFO_ERROR_BAD_PIECES,     /* piece length / pieces / total size inconsistent */
   GBT_METAINFO_ERROR_UNSAFE_PATH,    /* a path that cannot be made safe */
   GBT_METAINFO_ERROR_INFO_HASH,      /* info dictionary does not match the expected hash */
-} GbtMetainfoErrorEnum;
+} GbtMetainfoError;
+
+#ifndef __GI_SCANNER__
+/* The name before 0.2 (the type is GbtMetainfoError, as GLib's GFooError). */
+typedef GbtMetainfoError GbtMetainfoErrorEnum;
+#endif
 
 /**
  * GbtFileAttr:

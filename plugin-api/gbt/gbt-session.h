@@ -17,7 +17,7 @@ G_BEGIN_DECLS
 
 #define GBT_SESSION_ERROR (gbt_session_error_quark ())
 /**
- * GbtSessionErrorEnum:
+ * GbtSessionError:
  * @GBT_SESSION_ERROR_FAILED: any other failure
  * @GBT_SESSION_ERROR_NO_TRANSPORT: no transport plugin is registered
  * @GBT_SESSION_ERROR_DUPLICATE_TORRENT: a torrent with the same info-hash is
@@ -30,7 +30,13 @@ typedef enum {
   GBT_SESSION_ERROR_FAILED,
   GBT_SESSION_ERROR_NO_TRANSPORT,
   GBT_SESSION_ERROR_DUPLICATE_TORRENT,
-} GbtSessionErrorEnum;
+} GbtSessionError;
+
+#ifndef __GI_SCANNER__
+/* The name before 0.2 (the type is GbtSessionError, as GLib's GFooError). */
+typedef GbtSessionError GbtSessionErrorEnum;
+#define GBT_TYPE_SESSION_ERROR_ENUM (gbt_session_error_get_type ())
+#endif
 
 GBT_AVAILABLE_IN_ALL
 GQuark gbt_session_error_quark (void);

@@ -11,7 +11,7 @@ G_BEGIN_DECLS
 
 #define GBT_TORRENT_ERROR (gbt_torrent_error_quark ())
 /**
- * GbtTorrentErrorEnum:
+ * GbtTorrentError:
  * @GBT_TORRENT_ERROR_FAILED: any other failure
  * @GBT_TORRENT_ERROR_STORAGE: reading or writing the files failed
  * @GBT_TORRENT_ERROR_NO_TRACKER_PLUGIN: no plugin handles a tracker's URL scheme
@@ -27,7 +27,13 @@ typedef enum {
   GBT_TORRENT_ERROR_NO_TRACKER_PLUGIN,
   GBT_TORRENT_ERROR_NO_PEERS,
   GBT_TORRENT_ERROR_METADATA,
-} GbtTorrentErrorEnum;
+} GbtTorrentError;
+
+#ifndef __GI_SCANNER__
+/* The name before 0.2 (the type is GbtTorrentError, as GLib's GFooError). */
+typedef GbtTorrentError GbtTorrentErrorEnum;
+#define GBT_TYPE_TORRENT_ERROR_ENUM (gbt_torrent_error_get_type ())
+#endif
 
 /**
  * GbtTorrentState:

@@ -60,7 +60,7 @@ typedef struct {
 #define GBT_TRACKER_ERROR (gbt_tracker_error_quark ())
 
 /**
- * GbtTrackerErrorEnum:
+ * GbtTrackerError:
  * @GBT_TRACKER_ERROR_FAILED: any other failure
  * @GBT_TRACKER_ERROR_FAILURE_REASON: the tracker refused; the message is its
  *   "failure reason"
@@ -77,7 +77,12 @@ typedef enum {
   GBT_TRACKER_ERROR_BAD_REPLY,      /* malformed reply */
   GBT_TRACKER_ERROR_TIMEOUT,
   GBT_TRACKER_ERROR_UNSUPPORTED,    /* e.g. no scrape for this URL */
-} GbtTrackerErrorEnum;
+} GbtTrackerError;
+
+#ifndef __GI_SCANNER__
+/* The name before 0.2 (the type is GbtTrackerError, as GLib's GFooError). */
+typedef GbtTrackerError GbtTrackerErrorEnum;
+#endif
 
 GBT_AVAILABLE_IN_ALL
 GQuark gbt_tracker_error_quark (void);
