@@ -82,6 +82,8 @@ GbtCreator *gbt_creator_new (const char *path, GError **error);
  * gbt_creator_is_multi_file:
  * @self: a #GbtCreator
  *
+ * Checks whether the torrent has a file list (@path was a directory).
+ *
  * Returns: whether the torrent has a file list (@path was a directory)
  */
 GBT_AVAILABLE_IN_ALL
@@ -89,6 +91,8 @@ gboolean gbt_creator_is_multi_file (GbtCreator *self);
 /**
  * gbt_creator_get_n_files:
  * @self: a #GbtCreator
+ *
+ * Gets the number of files found.
  *
  * Returns: the number of files found
  */
@@ -98,6 +102,9 @@ guint gbt_creator_get_n_files (GbtCreator *self);
  * gbt_creator_get_file_path:
  * @self: a #GbtCreator
  * @index: a file index, below gbt_creator_get_n_files()
+ *
+ * Gets the file's path relative to the torrent root, '/'-separated (the base
+ * name for a single file).
  *
  * Returns: the file's path relative to the torrent root, '/'-separated (the
  *   base name for a single file)
@@ -109,6 +116,8 @@ const char *gbt_creator_get_file_path (GbtCreator *self, guint index);
  * @self: a #GbtCreator
  * @index: a file index, below gbt_creator_get_n_files()
  *
+ * Gets the file's size in bytes, as scanned.
+ *
  * Returns: the file's size in bytes, as scanned
  */
 GBT_AVAILABLE_IN_ALL
@@ -117,6 +126,8 @@ guint64 gbt_creator_get_file_length (GbtCreator *self, guint index);
  * gbt_creator_get_total_size:
  * @self: a #GbtCreator
  *
+ * Gets the size of all files, in bytes.
+ *
  * Returns: the size of all files, in bytes
  */
 GBT_AVAILABLE_IN_ALL
@@ -124,6 +135,8 @@ guint64 gbt_creator_get_total_size (GbtCreator *self);
 /**
  * gbt_creator_get_name:
  * @self: a #GbtCreator
+ *
+ * Gets the torrent's name.
  *
  * Returns: the torrent's name
  */
@@ -209,6 +222,8 @@ gboolean gbt_creator_set_piece_length (GbtCreator *self, guint32 length, GError 
  * gbt_creator_get_piece_length:
  * @self: a #GbtCreator
  *
+ * Gets the piece length that will be used (the automatic one if unset).
+ *
  * Returns: the piece length that will be used (the automatic one if unset)
  */
 GBT_AVAILABLE_IN_ALL
@@ -267,6 +282,8 @@ void gbt_creator_create_async (GbtCreator *self, GCancellable *cancellable,
  * @self: a #GbtCreator
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #GError
+ *
+ * Finishes the operation started with gbt_creator_create_async().
  *
  * Returns: (transfer full): the bencoded torrent (keys sorted), or %NULL
  *   with @error set

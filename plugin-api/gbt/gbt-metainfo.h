@@ -147,6 +147,8 @@ void gbt_metainfo_unref (GbtMetainfo *mi);
  * gbt_metainfo_get_info_hash:
  * @mi: a #GbtMetainfo
  *
+ * Gets the 20-byte info-hash.
+ *
  * Returns: (array fixed-size=20) (transfer none): the 20-byte info-hash
  */
 GBT_AVAILABLE_IN_ALL
@@ -154,6 +156,8 @@ const guint8 *gbt_metainfo_get_info_hash (GbtMetainfo *mi); /* 20 bytes */
 /**
  * gbt_metainfo_dup_info_hash_hex:
  * @mi: a #GbtMetainfo
+ *
+ * Gets the info-hash as 40 lower-case hex digits.
  *
  * Returns: (transfer full): the info-hash as 40 lower-case hex digits
  */
@@ -163,6 +167,8 @@ char *gbt_metainfo_dup_info_hash_hex (GbtMetainfo *mi);
  * gbt_metainfo_get_info_bytes:
  * @mi: a #GbtMetainfo
  *
+ * Gets the exact bytes of the info dictionary.
+ *
  * Returns: (transfer none): the exact bytes of the info dictionary
  */
 GBT_AVAILABLE_IN_ALL
@@ -170,6 +176,8 @@ GBytes *gbt_metainfo_get_info_bytes (GbtMetainfo *mi); /* (transfer none) exact 
 /**
  * gbt_metainfo_get_name:
  * @mi: a #GbtMetainfo
+ *
+ * Gets the sanitised torrent name.
  *
  * Returns: the sanitised torrent name
  */
@@ -191,6 +199,8 @@ guint32 gbt_metainfo_get_piece_size (GbtMetainfo *mi, guint piece);
  * @mi: a #GbtMetainfo
  * @piece: a piece index
  *
+ * Gets the piece's SHA-1.
+ *
  * Returns: (array fixed-size=20) (transfer none): the piece's SHA-1
  */
 GBT_AVAILABLE_IN_ALL
@@ -202,6 +212,8 @@ guint gbt_metainfo_get_n_files (GbtMetainfo *mi);
  * @mi: a #GbtMetainfo
  * @index: a file index, below gbt_metainfo_get_n_files()
  *
+ * Gets the file, owned by @mi.
+ *
  * Returns: (transfer none): the file, owned by @mi
  */
 GBT_AVAILABLE_IN_ALL
@@ -211,6 +223,9 @@ gboolean gbt_metainfo_is_private (GbtMetainfo *mi);
 /**
  * gbt_metainfo_get_n_tiers:
  * @mi: a #GbtMetainfo
+ *
+ * Gets the number of announce-list tiers (the single announce URL counts as
+ * one tier).
  *
  * Returns: the number of announce-list tiers (the single announce URL counts
  *   as one tier)
@@ -222,6 +237,8 @@ guint gbt_metainfo_get_n_tiers (GbtMetainfo *mi);
  * @mi: a #GbtMetainfo
  * @tier: a tier index, below gbt_metainfo_get_n_tiers()
  *
+ * Gets the tier's tracker URLs.
+ *
  * Returns: (array zero-terminated=1) (transfer none): the tier's tracker URLs
  */
 GBT_AVAILABLE_IN_ALL
@@ -230,6 +247,8 @@ const char *const *gbt_metainfo_get_tier (GbtMetainfo *mi, guint tier);
  * gbt_metainfo_get_announce:
  * @mi: a #GbtMetainfo
  *
+ * Gets the "announce" URL.
+ *
  * Returns: (nullable): the "announce" URL
  */
 GBT_AVAILABLE_IN_ALL
@@ -237,6 +256,8 @@ const char *gbt_metainfo_get_announce (GbtMetainfo *mi); /* nullable */
 /**
  * gbt_metainfo_get_url_list:
  * @mi: a #GbtMetainfo
+ *
+ * Gets the BEP 19 web seeds, never %NULL.
  *
  * Returns: (array zero-terminated=1) (transfer none): the BEP 19 web seeds,
  *   never %NULL
@@ -247,6 +268,8 @@ const char *const *gbt_metainfo_get_url_list (GbtMetainfo *mi); /* BEP 19, never
  * gbt_metainfo_get_comment:
  * @mi: a #GbtMetainfo
  *
+ * Gets the comment.
+ *
  * Returns: (nullable): the comment
  */
 GBT_AVAILABLE_IN_ALL
@@ -255,6 +278,8 @@ const char *gbt_metainfo_get_comment (GbtMetainfo *mi); /* nullable */
  * gbt_metainfo_get_created_by:
  * @mi: a #GbtMetainfo
  *
+ * Gets the program that made the torrent.
+ *
  * Returns: (nullable): the program that made the torrent
  */
 GBT_AVAILABLE_IN_ALL
@@ -262,6 +287,8 @@ const char *gbt_metainfo_get_created_by (GbtMetainfo *mi); /* nullable */
 /**
  * gbt_metainfo_get_creation_date:
  * @mi: a #GbtMetainfo
+ *
+ * Gets seconds since the Unix epoch, -1 when absent.
  *
  * Returns: seconds since the Unix epoch, -1 when absent
  */

@@ -150,6 +150,8 @@ gboolean gbt_session_start (GbtSession *self, GError **error);
  * gbt_session_get_listen_port:
  * @self: a #GbtSession
  *
+ * Gets the port peers connect to (after gbt_session_start()).
+ *
  * Returns: the port peers connect to (after gbt_session_start())
  */
 GBT_AVAILABLE_IN_ALL
@@ -157,6 +159,8 @@ guint16 gbt_session_get_listen_port (GbtSession *self);
 /**
  * gbt_session_get_peer_id:
  * @self: a #GbtSession
+ *
+ * Gets our 20-byte peer id.
  *
  * Returns: (array fixed-size=20) (transfer none): our 20-byte peer id
  */
@@ -219,6 +223,9 @@ void gbt_session_remove_torrent (GbtSession *self, GbtTorrent *torrent);
 /**
  * gbt_session_get_torrents:
  * @self: a #GbtSession
+ *
+ * Gets a #GListModel of #GbtTorrent, updated as torrents are added and
+ * removed.
  *
  * Returns: (transfer none): a #GListModel of #GbtTorrent, updated as
  *   torrents are added and removed

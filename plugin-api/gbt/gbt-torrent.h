@@ -110,6 +110,8 @@ void gbt_torrent_stop_async (GbtTorrent *self, GCancellable *cancellable,
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #GError
  *
+ * Finishes the operation started with gbt_torrent_stop_async().
+ *
  * Returns: %TRUE once stopped
  */
 GBT_AVAILABLE_IN_ALL
@@ -119,6 +121,8 @@ gboolean gbt_torrent_stop_finish (GbtTorrent *self, GAsyncResult *result, GError
  * gbt_torrent_get_state:
  * @self: a #GbtTorrent
  *
+ * Gets the value of #GbtTorrent:state.
+ *
  * Returns: the value of #GbtTorrent:state
  */
 GBT_AVAILABLE_IN_ALL
@@ -126,6 +130,8 @@ GbtTorrentState gbt_torrent_get_state (GbtTorrent *self);
 /**
  * gbt_torrent_get_error:
  * @self: a #GbtTorrent
+ *
+ * Gets the error that put the torrent in %GBT_TORRENT_STATE_ERROR.
  *
  * Returns: (nullable) (transfer none): the error that put the torrent in
  *   %GBT_TORRENT_STATE_ERROR
@@ -136,6 +142,8 @@ const GError *gbt_torrent_get_error (GbtTorrent *self);
  * gbt_torrent_get_info_hash:
  * @self: a #GbtTorrent
  *
+ * Gets the 20-byte info-hash.
+ *
  * Returns: (array fixed-size=20) (transfer none): the 20-byte info-hash
  */
 GBT_AVAILABLE_IN_ALL
@@ -143,6 +151,8 @@ const guint8 *gbt_torrent_get_info_hash (GbtTorrent *self);
 /**
  * gbt_torrent_get_metainfo:
  * @self: a #GbtTorrent
+ *
+ * Gets the metainfo, %NULL before the metadata arrives (magnet).
  *
  * Returns: (nullable) (transfer none): the metainfo, %NULL before the
  *   metadata arrives (magnet)
@@ -153,6 +163,8 @@ GbtMetainfo *gbt_torrent_get_metainfo (GbtTorrent *self);
  * gbt_torrent_has_metadata:
  * @self: a #GbtTorrent
  *
+ * Checks whether the info dictionary is known.
+ *
  * Returns: whether the info dictionary is known
  */
 GBT_AVAILABLE_IN_ALL
@@ -161,6 +173,8 @@ gboolean gbt_torrent_has_metadata (GbtTorrent *self);
  * gbt_torrent_get_name:
  * @self: a #GbtTorrent
  *
+ * Gets the (sanitised) torrent name.
+ *
  * Returns: (nullable): the (sanitised) torrent name
  */
 GBT_AVAILABLE_IN_ALL
@@ -168,6 +182,8 @@ const char *gbt_torrent_get_name (GbtTorrent *self);
 /**
  * gbt_torrent_get_session:
  * @self: a #GbtTorrent
+ *
+ * Gets the session the torrent belongs to.
  *
  * Returns: (transfer none): the session the torrent belongs to
  */
@@ -187,6 +203,9 @@ guint64 gbt_torrent_get_downloaded (GbtTorrent *self);
 /**
  * gbt_torrent_get_wasted:
  * @self: a torrent
+ *
+ * Gets payload bytes received that were of no use: blocks nobody asked for,
+ * duplicates, and blocks of pieces we already had.
  *
  * Returns: payload bytes received that were of no use: blocks nobody asked
  *   for, duplicates, and blocks of pieces we already had
