@@ -171,6 +171,12 @@ gbt_torrent_class_init (GbtTorrentClass *klass)
                                          GBT_TORRENT_STATE_STOPPED,
                                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY
                                              | G_PARAM_STATIC_STRINGS);
+  /**
+   * GbtTorrent:name:
+   *
+   * The torrent's (sanitised) name: the metainfo's, or for a magnet link
+   * its display name (or the info-hash) until the metadata arrives.
+   */
   props[PROP_NAME] = g_param_spec_string ("name", NULL, NULL, NULL,
                                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
@@ -179,6 +185,8 @@ gbt_torrent_class_init (GbtTorrentClass *klass)
    * GbtTorrent::piece-verified:
    * @self: the torrent
    * @piece: the index of a piece that passed its hash and is on disk
+   *
+   * A piece was verified: downloaded and its hash checked, then written.
    */
   signals[SIGNAL_PIECE_VERIFIED] = g_signal_new ("piece-verified", G_TYPE_FROM_CLASS (klass),
                                                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -195,6 +203,9 @@ gbt_torrent_class_init (GbtTorrentClass *klass)
    * GbtTorrent::peer-banned:
    * @self: the torrent
    * @address: the IP address banned for sending data that failed hash checks
+   *
+   * A peer's address is banned from this torrent: it sent data of pieces
+   * that failed their hash check.
    */
   signals[SIGNAL_PEER_BANNED] = g_signal_new ("peer-banned", G_TYPE_FROM_CLASS (klass),
                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -218,6 +229,8 @@ gbt_torrent_class_init (GbtTorrentClass *klass)
    * GbtTorrent::hash-failed:
    * @self: the torrent
    * @piece: a piece whose assembled data did not match its hash
+   *
+   * A downloaded piece failed its hash check; it is downloaded again.
    */
   signals[SIGNAL_HASH_FAILED] = g_signal_new ("hash-failed", G_TYPE_FROM_CLASS (klass),
                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,

@@ -41,6 +41,13 @@ typedef GbtCreatorError GbtCreatorErrorEnum;
 #define GBT_TYPE_CREATOR_ERROR_ENUM (gbt_creator_error_get_type ())
 #endif
 
+/**
+ * gbt_creator_error_quark:
+ *
+ * Gets the #GQuark of the %GBT_CREATOR_ERROR error domain.
+ *
+ * Returns: the error domain
+ */
 GBT_AVAILABLE_IN_ALL
 GQuark gbt_creator_error_quark (void);
 
@@ -57,6 +64,15 @@ GQuark gbt_creator_error_quark (void);
  */
 #define GBT_CREATOR_MAX_PIECE_LENGTH (16 * 1024 * 1024)
 
+/**
+ * GbtCreator:
+ *
+ * Makes a .torrent file (BitTorrent v1) from a file or a directory:
+ * [ctor@Gbt.Creator.new] scans the path, the setters choose trackers, web
+ * seeds, name, piece length and flags, and
+ * [method@Gbt.Creator.create_async] hashes the data on worker threads,
+ * emitting [signal@Gbt.Creator::progress] on the caller's main context.
+ */
 #define GBT_TYPE_CREATOR (gbt_creator_get_type ())
 GBT_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (GbtCreator, gbt_creator, GBT, CREATOR, GObject)
@@ -163,6 +179,8 @@ gboolean gbt_creator_add_tier (GbtCreator *self, const char *const *urls, GError
  * @url: an HTTP(S) URL (BEP 19)
  * @error: return location for a #GError
  *
+ * Adds a BEP 19 web seed ("url-list").
+ *
  * Returns: %TRUE, or %FALSE with %GBT_CREATOR_ERROR_BAD_OPTION
  */
 GBT_AVAILABLE_IN_ALL
@@ -173,6 +191,8 @@ gboolean gbt_creator_add_web_seed (GbtCreator *self, const char *url, GError **e
  * @name: the torrent's name: not empty, no '/', not "." or ".."
  * @error: return location for a #GError
  *
+ * Sets the torrent's name (by default the base name of the path).
+ *
  * Returns: %TRUE, or %FALSE with %GBT_CREATOR_ERROR_BAD_OPTION
  */
 GBT_AVAILABLE_IN_ALL
@@ -181,6 +201,8 @@ gboolean gbt_creator_set_name (GbtCreator *self, const char *name, GError **erro
  * gbt_creator_set_comment:
  * @self: a #GbtCreator
  * @comment: (nullable): a comment, or %NULL for none
+ *
+ * Sets the torrent's comment.
  */
 GBT_AVAILABLE_IN_ALL
 void gbt_creator_set_comment (GbtCreator *self, const char *comment);
@@ -188,6 +210,8 @@ void gbt_creator_set_comment (GbtCreator *self, const char *comment);
  * gbt_creator_set_private:
  * @self: a #GbtCreator
  * @is_private: whether to set the private flag (BEP 27)
+ *
+ * Sets or clears the private flag (BEP 27: peers only from trackers).
  */
 GBT_AVAILABLE_IN_ALL
 void gbt_creator_set_private (GbtCreator *self, gboolean is_private);
@@ -204,6 +228,9 @@ void gbt_creator_set_created_by (GbtCreator *self, const char *created_by);
  * gbt_creator_set_creation_date:
  * @self: a #GbtCreator
  * @date: seconds since the epoch; negative (the default) leaves it out
+ *
+ * Sets the creation date.  Left out, the same input gives
+ * byte-identical torrents.
  */
 GBT_AVAILABLE_IN_ALL
 void gbt_creator_set_creation_date (GbtCreator *self, gint64 date);
@@ -213,6 +240,8 @@ void gbt_creator_set_creation_date (GbtCreator *self, gint64 date);
  * @length: 0 for automatic (the default), else a power of two from
  *   %GBT_CREATOR_MIN_PIECE_LENGTH to %GBT_CREATOR_MAX_PIECE_LENGTH
  * @error: return location for a #GError
+ *
+ * Sets the piece length.
  *
  * Returns: %TRUE, or %FALSE with %GBT_CREATOR_ERROR_BAD_OPTION
  */
@@ -232,6 +261,8 @@ guint32 gbt_creator_get_piece_length (GbtCreator *self);
  * gbt_creator_set_n_threads:
  * @self: a #GbtCreator
  * @n_threads: hashing threads; 0 (the default) for one per core
+ *
+ * Sets how many threads hash the data.
  */
 GBT_AVAILABLE_IN_ALL
 void gbt_creator_set_n_threads (GbtCreator *self, guint n_threads);

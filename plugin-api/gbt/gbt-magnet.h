@@ -54,12 +54,22 @@ typedef struct {
   gpointer reserved[4];
 } GbtMagnet;
 
+/**
+ * gbt_magnet_error_quark:
+ *
+ * Gets the #GQuark of the %GBT_MAGNET_ERROR error domain.
+ *
+ * Returns: the error domain
+ */
 GBT_AVAILABLE_IN_ALL
 GQuark gbt_magnet_error_quark (void);
 /**
  * gbt_magnet_parse:
  * @uri: a magnet: URI
  * @error: return location for a #GError
+ *
+ * Parses a magnet link (BEP 9): its info-hash ("xt", hex or base32),
+ * display name, trackers and peers.
  *
  * Returns: (transfer full): the parsed URI, to free with gbt_magnet_free()
  */
@@ -68,12 +78,16 @@ GbtMagnet *gbt_magnet_parse (const char *uri, GError **error);
 /**
  * gbt_magnet_free:
  * @magnet: (transfer full): a #GbtMagnet
+ *
+ * Frees a #GbtMagnet.
  */
 GBT_AVAILABLE_IN_ALL
 void gbt_magnet_free (GbtMagnet *magnet);
 /**
  * gbt_magnet_copy:
  * @magnet: a #GbtMagnet
+ *
+ * Copies a #GbtMagnet.
  *
  * Returns: (transfer full): a deep copy
  */

@@ -96,6 +96,13 @@ typedef struct _GbtMetainfo GbtMetainfo;
 GBT_AVAILABLE_IN_ALL
 GType gbt_metainfo_get_type (void);
 
+/**
+ * gbt_metainfo_error_quark:
+ *
+ * Gets the #GQuark of the %GBT_METAINFO_ERROR error domain.
+ *
+ * Returns: the error domain
+ */
 GBT_AVAILABLE_IN_ALL
 GQuark gbt_metainfo_error_quark (void);
 
@@ -103,6 +110,8 @@ GQuark gbt_metainfo_error_quark (void);
  * gbt_metainfo_new_from_bytes:
  * @bytes: the contents of a .torrent file
  * @error: return location for a #GError
+ *
+ * Parses the contents of a .torrent file (BitTorrent v1 and hybrid).
  *
  * Returns: (transfer full): the metainfo, or %NULL with @error set
  */
@@ -112,6 +121,8 @@ GbtMetainfo *gbt_metainfo_new_from_bytes (GBytes *bytes, GError **error);
  * gbt_metainfo_new_from_file:
  * @path: (type filename): a .torrent file
  * @error: return location for a #GError
+ *
+ * Reads and parses a .torrent file.
  *
  * Returns: (transfer full): the metainfo, or %NULL with @error set
  */
@@ -123,6 +134,9 @@ GbtMetainfo *gbt_metainfo_new_from_file (const char *path, GError **error);
  * @info_hash: (array fixed-size=20): the info-hash it must match
  * @error: return location for a #GError
  *
+ * Makes a metainfo from a bare info dictionary, as a magnet link's
+ * metadata arrives (BEP 9); it must hash to @info_hash.
+ *
  * Returns: (transfer full): the metainfo, or %NULL with @error set
  */
 GBT_AVAILABLE_IN_ALL
@@ -132,6 +146,8 @@ GbtMetainfo *gbt_metainfo_new_from_info (GBytes *info, const guint8 info_hash[20
  * gbt_metainfo_ref:
  * @mi: a #GbtMetainfo
  *
+ * Takes a reference on @mi.
+ *
  * Returns: (transfer full): @mi
  */
 GBT_AVAILABLE_IN_ALL
@@ -139,6 +155,8 @@ GbtMetainfo *gbt_metainfo_ref (GbtMetainfo *mi);
 /**
  * gbt_metainfo_unref:
  * @mi: (transfer full): a #GbtMetainfo
+ *
+ * Drops a reference on @mi, freeing it with the last.
  */
 GBT_AVAILABLE_IN_ALL
 void gbt_metainfo_unref (GbtMetainfo *mi);
@@ -183,15 +201,56 @@ GBytes *gbt_metainfo_get_info_bytes (GbtMetainfo *mi); /* (transfer none) exact 
  */
 GBT_AVAILABLE_IN_ALL
 const char *gbt_metainfo_get_name (GbtMetainfo *mi); /* sanitised */
+/**
+ * gbt_metainfo_is_multi_file:
+ * @mi: a #GbtMetainfo
+ *
+ * Checks whether the info dictionary has a file list.
+ *
+ * Returns: whether the torrent has a file list
+ */
 GBT_AVAILABLE_IN_ALL
 gboolean gbt_metainfo_is_multi_file (GbtMetainfo *mi);
+/**
+ * gbt_metainfo_get_total_size:
+ * @mi: a #GbtMetainfo
+ *
+ * Gets the size of all files.
+ *
+ * Returns: the size in bytes
+ */
 GBT_AVAILABLE_IN_ALL
 guint64 gbt_metainfo_get_total_size (GbtMetainfo *mi);
+/**
+ * gbt_metainfo_get_piece_length:
+ * @mi: a #GbtMetainfo
+ *
+ * Gets the piece length.
+ *
+ * Returns: the piece length in bytes
+ */
 GBT_AVAILABLE_IN_ALL
 guint32 gbt_metainfo_get_piece_length (GbtMetainfo *mi);
+/**
+ * gbt_metainfo_get_n_pieces:
+ * @mi: a #GbtMetainfo
+ *
+ * Gets the number of pieces.
+ *
+ * Returns: the number of pieces
+ */
 GBT_AVAILABLE_IN_ALL
 guint gbt_metainfo_get_n_pieces (GbtMetainfo *mi);
-/* the last piece may be shorter */
+/**
+ * gbt_metainfo_get_piece_size:
+ * @mi: a #GbtMetainfo
+ * @piece: a piece index
+ *
+ * Gets a piece's size: the piece length, but the last piece may be
+ * shorter.
+ *
+ * Returns: the piece's size in bytes
+ */
 GBT_AVAILABLE_IN_ALL
 guint32 gbt_metainfo_get_piece_size (GbtMetainfo *mi, guint piece);
 /**
@@ -205,6 +264,14 @@ guint32 gbt_metainfo_get_piece_size (GbtMetainfo *mi, guint piece);
  */
 GBT_AVAILABLE_IN_ALL
 const guint8 *gbt_metainfo_get_piece_hash (GbtMetainfo *mi, guint piece); /* 20 bytes */
+/**
+ * gbt_metainfo_get_n_files:
+ * @mi: a #GbtMetainfo
+ *
+ * Gets the number of files (1 for a single-file torrent).
+ *
+ * Returns: the number of files
+ */
 GBT_AVAILABLE_IN_ALL
 guint gbt_metainfo_get_n_files (GbtMetainfo *mi);
 /**
@@ -218,6 +285,14 @@ guint gbt_metainfo_get_n_files (GbtMetainfo *mi);
  */
 GBT_AVAILABLE_IN_ALL
 const GbtFileInfo *gbt_metainfo_get_file (GbtMetainfo *mi, guint index);
+/**
+ * gbt_metainfo_is_private:
+ * @mi: a #GbtMetainfo
+ *
+ * Checks the private flag (BEP 27: peers come only from the trackers).
+ *
+ * Returns: whether the torrent is private
+ */
 GBT_AVAILABLE_IN_ALL
 gboolean gbt_metainfo_is_private (GbtMetainfo *mi);
 /**

@@ -54,6 +54,14 @@ typedef struct {
   gpointer reserved[4];
 } GbtPluginInfo;
 
+/**
+ * GbtPluginRegistry:
+ *
+ * The process-wide list of plugin modules and of the implementations they
+ * registered: trackers by URL scheme, transports, peer sources and wire
+ * extensions.  [func@Gbt.PluginRegistry.get_default] returns it; a
+ * [class@Gbt.Session] loads it when it starts.
+ */
 #define GBT_TYPE_PLUGIN_REGISTRY (gbt_plugin_registry_get_type ())
 GBT_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (GbtPluginRegistry, gbt_plugin_registry, GBT, PLUGIN_REGISTRY, GObject)

@@ -38,15 +38,41 @@ typedef GbtSessionError GbtSessionErrorEnum;
 #define GBT_TYPE_SESSION_ERROR_ENUM (gbt_session_error_get_type ())
 #endif
 
+/**
+ * gbt_session_error_quark:
+ *
+ * Gets the #GQuark of the %GBT_SESSION_ERROR error domain.
+ *
+ * Returns: the error domain
+ */
 GBT_AVAILABLE_IN_ALL
 GQuark gbt_session_error_quark (void);
 
+/**
+ * GbtSession:
+ *
+ * The engine: owns the listening sockets, the plugins in use, the peer id
+ * and the torrents ([method@Gbt.Session.get_torrents]).
+ *
+ * Create one with [ctor@Gbt.Session.new], configure it, call
+ * [method@Gbt.Session.start], then add torrents with
+ * [method@Gbt.Session.add_torrent] or [method@Gbt.Session.add_magnet].
+ *
+ * A session lives on the thread-default main context current when it was
+ * created: its signals, property notifications and async callbacks, and
+ * those of its torrents, are delivered there, and it must be used from
+ * that context's thread only.  See the app developer's guide
+ * (docs/app-guide.md).
+ */
 #define GBT_TYPE_SESSION (gbt_session_get_type ())
 GBT_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (GbtSession, gbt_session, GBT, SESSION, GObject)
 
 /**
  * gbt_session_new:
+ *
+ * Creates a session.  It uses the thread-default main context current now
+ * (g_main_context_ref_thread_default()) for all it does.
  *
  * Returns: (transfer full): a new session, not yet started
  */
@@ -91,6 +117,8 @@ void gbt_session_set_plugins (GbtSession *self, const char *const *enable,
  * gbt_session_set_max_peers_per_torrent:
  * @self: a #GbtSession
  * @max: the most peer connections one torrent keeps open
+ *
+ * Sets the most peer connections each torrent keeps open.
  */
 GBT_AVAILABLE_IN_ALL
 void gbt_session_set_max_peers_per_torrent (GbtSession *self, guint max);
@@ -217,6 +245,8 @@ GbtTorrent *gbt_session_add_magnet (GbtSession *self, const GbtMagnet *magnet,
  * gbt_session_remove_torrent:
  * @self: a #GbtSession
  * @torrent: a torrent of this session
+ *
+ * Takes @torrent off the session's torrent list.
  */
 GBT_AVAILABLE_IN_ALL
 void gbt_session_remove_torrent (GbtSession *self, GbtTorrent *torrent);

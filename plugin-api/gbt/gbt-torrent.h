@@ -56,9 +56,29 @@ typedef enum {
   GBT_TORRENT_STATE_FETCHING_METADATA,
 } GbtTorrentState;
 
+/**
+ * gbt_torrent_error_quark:
+ *
+ * Gets the #GQuark of the %GBT_TORRENT_ERROR error domain.
+ *
+ * Returns: the error domain
+ */
 GBT_AVAILABLE_IN_ALL
 GQuark gbt_torrent_error_quark (void);
 
+/**
+ * GbtTorrent:
+ *
+ * One torrent of a [class@Gbt.Session], made by
+ * [method@Gbt.Session.add_torrent] or [method@Gbt.Session.add_magnet]:
+ * [method@Gbt.Torrent.start] checks the data already on disk, then
+ * downloads and seeds; [method@Gbt.Torrent.stop_async] stops it.
+ *
+ * Its [property@Gbt.Torrent:state] is notified on each change; signals
+ * such as [signal@Gbt.Torrent::piece-verified] and
+ * [signal@Gbt.Torrent::finished] report progress.  All are emitted on the
+ * session's main context.
+ */
 #define GBT_TYPE_TORRENT (gbt_torrent_get_type ())
 GBT_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (GbtTorrent, gbt_torrent, GBT, TORRENT, GObject)
@@ -190,14 +210,46 @@ const char *gbt_torrent_get_name (GbtTorrent *self);
 GBT_AVAILABLE_IN_ALL
 GbtSession *gbt_torrent_get_session (GbtTorrent *self);
 
+/**
+ * gbt_torrent_get_n_pieces_have:
+ * @self: a #GbtTorrent
+ *
+ * Gets how many pieces are verified on disk.
+ *
+ * Returns: the number of verified pieces
+ */
 GBT_AVAILABLE_IN_ALL
 guint gbt_torrent_get_n_pieces_have (GbtTorrent *self);
+/**
+ * gbt_torrent_get_bytes_have:
+ * @self: a #GbtTorrent
+ *
+ * Gets how many bytes of verified pieces are on disk.
+ *
+ * Returns: the bytes of the verified pieces
+ */
 GBT_AVAILABLE_IN_ALL
 guint64 gbt_torrent_get_bytes_have (GbtTorrent *self);
-/* bytes of the pieces touching wanted files */
+/**
+ * gbt_torrent_get_bytes_wanted:
+ * @self: a #GbtTorrent
+ *
+ * Gets the size of what is to be downloaded: the bytes of the pieces
+ * touching wanted files.
+ *
+ * Returns: the wanted bytes
+ */
 GBT_AVAILABLE_IN_ALL
 guint64 gbt_torrent_get_bytes_wanted (GbtTorrent *self);
-/* payload bytes received of the blocks we asked for */
+/**
+ * gbt_torrent_get_downloaded:
+ * @self: a #GbtTorrent
+ *
+ * Gets the payload bytes received of the blocks we asked for, in this
+ * run (see also gbt_torrent_get_wasted()).
+ *
+ * Returns: the bytes downloaded
+ */
 GBT_AVAILABLE_IN_ALL
 guint64 gbt_torrent_get_downloaded (GbtTorrent *self);
 /**
@@ -212,13 +264,44 @@ guint64 gbt_torrent_get_downloaded (GbtTorrent *self);
  */
 GBT_AVAILABLE_IN_ALL
 guint64 gbt_torrent_get_wasted (GbtTorrent *self);
+/**
+ * gbt_torrent_get_uploaded:
+ * @self: a #GbtTorrent
+ *
+ * Gets the payload bytes sent to peers.
+ *
+ * Returns: the bytes uploaded
+ */
 GBT_AVAILABLE_IN_ALL
 guint64 gbt_torrent_get_uploaded (GbtTorrent *self);
-/* bytes per second, smoothed */
+/**
+ * gbt_torrent_get_download_rate:
+ * @self: a #GbtTorrent
+ *
+ * Gets the download rate, smoothed.
+ *
+ * Returns: bytes per second
+ */
 GBT_AVAILABLE_IN_ALL
 double gbt_torrent_get_download_rate (GbtTorrent *self);
+/**
+ * gbt_torrent_get_upload_rate:
+ * @self: a #GbtTorrent
+ *
+ * Gets the upload rate, smoothed.
+ *
+ * Returns: bytes per second
+ */
 GBT_AVAILABLE_IN_ALL
 double gbt_torrent_get_upload_rate (GbtTorrent *self);
+/**
+ * gbt_torrent_get_n_peers:
+ * @self: a #GbtTorrent
+ *
+ * Gets the number of connected peers.
+ *
+ * Returns: the number of peers
+ */
 GBT_AVAILABLE_IN_ALL
 guint gbt_torrent_get_n_peers (GbtTorrent *self);
 /**
@@ -278,6 +361,8 @@ void gbt_torrent_set_metadata_async (GbtTorrent *self, GBytes *info, GCancellabl
  * @self: a #GbtTorrent
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #GError
+ *
+ * Finishes gbt_torrent_set_metadata_async().
  *
  * Returns: %TRUE when the metadata was taken; %FALSE with @error set
  *   (%GBT_TORRENT_ERROR_METADATA) when it does not match the info-hash or

@@ -58,6 +58,8 @@ GType gbt_verify_result_get_type (void) G_GNUC_CONST;
  * gbt_verify_result_ref:
  * @result: a #GbtVerifyResult
  *
+ * Takes a reference on @result.
+ *
  * Returns: (transfer full): @result
  */
 GBT_AVAILABLE_IN_ALL
@@ -65,6 +67,8 @@ GbtVerifyResult *gbt_verify_result_ref (GbtVerifyResult *result);
 /**
  * gbt_verify_result_unref:
  * @result: (transfer full): a #GbtVerifyResult
+ *
+ * Drops a reference on @result, freeing it with the last.
  */
 GBT_AVAILABLE_IN_ALL
 void gbt_verify_result_unref (GbtVerifyResult *result);
