@@ -18,6 +18,7 @@
 #include "gbt-rate-limit.h"
 #include "gbt-session-private.h"
 #include "gbt-torrent-private.h"
+#include "gbt-context.h"
 
 #define DEFAULT_MAX_PEERS 50
 #define DEFAULT_BUFFER_LIMIT (24 * 1024 * 1024)
@@ -61,7 +62,7 @@ gbt_session_dispose (GObject *object)
 {
   GbtSession *self = GBT_SESSION (object);
 
-  g_clear_handle_id (&self->sweep_id, g_source_remove);
+  g_clear_handle_id (&self->sweep_id, gbt_source_remove);
   g_clear_object (&self->listener);
   if (self->handshaking)
     {
@@ -393,7 +394,7 @@ gbt_session_start (GbtSession *self, GError **error)
     }
   self->bound_port = bound ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound))
                            : self->listen_port;
-  self->sweep_id = g_timeout_add_seconds (2, sweep_cb, self);
+  self->sweep_id = gbt_timeout_add_seconds (2, sweep_cb, self);
   self->started = TRUE;
   return TRUE;
 }

@@ -31,6 +31,7 @@
 #include "gbt-torrent-internal.h"
 #include "gbt-torrent-private.h"
 #include "gbt-tracker-manager.h"
+#include "gbt-context.h"
 
 #define RESUME_SAVE_INTERVAL_S 30
 
@@ -121,7 +122,7 @@ gbt_torrent_dispose (GObject *object)
 {
   GbtTorrent *self = GBT_TORRENT (object);
 
-  g_clear_handle_id (&self->tick_id, g_source_remove);
+  g_clear_handle_id (&self->tick_id, gbt_source_remove);
   gbt_torrent_stop_sources (self);
   if (self->swarm)
     gbt_swarm_close_all (self->swarm);
@@ -809,7 +810,7 @@ void
 gbt_torrent_start_ticking (GbtTorrent *self)
 {
   if (self->tick_id == 0)
-    self->tick_id = g_timeout_add_seconds (1, tick_cb, self);
+    self->tick_id = gbt_timeout_add_seconds (1, tick_cb, self);
 }
 
 /* ---- start and stop ---- */
@@ -953,7 +954,7 @@ gbt_torrent_stop_async (GbtTorrent *self, GCancellable *cancellable, GAsyncReady
   self->stopping = TRUE;
   self->stop_running = TRUE;
   gbt_torrent_stop_sources (self);
-  g_clear_handle_id (&self->tick_id, g_source_remove);
+  g_clear_handle_id (&self->tick_id, gbt_source_remove);
   gbt_swarm_close_all (self->swarm);
   torrent_shutdown_disk (self);
   for (guint i = 0; self->trackers && i < self->trackers->len; i++)
