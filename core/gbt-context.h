@@ -57,13 +57,17 @@ gbt_timeout_add_seconds (guint interval_s, GSourceFunc func, gpointer data)
   return gbt_source_attach_here (g_timeout_source_new_seconds (interval_s), func, data);
 }
 
-/* g_source_remove() of an ID from the functions above; for
- * g_clear_handle_id (&id, gbt_source_remove) */
+/* g_source_remove() of an ID from the functions above, on the thread that
+ * added it; for g_clear_handle_id (&id, gbt_source_remove) */
 static inline void
 gbt_source_remove (guint id)
 {
   GSource *source = g_main_context_find_source_by_id (g_main_context_get_thread_default (), id);
 
+  /* an app that lets its session live on the global default context may
+   * drop the last reference to an object from another thread */
+  if (source == NULL)
+    source = g_main_context_find_source_by_id (NULL, id);
   if (source == NULL)
     {
       g_critical ("gbt: source %u is not on this thread's main context", id);
