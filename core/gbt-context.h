@@ -28,6 +28,7 @@ gbt_source_attach_here (GSource *source, GSourceFunc func, gpointer data)
   guint id;
 
   g_source_set_callback (source, func, data, NULL);
+  g_source_set_static_name (source, "gbt");
   id = g_source_attach (source, g_main_context_get_thread_default ());
   g_source_unref (source);
   return id;
@@ -59,15 +60,26 @@ gbt_timeout_add_seconds (guint interval_s, GSourceFunc func, gpointer data)
 
 /* g_source_remove() of an ID from the functions above, on the thread that
  * added it; for g_clear_handle_id (&id, gbt_source_remove) */
+static inline GSource *
+gbt_source_find (GMainContext *context, guint id)
+{
+  GSource *source = g_main_context_find_source_by_id (context, id);
+
+  /* IDs are per context: only one of ours */
+  return source != NULL && g_strcmp0 (g_source_get_name (source), "gbt") == 0 ? source : NULL;
+}
+
+/* g_source_remove() of an ID from the functions above, on the thread that
+ * added it; for g_clear_handle_id (&id, gbt_source_remove) */
 static inline void
 gbt_source_remove (guint id)
 {
-  GSource *source = g_main_context_find_source_by_id (g_main_context_get_thread_default (), id);
+  GSource *source = gbt_source_find (g_main_context_get_thread_default (), id);
 
   /* an app that lets its session live on the global default context may
    * drop the last reference to an object from another thread */
   if (source == NULL)
-    source = g_main_context_find_source_by_id (NULL, id);
+    source = gbt_source_find (NULL, id);
   if (source == NULL)
     {
       g_critical ("gbt: source %u is not on this thread's main context", id);
