@@ -40,7 +40,10 @@ typedef struct {
   gboolean seeder_seeding;
   gboolean leecher_finished;
   guint n_stopped;
+  guint default_sources_running; /* on the default context mid-download */
 } Fixture;
+
+static guint count_default_context_sources (void);
 
 /* every handler: on the engine thread, owning its context */
 static void
@@ -191,6 +194,8 @@ engine_thread (gpointer data)
   g_ptr_array_add (addrs, g_inet_socket_address_new (lo, gbt_session_get_listen_port (seeder)));
   gbt_torrent_add_peers (lt, addrs, "test");
   wait_for (f, &f->leecher_finished, 60000, "the download between the two sessions");
+  /* the torrents' timers, idles and peer sockets are all live now */
+  f->default_sources_running = count_default_context_sources ();
 
   g_assert_cmpuint (gbt_torrent_get_n_pieces_have (lt), ==, gbt_metainfo_get_n_pieces (f->mi));
   g_assert_cmpuint (f->n_piece_verified, ==, gbt_metainfo_get_n_pieces (f->mi));
@@ -260,6 +265,7 @@ test_session_on_thread (void)
   g_assert_cmpuint (f.n_items_changed, >=, 1);
   g_assert_cmpuint (f.n_notify, >=, 1);
   g_assert_cmpuint (f.n_stopped, ==, 2);
+  g_assert_cmpuint (f.default_sources_running, ==, before);
   g_assert_cmpuint (count_default_context_sources (), ==, before);
 
   {
