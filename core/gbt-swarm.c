@@ -20,6 +20,7 @@
 #include "gbt-choker.h"
 #include "gbt-ltep.h"
 #include "gbt-swarm-private.h"
+#include "gbt-context.h"
 
 
 static void swarm_request (GbtSwarm *self, SwarmPeer *rec);
@@ -153,7 +154,7 @@ void
 gbt_swarm_kick (GbtSwarm *self)
 {
   if (self->kick_id == 0)
-    self->kick_id = g_idle_add (kick_cb, self);
+    self->kick_id = gbt_idle_add (kick_cb, self);
 }
 
 /* ---- life ---- */
@@ -198,8 +199,8 @@ gbt_swarm_close_all (GbtSwarm *self)
   self->n_connecting = 0;
   FOR_LIVE (self, i, rec)
     gbt_peer_close (rec->peer, NULL);
-  g_clear_handle_id (&self->reap_id, g_source_remove);
-  g_clear_handle_id (&self->kick_id, g_source_remove);
+  g_clear_handle_id (&self->reap_id, gbt_source_remove);
+  g_clear_handle_id (&self->kick_id, gbt_source_remove);
   g_ptr_array_set_size (self->peers, 0);
   g_queue_clear_full (&self->piece_cache, gbt_swarm_cached_piece_free);
   /* no peer, no traffic: the rates say so at once, not after a decay the
@@ -474,7 +475,7 @@ on_closed (GbtPeer *peer, const GError *reason, gpointer data)
         }
     }
   if (self->reap_id == 0)
-    self->reap_id = g_idle_add (reap_cb, self);
+    self->reap_id = gbt_idle_add (reap_cb, self);
   gbt_swarm_kick (self);
 }
 

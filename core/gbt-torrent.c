@@ -33,6 +33,7 @@
 #include "gbt-torrent-internal.h"
 #include "gbt-torrent-private.h"
 #include "gbt-tracker-manager.h"
+#include "gbt-context.h"
 
 #define RESUME_SAVE_INTERVAL_S 30
 
@@ -125,7 +126,7 @@ gbt_torrent_dispose (GObject *object)
 {
   GbtTorrent *self = GBT_TORRENT (object);
 
-  g_clear_handle_id (&self->tick_id, g_source_remove);
+  g_clear_handle_id (&self->tick_id, gbt_source_remove);
   gbt_torrent_stop_sources (self);
   if (self->swarm)
     gbt_swarm_close_all (self->swarm);
@@ -175,6 +176,8 @@ gbt_torrent_class_init (GbtTorrentClass *klass)
    * GbtTorrent::piece-verified:
    * @self: the torrent
    * @piece: the index of a piece that passed its hash and is on disk
+   *
+   * A piece was verified: downloaded and its hash checked, then written.
    */
   signals[SIGNAL_PIECE_VERIFIED] = g_signal_new ("piece-verified", G_TYPE_FROM_CLASS (klass),
                                                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -191,6 +194,9 @@ gbt_torrent_class_init (GbtTorrentClass *klass)
    * GbtTorrent::peer-banned:
    * @self: the torrent
    * @address: the IP address banned for sending data that failed hash checks
+   *
+   * A peer's address is banned from this torrent: it sent data of pieces
+   * that failed their hash check.
    */
   signals[SIGNAL_PEER_BANNED] = g_signal_new ("peer-banned", G_TYPE_FROM_CLASS (klass),
                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -214,6 +220,8 @@ gbt_torrent_class_init (GbtTorrentClass *klass)
    * GbtTorrent::hash-failed:
    * @self: the torrent
    * @piece: a piece whose assembled data did not match its hash
+   *
+   * A downloaded piece failed its hash check; it is downloaded again.
    */
   signals[SIGNAL_HASH_FAILED] = g_signal_new ("hash-failed", G_TYPE_FROM_CLASS (klass),
                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -808,7 +816,7 @@ void
 gbt_torrent_start_ticking (GbtTorrent *self)
 {
   if (self->tick_id == 0)
-    self->tick_id = g_timeout_add_seconds (1, tick_cb, self);
+    self->tick_id = gbt_timeout_add_seconds (1, tick_cb, self);
 }
 
 /* ---- start and stop ---- */
@@ -927,7 +935,7 @@ gbt_torrent_detach (GbtTorrent *self)
     }
   rd = self->metainfo ? resume_snapshot_cb (self) : NULL;
   self->stopping = TRUE;
-  g_clear_handle_id (&self->tick_id, g_source_remove);
+  g_clear_handle_id (&self->tick_id, gbt_source_remove);
   gbt_torrent_stop_sources (self);
   self->session = NULL;
   gbt_swarm_close_all (self->swarm);
@@ -1026,7 +1034,7 @@ gbt_torrent_stop_async (GbtTorrent *self, GCancellable *cancellable, GAsyncReady
   self->stopping = TRUE;
   self->stop_running = TRUE;
   gbt_torrent_stop_sources (self);
-  g_clear_handle_id (&self->tick_id, g_source_remove);
+  g_clear_handle_id (&self->tick_id, gbt_source_remove);
   gbt_swarm_close_all (self->swarm);
   torrent_shutdown_disk (self);
   for (guint i = 0; self->trackers && i < self->trackers->len; i++)

@@ -11,7 +11,7 @@ G_BEGIN_DECLS
 
 #define GBT_TORRENT_ERROR (gbt_torrent_error_quark ())
 /**
- * GbtTorrentErrorEnum:
+ * GbtTorrentError:
  * @GBT_TORRENT_ERROR_FAILED: any other failure
  * @GBT_TORRENT_ERROR_STORAGE: reading or writing the files failed
  * @GBT_TORRENT_ERROR_NO_TRACKER_PLUGIN: no plugin handles a tracker's URL scheme
@@ -27,7 +27,13 @@ typedef enum {
   GBT_TORRENT_ERROR_NO_TRACKER_PLUGIN,
   GBT_TORRENT_ERROR_NO_PEERS,
   GBT_TORRENT_ERROR_METADATA,
-} GbtTorrentErrorEnum;
+} GbtTorrentError;
+
+#ifndef __GI_SCANNER__
+/* The name before 0.2 (the type is GbtTorrentError, as GLib's GFooError). */
+typedef GbtTorrentError GbtTorrentErrorEnum;
+#define GBT_TYPE_TORRENT_ERROR_ENUM (gbt_torrent_error_get_type ())
+#endif
 
 /**
  * GbtTorrentState:
@@ -50,9 +56,29 @@ typedef enum {
   GBT_TORRENT_STATE_FETCHING_METADATA,
 } GbtTorrentState;
 
+/**
+ * gbt_torrent_error_quark:
+ *
+ * Gets the #GQuark of the %GBT_TORRENT_ERROR error domain.
+ *
+ * Returns: the error domain
+ */
 GBT_AVAILABLE_IN_ALL
 GQuark gbt_torrent_error_quark (void);
 
+/**
+ * GbtTorrent:
+ *
+ * One torrent of a [class@Gbt.Session], made by
+ * [method@Gbt.Session.add_torrent] or [method@Gbt.Session.add_magnet]:
+ * [method@Gbt.Torrent.start] checks the data already on disk, then
+ * downloads and seeds; [method@Gbt.Torrent.stop_async] stops it.
+ *
+ * Its [property@Gbt.Torrent:state] is notified on each change; signals
+ * such as [signal@Gbt.Torrent::piece-verified] and
+ * [signal@Gbt.Torrent::finished] report progress.  All are emitted on the
+ * session's main context.
+ */
 #define GBT_TYPE_TORRENT (gbt_torrent_get_type ())
 GBT_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (GbtTorrent, gbt_torrent, GBT, TORRENT, GObject)
@@ -106,6 +132,8 @@ void gbt_torrent_stop_async (GbtTorrent *self, GCancellable *cancellable,
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #GError
  *
+ * Finishes the operation started with gbt_torrent_stop_async().
+ *
  * Returns: %TRUE once stopped
  */
 GBT_AVAILABLE_IN_ALL
@@ -115,6 +143,8 @@ gboolean gbt_torrent_stop_finish (GbtTorrent *self, GAsyncResult *result, GError
  * gbt_torrent_get_state:
  * @self: a #GbtTorrent
  *
+ * Gets the value of #GbtTorrent:state.
+ *
  * Returns: the value of #GbtTorrent:state
  */
 GBT_AVAILABLE_IN_ALL
@@ -122,6 +152,8 @@ GbtTorrentState gbt_torrent_get_state (GbtTorrent *self);
 /**
  * gbt_torrent_get_error:
  * @self: a #GbtTorrent
+ *
+ * Gets the error that put the torrent in %GBT_TORRENT_STATE_ERROR.
  *
  * Returns: (nullable) (transfer none): the error that put the torrent in
  *   %GBT_TORRENT_STATE_ERROR
@@ -132,6 +164,8 @@ const GError *gbt_torrent_get_error (GbtTorrent *self);
  * gbt_torrent_get_info_hash:
  * @self: a #GbtTorrent
  *
+ * Gets the 20-byte info-hash.
+ *
  * Returns: (array fixed-size=20) (transfer none): the 20-byte info-hash
  */
 GBT_AVAILABLE_IN_ALL
@@ -139,6 +173,8 @@ const guint8 *gbt_torrent_get_info_hash (GbtTorrent *self);
 /**
  * gbt_torrent_get_metainfo:
  * @self: a #GbtTorrent
+ *
+ * Gets the metainfo, %NULL before the metadata arrives (magnet).
  *
  * Returns: (nullable) (transfer none): the metainfo, %NULL before the
  *   metadata arrives (magnet)
@@ -149,6 +185,8 @@ GbtMetainfo *gbt_torrent_get_metainfo (GbtTorrent *self);
  * gbt_torrent_has_metadata:
  * @self: a #GbtTorrent
  *
+ * Checks whether the info dictionary is known.
+ *
  * Returns: whether the info dictionary is known
  */
 GBT_AVAILABLE_IN_ALL
@@ -156,6 +194,8 @@ gboolean gbt_torrent_has_metadata (GbtTorrent *self);
 /**
  * gbt_torrent_get_name:
  * @self: a #GbtTorrent
+ *
+ * Gets the (sanitised) torrent name.
  *
  * Returns: (nullable): the (sanitised) torrent name
  */
@@ -165,37 +205,105 @@ const char *gbt_torrent_get_name (GbtTorrent *self);
  * gbt_torrent_get_session:
  * @self: a #GbtTorrent
  *
+ * Gets the session the torrent belongs to.
+ *
  * Returns: (transfer none): the session the torrent belongs to
  */
 GBT_AVAILABLE_IN_ALL
 GbtSession *gbt_torrent_get_session (GbtTorrent *self);
 
+/**
+ * gbt_torrent_get_n_pieces_have:
+ * @self: a #GbtTorrent
+ *
+ * Gets how many pieces are verified on disk.
+ *
+ * Returns: the number of verified pieces
+ */
 GBT_AVAILABLE_IN_ALL
 guint gbt_torrent_get_n_pieces_have (GbtTorrent *self);
+/**
+ * gbt_torrent_get_bytes_have:
+ * @self: a #GbtTorrent
+ *
+ * Gets how many bytes of verified pieces are on disk.
+ *
+ * Returns: the bytes of the verified pieces
+ */
 GBT_AVAILABLE_IN_ALL
 guint64 gbt_torrent_get_bytes_have (GbtTorrent *self);
-/* bytes of the pieces touching wanted files */
+/**
+ * gbt_torrent_get_bytes_wanted:
+ * @self: a #GbtTorrent
+ *
+ * Gets the size of what is to be downloaded: the bytes of the pieces
+ * touching wanted files.
+ *
+ * Returns: the wanted bytes
+ */
 GBT_AVAILABLE_IN_ALL
 guint64 gbt_torrent_get_bytes_wanted (GbtTorrent *self);
-/* payload bytes received of the blocks we asked for */
+/**
+ * gbt_torrent_get_downloaded:
+ * @self: a #GbtTorrent
+ *
+ * Gets the payload bytes received of the blocks we asked for, in this
+ * run (see also gbt_torrent_get_wasted()).
+ *
+ * Returns: the bytes downloaded
+ */
 GBT_AVAILABLE_IN_ALL
 guint64 gbt_torrent_get_downloaded (GbtTorrent *self);
 /**
  * gbt_torrent_get_wasted:
  * @self: a torrent
  *
+ * Gets payload bytes received that were of no use: blocks nobody asked for,
+ * duplicates, and blocks of pieces we already had.
+ *
  * Returns: payload bytes received that were of no use: blocks nobody asked
  *   for, duplicates, and blocks of pieces we already had
  */
 GBT_AVAILABLE_IN_ALL
 guint64 gbt_torrent_get_wasted (GbtTorrent *self);
+/**
+ * gbt_torrent_get_uploaded:
+ * @self: a #GbtTorrent
+ *
+ * Gets the payload bytes sent to peers.
+ *
+ * Returns: the bytes uploaded
+ */
 GBT_AVAILABLE_IN_ALL
 guint64 gbt_torrent_get_uploaded (GbtTorrent *self);
-/* bytes per second, smoothed */
+/**
+ * gbt_torrent_get_download_rate:
+ * @self: a #GbtTorrent
+ *
+ * Gets the download rate, smoothed.
+ *
+ * Returns: bytes per second
+ */
 GBT_AVAILABLE_IN_ALL
 double gbt_torrent_get_download_rate (GbtTorrent *self);
+/**
+ * gbt_torrent_get_upload_rate:
+ * @self: a #GbtTorrent
+ *
+ * Gets the upload rate, smoothed.
+ *
+ * Returns: bytes per second
+ */
 GBT_AVAILABLE_IN_ALL
 double gbt_torrent_get_upload_rate (GbtTorrent *self);
+/**
+ * gbt_torrent_get_n_peers:
+ * @self: a #GbtTorrent
+ *
+ * Gets the number of connected peers.
+ *
+ * Returns: the number of peers
+ */
 GBT_AVAILABLE_IN_ALL
 guint gbt_torrent_get_n_peers (GbtTorrent *self);
 /**
@@ -255,6 +363,8 @@ void gbt_torrent_set_metadata_async (GbtTorrent *self, GBytes *info, GCancellabl
  * @self: a #GbtTorrent
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #GError
+ *
+ * Finishes gbt_torrent_set_metadata_async().
  *
  * Returns: %TRUE when the metadata was taken; %FALSE with @error set
  *   (%GBT_TORRENT_ERROR_METADATA) when it does not match the info-hash or

@@ -167,7 +167,7 @@ def case_session_dropped(tap, Gbt, GLib, Gio):
         err = torrent.props.error
         tap.ok(got and detached and state_after == Gbt.TorrentState.STOPPED
                and torrent.props.state == Gbt.TorrentState.ERROR and err is not None
-               and err.matches(Gbt.Torrent.error_quark(), Gbt.TorrentError.FAILED),
+               and err.matches(Gbt.torrent_error_quark(), Gbt.TorrentError.FAILED),
                "dropping the session stops and detaches a torrent the app holds; start() "
                "then fails with TorrentError.FAILED",
                "had data %r, detached %r, state after %r, now %r, error %r"
@@ -203,7 +203,7 @@ def case_remove_readd(tap, Gbt, GLib, Gio):
         removed = run_until(GLib, lambda: results, 30)
         gone = not os.path.exists(os.path.join(out, info.name))
         tap.ok(removed and results == [True] and gone and early is not None
-               and early.matches(Gbt.Session.error_quark(), Gbt.SessionError.DUPLICATE_TORRENT)
+               and early.matches(Gbt.session_error_quark(), Gbt.SessionError.DUPLICATE_TORRENT)
                and session.get_torrents().get_n_items() == 0,
                "remove_torrent_async(DELETE_DATA): refused re-add until done, files gone",
                "results %r, gone %r, early %r" % (results, gone, early))
