@@ -297,6 +297,8 @@ void gbt_session_remove_torrent_async (GbtSession *self, GbtTorrent *torrent, Gb
  * @result: the result given to the callback
  * @error: return location for a #GError
  *
+ * Finishes gbt_session_remove_torrent_async().
+ *
  * Returns: %TRUE when the torrent is removed and its files deleted as
  *   asked; %FALSE with @error when a file could not be deleted (the
  *   torrent is removed all the same)
@@ -308,6 +310,8 @@ gboolean gbt_session_remove_torrent_finish (GbtSession *self, GAsyncResult *resu
  * gbt_session_get_download_rate:
  * @self: a #GbtSession
  *
+ * Gets the download rate summed over the torrents.
+ *
  * Returns: #GbtSession:download-rate, the sum over its torrents in bytes
  *   per second
  */
@@ -317,6 +321,8 @@ double gbt_session_get_download_rate (GbtSession *self);
  * gbt_session_get_upload_rate:
  * @self: a #GbtSession
  *
+ * Gets the upload rate summed over the torrents.
+ *
  * Returns: #GbtSession:upload-rate, in bytes per second
  */
 GBT_AVAILABLE_IN_ALL
@@ -324,6 +330,8 @@ double gbt_session_get_upload_rate (GbtSession *self);
 /**
  * gbt_session_get_downloaded:
  * @self: a #GbtSession
+ *
+ * Gets the payload bytes received in this session.
  *
  * Returns: #GbtSession:downloaded: payload bytes received since the session
  *   was created, by every torrent it had
@@ -334,6 +342,8 @@ guint64 gbt_session_get_downloaded (GbtSession *self);
  * gbt_session_get_uploaded:
  * @self: a #GbtSession
  *
+ * Gets the payload bytes sent in this session.
+ *
  * Returns: #GbtSession:uploaded: payload bytes sent since the session was
  *   created
  */
@@ -343,6 +353,8 @@ guint64 gbt_session_get_uploaded (GbtSession *self);
  * gbt_session_get_download_limit:
  * @self: a #GbtSession
  *
+ * Gets the global download limit.
+ *
  * Returns: the global download limit in bytes per second, 0 for none
  */
 GBT_AVAILABLE_IN_ALL
@@ -351,6 +363,8 @@ guint64 gbt_session_get_download_limit (GbtSession *self);
  * gbt_session_get_upload_limit:
  * @self: a #GbtSession
  *
+ * Gets the global upload limit.
+ *
  * Returns: the global upload limit in bytes per second, 0 for none
  */
 GBT_AVAILABLE_IN_ALL
@@ -358,6 +372,8 @@ guint64 gbt_session_get_upload_limit (GbtSession *self);
 /**
  * gbt_session_get_max_peers_per_torrent:
  * @self: a #GbtSession
+ *
+ * Gets the default connection limit of a torrent.
  *
  * Returns: #GbtSession:max-peers-per-torrent
  */
@@ -384,6 +400,8 @@ void gbt_session_set_state_directory (GbtSession *self, const char *path);
 /**
  * gbt_session_get_state_directory:
  * @self: a #GbtSession
+ *
+ * Gets the state directory.
  *
  * Returns: (type filename) (nullable) (transfer none): #GbtSession:state-directory
  */

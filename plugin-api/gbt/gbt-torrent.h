@@ -377,6 +377,8 @@ gboolean gbt_torrent_set_metadata_finish (GbtTorrent *self, GAsyncResult *result
  * gbt_torrent_get_progress:
  * @self: a #GbtTorrent
  *
+ * Gets the share of the wanted bytes that is verified.
+ *
  * Returns: #GbtTorrent:progress, the share of the wanted bytes verified
  */
 GBT_AVAILABLE_IN_ALL
@@ -385,6 +387,8 @@ double gbt_torrent_get_progress (GbtTorrent *self);
  * gbt_torrent_get_ratio:
  * @self: a #GbtTorrent
  *
+ * Gets the share ratio.
+ *
  * Returns: #GbtTorrent:ratio
  */
 GBT_AVAILABLE_IN_ALL
@@ -392,6 +396,8 @@ double gbt_torrent_get_ratio (GbtTorrent *self);
 /**
  * gbt_torrent_get_eta:
  * @self: a #GbtTorrent
+ *
+ * Estimates the time left to download what is wanted.
  *
  * Returns: #GbtTorrent:eta: seconds left at the current rate, 0 when
  *   seeding, -1 when unknown
@@ -402,6 +408,8 @@ gint64 gbt_torrent_get_eta (GbtTorrent *self);
  * gbt_torrent_get_n_seeders:
  * @self: a #GbtTorrent
  *
+ * Counts the connected seeders.
+ *
  * Returns: the connected peers that have every piece
  */
 GBT_AVAILABLE_IN_ALL
@@ -409,6 +417,8 @@ guint gbt_torrent_get_n_seeders (GbtTorrent *self);
 /**
  * gbt_torrent_get_download_dir:
  * @self: a #GbtTorrent
+ *
+ * Gets the torrent's download directory.
  *
  * Returns: (transfer none): the directory the files are stored under
  */
@@ -418,6 +428,8 @@ const char *gbt_torrent_get_download_dir (GbtTorrent *self);
  * gbt_torrent_dup_info_hash_hex:
  * @self: a #GbtTorrent
  *
+ * Gets the torrent's info-hash in hexadecimal.
+ *
  * Returns: (transfer full): the info-hash as 40 lowercase hex digits
  */
 GBT_AVAILABLE_IN_ALL
@@ -425,6 +437,8 @@ char *gbt_torrent_dup_info_hash_hex (GbtTorrent *self);
 /**
  * gbt_torrent_get_added_time:
  * @self: a #GbtTorrent
+ *
+ * Gets when the torrent was first added.
  *
  * Returns: #GbtTorrent:added-time, in seconds since the Unix epoch
  */
@@ -447,6 +461,8 @@ void gbt_torrent_set_rate_limits (GbtTorrent *self, guint64 up_bytes_per_second,
  * gbt_torrent_get_download_limit:
  * @self: a #GbtTorrent
  *
+ * Gets the torrent's own download limit.
+ *
  * Returns: #GbtTorrent:download-limit in bytes per second, 0 for none
  */
 GBT_AVAILABLE_IN_ALL
@@ -454,6 +470,8 @@ guint64 gbt_torrent_get_download_limit (GbtTorrent *self);
 /**
  * gbt_torrent_get_upload_limit:
  * @self: a #GbtTorrent
+ *
+ * Gets the torrent's own upload limit.
  *
  * Returns: #GbtTorrent:upload-limit in bytes per second, 0 for none
  */
@@ -471,6 +489,8 @@ void gbt_torrent_set_max_peers (GbtTorrent *self, guint max_peers);
 /**
  * gbt_torrent_get_max_peers:
  * @self: a #GbtTorrent
+ *
+ * Gets the torrent's own connection limit.
  *
  * Returns: #GbtTorrent:max-peers (0: the session's)
  */
@@ -491,6 +511,8 @@ void gbt_torrent_set_seed_limits (GbtTorrent *self, double ratio, guint seconds)
  * gbt_torrent_get_seed_ratio_limit:
  * @self: a #GbtTorrent
  *
+ * Gets the ratio at which seeding stops.
+ *
  * Returns: #GbtTorrent:seed-ratio-limit (0: none)
  */
 GBT_AVAILABLE_IN_ALL
@@ -498,6 +520,8 @@ double gbt_torrent_get_seed_ratio_limit (GbtTorrent *self);
 /**
  * gbt_torrent_get_seed_time_limit:
  * @self: a #GbtTorrent
+ *
+ * Gets the seeding time after which seeding stops.
  *
  * Returns: #GbtTorrent:seed-time-limit in seconds (0: none)
  */
@@ -515,6 +539,8 @@ void gbt_torrent_set_sequential (GbtTorrent *self, gboolean sequential);
 /**
  * gbt_torrent_get_sequential:
  * @self: a #GbtTorrent
+ *
+ * Tells whether new pieces are fetched in order.
  *
  * Returns: #GbtTorrent:sequential
  */

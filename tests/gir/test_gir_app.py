@@ -257,7 +257,7 @@ def case_state_directory(tap, Gbt, GLib, Gio):
 
 
 CASES = [case_properties, case_session_dropped, case_remove_readd, case_state_directory]
-PLAN = 5 + 1 + 2 + 1
+PLAN = 5 + 1 + 2 + 1 + 1
 
 
 def main():
