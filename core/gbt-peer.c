@@ -14,6 +14,7 @@
 #include "gbt-peer-flood.h"
 #include "gbt-peer-internal.h"
 #include "gbt-rate-limit.h"
+#include "gbt-context.h"
 
 #define READ_CHUNK (256 * 1024)
 #define MAX_READ_PER_DISPATCH (4 * 1024 * 1024)
@@ -55,7 +56,7 @@ peer_timer_new (gint64 wait_us, GSourceFunc func, GbtPeer *peer)
 {
   GSource *src = g_timeout_source_new ((guint) MAX ((wait_us + 999) / 1000, 1));
   g_source_set_callback (src, func, peer, NULL);
-  g_source_attach (src, NULL);
+  g_source_attach (src, g_main_context_get_thread_default ());
   return src;
 }
 static gboolean peer_readable_cb (GObject *stream, gpointer user_data);
@@ -299,7 +300,7 @@ peer_flush (GbtPeer *peer)
                   peer->out_source = g_pollable_output_stream_create_source (peer->out, NULL);
                   g_source_set_callback (peer->out_source, G_SOURCE_FUNC (peer_writable_cb), peer,
                                          NULL);
-                  g_source_attach (peer->out_source, NULL);
+                  g_source_attach (peer->out_source, g_main_context_get_thread_default ());
                 }
               break;
             }
@@ -342,7 +343,7 @@ peer_queue_flush (GbtPeer *peer)
       peer->out_source = g_idle_source_new ();
       g_source_set_priority (peer->out_source, G_PRIORITY_DEFAULT);
       g_source_set_callback (peer->out_source, flush_idle_cb, peer, NULL);
-      g_source_attach (peer->out_source, NULL);
+      g_source_attach (peer->out_source, g_main_context_get_thread_default ());
     }
 }
 
@@ -912,7 +913,7 @@ peer_attach_reader (GbtPeer *peer)
 {
   peer->in_source = g_pollable_input_stream_create_source (peer->in, NULL);
   g_source_set_callback (peer->in_source, G_SOURCE_FUNC (peer_readable_cb), peer, NULL);
-  g_source_attach (peer->in_source, NULL);
+  g_source_attach (peer->in_source, g_main_context_get_thread_default ());
 }
 
 static gboolean

@@ -316,6 +316,15 @@ gbt_picker_set_priority (GbtPicker *picker, guint piece, guint priority)
   candidate_enter (picker, piece);
 }
 
+guint
+gbt_picker_get_priority (GbtPicker *picker, guint piece)
+{
+  g_return_val_if_fail (picker != NULL, 0);
+  g_return_val_if_fail (piece < picker->n_pieces, 0);
+
+  return picker->pieces[piece].priority;
+}
+
 void
 gbt_picker_set_have (GbtPicker *picker, guint piece)
 {

@@ -20,6 +20,7 @@
 #include "gbt-session-private.h"
 #include "gbt-torrent-private.h"
 #include "gbt-session-state.h"
+#include "gbt-context.h"
 
 #define DEFAULT_MAX_PEERS 50
 #define DEFAULT_BUFFER_LIMIT (24 * 1024 * 1024)
@@ -86,14 +87,7 @@ gbt_session_dispose (GObject *object)
 {
   GbtSession *self = GBT_SESSION (object);
 
-  if (self->sweep_id)
-    {
-      GSource *sweep = g_main_context_find_source_by_id (g_main_context_get_thread_default (),
-                                                         self->sweep_id);
-      if (sweep)
-        g_source_destroy (sweep);
-      self->sweep_id = 0;
-    }
+  g_clear_handle_id (&self->sweep_id, gbt_source_remove);
   if (self->stats_source)
     {
       g_source_destroy (self->stats_source);
@@ -743,12 +737,7 @@ gbt_session_start (GbtSession *self, GError **error)
     }
   self->bound_port = bound ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound))
                            : self->listen_port;
-  {
-    GSource *sweep = g_timeout_source_new_seconds (2);
-    g_source_set_callback (sweep, sweep_cb, self, NULL);
-    self->sweep_id = g_source_attach (sweep, g_main_context_get_thread_default ());
-    g_source_unref (sweep);
-  }
+  self->sweep_id = gbt_timeout_add_seconds (2, sweep_cb, self);
   self->stats_source = g_timeout_source_new_seconds (1);
   g_source_set_callback (self->stats_source, stats_cb, self, NULL);
   g_source_attach (self->stats_source, g_main_context_get_thread_default ());

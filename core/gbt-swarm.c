@@ -20,6 +20,7 @@
 #include "gbt-choker.h"
 #include "gbt-ltep.h"
 #include "gbt-swarm-private.h"
+#include "gbt-context.h"
 
 
 static void swarm_request (GbtSwarm *self, SwarmPeer *rec);
@@ -153,7 +154,7 @@ void
 gbt_swarm_kick (GbtSwarm *self)
 {
   if (self->kick_id == 0)
-    self->kick_id = g_idle_add (kick_cb, self);
+    self->kick_id = gbt_idle_add (kick_cb, self);
 }
 
 /* ---- life ---- */
@@ -198,8 +199,8 @@ gbt_swarm_close_all (GbtSwarm *self)
   self->n_connecting = 0;
   FOR_LIVE (self, i, rec)
     gbt_peer_close (rec->peer, NULL);
-  g_clear_handle_id (&self->reap_id, g_source_remove);
-  g_clear_handle_id (&self->kick_id, g_source_remove);
+  g_clear_handle_id (&self->reap_id, gbt_source_remove);
+  g_clear_handle_id (&self->kick_id, gbt_source_remove);
   g_ptr_array_set_size (self->peers, 0);
   g_queue_clear_full (&self->piece_cache, gbt_swarm_cached_piece_free);
   /* no peer, no traffic: the rates say so at once, not after a decay the
@@ -483,7 +484,7 @@ on_closed (GbtPeer *peer, const GError *reason, gpointer data)
         }
     }
   if (self->reap_id == 0)
-    self->reap_id = g_idle_add (reap_cb, self);
+    self->reap_id = gbt_idle_add (reap_cb, self);
   gbt_swarm_kick (self);
   /* last: the torrent's model tells the app, which may do anything */
   if (rec->ready && self->ops->peer_closed)
@@ -873,6 +874,50 @@ gbt_swarm_finished (GbtSwarm *self)
       if (gbt_peer_is_seed (rec->peer))
         gbt_peer_close (rec->peer, NULL);
     }
+}
+
+void
+gbt_swarm_cancel_unwanted (GbtSwarm *self)
+{
+  if (self->picker == NULL)
+    return;
+  FOR_LIVE (self, i, rec)
+    {
+      guint k = 0;
+
+      while (k < rec->requests->len)
+        {
+          GbtBlock b = g_array_index (rec->requests, GbtBlock, k);
+
+          if (gbt_picker_get_priority (self->picker, b.piece) > 0)
+            {
+              k++;
+              continue;
+            }
+          g_array_remove_index (rec->requests, k);
+          gbt_picker_unrequest (self->picker, &b);
+          /* it may be on the wire already: not held against the peer */
+          rec->may_still_come += b.length;
+          gbt_peer_send_cancel (rec->peer, &b);
+        }
+    }
+}
+
+void
+gbt_swarm_wants_more (GbtSwarm *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->candidates);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Candidate *c = value;
+      if (c->state == CAND_IDLE)
+        c->next_try_us = 0;
+    }
+  gbt_swarm_update_interest (self);
+  gbt_swarm_connect_more (self);
 }
 
 /* ---- questions ---- */

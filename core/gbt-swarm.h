@@ -134,6 +134,14 @@ G_GNUC_INTERNAL void gbt_swarm_kick (GbtSwarm *swarm);
 /* new wanted pieces (files selected): interest is recomputed */
 G_GNUC_INTERNAL void gbt_swarm_update_interest (GbtSwarm *swarm);
 
+/* pieces stopped being wanted (files skipped): the requests out for them
+ * are cancelled */
+G_GNUC_INTERNAL void gbt_swarm_cancel_unwanted (GbtSwarm *swarm);
+
+/* seeding, then more is wanted: the seeds closed at the finish (and every
+ * waiting candidate) are dialled again now, not after their backoff */
+G_GNUC_INTERNAL void gbt_swarm_wants_more (GbtSwarm *swarm);
+
 /* questions */
 G_GNUC_INTERNAL guint gbt_swarm_get_n_peers (GbtSwarm *swarm);
 /* connected peers in order; (transfer container) refs not taken */

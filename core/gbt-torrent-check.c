@@ -46,6 +46,7 @@ verify_done_cb (const GbtBitfield *have, const GError *error, gpointer user_data
 {
   GbtTorrent *self = user_data;
   g_autoptr(GTask) task = NULL;
+  gboolean emit;
 
   if (error)
     {
@@ -53,12 +54,16 @@ verify_done_cb (const GbtBitfield *have, const GError *error, gpointer user_data
                                        "cannot check existing data: %s", error->message));
       return;
     }
-  for (guint i = 0; i < have->n_bits; i++)
+  emit = gbt_torrent_piece_verified_wanted (self);
+  for (guint i = 0; have->n_set > 0 && i < have->n_bits; i++)
     if (gbt_bitfield_get (have, i))
       {
         gbt_bitfield_set (&self->have, i, TRUE);
         gbt_picker_set_have (self->picker, i);
         gbt_torrent_count_have (self, i);
+        /* so an app can build per-file progress after a restart */
+        if (emit)
+          gbt_torrent_emit_piece_verified (self, i);
       }
   g_debug ("[%s] %u of %u pieces already on disk", gbt_torrent_get_name (self), self->have.n_set,
            self->have.n_bits);
@@ -165,6 +170,7 @@ resume_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   GbtTorrent *self = GBT_TORRENT (source);
   g_autoptr(GError) error = NULL;
   LoadResult *r = g_task_propagate_pointer (G_TASK (result), &error);
+  gboolean emit;
 
   if (self->stopping || self->disk_io == NULL || GPOINTER_TO_UINT (user_data) != self->run)
     {
@@ -182,12 +188,15 @@ resume_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       gbt_disk_io_verify (self->disk_io, NULL, NULL, verify_done_cb, self);
       return;
     }
+  emit = gbt_torrent_piece_verified_wanted (self);
   for (guint i = 0; i < r->trusted.n_bits; i++)
     if (gbt_bitfield_get (&r->trusted, i))
       {
         gbt_bitfield_set (&self->have, i, TRUE);
         gbt_picker_set_have (self->picker, i);
         gbt_torrent_count_have (self, i);
+        if (emit)
+          gbt_torrent_emit_piece_verified (self, i);
       }
   self->active_seconds = r->data->active_seconds;
   /* lifetime counters: earlier processes' totals, read once per torrent

@@ -115,6 +115,21 @@ struct _GbtTorrent {
   gint64 added_time;                    /* unix seconds */
   GbtTorrentShown shown;
 
+  /* files part (gbt-torrent-files.c): the files model, priorities, bytes had */
+  GListStore *files; /* GbtFile, filled once the metainfo is known */
+  guint8 *file_prio; /* GbtFilePriority, one per file */
+  guint8 *file_live; /* the file's pieces count as wanted now */
+  guint8 *file_stored; /* what the storage was last told: wanted or not */
+  guint64 *file_have; /* bytes of each file in verified pieces */
+  GArray *files_dirty; /* indexes whose file_have changed since the last flush */
+  GbtBitfield files_dirty_set;
+  GArray *files_pending; /* files whose storage must follow their priority (guint) */
+  gboolean files_sync_running; /* a batch of storage changes on a worker */
+  gboolean files_sync_again; /* priorities changed meanwhile */
+  gboolean completed_sent; /* this run told the trackers "completed" (once: a
+                              * torrent finished again after more files were
+                              * wanted is not a second snatch) */
+
   /* peers-trackers: the models (gbt-torrent-models.c) */
   GListStore *peers_model; /* GbtPeerInfo of the ready peers */
   GHashTable *peer_infos; /* GbtPeer* -> its GbtPeerInfo (held by the store) */
@@ -155,6 +170,28 @@ G_GNUC_INTERNAL GbtRateLimit *gbt_torrent_get_rate_limit (GbtTorrent *self, gboo
 G_GNUC_INTERNAL guint gbt_torrent_get_effective_max_peers (GbtTorrent *self);
 /* a setting changed: the session's state is saved again */
 G_GNUC_INTERNAL void gbt_torrent_settings_changed (GbtTorrent *self);
+
+/* what is wanted changed (file priorities): requests for pieces no longer
+ * wanted are cancelled, DOWNLOADING <-> SEEDING */
+G_GNUC_INTERNAL void gbt_torrent_wanted_changed (GbtTorrent *self);
+G_GNUC_INTERNAL void gbt_torrent_emit_piece_verified (GbtTorrent *self, guint piece);
+/* whether piece-verified has handlers (the check emits it only then) */
+G_GNUC_INTERNAL gboolean gbt_torrent_piece_verified_wanted (GbtTorrent *self);
+
+/* gbt-torrent-files.c */
+G_GNUC_INTERNAL void gbt_torrent_files_init (GbtTorrent *self);
+G_GNUC_INTERNAL void gbt_torrent_files_publish (GbtTorrent *self);
+G_GNUC_INTERNAL void gbt_torrent_files_dispose (GbtTorrent *self);
+G_GNUC_INTERNAL void gbt_torrent_files_finalize (GbtTorrent *self);
+/* picker priorities, the want bitfield, bytes wanted and had, from the
+ * file priorities */
+G_GNUC_INTERNAL void gbt_torrent_files_apply_want (GbtTorrent *self);
+/* a verified piece counts for the files it overlaps */
+G_GNUC_INTERNAL void gbt_torrent_files_count_piece (GbtTorrent *self, guint piece);
+G_GNUC_INTERNAL void gbt_torrent_files_reset_have (GbtTorrent *self);
+/* the files' bytes-have and progress notified, for those that changed */
+G_GNUC_INTERNAL void gbt_torrent_files_flush (GbtTorrent *self);
+G_GNUC_INTERNAL void gbt_torrent_files_went_live (GbtTorrent *self);
 
 /* gbt-torrent-sources.c: a tracker added to / removed from running managers */
 G_GNUC_INTERNAL gboolean gbt_torrent_trackers_add (GbtTorrent *self, const char *url, guint tier,

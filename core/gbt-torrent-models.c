@@ -448,6 +448,7 @@ gbt_torrent_models_trackers_changed (gpointer data)
     return;
   context = g_main_context_ref_thread_default ();
   self->trackers_refresh = g_idle_source_new ();
+  g_source_set_static_name (self->trackers_refresh, "gbt");
   g_source_set_callback (self->trackers_refresh, refresh_trackers_cb, self, NULL);
   g_source_attach (self->trackers_refresh, context);
 }

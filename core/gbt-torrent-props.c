@@ -12,6 +12,7 @@
 #include <math.h>
 
 #include <gbt/gbt-enum-types.h>
+#include <gbt/gbt-file.h>
 #include <gbt/gbt-session.h>
 #include <gbt/gbt-torrent.h>
 
@@ -635,6 +636,21 @@ gbt_torrent_install_properties (GObjectClass *object_class)
 void
 gbt_torrent_save_extra_state (GbtTorrent *self, GKeyFile *kf, const char *group)
 {
+  guint n = self->metainfo ? gbt_metainfo_get_n_files (self->metainfo) : 0;
+  g_autofree int *prio = NULL;
+  gboolean all_normal = TRUE;
+
+  if (n == 0)
+    return;
+  prio = g_new (int, n);
+  for (guint i = 0; i < n; i++)
+    {
+      prio[i] = (int) gbt_torrent_get_file_priority (self, i);
+      all_normal = all_normal && prio[i] == GBT_FILE_PRIORITY_NORMAL;
+    }
+  /* the usual case says nothing: a 10,000-file torrent costs no line */
+  if (!all_normal)
+    g_key_file_set_integer_list (kf, group, "file-priorities", prio, n);
 }
 
 void
@@ -665,4 +681,16 @@ gbt_torrent_load_state (GbtTorrent *self, GKeyFile *kf, const char *group)
                                (guint) MIN (g_key_file_get_uint64 (kf, group, "seed-time-limit", NULL),
                                             G_MAXUINT));
   gbt_torrent_set_sequential (self, g_key_file_get_boolean (kf, group, "sequential", NULL));
+  if (self->metainfo)
+    {
+      gsize n = 0;
+      g_autofree int *prio = g_key_file_get_integer_list (kf, group, "file-priorities", &n, NULL);
+
+      /* a list for another file count is not this torrent's: ignored */
+      if (prio && n == gbt_metainfo_get_n_files (self->metainfo))
+        for (guint i = 0; i < n; i++)
+          if (prio[i] >= GBT_FILE_PRIORITY_SKIP && prio[i] <= GBT_FILE_PRIORITY_HIGH
+              && prio[i] != GBT_FILE_PRIORITY_NORMAL)
+            gbt_torrent_set_file_priority (self, i, (GbtFilePriority) prio[i]);
+    }
 }

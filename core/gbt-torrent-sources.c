@@ -80,6 +80,14 @@ tiers_for_family (GPtrArray *tiers, GSocketFamily family)
   return out;
 }
 
+/* locals may hold NULL (let the OS pick): g_object_unref (NULL) is a critical */
+static void
+unref_nullable (gpointer object)
+{
+  if (object != NULL)
+    g_object_unref (object);
+}
+
 static gboolean
 tiers_have_urls (GPtrArray *tiers)
 {
@@ -104,7 +112,7 @@ gboolean
 gbt_torrent_start_trackers (GbtTorrent *self, GPtrArray *tiers, GError **error)
 {
   GInetAddress *bind = gbt_session_get_bind_inet_address (self->session);
-  g_autoptr(GPtrArray) locals = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) locals = g_ptr_array_new_with_free_func (unref_nullable);
   guint32 key = g_random_int ();
 
   if (bind != NULL)

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <gbt/gbt-enum-types.h>
+#include <gbt/gbt-file.h>
 #include <gbt/gbt-peer.h>
 #include <gbt/gbt-peer-source.h>
 #include <gbt/gbt-plugin-registry.h>
@@ -32,6 +33,7 @@
 #include "gbt-torrent-internal.h"
 #include "gbt-torrent-private.h"
 #include "gbt-tracker-manager.h"
+#include "gbt-context.h"
 
 #define RESUME_SAVE_INTERVAL_S 30
 
@@ -65,6 +67,7 @@ gbt_torrent_set_state (GbtTorrent *self, GbtTorrentState state)
   gbt_swarm_set_state (self->swarm, state);
   if (state != GBT_TORRENT_STATE_SEEDING)
     self->seeding_seconds = 0;
+  gbt_torrent_files_flush (self);
   g_object_freeze_notify (G_OBJECT (self));
   gbt_torrent_notify (self, GBT_TORRENT_PROP_STATE);
   gbt_torrent_update_stats (self);
@@ -88,6 +91,19 @@ gbt_torrent_count_have (GbtTorrent *self, guint piece)
 {
   if (gbt_bitfield_get (&self->want, piece))
     self->bytes_have += gbt_metainfo_get_piece_size (self->metainfo, piece);
+  gbt_torrent_files_count_piece (self, piece);
+}
+
+void
+gbt_torrent_emit_piece_verified (GbtTorrent *self, guint piece)
+{
+  g_signal_emit (self, signals[SIGNAL_PIECE_VERIFIED], 0, piece);
+}
+
+gboolean
+gbt_torrent_piece_verified_wanted (GbtTorrent *self)
+{
+  return g_signal_has_handler_pending (self, signals[SIGNAL_PIECE_VERIFIED], 0, TRUE);
 }
 
 void
@@ -110,13 +126,14 @@ gbt_torrent_dispose (GObject *object)
 {
   GbtTorrent *self = GBT_TORRENT (object);
 
-  g_clear_handle_id (&self->tick_id, g_source_remove);
+  g_clear_handle_id (&self->tick_id, gbt_source_remove);
   gbt_torrent_stop_sources (self);
   if (self->swarm)
     gbt_swarm_close_all (self->swarm);
   gbt_torrent_models_dispose (self);
   torrent_shutdown_disk (self);
   g_clear_pointer (&self->trackers, g_ptr_array_unref);
+  gbt_torrent_files_dispose (self);
   G_OBJECT_CLASS (gbt_torrent_parent_class)->dispose (object);
 }
 
@@ -137,6 +154,7 @@ gbt_torrent_finalize (GObject *object)
   g_clear_error (&self->error);
   g_clear_pointer (&self->metainfo, gbt_metainfo_unref);
   g_clear_pointer (&self->magnet, gbt_magnet_free);
+  gbt_torrent_files_finalize (self);
   g_free (self->magnet_name);
   g_free (self->download_dir);
   g_free (self->resume_path);
@@ -160,6 +178,8 @@ gbt_torrent_class_init (GbtTorrentClass *klass)
    * GbtTorrent::piece-verified:
    * @self: the torrent
    * @piece: the index of a piece that passed its hash and is on disk
+   *
+   * A piece was verified: downloaded and its hash checked, then written.
    */
   signals[SIGNAL_PIECE_VERIFIED] = g_signal_new ("piece-verified", G_TYPE_FROM_CLASS (klass),
                                                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -176,6 +196,9 @@ gbt_torrent_class_init (GbtTorrentClass *klass)
    * GbtTorrent::peer-banned:
    * @self: the torrent
    * @address: the IP address banned for sending data that failed hash checks
+   *
+   * A peer's address is banned from this torrent: it sent data of pieces
+   * that failed their hash check.
    */
   signals[SIGNAL_PEER_BANNED] = g_signal_new ("peer-banned", G_TYPE_FROM_CLASS (klass),
                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -199,6 +222,8 @@ gbt_torrent_class_init (GbtTorrentClass *klass)
    * GbtTorrent::hash-failed:
    * @self: the torrent
    * @piece: a piece whose assembled data did not match its hash
+   *
+   * A downloaded piece failed its hash check; it is downloaded again.
    */
   signals[SIGNAL_HASH_FAILED] = g_signal_new ("hash-failed", G_TYPE_FROM_CLASS (klass),
                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -238,20 +263,6 @@ gbt_torrent_init (GbtTorrent *self)
   gbt_torrent_models_init (self);
 }
 
-/* the picker's priorities and the bytes wanted, from self->want */
-static void
-torrent_apply_want (GbtTorrent *self)
-{
-  self->bytes_wanted = 0;
-  for (guint p = 0; p < self->want.n_bits; p++)
-    {
-      gboolean w = gbt_bitfield_get (&self->want, p);
-      gbt_picker_set_priority (self->picker, p, w ? 1 : 0);
-      if (w)
-        self->bytes_wanted += gbt_metainfo_get_piece_size (self->metainfo, p);
-    }
-}
-
 /* a picker that knows no piece, for the pieces wanted */
 static void
 torrent_new_picker (GbtTorrent *self)
@@ -261,7 +272,7 @@ torrent_new_picker (GbtTorrent *self)
                                  gbt_metainfo_get_piece_length (self->metainfo),
                                  gbt_metainfo_get_total_size (self->metainfo));
   gbt_picker_set_sequential (self->picker, self->sequential);
-  torrent_apply_want (self);
+  gbt_torrent_files_apply_want (self);
   gbt_swarm_set_picker (self->swarm, self->picker);
 }
 
@@ -309,6 +320,7 @@ gbt_torrent_take_metainfo (GbtTorrent *self, GbtMetainfo *metainfo)
   gbt_bitfield_init (&self->have, n);
   gbt_bitfield_init (&self->want, n);
   gbt_bitfield_set_all (&self->want);
+  gbt_torrent_files_init (self);
   torrent_new_picker (self);
   self->limits.n_pieces = n;
   self->limits.piece_length = gbt_metainfo_get_piece_length (metainfo);
@@ -320,6 +332,7 @@ gbt_torrent_take_metainfo (GbtTorrent *self, GbtMetainfo *metainfo)
   gbt_storage_set_parts_path (self->storage, parts);
   self->assembler = gbt_assembler_new (gbt_metainfo_get_piece_length (metainfo), piece_size_cb, self);
   gbt_resume_saver_set_storage (self->saver, metainfo, self->storage);
+  gbt_torrent_files_publish (self);
 }
 
 static GbtTorrent *
@@ -370,41 +383,6 @@ gbt_torrent_new_from_magnet (GbtSession *session, const GbtMagnet *magnet,
   self->limits.max_message_len = 1024 * 1024 + 64;
   gbt_torrent_models_fill_trackers (self);
   return self;
-}
-
-void
-gbt_torrent_set_files_wanted (GbtTorrent *self, const gboolean *wanted, guint n_files)
-{
-  GbtMetainfo *mi;
-  guint n_pieces;
-  guint32 plen;
-  gboolean all = TRUE;
-
-  g_return_if_fail (GBT_IS_TORRENT (self));
-  /* before the start, or a magnet's from metadata-received */
-  g_return_if_fail (self->metainfo != NULL && self->disk_io == NULL);
-  mi = self->metainfo;
-  g_return_if_fail (n_files == gbt_metainfo_get_n_files (mi));
-
-  n_pieces = gbt_metainfo_get_n_pieces (mi);
-  plen = gbt_metainfo_get_piece_length (mi);
-  for (guint i = 0; i < n_files; i++)
-    all = all && wanted[i];
-  gbt_storage_set_wanted (self->storage, wanted);
-
-  /* a piece is wanted when any of its bytes belong to a wanted file */
-  gbt_bitfield_clear (&self->want);
-  gbt_bitfield_init (&self->want, n_pieces);
-  for (guint i = 0; i < n_files; i++)
-    {
-      const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
-      if (!wanted[i] || f->length == 0 || (f->attr & GBT_FILE_ATTR_PAD))
-        continue;
-      for (guint64 p = f->offset / plen; p <= (f->offset + f->length - 1) / plen && p < n_pieces; p++)
-        gbt_bitfield_set (&self->want, (guint) p, TRUE);
-    }
-  torrent_apply_want (self);
-  gbt_swarm_update_interest (self->swarm);
 }
 
 /* ---- accessors ---- */
@@ -713,10 +691,48 @@ torrent_check_finished (GbtTorrent *self)
   self->finished_emitted = TRUE;
   gbt_torrent_set_state (self, GBT_TORRENT_STATE_SEEDING);
   gbt_swarm_finished (self->swarm);
-  for (guint i = 0; self->trackers && i < self->trackers->len; i++)
+  for (guint i = 0; !self->completed_sent && self->trackers && i < self->trackers->len; i++)
     gbt_tracker_manager_completed (g_ptr_array_index (self->trackers, i));
+  self->completed_sent = TRUE;
   gbt_resume_saver_save (self->saver, NULL, NULL);
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
+}
+
+void
+gbt_torrent_wanted_changed (GbtTorrent *self)
+{
+  if ((self->state != GBT_TORRENT_STATE_DOWNLOADING && self->state != GBT_TORRENT_STATE_SEEDING)
+      || self->stopping)
+    return;
+  gbt_swarm_cancel_unwanted (self->swarm);
+  /* pieces half gathered that nobody will finish now: their memory back
+   * (a piece wanted again starts over) */
+  if (self->assembler)
+    {
+      g_autoptr(GArray) partial = gbt_assembler_dup_pieces (self->assembler);
+
+      for (guint i = 0; i < partial->len; i++)
+        {
+          guint piece = g_array_index (partial, guint, i);
+          if (gbt_picker_get_priority (self->picker, piece) == 0)
+            {
+              gbt_assembler_drop (self->assembler, piece);
+              gbt_picker_piece_failed (self->picker, piece);
+            }
+        }
+    }
+  if (gbt_picker_is_done (self->picker))
+    torrent_check_finished (self);
+  else if (self->state == GBT_TORRENT_STATE_SEEDING)
+    {
+      /* more is wanted: download it, and say finished again after */
+      self->finished_emitted = FALSE;
+      gbt_torrent_set_state (self, GBT_TORRENT_STATE_DOWNLOADING);
+      gbt_swarm_wants_more (self->swarm);
+    }
+  if (self->state == GBT_TORRENT_STATE_DOWNLOADING)
+    gbt_swarm_update_interest (self->swarm);
+  gbt_swarm_kick (self->swarm);
 }
 
 static void
@@ -787,6 +803,7 @@ tick_cb (gpointer user_data)
 
   self->ticks++;
   gbt_swarm_tick (self->swarm);
+  gbt_torrent_files_flush (self);
   gbt_torrent_models_tick (self);
   self->active_seconds++;
   gbt_torrent_update_stats (self);
@@ -807,7 +824,7 @@ void
 gbt_torrent_start_ticking (GbtTorrent *self)
 {
   if (self->tick_id == 0)
-    self->tick_id = g_timeout_add_seconds (1, tick_cb, self);
+    self->tick_id = gbt_timeout_add_seconds (1, tick_cb, self);
 }
 
 /* ---- start and stop ---- */
@@ -846,6 +863,7 @@ gbt_torrent_go_live (GbtTorrent *self)
     }
   gbt_torrent_start_sources (self);
   gbt_swarm_went_live (self->swarm);
+  gbt_torrent_files_went_live (self);
 
   if (self->state == GBT_TORRENT_STATE_SEEDING && !self->finished_emitted)
     {
@@ -865,11 +883,13 @@ torrent_reset_for_restart (GbtTorrent *self)
   g_clear_pointer (&self->trackers, g_ptr_array_unref);
   g_clear_error (&self->error);
   self->finished_emitted = FALSE;
+  self->completed_sent = FALSE;
   if (self->metainfo == NULL)
     return;
   gbt_bitfield_clear (&self->have);
   gbt_bitfield_init (&self->have, gbt_metainfo_get_n_pieces (self->metainfo));
   self->bytes_have = 0;
+  gbt_torrent_files_reset_have (self);
   self->resume_saved_have = 0;
   gbt_assembler_clear (self->assembler);
   torrent_new_picker (self);
@@ -921,7 +941,7 @@ gbt_torrent_detach (GbtTorrent *self)
     }
   rd = self->metainfo ? resume_snapshot_cb (self) : NULL;
   self->stopping = TRUE;
-  g_clear_handle_id (&self->tick_id, g_source_remove);
+  g_clear_handle_id (&self->tick_id, gbt_source_remove);
   gbt_torrent_stop_sources (self);
   self->session = NULL;
   gbt_swarm_close_all (self->swarm);
@@ -1022,7 +1042,7 @@ gbt_torrent_stop_async (GbtTorrent *self, GCancellable *cancellable, GAsyncReady
   self->stopping = TRUE;
   self->stop_running = TRUE;
   gbt_torrent_stop_sources (self);
-  g_clear_handle_id (&self->tick_id, g_source_remove);
+  g_clear_handle_id (&self->tick_id, gbt_source_remove);
   gbt_swarm_close_all (self->swarm);
   torrent_shutdown_disk (self);
   for (guint i = 0; self->trackers && i < self->trackers->len; i++)

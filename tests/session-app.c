@@ -425,6 +425,7 @@ test_state_directory (void)
   gbt_torrent_set_max_peers (lt, 7);
   gbt_torrent_set_seed_limits (lt, 2.5, 3600);
   gbt_test_wait_until (finished, 60000);
+  gbt_torrent_set_file_priority (lt, 1, GBT_FILE_PRIORITY_HIGH);
   g_assert_true (finished);
   added = gbt_torrent_get_added_time (lt);
   downloaded = gbt_torrent_get_downloaded (lt);
@@ -456,6 +457,8 @@ test_state_directory (void)
   g_assert_cmpfloat (gbt_torrent_get_seed_ratio_limit (back), ==, 2.5);
   g_assert_cmpuint (gbt_torrent_get_seed_time_limit (back), ==, 3600);
   g_assert_cmpint (gbt_torrent_get_added_time (back), ==, added);
+  g_assert_cmpint (gbt_torrent_get_file_priority (back, 0), ==, GBT_FILE_PRIORITY_NORMAL);
+  g_assert_cmpint (gbt_torrent_get_file_priority (back, 1), ==, GBT_FILE_PRIORITY_HIGH);
   /* it was running: it runs again, seeding from the resume data */
   gbt_test_wait_until (gbt_torrent_get_state (back) == GBT_TORRENT_STATE_SEEDING, 20000);
   g_assert_cmpint (gbt_torrent_get_state (back), ==, GBT_TORRENT_STATE_SEEDING);

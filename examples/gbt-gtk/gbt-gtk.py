@@ -1016,7 +1016,7 @@ def make_app_class():
             try:
                 add(what)
             except GLib.Error as e:
-                if e.matches(Gbt.Session.error_quark(), Gbt.SessionError.DUPLICATE_TORRENT):
+                if e.matches(Gbt.session_error_quark(), Gbt.SessionError.DUPLICATE_TORRENT):
                     say("already have %s" % what)
                 else:
                     say("cannot add %s: %s" % (what, e.message))

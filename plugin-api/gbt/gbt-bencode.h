@@ -25,7 +25,12 @@ typedef enum {
   GBT_BENCODE_ERROR_TOO_DEEP,
   GBT_BENCODE_ERROR_TOO_LARGE,
   GBT_BENCODE_ERROR_TRAILING_DATA,
-} GbtBencodeErrorEnum;
+} GbtBencodeError;
+
+#ifndef __GI_SCANNER__
+/* The name before 0.2 (the type is GbtBencodeError, as GLib's GFooError). */
+typedef GbtBencodeError GbtBencodeErrorEnum;
+#endif
 
 typedef enum {
   GBT_BENCODE_NONE = 0,

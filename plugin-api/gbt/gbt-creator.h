@@ -13,7 +13,7 @@ G_BEGIN_DECLS
 #define GBT_CREATOR_ERROR (gbt_creator_error_quark ())
 
 /**
- * GbtCreatorErrorEnum:
+ * GbtCreatorError:
  * @GBT_CREATOR_ERROR_FAILED: any other failure
  * @GBT_CREATOR_ERROR_NOT_FOUND: the path does not exist
  * @GBT_CREATOR_ERROR_UNSUPPORTED: neither a regular file nor a directory
@@ -33,8 +33,21 @@ typedef enum {
   GBT_CREATOR_ERROR_IO,
   GBT_CREATOR_ERROR_CHANGED,
   GBT_CREATOR_ERROR_BAD_OPTION,
-} GbtCreatorErrorEnum;
+} GbtCreatorError;
 
+#ifndef __GI_SCANNER__
+/* The name before 0.2 (the type is GbtCreatorError, as GLib's GFooError). */
+typedef GbtCreatorError GbtCreatorErrorEnum;
+#define GBT_TYPE_CREATOR_ERROR_ENUM (gbt_creator_error_get_type ())
+#endif
+
+/**
+ * gbt_creator_error_quark:
+ *
+ * Gets the #GQuark of the %GBT_CREATOR_ERROR error domain.
+ *
+ * Returns: the error domain
+ */
 GBT_AVAILABLE_IN_ALL
 GQuark gbt_creator_error_quark (void);
 
@@ -51,6 +64,15 @@ GQuark gbt_creator_error_quark (void);
  */
 #define GBT_CREATOR_MAX_PIECE_LENGTH (16 * 1024 * 1024)
 
+/**
+ * GbtCreator:
+ *
+ * Makes a .torrent file (BitTorrent v1) from a file or a directory:
+ * [ctor@Gbt.Creator.new] scans the path, the setters choose trackers, web
+ * seeds, name, piece length and flags, and
+ * [method@Gbt.Creator.create_async] hashes the data on worker threads,
+ * emitting [signal@Gbt.Creator::progress] on the caller's main context.
+ */
 #define GBT_TYPE_CREATOR (gbt_creator_get_type ())
 GBT_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (GbtCreator, gbt_creator, GBT, CREATOR, GObject)
@@ -76,6 +98,8 @@ GbtCreator *gbt_creator_new (const char *path, GError **error);
  * gbt_creator_is_multi_file:
  * @self: a #GbtCreator
  *
+ * Checks whether the torrent has a file list (@path was a directory).
+ *
  * Returns: whether the torrent has a file list (@path was a directory)
  */
 GBT_AVAILABLE_IN_ALL
@@ -83,6 +107,8 @@ gboolean gbt_creator_is_multi_file (GbtCreator *self);
 /**
  * gbt_creator_get_n_files:
  * @self: a #GbtCreator
+ *
+ * Gets the number of files found.
  *
  * Returns: the number of files found
  */
@@ -92,6 +118,9 @@ guint gbt_creator_get_n_files (GbtCreator *self);
  * gbt_creator_get_file_path:
  * @self: a #GbtCreator
  * @index: a file index, below gbt_creator_get_n_files()
+ *
+ * Gets the file's path relative to the torrent root, '/'-separated (the base
+ * name for a single file).
  *
  * Returns: the file's path relative to the torrent root, '/'-separated (the
  *   base name for a single file)
@@ -103,6 +132,8 @@ const char *gbt_creator_get_file_path (GbtCreator *self, guint index);
  * @self: a #GbtCreator
  * @index: a file index, below gbt_creator_get_n_files()
  *
+ * Gets the file's size in bytes, as scanned.
+ *
  * Returns: the file's size in bytes, as scanned
  */
 GBT_AVAILABLE_IN_ALL
@@ -111,6 +142,8 @@ guint64 gbt_creator_get_file_length (GbtCreator *self, guint index);
  * gbt_creator_get_total_size:
  * @self: a #GbtCreator
  *
+ * Gets the size of all files, in bytes.
+ *
  * Returns: the size of all files, in bytes
  */
 GBT_AVAILABLE_IN_ALL
@@ -118,6 +151,8 @@ guint64 gbt_creator_get_total_size (GbtCreator *self);
 /**
  * gbt_creator_get_name:
  * @self: a #GbtCreator
+ *
+ * Gets the torrent's name.
  *
  * Returns: the torrent's name
  */
@@ -144,6 +179,8 @@ gboolean gbt_creator_add_tier (GbtCreator *self, const char *const *urls, GError
  * @url: an HTTP(S) URL (BEP 19)
  * @error: return location for a #GError
  *
+ * Adds a BEP 19 web seed ("url-list").
+ *
  * Returns: %TRUE, or %FALSE with %GBT_CREATOR_ERROR_BAD_OPTION
  */
 GBT_AVAILABLE_IN_ALL
@@ -154,6 +191,8 @@ gboolean gbt_creator_add_web_seed (GbtCreator *self, const char *url, GError **e
  * @name: the torrent's name: not empty, no '/', not "." or ".."
  * @error: return location for a #GError
  *
+ * Sets the torrent's name (by default the base name of the path).
+ *
  * Returns: %TRUE, or %FALSE with %GBT_CREATOR_ERROR_BAD_OPTION
  */
 GBT_AVAILABLE_IN_ALL
@@ -162,6 +201,8 @@ gboolean gbt_creator_set_name (GbtCreator *self, const char *name, GError **erro
  * gbt_creator_set_comment:
  * @self: a #GbtCreator
  * @comment: (nullable): a comment, or %NULL for none
+ *
+ * Sets the torrent's comment.
  */
 GBT_AVAILABLE_IN_ALL
 void gbt_creator_set_comment (GbtCreator *self, const char *comment);
@@ -169,6 +210,8 @@ void gbt_creator_set_comment (GbtCreator *self, const char *comment);
  * gbt_creator_set_private:
  * @self: a #GbtCreator
  * @is_private: whether to set the private flag (BEP 27)
+ *
+ * Sets or clears the private flag (BEP 27: peers only from trackers).
  */
 GBT_AVAILABLE_IN_ALL
 void gbt_creator_set_private (GbtCreator *self, gboolean is_private);
@@ -185,6 +228,9 @@ void gbt_creator_set_created_by (GbtCreator *self, const char *created_by);
  * gbt_creator_set_creation_date:
  * @self: a #GbtCreator
  * @date: seconds since the epoch; negative (the default) leaves it out
+ *
+ * Sets the creation date.  Left out, the same input gives
+ * byte-identical torrents.
  */
 GBT_AVAILABLE_IN_ALL
 void gbt_creator_set_creation_date (GbtCreator *self, gint64 date);
@@ -195,6 +241,8 @@ void gbt_creator_set_creation_date (GbtCreator *self, gint64 date);
  *   %GBT_CREATOR_MIN_PIECE_LENGTH to %GBT_CREATOR_MAX_PIECE_LENGTH
  * @error: return location for a #GError
  *
+ * Sets the piece length.
+ *
  * Returns: %TRUE, or %FALSE with %GBT_CREATOR_ERROR_BAD_OPTION
  */
 GBT_AVAILABLE_IN_ALL
@@ -202,6 +250,8 @@ gboolean gbt_creator_set_piece_length (GbtCreator *self, guint32 length, GError 
 /**
  * gbt_creator_get_piece_length:
  * @self: a #GbtCreator
+ *
+ * Gets the piece length that will be used (the automatic one if unset).
  *
  * Returns: the piece length that will be used (the automatic one if unset)
  */
@@ -211,6 +261,8 @@ guint32 gbt_creator_get_piece_length (GbtCreator *self);
  * gbt_creator_set_n_threads:
  * @self: a #GbtCreator
  * @n_threads: hashing threads; 0 (the default) for one per core
+ *
+ * Sets how many threads hash the data.
  */
 GBT_AVAILABLE_IN_ALL
 void gbt_creator_set_n_threads (GbtCreator *self, guint n_threads);
@@ -261,6 +313,8 @@ void gbt_creator_create_async (GbtCreator *self, GCancellable *cancellable,
  * @self: a #GbtCreator
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #GError
+ *
+ * Finishes the operation started with gbt_creator_create_async().
  *
  * Returns: (transfer full): the bencoded torrent (keys sorted), or %NULL
  *   with @error set

@@ -11,7 +11,7 @@ G_BEGIN_DECLS
 #define GBT_MAGNET_ERROR (gbt_magnet_error_quark ())
 
 /**
- * GbtMagnetErrorEnum:
+ * GbtMagnetError:
  * @GBT_MAGNET_ERROR_FAILED: any other failure
  * @GBT_MAGNET_ERROR_NOT_MAGNET: not a magnet: URI
  * @GBT_MAGNET_ERROR_NO_INFO_HASH: no xt=urn:btih:
@@ -27,7 +27,12 @@ typedef enum {
   GBT_MAGNET_ERROR_NO_INFO_HASH, /* no xt=urn:btih: */
   GBT_MAGNET_ERROR_BAD_INFO_HASH,
   GBT_MAGNET_ERROR_BAD_PARAMETER, /* bad escaping, bad x.pe or so */
-} GbtMagnetErrorEnum;
+} GbtMagnetError;
+
+#ifndef __GI_SCANNER__
+/* The name before 0.2 (the type is GbtMagnetError, as GLib's GFooError). */
+typedef GbtMagnetError GbtMagnetErrorEnum;
+#endif
 
 /**
  * GbtMagnet:
@@ -49,12 +54,22 @@ typedef struct {
   gpointer reserved[4];
 } GbtMagnet;
 
+/**
+ * gbt_magnet_error_quark:
+ *
+ * Gets the #GQuark of the %GBT_MAGNET_ERROR error domain.
+ *
+ * Returns: the error domain
+ */
 GBT_AVAILABLE_IN_ALL
 GQuark gbt_magnet_error_quark (void);
 /**
  * gbt_magnet_parse:
  * @uri: a magnet: URI
  * @error: return location for a #GError
+ *
+ * Parses a magnet link (BEP 9): its info-hash ("xt", hex or base32),
+ * display name, trackers and peers.
  *
  * Returns: (transfer full): the parsed URI, to free with gbt_magnet_free()
  */
@@ -63,12 +78,16 @@ GbtMagnet *gbt_magnet_parse (const char *uri, GError **error);
 /**
  * gbt_magnet_free:
  * @magnet: (transfer full): a #GbtMagnet
+ *
+ * Frees a #GbtMagnet.
  */
 GBT_AVAILABLE_IN_ALL
 void gbt_magnet_free (GbtMagnet *magnet);
 /**
  * gbt_magnet_copy:
  * @magnet: a #GbtMagnet
+ *
+ * Copies a #GbtMagnet.
  *
  * Returns: (transfer full): a deep copy
  */

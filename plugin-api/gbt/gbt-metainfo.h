@@ -18,7 +18,7 @@ G_BEGIN_DECLS
 #define GBT_METAINFO_ERROR (gbt_metainfo_error_quark ())
 
 /**
- * GbtMetainfoErrorEnum:
+ * GbtMetainfoError:
  * @GBT_METAINFO_ERROR_FAILED: any other failure
  * @GBT_METAINFO_ERROR_BENCODE: not valid bencode (the message has the byte offset)
  * @GBT_METAINFO_ERROR_MISSING_FIELD: a required field is absent
@@ -39,7 +39,12 @@ typedef enum {
   GBT_METAINFO_ERROR_BAD_PIECES,     /* piece length / pieces / total size inconsistent */
   GBT_METAINFO_ERROR_UNSAFE_PATH,    /* a path that cannot be made safe */
   GBT_METAINFO_ERROR_INFO_HASH,      /* info dictionary does not match the expected hash */
-} GbtMetainfoErrorEnum;
+} GbtMetainfoError;
+
+#ifndef __GI_SCANNER__
+/* The name before 0.2 (the type is GbtMetainfoError, as GLib's GFooError). */
+typedef GbtMetainfoError GbtMetainfoErrorEnum;
+#endif
 
 /**
  * GbtFileAttr:
@@ -91,6 +96,13 @@ typedef struct _GbtMetainfo GbtMetainfo;
 GBT_AVAILABLE_IN_ALL
 GType gbt_metainfo_get_type (void);
 
+/**
+ * gbt_metainfo_error_quark:
+ *
+ * Gets the #GQuark of the %GBT_METAINFO_ERROR error domain.
+ *
+ * Returns: the error domain
+ */
 GBT_AVAILABLE_IN_ALL
 GQuark gbt_metainfo_error_quark (void);
 
@@ -98,6 +110,8 @@ GQuark gbt_metainfo_error_quark (void);
  * gbt_metainfo_new_from_bytes:
  * @bytes: the contents of a .torrent file
  * @error: return location for a #GError
+ *
+ * Parses the contents of a .torrent file (BitTorrent v1 and hybrid).
  *
  * Returns: (transfer full): the metainfo, or %NULL with @error set
  */
@@ -107,6 +121,8 @@ GbtMetainfo *gbt_metainfo_new_from_bytes (GBytes *bytes, GError **error);
  * gbt_metainfo_new_from_file:
  * @path: (type filename): a .torrent file
  * @error: return location for a #GError
+ *
+ * Reads and parses a .torrent file.
  *
  * Returns: (transfer full): the metainfo, or %NULL with @error set
  */
@@ -118,6 +134,9 @@ GbtMetainfo *gbt_metainfo_new_from_file (const char *path, GError **error);
  * @info_hash: (array fixed-size=20): the info-hash it must match
  * @error: return location for a #GError
  *
+ * Makes a metainfo from a bare info dictionary, as a magnet link's
+ * metadata arrives (BEP 9); it must hash to @info_hash.
+ *
  * Returns: (transfer full): the metainfo, or %NULL with @error set
  */
 GBT_AVAILABLE_IN_ALL
@@ -127,6 +146,8 @@ GbtMetainfo *gbt_metainfo_new_from_info (GBytes *info, const guint8 info_hash[20
  * gbt_metainfo_ref:
  * @mi: a #GbtMetainfo
  *
+ * Takes a reference on @mi.
+ *
  * Returns: (transfer full): @mi
  */
 GBT_AVAILABLE_IN_ALL
@@ -134,6 +155,8 @@ GbtMetainfo *gbt_metainfo_ref (GbtMetainfo *mi);
 /**
  * gbt_metainfo_unref:
  * @mi: (transfer full): a #GbtMetainfo
+ *
+ * Drops a reference on @mi, freeing it with the last.
  */
 GBT_AVAILABLE_IN_ALL
 void gbt_metainfo_unref (GbtMetainfo *mi);
@@ -141,6 +164,8 @@ void gbt_metainfo_unref (GbtMetainfo *mi);
 /**
  * gbt_metainfo_get_info_hash:
  * @mi: a #GbtMetainfo
+ *
+ * Gets the 20-byte info-hash.
  *
  * Returns: (array fixed-size=20) (transfer none): the 20-byte info-hash
  */
@@ -150,6 +175,8 @@ const guint8 *gbt_metainfo_get_info_hash (GbtMetainfo *mi); /* 20 bytes */
  * gbt_metainfo_dup_info_hash_hex:
  * @mi: a #GbtMetainfo
  *
+ * Gets the info-hash as 40 lower-case hex digits.
+ *
  * Returns: (transfer full): the info-hash as 40 lower-case hex digits
  */
 GBT_AVAILABLE_IN_ALL
@@ -157,6 +184,8 @@ char *gbt_metainfo_dup_info_hash_hex (GbtMetainfo *mi);
 /**
  * gbt_metainfo_get_info_bytes:
  * @mi: a #GbtMetainfo
+ *
+ * Gets the exact bytes of the info dictionary.
  *
  * Returns: (transfer none): the exact bytes of the info dictionary
  */
@@ -166,19 +195,62 @@ GBytes *gbt_metainfo_get_info_bytes (GbtMetainfo *mi); /* (transfer none) exact 
  * gbt_metainfo_get_name:
  * @mi: a #GbtMetainfo
  *
+ * Gets the sanitised torrent name.
+ *
  * Returns: the sanitised torrent name
  */
 GBT_AVAILABLE_IN_ALL
 const char *gbt_metainfo_get_name (GbtMetainfo *mi); /* sanitised */
+/**
+ * gbt_metainfo_is_multi_file:
+ * @mi: a #GbtMetainfo
+ *
+ * Checks whether the info dictionary has a file list.
+ *
+ * Returns: whether the torrent has a file list
+ */
 GBT_AVAILABLE_IN_ALL
 gboolean gbt_metainfo_is_multi_file (GbtMetainfo *mi);
+/**
+ * gbt_metainfo_get_total_size:
+ * @mi: a #GbtMetainfo
+ *
+ * Gets the size of all files.
+ *
+ * Returns: the size in bytes
+ */
 GBT_AVAILABLE_IN_ALL
 guint64 gbt_metainfo_get_total_size (GbtMetainfo *mi);
+/**
+ * gbt_metainfo_get_piece_length:
+ * @mi: a #GbtMetainfo
+ *
+ * Gets the piece length.
+ *
+ * Returns: the piece length in bytes
+ */
 GBT_AVAILABLE_IN_ALL
 guint32 gbt_metainfo_get_piece_length (GbtMetainfo *mi);
+/**
+ * gbt_metainfo_get_n_pieces:
+ * @mi: a #GbtMetainfo
+ *
+ * Gets the number of pieces.
+ *
+ * Returns: the number of pieces
+ */
 GBT_AVAILABLE_IN_ALL
 guint gbt_metainfo_get_n_pieces (GbtMetainfo *mi);
-/* the last piece may be shorter */
+/**
+ * gbt_metainfo_get_piece_size:
+ * @mi: a #GbtMetainfo
+ * @piece: a piece index
+ *
+ * Gets a piece's size: the piece length, but the last piece may be
+ * shorter.
+ *
+ * Returns: the piece's size in bytes
+ */
 GBT_AVAILABLE_IN_ALL
 guint32 gbt_metainfo_get_piece_size (GbtMetainfo *mi, guint piece);
 /**
@@ -186,10 +258,20 @@ guint32 gbt_metainfo_get_piece_size (GbtMetainfo *mi, guint piece);
  * @mi: a #GbtMetainfo
  * @piece: a piece index
  *
+ * Gets the piece's SHA-1.
+ *
  * Returns: (array fixed-size=20) (transfer none): the piece's SHA-1
  */
 GBT_AVAILABLE_IN_ALL
 const guint8 *gbt_metainfo_get_piece_hash (GbtMetainfo *mi, guint piece); /* 20 bytes */
+/**
+ * gbt_metainfo_get_n_files:
+ * @mi: a #GbtMetainfo
+ *
+ * Gets the number of files (1 for a single-file torrent).
+ *
+ * Returns: the number of files
+ */
 GBT_AVAILABLE_IN_ALL
 guint gbt_metainfo_get_n_files (GbtMetainfo *mi);
 /**
@@ -197,15 +279,28 @@ guint gbt_metainfo_get_n_files (GbtMetainfo *mi);
  * @mi: a #GbtMetainfo
  * @index: a file index, below gbt_metainfo_get_n_files()
  *
+ * Gets the file, owned by @mi.
+ *
  * Returns: (transfer none): the file, owned by @mi
  */
 GBT_AVAILABLE_IN_ALL
 const GbtFileInfo *gbt_metainfo_get_file (GbtMetainfo *mi, guint index);
+/**
+ * gbt_metainfo_is_private:
+ * @mi: a #GbtMetainfo
+ *
+ * Checks the private flag (BEP 27: peers come only from the trackers).
+ *
+ * Returns: whether the torrent is private
+ */
 GBT_AVAILABLE_IN_ALL
 gboolean gbt_metainfo_is_private (GbtMetainfo *mi);
 /**
  * gbt_metainfo_get_n_tiers:
  * @mi: a #GbtMetainfo
+ *
+ * Gets the number of announce-list tiers (the single announce URL counts as
+ * one tier).
  *
  * Returns: the number of announce-list tiers (the single announce URL counts
  *   as one tier)
@@ -217,6 +312,8 @@ guint gbt_metainfo_get_n_tiers (GbtMetainfo *mi);
  * @mi: a #GbtMetainfo
  * @tier: a tier index, below gbt_metainfo_get_n_tiers()
  *
+ * Gets the tier's tracker URLs.
+ *
  * Returns: (array zero-terminated=1) (transfer none): the tier's tracker URLs
  */
 GBT_AVAILABLE_IN_ALL
@@ -225,6 +322,8 @@ const char *const *gbt_metainfo_get_tier (GbtMetainfo *mi, guint tier);
  * gbt_metainfo_get_announce:
  * @mi: a #GbtMetainfo
  *
+ * Gets the "announce" URL.
+ *
  * Returns: (nullable): the "announce" URL
  */
 GBT_AVAILABLE_IN_ALL
@@ -232,6 +331,8 @@ const char *gbt_metainfo_get_announce (GbtMetainfo *mi); /* nullable */
 /**
  * gbt_metainfo_get_url_list:
  * @mi: a #GbtMetainfo
+ *
+ * Gets the BEP 19 web seeds, never %NULL.
  *
  * Returns: (array zero-terminated=1) (transfer none): the BEP 19 web seeds,
  *   never %NULL
@@ -242,6 +343,8 @@ const char *const *gbt_metainfo_get_url_list (GbtMetainfo *mi); /* BEP 19, never
  * gbt_metainfo_get_comment:
  * @mi: a #GbtMetainfo
  *
+ * Gets the comment.
+ *
  * Returns: (nullable): the comment
  */
 GBT_AVAILABLE_IN_ALL
@@ -250,6 +353,8 @@ const char *gbt_metainfo_get_comment (GbtMetainfo *mi); /* nullable */
  * gbt_metainfo_get_created_by:
  * @mi: a #GbtMetainfo
  *
+ * Gets the program that made the torrent.
+ *
  * Returns: (nullable): the program that made the torrent
  */
 GBT_AVAILABLE_IN_ALL
@@ -257,6 +362,8 @@ const char *gbt_metainfo_get_created_by (GbtMetainfo *mi); /* nullable */
 /**
  * gbt_metainfo_get_creation_date:
  * @mi: a #GbtMetainfo
+ *
+ * Gets seconds since the Unix epoch, -1 when absent.
  *
  * Returns: seconds since the Unix epoch, -1 when absent
  */

@@ -13,6 +13,8 @@ G_BEGIN_DECLS
  * gbt_peer_get_address:
  * @peer: a peer
  *
+ * Gets the peer's address.
+ *
  * Returns: (transfer none): the peer's address
  */
 GBT_AVAILABLE_IN_ALL
@@ -21,6 +23,8 @@ GInetSocketAddress *gbt_peer_get_address (GbtPeer *peer);
  * gbt_peer_get_torrent:
  * @peer: a peer
  *
+ * Gets the torrent the peer is connected for.
+ *
  * Returns: (transfer none): the torrent the peer is connected for
  */
 GBT_AVAILABLE_IN_ALL
@@ -28,6 +32,8 @@ GbtTorrent *gbt_peer_get_torrent (GbtPeer *peer);
 /**
  * gbt_peer_get_client:
  * @peer: a peer
+ *
+ * Gets the peer's client name from its extension handshake ("v").
  *
  * Returns: (nullable): the peer's client name from its extension handshake
  *   ("v")
@@ -38,6 +44,9 @@ const char *gbt_peer_get_client (GbtPeer *peer);
  * gbt_peer_is_incoming:
  * @peer: a peer
  *
+ * Checks whether the peer dialled us (its address's port is then not where it
+ * listens; its extension handshake's "p" may say where).
+ *
  * Returns: whether the peer dialled us (its address's port is then not
  *   where it listens; its extension handshake's "p" may say where)
  */
@@ -47,16 +56,33 @@ gboolean gbt_peer_is_incoming (GbtPeer *peer);
  * gbt_peer_is_seed:
  * @peer: a peer
  *
+ * Checks whether the peer has announced every piece (%FALSE while the
+ * torrent's metadata is unknown).
+ *
  * Returns: whether the peer has announced every piece (%FALSE while the
  *   torrent's metadata is unknown)
  */
 GBT_AVAILABLE_IN_ALL
 gboolean gbt_peer_is_seed (GbtPeer *peer);
-/* Sends @payload as the BEP 10 message the peer registered under @name.
- * FALSE if the peer does not support it. */
+/**
+ * gbt_peer_send_extended:
+ * @peer: a peer
+ * @name: a BEP 10 extension name ("ut_pex")
+ * @payload: the message's payload
+ *
+ * Sends @payload as the BEP 10 message the peer registered under @name.
+ *
+ * Returns: %FALSE if the peer does not support @name
+ */
 GBT_AVAILABLE_IN_ALL
 gboolean gbt_peer_send_extended (GbtPeer *peer, const char *name, GBytes *payload);
-/* Drops the peer; @reason is logged. */
+/**
+ * gbt_peer_disconnect:
+ * @peer: a peer
+ * @reason: why, for the log
+ *
+ * Drops the peer.
+ */
 GBT_AVAILABLE_IN_ALL
 void gbt_peer_disconnect (GbtPeer *peer, const char *reason);
 
@@ -78,6 +104,8 @@ void gbt_peer_set_data (GbtPeer *peer, const char *key, gpointer data, GDestroyN
  * gbt_peer_get_data:
  * @peer: a peer
  * @key: the name given to gbt_peer_set_data()
+ *
+ * Gets the data attached under @key.
  *
  * Returns: (nullable) (transfer none): the data attached under @key
  */

@@ -54,12 +54,22 @@ typedef struct {
   gpointer reserved[4];
 } GbtPluginInfo;
 
+/**
+ * GbtPluginRegistry:
+ *
+ * The process-wide list of plugin modules and of the implementations they
+ * registered: trackers by URL scheme, transports, peer sources and wire
+ * extensions.  [func@Gbt.PluginRegistry.get_default] returns it; a
+ * [class@Gbt.Session] loads it when it starts.
+ */
 #define GBT_TYPE_PLUGIN_REGISTRY (gbt_plugin_registry_get_type ())
 GBT_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (GbtPluginRegistry, gbt_plugin_registry, GBT, PLUGIN_REGISTRY, GObject)
 
 /**
  * gbt_plugin_registry_get_default:
+ *
+ * Gets the process-wide registry.
  *
  * Returns: (transfer none): the process-wide registry
  */
@@ -90,6 +100,8 @@ gboolean gbt_plugin_registry_load (GbtPluginRegistry *self, const char *const *e
  * gbt_plugin_registry_list:
  * @self: a #GbtPluginRegistry
  *
+ * Returns every module seen.
+ *
  * Returns: (transfer container) (element-type GbtPluginInfo): every module
  *   seen
  */
@@ -101,6 +113,8 @@ GPtrArray *gbt_plugin_registry_list (GbtPluginRegistry *self);
  * @self: a #GbtPluginRegistry
  * @scheme: a URL scheme: "http", "https", "udp"
  *
+ * Gets the tracker for @scheme.
+ *
  * Returns: (transfer none) (nullable): the tracker for @scheme
  */
 GBT_AVAILABLE_IN_ALL
@@ -110,6 +124,8 @@ GbtTracker *gbt_plugin_registry_get_tracker (GbtPluginRegistry *self, const char
  * @self: a #GbtPluginRegistry
  * @name: (nullable): "tcp", "utp"; %NULL: "tcp" if registered, else any
  *
+ * Gets the transport.
+ *
  * Returns: (transfer none) (nullable): the transport
  */
 GBT_AVAILABLE_IN_ALL
@@ -118,6 +134,8 @@ GbtTransport *gbt_plugin_registry_get_transport (GbtPluginRegistry *self, const 
  * gbt_plugin_registry_get_peer_sources:
  * @self: a #GbtPluginRegistry
  *
+ * Gets the peer sources.
+ *
  * Returns: (transfer none) (element-type GbtPeerSource): the peer sources
  */
 GBT_AVAILABLE_IN_ALL
@@ -125,6 +143,8 @@ GPtrArray *gbt_plugin_registry_get_peer_sources (GbtPluginRegistry *self);
 /**
  * gbt_plugin_registry_get_wire_extensions:
  * @self: a #GbtPluginRegistry
+ *
+ * Gets the wire extensions.
  *
  * Returns: (transfer none) (element-type GbtWireExtension): the wire
  *   extensions

@@ -17,7 +17,7 @@ G_BEGIN_DECLS
 
 #define GBT_SESSION_ERROR (gbt_session_error_quark ())
 /**
- * GbtSessionErrorEnum:
+ * GbtSessionError:
  * @GBT_SESSION_ERROR_FAILED: any other failure
  * @GBT_SESSION_ERROR_NO_TRANSPORT: no transport plugin is registered
  * @GBT_SESSION_ERROR_DUPLICATE_TORRENT: a torrent with the same info-hash is
@@ -30,17 +30,49 @@ typedef enum {
   GBT_SESSION_ERROR_FAILED,
   GBT_SESSION_ERROR_NO_TRANSPORT,
   GBT_SESSION_ERROR_DUPLICATE_TORRENT,
-} GbtSessionErrorEnum;
+} GbtSessionError;
 
+#ifndef __GI_SCANNER__
+/* The name before 0.2 (the type is GbtSessionError, as GLib's GFooError). */
+typedef GbtSessionError GbtSessionErrorEnum;
+#define GBT_TYPE_SESSION_ERROR_ENUM (gbt_session_error_get_type ())
+#endif
+
+/**
+ * gbt_session_error_quark:
+ *
+ * Gets the #GQuark of the %GBT_SESSION_ERROR error domain.
+ *
+ * Returns: the error domain
+ */
 GBT_AVAILABLE_IN_ALL
 GQuark gbt_session_error_quark (void);
 
+/**
+ * GbtSession:
+ *
+ * The engine: owns the listening sockets, the plugins in use, the peer id
+ * and the torrents ([method@Gbt.Session.get_torrents]).
+ *
+ * Create one with [ctor@Gbt.Session.new], configure it, call
+ * [method@Gbt.Session.start], then add torrents with
+ * [method@Gbt.Session.add_torrent] or [method@Gbt.Session.add_magnet].
+ *
+ * A session lives on the thread-default main context current when it was
+ * created: its signals, property notifications and async callbacks, and
+ * those of its torrents, are delivered there, and it must be used from
+ * that context's thread only.  See the app developer's guide
+ * (docs/app-guide.md).
+ */
 #define GBT_TYPE_SESSION (gbt_session_get_type ())
 GBT_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (GbtSession, gbt_session, GBT, SESSION, GObject)
 
 /**
  * gbt_session_new:
+ *
+ * Creates a session.  It uses the thread-default main context current now
+ * (g_main_context_ref_thread_default()) for all it does.
  *
  * Returns: (transfer full): a new session, not yet started
  */
@@ -85,6 +117,8 @@ void gbt_session_set_plugins (GbtSession *self, const char *const *enable,
  * gbt_session_set_max_peers_per_torrent:
  * @self: a #GbtSession
  * @max: the most peer connections one torrent keeps open
+ *
+ * Sets the most peer connections each torrent keeps open.
  */
 GBT_AVAILABLE_IN_ALL
 void gbt_session_set_max_peers_per_torrent (GbtSession *self, guint max);
@@ -144,6 +178,8 @@ gboolean gbt_session_start (GbtSession *self, GError **error);
  * gbt_session_get_listen_port:
  * @self: a #GbtSession
  *
+ * Gets the port peers connect to (after gbt_session_start()).
+ *
  * Returns: the port peers connect to (after gbt_session_start())
  */
 GBT_AVAILABLE_IN_ALL
@@ -151,6 +187,8 @@ guint16 gbt_session_get_listen_port (GbtSession *self);
 /**
  * gbt_session_get_peer_id:
  * @self: a #GbtSession
+ *
+ * Gets our 20-byte peer id.
  *
  * Returns: (array fixed-size=20) (transfer none): our 20-byte peer id
  */
@@ -259,6 +297,8 @@ void gbt_session_remove_torrent_async (GbtSession *self, GbtTorrent *torrent, Gb
  * @result: the result given to the callback
  * @error: return location for a #GError
  *
+ * Finishes gbt_session_remove_torrent_async().
+ *
  * Returns: %TRUE when the torrent is removed and its files deleted as
  *   asked; %FALSE with @error when a file could not be deleted (the
  *   torrent is removed all the same)
@@ -270,6 +310,8 @@ gboolean gbt_session_remove_torrent_finish (GbtSession *self, GAsyncResult *resu
  * gbt_session_get_download_rate:
  * @self: a #GbtSession
  *
+ * Gets the download rate summed over the torrents.
+ *
  * Returns: #GbtSession:download-rate, the sum over its torrents in bytes
  *   per second
  */
@@ -279,6 +321,8 @@ double gbt_session_get_download_rate (GbtSession *self);
  * gbt_session_get_upload_rate:
  * @self: a #GbtSession
  *
+ * Gets the upload rate summed over the torrents.
+ *
  * Returns: #GbtSession:upload-rate, in bytes per second
  */
 GBT_AVAILABLE_IN_ALL
@@ -286,6 +330,8 @@ double gbt_session_get_upload_rate (GbtSession *self);
 /**
  * gbt_session_get_downloaded:
  * @self: a #GbtSession
+ *
+ * Gets the payload bytes received in this session.
  *
  * Returns: #GbtSession:downloaded: payload bytes received since the session
  *   was created, by every torrent it had
@@ -296,6 +342,8 @@ guint64 gbt_session_get_downloaded (GbtSession *self);
  * gbt_session_get_uploaded:
  * @self: a #GbtSession
  *
+ * Gets the payload bytes sent in this session.
+ *
  * Returns: #GbtSession:uploaded: payload bytes sent since the session was
  *   created
  */
@@ -305,6 +353,8 @@ guint64 gbt_session_get_uploaded (GbtSession *self);
  * gbt_session_get_download_limit:
  * @self: a #GbtSession
  *
+ * Gets the global download limit.
+ *
  * Returns: the global download limit in bytes per second, 0 for none
  */
 GBT_AVAILABLE_IN_ALL
@@ -313,6 +363,8 @@ guint64 gbt_session_get_download_limit (GbtSession *self);
  * gbt_session_get_upload_limit:
  * @self: a #GbtSession
  *
+ * Gets the global upload limit.
+ *
  * Returns: the global upload limit in bytes per second, 0 for none
  */
 GBT_AVAILABLE_IN_ALL
@@ -320,6 +372,8 @@ guint64 gbt_session_get_upload_limit (GbtSession *self);
 /**
  * gbt_session_get_max_peers_per_torrent:
  * @self: a #GbtSession
+ *
+ * Gets the default connection limit of a torrent.
  *
  * Returns: #GbtSession:max-peers-per-torrent
  */
@@ -346,6 +400,8 @@ void gbt_session_set_state_directory (GbtSession *self, const char *path);
 /**
  * gbt_session_get_state_directory:
  * @self: a #GbtSession
+ *
+ * Gets the state directory.
  *
  * Returns: (type filename) (nullable) (transfer none): #GbtSession:state-directory
  */
@@ -382,6 +438,9 @@ gboolean gbt_session_load_state (GbtSession *self, GError **error);
 /**
  * gbt_session_get_torrents:
  * @self: a #GbtSession
+ *
+ * Gets a #GListModel of #GbtTorrent, updated as torrents are added and
+ * removed.
  *
  * Returns: (transfer none): a #GListModel of #GbtTorrent, updated as
  *   torrents are added and removed

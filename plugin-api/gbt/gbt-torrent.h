@@ -11,7 +11,7 @@ G_BEGIN_DECLS
 
 #define GBT_TORRENT_ERROR (gbt_torrent_error_quark ())
 /**
- * GbtTorrentErrorEnum:
+ * GbtTorrentError:
  * @GBT_TORRENT_ERROR_FAILED: any other failure
  * @GBT_TORRENT_ERROR_STORAGE: reading or writing the files failed
  * @GBT_TORRENT_ERROR_NO_TRACKER_PLUGIN: no plugin handles a tracker's URL scheme
@@ -27,7 +27,13 @@ typedef enum {
   GBT_TORRENT_ERROR_NO_TRACKER_PLUGIN,
   GBT_TORRENT_ERROR_NO_PEERS,
   GBT_TORRENT_ERROR_METADATA,
-} GbtTorrentErrorEnum;
+} GbtTorrentError;
+
+#ifndef __GI_SCANNER__
+/* The name before 0.2 (the type is GbtTorrentError, as GLib's GFooError). */
+typedef GbtTorrentError GbtTorrentErrorEnum;
+#define GBT_TYPE_TORRENT_ERROR_ENUM (gbt_torrent_error_get_type ())
+#endif
 
 /**
  * GbtTorrentState:
@@ -50,9 +56,29 @@ typedef enum {
   GBT_TORRENT_STATE_FETCHING_METADATA,
 } GbtTorrentState;
 
+/**
+ * gbt_torrent_error_quark:
+ *
+ * Gets the #GQuark of the %GBT_TORRENT_ERROR error domain.
+ *
+ * Returns: the error domain
+ */
 GBT_AVAILABLE_IN_ALL
 GQuark gbt_torrent_error_quark (void);
 
+/**
+ * GbtTorrent:
+ *
+ * One torrent of a [class@Gbt.Session], made by
+ * [method@Gbt.Session.add_torrent] or [method@Gbt.Session.add_magnet]:
+ * [method@Gbt.Torrent.start] checks the data already on disk, then
+ * downloads and seeds; [method@Gbt.Torrent.stop_async] stops it.
+ *
+ * Its [property@Gbt.Torrent:state] is notified on each change; signals
+ * such as [signal@Gbt.Torrent::piece-verified] and
+ * [signal@Gbt.Torrent::finished] report progress.  All are emitted on the
+ * session's main context.
+ */
 #define GBT_TYPE_TORRENT (gbt_torrent_get_type ())
 GBT_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (GbtTorrent, gbt_torrent, GBT, TORRENT, GObject)
@@ -63,8 +89,10 @@ G_DECLARE_FINAL_TYPE (GbtTorrent, gbt_torrent, GBT, TORRENT, GObject)
  * @wanted: (array length=n_files): one flag per file of the metainfo
  * @n_files: the metainfo's file count
  *
- * Before gbt_torrent_start(): which files to download.  Unwanted files are
- * never created; the bytes of boundary pieces that fall in them are kept in
+ * Which files to download, at any time (running or not): a wanted file
+ * gets %GBT_FILE_PRIORITY_NORMAL, the others %GBT_FILE_PRIORITY_SKIP (see
+ * gbt_torrent_set_file_priority()).  Unwanted files are never created; the
+ * bytes of boundary pieces that fall in them are kept in
  * DIR/.gbt/<info-hash>.parts.
  */
 GBT_AVAILABLE_IN_ALL
@@ -104,6 +132,8 @@ void gbt_torrent_stop_async (GbtTorrent *self, GCancellable *cancellable,
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #GError
  *
+ * Finishes the operation started with gbt_torrent_stop_async().
+ *
  * Returns: %TRUE once stopped
  */
 GBT_AVAILABLE_IN_ALL
@@ -113,6 +143,8 @@ gboolean gbt_torrent_stop_finish (GbtTorrent *self, GAsyncResult *result, GError
  * gbt_torrent_get_state:
  * @self: a #GbtTorrent
  *
+ * Gets the value of #GbtTorrent:state.
+ *
  * Returns: the value of #GbtTorrent:state
  */
 GBT_AVAILABLE_IN_ALL
@@ -120,6 +152,8 @@ GbtTorrentState gbt_torrent_get_state (GbtTorrent *self);
 /**
  * gbt_torrent_get_error:
  * @self: a #GbtTorrent
+ *
+ * Gets the error that put the torrent in %GBT_TORRENT_STATE_ERROR.
  *
  * Returns: (nullable) (transfer none): the error that put the torrent in
  *   %GBT_TORRENT_STATE_ERROR
@@ -130,6 +164,8 @@ const GError *gbt_torrent_get_error (GbtTorrent *self);
  * gbt_torrent_get_info_hash:
  * @self: a #GbtTorrent
  *
+ * Gets the 20-byte info-hash.
+ *
  * Returns: (array fixed-size=20) (transfer none): the 20-byte info-hash
  */
 GBT_AVAILABLE_IN_ALL
@@ -137,6 +173,8 @@ const guint8 *gbt_torrent_get_info_hash (GbtTorrent *self);
 /**
  * gbt_torrent_get_metainfo:
  * @self: a #GbtTorrent
+ *
+ * Gets the metainfo, %NULL before the metadata arrives (magnet).
  *
  * Returns: (nullable) (transfer none): the metainfo, %NULL before the
  *   metadata arrives (magnet)
@@ -147,6 +185,8 @@ GbtMetainfo *gbt_torrent_get_metainfo (GbtTorrent *self);
  * gbt_torrent_has_metadata:
  * @self: a #GbtTorrent
  *
+ * Checks whether the info dictionary is known.
+ *
  * Returns: whether the info dictionary is known
  */
 GBT_AVAILABLE_IN_ALL
@@ -154,6 +194,8 @@ gboolean gbt_torrent_has_metadata (GbtTorrent *self);
 /**
  * gbt_torrent_get_name:
  * @self: a #GbtTorrent
+ *
+ * Gets the (sanitised) torrent name.
  *
  * Returns: (nullable): the (sanitised) torrent name
  */
@@ -163,37 +205,105 @@ const char *gbt_torrent_get_name (GbtTorrent *self);
  * gbt_torrent_get_session:
  * @self: a #GbtTorrent
  *
+ * Gets the session the torrent belongs to.
+ *
  * Returns: (transfer none): the session the torrent belongs to
  */
 GBT_AVAILABLE_IN_ALL
 GbtSession *gbt_torrent_get_session (GbtTorrent *self);
 
+/**
+ * gbt_torrent_get_n_pieces_have:
+ * @self: a #GbtTorrent
+ *
+ * Gets how many pieces are verified on disk.
+ *
+ * Returns: the number of verified pieces
+ */
 GBT_AVAILABLE_IN_ALL
 guint gbt_torrent_get_n_pieces_have (GbtTorrent *self);
+/**
+ * gbt_torrent_get_bytes_have:
+ * @self: a #GbtTorrent
+ *
+ * Gets how many bytes of verified pieces are on disk.
+ *
+ * Returns: the bytes of the verified pieces
+ */
 GBT_AVAILABLE_IN_ALL
 guint64 gbt_torrent_get_bytes_have (GbtTorrent *self);
-/* bytes of the pieces touching wanted files */
+/**
+ * gbt_torrent_get_bytes_wanted:
+ * @self: a #GbtTorrent
+ *
+ * Gets the size of what is to be downloaded: the bytes of the pieces
+ * touching wanted files.
+ *
+ * Returns: the wanted bytes
+ */
 GBT_AVAILABLE_IN_ALL
 guint64 gbt_torrent_get_bytes_wanted (GbtTorrent *self);
-/* payload bytes received of the blocks we asked for */
+/**
+ * gbt_torrent_get_downloaded:
+ * @self: a #GbtTorrent
+ *
+ * Gets the payload bytes received of the blocks we asked for, in this
+ * run (see also gbt_torrent_get_wasted()).
+ *
+ * Returns: the bytes downloaded
+ */
 GBT_AVAILABLE_IN_ALL
 guint64 gbt_torrent_get_downloaded (GbtTorrent *self);
 /**
  * gbt_torrent_get_wasted:
  * @self: a torrent
  *
+ * Gets payload bytes received that were of no use: blocks nobody asked for,
+ * duplicates, and blocks of pieces we already had.
+ *
  * Returns: payload bytes received that were of no use: blocks nobody asked
  *   for, duplicates, and blocks of pieces we already had
  */
 GBT_AVAILABLE_IN_ALL
 guint64 gbt_torrent_get_wasted (GbtTorrent *self);
+/**
+ * gbt_torrent_get_uploaded:
+ * @self: a #GbtTorrent
+ *
+ * Gets the payload bytes sent to peers.
+ *
+ * Returns: the bytes uploaded
+ */
 GBT_AVAILABLE_IN_ALL
 guint64 gbt_torrent_get_uploaded (GbtTorrent *self);
-/* bytes per second, smoothed */
+/**
+ * gbt_torrent_get_download_rate:
+ * @self: a #GbtTorrent
+ *
+ * Gets the download rate, smoothed.
+ *
+ * Returns: bytes per second
+ */
 GBT_AVAILABLE_IN_ALL
 double gbt_torrent_get_download_rate (GbtTorrent *self);
+/**
+ * gbt_torrent_get_upload_rate:
+ * @self: a #GbtTorrent
+ *
+ * Gets the upload rate, smoothed.
+ *
+ * Returns: bytes per second
+ */
 GBT_AVAILABLE_IN_ALL
 double gbt_torrent_get_upload_rate (GbtTorrent *self);
+/**
+ * gbt_torrent_get_n_peers:
+ * @self: a #GbtTorrent
+ *
+ * Gets the number of connected peers.
+ *
+ * Returns: the number of peers
+ */
 GBT_AVAILABLE_IN_ALL
 guint gbt_torrent_get_n_peers (GbtTorrent *self);
 /**
@@ -317,6 +427,8 @@ void gbt_torrent_set_metadata_async (GbtTorrent *self, GBytes *info, GCancellabl
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #GError
  *
+ * Finishes gbt_torrent_set_metadata_async().
+ *
  * Returns: %TRUE when the metadata was taken; %FALSE with @error set
  *   (%GBT_TORRENT_ERROR_METADATA) when it does not match the info-hash or
  *   is not a valid info dictionary, or when the torrent has metadata already
@@ -328,6 +440,8 @@ gboolean gbt_torrent_set_metadata_finish (GbtTorrent *self, GAsyncResult *result
  * gbt_torrent_get_progress:
  * @self: a #GbtTorrent
  *
+ * Gets the share of the wanted bytes that is verified.
+ *
  * Returns: #GbtTorrent:progress, the share of the wanted bytes verified
  */
 GBT_AVAILABLE_IN_ALL
@@ -336,6 +450,8 @@ double gbt_torrent_get_progress (GbtTorrent *self);
  * gbt_torrent_get_ratio:
  * @self: a #GbtTorrent
  *
+ * Gets the share ratio.
+ *
  * Returns: #GbtTorrent:ratio
  */
 GBT_AVAILABLE_IN_ALL
@@ -343,6 +459,8 @@ double gbt_torrent_get_ratio (GbtTorrent *self);
 /**
  * gbt_torrent_get_eta:
  * @self: a #GbtTorrent
+ *
+ * Estimates the time left to download what is wanted.
  *
  * Returns: #GbtTorrent:eta: seconds left at the current rate, 0 when
  *   seeding, -1 when unknown
@@ -353,6 +471,8 @@ gint64 gbt_torrent_get_eta (GbtTorrent *self);
  * gbt_torrent_get_n_seeders:
  * @self: a #GbtTorrent
  *
+ * Counts the connected seeders.
+ *
  * Returns: the connected peers that have every piece
  */
 GBT_AVAILABLE_IN_ALL
@@ -360,6 +480,8 @@ guint gbt_torrent_get_n_seeders (GbtTorrent *self);
 /**
  * gbt_torrent_get_download_dir:
  * @self: a #GbtTorrent
+ *
+ * Gets the torrent's download directory.
  *
  * Returns: (transfer none): the directory the files are stored under
  */
@@ -369,6 +491,8 @@ const char *gbt_torrent_get_download_dir (GbtTorrent *self);
  * gbt_torrent_dup_info_hash_hex:
  * @self: a #GbtTorrent
  *
+ * Gets the torrent's info-hash in hexadecimal.
+ *
  * Returns: (transfer full): the info-hash as 40 lowercase hex digits
  */
 GBT_AVAILABLE_IN_ALL
@@ -376,6 +500,8 @@ char *gbt_torrent_dup_info_hash_hex (GbtTorrent *self);
 /**
  * gbt_torrent_get_added_time:
  * @self: a #GbtTorrent
+ *
+ * Gets when the torrent was first added.
  *
  * Returns: #GbtTorrent:added-time, in seconds since the Unix epoch
  */
@@ -398,6 +524,8 @@ void gbt_torrent_set_rate_limits (GbtTorrent *self, guint64 up_bytes_per_second,
  * gbt_torrent_get_download_limit:
  * @self: a #GbtTorrent
  *
+ * Gets the torrent's own download limit.
+ *
  * Returns: #GbtTorrent:download-limit in bytes per second, 0 for none
  */
 GBT_AVAILABLE_IN_ALL
@@ -405,6 +533,8 @@ guint64 gbt_torrent_get_download_limit (GbtTorrent *self);
 /**
  * gbt_torrent_get_upload_limit:
  * @self: a #GbtTorrent
+ *
+ * Gets the torrent's own upload limit.
  *
  * Returns: #GbtTorrent:upload-limit in bytes per second, 0 for none
  */
@@ -422,6 +552,8 @@ void gbt_torrent_set_max_peers (GbtTorrent *self, guint max_peers);
 /**
  * gbt_torrent_get_max_peers:
  * @self: a #GbtTorrent
+ *
+ * Gets the torrent's own connection limit.
  *
  * Returns: #GbtTorrent:max-peers (0: the session's)
  */
@@ -442,6 +574,8 @@ void gbt_torrent_set_seed_limits (GbtTorrent *self, double ratio, guint seconds)
  * gbt_torrent_get_seed_ratio_limit:
  * @self: a #GbtTorrent
  *
+ * Gets the ratio at which seeding stops.
+ *
  * Returns: #GbtTorrent:seed-ratio-limit (0: none)
  */
 GBT_AVAILABLE_IN_ALL
@@ -449,6 +583,8 @@ double gbt_torrent_get_seed_ratio_limit (GbtTorrent *self);
 /**
  * gbt_torrent_get_seed_time_limit:
  * @self: a #GbtTorrent
+ *
+ * Gets the seeding time after which seeding stops.
  *
  * Returns: #GbtTorrent:seed-time-limit in seconds (0: none)
  */
@@ -466,6 +602,8 @@ void gbt_torrent_set_sequential (GbtTorrent *self, gboolean sequential);
 /**
  * gbt_torrent_get_sequential:
  * @self: a #GbtTorrent
+ *
+ * Tells whether new pieces are fetched in order.
  *
  * Returns: #GbtTorrent:sequential
  */

@@ -12,15 +12,39 @@
 
 G_BEGIN_DECLS
 
-/* Called on the main context for each accepted connection; @stream is owned by
- * the transport and must be referenced to be kept. */
+/**
+ * GbtTransportAcceptFunc:
+ * @stream: the accepted connection, owned by the transport: reference it to
+ *   keep it
+ * @remote: the peer's address
+ * @user_data: the data given to gbt_transport_listen()
+ *
+ * Called on the main context for each accepted connection.
+ */
 typedef void (*GbtTransportAcceptFunc) (GIOStream *stream, GSocketAddress *remote,
                                         gpointer user_data);
 
+/**
+ * GbtTransport:
+ *
+ * The interface of transport plugins: moves bytes between us and a peer.
+ * The core owns the protocol; a transport gives it a #GIOStream per
+ * connection.  When the stream is a #GSocketConnection the core may drive
+ * its #GSocket directly.
+ */
 #define GBT_TYPE_TRANSPORT (gbt_transport_get_type ())
 GBT_AVAILABLE_IN_ALL
 G_DECLARE_INTERFACE (GbtTransport, gbt_transport, GBT, TRANSPORT, GObject)
 
+/**
+ * GbtTransportInterface:
+ * @g_iface: the parent interface
+ * @connect_async: connects to a peer
+ * @connect_finish: gives the connection
+ * @listen: starts accepting connections
+ *
+ * The virtual methods of [iface@Gbt.Transport].
+ */
 struct _GbtTransportInterface {
   GTypeInterface g_iface;
 
@@ -48,6 +72,8 @@ struct _GbtTransportInterface {
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when connected or failed
  * @user_data: (closure callback): data for @callback
+ *
+ * Connects to @remote.
  */
 GBT_AVAILABLE_IN_ALL
 void gbt_transport_connect_async (GbtTransport *self, GSocketAddress *remote,
@@ -58,6 +84,8 @@ void gbt_transport_connect_async (GbtTransport *self, GSocketAddress *remote,
  * @self: a #GbtTransport
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #GError
+ *
+ * Finishes the operation started with gbt_transport_connect_async().
  *
  * Returns: (transfer full): the connection
  */

@@ -58,6 +58,8 @@ GType gbt_verify_result_get_type (void) G_GNUC_CONST;
  * gbt_verify_result_ref:
  * @result: a #GbtVerifyResult
  *
+ * Takes a reference on @result.
+ *
  * Returns: (transfer full): @result
  */
 GBT_AVAILABLE_IN_ALL
@@ -65,6 +67,8 @@ GbtVerifyResult *gbt_verify_result_ref (GbtVerifyResult *result);
 /**
  * gbt_verify_result_unref:
  * @result: (transfer full): a #GbtVerifyResult
+ *
+ * Drops a reference on @result, freeing it with the last.
  */
 GBT_AVAILABLE_IN_ALL
 void gbt_verify_result_unref (GbtVerifyResult *result);
@@ -72,6 +76,8 @@ void gbt_verify_result_unref (GbtVerifyResult *result);
 /**
  * gbt_verify_result_get_n_pieces:
  * @result: a #GbtVerifyResult
+ *
+ * Gets the number of pieces in the torrent.
  *
  * Returns: the number of pieces in the torrent
  */
@@ -81,6 +87,8 @@ guint gbt_verify_result_get_n_pieces (GbtVerifyResult *result);
  * gbt_verify_result_get_n_good:
  * @result: a #GbtVerifyResult
  *
+ * Gets the number of pieces whose data matched.
+ *
  * Returns: the number of pieces whose data matched
  */
 GBT_AVAILABLE_IN_ALL
@@ -89,6 +97,8 @@ guint gbt_verify_result_get_n_good (GbtVerifyResult *result);
  * gbt_verify_result_get_piece_state:
  * @result: a #GbtVerifyResult
  * @piece: a piece index, below gbt_verify_result_get_n_pieces()
+ *
+ * Gets the piece's state.
  *
  * Returns: the piece's state
  */
@@ -100,6 +110,8 @@ GbtVerifyPieceState gbt_verify_result_get_piece_state (GbtVerifyResult *result, 
  * @file: a file index, below gbt_metainfo_get_n_files()
  * @size_on_disk: (out) (optional): the file's size on disk (0 when absent)
  *
+ * Gets the file's state.
+ *
  * Returns: the file's state
  */
 GBT_AVAILABLE_IN_ALL
@@ -109,6 +121,8 @@ GbtVerifyFileState gbt_verify_result_get_file_state (GbtVerifyResult *result, gu
  * gbt_verify_result_get_good_bytes:
  * @result: a #GbtVerifyResult
  *
+ * Gets the bytes in good pieces.
+ *
  * Returns: the bytes in good pieces
  */
 GBT_AVAILABLE_IN_ALL
@@ -117,6 +131,8 @@ guint64 gbt_verify_result_get_good_bytes (GbtVerifyResult *result);
  * gbt_verify_result_get_bytes_checked:
  * @result: a #GbtVerifyResult
  *
+ * Gets the bytes the check covered (the torrent's total size).
+ *
  * Returns: the bytes the check covered (the torrent's total size)
  */
 GBT_AVAILABLE_IN_ALL
@@ -124,6 +140,8 @@ guint64 gbt_verify_result_get_bytes_checked (GbtVerifyResult *result);
 /**
  * gbt_verify_result_get_seconds:
  * @result: a #GbtVerifyResult
+ *
+ * Gets how long the hashing took, in seconds.
  *
  * Returns: how long the hashing took, in seconds
  */
@@ -170,6 +188,8 @@ void gbt_metainfo_verify_async (GbtMetainfo *mi, const char *dir, guint n_thread
  * @mi: a #GbtMetainfo
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #GError
+ *
+ * Finishes the operation started with gbt_metainfo_verify_async().
  *
  * Returns: (transfer full): the result, or %NULL with @error set
  */

@@ -13,10 +13,31 @@
 
 G_BEGIN_DECLS
 
+/**
+ * GbtWireExtension:
+ *
+ * The interface of BEP 10 extension protocols ("ut_pex", "ut_metadata").
+ * The core does the LTEP handshake and hands each extended message whose id
+ * maps to this extension's name to its `on_message`.
+ */
 #define GBT_TYPE_WIRE_EXTENSION (gbt_wire_extension_get_type ())
 GBT_AVAILABLE_IN_ALL
 G_DECLARE_INTERFACE (GbtWireExtension, gbt_wire_extension, GBT, WIRE_EXTENSION, GObject)
 
+/**
+ * GbtWireExtensionInterface:
+ * @g_iface: the parent interface
+ * @get_name: the BEP 10 name, e.g. "ut_pex"; constant
+ * @get_handshake_extra: optional: a bencoded dictionary whose keys are
+ *   merged into our extension handshake for a torrent ("metadata_size")
+ * @on_handshake: optional: the peer's extension handshake (the whole
+ *   bencoded dictionary)
+ * @on_message: a message for this extension; %FALSE with an error set
+ *   drops the peer
+ * @on_peer_closed: optional: the peer's connection closed
+ *
+ * The virtual methods of [iface@Gbt.WireExtension].
+ */
 struct _GbtWireExtensionInterface {
   GTypeInterface g_iface;
 
@@ -40,6 +61,14 @@ struct _GbtWireExtensionInterface {
   gpointer padding[8];
 };
 
+/**
+ * gbt_wire_extension_get_name:
+ * @self: a #GbtWireExtension
+ *
+ * Gets the extension's BEP 10 name.
+ *
+ * Returns: the name, e.g. "ut_pex"
+ */
 GBT_AVAILABLE_IN_ALL
 const char *gbt_wire_extension_get_name (GbtWireExtension *self);
 

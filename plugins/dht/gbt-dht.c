@@ -42,6 +42,7 @@
 #include <gbt/gbt-torrent.h>
 
 #include "gbt-dht.h"
+#include "gbt-context.h"
 
 #define K 8
 #define ALPHA 3
@@ -1091,7 +1092,7 @@ dht_free (Dht *dht)
   g_hash_table_unref (dht->store);
   for (guint b = 0; b < N_BUCKETS; b++)
     g_ptr_array_unref (dht->buckets[b]);
-  g_clear_handle_id (&dht->timer_id, g_source_remove);
+  g_clear_handle_id (&dht->timer_id, gbt_source_remove);
   if (dht->read_source)
     {
       g_source_destroy (dht->read_source);
@@ -1172,12 +1173,12 @@ dht_new (GbtDhtSource *source, GbtSession *session)
       g_autoptr(GSocketAddress) local = g_socket_get_local_address (dht->socket, NULL);
       dht->read_source = g_socket_create_source (dht->socket, G_IO_IN, NULL);
       g_source_set_callback (dht->read_source, G_SOURCE_FUNC (readable_cb), dht, NULL);
-      g_source_attach (dht->read_source, NULL);
+      g_source_attach (dht->read_source, g_main_context_get_thread_default ());
       if (local)
         g_debug ("DHT node on UDP port %u",
                  g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local)));
     }
-  dht->timer_id = g_timeout_add (250, tick_cb, dht);
+  dht->timer_id = gbt_timeout_add (250, tick_cb, dht);
   resolve_names (source);
   bootstrap (dht);
   return dht;

@@ -28,6 +28,7 @@
 #include <gbt/gbt-torrent.h>
 
 #include "gbt-metadata.h"
+#include "gbt-context.h"
 
 /* each block may be served this many times to one peer */
 #define MAX_SENDS_PER_BLOCK 4
@@ -111,7 +112,7 @@ fetch_free (gpointer p)
 {
   Fetch *f = p;
 
-  g_clear_handle_id (&f->timer_id, g_source_remove);
+  g_clear_handle_id (&f->timer_id, gbt_source_remove);
   fetch_reset_attempt (f);
   g_hash_table_unref (f->sources);
   g_free (f);
@@ -334,7 +335,7 @@ fetch_for (GbtMetadataExtension *self, GbtTorrent *torrent)
       f->ext = self;
       f->torrent = torrent;
       f->sources = g_hash_table_new_full (NULL, NULL, NULL, g_free);
-      f->timer_id = g_timeout_add_seconds (1, fetch_tick_cb, f);
+      f->timer_id = gbt_timeout_add_seconds (1, fetch_tick_cb, f);
       g_hash_table_insert (self->fetches, torrent, f);
       g_object_weak_ref (G_OBJECT (torrent), fetch_torrent_gone, f);
     }

@@ -31,6 +31,7 @@
 #include <gbt/gbt-torrent.h>
 
 #include "gbt-pex.h"
+#include "gbt-context.h"
 
 #define PEX_INTERVAL_US (60 * G_USEC_PER_SEC)
 #define FIRST_DELAY_US (G_USEC_PER_SEC)
@@ -106,7 +107,7 @@ pex_torrent_free (gpointer p)
     {
       g_ptr_array_remove_fast (pt->ext->torrents, pt);
       if (pt->ext->torrents->len == 0)
-        g_clear_handle_id (&pt->ext->timer_id, g_source_remove);
+        g_clear_handle_id (&pt->ext->timer_id, gbt_source_remove);
     }
   g_free (pt);
 }
@@ -385,7 +386,7 @@ pex_on_handshake (GbtWireExtension *ext, GbtPeer *peer, GBytes *handshake)
           g_inet_socket_address_new (ip, g_inet_socket_address_get_port (remote)));
     }
   if (self->timer_id == 0)
-    self->timer_id = g_timeout_add_seconds (1, tick_cb, self);
+    self->timer_id = gbt_timeout_add_seconds (1, tick_cb, self);
 }
 
 /* a compact list of @entry_len-byte entries; FALSE if not whole entries */
@@ -483,7 +484,7 @@ gbt_pex_extension_finalize (GObject *object)
 {
   GbtPexExtension *self = GBT_PEX_EXTENSION (object);
 
-  g_clear_handle_id (&self->timer_id, g_source_remove);
+  g_clear_handle_id (&self->timer_id, gbt_source_remove);
   /* torrents outliving the extension keep their state, unlinked */
   for (guint i = 0; i < self->torrents->len; i++)
     ((PexTorrent *) g_ptr_array_index (self->torrents, i))->ext = NULL;

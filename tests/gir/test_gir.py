@@ -112,7 +112,7 @@ def case_download(tap, Gbt, GLib, Gio):
             dup = None
         except GLib.Error as e:
             dup = e
-        tap.ok(dup is not None and dup.matches(Gbt.Session.error_quark(),
+        tap.ok(dup is not None and dup.matches(Gbt.session_error_quark(),
                                                Gbt.SessionError.DUPLICATE_TORRENT),
                "adding it twice raises GLib.Error SessionError.DUPLICATE_TORRENT",
                "raised %r" % (dup,))

@@ -45,8 +45,14 @@ def run_until(GLib, cond, seconds):
     """Iterates the default main context until cond() or the bound."""
     ctx = GLib.MainContext.default()
     end = time.monotonic() + seconds
-    while not cond() and time.monotonic() < end:
-        ctx.iteration(True)
+    # a wake-up every 50 ms: with no session left the context may have no
+    # source at all, and a blocking iteration would never return
+    tick = GLib.timeout_add(50, lambda: True)
+    try:
+        while not cond() and time.monotonic() < end:
+            ctx.iteration(True)
+    finally:
+        GLib.source_remove(tick)
     return cond()
 
 
@@ -100,6 +106,8 @@ def case_properties(tap, Gbt, GLib, Gio):
         session_rates = []
         session.connect("notify::download-rate",
                         lambda s, p: session_rates.append(s.props.download_rate))
+        session.connect("notify::downloaded",
+                        lambda s, p: session_rates.append(s.props.downloaded))
         # loopback would finish within one tick: the torrent's own limit
         # makes it last a few seconds (and is checked: a lower bound holds
         # however loaded the machine is)
@@ -122,7 +130,8 @@ def case_properties(tap, Gbt, GLib, Gio):
         per_sec = secs + 2 + counts.get("state", 0)
         tap.ok(counts.get("progress", 0) >= 1 and counts.get("progress", 0) <= per_sec
                and counts.get("bytes-have", 0) <= per_sec and counts.get("download-rate", 0) >= 1
-               and seen["max_rate"] > 0 and seen["peers"] >= 1 and session_rates,
+               and seen["max_rate"] > 0 and seen["peers"] >= 1 and session_rates
+               and session.props.downloaded >= info.total_size,
                "notify is coalesced (about once a second) and carries rates and peers",
                "%.1f s, counts %r, seen %r, session rates %r" % (secs, counts, seen,
                                                                   session_rates[:5]))
@@ -248,7 +257,7 @@ def case_state_directory(tap, Gbt, GLib, Gio):
 
 
 CASES = [case_properties, case_session_dropped, case_remove_readd, case_state_directory]
-PLAN = 5 + 1 + 2 + 1
+PLAN = 5 + 1 + 2 + 1 + 1
 
 
 def main():
