@@ -268,6 +268,7 @@ gbt_torrent_add_tracker (GbtTorrent *self, const char *url, guint tier, GError *
       return FALSE;
     }
   gbt_torrent_models_refresh_trackers (self);
+  gbt_torrent_settings_changed (self);
   return TRUE;
 }
 
@@ -283,6 +284,7 @@ gbt_torrent_remove_tracker (GbtTorrent *self, const char *url)
     return FALSE;
   g_list_store_remove (self->trackers_model, pos);
   gbt_torrent_trackers_remove (self, url);
+  gbt_torrent_settings_changed (self);
   return TRUE;
 }
 

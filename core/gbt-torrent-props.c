@@ -640,6 +640,18 @@ gbt_torrent_save_extra_state (GbtTorrent *self, GKeyFile *kf, const char *group)
   g_autofree int *prio = NULL;
   gboolean all_normal = TRUE;
 
+  /* the tracker list as it is now (added and removed ones included) */
+  {
+    g_autoptr(GPtrArray) tiers = gbt_torrent_dup_tiers (self);
+    g_key_file_set_integer (kf, group, "tiers", (int) tiers->len);
+    for (guint t = 0; t < tiers->len; t++)
+      {
+        g_autofree char *key = g_strdup_printf ("tier-%u", t);
+        GStrv urls = g_ptr_array_index (tiers, t);
+        g_key_file_set_string_list (kf, group, key, (const char *const *) urls,
+                                    g_strv_length (urls));
+      }
+  }
   if (n == 0)
     return;
   prio = g_new (int, n);
@@ -681,6 +693,22 @@ gbt_torrent_load_state (GbtTorrent *self, GKeyFile *kf, const char *group)
                                (guint) MIN (g_key_file_get_uint64 (kf, group, "seed-time-limit", NULL),
                                             G_MAXUINT));
   gbt_torrent_set_sequential (self, g_key_file_get_boolean (kf, group, "sequential", NULL));
+  if (g_key_file_has_key (kf, group, "tiers", NULL))
+    {
+      int n_tiers = g_key_file_get_integer (kf, group, "tiers", NULL);
+      g_autoptr(GPtrArray) tiers = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+
+      for (int t = 0; t >= 0 && t < MIN (n_tiers, 1000); t++)
+        {
+          g_autofree char *key = g_strdup_printf ("tier-%d", t);
+          GStrv urls = g_key_file_get_string_list (kf, group, key, NULL, NULL);
+          if (urls && urls[0])
+            g_ptr_array_add (tiers, urls);
+          else
+            g_strfreev (urls);
+        }
+      gbt_torrent_set_tiers (self, tiers);
+    }
   if (self->metainfo)
     {
       gsize n = 0;

@@ -426,6 +426,8 @@ test_state_directory (void)
   gbt_torrent_set_seed_limits (lt, 2.5, 3600);
   gbt_test_wait_until (finished, 60000);
   gbt_torrent_set_file_priority (lt, 1, GBT_FILE_PRIORITY_HIGH);
+  g_assert_true (gbt_torrent_add_tracker (lt, "http://127.0.0.1:9/announce", 0, &error));
+  g_assert_no_error (error);
   g_assert_true (finished);
   added = gbt_torrent_get_added_time (lt);
   downloaded = gbt_torrent_get_downloaded (lt);
@@ -459,6 +461,18 @@ test_state_directory (void)
   g_assert_cmpint (gbt_torrent_get_added_time (back), ==, added);
   g_assert_cmpint (gbt_torrent_get_file_priority (back, 0), ==, GBT_FILE_PRIORITY_NORMAL);
   g_assert_cmpint (gbt_torrent_get_file_priority (back, 1), ==, GBT_FILE_PRIORITY_HIGH);
+  {
+    /* the tracker added by the user came back beside the torrent's own */
+    GListModel *trackers = gbt_torrent_get_trackers (back);
+    gboolean found = FALSE;
+    g_assert_cmpuint (g_list_model_get_n_items (trackers), ==, 2);
+    for (guint i = 0; i < g_list_model_get_n_items (trackers); i++)
+      {
+        g_autoptr(GbtTrackerEntry) e = g_list_model_get_item (trackers, i);
+        found = found || g_strcmp0 (gbt_tracker_entry_get_url (e), "http://127.0.0.1:9/announce") == 0;
+      }
+    g_assert_true (found);
+  }
   /* it was running: it runs again, seeding from the resume data */
   gbt_test_wait_until (gbt_torrent_get_state (back) == GBT_TORRENT_STATE_SEEDING, 20000);
   g_assert_cmpint (gbt_torrent_get_state (back), ==, GBT_TORRENT_STATE_SEEDING);
