@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <gbt/gbt.h>
 
@@ -57,6 +58,7 @@ typedef struct {
   guint over_1ms;
   gint64 total_us;
   gint64 max_us;
+  gint64 max_cpu_us; /* the main thread's CPU time in the longest-CPU dispatch */
 } TraceEntry;
 
 static GHashTable *trace_wrapped; /* orig GSourceFuncs* -> WrappedFuncs* */
@@ -107,14 +109,23 @@ describe_source (GSource *source, const GSourceFuncs *orig)
                           cb ? cb : "-");
 }
 
+static gint64
+thread_cpu_us (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (gint64) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static gboolean
 traced_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
   WrappedFuncs *w = (WrappedFuncs *) source->source_funcs;
   g_autofree char *what = describe_source (source, w->orig);
-  gint64 t0 = g_get_monotonic_time ();
+  gint64 t0 = g_get_monotonic_time (), c0 = thread_cpu_us ();
   gboolean again = w->orig->dispatch (source, callback, user_data);
-  gint64 dt = g_get_monotonic_time () - t0;
+  gint64 dt = g_get_monotonic_time () - t0, dc = thread_cpu_us () - c0;
   TraceEntry *e = g_hash_table_lookup (trace_entries, what);
 
   if (e == NULL)
@@ -126,6 +137,7 @@ traced_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
   e->count++;
   e->total_us += dt;
   e->max_us = MAX (e->max_us, dt);
+  e->max_cpu_us = MAX (e->max_cpu_us, dc);
   if (dt > 1000)
     e->over_1ms++;
   return again;
@@ -187,11 +199,11 @@ trace_report (void)
   while (g_hash_table_iter_next (&it, NULL, &value))
     g_ptr_array_add (all, value);
   g_ptr_array_sort (all, cmp_entry_max);
-  printf ("\nlongest dispatches (max ms, >1 ms count, count, total ms, source):\n");
+  printf ("\nlongest dispatches (max wall ms, max CPU ms, >1 ms count, count, total ms, source):\n");
   for (guint i = 0; i < MIN (all->len, 15); i++)
     {
       TraceEntry *e = all->pdata[i];
-      printf ("  %8.2f %6u %8u %9.1f  %s\n", e->max_us / 1e3, e->over_1ms, e->count,
+      printf ("  %8.2f %8.2f %6u %8u %9.1f  %s\n", e->max_us / 1e3, e->max_cpu_us / 1e3, e->over_1ms, e->count,
               e->total_us / 1e3, e->what);
     }
 }
