@@ -12,6 +12,10 @@
  *   ui-latency TORRENT -o DIR [--bind ADDR] [--port N] [--timeout S] [--json]
  *   ui-latency --idle S [--json]        the timer alone, no session (baseline)
  *
+ * The main thread's run-queue wait (/proc/thread-self/schedstat) is read at
+ * each tick: "own" figures subtract it, what is left is the main loop being
+ * busy (gbt's dispatches) rather than the kernel giving the CPU to others.
+ *
  * --trace-sources also times every dispatch of every GSource of the main
  * context (by wrapping its dispatch function) and prints the ones that ran
  * longest, by source name or dispatch/callback address (resolve those with
@@ -25,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <gbt/gbt.h>
 
@@ -36,6 +42,10 @@ typedef struct {
   GMainLoop *loop;
   GbtTorrent *torrent;
   GArray *lateness; /* gint64 microseconds, one per dispatch */
+  GArray *own;      /* the same minus the main thread's run-queue wait since the last one */
+  int schedstat_fd; /* /proc/thread-self/schedstat of the main thread, or -1 */
+  gint64 runq_prev_ns;
+  gint64 runq_start_ns;
   gboolean recording;
   gboolean finished;
   gboolean failed;
@@ -55,12 +65,17 @@ typedef struct {
 typedef struct {
   char *what;
   guint count;
-  guint over_1ms;
+  guint over_1ms;     /* wall time over 1 ms */
+  guint cpu_over_1ms; /* CPU time over 1 ms */
   gint64 total_us;
   gint64 max_us;
   gint64 max_cpu_us; /* the main thread's CPU time in the longest-CPU dispatch */
+  gint64 max_runq_us; /* the longest wait for a CPU within one dispatch */
+  gint64 max_blocked_us; /* the longest wall - CPU - run-queue wait: asleep */
 } TraceEntry;
 
+static gint64 runq_wait_ns (int fd);
+static int trace_schedstat_fd = -1;
 static GHashTable *trace_wrapped; /* orig GSourceFuncs* -> WrappedFuncs* */
 static GHashTable *trace_entries; /* what -> TraceEntry */
 static guint trace_next_id = 1;
@@ -123,9 +138,11 @@ traced_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
   WrappedFuncs *w = (WrappedFuncs *) source->source_funcs;
   g_autofree char *what = describe_source (source, w->orig);
+  gint64 q0 = runq_wait_ns (trace_schedstat_fd);
   gint64 t0 = g_get_monotonic_time (), c0 = thread_cpu_us ();
   gboolean again = w->orig->dispatch (source, callback, user_data);
   gint64 dt = g_get_monotonic_time () - t0, dc = thread_cpu_us () - c0;
+  gint64 dq = (runq_wait_ns (trace_schedstat_fd) - q0) / 1000;
   TraceEntry *e = g_hash_table_lookup (trace_entries, what);
 
   if (e == NULL)
@@ -138,8 +155,15 @@ traced_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
   e->total_us += dt;
   e->max_us = MAX (e->max_us, dt);
   e->max_cpu_us = MAX (e->max_cpu_us, dc);
+  e->max_runq_us = MAX (e->max_runq_us, dq);
+  e->max_blocked_us = MAX (e->max_blocked_us, dt - dc - dq);
   if (dt > 1000)
     e->over_1ms++;
+  if (dc > 1000)
+    e->cpu_over_1ms++;
+  if (dc > 3000 && g_getenv ("UI_LATENCY_LOG_LONG"))
+    g_printerr ("long dispatch: %.6f %.6f cpu %.2f ms %s\n", t0 / 1e6, (t0 + dt) / 1e6, dc / 1e3,
+                e->what);
   return again;
 }
 
@@ -199,16 +223,35 @@ trace_report (void)
   while (g_hash_table_iter_next (&it, NULL, &value))
     g_ptr_array_add (all, value);
   g_ptr_array_sort (all, cmp_entry_max);
-  printf ("\nlongest dispatches (max wall ms, max CPU ms, >1 ms count, count, total ms, source):\n");
+  printf ("\nlongest dispatches: max wall ms, max CPU ms, max run-queue wait ms, max asleep ms "
+          "(wall - CPU - run queue), count over 1 ms wall, over 1 ms CPU, count, total wall ms, "
+          "source\n");
   for (guint i = 0; i < MIN (all->len, 15); i++)
     {
       TraceEntry *e = all->pdata[i];
-      printf ("  %8.2f %8.2f %6u %8u %9.1f  %s\n", e->max_us / 1e3, e->max_cpu_us / 1e3, e->over_1ms, e->count,
+      printf ("  %7.2f %7.2f %7.2f %7.2f %5u %5u %7u %8.1f  %s\n", e->max_us / 1e3,
+              e->max_cpu_us / 1e3, e->max_runq_us / 1e3, e->max_blocked_us / 1e3, e->over_1ms, e->cpu_over_1ms, e->count,
               e->total_us / 1e3, e->what);
     }
 }
 
 /* ------------------------------------------------------------ timer */
+
+/* Nanoseconds the calling thread has spent runnable but waiting for a CPU
+ * (the second field of schedstat), or -1. */
+static gint64
+runq_wait_ns (int fd)
+{
+  char buf[128];
+  ssize_t n;
+  char *p;
+
+  if (fd < 0 || (n = pread (fd, buf, sizeof buf - 1, 0)) <= 0)
+    return -1;
+  buf[n] = '\0';
+  p = strchr (buf, ' ');
+  return p ? g_ascii_strtoll (p + 1, NULL, 10) : -1;
+}
 
 static gboolean
 tick_cb (gpointer user_data)
@@ -216,9 +259,20 @@ tick_cb (gpointer user_data)
   Run *r = user_data;
   gint64 due = g_source_get_ready_time (g_main_current_source ());
   gint64 late = g_get_monotonic_time () - due;
+  gint64 runq = runq_wait_ns (r->schedstat_fd);
 
   if (r->recording && due > 0)
-    g_array_append_val (r->lateness, late);
+    {
+      /* the part of the lateness the kernel is to blame for: the time the
+       * main thread waited for a CPU since the previous tick (an upper
+       * bound: some of it may fall before the due time) */
+      gint64 own = runq >= 0 && r->runq_prev_ns >= 0
+                       ? MAX (late - (runq - r->runq_prev_ns) / 1000, 0)
+                       : late;
+      g_array_append_val (r->lateness, late);
+      g_array_append_val (r->own, own);
+    }
+  r->runq_prev_ns = runq;
   return G_SOURCE_CONTINUE;
 }
 
@@ -329,7 +383,9 @@ main (int argc, char **argv)
   g_autoptr(GbtTorrent) torrent = NULL;
   g_autoptr(GbtMetainfo) mi = NULL;
   g_autoptr(GArray) sorted = NULL;
+  g_autoptr(GArray) own_sorted = NULL;
   Run r = { 0 };
+  double own_p99, own_max, runq_ms;
   GSource *timer;
   guint64 bytes = 0;
   double secs, p50, p99, p999, maxv;
@@ -350,10 +406,14 @@ main (int argc, char **argv)
 
   r.loop = g_main_loop_new (NULL, FALSE);
   r.lateness = g_array_sized_new (FALSE, FALSE, sizeof (gint64), 1 << 16);
+  r.own = g_array_sized_new (FALSE, FALSE, sizeof (gint64), 1 << 16);
+  r.schedstat_fd = open ("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+  r.runq_prev_ns = -1;
   if (trace)
     {
       trace_wrapped = g_hash_table_new (NULL, NULL);
       trace_entries = g_hash_table_new (g_str_hash, g_str_equal);
+      trace_schedstat_fd = open ("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
       g_timeout_add (50, trace_scan_cb, NULL);
     }
 
@@ -391,6 +451,7 @@ main (int argc, char **argv)
 
   r.recording = TRUE;
   r.started_us = g_get_monotonic_time ();
+  r.runq_start_ns = runq_wait_ns (r.schedstat_fd);
   if (torrent)
     gbt_torrent_start (torrent);
   g_main_loop_run (r.loop);
@@ -398,6 +459,11 @@ main (int argc, char **argv)
   g_source_unref (timer);
 
   secs = (r.finished_us - r.started_us) / 1e6;
+  runq_ms = r.runq_start_ns >= 0 ? (runq_wait_ns (r.schedstat_fd) - r.runq_start_ns) / 1e6 : -1;
+  own_sorted = g_array_copy (r.own);
+  g_array_sort (own_sorted, cmp_gint64);
+  own_p99 = percentile_ms (own_sorted, 99);
+  own_max = own_sorted->len ? g_array_index (own_sorted, gint64, own_sorted->len - 1) / 1e3 : 0;
   if (torrent)
     bytes = gbt_torrent_get_bytes_have (torrent);
   sorted = g_array_copy (r.lateness);
@@ -413,9 +479,10 @@ main (int argc, char **argv)
   if (json)
     printf ("{\"mode\":\"%s\",\"ok\":%s,\"bytes\":%" G_GUINT64_FORMAT ",\"seconds\":%.3f,"
             "\"samples\":%u,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,"
-            "\"over_16ms\":%u,\"goal_met\":%s}\n",
+            "\"over_16ms\":%u,\"goal_met\":%s,\"runq_wait_ms\":%.1f,\"own_p99_ms\":%.3f,"
+            "\"own_max_ms\":%.3f}\n",
             torrent ? "download" : "idle", r.failed ? "false" : "true", bytes, secs, sorted->len,
-            p50, p99, p999, maxv, over, met ? "true" : "false");
+            p50, p99, p999, maxv, over, met ? "true" : "false", runq_ms, own_p99, own_max);
   else
     {
       printf ("ui-latency: 1 ms G_PRIORITY_HIGH timeout on the session's main context, %s\n",
@@ -429,6 +496,8 @@ main (int argc, char **argv)
               "| %u | %.2f | %.2f | %.2f | %.2f | %u |\n",
               sorted->len, p50, p99, p999, maxv, over);
       printf ("goal (max <= 16 ms, p99 < 2 ms): %s\n", met ? "met" : "NOT met");
+      printf ("the main thread waited %.1f ms for a CPU (run queue, schedstat); without those "
+              "waits: p99 %.2f ms, max %.2f ms\n", runq_ms, own_p99, own_max);
     }
   if (trace)
     trace_report ();
@@ -437,6 +506,9 @@ main (int argc, char **argv)
     g_signal_handlers_disconnect_by_data (torrent, &r);
   g_main_loop_unref (r.loop);
   g_array_unref (r.lateness);
+  g_array_unref (r.own);
+  if (r.schedstat_fd >= 0)
+    close (r.schedstat_fd);
   if (r.failed)
     g_printerr ("ui-latency: %s\n", r.fail_reason ? r.fail_reason : "failed");
   g_free (r.fail_reason);

@@ -18,6 +18,9 @@
 #include "config.h"
 
 #include <string.h>
+#ifdef __linux__
+#include <sched.h>
+#endif
 
 #include <gio/gio.h>
 
@@ -429,12 +432,49 @@ do_verify_chunk (GbtDiskIo *io, Job *job)
   return FALSE;
 }
 
+/* latency part (issue 12): hashing and disk jobs are throughput work, the
+ * app's main loop is latency work.  While a job runs, its thread is
+ * SCHED_BATCH: the same CPU share, but its wake-ups never preempt the
+ * thread that runs the app's UI.  The pool's threads are GLib's shared
+ * ones, so the normal policy is put back after each job (only when it was
+ * SCHED_OTHER: an app's own choice is left alone). */
+static gboolean
+worker_enter_batch (void)
+{
+#if defined(__linux__) && defined(SCHED_BATCH)
+  struct sched_param param = { 0 };
+
+  return sched_getscheduler (0) == SCHED_OTHER && sched_setscheduler (0, SCHED_BATCH, &param) == 0;
+#else
+  return FALSE;
+#endif
+}
+
+static void
+worker_leave_batch (gboolean entered)
+{
+#if defined(__linux__) && defined(SCHED_BATCH)
+  struct sched_param param = { 0 };
+
+  if (entered)
+    sched_setscheduler (0, SCHED_OTHER, &param);
+#endif
+}
+
+static void worker_run (Job *job, GbtDiskIo *io);
+
 static void
 worker_cb (gpointer data, gpointer pool_data)
 {
-  Job *job = data;
-  GbtDiskIo *io = pool_data;
+  gboolean batch = worker_enter_batch ();
 
+  worker_run (data, pool_data);
+  worker_leave_batch (batch);
+}
+
+static void
+worker_run (Job *job, GbtDiskIo *io)
+{
   if (g_atomic_int_get (&io->shut_down))
     {
       job_free (job);
