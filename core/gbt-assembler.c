@@ -177,6 +177,17 @@ gbt_assembler_trim (GbtAssembler *self)
   g_slist_free_full (drop, g_aligned_free);
 }
 
+guint
+gbt_assembler_get_n_spare (GbtAssembler *self)
+{
+  guint n;
+
+  g_mutex_lock (&self->pool->lock);
+  n = self->pool->n_free;
+  g_mutex_unlock (&self->pool->lock);
+  return n;
+}
+
 guint64
 gbt_assembler_get_buffered (GbtAssembler *self)
 {

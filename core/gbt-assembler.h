@@ -30,6 +30,8 @@ G_GNUC_INTERNAL GBytes *gbt_assembler_add (GbtAssembler *self, const GbtBlock *b
  * last call (the torrent's tick: an idle, stalled or finished download
  * holds no spare buffers). */
 G_GNUC_INTERNAL void gbt_assembler_trim (GbtAssembler *self);
+/* recycled piece buffers waiting for a piece (for tests) */
+G_GNUC_INTERNAL guint gbt_assembler_get_n_spare (GbtAssembler *self);
 /* bytes held in pieces being gathered */
 G_GNUC_INTERNAL guint64 gbt_assembler_get_buffered (GbtAssembler *self);
 /* drops every piece being gathered (a restart) */
