@@ -212,8 +212,15 @@ deliver (Job *job)
     }
   /* in the set before attaching, so a quick dispatch finds it there */
   g_hash_table_add (io->sources, source);
-  g_source_attach (source, io->context);
   g_mutex_unlock (&io->lock);
+  /* Attached outside the lock (latency part: deliver_cb on the main thread
+   * takes it; a worker preempted inside g_source_attach, which also wakes
+   * the context, kept the main thread asleep on it).  Still safe against
+   * shutdown, which runs on the owning thread: a deliver() there (an empty
+   * verify) is not concurrent with it, and one on a worker is over before
+   * gbt_disk_io_shutdown() destroys the sources (it waits for every worker
+   * first). */
+  g_source_attach (source, io->context);
 }
 
 static gboolean
@@ -433,31 +440,24 @@ do_verify_chunk (GbtDiskIo *io, Job *job)
 }
 
 /* latency part (issue 12): hashing and disk jobs are throughput work, the
- * app's main loop is latency work.  While a job runs, its thread is
- * SCHED_BATCH: the same CPU share, but its wake-ups never preempt the
- * thread that runs the app's UI.  The pool's threads are GLib's shared
- * ones, so the normal policy is put back after each job (only when it was
- * SCHED_OTHER: an app's own choice is left alone). */
-static gboolean
+ * app's main loop is latency work.  A thread that runs our jobs becomes
+ * SCHED_BATCH (when it was SCHED_OTHER: an app's own choice is left
+ * alone): the same CPU share, but its wake-ups never preempt the thread
+ * that runs the app's UI.  That matters most when the main loop pushes a
+ * piece: the idle worker it wakes took the CPU from the main thread at
+ * once (perf sched: ~400 preemptions per GiB right in g_thread_pool_push).
+ * So the policy stays after the job, while the thread waits for the next
+ * one.  The pool's threads are GLib's shared ones: one that later runs
+ * other pools' work (GTask's) does so as SCHED_BATCH too, which changes no
+ * CPU share, only wake-up preemption of background work. */
+static void
 worker_enter_batch (void)
 {
 #if defined(__linux__) && defined(SCHED_BATCH)
   struct sched_param param = { 0 };
 
-  return sched_getscheduler (0) == SCHED_OTHER && sched_setscheduler (0, SCHED_BATCH, &param) == 0;
-#else
-  return FALSE;
-#endif
-}
-
-static void
-worker_leave_batch (gboolean entered)
-{
-#if defined(__linux__) && defined(SCHED_BATCH)
-  struct sched_param param = { 0 };
-
-  if (entered)
-    sched_setscheduler (0, SCHED_OTHER, &param);
+  if (sched_getscheduler (0) == SCHED_OTHER)
+    sched_setscheduler (0, SCHED_BATCH, &param);
 #endif
 }
 
@@ -466,10 +466,8 @@ static void worker_run (Job *job, GbtDiskIo *io);
 static void
 worker_cb (gpointer data, gpointer pool_data)
 {
-  gboolean batch = worker_enter_batch ();
-
+  worker_enter_batch ();
   worker_run (data, pool_data);
-  worker_leave_batch (batch);
 }
 
 static void
