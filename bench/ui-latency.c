@@ -20,6 +20,9 @@
  * context (by wrapping its dispatch function) and prints the ones that ran
  * longest, by source name or dispatch/callback address (resolve those with
  * addr2line -e <library> <offset>): what to look at when the goal is missed.
+ * With UI_LATENCY_LOG_LONG set, each dispatch over 3 ms of CPU is printed
+ * with its CLOCK_MONOTONIC window, to match against `perf record -k
+ * CLOCK_MONOTONIC` samples.
  *
  * The exit status is 0 when the download completed (or the idle run ended),
  * whatever the figures: bench/compare judges them.
