@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <glib-unix.h>
 #include <stdio.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -208,16 +209,9 @@ tick_cb (gpointer user_data)
     json_event (d, "progress", NULL);
   else if (d->tty)
     print_progress (d);
+  /* the seed limits are the engine's (seed-limit-reached) */
   if (d->seeding_since_us)
-    {
-      double ratio = (double) gbt_torrent_get_uploaded (d->torrent)
-                     / MAX (gbt_torrent_get_bytes_wanted (d->torrent), 1);
-      if (d->ratio_limit > 0 && ratio >= d->ratio_limit)
-        download_stop (d, GBT_EXIT_OK, NULL);
-      else if (d->time_limit > 0 && now - d->seeding_since_us >= d->time_limit * G_USEC_PER_SEC)
-        download_stop (d, GBT_EXIT_OK, NULL);
-      return G_SOURCE_CONTINUE;
-    }
+    return G_SOURCE_CONTINUE;
   if (d->idle_timeout > 0 && now - d->last_progress_us > (gint64) d->idle_timeout * G_USEC_PER_SEC
       && (gbt_torrent_get_state (d->torrent) == GBT_TORRENT_STATE_DOWNLOADING
           || gbt_torrent_get_state (d->torrent) == GBT_TORRENT_STATE_FETCHING_METADATA))
@@ -266,6 +260,12 @@ finished_cb (GbtTorrent *torrent, gpointer user_data)
       d->seeding_since_us = g_get_monotonic_time ();
       d->exit_code = GBT_EXIT_OK; /* complete: Ctrl-C from here on is success */
     }
+}
+
+static void
+seed_limit_cb (GbtTorrent *torrent, gpointer user_data)
+{
+  download_stop (user_data, GBT_EXIT_OK, NULL);
 }
 
 static void
@@ -705,6 +705,8 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
   d.clients = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
   g_signal_connect (torrent, "finished", G_CALLBACK (finished_cb), &d);
+  gbt_torrent_set_seed_limits (torrent, d.ratio_limit, (guint) MIN (ceil (d.time_limit), G_MAXUINT));
+  g_signal_connect (torrent, "seed-limit-reached", G_CALLBACK (seed_limit_cb), &d);
   g_signal_connect (torrent, "notify::state", G_CALLBACK (state_cb), &d);
   g_signal_connect (torrent, "peer-banned", G_CALLBACK (banned_cb), &d);
   g_signal_connect (torrent, "peer-dropped", G_CALLBACK (dropped_cb), &d);

@@ -188,6 +188,33 @@ gbt_assembler_get_n_spare (GbtAssembler *self)
   return n;
 }
 
+GArray *
+gbt_assembler_dup_pieces (GbtAssembler *self)
+{
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (guint));
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, self->pieces);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      guint piece = GPOINTER_TO_UINT (key);
+      g_array_append_val (out, piece);
+    }
+  return out;
+}
+
+void
+gbt_assembler_drop (GbtAssembler *self, guint piece)
+{
+  PieceBuf *pb = g_hash_table_lookup (self->pieces, GUINT_TO_POINTER (piece));
+
+  if (pb == NULL)
+    return;
+  self->buffered -= pb->size;
+  g_hash_table_remove (self->pieces, GUINT_TO_POINTER (piece));
+}
+
 guint64
 gbt_assembler_get_buffered (GbtAssembler *self)
 {

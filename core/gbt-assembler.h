@@ -34,6 +34,10 @@ G_GNUC_INTERNAL void gbt_assembler_trim (GbtAssembler *self);
 G_GNUC_INTERNAL guint gbt_assembler_get_n_spare (GbtAssembler *self);
 /* bytes held in pieces being gathered */
 G_GNUC_INTERNAL guint64 gbt_assembler_get_buffered (GbtAssembler *self);
+/* the pieces being gathered (guint) */
+G_GNUC_INTERNAL GArray *gbt_assembler_dup_pieces (GbtAssembler *self);
+/* drops one piece being gathered (no longer wanted) */
+G_GNUC_INTERNAL void gbt_assembler_drop (GbtAssembler *self, guint piece);
 /* drops every piece being gathered (a restart) */
 G_GNUC_INTERNAL void gbt_assembler_clear (GbtAssembler *self);
 

@@ -100,6 +100,10 @@ struct _GbtPicker {
   /* the pick in progress: who asks, and whether it may take pieces on parole */
   gpointer cur_owner;
   gboolean cur_may_parole;
+  /* sequential: new pieces in index order from seq_cursor (no candidate
+   * below it), for playing a file while it downloads */
+  gboolean sequential;
+  guint seq_cursor;
 };
 
 static inline guint32
@@ -137,6 +141,9 @@ candidate_add (GbtPicker *picker, guint piece)
   PieceState *ps = &picker->pieces[piece];
   Level *level = &picker->levels[ps->priority];
   Bucket *bucket;
+
+  if (piece < picker->seq_cursor)
+    picker->seq_cursor = piece;
 
   if (ps->availability >= level->n_buckets)
     {
@@ -307,6 +314,15 @@ gbt_picker_set_priority (GbtPicker *picker, guint piece, guint priority)
     }
   ps->priority = priority;
   candidate_enter (picker, piece);
+}
+
+guint
+gbt_picker_get_priority (GbtPicker *picker, guint piece)
+{
+  g_return_val_if_fail (picker != NULL, 0);
+  g_return_val_if_fail (piece < picker->n_pieces, 0);
+
+  return picker->pieces[piece].priority;
 }
 
 void
@@ -514,10 +530,62 @@ pick_from_bucket (GbtPicker *picker, Bucket *bucket, const GbtBitfield *peer_has
   return n;
 }
 
+/* Sequential order: the lowest-numbered candidates the peer has, highest
+ * priority level first; the scan starts at the first candidate, so it
+ * costs the pieces between that and what this peer can give. */
+static guint
+pick_sequential (GbtPicker *picker, const GbtBitfield *peer_has, guint max, GArray *out)
+{
+  guint n = 0;
+
+  while (picker->seq_cursor < picker->n_pieces
+         && !(picker->pieces[picker->seq_cursor].flags & PIECE_CANDIDATE))
+    picker->seq_cursor++;
+  for (guint l = N_LEVELS - 1; l > 0 && n < max; l--)
+    {
+      if (picker->levels[l].n_candidates == 0)
+        continue;
+      for (guint piece = picker->seq_cursor; piece < picker->n_pieces && n < max; piece++)
+        {
+          PieceState *ps = &picker->pieces[piece];
+          Partial *pp;
+
+          if (!(ps->flags & PIECE_CANDIDATE) || ps->priority != l
+              || !peer_has_piece (peer_has, piece)
+              || ((ps->flags & PIECE_PAROLE) && !picker->cur_may_parole))
+            continue;
+          candidate_remove (picker, piece);
+          pp = partial_new (picker, piece);
+          if (ps->flags & PIECE_PAROLE)
+            pp->owner = picker->cur_owner;
+          n += take_unrequested (picker, pp, max - n, out);
+        }
+    }
+  return n;
+}
+
+void
+gbt_picker_set_sequential (GbtPicker *picker, gboolean sequential)
+{
+  g_return_if_fail (picker != NULL);
+  picker->sequential = !!sequential;
+  picker->seq_cursor = 0;
+}
+
+gboolean
+gbt_picker_get_sequential (GbtPicker *picker)
+{
+  g_return_val_if_fail (picker != NULL, FALSE);
+  return picker->sequential;
+}
+
 static guint
 pick_new (GbtPicker *picker, const GbtBitfield *peer_has, guint max, GArray *out)
 {
   guint n = 0;
+
+  if (picker->sequential)
+    return pick_sequential (picker, peer_has, max, out);
 
   for (guint l = N_LEVELS - 1; l > 0 && n < max && picker->n_candidates > 0; l--)
     {

@@ -31,6 +31,7 @@ G_GNUC_INTERNAL GbtPicker *gbt_picker_new (guint n_pieces, guint32 piece_length,
 G_GNUC_INTERNAL void gbt_picker_free (GbtPicker *picker);
 /* priority 0: never picked; default 1; higher first (before rarity) */
 G_GNUC_INTERNAL void gbt_picker_set_priority (GbtPicker *picker, guint piece, guint priority);
+G_GNUC_INTERNAL guint gbt_picker_get_priority (GbtPicker *picker, guint piece);
 /* we have (verified) this piece */
 G_GNUC_INTERNAL void gbt_picker_set_have (GbtPicker *picker, guint piece);
 G_GNUC_INTERNAL gboolean gbt_picker_have (GbtPicker *picker, guint piece);
@@ -84,5 +85,9 @@ G_GNUC_INTERNAL void gbt_picker_release (GbtPicker *picker, gpointer owner);
 /* the piece passed its hash and was written */
 G_GNUC_INTERNAL void gbt_picker_piece_verified (GbtPicker *picker, guint piece);
 G_GNUC_INTERNAL guint gbt_picker_n_partial (GbtPicker *picker);
+/* new pieces in index order instead of rarest first (partial pieces are
+ * still finished first; priorities still come before order) */
+G_GNUC_INTERNAL void gbt_picker_set_sequential (GbtPicker *picker, gboolean sequential);
+G_GNUC_INTERNAL gboolean gbt_picker_get_sequential (GbtPicker *picker);
 
 G_END_DECLS

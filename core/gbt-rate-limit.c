@@ -24,6 +24,7 @@ struct _GbtRateLimit {
   double tokens;
   gint64 last_us;
   gboolean started; /* last_us is meaningful */
+  GbtRateLimit *parent; /* not owned: a wider limit this one also obeys */
 };
 
 static guint64
@@ -91,12 +92,18 @@ refill (GbtRateLimit *rl, gint64 now_us)
   rl->started = TRUE;
 }
 
-guint64
-gbt_rate_limit_take (GbtRateLimit *rl, guint64 want, gint64 now_us)
+void
+gbt_rate_limit_set_parent (GbtRateLimit *rl, GbtRateLimit *parent)
+{
+  g_return_if_fail (rl != NULL && rl != parent);
+  rl->parent = parent;
+}
+
+static guint64
+take_own (GbtRateLimit *rl, guint64 want, gint64 now_us)
 {
   guint64 granted;
 
-  g_return_val_if_fail (rl != NULL, 0);
   if (rl->rate == 0)
     return want;
   refill (rl, now_us);
@@ -108,21 +115,45 @@ gbt_rate_limit_take (GbtRateLimit *rl, guint64 want, gint64 now_us)
   return granted;
 }
 
+static void
+give_back_own (GbtRateLimit *rl, guint64 unused)
+{
+  if (rl->rate != 0)
+    rl->tokens = MIN (rl->tokens + (double) unused, (double) rl->depth);
+}
+
+guint64
+gbt_rate_limit_take (GbtRateLimit *rl, guint64 want, gint64 now_us)
+{
+  guint64 granted;
+
+  g_return_val_if_fail (rl != NULL, 0);
+  granted = take_own (rl, want, now_us);
+  /* a child grants no more than its parent has: what the parent refuses
+   * goes back into the child's bucket */
+  for (GbtRateLimit *p = rl->parent; p && granted > 0; p = p->parent)
+    {
+      guint64 g = take_own (p, granted, now_us);
+      for (GbtRateLimit *q = rl; q != p; q = q->parent)
+        give_back_own (q, granted - g);
+      granted = g;
+    }
+  return granted;
+}
+
 void
 gbt_rate_limit_give_back (GbtRateLimit *rl, guint64 unused)
 {
   g_return_if_fail (rl != NULL);
-  if (rl->rate == 0)
-    return;
-  rl->tokens = MIN (rl->tokens + (double) unused, (double) rl->depth);
+  for (; rl; rl = rl->parent)
+    give_back_own (rl, unused);
 }
 
-gint64
-gbt_rate_limit_wait_us (GbtRateLimit *rl, guint64 want, gint64 now_us)
+static gint64
+wait_own (GbtRateLimit *rl, guint64 want, gint64 now_us)
 {
   double missing;
 
-  g_return_val_if_fail (rl != NULL, 0);
   if (rl->rate == 0)
     return 0;
   refill (rl, now_us);
@@ -131,6 +162,17 @@ gbt_rate_limit_wait_us (GbtRateLimit *rl, guint64 want, gint64 now_us)
     return 0;
   /* rounded up: waking a microsecond early would find too few tokens */
   return (gint64) ceil (missing * G_USEC_PER_SEC / (double) rl->rate);
+}
+
+gint64
+gbt_rate_limit_wait_us (GbtRateLimit *rl, guint64 want, gint64 now_us)
+{
+  gint64 wait = 0;
+
+  g_return_val_if_fail (rl != NULL, 0);
+  for (; rl; rl = rl->parent)
+    wait = MAX (wait, wait_own (rl, want, now_us));
+  return wait;
 }
 
 /* ---- parsing ---- */

@@ -41,6 +41,10 @@ G_GNUC_INTERNAL void gbt_rate_limit_free (GbtRateLimit *rl);
 /* Takes effect at once; tokens already saved are kept up to the new depth. */
 G_GNUC_INTERNAL void gbt_rate_limit_set_rate (GbtRateLimit *rl, guint64 bytes_per_second);
 G_GNUC_INTERNAL guint64 gbt_rate_limit_get_rate (GbtRateLimit *rl);
+/* @rl also obeys @parent (not owned; NULL for none): take() grants what
+ * both allow, give_back() returns to both, wait_us() waits for the slower
+ * (a torrent's limit under the session's) */
+G_GNUC_INTERNAL void gbt_rate_limit_set_parent (GbtRateLimit *rl, GbtRateLimit *parent);
 /* The bucket's depth in bytes (the largest burst); 0 when unlimited. */
 G_GNUC_INTERNAL guint64 gbt_rate_limit_get_depth (GbtRateLimit *rl);
 

@@ -23,4 +23,11 @@ G_GNUC_INTERNAL guint64 gbt_session_get_buffer_limit (GbtSession *self);
 typedef struct _GbtRateLimit GbtRateLimit;
 G_GNUC_INTERNAL GbtRateLimit *gbt_session_get_rate_limit (GbtSession *self, gboolean up);
 
+/* a torrent's setting or state changed: the state directory is saved
+ * again soon (@torrent may be NULL: the list changed) */
+G_GNUC_INTERNAL void gbt_session_torrent_changed (GbtSession *self, GbtTorrent *torrent);
+/* (nullable) (transfer full) where torrents keep their resume data: NULL
+ * for the .gbt folder beside their files */
+G_GNUC_INTERNAL char *gbt_session_dup_resume_dir (GbtSession *self);
+
 G_END_DECLS

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include <gbt/gbt-plugin-registry.h>
@@ -18,6 +19,7 @@
 #include "gbt-rate-limit.h"
 #include "gbt-session-private.h"
 #include "gbt-torrent-private.h"
+#include "gbt-session-state.h"
 
 #define DEFAULT_MAX_PEERS 50
 #define DEFAULT_BUFFER_LIMIT (24 * 1024 * 1024)
@@ -25,6 +27,22 @@
 #define MAX_HANDSHAKING 200
 
 G_DEFINE_QUARK (gbt-session-error-quark, gbt_session_error)
+
+enum {
+  PROP_0,
+  PROP_DOWNLOAD_RATE,
+  PROP_UPLOAD_RATE,
+  PROP_DOWNLOADED,
+  PROP_UPLOADED,
+  PROP_N_TORRENTS,
+  PROP_DOWNLOAD_LIMIT,
+  PROP_UPLOAD_LIMIT,
+  PROP_MAX_PEERS_PER_TORRENT,
+  PROP_STATE_DIRECTORY,
+  PROP_LISTEN_PORT,
+  N_PROPS
+};
+static GParamSpec *props[N_PROPS];
 
 struct _GbtSession {
   GObject parent_instance;
@@ -52,6 +70,13 @@ struct _GbtSession {
   guint sweep_id;
   GbtRateLimit *limit_up;
   GbtRateLimit *limit_down;
+
+  GPtrArray *removing; /* GbtTorrent*: being removed, info-hash still taken */
+  GSource *stats_source;
+  double shown_down, shown_up;
+  guint64 shown_downloaded, shown_uploaded;
+  guint64 removed_downloaded, removed_uploaded; /* by torrents no longer here */
+  GbtSessionState *state; /* the state directory, NULL without */
 };
 
 G_DEFINE_FINAL_TYPE (GbtSession, gbt_session, G_TYPE_OBJECT)
@@ -61,7 +86,22 @@ gbt_session_dispose (GObject *object)
 {
   GbtSession *self = GBT_SESSION (object);
 
-  g_clear_handle_id (&self->sweep_id, g_source_remove);
+  if (self->sweep_id)
+    {
+      GSource *sweep = g_main_context_find_source_by_id (g_main_context_get_thread_default (),
+                                                         self->sweep_id);
+      if (sweep)
+        g_source_destroy (sweep);
+      self->sweep_id = 0;
+    }
+  if (self->stats_source)
+    {
+      g_source_destroy (self->stats_source);
+      g_clear_pointer (&self->stats_source, g_source_unref);
+    }
+  /* the last word of the state: then no torrent may still point at us */
+  if (self->state)
+    gbt_session_state_flush (self->state);
   g_clear_object (&self->listener);
   if (self->handshaking)
     {
@@ -73,7 +113,21 @@ gbt_session_dispose (GObject *object)
         }
     }
   if (self->torrents)
-    g_list_store_remove_all (self->torrents);
+    {
+      /* an app may hold a torrent longer than its session: the torrent is
+       * stopped now, its resume data saved, and it forgets us */
+      guint n = g_list_model_get_n_items (G_LIST_MODEL (self->torrents));
+      for (guint i = 0; i < n; i++)
+        {
+          g_autoptr(GbtTorrent) t = g_list_model_get_item (G_LIST_MODEL (self->torrents), i);
+          gbt_torrent_detach (t);
+        }
+      g_list_store_remove_all (self->torrents);
+    }
+  if (self->removing)
+    for (guint i = 0; i < self->removing->len; i++)
+      gbt_torrent_detach (g_ptr_array_index (self->removing, i));
+  g_clear_pointer (&self->state, gbt_session_state_free);
   G_OBJECT_CLASS (gbt_session_parent_class)->dispose (object);
 }
 
@@ -91,18 +145,171 @@ gbt_session_finalize (GObject *object)
   g_clear_object (&self->registry);
   g_clear_object (&self->torrents);
   g_clear_pointer (&self->handshaking, g_ptr_array_unref);
+  g_clear_pointer (&self->removing, g_ptr_array_unref);
   gbt_rate_limit_free (self->limit_up);
   gbt_rate_limit_free (self->limit_down);
   G_OBJECT_CLASS (gbt_session_parent_class)->finalize (object);
 }
 
 static void
+gbt_session_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GbtSession *self = GBT_SESSION (object);
+
+  switch (prop_id)
+    {
+    case PROP_DOWNLOAD_RATE:
+      g_value_set_double (value, gbt_session_get_download_rate (self));
+      break;
+    case PROP_UPLOAD_RATE:
+      g_value_set_double (value, gbt_session_get_upload_rate (self));
+      break;
+    case PROP_DOWNLOADED:
+      g_value_set_uint64 (value, gbt_session_get_downloaded (self));
+      break;
+    case PROP_UPLOADED:
+      g_value_set_uint64 (value, gbt_session_get_uploaded (self));
+      break;
+    case PROP_N_TORRENTS:
+      g_value_set_uint (value, g_list_model_get_n_items (G_LIST_MODEL (self->torrents)));
+      break;
+    case PROP_DOWNLOAD_LIMIT:
+      g_value_set_uint64 (value, gbt_session_get_download_limit (self));
+      break;
+    case PROP_UPLOAD_LIMIT:
+      g_value_set_uint64 (value, gbt_session_get_upload_limit (self));
+      break;
+    case PROP_MAX_PEERS_PER_TORRENT:
+      g_value_set_uint (value, self->max_peers);
+      break;
+    case PROP_STATE_DIRECTORY:
+      g_value_set_string (value, gbt_session_get_state_directory (self));
+      break;
+    case PROP_LISTEN_PORT:
+      g_value_set_uint (value, self->bound_port);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+gbt_session_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  GbtSession *self = GBT_SESSION (object);
+
+  switch (prop_id)
+    {
+    case PROP_DOWNLOAD_LIMIT:
+      gbt_session_set_rate_limits (self, gbt_session_get_upload_limit (self),
+                                   g_value_get_uint64 (value));
+      break;
+    case PROP_UPLOAD_LIMIT:
+      gbt_session_set_rate_limits (self, g_value_get_uint64 (value),
+                                   gbt_session_get_download_limit (self));
+      break;
+    case PROP_MAX_PEERS_PER_TORRENT:
+      gbt_session_set_max_peers_per_torrent (self, g_value_get_uint (value));
+      break;
+    case PROP_STATE_DIRECTORY:
+      gbt_session_set_state_directory (self, g_value_get_string (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+torrents_changed_cb (GListModel *model, guint position, guint removed, guint added,
+                     gpointer user_data)
+{
+  GbtSession *self = user_data;
+
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_N_TORRENTS]);
+  gbt_session_torrent_changed (self, NULL);
+}
+
+#define RO (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS)
+#define RW (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS)
+
+static void
 gbt_session_class_init (GbtSessionClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  object_class->get_property = gbt_session_get_property;
+  object_class->set_property = gbt_session_set_property;
   object_class->dispose = gbt_session_dispose;
   object_class->finalize = gbt_session_finalize;
+
+  /**
+   * GbtSession:download-rate:
+   *
+   * Payload bytes per second received by all torrents; like the other
+   * totals, notified at most once a second, when it changed.
+   */
+  props[PROP_DOWNLOAD_RATE] = g_param_spec_double ("download-rate", NULL, NULL, 0, G_MAXDOUBLE, 0,
+                                                   RO);
+  /**
+   * GbtSession:upload-rate:
+   *
+   * Payload bytes per second sent by all torrents.
+   */
+  props[PROP_UPLOAD_RATE] = g_param_spec_double ("upload-rate", NULL, NULL, 0, G_MAXDOUBLE, 0, RO);
+  /**
+   * GbtSession:downloaded:
+   *
+   * Payload bytes received since the session was created.
+   */
+  props[PROP_DOWNLOADED] = g_param_spec_uint64 ("downloaded", NULL, NULL, 0, G_MAXUINT64, 0, RO);
+  /**
+   * GbtSession:uploaded:
+   *
+   * Payload bytes sent since the session was created.
+   */
+  props[PROP_UPLOADED] = g_param_spec_uint64 ("uploaded", NULL, NULL, 0, G_MAXUINT64, 0, RO);
+  /**
+   * GbtSession:n-torrents:
+   *
+   * The number of torrents in gbt_session_get_torrents().
+   */
+  props[PROP_N_TORRENTS] = g_param_spec_uint ("n-torrents", NULL, NULL, 0, G_MAXUINT, 0, RO);
+  /**
+   * GbtSession:download-limit:
+   *
+   * The global download limit in bytes per second, 0 for none; may be
+   * changed at any time.
+   */
+  props[PROP_DOWNLOAD_LIMIT] = g_param_spec_uint64 ("download-limit", NULL, NULL, 0, G_MAXUINT64, 0,
+                                                    RW);
+  /**
+   * GbtSession:upload-limit:
+   *
+   * The global upload limit in bytes per second, 0 for none.
+   */
+  props[PROP_UPLOAD_LIMIT] = g_param_spec_uint64 ("upload-limit", NULL, NULL, 0, G_MAXUINT64, 0,
+                                                  RW);
+  /**
+   * GbtSession:max-peers-per-torrent:
+   *
+   * The most connections a torrent keeps open unless its own
+   * #GbtTorrent:max-peers says otherwise; changes apply to running torrents.
+   */
+  props[PROP_MAX_PEERS_PER_TORRENT] = g_param_spec_uint ("max-peers-per-torrent", NULL, NULL, 1,
+                                                         G_MAXUINT, DEFAULT_MAX_PEERS, RW);
+  /**
+   * GbtSession:state-directory: (type filename)
+   *
+   * See gbt_session_set_state_directory().
+   */
+  props[PROP_STATE_DIRECTORY] = g_param_spec_string ("state-directory", NULL, NULL, NULL, RW);
+  /**
+   * GbtSession:listen-port:
+   *
+   * The port peers connect to, once started (0 before).
+   */
+  props[PROP_LISTEN_PORT] = g_param_spec_uint ("listen-port", NULL, NULL, 0, G_MAXUINT16, 0, RO);
+  g_object_class_install_properties (object_class, N_PROPS, props);
 }
 
 static void
@@ -116,7 +323,9 @@ gbt_session_init (GbtSession *self)
     self->peer_id[i] = alphabet[g_random_int_range (0, sizeof alphabet - 1)];
   self->max_peers = DEFAULT_MAX_PEERS;
   self->torrents = g_list_store_new (GBT_TYPE_TORRENT);
+  g_signal_connect (self->torrents, "items-changed", G_CALLBACK (torrents_changed_cb), self);
   self->handshaking = g_ptr_array_new ();
+  self->removing = g_ptr_array_new_with_free_func (g_object_unref);
   self->limit_up = gbt_rate_limit_new (0);
   self->limit_down = gbt_rate_limit_new (0);
   self->registry = gbt_plugin_registry_new_view (gbt_plugin_registry_get_default ());
@@ -127,8 +336,137 @@ gbt_session_set_rate_limits (GbtSession *self, guint64 up_bytes_per_second,
                              guint64 down_bytes_per_second)
 {
   g_return_if_fail (GBT_IS_SESSION (self));
-  gbt_rate_limit_set_rate (self->limit_up, up_bytes_per_second);
-  gbt_rate_limit_set_rate (self->limit_down, down_bytes_per_second);
+  g_object_freeze_notify (G_OBJECT (self));
+  if (gbt_rate_limit_get_rate (self->limit_up) != up_bytes_per_second)
+    {
+      gbt_rate_limit_set_rate (self->limit_up, up_bytes_per_second);
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_UPLOAD_LIMIT]);
+    }
+  if (gbt_rate_limit_get_rate (self->limit_down) != down_bytes_per_second)
+    {
+      gbt_rate_limit_set_rate (self->limit_down, down_bytes_per_second);
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_DOWNLOAD_LIMIT]);
+    }
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+guint64
+gbt_session_get_download_limit (GbtSession *self)
+{
+  g_return_val_if_fail (GBT_IS_SESSION (self), 0);
+  return gbt_rate_limit_get_rate (self->limit_down);
+}
+
+guint64
+gbt_session_get_upload_limit (GbtSession *self)
+{
+  g_return_val_if_fail (GBT_IS_SESSION (self), 0);
+  return gbt_rate_limit_get_rate (self->limit_up);
+}
+
+guint
+gbt_session_get_max_peers_per_torrent (GbtSession *self)
+{
+  g_return_val_if_fail (GBT_IS_SESSION (self), 0);
+  return self->max_peers;
+}
+
+/* ---- totals ---- */
+
+static void
+session_totals (GbtSession *self, double *down, double *up, guint64 *downloaded,
+                guint64 *uploaded)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->torrents));
+
+  *down = *up = 0;
+  *downloaded = self->removed_downloaded;
+  *uploaded = self->removed_uploaded;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GbtTorrent) t = g_list_model_get_item (G_LIST_MODEL (self->torrents), i);
+      *down += gbt_torrent_get_download_rate (t);
+      *up += gbt_torrent_get_upload_rate (t);
+      *downloaded += gbt_torrent_get_session_downloaded (t);
+      *uploaded += gbt_torrent_get_session_uploaded (t);
+    }
+}
+
+double
+gbt_session_get_download_rate (GbtSession *self)
+{
+  double down, up;
+  guint64 d, u;
+
+  g_return_val_if_fail (GBT_IS_SESSION (self), 0);
+  session_totals (self, &down, &up, &d, &u);
+  return down;
+}
+
+double
+gbt_session_get_upload_rate (GbtSession *self)
+{
+  double down, up;
+  guint64 d, u;
+
+  g_return_val_if_fail (GBT_IS_SESSION (self), 0);
+  session_totals (self, &down, &up, &d, &u);
+  return up;
+}
+
+guint64
+gbt_session_get_downloaded (GbtSession *self)
+{
+  double down, up;
+  guint64 d, u;
+
+  g_return_val_if_fail (GBT_IS_SESSION (self), 0);
+  session_totals (self, &down, &up, &d, &u);
+  return d;
+}
+
+guint64
+gbt_session_get_uploaded (GbtSession *self)
+{
+  double down, up;
+  guint64 d, u;
+
+  g_return_val_if_fail (GBT_IS_SESSION (self), 0);
+  session_totals (self, &down, &up, &d, &u);
+  return u;
+}
+
+static gboolean
+stats_cb (gpointer user_data)
+{
+  GbtSession *self = user_data;
+  double down, up;
+  guint64 downloaded, uploaded;
+
+  session_totals (self, &down, &up, &downloaded, &uploaded);
+  g_object_freeze_notify (G_OBJECT (self));
+  if (fabs (down - self->shown_down) >= 1.0)
+    {
+      self->shown_down = down;
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_DOWNLOAD_RATE]);
+    }
+  if (fabs (up - self->shown_up) >= 1.0)
+    {
+      self->shown_up = up;
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_UPLOAD_RATE]);
+    }
+  if (downloaded != self->shown_downloaded)
+    {
+      self->shown_downloaded = downloaded;
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_DOWNLOADED]);
+    }
+  if (uploaded != self->shown_uploaded)
+    {
+      self->shown_uploaded = uploaded;
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_UPLOADED]);
+    }
+  g_object_thaw_notify (G_OBJECT (self));
+  return G_SOURCE_CONTINUE;
 }
 
 GbtRateLimit *
@@ -175,8 +513,20 @@ gbt_session_set_plugins (GbtSession *self, const char *const *enable, const char
 void
 gbt_session_set_max_peers_per_torrent (GbtSession *self, guint max)
 {
+  guint n;
+
   g_return_if_fail (GBT_IS_SESSION (self));
-  self->max_peers = MAX (max, 1);
+  max = MAX (max, 1);
+  if (self->max_peers == max)
+    return;
+  self->max_peers = max;
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->torrents));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GbtTorrent) t = g_list_model_get_item (G_LIST_MODEL (self->torrents), i);
+      gbt_torrent_max_peers_changed (t);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MAX_PEERS_PER_TORRENT]);
 }
 
 void
@@ -393,8 +743,17 @@ gbt_session_start (GbtSession *self, GError **error)
     }
   self->bound_port = bound ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound))
                            : self->listen_port;
-  self->sweep_id = g_timeout_add_seconds (2, sweep_cb, self);
+  {
+    GSource *sweep = g_timeout_source_new_seconds (2);
+    g_source_set_callback (sweep, sweep_cb, self, NULL);
+    self->sweep_id = g_source_attach (sweep, g_main_context_get_thread_default ());
+    g_source_unref (sweep);
+  }
+  self->stats_source = g_timeout_source_new_seconds (1);
+  g_source_set_callback (self->stats_source, stats_cb, self, NULL);
+  g_source_attach (self->stats_source, g_main_context_get_thread_default ());
   self->started = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_LISTEN_PORT]);
   return TRUE;
 }
 
@@ -414,6 +773,15 @@ check_not_added (GbtSession *self, const guint8 *info_hash, const char *name, GE
           return FALSE;
         }
     }
+  /* one being removed still owns its files until that is over */
+  for (guint i = 0; i < self->removing->len; i++)
+    if (memcmp (gbt_torrent_get_info_hash (g_ptr_array_index (self->removing, i)), info_hash, 20)
+        == 0)
+      {
+        g_set_error (error, GBT_SESSION_ERROR, GBT_SESSION_ERROR_DUPLICATE_TORRENT,
+                     "torrent %s is being removed from the session", name);
+        return FALSE;
+      }
   return TRUE;
 }
 
@@ -455,12 +823,176 @@ gbt_session_add_magnet (GbtSession *self, const GbtMagnet *magnet, const char *d
   return torrent;
 }
 
+/* the torrent leaves: what it moved this session stays in the totals */
+static void
+session_forget (GbtSession *self, GbtTorrent *torrent)
+{
+  self->removed_downloaded += gbt_torrent_get_session_downloaded (torrent);
+  self->removed_uploaded += gbt_torrent_get_session_uploaded (torrent);
+  gbt_torrent_detach (torrent);
+}
+
 void
 gbt_session_remove_torrent (GbtSession *self, GbtTorrent *torrent)
 {
   guint pos;
 
   g_return_if_fail (GBT_IS_SESSION (self));
-  if (g_list_store_find (self->torrents, torrent, &pos))
-    g_list_store_remove (self->torrents, pos);
+  g_return_if_fail (GBT_IS_TORRENT (torrent));
+  if (!g_list_store_find (self->torrents, torrent, &pos))
+    return;
+  g_object_ref (torrent);
+  session_forget (self, torrent);
+  g_list_store_remove (self->torrents, pos);
+  g_object_unref (torrent);
+}
+
+typedef struct {
+  GbtTorrent *torrent;
+  GbtRemoveFlags flags;
+} RemoveData;
+
+static void
+remove_data_free (RemoveData *rd)
+{
+  g_object_unref (rd->torrent);
+  g_free (rd);
+}
+
+static void
+remove_done (GTask *task, GError *error)
+{
+  GbtSession *self = g_task_get_source_object (task);
+  RemoveData *rd = g_task_get_task_data (task);
+
+  g_ptr_array_remove (self->removing, rd->torrent);
+  if (error)
+    g_task_return_error (task, error);
+  else if (!g_task_return_error_if_cancelled (task))
+    g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+static void
+remove_deleted_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GError *error = NULL;
+
+  gbt_torrent_delete_files_finish (GBT_TORRENT (source), result, &error);
+  remove_done (user_data, error);
+}
+
+static void
+remove_stopped_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  GbtSession *self = g_task_get_source_object (task);
+  RemoveData *rd = g_task_get_task_data (task);
+
+  gbt_torrent_stop_finish (rd->torrent, result, NULL);
+  session_forget (self, rd->torrent);
+  if (rd->flags & (GBT_REMOVE_FLAGS_DELETE_DATA | GBT_REMOVE_FLAGS_DELETE_RESUME))
+    gbt_torrent_delete_files_async (rd->torrent, (rd->flags & GBT_REMOVE_FLAGS_DELETE_DATA) != 0,
+                                    (rd->flags & GBT_REMOVE_FLAGS_DELETE_RESUME) != 0,
+                                    remove_deleted_cb, task);
+  else
+    remove_done (task, NULL);
+}
+
+void
+gbt_session_remove_torrent_async (GbtSession *self, GbtTorrent *torrent, GbtRemoveFlags flags,
+                                  GCancellable *cancellable, GAsyncReadyCallback callback,
+                                  gpointer user_data)
+{
+  GTask *task;
+  RemoveData *rd;
+  guint pos;
+
+  g_return_if_fail (GBT_IS_SESSION (self));
+  g_return_if_fail (GBT_IS_TORRENT (torrent));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, gbt_session_remove_torrent_async);
+  if (!g_list_store_find (self->torrents, torrent, &pos))
+    {
+      g_task_return_new_error (task, GBT_SESSION_ERROR, GBT_SESSION_ERROR_FAILED,
+                               "torrent %s is not in this session", gbt_torrent_get_name (torrent));
+      g_object_unref (task);
+      return;
+    }
+  rd = g_new0 (RemoveData, 1);
+  rd->torrent = g_object_ref (torrent);
+  rd->flags = flags;
+  g_task_set_task_data (task, rd, (GDestroyNotify) remove_data_free);
+  g_ptr_array_add (self->removing, g_object_ref (torrent));
+  g_list_store_remove (self->torrents, pos);
+  gbt_torrent_stop_async (torrent, NULL, remove_stopped_cb, task);
+}
+
+gboolean
+gbt_session_remove_torrent_finish (GbtSession *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* ---- the state directory (gbt-session-state.c does the files) ---- */
+
+void
+gbt_session_set_state_directory (GbtSession *self, const char *path)
+{
+  g_return_if_fail (GBT_IS_SESSION (self));
+  if (g_strcmp0 (path, gbt_session_get_state_directory (self)) == 0)
+    return;
+  g_clear_pointer (&self->state, gbt_session_state_free);
+  if (path)
+    self->state = gbt_session_state_new (self, path);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATE_DIRECTORY]);
+}
+
+const char *
+gbt_session_get_state_directory (GbtSession *self)
+{
+  g_return_val_if_fail (GBT_IS_SESSION (self), NULL);
+  return self->state ? gbt_session_state_get_directory (self->state) : NULL;
+}
+
+char *
+gbt_session_dup_resume_dir (GbtSession *self)
+{
+  return self->state ? g_build_filename (gbt_session_state_get_directory (self->state), "resume", NULL)
+                     : NULL;
+}
+
+void
+gbt_session_torrent_changed (GbtSession *self, GbtTorrent *torrent)
+{
+  if (self->state)
+    gbt_session_state_schedule_save (self->state);
+}
+
+gboolean
+gbt_session_save_state (GbtSession *self, GError **error)
+{
+  g_return_val_if_fail (GBT_IS_SESSION (self), FALSE);
+  if (self->state == NULL)
+    {
+      g_set_error_literal (error, GBT_SESSION_ERROR, GBT_SESSION_ERROR_FAILED,
+                           "the session has no state directory");
+      return FALSE;
+    }
+  return gbt_session_state_save (self->state, error);
+}
+
+gboolean
+gbt_session_load_state (GbtSession *self, GError **error)
+{
+  g_return_val_if_fail (GBT_IS_SESSION (self), FALSE);
+  if (self->state == NULL)
+    {
+      g_set_error_literal (error, GBT_SESSION_ERROR, GBT_SESSION_ERROR_FAILED,
+                           "the session has no state directory");
+      return FALSE;
+    }
+  return gbt_session_state_load (self->state, error);
 }

@@ -155,16 +155,28 @@ gbt_storage_free (GbtStorage *self)
 }
 
 static void
+update_place (GbtStorage *self, StorageFile *f)
+{
+  Place place = g_atomic_int_get (&f->wanted) ? PLACE_FILE
+                : self->parts != NULL         ? PLACE_PARTS
+                                              : PLACE_NOWHERE;
+  g_atomic_int_set (&f->place, place);
+}
+
+static void
 update_places (GbtStorage *self)
 {
   for (guint i = 0; i < self->n_files; i++)
-    {
-      StorageFile *f = &self->files[i];
-      Place place = g_atomic_int_get (&f->wanted) ? PLACE_FILE
-                    : self->parts != NULL         ? PLACE_PARTS
-                                                  : PLACE_NOWHERE;
-      g_atomic_int_set (&f->place, place);
-    }
+    update_place (self, &self->files[i]);
+}
+
+void
+gbt_storage_set_file_wanted (GbtStorage *self, guint index, gboolean wanted)
+{
+  g_return_if_fail (self != NULL && index < self->n_files);
+
+  g_atomic_int_set (&self->files[index].wanted, wanted);
+  update_place (self, &self->files[index]);
 }
 
 void
@@ -450,6 +462,8 @@ release_fd (GbtStorage *self, FdRef *ref)
 
 /* ---- creating files ---- */
 
+static gboolean create_file (GbtStorage *self, StorageFile *f, GError **error);
+
 gboolean
 gbt_storage_create_files (GbtStorage *self, GError **error)
 {
@@ -459,11 +473,23 @@ gbt_storage_create_files (GbtStorage *self, GError **error)
   for (guint i = 0; i < self->n_files; i++)
     {
       StorageFile *f = &self->files[i];
-      FdRef *ref;
-      struct stat st;
 
       if (f->skip || !g_atomic_int_get (&f->wanted))
         continue;
+      if (!create_file (self, f, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* one wanted file at its full length */
+static gboolean
+create_file (GbtStorage *self, StorageFile *f, GError **error)
+{
+    {
+      FdRef *ref;
+      struct stat st;
+
       ref = acquire_fd (self, f, TRUE, error);
       if (ref == NULL)
         return FALSE;
@@ -514,6 +540,98 @@ gbt_storage_create_files (GbtStorage *self, GError **error)
       release_fd (self, ref);
     }
   return TRUE;
+}
+
+/* ---- files wanted or not while the torrent runs ---- */
+
+static gboolean adopt_range (GbtStorage *self, guint64 offset, gsize len,
+                             const GbtBitfield *was_in_parts, gboolean any_place, GError **error);
+
+/* Blocking.  A wanted file whose bytes were in the parts file: the shares
+ * of its first and last pieces (the only ones that can be there: its other
+ * pieces touch no other file, so were never wanted while it was not) are
+ * copied into it, then its reads and writes go there.  Under write_lock,
+ * so no write lands in the parts file meanwhile (gbt_storage_write looks
+ * again at the place once it holds the lock); readers see the parts file
+ * until the copy is done. */
+static gboolean
+move_out_of_parts (GbtStorage *self, StorageFile *f, guint index, guint32 piece_length,
+                   GError **error)
+{
+  GbtBitfield was;
+  guint64 first_end, last_start, end = f->offset + f->length;
+  gboolean ok = TRUE;
+
+  gbt_bitfield_init (&was, self->n_files);
+  gbt_bitfield_set (&was, index, TRUE);
+  first_end = MIN (end, (f->offset / piece_length + 1) * (guint64) piece_length);
+  last_start = MAX (f->offset, ((end - 1) / piece_length) * (guint64) piece_length);
+  if (last_start < first_end)
+    last_start = first_end;
+  g_mutex_lock (&self->write_lock);
+  /* a share never written is a hole of the parts file, or past its end:
+   * nothing to copy (its piece is not had) */
+  for (guint r = 0; ok && r < 2; r++)
+    {
+      guint64 from = r == 0 ? f->offset : last_start;
+      guint64 to = r == 0 ? first_end : end;
+      g_autoptr(GError) local = NULL;
+
+      if (to <= from)
+        continue;
+      if (!adopt_range (self, from, (gsize) (to - from), &was, TRUE, &local)
+          && !g_error_matches (local, GBT_STORAGE_ERROR, GBT_STORAGE_ERROR_TRUNCATED)
+          && !g_error_matches (local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          ok = FALSE;
+        }
+    }
+  if (ok)
+    g_atomic_int_set (&f->place, PLACE_FILE);
+  g_mutex_unlock (&self->write_lock);
+  gbt_bitfield_clear (&was);
+  return ok;
+}
+
+gboolean
+gbt_storage_set_file_wanted_live (GbtStorage *self, guint index, gboolean wanted,
+                                  guint32 piece_length, GError **error)
+{
+  StorageFile *f;
+
+  g_return_val_if_fail (self != NULL && index < self->n_files, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  f = &self->files[index];
+  g_atomic_int_set (&f->wanted, wanted);
+  if (f->skip)
+    return TRUE;
+  if (!wanted)
+    {
+      g_autofree char *full = NULL;
+
+      if (g_atomic_int_get (&f->place) != PLACE_FILE)
+        return TRUE;
+      /* already on disk: it keeps its bytes, as at a start */
+      full = g_build_filename (self->download_dir, f->path, NULL);
+      if (g_file_test (full, G_FILE_TEST_IS_REGULAR))
+        return TRUE;
+      g_mutex_lock (&self->write_lock);
+      g_atomic_int_set (&f->place, self->parts ? PLACE_PARTS : PLACE_NOWHERE);
+      g_mutex_unlock (&self->write_lock);
+      return TRUE;
+    }
+  if (g_atomic_int_get (&f->place) == PLACE_PARTS
+      && !move_out_of_parts (self, f, index, piece_length, error))
+    return FALSE;
+  if (g_atomic_int_get (&f->place) == PLACE_NOWHERE)
+    {
+      g_mutex_lock (&self->write_lock);
+      g_atomic_int_set (&f->place, PLACE_FILE);
+      g_mutex_unlock (&self->write_lock);
+    }
+  return create_file (self, f, error);
 }
 
 /* ---- I/O ---- */
@@ -744,16 +862,27 @@ gbt_storage_write (GbtStorage *self, guint64 offset, const guint8 *data, gsize l
       if (n > 0 && !f->skip)
         {
           guint64 at;
-          StorageFile *target = locate (self, f, offset, pos, &at);
+          StorageFile *target;
           FdRef *ref;
           gboolean ok;
+          gint place;
 
+        again:
+          place = g_atomic_int_get (&f->place);
+          target = locate (self, f, offset, pos, &at);
           if (target == NULL)
             goto next; /* unwanted, and no parts file to hold its share */
           ref = acquire_fd (self, target, TRUE, error);
           if (ref == NULL)
             return FALSE;
           g_mutex_lock (&self->write_lock);
+          /* the file was wanted or skipped meanwhile (its bytes moved) */
+          if (g_atomic_int_get (&f->place) != place)
+            {
+              g_mutex_unlock (&self->write_lock);
+              release_fd (self, ref);
+              goto again;
+            }
           ok = write_segment_locked (self, target, ref, data, n, at, error);
           g_mutex_unlock (&self->write_lock);
           release_fd (self, ref);
@@ -816,11 +945,21 @@ gboolean
 gbt_storage_adopt_parts (GbtStorage *self, guint64 offset, gsize len,
                          const GbtBitfield *was_in_parts, GError **error)
 {
-  g_autofree guint8 *buf = NULL;
-
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (was_in_parts != NULL && was_in_parts->n_bits == self->n_files, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return adopt_range (self, offset, len, was_in_parts, FALSE, error);
+}
+
+/* @any_place: copy even while the file's bytes are still placed in the
+ * parts file (a file wanted while running is switched after the copy, so
+ * readers never see it half filled) */
+static gboolean
+adopt_range (GbtStorage *self, guint64 offset, gsize len, const GbtBitfield *was_in_parts,
+             gboolean any_place, GError **error)
+{
+  g_autofree guint8 *buf = NULL;
 
   if (!check_range (self, offset, len, error))
     return FALSE;
@@ -831,7 +970,7 @@ gbt_storage_adopt_parts (GbtStorage *self, guint64 offset, gsize len,
       gsize n = (gsize) MIN ((guint64) len, f->length - pos);
 
       if (n > 0 && !f->skip && gbt_bitfield_get (was_in_parts, i)
-          && g_atomic_int_get (&f->place) != PLACE_PARTS)
+          && (any_place || g_atomic_int_get (&f->place) != PLACE_PARTS))
         {
           FdRef *from, *to;
           gboolean ok = TRUE;

@@ -34,6 +34,9 @@ G_GNUC_INTERNAL GbtStorage *gbt_storage_new (GbtMetainfo *mi, const char *downlo
 G_GNUC_INTERNAL void gbt_storage_free (GbtStorage *storage);
 /* file_wanted[i] FALSE: file i is never created nor written; NULL = all */
 G_GNUC_INTERNAL void gbt_storage_set_wanted (GbtStorage *storage, const gboolean *file_wanted);
+/* the same for one file */
+G_GNUC_INTERNAL void gbt_storage_set_file_wanted (GbtStorage *storage, guint index,
+                                                  gboolean wanted);
 /* Where the bytes of boundary pieces that fall in unwanted files are kept
  * (relative to the download directory), so such pieces can be verified and
  * served without creating the skipped files.  Without one they are dropped. */
@@ -55,6 +58,13 @@ G_GNUC_INTERNAL gboolean gbt_storage_adopt_parts (GbtStorage *storage, guint64 o
  * pad files and unwanted files are skipped; zero-length files are created.
  * Refuses symlinks in the way that would lead outside the directory. */
 G_GNUC_INTERNAL gboolean gbt_storage_create_files (GbtStorage *storage, GError **error);
+/* Blocking.  While the torrent runs: file @index becomes wanted (its
+ * shares of boundary pieces kept in the parts file are moved into it, and it
+ * is created at its full length) or unwanted (a file already on disk keeps
+ * its bytes; else its share of boundary pieces goes to the parts file). */
+G_GNUC_INTERNAL gboolean gbt_storage_set_file_wanted_live (GbtStorage *storage, guint index,
+                                                           gboolean wanted, guint32 piece_length,
+                                                           GError **error);
 /* Write/read @len bytes at @offset in the torrent stream, across files; pad
  * ranges are skipped on write and read as zeros.  Reads of missing files fail
  * with G_IO_ERROR_NOT_FOUND. */

@@ -217,6 +217,31 @@ gbt_swarm_close_all (GbtSwarm *self)
   g_clear_handle_id (&self->kick_id, g_source_remove);
   g_ptr_array_set_size (self->peers, 0);
   g_queue_clear_full (&self->piece_cache, gbt_swarm_cached_piece_free);
+  /* no peer, no traffic: the rates say so at once, not after a decay the
+   * stopped tick would never run */
+  self->rate_down = self->rate_up = 0;
+  self->rate_window_down = self->rate_window_up = 0;
+}
+
+void
+gbt_swarm_set_max_peers (GbtSwarm *self, guint max_peers)
+{
+  self->config.max_peers = MAX (max_peers, 1);
+}
+
+guint
+gbt_swarm_get_n_seeds (GbtSwarm *self)
+{
+  guint n = 0;
+
+  FOR_LIVE (self, i, rec)
+    {
+      const GbtBitfield *has = gbt_peer_get_has (rec->peer);
+      if (gbt_peer_get_state (rec->peer) == GBT_PEER_STATE_ACTIVE && has && has->n_bits > 0
+          && has->n_set == has->n_bits)
+        n++;
+    }
+  return n;
 }
 
 void
@@ -851,6 +876,50 @@ gbt_swarm_finished (GbtSwarm *self)
       if (gbt_peer_is_seed (rec->peer))
         gbt_peer_close (rec->peer, NULL);
     }
+}
+
+void
+gbt_swarm_cancel_unwanted (GbtSwarm *self)
+{
+  if (self->picker == NULL)
+    return;
+  FOR_LIVE (self, i, rec)
+    {
+      guint k = 0;
+
+      while (k < rec->requests->len)
+        {
+          GbtBlock b = g_array_index (rec->requests, GbtBlock, k);
+
+          if (gbt_picker_get_priority (self->picker, b.piece) > 0)
+            {
+              k++;
+              continue;
+            }
+          g_array_remove_index (rec->requests, k);
+          gbt_picker_unrequest (self->picker, &b);
+          /* it may be on the wire already: not held against the peer */
+          rec->may_still_come += b.length;
+          gbt_peer_send_cancel (rec->peer, &b);
+        }
+    }
+}
+
+void
+gbt_swarm_wants_more (GbtSwarm *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->candidates);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Candidate *c = value;
+      if (c->state == CAND_IDLE)
+        c->next_try_us = 0;
+    }
+  gbt_swarm_update_interest (self);
+  gbt_swarm_connect_more (self);
 }
 
 /* ---- questions ---- */

@@ -96,6 +96,10 @@ G_GNUC_INTERNAL gboolean gbt_swarm_accept (GbtSwarm *swarm, GbtPeer *peer, GErro
 /* closes every peer and cancels every dial (a stop); candidates, trust
  * and bans are kept for the next start */
 G_GNUC_INTERNAL void gbt_swarm_close_all (GbtSwarm *swarm);
+/* the connection limit, changed while running (applies to new connections) */
+G_GNUC_INTERNAL void gbt_swarm_set_max_peers (GbtSwarm *swarm, guint max_peers);
+/* connected peers that have every piece */
+G_GNUC_INTERNAL guint gbt_swarm_get_n_seeds (GbtSwarm *swarm);
 
 /* once a second: peers' ticks, snubbing, rechoke, interest, dialling */
 G_GNUC_INTERNAL void gbt_swarm_tick (GbtSwarm *swarm);
@@ -123,6 +127,14 @@ G_GNUC_INTERNAL void gbt_swarm_piece_read (GbtSwarm *swarm, guint piece, GBytes 
 G_GNUC_INTERNAL void gbt_swarm_kick (GbtSwarm *swarm);
 /* new wanted pieces (files selected): interest is recomputed */
 G_GNUC_INTERNAL void gbt_swarm_update_interest (GbtSwarm *swarm);
+
+/* pieces stopped being wanted (files skipped): the requests out for them
+ * are cancelled */
+G_GNUC_INTERNAL void gbt_swarm_cancel_unwanted (GbtSwarm *swarm);
+
+/* seeding, then more is wanted: the seeds closed at the finish (and every
+ * waiting candidate) are dialled again now, not after their backoff */
+G_GNUC_INTERNAL void gbt_swarm_wants_more (GbtSwarm *swarm);
 
 /* questions */
 G_GNUC_INTERNAL guint gbt_swarm_get_n_peers (GbtSwarm *swarm);

@@ -46,6 +46,7 @@ verify_done_cb (const GbtBitfield *have, const GError *error, gpointer user_data
 {
   GbtTorrent *self = user_data;
   g_autoptr(GTask) task = NULL;
+  gboolean emit;
 
   if (error)
     {
@@ -53,12 +54,16 @@ verify_done_cb (const GbtBitfield *have, const GError *error, gpointer user_data
                                        "cannot check existing data: %s", error->message));
       return;
     }
-  for (guint i = 0; i < have->n_bits; i++)
+  emit = gbt_torrent_piece_verified_wanted (self);
+  for (guint i = 0; have->n_set > 0 && i < have->n_bits; i++)
     if (gbt_bitfield_get (have, i))
       {
         gbt_bitfield_set (&self->have, i, TRUE);
         gbt_picker_set_have (self->picker, i);
         gbt_torrent_count_have (self, i);
+        /* so an app can build per-file progress after a restart */
+        if (emit)
+          gbt_torrent_emit_piece_verified (self, i);
       }
   g_debug ("[%s] %u of %u pieces already on disk", gbt_torrent_get_name (self), self->have.n_set,
            self->have.n_bits);
@@ -165,6 +170,7 @@ resume_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   GbtTorrent *self = GBT_TORRENT (source);
   g_autoptr(GError) error = NULL;
   LoadResult *r = g_task_propagate_pointer (G_TASK (result), &error);
+  gboolean emit;
 
   if (self->stopping || self->disk_io == NULL || GPOINTER_TO_UINT (user_data) != self->run)
     {
@@ -178,17 +184,29 @@ resume_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       if (!g_error_matches (error, GBT_RESUME_ERROR, GBT_RESUME_ERROR_NOT_FOUND))
         g_debug ("[%s] ignoring resume data: %s", gbt_torrent_get_name (self), error->message);
       self->n_checked = self->have.n_bits;
+      self->counters_loaded = TRUE;
       gbt_disk_io_verify (self->disk_io, NULL, NULL, verify_done_cb, self);
       return;
     }
+  emit = gbt_torrent_piece_verified_wanted (self);
   for (guint i = 0; i < r->trusted.n_bits; i++)
     if (gbt_bitfield_get (&r->trusted, i))
       {
         gbt_bitfield_set (&self->have, i, TRUE);
         gbt_picker_set_have (self->picker, i);
         gbt_torrent_count_have (self, i);
+        if (emit)
+          gbt_torrent_emit_piece_verified (self, i);
       }
   self->active_seconds = r->data->active_seconds;
+  /* lifetime counters: earlier processes' totals, read once per torrent
+   * object (a restart in this process still counts in the swarm) */
+  if (!self->counters_loaded)
+    {
+      self->downloaded_prev = r->data->downloaded;
+      self->uploaded_prev = r->data->uploaded;
+      self->counters_loaded = TRUE;
+    }
   g_debug ("[%s] resume data: %u pieces trusted, %u to check", gbt_torrent_get_name (self),
            r->trusted.n_set, r->recheck.n_set);
   /* peers known from last time join the candidates once we are live */

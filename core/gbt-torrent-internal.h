@@ -22,6 +22,45 @@
 
 G_BEGIN_DECLS
 
+typedef struct _GbtRateLimit GbtRateLimit;
+
+/* the GObject properties (gbt-torrent-props.c) */
+typedef enum {
+  GBT_TORRENT_PROP_0,
+  GBT_TORRENT_PROP_STATE,
+  GBT_TORRENT_PROP_NAME,
+  GBT_TORRENT_PROP_INFO_HASH,
+  GBT_TORRENT_PROP_DOWNLOAD_DIR,
+  GBT_TORRENT_PROP_ERROR,
+  GBT_TORRENT_PROP_PROGRESS,
+  GBT_TORRENT_PROP_BYTES_HAVE,
+  GBT_TORRENT_PROP_BYTES_WANTED,
+  GBT_TORRENT_PROP_DOWNLOADED,
+  GBT_TORRENT_PROP_UPLOADED,
+  GBT_TORRENT_PROP_DOWNLOAD_RATE,
+  GBT_TORRENT_PROP_UPLOAD_RATE,
+  GBT_TORRENT_PROP_N_PEERS,
+  GBT_TORRENT_PROP_N_SEEDERS,
+  GBT_TORRENT_PROP_RATIO,
+  GBT_TORRENT_PROP_ETA,
+  GBT_TORRENT_PROP_DOWNLOAD_LIMIT,
+  GBT_TORRENT_PROP_UPLOAD_LIMIT,
+  GBT_TORRENT_PROP_MAX_PEERS,
+  GBT_TORRENT_PROP_SEED_RATIO_LIMIT,
+  GBT_TORRENT_PROP_SEED_TIME_LIMIT,
+  GBT_TORRENT_PROP_SEQUENTIAL,
+  GBT_TORRENT_PROP_ADDED_TIME,
+  GBT_TORRENT_N_PROPS
+} GbtTorrentProp;
+
+/* the live figures as last notified */
+typedef struct {
+  double progress, download_rate, upload_rate, ratio;
+  guint64 bytes_have, bytes_wanted, downloaded, uploaded;
+  guint n_peers, n_seeders;
+  gint64 eta;
+} GbtTorrentShown;
+
 struct _GbtTorrent {
   GObject parent_instance;
 
@@ -62,6 +101,33 @@ struct _GbtTorrent {
   gboolean stop_running; /* from gbt_torrent_stop_async() to its callback */
   guint run; /* counts starts: a worker's result for an earlier run is dropped */
   gboolean sources_started; /* the registry's peer sources (DHT, LSD...) look for us */
+
+  /* settings, lifetime counters, notify (gbt-torrent-props.c) */
+  GbtRateLimit *limit_up, *limit_down; /* this torrent's, under the session's */
+  guint max_peers;                      /* 0: the session's */
+  double seed_ratio_limit;              /* 0: none */
+  guint seed_time_limit;                /* seconds, 0: none */
+  gboolean sequential;
+  guint64 seeding_seconds;              /* in this run */
+  guint64 downloaded_prev, uploaded_prev; /* counted by earlier runs (resume data) */
+  gboolean counters_loaded;
+  gint64 added_time;                    /* unix seconds */
+  GbtTorrentShown shown;
+
+  /* files part (gbt-torrent-files.c): the files model, priorities, bytes had */
+  GListStore *files; /* GbtFile, filled once the metainfo is known */
+  guint8 *file_prio; /* GbtFilePriority, one per file */
+  guint8 *file_live; /* the file's pieces count as wanted now */
+  guint8 *file_stored; /* what the storage was last told: wanted or not */
+  guint64 *file_have; /* bytes of each file in verified pieces */
+  GArray *files_dirty; /* indexes whose file_have changed since the last flush */
+  GbtBitfield files_dirty_set;
+  GArray *files_pending; /* files whose storage must follow their priority (guint) */
+  gboolean files_sync_running; /* a batch of storage changes on a worker */
+  gboolean files_sync_again; /* priorities changed meanwhile */
+  gboolean completed_sent; /* this run told the trackers "completed" (once: a
+                              * torrent finished again after more files were
+                              * wanted is not a second snatch) */
 };
 
 /* gbt-torrent.c */
@@ -77,6 +143,48 @@ G_GNUC_INTERNAL void gbt_torrent_start_ticking (GbtTorrent *self);
 /* the check is over: trackers, peers, downloading or seeding */
 G_GNUC_INTERNAL void gbt_torrent_go_live (GbtTorrent *self);
 G_GNUC_INTERNAL void gbt_torrent_emit_metadata_received (GbtTorrent *self);
+
+G_GNUC_INTERNAL void gbt_torrent_emit_seed_limit_reached (GbtTorrent *self);
+
+/* gbt-torrent-props.c */
+G_GNUC_INTERNAL void gbt_torrent_install_properties (GObjectClass *object_class);
+G_GNUC_INTERNAL void gbt_torrent_get_property_impl (GObject *object, guint prop_id, GValue *value,
+                                                    GParamSpec *pspec);
+G_GNUC_INTERNAL void gbt_torrent_set_property_impl (GObject *object, guint prop_id,
+                                                    const GValue *value, GParamSpec *pspec);
+G_GNUC_INTERNAL void gbt_torrent_notify (GbtTorrent *self, GbtTorrentProp prop);
+G_GNUC_INTERNAL void gbt_torrent_props_init (GbtTorrent *self);
+G_GNUC_INTERNAL void gbt_torrent_props_finalize (GbtTorrent *self);
+/* notifies the live figures that changed since the last call */
+G_GNUC_INTERNAL void gbt_torrent_update_stats (GbtTorrent *self);
+/* once a second: stops a torrent that reached its seed limits */
+G_GNUC_INTERNAL void gbt_torrent_check_seed_limits (GbtTorrent *self);
+G_GNUC_INTERNAL GbtRateLimit *gbt_torrent_get_rate_limit (GbtTorrent *self, gboolean up);
+G_GNUC_INTERNAL guint gbt_torrent_get_effective_max_peers (GbtTorrent *self);
+/* a setting changed: the session's state is saved again */
+G_GNUC_INTERNAL void gbt_torrent_settings_changed (GbtTorrent *self);
+
+/* what is wanted changed (file priorities): requests for pieces no longer
+ * wanted are cancelled, DOWNLOADING <-> SEEDING */
+G_GNUC_INTERNAL void gbt_torrent_wanted_changed (GbtTorrent *self);
+G_GNUC_INTERNAL void gbt_torrent_emit_piece_verified (GbtTorrent *self, guint piece);
+/* whether piece-verified has handlers (the check emits it only then) */
+G_GNUC_INTERNAL gboolean gbt_torrent_piece_verified_wanted (GbtTorrent *self);
+
+/* gbt-torrent-files.c */
+G_GNUC_INTERNAL void gbt_torrent_files_init (GbtTorrent *self);
+G_GNUC_INTERNAL void gbt_torrent_files_publish (GbtTorrent *self);
+G_GNUC_INTERNAL void gbt_torrent_files_dispose (GbtTorrent *self);
+G_GNUC_INTERNAL void gbt_torrent_files_finalize (GbtTorrent *self);
+/* picker priorities, the want bitfield, bytes wanted and had, from the
+ * file priorities */
+G_GNUC_INTERNAL void gbt_torrent_files_apply_want (GbtTorrent *self);
+/* a verified piece counts for the files it overlaps */
+G_GNUC_INTERNAL void gbt_torrent_files_count_piece (GbtTorrent *self, guint piece);
+G_GNUC_INTERNAL void gbt_torrent_files_reset_have (GbtTorrent *self);
+/* the files' bytes-have and progress notified, for those that changed */
+G_GNUC_INTERNAL void gbt_torrent_files_flush (GbtTorrent *self);
+G_GNUC_INTERNAL void gbt_torrent_files_went_live (GbtTorrent *self);
 
 /* gbt-torrent-check.c: resume data, then hashing what it cannot vouch
  * for, then creating the files; then gbt_torrent_go_live() */

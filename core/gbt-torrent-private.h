@@ -25,4 +25,27 @@ G_GNUC_INTERNAL gboolean gbt_torrent_accept_peer (GbtTorrent *self, GbtPeer *pee
 /* BEP 5: the UDP port of a DHT node serving the torrent (0: none) */
 G_GNUC_INTERNAL guint16 gbt_torrent_get_dht_port (GbtTorrent *self);
 
+/* The session is going, or removes the torrent: stop at once (no tracker
+ * "stopped"; resume data saved, blocking) and forget the session. */
+G_GNUC_INTERNAL void gbt_torrent_detach (GbtTorrent *self);
+/* the session's max-peers-per-torrent changed */
+G_GNUC_INTERNAL void gbt_torrent_max_peers_changed (GbtTorrent *self);
+/* what this torrent moved since this process added it (for session totals) */
+G_GNUC_INTERNAL guint64 gbt_torrent_get_session_downloaded (GbtTorrent *self);
+G_GNUC_INTERNAL guint64 gbt_torrent_get_session_uploaded (GbtTorrent *self);
+/* a stopped torrent's files, on a worker: @data its downloaded files (and
+ * the directories left empty), @resume its resume data and sidecars */
+G_GNUC_INTERNAL void gbt_torrent_delete_files_async (GbtTorrent *self, gboolean data,
+                                                     gboolean resume,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer user_data);
+G_GNUC_INTERNAL gboolean gbt_torrent_delete_files_finish (GbtTorrent *self, GAsyncResult *result,
+                                                          GError **error);
+
+/* its part of the session's state file (gbt-torrent-props.c) */
+G_GNUC_INTERNAL void gbt_torrent_save_extra_state (GbtTorrent *self, GKeyFile *kf, const char *group);
+G_GNUC_INTERNAL void gbt_torrent_save_magnet_state (GbtTorrent *self, GKeyFile *kf,
+                                                    const char *group);
+G_GNUC_INTERNAL void gbt_torrent_load_state (GbtTorrent *self, GKeyFile *kf, const char *group);
+
 G_END_DECLS

@@ -155,7 +155,7 @@ gbt_torrent_stop_sources (GbtTorrent *self)
 {
   GPtrArray *sources;
 
-  if (!self->sources_started)
+  if (!self->sources_started || self->session == NULL)
     return;
   sources = gbt_plugin_registry_get_peer_sources (gbt_session_get_registry (self->session));
   self->sources_started = FALSE;

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <gbt/gbt-enum-types.h>
+#include <gbt/gbt-file.h>
 #include <gbt/gbt-peer.h>
 #include <gbt/gbt-peer-source.h>
 #include <gbt/gbt-plugin-registry.h>
@@ -28,6 +29,7 @@
 
 #include "gbt-session-private.h"
 #include "gbt-hash.h"
+#include "gbt-rate-limit.h"
 #include "gbt-torrent-internal.h"
 #include "gbt-torrent-private.h"
 #include "gbt-tracker-manager.h"
@@ -37,20 +39,13 @@
 G_DEFINE_QUARK (gbt-torrent-error-quark, gbt_torrent_error)
 
 enum {
-  PROP_0,
-  PROP_STATE,
-  PROP_NAME,
-  N_PROPS
-};
-static GParamSpec *props[N_PROPS];
-
-enum {
   SIGNAL_PIECE_VERIFIED,
   SIGNAL_FINISHED,
   SIGNAL_PEER_BANNED,
   SIGNAL_HASH_FAILED,
   SIGNAL_METADATA_RECEIVED,
   SIGNAL_PEER_DROPPED,
+  SIGNAL_SEED_LIMIT_REACHED,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -69,7 +64,14 @@ gbt_torrent_set_state (GbtTorrent *self, GbtTorrentState state)
     return;
   self->state = state;
   gbt_swarm_set_state (self->swarm, state);
-  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATE]);
+  if (state != GBT_TORRENT_STATE_SEEDING)
+    self->seeding_seconds = 0;
+  gbt_torrent_files_flush (self);
+  g_object_freeze_notify (G_OBJECT (self));
+  gbt_torrent_notify (self, GBT_TORRENT_PROP_STATE);
+  gbt_torrent_update_stats (self);
+  g_object_thaw_notify (G_OBJECT (self));
+  gbt_torrent_settings_changed (self);
 }
 
 void
@@ -78,6 +80,7 @@ gbt_torrent_fail (GbtTorrent *self, GError *error)
   g_debug ("[%s] torrent failed: %s", gbt_torrent_get_name (self), error->message);
   g_clear_error (&self->error);
   self->error = error;
+  gbt_torrent_notify (self, GBT_TORRENT_PROP_ERROR);
   gbt_torrent_set_state (self, GBT_TORRENT_STATE_ERROR);
 }
 
@@ -87,33 +90,34 @@ gbt_torrent_count_have (GbtTorrent *self, guint piece)
 {
   if (gbt_bitfield_get (&self->want, piece))
     self->bytes_have += gbt_metainfo_get_piece_size (self->metainfo, piece);
+  gbt_torrent_files_count_piece (self, piece);
+}
+
+void
+gbt_torrent_emit_piece_verified (GbtTorrent *self, guint piece)
+{
+  g_signal_emit (self, signals[SIGNAL_PIECE_VERIFIED], 0, piece);
+}
+
+gboolean
+gbt_torrent_piece_verified_wanted (GbtTorrent *self)
+{
+  return g_signal_has_handler_pending (self, signals[SIGNAL_PIECE_VERIFIED], 0, TRUE);
 }
 
 void
 gbt_torrent_emit_metadata_received (GbtTorrent *self)
 {
-  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_NAME]);
+  gbt_torrent_notify (self, GBT_TORRENT_PROP_NAME);
   g_signal_emit (self, signals[SIGNAL_METADATA_RECEIVED], 0);
 }
 
 /* ---- GObject ---- */
 
-static void
-gbt_torrent_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+void
+gbt_torrent_emit_seed_limit_reached (GbtTorrent *self)
 {
-  GbtTorrent *self = GBT_TORRENT (object);
-
-  switch (prop_id)
-    {
-    case PROP_STATE:
-      g_value_set_enum (value, self->state);
-      break;
-    case PROP_NAME:
-      g_value_set_string (value, gbt_torrent_get_name (self));
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
+  g_signal_emit (self, signals[SIGNAL_SEED_LIMIT_REACHED], 0);
 }
 
 static void
@@ -127,6 +131,7 @@ gbt_torrent_dispose (GObject *object)
     gbt_swarm_close_all (self->swarm);
   torrent_shutdown_disk (self);
   g_clear_pointer (&self->trackers, g_ptr_array_unref);
+  gbt_torrent_files_dispose (self);
   G_OBJECT_CLASS (gbt_torrent_parent_class)->dispose (object);
 }
 
@@ -147,9 +152,11 @@ gbt_torrent_finalize (GObject *object)
   g_clear_error (&self->error);
   g_clear_pointer (&self->metainfo, gbt_metainfo_unref);
   g_clear_pointer (&self->magnet, gbt_magnet_free);
+  gbt_torrent_files_finalize (self);
   g_free (self->magnet_name);
   g_free (self->download_dir);
   g_free (self->resume_path);
+  gbt_torrent_props_finalize (self);
   G_OBJECT_CLASS (gbt_torrent_parent_class)->finalize (object);
 }
 
@@ -158,22 +165,11 @@ gbt_torrent_class_init (GbtTorrentClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
-  object_class->get_property = gbt_torrent_get_property;
+  object_class->get_property = gbt_torrent_get_property_impl;
+  object_class->set_property = gbt_torrent_set_property_impl;
   object_class->dispose = gbt_torrent_dispose;
   object_class->finalize = gbt_torrent_finalize;
-
-  /**
-   * GbtTorrent:state: (type GbtTorrentState)
-   *
-   * Where the torrent is in its life; notified on change.
-   */
-  props[PROP_STATE] = g_param_spec_enum ("state", NULL, NULL, GBT_TYPE_TORRENT_STATE,
-                                         GBT_TORRENT_STATE_STOPPED,
-                                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY
-                                             | G_PARAM_STATIC_STRINGS);
-  props[PROP_NAME] = g_param_spec_string ("name", NULL, NULL, NULL,
-                                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
-  g_object_class_install_properties (object_class, N_PROPS, props);
+  gbt_torrent_install_properties (object_class);
 
   /**
    * GbtTorrent::piece-verified:
@@ -234,6 +230,18 @@ gbt_torrent_class_init (GbtTorrentClass *klass)
   signals[SIGNAL_METADATA_RECEIVED] = g_signal_new ("metadata-received", G_TYPE_FROM_CLASS (klass),
                                                     G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                                     G_TYPE_NONE, 0);
+  /**
+   * GbtTorrent::seed-limit-reached:
+   * @self: the torrent
+   *
+   * The torrent reached #GbtTorrent:seed-ratio-limit or
+   * #GbtTorrent:seed-time-limit while seeding; it stops itself after this
+   * signal (its #GbtTorrent:state becomes %GBT_TORRENT_STATE_STOPPED once
+   * the trackers are told).
+   */
+  signals[SIGNAL_SEED_LIMIT_REACHED] = g_signal_new ("seed-limit-reached", G_TYPE_FROM_CLASS (klass),
+                                                     G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                     G_TYPE_NONE, 0);
 }
 
 static void
@@ -241,20 +249,7 @@ gbt_torrent_init (GbtTorrent *self)
 {
   self->writing = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_ptr_array_unref);
   self->swarm = gbt_swarm_new (&swarm_ops, self);
-}
-
-/* the picker's priorities and the bytes wanted, from self->want */
-static void
-torrent_apply_want (GbtTorrent *self)
-{
-  self->bytes_wanted = 0;
-  for (guint p = 0; p < self->want.n_bits; p++)
-    {
-      gboolean w = gbt_bitfield_get (&self->want, p);
-      gbt_picker_set_priority (self->picker, p, w ? 1 : 0);
-      if (w)
-        self->bytes_wanted += gbt_metainfo_get_piece_size (self->metainfo, p);
-    }
+  gbt_torrent_props_init (self);
 }
 
 /* a picker that knows no piece, for the pieces wanted */
@@ -265,7 +260,8 @@ torrent_new_picker (GbtTorrent *self)
   self->picker = gbt_picker_new (gbt_metainfo_get_n_pieces (self->metainfo),
                                  gbt_metainfo_get_piece_length (self->metainfo),
                                  gbt_metainfo_get_total_size (self->metainfo));
-  torrent_apply_want (self);
+  gbt_picker_set_sequential (self->picker, self->sequential);
+  gbt_torrent_files_apply_want (self);
   gbt_swarm_set_picker (self->swarm, self->picker);
 }
 
@@ -292,8 +288,8 @@ resume_snapshot_cb (gpointer data)
   rd = gbt_resume_data_new (self->metainfo);
   memcpy (rd->have.bits, self->have.bits, gbt_bitfield_byte_len (self->have.n_bits));
   rd->have.n_set = self->have.n_set;
-  rd->uploaded = gbt_swarm_get_uploaded (self->swarm);
-  rd->downloaded = gbt_swarm_get_downloaded (self->swarm);
+  rd->uploaded = gbt_torrent_get_uploaded (self);
+  rd->downloaded = gbt_torrent_get_downloaded (self);
   rd->active_seconds = self->active_seconds;
   peers = gbt_swarm_dup_listen_addresses (self->swarm);
   for (guint i = 0; i < peers->len; i++)
@@ -313,6 +309,7 @@ gbt_torrent_take_metainfo (GbtTorrent *self, GbtMetainfo *metainfo)
   gbt_bitfield_init (&self->have, n);
   gbt_bitfield_init (&self->want, n);
   gbt_bitfield_set_all (&self->want);
+  gbt_torrent_files_init (self);
   torrent_new_picker (self);
   self->limits.n_pieces = n;
   self->limits.piece_length = gbt_metainfo_get_piece_length (metainfo);
@@ -324,6 +321,7 @@ gbt_torrent_take_metainfo (GbtTorrent *self, GbtMetainfo *metainfo)
   gbt_storage_set_parts_path (self->storage, parts);
   self->assembler = gbt_assembler_new (gbt_metainfo_get_piece_length (metainfo), piece_size_cb, self);
   gbt_resume_saver_set_storage (self->saver, metainfo, self->storage);
+  gbt_torrent_files_publish (self);
 }
 
 static GbtTorrent *
@@ -334,7 +332,13 @@ torrent_new (GbtSession *session, const guint8 *info_hash, const char *download_
   self->session = session;
   memcpy (self->info_hash, info_hash, 20);
   self->download_dir = g_strdup (download_dir);
-  self->resume_path = gbt_resume_path_for (download_dir, info_hash);
+  {
+    g_autofree char *resume_dir = gbt_session_dup_resume_dir (session);
+    g_autofree char *hex = g_malloc (41);
+    gbt_sha1_to_hex (info_hash, hex);
+    self->resume_path = resume_dir ? g_strdup_printf ("%s/%s.resume", resume_dir, hex)
+                                   : gbt_resume_path_for (download_dir, info_hash);
+  }
   self->saver = gbt_resume_saver_new (G_OBJECT (self), self->resume_path, download_dir,
                                       resume_snapshot_cb, self);
   return self;
@@ -366,41 +370,6 @@ gbt_torrent_new_from_magnet (GbtSession *session, const GbtMagnet *magnet,
   /* no piece count yet: the wire parser checks lengths only */
   self->limits.max_message_len = 1024 * 1024 + 64;
   return self;
-}
-
-void
-gbt_torrent_set_files_wanted (GbtTorrent *self, const gboolean *wanted, guint n_files)
-{
-  GbtMetainfo *mi;
-  guint n_pieces;
-  guint32 plen;
-  gboolean all = TRUE;
-
-  g_return_if_fail (GBT_IS_TORRENT (self));
-  /* before the start, or a magnet's from metadata-received */
-  g_return_if_fail (self->metainfo != NULL && self->disk_io == NULL);
-  mi = self->metainfo;
-  g_return_if_fail (n_files == gbt_metainfo_get_n_files (mi));
-
-  n_pieces = gbt_metainfo_get_n_pieces (mi);
-  plen = gbt_metainfo_get_piece_length (mi);
-  for (guint i = 0; i < n_files; i++)
-    all = all && wanted[i];
-  gbt_storage_set_wanted (self->storage, wanted);
-
-  /* a piece is wanted when any of its bytes belong to a wanted file */
-  gbt_bitfield_clear (&self->want);
-  gbt_bitfield_init (&self->want, n_pieces);
-  for (guint i = 0; i < n_files; i++)
-    {
-      const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
-      if (!wanted[i] || f->length == 0 || (f->attr & GBT_FILE_ATTR_PAD))
-        continue;
-      for (guint64 p = f->offset / plen; p <= (f->offset + f->length - 1) / plen && p < n_pieces; p++)
-        gbt_bitfield_set (&self->want, (guint) p, TRUE);
-    }
-  torrent_apply_want (self);
-  gbt_swarm_update_interest (self->swarm);
 }
 
 /* ---- accessors ---- */
@@ -479,7 +448,7 @@ guint64
 gbt_torrent_get_downloaded (GbtTorrent *self)
 {
   g_return_val_if_fail (GBT_IS_TORRENT (self), 0);
-  return gbt_swarm_get_downloaded (self->swarm);
+  return self->downloaded_prev + gbt_swarm_get_downloaded (self->swarm);
 }
 
 guint64
@@ -493,7 +462,7 @@ guint64
 gbt_torrent_get_uploaded (GbtTorrent *self)
 {
   g_return_val_if_fail (GBT_IS_TORRENT (self), 0);
-  return gbt_swarm_get_uploaded (self->swarm);
+  return self->uploaded_prev + gbt_swarm_get_uploaded (self->swarm);
 }
 
 double
@@ -679,7 +648,7 @@ torrent_configure_swarm (GbtTorrent *self)
   GbtSwarmConfig config = { 0 };
   GbtPluginRegistry *registry = gbt_session_get_registry (self->session);
 
-  config.max_peers = gbt_session_get_max_peers (self->session);
+  config.max_peers = gbt_torrent_get_effective_max_peers (self);
   config.listen_port = gbt_session_get_listen_port (self->session);
   config.bind_address = gbt_session_get_bind_inet_address (self->session);
   memcpy (config.peer_id, gbt_session_get_peer_id (self->session), 20);
@@ -689,8 +658,10 @@ torrent_configure_swarm (GbtTorrent *self)
   config.have = &self->have;
   config.want = &self->want;
   config.limits = &self->limits;
-  config.limit_up = gbt_session_get_rate_limit (self->session, TRUE);
-  config.limit_down = gbt_session_get_rate_limit (self->session, FALSE);
+  gbt_rate_limit_set_parent (self->limit_up, gbt_session_get_rate_limit (self->session, TRUE));
+  gbt_rate_limit_set_parent (self->limit_down, gbt_session_get_rate_limit (self->session, FALSE));
+  config.limit_up = self->limit_up;
+  config.limit_down = self->limit_down;
   config.can_dial = gbt_session_get_transport (self->session) != NULL;
   gbt_swarm_configure (self->swarm, &config);
 }
@@ -705,10 +676,48 @@ torrent_check_finished (GbtTorrent *self)
   self->finished_emitted = TRUE;
   gbt_torrent_set_state (self, GBT_TORRENT_STATE_SEEDING);
   gbt_swarm_finished (self->swarm);
-  for (guint i = 0; self->trackers && i < self->trackers->len; i++)
+  for (guint i = 0; !self->completed_sent && self->trackers && i < self->trackers->len; i++)
     gbt_tracker_manager_completed (g_ptr_array_index (self->trackers, i));
+  self->completed_sent = TRUE;
   gbt_resume_saver_save (self->saver, NULL, NULL);
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
+}
+
+void
+gbt_torrent_wanted_changed (GbtTorrent *self)
+{
+  if ((self->state != GBT_TORRENT_STATE_DOWNLOADING && self->state != GBT_TORRENT_STATE_SEEDING)
+      || self->stopping)
+    return;
+  gbt_swarm_cancel_unwanted (self->swarm);
+  /* pieces half gathered that nobody will finish now: their memory back
+   * (a piece wanted again starts over) */
+  if (self->assembler)
+    {
+      g_autoptr(GArray) partial = gbt_assembler_dup_pieces (self->assembler);
+
+      for (guint i = 0; i < partial->len; i++)
+        {
+          guint piece = g_array_index (partial, guint, i);
+          if (gbt_picker_get_priority (self->picker, piece) == 0)
+            {
+              gbt_assembler_drop (self->assembler, piece);
+              gbt_picker_piece_failed (self->picker, piece);
+            }
+        }
+    }
+  if (gbt_picker_is_done (self->picker))
+    torrent_check_finished (self);
+  else if (self->state == GBT_TORRENT_STATE_SEEDING)
+    {
+      /* more is wanted: download it, and say finished again after */
+      self->finished_emitted = FALSE;
+      gbt_torrent_set_state (self, GBT_TORRENT_STATE_DOWNLOADING);
+      gbt_swarm_wants_more (self->swarm);
+    }
+  if (self->state == GBT_TORRENT_STATE_DOWNLOADING)
+    gbt_swarm_update_interest (self->swarm);
+  gbt_swarm_kick (self->swarm);
 }
 
 static void
@@ -779,7 +788,10 @@ tick_cb (gpointer user_data)
 
   self->ticks++;
   gbt_swarm_tick (self->swarm);
+  gbt_torrent_files_flush (self);
   self->active_seconds++;
+  gbt_torrent_update_stats (self);
+  gbt_torrent_check_seed_limits (self);
   /* latency part: spare piece buffers go back once the download idles */
   if (self->assembler)
     gbt_assembler_trim (self->assembler);
@@ -815,6 +827,12 @@ gbt_torrent_go_live (GbtTorrent *self)
 
   gbt_torrent_set_state (self, gbt_picker_is_done (self->picker) ? GBT_TORRENT_STATE_SEEDING
                                                      : GBT_TORRENT_STATE_DOWNLOADING);
+  /* a handler of the state change may have stopped us */
+  if (self->stopping)
+    {
+      g_ptr_array_unref (tiers);
+      return;
+    }
   /* a magnet's tick and trackers run since before its metadata */
   gbt_torrent_start_ticking (self);
 
@@ -834,6 +852,7 @@ gbt_torrent_go_live (GbtTorrent *self)
     }
   gbt_torrent_start_sources (self);
   gbt_swarm_went_live (self->swarm);
+  gbt_torrent_files_went_live (self);
 
   if (self->state == GBT_TORRENT_STATE_SEEDING && !self->finished_emitted)
     {
@@ -853,11 +872,13 @@ torrent_reset_for_restart (GbtTorrent *self)
   g_clear_pointer (&self->trackers, g_ptr_array_unref);
   g_clear_error (&self->error);
   self->finished_emitted = FALSE;
+  self->completed_sent = FALSE;
   if (self->metainfo == NULL)
     return;
   gbt_bitfield_clear (&self->have);
   gbt_bitfield_init (&self->have, gbt_metainfo_get_n_pieces (self->metainfo));
   self->bytes_have = 0;
+  gbt_torrent_files_reset_have (self);
   self->resume_saved_have = 0;
   gbt_assembler_clear (self->assembler);
   torrent_new_picker (self);
@@ -867,6 +888,14 @@ void
 gbt_torrent_start (GbtTorrent *self)
 {
   g_return_if_fail (GBT_IS_TORRENT (self));
+
+  if (self->session == NULL)
+    {
+      if (self->state != GBT_TORRENT_STATE_ERROR)
+        gbt_torrent_fail (self, g_error_new_literal (GBT_TORRENT_ERROR, GBT_TORRENT_ERROR_FAILED,
+                                                     "the torrent's session is gone"));
+      return;
+    }
 
   if (self->state != GBT_TORRENT_STATE_STOPPED && self->state != GBT_TORRENT_STATE_ERROR)
     return;
@@ -882,6 +911,63 @@ gbt_torrent_start (GbtTorrent *self)
     gbt_torrent_start_magnet (self);
   else
     gbt_torrent_start_check (self);
+}
+
+void
+gbt_torrent_detach (GbtTorrent *self)
+{
+  g_autoptr(GbtResumeData) rd = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (self->session == NULL)
+    return;
+  if (self->stop_running || self->stopping)
+    {
+      /* stopped, or a stop is under way and finishes on its own */
+      gbt_torrent_stop_sources (self);
+      self->session = NULL;
+      return;
+    }
+  rd = self->metainfo ? resume_snapshot_cb (self) : NULL;
+  self->stopping = TRUE;
+  g_clear_handle_id (&self->tick_id, g_source_remove);
+  gbt_torrent_stop_sources (self);
+  self->session = NULL;
+  gbt_swarm_close_all (self->swarm);
+  torrent_shutdown_disk (self);
+  g_clear_pointer (&self->trackers, g_ptr_array_unref);
+  if (rd)
+    {
+      /* what the disk workers wrote is flushed and stat()ed before the
+       * save, as the saver does on its worker */
+      if (!gbt_storage_flush (self->storage, &error)
+          || (gbt_resume_stat_files (rd, self->metainfo, self->download_dir),
+              !gbt_resume_save (self->resume_path, rd, &error)))
+        g_warning ("[%s] resume data not saved: %s", gbt_torrent_get_name (self), error->message);
+    }
+  if (self->storage)
+    gbt_storage_close (self->storage);
+  if (self->state != GBT_TORRENT_STATE_ERROR)
+    gbt_torrent_set_state (self, GBT_TORRENT_STATE_STOPPED);
+}
+
+void
+gbt_torrent_max_peers_changed (GbtTorrent *self)
+{
+  if (self->max_peers == 0)
+    gbt_swarm_set_max_peers (self->swarm, gbt_torrent_get_effective_max_peers (self));
+}
+
+guint64
+gbt_torrent_get_session_downloaded (GbtTorrent *self)
+{
+  return gbt_swarm_get_downloaded (self->swarm);
+}
+
+guint64
+gbt_torrent_get_session_uploaded (GbtTorrent *self)
+{
+  return gbt_swarm_get_uploaded (self->swarm);
 }
 
 /* waits for the pieces being written: what is on disk stays verified */

@@ -254,6 +254,51 @@ test_priority (void)
   peer_clear (&b);
 }
 
+/* sequential: index order, priorities first, a failed piece earlier than
+ * the cursor is taken again first */
+static void
+test_sequential (void)
+{
+  GbtPicker *picker = gbt_picker_new (12, 16 * KiB, 12 * 16 * KiB);
+  g_autoptr(GArray) out = blocks_new ();
+  FakePeer a, b;
+  gboolean complete = FALSE;
+
+  peer_init (&a, 12, TRUE);
+  peer_init (&b, 12, TRUE);
+  gbt_bitfield_set (&a.has, 1, FALSE);
+  gbt_picker_add_peer_bitfield (picker, &a.has);
+  gbt_picker_add_peer_bitfield (picker, &b.has);
+  gbt_picker_set_sequential (picker, TRUE);
+  g_assert_true (gbt_picker_get_sequential (picker));
+
+  /* A lacks 1 (the rarest): 0, 2, 3 in order, not 1 */
+  g_assert_cmpuint (pick (picker, &a, 3, out), ==, 3);
+  g_assert_cmpuint (g_array_index (out, GbtBlock, 0).piece, ==, 0);
+  g_assert_cmpuint (g_array_index (out, GbtBlock, 1).piece, ==, 2);
+  g_assert_cmpuint (g_array_index (out, GbtBlock, 2).piece, ==, 3);
+  /* B gets 1, then 4 */
+  g_assert_cmpuint (pick (picker, &b, 2, out), ==, 2);
+  g_assert_cmpuint (g_array_index (out, GbtBlock, 0).piece, ==, 1);
+  g_assert_cmpuint (g_array_index (out, GbtBlock, 1).piece, ==, 4);
+  /* a higher priority comes before order */
+  gbt_picker_set_priority (picker, 10, 3);
+  g_assert_cmpuint (pick (picker, &b, 1, out), ==, 1);
+  g_assert_cmpuint (g_array_index (out, GbtBlock, 0).piece, ==, 10);
+  /* piece 0 fails its hash: it is first again */
+  g_assert_true (gbt_picker_block_received (picker, &(GbtBlock){ 0, 0, 16 * KiB }, &complete));
+  g_assert_true (complete);
+  gbt_picker_piece_failed (picker, 0);
+  g_assert_cmpuint (pick (picker, &b, 1, out), ==, 1);
+  g_assert_cmpuint (g_array_index (out, GbtBlock, 0).piece, ==, 0);
+  g_assert_cmpuint (pick (picker, &b, 1, out), ==, 1);
+  g_assert_cmpuint (g_array_index (out, GbtBlock, 0).piece, ==, 5);
+
+  gbt_picker_free (picker);
+  peer_clear (&a);
+  peer_clear (&b);
+}
+
 static void
 test_endgame (void)
 {
@@ -676,6 +721,7 @@ main (int argc, char **argv)
   g_test_add_func ("/picker/simulated-download", test_simulated_download);
   g_test_add_func ("/picker/large", test_large);
   g_test_add_func ("/picker/parole", test_parole);
+  g_test_add_func ("/picker/sequential", test_sequential);
 
   return g_test_run ();
 }

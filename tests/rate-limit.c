@@ -210,6 +210,56 @@ test_parse (void)
     }
 }
 
+/* a torrent's limit under the session's: the narrower one rules, and what
+ * one refuses stays in the other */
+static void
+test_parent (void)
+{
+  const struct { guint64 child, parent; } cases[] = {
+    { 100000, 1000000 }, { 1000000, 100000 }, { 0, 200000 }, { 300000, 0 },
+  };
+
+  for (gsize k = 0; k < G_N_ELEMENTS (cases); k++)
+    {
+      g_autoptr(GbtRateLimit) parent = gbt_rate_limit_new (cases[k].parent);
+      g_autoptr(GbtRateLimit) child = gbt_rate_limit_new (cases[k].child);
+      g_autoptr(GbtRateLimit) sibling = gbt_rate_limit_new (0);
+      guint64 total = 0, sibling_total = 0;
+      guint64 expect = cases[k].child == 0 ? cases[k].parent
+                       : cases[k].parent == 0 ? cases[k].child
+                                              : MIN (cases[k].child, cases[k].parent);
+      gint64 now = START;
+
+      gbt_rate_limit_set_parent (child, parent);
+      gbt_rate_limit_set_parent (sibling, parent);
+      while (now < START + 10 * G_USEC_PER_SEC)
+        {
+          guint64 got = gbt_rate_limit_take (child, 1 << 20, now);
+          /* a wait of 0 means bytes are there for the asking */
+          if (got == 0)
+            g_assert_cmpint (gbt_rate_limit_wait_us (child, 16384, now), >, 0);
+          total += got;
+          now += MS (10);
+        }
+      g_assert_cmpint (ABS ((gint64) total - (gint64) expect * 10), <=, (gint64) expect / 5 + 16384);
+      /* the parent has been drained: an unlimited sibling gets nothing
+       * more than the parent's refill when the parent is limited */
+      if (cases[k].parent && cases[k].parent <= cases[k].child)
+        {
+          sibling_total = gbt_rate_limit_take (sibling, 1 << 20, now);
+          g_assert_cmpuint (sibling_total, <=, gbt_rate_limit_get_depth (parent));
+        }
+      /* unused bytes go back to both */
+      if (cases[k].child && cases[k].parent)
+        {
+          gint64 later = now + 10 * G_USEC_PER_SEC;
+          guint64 got = gbt_rate_limit_take (child, 1 << 20, later);
+          gbt_rate_limit_give_back (child, got);
+          g_assert_cmpuint (gbt_rate_limit_take (child, 1 << 20, later), ==, got);
+        }
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -221,5 +271,6 @@ main (int argc, char **argv)
   g_test_add_func ("/rate-limit/unlimited-and-set-rate", test_unlimited_and_set_rate);
   g_test_add_func ("/rate-limit/clock-back", test_clock_back);
   g_test_add_func ("/rate-limit/parse", test_parse);
+  g_test_add_func ("/rate-limit/parent", test_parent);
   return g_test_run ();
 }

@@ -493,6 +493,62 @@ test_many_files (Fixture *fx, gconstpointer data)
     g_free (names[i]);
 }
 
+/* files part: wanted or not while running.  b (boundary shares in the
+ * parts file) wanted: created at full length with its shares copied;
+ * skipped again: it exists, so it keeps its bytes and takes writes. */
+static void
+test_wanted_live (Fixture *fx, gconstpointer data)
+{
+  const TestFile files[] = {
+    { "a", 20000, FALSE },
+    { "b", 50000, FALSE },
+    { "c", 20000, FALSE },
+  };
+  const gboolean wanted[] = { TRUE, FALSE, TRUE };
+  const guint32 plen = 16384;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) b = NULL;
+  const guint8 *got;
+
+  load (fx, files, G_N_ELEMENTS (files), plen);
+  gbt_storage_set_parts_path (fx->storage, ".gbt/t.parts");
+  gbt_storage_set_wanted (fx->storage, wanted);
+  g_assert_true (gbt_storage_create_files (fx->storage, &error));
+  g_assert_no_error (error);
+  /* the pieces shared with a and c: 1 (16384..32768) and 4 (65536..81920) */
+  for (guint p = 0; p < 6; p++)
+    if (p <= 1 || p >= 4)
+      {
+        gsize n = MIN ((gsize) plen, fx->len - p * plen);
+        g_assert_true (gbt_storage_write (fx->storage, (guint64) p * plen, fx->stream + p * plen,
+                                          n, &error));
+        g_assert_no_error (error);
+      }
+  assert_missing (fx, "t/b");
+  g_assert_true (gbt_storage_file_in_parts (fx->storage, 1));
+
+  g_assert_true (gbt_storage_set_file_wanted_live (fx->storage, 1, TRUE, plen, &error));
+  g_assert_no_error (error);
+  g_assert_false (gbt_storage_file_in_parts (fx->storage, 1));
+  g_assert_cmpuint (file_size (fx, "t/b"), ==, 50000);
+  b = test_torrent_read_file (fx->dir, "t/b");
+  got = g_bytes_get_data (b, NULL);
+  /* b's share of piece 1: its bytes 0..12768; of piece 4: 45536..50000 */
+  g_assert_cmpmem (got, 12768, fx->stream + 20000, 12768);
+  g_assert_cmpmem (got + 45536, 50000 - 45536, fx->stream + 65536, 50000 - 45536);
+
+  /* the rest of b is written into the file itself now */
+  g_assert_true (gbt_storage_write (fx->storage, 2 * plen, fx->stream + 2 * plen, 2 * plen, &error));
+  g_assert_no_error (error);
+  assert_file (fx, "t/b", fx->stream + 20000, 50000);
+
+  /* skipped again: on disk already, so it stays and keeps its bytes */
+  g_assert_true (gbt_storage_set_file_wanted_live (fx->storage, 1, FALSE, plen, &error));
+  g_assert_no_error (error);
+  g_assert_false (gbt_storage_file_in_parts (fx->storage, 1));
+  assert_file (fx, "t/b", fx->stream + 20000, 50000);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -509,6 +565,7 @@ main (int argc, char **argv)
   ADD ("/storage/symlink-file", test_symlink_file);
   ADD ("/storage/missing", test_missing);
   ADD ("/storage/many-files", test_many_files);
+  ADD ("/storage/wanted-live", test_wanted_live);
 #undef ADD
   return g_test_run ();
 }

@@ -207,9 +207,178 @@ GbtTorrent *gbt_session_add_magnet (GbtSession *self, const GbtMagnet *magnet,
  * gbt_session_remove_torrent:
  * @self: a #GbtSession
  * @torrent: a torrent of this session
+ *
+ * Stops @torrent at once, without telling its trackers, saves its resume
+ * data (blocking) and takes it out of the session: its info-hash may be
+ * added again, and gbt_torrent_get_session() returns %NULL from now on.
+ * Prefer gbt_session_remove_torrent_async(), which tells the trackers and
+ * does not block.
  */
 GBT_AVAILABLE_IN_ALL
 void gbt_session_remove_torrent (GbtSession *self, GbtTorrent *torrent);
+
+/**
+ * GbtRemoveFlags:
+ * @GBT_REMOVE_FLAGS_NONE: keep the downloaded files and the resume data
+ * @GBT_REMOVE_FLAGS_DELETE_DATA: delete the torrent's files (and the
+ *   directories of a multi-file torrent left empty)
+ * @GBT_REMOVE_FLAGS_DELETE_RESUME: delete its resume data and the other
+ *   files gbt keeps for it (parts of skipped files, a magnet's metadata)
+ *
+ * What gbt_session_remove_torrent_async() deletes besides the torrent.
+ */
+typedef enum /*< flags >*/ {
+  GBT_REMOVE_FLAGS_NONE = 0,
+  GBT_REMOVE_FLAGS_DELETE_DATA = 1 << 0,
+  GBT_REMOVE_FLAGS_DELETE_RESUME = 1 << 1,
+} GbtRemoveFlags;
+
+/**
+ * gbt_session_remove_torrent_async:
+ * @self: a #GbtSession
+ * @torrent: a torrent of this session
+ * @flags: what to delete
+ * @cancellable: (nullable): a #GCancellable (the stop is not cancelled;
+ *   the callback then reports %G_IO_ERROR_CANCELLED)
+ * @callback: (scope async): called when the torrent is stopped, its files
+ *   deleted as @flags asks, and its info-hash free for a new add
+ * @user_data: data for @callback
+ *
+ * Takes @torrent out of gbt_session_get_torrents() at once, stops it
+ * (trackers told, resume data saved), deletes what @flags names on a
+ * worker thread, and only then lets the same info-hash be added again
+ * (an add before that fails with %GBT_SESSION_ERROR_DUPLICATE_TORRENT).
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_session_remove_torrent_async (GbtSession *self, GbtTorrent *torrent, GbtRemoveFlags flags,
+                                       GCancellable *cancellable, GAsyncReadyCallback callback,
+                                       gpointer user_data);
+/**
+ * gbt_session_remove_torrent_finish:
+ * @self: a #GbtSession
+ * @result: the result given to the callback
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE when the torrent is removed and its files deleted as
+ *   asked; %FALSE with @error when a file could not be deleted (the
+ *   torrent is removed all the same)
+ */
+GBT_AVAILABLE_IN_ALL
+gboolean gbt_session_remove_torrent_finish (GbtSession *self, GAsyncResult *result, GError **error);
+
+/**
+ * gbt_session_get_download_rate:
+ * @self: a #GbtSession
+ *
+ * Returns: #GbtSession:download-rate, the sum over its torrents in bytes
+ *   per second
+ */
+GBT_AVAILABLE_IN_ALL
+double gbt_session_get_download_rate (GbtSession *self);
+/**
+ * gbt_session_get_upload_rate:
+ * @self: a #GbtSession
+ *
+ * Returns: #GbtSession:upload-rate, in bytes per second
+ */
+GBT_AVAILABLE_IN_ALL
+double gbt_session_get_upload_rate (GbtSession *self);
+/**
+ * gbt_session_get_downloaded:
+ * @self: a #GbtSession
+ *
+ * Returns: #GbtSession:downloaded: payload bytes received since the session
+ *   was created, by every torrent it had
+ */
+GBT_AVAILABLE_IN_ALL
+guint64 gbt_session_get_downloaded (GbtSession *self);
+/**
+ * gbt_session_get_uploaded:
+ * @self: a #GbtSession
+ *
+ * Returns: #GbtSession:uploaded: payload bytes sent since the session was
+ *   created
+ */
+GBT_AVAILABLE_IN_ALL
+guint64 gbt_session_get_uploaded (GbtSession *self);
+/**
+ * gbt_session_get_download_limit:
+ * @self: a #GbtSession
+ *
+ * Returns: the global download limit in bytes per second, 0 for none
+ */
+GBT_AVAILABLE_IN_ALL
+guint64 gbt_session_get_download_limit (GbtSession *self);
+/**
+ * gbt_session_get_upload_limit:
+ * @self: a #GbtSession
+ *
+ * Returns: the global upload limit in bytes per second, 0 for none
+ */
+GBT_AVAILABLE_IN_ALL
+guint64 gbt_session_get_upload_limit (GbtSession *self);
+/**
+ * gbt_session_get_max_peers_per_torrent:
+ * @self: a #GbtSession
+ *
+ * Returns: #GbtSession:max-peers-per-torrent
+ */
+GBT_AVAILABLE_IN_ALL
+guint gbt_session_get_max_peers_per_torrent (GbtSession *self);
+
+/**
+ * gbt_session_set_state_directory:
+ * @self: a #GbtSession
+ * @path: (type filename) (nullable): a directory for the session's state,
+ *   or %NULL for none
+ *
+ * Where the session keeps its torrents across restarts: the list with each
+ * torrent's directory, settings and file priorities (`session.ini`), a
+ * copy of each torrent's metadata (`torrents/`) and the resume data
+ * (`resume/`, instead of a `.gbt` folder beside the downloaded files).
+ * While it is set, the state is saved on its own, shortly after anything
+ * in it changes.  Set it before adding torrents; see
+ * gbt_session_load_state().  Apps usually pass
+ * `$XDG_STATE_HOME/APP/gbt` (g_get_user_state_dir()).
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_session_set_state_directory (GbtSession *self, const char *path);
+/**
+ * gbt_session_get_state_directory:
+ * @self: a #GbtSession
+ *
+ * Returns: (type filename) (nullable) (transfer none): #GbtSession:state-directory
+ */
+GBT_AVAILABLE_IN_ALL
+const char *gbt_session_get_state_directory (GbtSession *self);
+/**
+ * gbt_session_save_state:
+ * @self: a #GbtSession with a state directory
+ * @error: return location for a #GError
+ *
+ * Writes the session's state now, atomically (blocking; the automatic
+ * saves run on a worker).  Each torrent's resume data is its own and is
+ * written as the torrent runs and stops.
+ *
+ * Returns: %TRUE on success
+ */
+GBT_AVAILABLE_IN_ALL
+gboolean gbt_session_save_state (GbtSession *self, GError **error);
+/**
+ * gbt_session_load_state:
+ * @self: a started #GbtSession with a state directory
+ * @error: return location for a #GError
+ *
+ * Adds the torrents of the saved state with their directories, settings
+ * and file priorities, and starts those that were running when it was
+ * saved.  A torrent already in the session, or whose saved metadata is
+ * damaged, is skipped with a warning; a state file that cannot be parsed
+ * is an error and nothing is added.  A missing state file is no error.
+ *
+ * Returns: %TRUE on success
+ */
+GBT_AVAILABLE_IN_ALL
+gboolean gbt_session_load_state (GbtSession *self, GError **error);
 /**
  * gbt_session_get_torrents:
  * @self: a #GbtSession

@@ -63,8 +63,10 @@ G_DECLARE_FINAL_TYPE (GbtTorrent, gbt_torrent, GBT, TORRENT, GObject)
  * @wanted: (array length=n_files): one flag per file of the metainfo
  * @n_files: the metainfo's file count
  *
- * Before gbt_torrent_start(): which files to download.  Unwanted files are
- * never created; the bytes of boundary pieces that fall in them are kept in
+ * Which files to download, at any time (running or not): a wanted file
+ * gets %GBT_FILE_PRIORITY_NORMAL, the others %GBT_FILE_PRIORITY_SKIP (see
+ * gbt_torrent_set_file_priority()).  Unwanted files are never created; the
+ * bytes of boundary pieces that fall in them are kept in
  * DIR/.gbt/<info-hash>.parts.
  */
 GBT_AVAILABLE_IN_ALL
@@ -260,5 +262,153 @@ void gbt_torrent_set_metadata_async (GbtTorrent *self, GBytes *info, GCancellabl
  */
 GBT_AVAILABLE_IN_ALL
 gboolean gbt_torrent_set_metadata_finish (GbtTorrent *self, GAsyncResult *result, GError **error);
+
+/**
+ * gbt_torrent_get_progress:
+ * @self: a #GbtTorrent
+ *
+ * Returns: #GbtTorrent:progress, the share of the wanted bytes verified
+ */
+GBT_AVAILABLE_IN_ALL
+double gbt_torrent_get_progress (GbtTorrent *self);
+/**
+ * gbt_torrent_get_ratio:
+ * @self: a #GbtTorrent
+ *
+ * Returns: #GbtTorrent:ratio
+ */
+GBT_AVAILABLE_IN_ALL
+double gbt_torrent_get_ratio (GbtTorrent *self);
+/**
+ * gbt_torrent_get_eta:
+ * @self: a #GbtTorrent
+ *
+ * Returns: #GbtTorrent:eta: seconds left at the current rate, 0 when
+ *   seeding, -1 when unknown
+ */
+GBT_AVAILABLE_IN_ALL
+gint64 gbt_torrent_get_eta (GbtTorrent *self);
+/**
+ * gbt_torrent_get_n_seeders:
+ * @self: a #GbtTorrent
+ *
+ * Returns: the connected peers that have every piece
+ */
+GBT_AVAILABLE_IN_ALL
+guint gbt_torrent_get_n_seeders (GbtTorrent *self);
+/**
+ * gbt_torrent_get_download_dir:
+ * @self: a #GbtTorrent
+ *
+ * Returns: (transfer none): the directory the files are stored under
+ */
+GBT_AVAILABLE_IN_ALL
+const char *gbt_torrent_get_download_dir (GbtTorrent *self);
+/**
+ * gbt_torrent_dup_info_hash_hex:
+ * @self: a #GbtTorrent
+ *
+ * Returns: (transfer full): the info-hash as 40 lowercase hex digits
+ */
+GBT_AVAILABLE_IN_ALL
+char *gbt_torrent_dup_info_hash_hex (GbtTorrent *self);
+/**
+ * gbt_torrent_get_added_time:
+ * @self: a #GbtTorrent
+ *
+ * Returns: #GbtTorrent:added-time, in seconds since the Unix epoch
+ */
+GBT_AVAILABLE_IN_ALL
+gint64 gbt_torrent_get_added_time (GbtTorrent *self);
+
+/**
+ * gbt_torrent_set_rate_limits:
+ * @self: a #GbtTorrent
+ * @up_bytes_per_second: the torrent's upload limit, 0 for none
+ * @down_bytes_per_second: the torrent's download limit, 0 for none
+ *
+ * Limits this torrent alone, under the session's limits (both apply).
+ * May be called at any time; takes effect at once.
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_torrent_set_rate_limits (GbtTorrent *self, guint64 up_bytes_per_second,
+                                  guint64 down_bytes_per_second);
+/**
+ * gbt_torrent_get_download_limit:
+ * @self: a #GbtTorrent
+ *
+ * Returns: #GbtTorrent:download-limit in bytes per second, 0 for none
+ */
+GBT_AVAILABLE_IN_ALL
+guint64 gbt_torrent_get_download_limit (GbtTorrent *self);
+/**
+ * gbt_torrent_get_upload_limit:
+ * @self: a #GbtTorrent
+ *
+ * Returns: #GbtTorrent:upload-limit in bytes per second, 0 for none
+ */
+GBT_AVAILABLE_IN_ALL
+guint64 gbt_torrent_get_upload_limit (GbtTorrent *self);
+/**
+ * gbt_torrent_set_max_peers:
+ * @self: a #GbtTorrent
+ * @max_peers: the most connections for this torrent, 0 for the session's
+ *
+ * May be called at any time; applies to new connections.
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_torrent_set_max_peers (GbtTorrent *self, guint max_peers);
+/**
+ * gbt_torrent_get_max_peers:
+ * @self: a #GbtTorrent
+ *
+ * Returns: #GbtTorrent:max-peers (0: the session's)
+ */
+GBT_AVAILABLE_IN_ALL
+guint gbt_torrent_get_max_peers (GbtTorrent *self);
+/**
+ * gbt_torrent_set_seed_limits:
+ * @self: a #GbtTorrent
+ * @ratio: stop seeding once #GbtTorrent:ratio reaches this, 0 for no limit
+ * @seconds: stop after seeding this long in one run, 0 for no limit
+ *
+ * When either limit is reached while seeding, the torrent emits
+ * #GbtTorrent::seed-limit-reached and stops itself.
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_torrent_set_seed_limits (GbtTorrent *self, double ratio, guint seconds);
+/**
+ * gbt_torrent_get_seed_ratio_limit:
+ * @self: a #GbtTorrent
+ *
+ * Returns: #GbtTorrent:seed-ratio-limit (0: none)
+ */
+GBT_AVAILABLE_IN_ALL
+double gbt_torrent_get_seed_ratio_limit (GbtTorrent *self);
+/**
+ * gbt_torrent_get_seed_time_limit:
+ * @self: a #GbtTorrent
+ *
+ * Returns: #GbtTorrent:seed-time-limit in seconds (0: none)
+ */
+GBT_AVAILABLE_IN_ALL
+guint gbt_torrent_get_seed_time_limit (GbtTorrent *self);
+/**
+ * gbt_torrent_set_sequential:
+ * @self: a #GbtTorrent
+ * @sequential: %TRUE to fetch new pieces in order
+ *
+ * Sets #GbtTorrent:sequential; takes effect on the next request.
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_torrent_set_sequential (GbtTorrent *self, gboolean sequential);
+/**
+ * gbt_torrent_get_sequential:
+ * @self: a #GbtTorrent
+ *
+ * Returns: #GbtTorrent:sequential
+ */
+GBT_AVAILABLE_IN_ALL
+gboolean gbt_torrent_get_sequential (GbtTorrent *self);
 
 G_END_DECLS

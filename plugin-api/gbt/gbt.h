@@ -18,6 +18,7 @@
 #include <gbt/gbt-wire-extension.h>
 #include <gbt/gbt-session.h>
 #include <gbt/gbt-torrent.h>
+#include <gbt/gbt-file.h>
 #include <gbt/gbt-peer.h>
 #include <gbt/gbt-creator.h>
 #include <gbt/gbt-verifier.h>
