@@ -8,7 +8,17 @@
 
 /* Piece buffers are recycled: a fresh multi-megabyte malloc is an mmap whose
  * pages fault in one by one and are unmapped on free, which costs more system
- * time than the download itself.  The disk workers give buffers back. */
+ * time than the download itself.  The disk workers give buffers back.
+ *
+ * The pool keeps as many as can be in flight at once (the session's buffer
+ * limit, 24 MiB, is below POOL_BYTES): with fewer, a full-speed download
+ * frees and faults in fresh buffers all the time, on the main thread, in
+ * the memcpy of gbt_assembler_add() (issue 12: several ms per dispatch).
+ * gbt_assembler_trim() gives them all back once a tick has gone by without
+ * a new piece being started. */
+#define POOL_BYTES (32 * 1024 * 1024)
+#define POOL_MIN_BUFFERS 8
+
 typedef struct {
   gint ref_count;
   GMutex lock;
@@ -16,6 +26,7 @@ typedef struct {
   guint n_free;
   guint max_free;
   gsize size;
+  guint64 gets; /* buffers handed out so far */
 } BufferPool;
 
 typedef struct {
@@ -31,6 +42,7 @@ typedef struct {
 
 struct _GbtAssembler {
   BufferPool *pool; /* buffers of piece_length bytes */
+  guint64 gets_at_trim; /* pool->gets at the last gbt_assembler_trim() */
   GHashTable *pieces; /* piece -> PieceBuf* */
   guint64 buffered;
   guint32 (*piece_size) (gpointer data, guint piece);
@@ -72,6 +84,7 @@ buffer_pool_get (BufferPool *pool)
   guint8 *data = NULL;
 
   g_mutex_lock (&pool->lock);
+  pool->gets++;
   if (pool->free)
     {
       data = pool->free->data;
@@ -121,7 +134,8 @@ gbt_assembler_new (guint32 piece_length, guint32 (*piece_size) (gpointer data, g
 {
   GbtAssembler *self = g_new0 (GbtAssembler, 1);
 
-  self->pool = buffer_pool_new (piece_length, 8);
+  self->pool = buffer_pool_new (piece_length,
+                                MAX (POOL_MIN_BUFFERS, POOL_BYTES / MAX (piece_length, 1)));
   self->pieces = g_hash_table_new_full (NULL, NULL, NULL, piece_buf_free);
   self->piece_size = piece_size;
   self->data = data;
@@ -143,6 +157,35 @@ gbt_assembler_clear (GbtAssembler *self)
 {
   g_hash_table_remove_all (self->pieces);
   self->buffered = 0;
+}
+
+void
+gbt_assembler_trim (GbtAssembler *self)
+{
+  GSList *drop = NULL;
+  guint64 gets;
+
+  g_mutex_lock (&self->pool->lock);
+  gets = self->pool->gets;
+  if (gets == self->gets_at_trim)
+    {
+      drop = g_steal_pointer (&self->pool->free);
+      self->pool->n_free = 0;
+    }
+  g_mutex_unlock (&self->pool->lock);
+  self->gets_at_trim = gets;
+  g_slist_free_full (drop, g_aligned_free);
+}
+
+guint
+gbt_assembler_get_n_spare (GbtAssembler *self)
+{
+  guint n;
+
+  g_mutex_lock (&self->pool->lock);
+  n = self->pool->n_free;
+  g_mutex_unlock (&self->pool->lock);
+  return n;
 }
 
 GArray *

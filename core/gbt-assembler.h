@@ -26,6 +26,12 @@ G_GNUC_INTERNAL void gbt_assembler_free (GbtAssembler *self);
 G_GNUC_INTERNAL GBytes *gbt_assembler_add (GbtAssembler *self, const GbtBlock *block,
                                            const guint8 *bytes, const char *from,
                                            gboolean complete, GPtrArray **senders);
+/* Frees the recycled piece buffers when no piece was started since the
+ * last call (the torrent's tick: an idle, stalled or finished download
+ * holds no spare buffers). */
+G_GNUC_INTERNAL void gbt_assembler_trim (GbtAssembler *self);
+/* recycled piece buffers waiting for a piece (for tests) */
+G_GNUC_INTERNAL guint gbt_assembler_get_n_spare (GbtAssembler *self);
 /* bytes held in pieces being gathered */
 G_GNUC_INTERNAL guint64 gbt_assembler_get_buffered (GbtAssembler *self);
 /* the pieces being gathered (guint) */

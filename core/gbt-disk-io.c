@@ -18,6 +18,9 @@
 #include "config.h"
 
 #include <string.h>
+#ifdef __linux__
+#include <sched.h>
+#endif
 
 #include <gio/gio.h>
 
@@ -209,8 +212,15 @@ deliver (Job *job)
     }
   /* in the set before attaching, so a quick dispatch finds it there */
   g_hash_table_add (io->sources, source);
-  g_source_attach (source, io->context);
   g_mutex_unlock (&io->lock);
+  /* Attached outside the lock (latency part: deliver_cb on the main thread
+   * takes it; a worker preempted inside g_source_attach, which also wakes
+   * the context, kept the main thread asleep on it).  Still safe against
+   * shutdown, which runs on the owning thread: a deliver() there (an empty
+   * verify) is not concurrent with it, and one on a worker is over before
+   * gbt_disk_io_shutdown() destroys the sources (it waits for every worker
+   * first). */
+  g_source_attach (source, io->context);
 }
 
 static gboolean
@@ -429,12 +439,40 @@ do_verify_chunk (GbtDiskIo *io, Job *job)
   return FALSE;
 }
 
+/* latency part (issue 12): hashing and disk jobs are throughput work, the
+ * app's main loop is latency work.  A thread that runs our jobs becomes
+ * SCHED_BATCH (when it was SCHED_OTHER: an app's own choice is left
+ * alone): the same CPU share, but its wake-ups never preempt the thread
+ * that runs the app's UI.  That matters most when the main loop pushes a
+ * piece: the idle worker it wakes took the CPU from the main thread at
+ * once (perf sched: ~400 preemptions per GiB right in g_thread_pool_push).
+ * So the policy stays after the job, while the thread waits for the next
+ * one.  The pool's threads are GLib's shared ones: one that later runs
+ * other pools' work (GTask's) does so as SCHED_BATCH too, which changes no
+ * CPU share, only wake-up preemption of background work. */
+static void
+worker_enter_batch (void)
+{
+#if defined(__linux__) && defined(SCHED_BATCH)
+  struct sched_param param = { 0 };
+
+  if (sched_getscheduler (0) == SCHED_OTHER)
+    sched_setscheduler (0, SCHED_BATCH, &param);
+#endif
+}
+
+static void worker_run (Job *job, GbtDiskIo *io);
+
 static void
 worker_cb (gpointer data, gpointer pool_data)
 {
-  Job *job = data;
-  GbtDiskIo *io = pool_data;
+  worker_enter_batch ();
+  worker_run (data, pool_data);
+}
 
+static void
+worker_run (Job *job, GbtDiskIo *io)
+{
   if (g_atomic_int_get (&io->shut_down))
     {
       job_free (job);

@@ -808,6 +808,9 @@ tick_cb (gpointer user_data)
   self->active_seconds++;
   gbt_torrent_update_stats (self);
   gbt_torrent_check_seed_limits (self);
+  /* latency part: spare piece buffers go back once the download idles */
+  if (self->assembler)
+    gbt_assembler_trim (self->assembler);
   if (self->ticks % RESUME_SAVE_INTERVAL_S == 0 && self->have.n_set != self->resume_saved_have)
     gbt_resume_saver_save (self->saver, NULL, NULL);
   /* few peers and nothing to try: ask the trackers again */
