@@ -18,6 +18,8 @@
 
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include <gbt/gbt-bencode.h>
 #include <gbt/gbt-torrent.h>
 
@@ -53,6 +55,8 @@ typedef struct {
   char *contents;
   gsize length;
   GPtrArray *metadata; /* pairs: path, GBytes (written when missing) */
+  char *metadata_dir;
+  GHashTable *keep; /* base names in metadata_dir of the torrents saved */
 } SaveJob;
 
 static Writer *
@@ -79,6 +83,8 @@ save_job_free (SaveJob *job)
   g_free (job->path);
   g_free (job->contents);
   g_ptr_array_unref (job->metadata);
+  g_free (job->metadata_dir);
+  g_hash_table_unref (job->keep);
   g_free (job);
 }
 
@@ -111,7 +117,21 @@ save_job_run (SaveJob *job, GError **error)
       ok = g_mkdir_with_parents (dir, 0700) == 0
            && g_file_set_contents (job->path, job->contents, job->length, error);
       if (ok)
-        job->writer->written = job->generation;
+        {
+          g_autoptr(GDir) listing = g_dir_open (job->metadata_dir, 0, NULL);
+          const char *name;
+
+          job->writer->written = job->generation;
+          /* the metadata of torrents no longer in the state goes too (a
+           * removed torrent; a save that failed halfway left nothing
+           * else) */
+          while (listing && (name = g_dir_read_name (listing)))
+            if (g_str_has_suffix (name, ".torrent") && !g_hash_table_contains (job->keep, name))
+              {
+                g_autofree char *path = g_build_filename (job->metadata_dir, name, NULL);
+                g_unlink (path);
+              }
+        }
       else if (error && *error == NULL)
         g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create %s", dir);
     }
@@ -190,6 +210,8 @@ save_job_new (GbtSessionState *state)
   job->path = g_build_filename (state->directory, STATE_FILE, NULL);
   job->metadata = g_ptr_array_new ();
   g_ptr_array_set_free_func (job->metadata, NULL);
+  job->metadata_dir = g_build_filename (state->directory, "torrents", NULL);
+  job->keep = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   g_key_file_set_integer (kf, "session", "version", STATE_VERSION);
   for (guint i = 0; i < n; i++)
@@ -212,6 +234,7 @@ save_job_new (GbtSessionState *state)
       g_key_file_set_uint64 (kf, group, "seed-time-limit", gbt_torrent_get_seed_time_limit (t));
       g_key_file_set_boolean (kf, group, "sequential", gbt_torrent_get_sequential (t));
       gbt_torrent_save_extra_state (t, kf, group);
+      g_hash_table_add (job->keep, g_strconcat (hex, ".torrent", NULL));
       if (mi)
         {
           g_ptr_array_add (job->metadata, metadata_path (state, hex));

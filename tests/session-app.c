@@ -491,6 +491,17 @@ test_state_directory (void)
   g_assert_true (gbt_session_load_state (sw.leecher, &error));
   g_assert_cmpuint (g_list_model_get_n_items (gbt_session_get_torrents (sw.leecher)), ==, 1);
   g_clear_object (&back);
+  {
+    /* removed: its metadata copy leaves the state directory with it */
+    g_autofree char *name = g_strconcat (hex, ".torrent", NULL);
+    g_autofree char *meta = g_build_filename (state, "torrents", name, NULL);
+    g_autoptr(GbtTorrent) t = g_list_model_get_item (gbt_session_get_torrents (sw.leecher), 0);
+    g_assert_true (g_file_test (meta, G_FILE_TEST_EXISTS));
+    gbt_session_remove_torrent (sw.leecher, t);
+    g_assert_true (gbt_session_save_state (sw.leecher, &error));
+    g_assert_no_error (error);
+    g_assert_false (g_file_test (meta, G_FILE_TEST_EXISTS));
+  }
   swarm_clear (&sw);
   gbt_test_rmtree (state);
 }
