@@ -22,65 +22,14 @@ typedef struct {
   GbtTorrent *st;
 } Swarm;
 
-static void
-write_tree (const char *dir, GbtMetainfo *mi, const guint8 *stream)
-{
-  for (guint i = 0; i < gbt_metainfo_get_n_files (mi); i++)
-    {
-      const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
-      g_autofree char *path = g_build_filename (dir, f->path, NULL);
-      g_autofree char *parent = g_path_get_dirname (path);
-      g_autoptr(GError) error = NULL;
-
-      g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
-      g_file_set_contents (path, (const char *) stream + f->offset, f->length, &error);
-      g_assert_no_error (error);
-    }
-}
-
-static gboolean
-tree_equal (const char *dir, GbtMetainfo *mi, const guint8 *stream)
-{
-  for (guint i = 0; i < gbt_metainfo_get_n_files (mi); i++)
-    {
-      const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
-      g_autoptr(GBytes) got = test_torrent_read_file (dir, f->path);
-      if (got == NULL || g_bytes_get_size (got) != f->length
-          || memcmp (g_bytes_get_data (got, NULL), stream + f->offset, f->length) != 0)
-        return FALSE;
-    }
-  return TRUE;
-}
-
 static GbtSession *
 start_session (const char *address, const char *state_dir)
 {
-  g_autoptr(GError) error = NULL;
-  GbtSession *s = gbt_session_new ();
+  GbtSession *s = test_session_start (address);
 
-  gbt_session_set_listen_address (s, address, 0);
-  gbt_session_set_bind_address (s, address);
   if (state_dir)
     gbt_session_set_state_directory (s, state_dir);
-  g_assert_true (gbt_session_start (s, &error));
-  g_assert_no_error (error);
   return s;
-}
-
-static void
-stopped_cb (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_assert_true (gbt_torrent_stop_finish (GBT_TORRENT (source), result, NULL));
-  *(gboolean *) data = TRUE;
-}
-
-static void
-stop_torrent (GbtTorrent *t)
-{
-  gboolean done = FALSE;
-  gbt_torrent_stop_async (t, NULL, stopped_cb, &done);
-  gbt_test_wait_until (done, 10000);
-  g_assert_true (done);
 }
 
 /* a seeding session on 127.0.0.1 (limited to @seed_rate bytes/s, 0 for
@@ -97,7 +46,7 @@ swarm_init (Swarm *sw, gsize size, guint64 seed_rate, const char *leech_addr,
   sw->leech_dir = gbt_test_mkdtemp ();
   sw->stream = test_torrent_make_stream (files, 2, &sw->len);
   sw->mi = test_torrent_new ("payload", files, 2, 32 * 1024, sw->stream, sw->len);
-  write_tree (sw->seed_dir, sw->mi, sw->stream);
+  test_torrent_write_tree (sw->seed_dir, sw->mi, sw->stream);
   sw->seeder = start_session ("127.0.0.1", NULL);
   gbt_session_set_rate_limits (sw->seeder, seed_rate, 0);
   sw->st = gbt_session_add_torrent (sw->seeder, sw->mi, sw->seed_dir, &error);
@@ -137,7 +86,7 @@ static void
 swarm_clear (Swarm *sw)
 {
   if (sw->st && gbt_torrent_get_state (sw->st) != GBT_TORRENT_STATE_STOPPED)
-    stop_torrent (sw->st);
+    test_torrent_stop (sw->st);
   g_clear_object (&sw->st);
   g_clear_object (&sw->leecher);
   g_clear_object (&sw->seeder);
@@ -251,13 +200,13 @@ test_remove_readd (void)
   swarm_connect (&sw, again);
   gbt_test_wait_until (finished, 60000);
   g_assert_true (finished);
-  stop_torrent (again);
-  g_assert_true (tree_equal (sw.leech_dir, sw.mi, sw.stream));
+  test_torrent_stop (again);
+  g_assert_true (test_torrent_tree_equal (sw.leech_dir, sw.mi, sw.stream));
 
   /* the synchronous remove stops the torrent too, keeping its files */
   gbt_session_remove_torrent (sw.leecher, again);
   g_assert_null (gbt_torrent_get_session (again));
-  g_assert_true (tree_equal (sw.leech_dir, sw.mi, sw.stream));
+  g_assert_true (test_torrent_tree_equal (sw.leech_dir, sw.mi, sw.stream));
   swarm_clear (&sw);
 }
 
@@ -333,7 +282,7 @@ test_properties_and_counters (void)
   g_assert_cmpfloat (gbt_torrent_get_ratio (sw.st), >=, 1.0);
   g_assert_cmpfloat (gbt_torrent_get_upload_rate (sw.st), ==, 0);
 
-  stop_torrent (lt);
+  test_torrent_stop (lt);
   g_assert_cmpfloat (gbt_torrent_get_download_rate (lt), ==, 0);
   g_assert_cmpint (gbt_torrent_get_eta (lt), ==, -1);
   downloaded = gbt_torrent_get_downloaded (lt);
@@ -353,7 +302,7 @@ test_properties_and_counters (void)
   g_assert_cmpuint (gbt_torrent_get_uploaded (t2), ==, uploaded);
   /* ... while the session's own totals count this session only */
   g_assert_cmpuint (gbt_session_get_downloaded (sw.leecher), ==, 0);
-  stop_torrent (t2);
+  test_torrent_stop (t2);
   g_assert_cmpuint (gbt_torrent_get_downloaded (t2), ==, downloaded);
   swarm_clear (&sw);
 }
@@ -396,8 +345,8 @@ test_sequential (void)
   g_test_message ("first %u pieces verified all below %u of %u", n_pieces / 4, max_early + 1,
                   n_pieces);
   g_assert_cmpuint (max_early, <, n_pieces / 2);
-  stop_torrent (lt);
-  g_assert_true (tree_equal (sw.leech_dir, sw.mi, sw.stream));
+  test_torrent_stop (lt);
+  g_assert_true (test_torrent_tree_equal (sw.leech_dir, sw.mi, sw.stream));
   swarm_clear (&sw);
 }
 
@@ -479,7 +428,7 @@ test_state_directory (void)
   g_assert_cmpuint (gbt_torrent_get_downloaded (back), ==, downloaded);
 
   /* a stop is saved on its own (no save_state call) */
-  stop_torrent (back);
+  test_torrent_stop (back);
   g_clear_object (&back);
   g_clear_object (&sw.leecher);
   sw.leecher = start_session ("127.0.0.7", state);

@@ -18,24 +18,6 @@
 #include "test-utils.h"
 
 static void
-write_tree (const char *dir, GbtMetainfo *mi, const guint8 *stream)
-{
-  for (guint i = 0; i < gbt_metainfo_get_n_files (mi); i++)
-    {
-      const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
-      g_autofree char *path = g_build_filename (dir, f->path, NULL);
-      g_autofree char *parent = g_path_get_dirname (path);
-      g_autoptr(GError) error = NULL;
-
-      if (f->attr & GBT_FILE_ATTR_PAD)
-        continue;
-      g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
-      g_file_set_contents (path, (const char *) stream + f->offset, f->length, &error);
-      g_assert_no_error (error);
-    }
-}
-
-static void
 assert_tree_equal (const char *dir, GbtMetainfo *mi, const guint8 *stream)
 {
   for (guint i = 0; i < gbt_metainfo_get_n_files (mi); i++)
@@ -79,21 +61,6 @@ start_session (const char *address)
   return start_session_with (address, NULL, NULL);
 }
 
-static void
-stopped_cb (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_assert_true (gbt_torrent_stop_finish (GBT_TORRENT (source), result, NULL));
-  *(gboolean *) data = TRUE;
-}
-
-static void
-stop_torrent (GbtTorrent *t)
-{
-  gboolean done = FALSE;
-  gbt_torrent_stop_async (t, NULL, stopped_cb, &done);
-  gbt_test_wait_until (done, 10000);
-}
-
 /* adds @mi over @dir (its data written already) and waits until it seeds */
 static GbtTorrent *
 start_seeder (GbtSession *session, GbtMetainfo *mi, const char *dir)
@@ -112,8 +79,8 @@ static void
 finish_swarm (GbtTorrent *leecher, GbtTorrent *seeder, GbtMetainfo *mi, const guint8 *stream,
               const char *leech_dir, const char *seed_dir)
 {
-  stop_torrent (leecher);
-  stop_torrent (seeder);
+  test_torrent_stop (leecher);
+  test_torrent_stop (seeder);
   assert_tree_equal (leech_dir, mi, stream);
   gbt_test_rmtree (seed_dir);
   gbt_test_rmtree (leech_dir);
@@ -138,11 +105,11 @@ run_swarm_full (const TestFile *files, guint n_files, guint32 piece_length,
   g_autoptr(GInetAddress) lo = g_inet_address_new_from_string ("127.0.0.1");
   gboolean seeder_done = FALSE, leecher_done = FALSE;
 
-  write_tree (seed_dir, mi, stream);
+  test_torrent_write_tree (seed_dir, mi, stream);
   if (partial_leecher)
     {
       /* the leecher already has the data but for one corrupted byte */
-      write_tree (leech_dir, mi, stream);
+      test_torrent_write_tree (leech_dir, mi, stream);
       for (guint i = 0; i < gbt_metainfo_get_n_files (mi); i++)
         {
           const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
@@ -188,8 +155,8 @@ run_swarm_full (const TestFile *files, guint n_files, guint32 piece_length,
       /* only the wanted files exist and match; the pieces they share with
        * skipped files are complete too (their spill-over is in the parts
        * file) */
-      stop_torrent (lt);
-      stop_torrent (st);
+      test_torrent_stop (lt);
+      test_torrent_stop (st);
       for (guint i = 0; i < n_files; i++)
         {
           const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
@@ -221,7 +188,7 @@ run_swarm_full (const TestFile *files, guint n_files, guint32 piece_length,
         gbt_test_wait_until (gbt_torrent_get_state (t) == GBT_TORRENT_STATE_DOWNLOADING, 20000);
         g_assert_cmpuint (gbt_torrent_get_n_checked (t), >, 0);
         g_assert_cmpuint (gbt_torrent_get_n_pieces_have (t), ==, have_before);
-        stop_torrent (t);
+        test_torrent_stop (t);
       }
       gbt_test_rmtree (seed_dir);
       gbt_test_rmtree (leech_dir);
@@ -269,7 +236,7 @@ restart_and_count_checked (GbtMetainfo *mi, const char *dir)
   gbt_torrent_start (t);
   gbt_test_wait_until (gbt_torrent_get_state (t) == GBT_TORRENT_STATE_SEEDING, 20000);
   checked = gbt_torrent_get_n_checked (t);
-  stop_torrent (t);
+  test_torrent_stop (t);
   return checked;
 }
 
@@ -288,7 +255,7 @@ test_resume_data (void)
   guint n = gbt_metainfo_get_n_pieces (mi);
   struct timespec ts[2] = { { 0, UTIME_OMIT }, { 1000000, 0 } };
 
-  write_tree (dir, mi, stream);
+  test_torrent_write_tree (dir, mi, stream);
   /* first start: no resume data, everything hashed; stopping saves it */
   g_assert_cmpuint (restart_and_count_checked (mi, dir), ==, n);
   g_assert_cmpuint (restart_and_count_checked (mi, dir), ==, 0);
@@ -356,8 +323,8 @@ test_duplicate_connection (void)
   }
   g_assert_cmpuint (gbt_torrent_get_n_peers (ta), ==, 1);
   g_assert_cmpuint (gbt_torrent_get_n_peers (tb), ==, 1);
-  stop_torrent (ta);
-  stop_torrent (tb);
+  test_torrent_stop (ta);
+  test_torrent_stop (tb);
   gbt_test_rmtree (dir_a);
   gbt_test_rmtree (dir_b);
 }
@@ -453,7 +420,7 @@ test_magnet (void)
   gboolean done = FALSE;
   guint n_metadata = 0;
 
-  write_tree (seed_dir, mi, stream);
+  test_torrent_write_tree (seed_dir, mi, stream);
   st = start_seeder (seeder, mi, seed_dir);
 
   uri = g_strdup_printf ("magnet:?xt=urn:btih:%s", hex);
@@ -517,7 +484,7 @@ test_restart (void)
   g_autoptr(GInetAddress) lo = g_inet_address_new_from_string ("127.0.0.1");
   guint n_finished = 0, have_before;
 
-  write_tree (seed_dir, mi, stream);
+  test_torrent_write_tree (seed_dir, mi, stream);
   /* slow enough to stop halfway: 2 MiB at 512 KiB/s */
   gbt_session_set_rate_limits (seeder, 512 * 1024, 0);
   st = start_seeder (seeder, mi, seed_dir);
@@ -530,7 +497,7 @@ test_restart (void)
   g_ptr_array_add (addrs, g_inet_socket_address_new (lo, gbt_session_get_listen_port (seeder)));
   gbt_torrent_add_peers (lt, addrs, "test");
   gbt_test_wait_until (gbt_torrent_get_n_pieces_have (lt) >= 8, 30000);
-  stop_torrent (lt);
+  test_torrent_stop (lt);
   g_assert_cmpint (gbt_torrent_get_state (lt), ==, GBT_TORRENT_STATE_STOPPED);
   have_before = gbt_torrent_get_n_pieces_have (lt);
   g_assert_cmpuint (have_before, <, gbt_metainfo_get_n_pieces (mi));
@@ -545,7 +512,7 @@ test_restart (void)
   gbt_test_wait_until (n_finished == 1, 60000);
   g_assert_cmpuint (gbt_torrent_get_n_pieces_have (lt), ==, gbt_metainfo_get_n_pieces (mi));
   g_assert_cmpuint (gbt_torrent_get_bytes_have (lt), ==, len);
-  stop_torrent (lt);
+  test_torrent_stop (lt);
   assert_tree_equal (leech_dir, mi, stream);
 
   /* complete: seeds again straight away */
@@ -596,7 +563,7 @@ test_per_session_plugins (void)
   g_assert_false (holds_object_of_type (
     gbt_plugin_registry_get_peer_sources (gbt_session_get_registry (b)), "GbtDhtSource"));
 
-  write_tree (seed_dir, mi, stream);
+  test_torrent_write_tree (seed_dir, mi, stream);
   st = start_seeder (a, mi, seed_dir);
   g_assert_cmpuint (gbt_torrent_get_dht_port (st), >, 0);
   g_assert_nonnull (g_object_get_data (G_OBJECT (a), "gbt-dht-node"));
@@ -701,7 +668,7 @@ test_dht_node_outlives_torrent (void)
   g_assert_true (g_socket_bind (sock, any, FALSE, &error));
   g_assert_no_error (error);
 
-  write_tree (dir, mi, stream);
+  test_torrent_write_tree (dir, mi, stream);
   t = start_seeder (session, mi, dir);
   port = gbt_torrent_get_dht_port (t);
   g_assert_cmpuint (port, >, 0);
@@ -711,7 +678,7 @@ test_dht_node_outlives_torrent (void)
   id1 = reply_string (pong1, "id");
   g_assert_cmpuint (g_bytes_get_size (id1), ==, 20);
 
-  stop_torrent (t);
+  test_torrent_stop (t);
   /* stopped: no DHT for the torrent, but the session keeps its node */
   g_assert_cmpuint (gbt_torrent_get_dht_port (t), ==, 0);
   g_assert_true (g_object_get_data (G_OBJECT (session), "gbt-dht-node") == node);
@@ -733,7 +700,7 @@ test_dht_node_outlives_torrent (void)
              || memcmp ((const guint8 *) g_bytes_get_data (nodes, NULL) + off, our_id, 20) == 0;
   g_assert_true (listed);
 
-  stop_torrent (t);
+  test_torrent_stop (t);
   gbt_test_rmtree (dir);
 }
 
@@ -792,7 +759,7 @@ test_old_abi_plugins (void)
       source = g_ptr_array_index (sources, i);
   g_assert_nonnull (source);
 
-  write_tree (seed_dir, mi, stream);
+  test_torrent_write_tree (seed_dir, mi, stream);
   st = start_seeder (seeder, mi, seed_dir);
   g_assert_cmpint (GPOINTER_TO_INT (g_object_get_data (source, "running")), ==, 1);
   g_assert_cmpuint (gbt_torrent_get_dht_port (st), ==, 6999);

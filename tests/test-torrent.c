@@ -3,6 +3,7 @@
 
 #include "gbt-hash.h"
 #include "test-torrent.h"
+#include "test-utils.h"
 
 guint8 *
 test_torrent_make_stream (const TestFile *files, guint n_files, gsize *len)
@@ -106,4 +107,71 @@ test_torrent_read_file (const char *dir, const char *relpath)
   if (!g_file_get_contents (path, &contents, &len, NULL))
     return NULL;
   return g_bytes_new_take (contents, len);
+}
+
+void
+test_torrent_write_tree (const char *dir, GbtMetainfo *mi, const guint8 *stream)
+{
+  for (guint i = 0; i < gbt_metainfo_get_n_files (mi); i++)
+    {
+      const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
+      g_autofree char *path = g_build_filename (dir, f->path, NULL);
+      g_autofree char *parent = g_path_get_dirname (path);
+      g_autoptr(GError) error = NULL;
+
+      if (f->attr & GBT_FILE_ATTR_PAD)
+        continue;
+      g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
+      g_file_set_contents (path, (const char *) stream + f->offset, f->length, &error);
+      g_assert_no_error (error);
+    }
+}
+
+gboolean
+test_torrent_tree_equal (const char *dir, GbtMetainfo *mi, const guint8 *stream)
+{
+  for (guint i = 0; i < gbt_metainfo_get_n_files (mi); i++)
+    {
+      const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
+      g_autoptr(GBytes) got = NULL;
+
+      if (f->attr & GBT_FILE_ATTR_PAD)
+        continue;
+      got = test_torrent_read_file (dir, f->path);
+      if (got == NULL || g_bytes_get_size (got) != f->length
+          || memcmp (g_bytes_get_data (got, NULL), stream + f->offset, f->length) != 0)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+GbtSession *
+test_session_start (const char *address)
+{
+  g_autoptr(GError) error = NULL;
+  GbtSession *s = gbt_session_new ();
+
+  gbt_session_set_listen_address (s, address, 0);
+  gbt_session_set_bind_address (s, address);
+  g_assert_true (gbt_session_start (s, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (gbt_session_get_listen_port (s), >, 0);
+  return s;
+}
+
+static void
+stopped_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_assert_true (gbt_torrent_stop_finish (GBT_TORRENT (source), result, NULL));
+  *(gboolean *) data = TRUE;
+}
+
+void
+test_torrent_stop (GbtTorrent *t)
+{
+  gboolean done = FALSE;
+
+  gbt_torrent_stop_async (t, NULL, stopped_cb, &done);
+  gbt_test_wait_until (done, 15000);
+  g_assert_true (done);
 }

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <gbt/gbt-metainfo.h>
+#include <gbt/gbt-session.h>
+#include <gbt/gbt-torrent.h>
 
 G_BEGIN_DECLS
 
@@ -22,5 +24,14 @@ GbtMetainfo *test_torrent_new (const char *name, const TestFile *files, guint n_
 
 /* Contents of @dir/@relpath, or NULL if missing. */
 GBytes *test_torrent_read_file (const char *dir, const char *relpath);
+
+/* Writes the files of @mi under @dir from @stream (pad files skipped). */
+void test_torrent_write_tree (const char *dir, GbtMetainfo *mi, const guint8 *stream);
+/* Every (non-pad) file of @mi under @dir holds its bytes of @stream. */
+gboolean test_torrent_tree_equal (const char *dir, GbtMetainfo *mi, const guint8 *stream);
+/* A started session listening on and binding to @address, any port. */
+GbtSession *test_session_start (const char *address);
+/* Stops @t and asserts the stop finished within 15 s. */
+void test_torrent_stop (GbtTorrent *t);
 
 G_END_DECLS

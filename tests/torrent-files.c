@@ -16,22 +16,6 @@
 
 #define PIECE (32 * 1024)
 
-static void
-write_tree (const char *dir, GbtMetainfo *mi, const guint8 *stream)
-{
-  for (guint i = 0; i < gbt_metainfo_get_n_files (mi); i++)
-    {
-      const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
-      g_autofree char *path = g_build_filename (dir, f->path, NULL);
-      g_autofree char *parent = g_path_get_dirname (path);
-      g_autoptr(GError) error = NULL;
-
-      g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
-      g_file_set_contents (path, (const char *) stream + f->offset, f->length, &error);
-      g_assert_no_error (error);
-    }
-}
-
 static gboolean
 file_matches (const char *dir, GbtMetainfo *mi, const guint8 *stream, guint i)
 {
@@ -47,35 +31,6 @@ file_exists (const char *dir, GbtMetainfo *mi, guint i)
 {
   g_autofree char *p = g_build_filename (dir, gbt_metainfo_get_file (mi, i)->path, NULL);
   return g_file_test (p, G_FILE_TEST_EXISTS);
-}
-
-static GbtSession *
-start_session (const char *address)
-{
-  g_autoptr(GError) error = NULL;
-  GbtSession *s = gbt_session_new ();
-
-  gbt_session_set_listen_address (s, address, 0);
-  gbt_session_set_bind_address (s, address);
-  g_assert_true (gbt_session_start (s, &error));
-  g_assert_no_error (error);
-  return s;
-}
-
-static void
-stopped_cb (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_assert_true (gbt_torrent_stop_finish (GBT_TORRENT (source), result, NULL));
-  *(gboolean *) data = TRUE;
-}
-
-static void
-stop_torrent (GbtTorrent *t)
-{
-  gboolean done = FALSE;
-  gbt_torrent_stop_async (t, NULL, stopped_cb, &done);
-  gbt_test_wait_until (done, 10000);
-  g_assert_true (done);
 }
 
 static void
@@ -124,7 +79,7 @@ test_model_single (void)
   g_autofree guint8 *stream = test_torrent_make_stream (one, 1, &len);
   g_autoptr(GbtMetainfo) mi = test_torrent_new ("single.bin", NULL, 1, PIECE, stream, len);
   g_autofree char *dir = gbt_test_mkdtemp ();
-  g_autoptr(GbtSession) s = start_session ("127.0.0.1");
+  g_autoptr(GbtSession) s = test_session_start ("127.0.0.1");
   g_autoptr(GError) error = NULL;
   g_autoptr(GbtTorrent) t = gbt_session_add_torrent (s, mi, dir, &error);
   g_autoptr(GBytes) have = NULL;
@@ -186,7 +141,7 @@ test_model_multi (void)
   g_autoptr(GbtMetainfo) mi = test_torrent_new ("payload", files, G_N_ELEMENTS (files), PIECE,
                                                 stream, len);
   g_autofree char *dir = gbt_test_mkdtemp ();
-  g_autoptr(GbtSession) s = start_session ("127.0.0.1");
+  g_autoptr(GbtSession) s = test_session_start ("127.0.0.1");
   g_autoptr(GError) error = NULL;
   g_autoptr(GbtTorrent) t = gbt_session_add_torrent (s, mi, dir, &error);
   GListModel *m;
@@ -274,11 +229,11 @@ swarm_setup (Swarm *sw, const TestFile *files, guint n_files, guint64 seed_rate)
   sw->leech_dir = gbt_test_mkdtemp ();
   sw->stream = test_torrent_make_stream (files, n_files, &sw->len);
   sw->mi = test_torrent_new ("payload", files, n_files, PIECE, sw->stream, sw->len);
-  sw->seeder = start_session ("127.0.0.1");
-  sw->leecher = start_session ("127.0.0.2");
+  sw->seeder = test_session_start ("127.0.0.1");
+  sw->leecher = test_session_start ("127.0.0.2");
   if (seed_rate)
     gbt_session_set_rate_limits (sw->seeder, seed_rate, 0);
-  write_tree (sw->seed_dir, sw->mi, sw->stream);
+  test_torrent_write_tree (sw->seed_dir, sw->mi, sw->stream);
   sw->st = gbt_session_add_torrent (sw->seeder, sw->mi, sw->seed_dir, &error);
   g_assert_no_error (error);
   gbt_torrent_start (sw->st);
@@ -303,8 +258,8 @@ static void
 swarm_teardown (Swarm *sw)
 {
   if (sw->lt)
-    stop_torrent (sw->lt);
-  stop_torrent (sw->st);
+    test_torrent_stop (sw->lt);
+  test_torrent_stop (sw->st);
   g_clear_object (&sw->lt);
   g_clear_object (&sw->st);
   g_clear_object (&sw->leecher);
@@ -354,13 +309,13 @@ test_download_and_resume (void)
   if (n % 8)
     g_assert_cmpuint (((const guint8 *) g_bytes_get_data (have, NULL))[n / 8]
                           & (0xff >> (n % 8)), ==, 0);
-  stop_torrent (sw.lt);
+  test_torrent_stop (sw.lt);
   g_clear_object (&sw.lt);
 
   /* a new session over the same directory: resume data vouches for every
    * piece; each one is announced, and the files are complete when it seeds */
   {
-    g_autoptr(GbtSession) again = start_session ("127.0.0.3");
+    g_autoptr(GbtSession) again = test_session_start ("127.0.0.3");
     g_autoptr(GError) error = NULL;
     g_autoptr(GbtTorrent) t = gbt_session_add_torrent (again, sw.mi, sw.leech_dir, &error);
 
@@ -373,13 +328,13 @@ test_download_and_resume (void)
     g_assert_cmpuint (gbt_torrent_get_n_checked (t), ==, 0);
     g_assert_cmpuint (verified, ==, n);
     g_assert_true (all_files_complete (t));
-    stop_torrent (t);
+    test_torrent_stop (t);
   }
 
   /* without resume data: hashed, and announced the same */
   {
     g_autofree char *resume = gbt_resume_path_for (sw.leech_dir, gbt_metainfo_get_info_hash (sw.mi));
-    g_autoptr(GbtSession) again = start_session ("127.0.0.3");
+    g_autoptr(GbtSession) again = test_session_start ("127.0.0.3");
     g_autoptr(GError) error = NULL;
     g_autoptr(GbtTorrent) t = NULL;
 
@@ -393,7 +348,7 @@ test_download_and_resume (void)
     g_assert_cmpuint (gbt_torrent_get_n_checked (t), ==, n);
     g_assert_cmpuint (verified, ==, n);
     g_assert_true (all_files_complete (t));
-    stop_torrent (t);
+    test_torrent_stop (t);
   }
   swarm_teardown (&sw);
 }
@@ -549,13 +504,13 @@ test_priority_while_checking (void)
                                                         &len);
   g_autoptr(GbtMetainfo) mi = test_torrent_new ("payload", swarm_files,
                                                 G_N_ELEMENTS (swarm_files), PIECE, stream, len);
-  g_autoptr(GbtSession) s = start_session ("127.0.0.1");
+  g_autoptr(GbtSession) s = test_session_start ("127.0.0.1");
   g_autoptr(GError) error = NULL;
   g_autoptr(GbtTorrent) t = NULL;
   guint finished = 0;
   guint64 wanted;
 
-  write_tree (dir, mi, stream);
+  test_torrent_write_tree (dir, mi, stream);
   t = gbt_session_add_torrent (s, mi, dir, &error);
   g_assert_no_error (error);
   g_signal_connect (t, "finished", G_CALLBACK (count_cb), &finished);
@@ -570,7 +525,7 @@ test_priority_while_checking (void)
   /* the data is all there: every file is complete, skipped or not */
   g_assert_true (all_files_complete (t));
 
-  stop_torrent (t);
+  test_torrent_stop (t);
   gbt_torrent_start (t);
   gbt_test_wait_until (finished == 2, 20000);
   g_assert_cmpuint (finished, ==, 2);
@@ -583,7 +538,7 @@ test_priority_while_checking (void)
   g_assert_cmpuint (gbt_torrent_get_bytes_wanted (t), ==, len);
   g_assert_cmpint (gbt_torrent_get_state (t), ==, GBT_TORRENT_STATE_SEEDING);
   g_assert_cmpuint (finished, ==, 2);
-  stop_torrent (t);
+  test_torrent_stop (t);
   gbt_test_rmtree (dir);
 }
 
@@ -602,7 +557,7 @@ test_magnet_model (void)
   g_autofree char *uri = NULL;
   char hex[41];
   g_autoptr(GError) error = NULL;
-  g_autoptr(GbtSession) third = start_session ("127.0.0.4");
+  g_autoptr(GbtSession) third = test_session_start ("127.0.0.4");
   g_autoptr(GbtTorrent) t = NULL;
   g_autofree char *dir = gbt_test_mkdtemp ();
   guint added = 0;
@@ -629,7 +584,7 @@ test_magnet_model (void)
   gbt_test_wait_until (added > 0, 20000);
   g_assert_cmpuint (added, ==, G_N_ELEMENTS (swarm_files));
   g_assert_cmpstr (gbt_file_get_path (file_at (t, 3)), ==, "payload/d/four.bin");
-  stop_torrent (t);
+  test_torrent_stop (t);
   g_clear_object (&sw.lt); /* never started */
   swarm_teardown (&sw);
   gbt_test_rmtree (dir);

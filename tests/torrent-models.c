@@ -17,35 +17,6 @@
 
 /* ---- fixtures ---- */
 
-static GbtSession *
-start_session (const char *address)
-{
-  g_autoptr(GError) error = NULL;
-  GbtSession *s = gbt_session_new ();
-
-  gbt_session_set_listen_address (s, address, 0);
-  gbt_session_set_bind_address (s, address);
-  g_assert_true (gbt_session_start (s, &error));
-  g_assert_no_error (error);
-  return s;
-}
-
-static void
-stopped_cb (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_assert_true (gbt_torrent_stop_finish (GBT_TORRENT (source), result, NULL));
-  *(gboolean *) data = TRUE;
-}
-
-static void
-stop_torrent (GbtTorrent *t)
-{
-  gboolean done = FALSE;
-
-  gbt_torrent_stop_async (t, NULL, stopped_cb, &done);
-  gbt_test_wait_until (done, 15000);
-}
-
 static void
 write_payload (const char *dir, const char *name, const guint8 *stream, gsize len)
 {
@@ -314,8 +285,8 @@ test_peers (void)
   gsize len;
   g_autofree guint8 *stream = test_torrent_make_stream (&f, 1, &len);
   g_autoptr(GbtMetainfo) mi = metainfo_with_tiers ("payload", stream, len, 64 * 1024, NULL);
-  g_autoptr(GbtSession) seeder = start_session ("127.0.0.1");
-  g_autoptr(GbtSession) leecher = start_session ("127.0.0.3");
+  g_autoptr(GbtSession) seeder = test_session_start ("127.0.0.1");
+  g_autoptr(GbtSession) leecher = test_session_start ("127.0.0.3");
   g_autoptr(GError) error = NULL;
   g_autoptr(GbtTorrent) st = NULL;
   g_autoptr(GbtTorrent) lt = NULL;
@@ -393,7 +364,7 @@ test_peers (void)
 
   /* a stop closes every connection: both models empty */
   g_object_ref (lp);
-  stop_torrent (lt);
+  test_torrent_stop (lt);
   g_assert_cmpuint (g_list_model_get_n_items (gbt_torrent_get_peers (lt)), ==, 0);
   g_assert_cmpuint (lc.removed, ==, 1);
   /* the object outlives its row, its rates at 0 */
@@ -401,7 +372,7 @@ test_peers (void)
   g_object_unref (lp);
   gbt_test_wait_until (g_list_model_get_n_items (gbt_torrent_get_peers (st)) == 0, 10000);
   g_assert_cmpuint (sc.removed, ==, 1);
-  stop_torrent (st);
+  test_torrent_stop (st);
   gbt_test_rmtree (seed_dir);
   gbt_test_rmtree (leech_dir);
 }
@@ -433,7 +404,7 @@ test_trackers_stopped (void)
   g_autofree char *dir = gbt_test_mkdtemp ();
   guint8 stream[1000] = { 1 };
   g_autoptr(GbtMetainfo) mi = metainfo_with_tiers ("x", stream, sizeof stream, 16384, tiers);
-  g_autoptr(GbtSession) session = start_session ("127.0.0.1");
+  g_autoptr(GbtSession) session = test_session_start ("127.0.0.1");
   g_autoptr(GError) error = NULL;
   g_autoptr(GbtTorrent) t = gbt_session_add_torrent (session, mi, dir, &error);
   GListModel *model;
@@ -517,7 +488,7 @@ test_trackers_running (void)
   gsize len;
   g_autofree guint8 *stream = test_torrent_make_stream (&f, 1, &len);
   g_autoptr(GbtMetainfo) mi = metainfo_with_tiers ("payload", stream, len, 16384, tiers);
-  g_autoptr(GbtSession) session = start_session ("127.0.0.1");
+  g_autoptr(GbtSession) session = test_session_start ("127.0.0.1");
   g_autoptr(GError) error = NULL;
   g_autoptr(GbtTorrent) t = NULL;
   FakeTracker *ft = fake_tracker_start ();
@@ -598,7 +569,7 @@ test_trackers_running (void)
   g_assert_cmpint (g_atomic_int_get (&ft->announces), ==, before);
 
   /* stopped: the list stays, nothing is announcing */
-  stop_torrent (t);
+  test_torrent_stop (t);
   gbt_test_wait_until (gbt_tracker_entry_get_status (de) != GBT_TRACKER_STATUS_ANNOUNCING, 5000);
   g_assert_true (entry_for (t, dead) == de);
   g_assert_cmpint (gbt_tracker_entry_get_next_announce (de), ==, 0);
@@ -616,7 +587,7 @@ test_trackers_running (void)
                            && gbt_tracker_entry_get_status (le) == GBT_TRACKER_STATUS_WORKING,
                        20000);
   g_assert_cmpint (gbt_tracker_entry_get_seeders (le), ==, 5);
-  stop_torrent (t);
+  test_torrent_stop (t);
   /* it had our started, so it hears our stopped */
   g_assert_cmpint (g_atomic_int_get (&later->stopped), ==, 1);
 
@@ -637,7 +608,7 @@ test_trackers_first_added (void)
   gsize len;
   g_autofree guint8 *stream = test_torrent_make_stream (&f, 1, &len);
   g_autoptr(GbtMetainfo) mi = metainfo_with_tiers ("payload", stream, len, 16384, NULL);
-  g_autoptr(GbtSession) session = start_session ("127.0.0.1");
+  g_autoptr(GbtSession) session = test_session_start ("127.0.0.1");
   g_autoptr(GError) error = NULL;
   g_autoptr(GbtTorrent) t = NULL;
   FakeTracker *ft = fake_tracker_start ();
@@ -662,7 +633,7 @@ test_trackers_first_added (void)
   status = gbt_torrent_dup_tracker_status (t);
   g_assert_cmpuint (g_strv_length (status), ==, 1);
   g_assert_nonnull (strstr (status[0], ft->url));
-  stop_torrent (t);
+  test_torrent_stop (t);
   g_assert_cmpint (g_atomic_int_get (&ft->stopped), ==, 1);
   g_clear_object (&t);
   fake_tracker_stop (ft);
