@@ -22,6 +22,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
+from gbtinterop.gi import load_gbt, run_loop  # noqa: E402
 from gbtinterop import KiB, MiB  # noqa: E402
 from gbtinterop.payload import compare_tree, write_random_file  # noqa: E402
 from gbtinterop.peers import libtorrent_seeder  # noqa: E402
@@ -31,32 +32,6 @@ from gbtinterop.torrents import make_torrent  # noqa: E402
 
 DOWNLOAD_TIMEOUT = 90  # seconds for the whole download
 STOP_TIMEOUT = 30
-
-
-def load_gbt():
-    """Returns (Gbt, GLib, Gio) or raises ImportError/ValueError."""
-    import gi
-    gi.require_version("GLib", "2.0")
-    gi.require_version("Gio", "2.0")
-    gi.require_version("Gbt", "1")
-    from gi.repository import Gbt, Gio, GLib
-    return Gbt, GLib, Gio
-
-
-def run_loop(GLib, loop, seconds):
-    """Runs loop until quit or seconds pass; True if it was quit in time."""
-    timed_out = [False]
-
-    def on_timeout():
-        timed_out[0] = True
-        loop.quit()
-        return GLib.SOURCE_REMOVE
-
-    tid = GLib.timeout_add(int(seconds * 1000), on_timeout)
-    loop.run()
-    if not timed_out[0]:
-        GLib.source_remove(tid)
-    return not timed_out[0]
 
 
 # ---------------------------------------------------------------- cases

@@ -22,6 +22,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
+from gbtinterop.gi import load_gbt, run_until  # noqa: E402
 from gbtinterop import KiB, MiB  # noqa: E402
 from gbtinterop.payload import compare_tree, write_random_file  # noqa: E402
 from gbtinterop.peers import libtorrent_seeder  # noqa: E402
@@ -30,30 +31,6 @@ from gbtinterop.tap import check_prerequisites, log, run_cases, skip_all  # noqa
 from gbtinterop.torrents import make_torrent  # noqa: E402
 
 TIMEOUT = 90
-
-
-def load_gbt():
-    import gi
-    gi.require_version("GLib", "2.0")
-    gi.require_version("Gio", "2.0")
-    gi.require_version("Gbt", "1")
-    from gi.repository import Gbt, Gio, GLib
-    return Gbt, GLib, Gio
-
-
-def run_until(GLib, cond, seconds):
-    """Iterates the default main context until cond() or the bound."""
-    ctx = GLib.MainContext.default()
-    end = time.monotonic() + seconds
-    # a wake-up every 50 ms: with no session left the context may have no
-    # source at all, and a blocking iteration would never return
-    tick = GLib.timeout_add(50, lambda: True)
-    try:
-        while not cond() and time.monotonic() < end:
-            ctx.iteration(True)
-    finally:
-        GLib.source_remove(tick)
-    return cond()
 
 
 def new_session(Gbt, addr, state_dir=None):

@@ -22,6 +22,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
+from gbtinterop.gi import load_gbt, run_loop  # noqa: E402
 from gbtinterop import KiB, MiB  # noqa: E402
 from gbtinterop.payload import make_tree  # noqa: E402
 from gbtinterop.peers import libtorrent_seeder  # noqa: E402
@@ -38,31 +39,6 @@ FILES = [("a.bin", 600 * KiB + 11), ("b.bin", 3 * MiB + 5), ("c.bin", 200 * KiB 
 SKIP_AT_START = 2   # c.bin
 SKIP_MID = 1        # b.bin
 SEED_RATE = 1 * MiB  # bytes/s: about 5 s for the lot, time to act mid-download
-
-
-def load_gbt():
-    import gi
-    gi.require_version("GLib", "2.0")
-    gi.require_version("Gio", "2.0")
-    gi.require_version("Gbt", "1")
-    from gi.repository import Gbt, Gio, GLib
-    return Gbt, GLib, Gio
-
-
-def run_loop(GLib, loop, seconds):
-    """Runs loop until quit or seconds pass; True if it was quit in time."""
-    timed_out = [False]
-
-    def on_timeout():
-        timed_out[0] = True
-        loop.quit()
-        return GLib.SOURCE_REMOVE
-
-    tid = GLib.timeout_add(int(seconds * 1000), on_timeout)
-    loop.run()
-    if not timed_out[0]:
-        GLib.source_remove(tid)
-    return not timed_out[0]
 
 
 def wait_for(GLib, cond, seconds):
