@@ -436,20 +436,24 @@ test_clock_drift (void)
 typedef struct {
   gint64 send_us, ack_us;
   guint32 owd_us;
+  gboolean dropped;
 } SimPacket;
 
 typedef struct {
   double queue_ms;      /* mean queueing delay at the bottleneck, last 20 s */
   double utilisation;   /* delivered / capacity, last 20 s */
   guint32 max_queue_ms;
+  guint drops;
 } SimResult;
 
 /* A sender with a 1400-byte packet always ready, a FIFO bottleneck of
- * @rate bytes/s with unbounded buffer, @prop_us of propagation each way,
- * an immediate ACK per packet; the peer's clock offset near the 32-bit wrap.
- * Runs @seconds of simulated time. */
+ * @rate bytes/s holding @buffer_us of queue (0: unbounded; a packet that
+ * finds it full is dropped, and the sender learns it when its ACK would
+ * have come), @prop_us of propagation each way, an immediate ACK per
+ * packet; the peer's clock offset near the 32-bit wrap.  Runs @seconds of
+ * simulated time. */
 static SimResult
-simulate (double rate, gint64 prop_us, int seconds)
+simulate (double rate, gint64 prop_us, gint64 buffer_us, int seconds)
 {
   GbtUtpLedbat l;
   g_autoptr(GArray) flight = g_array_new (FALSE, FALSE, sizeof (SimPacket));
@@ -469,13 +473,21 @@ simulate (double rate, gint64 prop_us, int seconds)
       while (gbt_utp_ledbat_send_allowance (&l, in_flight, 1u << 30) >= PKT
              || in_flight == 0)
         {
-          SimPacket p;
+          SimPacket p = { .send_us = now };
           gint64 depart = MAX (now, link_free) + (gint64) tx_us;
 
-          link_free = depart;
-          p.send_us = now;
-          p.owd_us = (guint32) (depart + prop_us - now);
-          p.ack_us = depart + 2 * prop_us;
+          if (buffer_us > 0 && link_free - now > buffer_us)
+            {
+              /* tail drop; seen as lost in ACK order */
+              p.dropped = TRUE;
+              p.ack_us = link_free + 2 * prop_us;
+            }
+          else
+            {
+              link_free = depart;
+              p.owd_us = (guint32) (depart + prop_us - now);
+              p.ack_us = depart + 2 * prop_us;
+            }
           g_array_append_val (flight, p);
           in_flight += PKT;
           gbt_utp_ledbat_on_sent (&l, now, in_flight);
@@ -487,6 +499,12 @@ simulate (double rate, gint64 prop_us, int seconds)
 
         now = p.ack_us;
         in_flight -= PKT;
+        if (p.dropped)
+          {
+            gbt_utp_ledbat_on_loss (&l, now);
+            r.drops++;
+            continue;
+          }
         gbt_utp_ledbat_on_delay_sample (&l, now, clock_offset + p.owd_us);
         gbt_utp_ledbat_on_rtt_sample (&l, now, (guint32) (now - p.send_us));
         gbt_utp_ledbat_on_ack (&l, now, PKT);
@@ -506,9 +524,10 @@ simulate (double rate, gint64 prop_us, int seconds)
     }
   r.queue_ms = queue_sum / MAX (n_measured, 1) / MS;
   r.utilisation = delivered / (rate * 20);
-  g_test_message ("rate %.0f B/s, %" G_GINT64_FORMAT " ms each way: queue %.1f ms (max %u),"
-                  " utilisation %.3f, cwnd %u", rate, prop_us / MS, r.queue_ms,
-                  r.max_queue_ms, r.utilisation, gbt_utp_ledbat_get_cwnd (&l));
+  g_test_message ("rate %.0f B/s, %" G_GINT64_FORMAT " ms each way, buffer %" G_GINT64_FORMAT
+                  " ms: queue %.1f ms (max %u), utilisation %.3f, cwnd %u, %u drops", rate,
+                  prop_us / MS, buffer_us / MS, r.queue_ms, r.max_queue_ms, r.utilisation,
+                  gbt_utp_ledbat_get_cwnd (&l), r.drops);
   return r;
 }
 
@@ -523,7 +542,7 @@ test_bottleneck (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (links); i++)
     {
-      SimResult r = simulate (links[i].rate, links[i].prop_us, 120);
+      SimResult r = simulate (links[i].rate, links[i].prop_us, 0, 120);
 
       /* the link is kept busy, the queue near the 100 ms target */
       g_assert_cmpfloat (r.utilisation, >=, 0.97);
@@ -531,7 +550,23 @@ test_bottleneck (void)
       g_assert_cmpfloat (r.queue_ms, >=, 70);
       g_assert_cmpfloat (r.queue_ms, <=, 115);
       g_assert_cmpuint (r.max_queue_ms, <=, 150);
+      g_assert_cmpuint (r.drops, ==, 0);
     }
+}
+
+/* A buffer shorter than the target: LEDBAT cannot reach its delay, so it
+ * lives on loss, halving at most once per RTT, and still keeps a buffer of
+ * one bandwidth-delay product busy. */
+static void
+test_bottleneck_small_buffer (void)
+{
+  SimResult r = simulate (1e6, 20 * MS, 40 * MS, 120);
+
+  g_assert_cmpuint (r.drops, >, 0);
+  /* one drop burst per cut: far fewer drops than packets (~86000) */
+  g_assert_cmpuint (r.drops, <, 2000);
+  g_assert_cmpfloat (r.utilisation, >=, 0.85);
+  g_assert_cmpuint (r.max_queue_ms, <=, 42);
 }
 
 int
@@ -551,5 +586,6 @@ main (int argc, char **argv)
   g_test_add_func ("/utp-ledbat/delay-wrap", test_delay_wrap);
   g_test_add_func ("/utp-ledbat/clock-drift", test_clock_drift);
   g_test_add_func ("/utp-ledbat/bottleneck", test_bottleneck);
+  g_test_add_func ("/utp-ledbat/bottleneck-small-buffer", test_bottleneck_small_buffer);
   return g_test_run ();
 }
