@@ -22,10 +22,12 @@
  *   never slower to yield than TCP, never faster than halving).
  * - The window grows only while it is used: the connection filled it within
  *   the last second (libutp's last_maxed_out_window, libtorrent's cwnd_full).
- * - Slow start as libtorrent does it: cwnd grows by the bytes acked (doubling
- *   per RTT) and takes the larger of that and the LEDBAT step, until cwnd
- *   passes ssthresh, a loss, or the queuing delay reaches half the target
- *   (half, not the whole: the delay seen lags an RTT behind a doubling cwnd).
+ * - Slow start as libtorrent does it (utp_stream.cpp, do_ledbat): cwnd grows
+ *   by the bytes acked (doubling per RTT) and takes the larger of that and
+ *   the LEDBAT step, until cwnd would pass ssthresh, a loss, or the queuing
+ *   delay reaches half the target.  libtorrent waits for the whole target;
+ *   half, because the delay seen lags an RTT behind a doubling cwnd, so the
+ *   queue would overshoot to about twice the target before the exit.
  * - Base delay: the minimum one-way delay sample per minute, kept for
  *   base_history_minutes minutes (BEP 29 says 2; libutp keeps 13 and leans on
  *   the drift correction below), so a route change that raises the floor is
