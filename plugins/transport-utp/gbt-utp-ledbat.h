@@ -27,7 +27,7 @@
  *   the LEDBAT step, until cwnd would pass ssthresh, a loss, or the queuing
  *   delay reaches half the target.  libtorrent waits for the whole target;
  *   half, because the delay seen lags an RTT behind a doubling cwnd, so the
- *   queue would overshoot to about twice the target before the exit.
+ *   queue can overshoot well past the target before the exit (not measured).
  * - Base delay: the minimum one-way delay sample per minute, kept for
  *   base_history_minutes minutes (BEP 29 says 2; libutp keeps 13 and leans on
  *   the drift correction below), so a route change that raises the floor is
