@@ -35,6 +35,9 @@ struct Net {
   gint64 delay, jitter;         /* one way; jitter reorders */
   gboolean blackhole[2];
   guint drop_next[2];           /* drop this many next datagrams */
+  guint64 drop_nth[2];          /* drop the datagram with this count (1-based), 0 none */
+  guint16 last_ack[2];          /* ack_nr of the last datagram sent that way */
+  guint64 types[2][5];          /* datagrams sent by type */
   GPtrArray *q[2];
   GbtUtpConnConfig config_a, config_b;
   GbtUtpConn *a, *b;
@@ -55,7 +58,19 @@ net_send (gpointer user_data, const guint8 *data, gsize len)
   Net *net = ep->net;
   int copies = 1;
 
+  GbtUtpPacket p;
+
   net->sent[ep->dir]++;
+  g_assert_true (gbt_utp_packet_parse (data, len, &p, NULL));
+  g_assert_cmpuint (len, <=, ep->dir == 0 ? net->config_a.mtu + 2 + GBT_UTP_SACK_MAX_LEN
+                                          : net->config_b.mtu + 2 + GBT_UTP_SACK_MAX_LEN);
+  if (p.type == GBT_UTP_ST_DATA || p.type == GBT_UTP_ST_FIN)
+    g_assert_cmpuint (len, <=, ep->dir == 0 ? net->config_a.mtu : net->config_b.mtu);
+  net->types[ep->dir][p.type]++;
+  if (p.type != GBT_UTP_ST_SYN)
+    net->last_ack[ep->dir] = p.ack_nr;
+  if (net->drop_nth[ep->dir] == net->sent[ep->dir])
+    return;
   if (net->blackhole[ep->dir])
     return;
   if (net->drop_next[ep->dir] > 0)
@@ -433,6 +448,64 @@ test_fin (void)
   run_fin (0.05, 1);
 }
 
+static gboolean
+b_read_something (Net *net)
+{
+  return net->sink[0]->len > 0;
+}
+
+static void
+test_delayed_ack (void)
+{
+  Net *net = net_new (13);
+  g_autofree guint8 *src = random_bytes (3 * 1380, 17);
+  gint64 t0;
+  guint64 acks;
+
+  net_connect (net, 40, 1);
+  g_assert_true (run_until (net, both_connected, 1 * S));
+  /* one packet: b holds its ACK for delayed_ack_us */
+  acks = net->types[1][GBT_UTP_ST_STATE];
+  net->src[0] = src;
+  net->src_len[0] = 100;
+  g_assert_true (run_until (net, b_read_something, 1 * S));
+  t0 = net->now;
+  g_assert_cmpuint (net->types[1][GBT_UTP_ST_STATE], ==, acks);
+  g_assert_cmpint (gbt_utp_conn_get_deadline (net->b), ==, t0 + 20 * MS);
+  g_assert_true (run_until (net, transfers_done, 1 * S));
+  g_assert_cmpuint (net->types[1][GBT_UTP_ST_STATE], ==, acks + 1);
+  g_assert_cmpint (net->now, >=, t0 + 20 * MS);
+
+  /* two packets at once: one ACK for both, at once */
+  acks = net->types[1][GBT_UTP_ST_STATE];
+  net->src_len[0] = 100 + 2 * 1380;
+  g_assert_true (run_until (net, transfers_done, 1 * S));
+  g_assert_cmpuint (net->types[1][GBT_UTP_ST_STATE], ==, acks + 1);
+  g_assert_cmpmem (net->sink[0]->data, net->sink[0]->len, src, net->src_len[0]);
+  net_free (net);
+}
+
+static void
+test_fast_retransmit (void)
+{
+  /* one data packet lost early in a clean transfer: resent on duplicate
+   * ACKs and SACKs well before the 500 ms minimum RTO */
+  Net *net = net_new (14);
+  gsize len = 256 * 1024;
+  g_autofree guint8 *src = random_bytes (len, 18);
+
+  net->src[0] = src;
+  net->src_len[0] = len;
+  net->drop_nth[0] = 4;         /* SYN, then data: the third data packet */
+  net_connect (net, 50, 65534);
+  g_assert_true (run_until (net, transfers_done, 10 * S));
+  g_assert_cmpmem (net->sink[0]->data, net->sink[0]->len, src, len);
+  g_assert_cmpint (net->now - 1 * S, <, 300 * MS);
+  /* exactly one resend */
+  g_assert_cmpuint (net->types[0][GBT_UTP_ST_DATA], ==, (len + 1379) / 1380 + 1);
+  net_free (net);
+}
+
 static void
 test_reset (void)
 {
@@ -596,14 +669,12 @@ test_hostile (void)
     {
       const GbtUtpLedbat *l = gbt_utp_conn_get_ledbat (net->a);
 
+      /* the ack_nr b last sent: the SACK is read against a's live window */
       p = (GbtUtpPacket) { .type = GBT_UTP_ST_STATE, .connection_id = a_recv,
-                           .seq_nr = 40000, .ack_nr = 64999 + 0, .wnd_size = G_MAXUINT32,
-                           .sack = sack, .sack_len = sizeof sack };
-      /* ack_nr 64999 is the SYN-1: nothing new; a STATE like this is a
-       * duplicate ACK at worst */
-      p.ack_nr = 65000;
+                           .seq_nr = 40000, .ack_nr = net->last_ack[1],
+                           .wnd_size = G_MAXUINT32, .sack = sack, .sack_len = sizeof sack };
       n = build (&p, buf, sizeof buf);
-      gbt_utp_conn_receive (net->a, buf, n, net->now);
+      g_assert_true (gbt_utp_conn_receive (net->a, buf, n, net->now));
       g_assert_cmpuint (gbt_utp_ledbat_get_cwnd (l), <=, l->config.max_cwnd);
       /* an ACK far beyond what a sent */
       p.ack_nr = (guint16) (65000 + 30000);
@@ -666,6 +737,8 @@ main (int argc, char **argv)
   g_test_add_func ("/utp-conn/zero-window", test_zero_window);
   g_test_add_func ("/utp-conn/fin", test_fin);
   g_test_add_func ("/utp-conn/reset", test_reset);
+  g_test_add_func ("/utp-conn/delayed-ack", test_delayed_ack);
+  g_test_add_func ("/utp-conn/fast-retransmit", test_fast_retransmit);
   g_test_add_func ("/utp-conn/timeout", test_timeout);
   g_test_add_func ("/utp-conn/hostile", test_hostile);
   return g_test_run ();
