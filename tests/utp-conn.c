@@ -507,6 +507,43 @@ test_fast_retransmit (void)
 }
 
 static void
+test_dup_acks (void)
+{
+  /* a peer that never sends SACKs: three duplicate ACKs resend the oldest
+   * unacked packet, once, without waiting for the RTO */
+  Net *net = net_new (15);
+  g_autofree guint8 *src = random_bytes (10 * 1380, 19);
+  guint8 buf[64];
+  guint64 data_sent;
+  GbtUtpPacket p;
+  gsize n;
+
+  net_connect (net, 60, 1);
+  g_assert_true (run_until (net, both_connected, 1 * S));
+  run_until (net, NULL, 50 * MS);
+  net->blackhole[0] = TRUE;
+  net->src[0] = src;
+  net->src_len[0] = 10 * 1380;
+  pump (net);
+  data_sent = net->types[0][GBT_UTP_ST_DATA];
+  g_assert_cmpuint (data_sent, >=, 2);
+  net->now += 30 * MS;
+  p = (GbtUtpPacket) { .type = GBT_UTP_ST_STATE, .connection_id = gbt_utp_conn_get_recv_id (net->a),
+                       .seq_nr = 40000, .ack_nr = net->last_ack[1], .wnd_size = 1 << 20 };
+  n = gbt_utp_packet_build (&p, buf, sizeof buf);
+  for (int i = 0; i < 2; i++)
+    g_assert_true (gbt_utp_conn_receive (net->a, buf, n, net->now));
+  g_assert_cmpuint (net->types[0][GBT_UTP_ST_DATA], ==, data_sent);
+  g_assert_true (gbt_utp_conn_receive (net->a, buf, n, net->now));
+  g_assert_cmpuint (net->types[0][GBT_UTP_ST_DATA], ==, data_sent + 1);
+  /* more duplicates within the same RTT resend nothing more */
+  for (int i = 0; i < 3; i++)
+    g_assert_true (gbt_utp_conn_receive (net->a, buf, n, net->now));
+  g_assert_cmpuint (net->types[0][GBT_UTP_ST_DATA], ==, data_sent + 1);
+  net_free (net);
+}
+
+static void
 test_reset (void)
 {
   Net *net = net_new (8);
@@ -653,6 +690,8 @@ test_hostile (void)
    * clean stream and attack a sender mid-transfer instead */
   net_free (net);
   net = net_new (12);
+  /* with loss, so that packets falsely SACKed are really missing */
+  net->loss = 0.03;
   net->src[0] = src;
   net->src_len[0] = len;
   net_connect (net, 300, 65000);
@@ -739,6 +778,7 @@ main (int argc, char **argv)
   g_test_add_func ("/utp-conn/reset", test_reset);
   g_test_add_func ("/utp-conn/delayed-ack", test_delayed_ack);
   g_test_add_func ("/utp-conn/fast-retransmit", test_fast_retransmit);
+  g_test_add_func ("/utp-conn/dup-acks", test_dup_acks);
   g_test_add_func ("/utp-conn/timeout", test_timeout);
   g_test_add_func ("/utp-conn/hostile", test_hostile);
   return g_test_run ();

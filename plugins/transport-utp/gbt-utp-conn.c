@@ -17,6 +17,7 @@ typedef struct {
   guint8 type;                  /* ST_SYN, ST_DATA or ST_FIN */
   gboolean in_flight, need_resend, sacked;
   guint transmissions;
+  guint16 next_at_send;         /* our seq_nr when it last went out */
   gint64 sent_us;
   gsize len;
   guint8 payload[];
@@ -52,6 +53,7 @@ struct _GbtUtpConn {
   gboolean fin_requested, fin_sent, fin_acked;
   gint64 rto_deadline, probe_deadline;
   gboolean probing;
+  gboolean fast_resend;         /* the oldest lost packet may go past cwnd once */
   guint retries;
 
   /* receiving */
@@ -187,6 +189,7 @@ transmit (GbtUtpConn *self, OutPkt *pkt, gint64 now_us)
 {
   emit (self, pkt->type, pkt->seq, pkt->payload, pkt->len, NULL, 0, now_us);
   pkt->transmissions++;
+  pkt->next_at_send = self->seq_nr;
   pkt->sent_us = now_us;
   pkt->need_resend = FALSE;
   if (!pkt->in_flight)
@@ -256,14 +259,16 @@ flush (GbtUtpConn *self, gint64 now_us)
 
       if (pkt == NULL || !pkt->need_resend)
         continue;
-      if (!may_send (self, pkt_size (pkt), pkt->len == 0))
+      if (!may_send (self, pkt_size (pkt), pkt->len == 0 || self->fast_resend))
         {
           blocked = TRUE;
           break;
         }
       transmit (self, pkt, now_us);
       self->probing = FALSE;
+      self->fast_resend = FALSE;
     }
+  self->fast_resend = FALSE;
   if (self->state != GBT_UTP_CONN_CONNECTED && self->state != GBT_UTP_CONN_FIN_SENT)
     return;
   while (!blocked && queued (self) > 0 && outstanding (self) < GBT_UTP_CONN_MAX_PACKETS - 1)
@@ -407,11 +412,21 @@ gbt_utp_conn_free (GbtUtpConn *self)
   g_free (self);
 }
 
+/* Whether @pkt may be declared lost again.  Once resent, only evidence
+ * that the resend itself should have arrived counts: a SACK of a packet
+ * sent after it (@highest_sacked), or, for duplicate ACKs that carry no
+ * SACK, 1.5 smoothed RTTs: ACKs sent before the resend reached the peer
+ * still show the hole for up to one RTT. */
 static gboolean
-eligible (GbtUtpConn *self, OutPkt *pkt, gint64 now_us)
+eligible (GbtUtpConn *self, OutPkt *pkt, gint64 now_us, const guint16 *highest_sacked)
 {
-  return pkt != NULL && pkt->transmissions > 0 && !pkt->need_resend && !pkt->sacked
-         && now_us - pkt->sent_us >= gbt_utp_ledbat_get_srtt_us (&self->ledbat);
+  if (pkt == NULL || pkt->transmissions == 0 || pkt->need_resend || pkt->sacked)
+    return FALSE;
+  if (pkt->transmissions == 1)
+    return TRUE;
+  if (highest_sacked != NULL)
+    return gbt_utp_seq_le (pkt->next_at_send, *highest_sacked);
+  return now_us - pkt->sent_us > (gint64) gbt_utp_ledbat_get_srtt_us (&self->ledbat) * 3 / 2;
 }
 
 static void
@@ -454,6 +469,7 @@ handle_ack (GbtUtpConn *self, const GbtUtpPacket *p, gint d, gint64 now_us)
     {
       guint bits = MIN (p->sack_len * 8, (gsize) n - 1);
       guint count = 0;
+      guint16 highest = p->ack_nr;
 
       /* bit i is ack_nr + 2 + i = snd_una + 1 + i, all sent */
       for (guint i = 0; i < bits; i++)
@@ -482,8 +498,11 @@ handle_ack (GbtUtpConn *self, const GbtUtpPacket *p, gint d, gint64 now_us)
           OutPkt *pkt = self->out[s & MASK];
 
           if (pkt != NULL && pkt->sacked)
-            count++;
-          else if (count >= 3 && eligible (self, pkt, now_us))
+            {
+              if (count++ == 0)
+                highest = s;
+            }
+          else if (count >= 3 && eligible (self, pkt, now_us, &highest))
             {
               mark_lost (self, pkt);
               loss = TRUE;
@@ -495,7 +514,7 @@ handle_ack (GbtUtpConn *self, const GbtUtpPacket *p, gint d, gint64 now_us)
       OutPkt *pkt = self->out[self->snd_una & MASK];
 
       self->dup_acks = 0;
-      if (eligible (self, pkt, now_us))
+      if (eligible (self, pkt, now_us, NULL))
         {
           mark_lost (self, pkt);
           loss = TRUE;
@@ -504,7 +523,12 @@ handle_ack (GbtUtpConn *self, const GbtUtpPacket *p, gint d, gint64 now_us)
   if (d > 0 || bytes_acked > 0)
     gbt_utp_ledbat_on_ack (&self->ledbat, now_us, bytes_acked);
   if (loss)
-    gbt_utp_ledbat_on_loss (&self->ledbat, now_us);
+    {
+      /* the resend goes at once, even when the cut cwnd is full (TCP's fast
+       * retransmit); the rest of the lost packets wait for the window */
+      gbt_utp_ledbat_on_loss (&self->ledbat, now_us);
+      self->fast_resend = TRUE;
+    }
   if (d > 0)
     self->rto_deadline = outstanding (self) > 0
                            ? now_us + gbt_utp_ledbat_get_rto_us (&self->ledbat)

@@ -30,8 +30,11 @@
  *   packet.  DATA packets carry the ACK too.  SACKs go only on STATE packets.
  * - Loss: 3 duplicate ACKs (STATE packets acking nothing new with data
  *   outstanding) resend the oldest unacked packet; a packet with 3 or more
- *   SACKed packets after it is resent.  Either resend is allowed at most once
- *   per smoothed RTT per packet, and cuts cwnd (once per RTT, the ledbat unit).
+ *   SACKed packets after it is resent.  A packet already resent is resent
+ *   again only once a packet sent after that resend is SACKed (or, on
+ *   duplicate ACKs, after 1.5 smoothed RTTs).  Loss cuts cwnd (once per RTT,
+ *   the ledbat unit);
+ *   the oldest lost packet goes at once even when the cut window is full.
  *   On RTO every unacked packet (SACKed or not, as RFC 2018 says) is marked
  *   lost; the ledbat unit drops
  *   cwnd and backs the RTO off.
