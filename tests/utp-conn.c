@@ -38,6 +38,9 @@ struct Net {
   guint64 drop_nth[2];          /* drop the datagram with this count (1-based), 0 none */
   guint16 last_ack[2];          /* ack_nr of the last datagram sent that way */
   guint64 types[2][5];          /* datagrams sent by type */
+  guint64 resent[2];            /* DATA datagrams with a seq_nr already sent */
+  guint16 top_seq[2];
+  gboolean have_seq[2];
   GPtrArray *q[2];
   GbtUtpConnConfig config_a, config_b;
   GbtUtpConn *a, *b;
@@ -69,6 +72,14 @@ net_send (gpointer user_data, const guint8 *data, gsize len)
   net->types[ep->dir][p.type]++;
   if (p.type != GBT_UTP_ST_SYN)
     net->last_ack[ep->dir] = p.ack_nr;
+  if (p.type == GBT_UTP_ST_DATA)
+    {
+      if (net->have_seq[ep->dir] && gbt_utp_seq_le (p.seq_nr, net->top_seq[ep->dir]))
+        net->resent[ep->dir]++;
+      else
+        net->top_seq[ep->dir] = p.seq_nr;
+      net->have_seq[ep->dir] = TRUE;
+    }
   if (net->drop_nth[ep->dir] == net->sent[ep->dir])
     return;
   if (net->blackhole[ep->dir])
@@ -185,6 +196,9 @@ pump (Net *net)
 
           while ((n = gbt_utp_conn_read (r, buf, sizeof buf, net->now)) > 0)
             g_byte_array_append (net->sink[i], buf, (guint) n);
+          /* end of stream only after every byte the writer wrote */
+          if (gbt_utp_conn_at_eof (r))
+            g_assert_cmpuint (net->sink[i]->len, ==, net->src_len[i]);
         }
     }
 }
@@ -503,6 +517,7 @@ test_fast_retransmit (void)
   g_assert_cmpint (net->now - 1 * S, <, 300 * MS);
   /* exactly one resend */
   g_assert_cmpuint (net->types[0][GBT_UTP_ST_DATA], ==, (len + 1379) / 1380 + 1);
+  g_assert_cmpuint (net->resent[0], ==, 1);
   net_free (net);
 }
 
@@ -540,6 +555,74 @@ test_dup_acks (void)
   for (int i = 0; i < 3; i++)
     g_assert_true (gbt_utp_conn_receive (net->a, buf, n, net->now));
   g_assert_cmpuint (net->types[0][GBT_UTP_ST_DATA], ==, data_sent + 1);
+  net_free (net);
+}
+
+static void
+test_sack_resend (void)
+{
+  /* one STATE whose SACK shows 3 packets past a hole: the hole is resent */
+  Net *net = net_new (16);
+  g_autofree guint8 *src = random_bytes (20 * 1380, 20);
+  guint8 buf[64], sack[4] = { 0x07, 0, 0, 0 };
+  guint64 data_sent;
+  GbtUtpPacket p;
+  gsize n;
+
+  net->config_a.ledbat.initial_cwnd = 10 * 1400;
+  net_connect (net, 70, 1);
+  g_assert_true (run_until (net, both_connected, 1 * S));
+  net->blackhole[0] = TRUE;
+  net->src[0] = src;
+  net->src_len[0] = 20 * 1380;
+  pump (net);
+  data_sent = net->types[0][GBT_UTP_ST_DATA];
+  g_assert_cmpuint (data_sent, >=, 5);
+  net->now += 30 * MS;
+  /* two SACKed packets are not enough */
+  sack[0] = 0x03;
+  p = (GbtUtpPacket) { .type = GBT_UTP_ST_DATA, .connection_id = gbt_utp_conn_get_recv_id (net->a),
+                       .seq_nr = 40000, .ack_nr = net->last_ack[1], .wnd_size = 1 << 20,
+                       .sack = sack, .sack_len = 4 };
+  /* (a DATA packet never counts as a duplicate ACK; SACKs ride on STATE) */
+  p.type = GBT_UTP_ST_STATE;
+  n = gbt_utp_packet_build (&p, buf, sizeof buf);
+  g_assert_true (gbt_utp_conn_receive (net->a, buf, n, net->now));
+  g_assert_cmpuint (net->resent[0], ==, 0);
+  sack[0] = 0x07;
+  n = gbt_utp_packet_build (&p, buf, sizeof buf);
+  g_assert_true (gbt_utp_conn_receive (net->a, buf, n, net->now));
+  g_assert_cmpuint (net->resent[0], ==, 1);
+  net_free (net);
+}
+
+static void
+test_peer_window (void)
+{
+  /* a STATE advertising wnd_size 0 stops new data until it reopens */
+  Net *net = net_new (17);
+  g_autofree guint8 *src = random_bytes (20 * 1380, 21);
+  guint8 buf[64];
+  GbtUtpPacket p;
+  gsize n;
+
+  net_connect (net, 80, 1);
+  g_assert_true (run_until (net, both_connected, 1 * S));
+  p = (GbtUtpPacket) { .type = GBT_UTP_ST_STATE, .connection_id = gbt_utp_conn_get_recv_id (net->a),
+                       .seq_nr = 40000, .ack_nr = net->last_ack[1], .wnd_size = 0 };
+  n = gbt_utp_packet_build (&p, buf, sizeof buf);
+  g_assert_true (gbt_utp_conn_receive (net->a, buf, n, net->now));
+  net->src[0] = src;
+  net->src_len[0] = 20 * 1380;
+  pump (net);
+  g_assert_cmpuint (net->types[0][GBT_UTP_ST_DATA], ==, 0);
+  /* a probe is due after an RTO, not before */
+  g_assert_cmpint (gbt_utp_conn_get_deadline (net->a), >=, net->now + 500 * MS);
+  /* a window of two packets: two packets */
+  p.wnd_size = 2 * 1400;
+  n = gbt_utp_packet_build (&p, buf, sizeof buf);
+  g_assert_true (gbt_utp_conn_receive (net->a, buf, n, net->now));
+  g_assert_cmpuint (net->types[0][GBT_UTP_ST_DATA], ==, 2);
   net_free (net);
 }
 
@@ -725,6 +808,9 @@ test_hostile (void)
       p.type = GBT_UTP_ST_SYN;
       n = build (&p, buf, sizeof buf);
       g_assert_false (gbt_utp_conn_receive (net->a, buf, n, net->now));
+      /* round 0's packets vanish, and round 1's garbage SACK claims them:
+       * only the RTO (which forgets SACKs) can bring them back */
+      net->blackhole[0] = round == 0;
       run_until (net, NULL, 10 * MS);
     }
   g_assert_true (run_until (net, transfers_done, 600 * S));
@@ -779,6 +865,8 @@ main (int argc, char **argv)
   g_test_add_func ("/utp-conn/delayed-ack", test_delayed_ack);
   g_test_add_func ("/utp-conn/fast-retransmit", test_fast_retransmit);
   g_test_add_func ("/utp-conn/dup-acks", test_dup_acks);
+  g_test_add_func ("/utp-conn/sack-resend", test_sack_resend);
+  g_test_add_func ("/utp-conn/peer-window", test_peer_window);
   g_test_add_func ("/utp-conn/timeout", test_timeout);
   g_test_add_func ("/utp-conn/hostile", test_hostile);
   return g_test_run ();
