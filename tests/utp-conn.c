@@ -346,10 +346,9 @@ typedef struct {
 } TransferCase;
 
 static void
-test_transfer (gconstpointer data)
+run_transfer (const TransferCase *tc, guint32 seed)
 {
-  const TransferCase *tc = data;
-  Net *net = net_new (g_str_hash (tc->name));
+  Net *net = net_new (seed);
   g_autofree guint8 *src_a = random_bytes (tc->len_a, 11);
   g_autofree guint8 *src_b = random_bytes (tc->len_b, 12);
 
@@ -361,13 +360,32 @@ test_transfer (gconstpointer data)
   net->src[1] = src_b;
   net->src_len[1] = tc->len_b;
   net_connect (net, 0xffff, tc->seq);
-  g_assert_true (run_until (net, transfers_done, 600 * S));
+  if (!run_until (net, transfers_done, 600 * S))
+    g_error ("%s seed %u: a %s (error %d, unacked %zu, rto %u, timeouts %u), b %s, read %u/%u",
+             tc->name, seed, gbt_utp_conn_state_name (gbt_utp_conn_get_state (net->a)),
+             gbt_utp_conn_get_error (net->a), gbt_utp_conn_get_unacked (net->a),
+             gbt_utp_ledbat_get_rto_us (gbt_utp_conn_get_ledbat (net->a)),
+             gbt_utp_ledbat_get_timeouts (gbt_utp_conn_get_ledbat (net->a)),
+             net->b ? gbt_utp_conn_state_name (gbt_utp_conn_get_state (net->b)) : "none",
+             net->sink[0]->len, net->sink[1]->len);
   g_assert_cmpmem (net->sink[0]->data, net->sink[0]->len, src_a, tc->len_a);
   g_assert_cmpmem (net->sink[1]->data, net->sink[1]->len, src_b, tc->len_b);
   g_assert_true (both_connected (net));
   g_test_message ("%s: %.1f s virtual, %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " datagrams",
                   tc->name, (net->now - 1 * S) / 1e6, net->sent[0], net->sent[1]);
   net_free (net);
+}
+
+/* one seed; with -m slow (a soak, not run by default) 50 more */
+static void
+test_transfer (gconstpointer data)
+{
+  const TransferCase *tc = data;
+
+  run_transfer (tc, g_str_hash (tc->name));
+  if (g_test_slow ())
+    for (guint32 seed = 1; seed <= 50; seed++)
+      run_transfer (tc, g_str_hash (tc->name) + seed);
 }
 
 static gboolean
@@ -848,6 +866,7 @@ static const TransferCase cases[] = {
   { "reorder", 0, 0, 20 * MS, 3 * MIB, 0, 1 },
   { "duplicate", 0, 0.1, 0, 3 * MIB, 0, 1 },
   { "all-at-once", 0.05, 0.05, 20 * MS, 2 * MIB, 256 * 1024, 65535 },
+  { "loss-10-reorder", 0.10, 0.02, 10 * MS, 1 * MIB, 64 * 1024, 32768 },
 };
 
 int
