@@ -60,6 +60,7 @@ struct _GbtUtpConn {
   guint16 ack_nr;               /* last in order */
   InPkt **reorder;
   guint reorder_count;
+  guint16 reorder_top;          /* the highest seq_nr held, while count > 0 */
   gsize reorder_bytes;
   GByteArray *recvq;
   gsize recvq_off;
@@ -158,10 +159,11 @@ send_ack (GbtUtpConn *self, gint64 now_us)
   if (self->reorder_count > 0)
     {
       gint last = -1;
+      gint span = gbt_utp_seq_diff (self->reorder_top, self->ack_nr) - 1;
 
       memset (sack, 0, sizeof sack);
-      /* bit i is ack_nr + 2 + i */
-      for (guint i = 0; i < GBT_UTP_CONN_MAX_PACKETS - 2; i++)
+      /* bit i is ack_nr + 2 + i, up to the highest held */
+      for (gint i = 0; i < MIN (span, GBT_UTP_CONN_MAX_PACKETS - 2); i++)
         {
           guint16 s = (guint16) (self->ack_nr + 2 + i);
           InPkt *in = self->reorder[s & MASK];
@@ -614,7 +616,8 @@ handle_data (GbtUtpConn *self, const GbtUtpPacket *p, gint64 now_us)
           if (p->payload_len > 0)
             memcpy (in->data, p->payload, p->payload_len);
           self->reorder[slot] = in;
-          self->reorder_count++;
+          if (self->reorder_count++ == 0 || gbt_utp_seq_lt (self->reorder_top, in->seq))
+            self->reorder_top = in->seq;
           self->reorder_bytes += in->len;
         }
     }
