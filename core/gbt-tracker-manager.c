@@ -14,7 +14,7 @@
 
 #include <string.h>
 
-#include "gbt-tracker-manager.h"
+#include "gbt-tracker-manager-private.h"
 
 #define DEFAULT_INTERVAL_MS (1800 * 1000)
 #define DEFAULT_MIN_INTERVAL_MS (60 * 1000)
@@ -29,85 +29,6 @@
  * 15 s) and a slow HTTP tracker. */
 #define ANNOUNCE_TIMEOUT_MS (20 * 1000)
 
-typedef enum {
-  TRACKER_IDLE,
-  TRACKER_ANNOUNCING,
-  TRACKER_OK,
-  TRACKER_ERROR,
-} TrackerState;
-G_STATIC_ASSERT ((int) TRACKER_ERROR == (int) GBT_TRACKER_MANAGER_STATE_ERROR);
-
-static const char *const state_names[] = { "idle", "announcing", "ok", "error" };
-
-typedef struct {
-  char *url;
-  char *scheme; /* lower case; NULL when the URL has none */
-  TrackerState state;
-  char *last_error;
-  char *warning;
-  char *tracker_id; /* BEP 3: sent back on later announces */
-  gint64 seeders;
-  gint64 leechers;
-  gboolean announced; /* answered us since start: gets a stopped */
-  guint tier; /* the torrent's tier number (BEP 12), for the entries */
-  gint64 last_announce; /* unix seconds of its last answer or failure; 0 never */
-} Tracker;
-
-typedef struct _AnnounceOp AnnounceOp;
-
-struct _GbtTrackerManager {
-  GbtPluginRegistry *registry;
-  guint8 info_hash[20];
-  guint8 peer_id[20];
-  guint16 port;
-  GPtrArray *tiers; /* (element-type GPtrArray (element-type Tracker)) */
-  GbtTrackerManagerOps ops;
-  gpointer data;
-  GMainContext *context;
-
-  GInetAddress *bind_address;
-  int numwant;
-  guint32 key; /* random per manager: lets a tracker follow us across addresses */
-
-  GbtTrackerLookupFunc lookup_func;
-  gpointer lookup_data;
-  guint min_interval_floor_ms;
-  guint retry_base_ms;
-  guint announce_timeout_ms;
-  gboolean announce_to_all;
-  guint all_pending; /* announce-to-all: requests of the round in flight */
-  gboolean all_succeeded;
-
-  gboolean running;
-  gboolean started_acked;
-  gboolean completed_pending;
-  AnnounceOp *current; /* the round in flight */
-  guint round_tier;
-  guint round_index;
-  GCancellable *cancellable;
-  GSource *timer;
-  gint64 next_announce_us; /* monotonic; 0: none scheduled */
-  gint64 last_success_us;
-  gint64 interval_ms;
-  gint64 min_interval_ms;
-  guint fail_streak;
-  gint64 retry_until_us;
-
-  GPtrArray *inflight; /* (element-type AnnounceOp): detached on free */
-  GTask *stop_task;
-  guint stop_pending;
-  GSource *stop_timer;
-  GCancellable *stop_cancellable;
-};
-
-struct _AnnounceOp {
-  GbtTrackerManager *mgr; /* NULL once detached: the callback only frees */
-  GbtTracker *impl;
-  Tracker *tracker;
-  GbtAnnounceEvent event;
-  GSource *watchdog; /* the manager's own bound, for plugins that ignore timeout_ms */
-  gboolean solo; /* one tracker added while running: outside any round */
-};
 
 static void announce_round (GbtTrackerManager *mgr);
 static void arm_watchdog (GbtTrackerManager *mgr, AnnounceOp *op);
@@ -222,8 +143,8 @@ gbt_tracker_manager_new (GbtPluginRegistry *registry, const guint8 info_hash[20]
   return mgr;
 }
 
-static GbtTracker *
-lookup_tracker (GbtTrackerManager *mgr, const char *scheme)
+GbtTracker *
+gbt_tracker_manager_lookup (GbtTrackerManager *mgr, const char *scheme)
 {
   if (scheme == NULL)
     return NULL;
@@ -264,7 +185,7 @@ gbt_tracker_manager_check (GbtTrackerManager *mgr, GError **error)
           const char *scheme = t->scheme ? t->scheme : "(none)";
 
           any_url = TRUE;
-          if (lookup_tracker (mgr, t->scheme) != NULL)
+          if (gbt_tracker_manager_lookup (mgr, t->scheme) != NULL)
             return TRUE;
           if (!g_ptr_array_find_with_equal_func (missing, scheme, g_str_equal, NULL))
             g_ptr_array_add (missing, (gpointer) scheme);
@@ -294,80 +215,6 @@ gbt_tracker_manager_check (GbtTrackerManager *mgr, GError **error)
                  schemes->str, strchr (plugins->str, ',') ? "are" : "is", plugins->str,
                  strchr (plugins->str, ',') ? "s" : "");
   return FALSE;
-}
-
-void
-gbt_tracker_manager_set_bind_address (GbtTrackerManager *mgr, GInetAddress *address)
-{
-  g_return_if_fail (mgr != NULL);
-  g_set_object (&mgr->bind_address, address);
-}
-
-GInetAddress *
-gbt_tracker_manager_get_bind_address (GbtTrackerManager *mgr)
-{
-  g_return_val_if_fail (mgr != NULL, NULL);
-  return mgr->bind_address;
-}
-
-void
-gbt_tracker_manager_set_key (GbtTrackerManager *mgr, guint32 key)
-{
-  g_return_if_fail (mgr != NULL);
-  mgr->key = key;
-}
-
-void
-gbt_tracker_manager_set_announce_to_all (GbtTrackerManager *mgr, gboolean all)
-{
-  g_return_if_fail (mgr != NULL);
-  mgr->announce_to_all = all;
-}
-
-void
-gbt_tracker_manager_set_announce_timeout (GbtTrackerManager *mgr, guint timeout_ms)
-{
-  g_return_if_fail (mgr != NULL);
-  mgr->announce_timeout_ms = timeout_ms;
-}
-
-void
-gbt_tracker_manager_set_numwant (GbtTrackerManager *mgr, int numwant)
-{
-  g_return_if_fail (mgr != NULL);
-  mgr->numwant = numwant;
-}
-
-void
-gbt_tracker_manager_set_timing_for_test (GbtTrackerManager *mgr, guint min_interval_ms,
-                                         guint retry_base_ms)
-{
-  g_return_if_fail (mgr != NULL);
-  mgr->min_interval_floor_ms = min_interval_ms;
-  mgr->retry_base_ms = retry_base_ms;
-}
-
-void
-gbt_tracker_manager_set_lookup_for_test (GbtTrackerManager *mgr, GbtTrackerLookupFunc func,
-                                         gpointer user_data)
-{
-  g_return_if_fail (mgr != NULL);
-  mgr->lookup_func = func;
-  mgr->lookup_data = user_data;
-}
-
-GStrv
-gbt_tracker_manager_dup_order_for_test (GbtTrackerManager *mgr)
-{
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-
-  for (guint i = 0; i < mgr->tiers->len; i++)
-    {
-      GPtrArray *tier = g_ptr_array_index (mgr->tiers, i);
-      for (guint j = 0; j < tier->len; j++)
-        g_strv_builder_add (builder, ((Tracker *) tier->pdata[j])->url);
-    }
-  return g_strv_builder_end (builder);
 }
 
 /* ---- timers ---------------------------------------------------------- */
@@ -666,7 +513,7 @@ announce_all (GbtTrackerManager *mgr)
       for (guint j = 0; j < tier->len; j++)
         {
           Tracker *t = g_ptr_array_index (tier, j);
-          GbtTracker *impl = lookup_tracker (mgr, t->scheme);
+          GbtTracker *impl = gbt_tracker_manager_lookup (mgr, t->scheme);
           AnnounceOp *op;
 
           if (impl == NULL)
@@ -761,7 +608,7 @@ try_current (GbtTrackerManager *mgr)
     {
       GPtrArray *tier = g_ptr_array_index (mgr->tiers, mgr->round_tier);
       Tracker *t = g_ptr_array_index (tier, mgr->round_index);
-      GbtTracker *impl = lookup_tracker (mgr, t->scheme);
+      GbtTracker *impl = gbt_tracker_manager_lookup (mgr, t->scheme);
       g_autoptr(GbtAnnounceRequest) req = NULL;
       AnnounceOp *op;
 
@@ -959,7 +806,7 @@ gbt_tracker_manager_stop_async (GbtTrackerManager *mgr, GAsyncReadyCallback call
           if (!t->announced)
             continue;
           t->announced = FALSE;
-          impl = lookup_tracker (mgr, t->scheme);
+          impl = gbt_tracker_manager_lookup (mgr, t->scheme);
           if (impl == NULL)
             continue;
           op = g_new0 (AnnounceOp, 1);
@@ -1112,7 +959,7 @@ solo_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 solo_announce (GbtTrackerManager *mgr, Tracker *t)
 {
-  GbtTracker *impl = lookup_tracker (mgr, t->scheme);
+  GbtTracker *impl = gbt_tracker_manager_lookup (mgr, t->scheme);
   g_autoptr(GbtAnnounceRequest) req = NULL;
   AnnounceOp *op;
 
@@ -1261,86 +1108,4 @@ gbt_tracker_manager_force_announce (GbtTrackerManager *mgr)
     return;
   mgr->retry_until_us = 0;
   announce_round (mgr);
-}
-
-static void
-entry_clear (gpointer p)
-{
-  GbtTrackerManagerEntry *e = p;
-  g_free (e->url);
-  g_free (e->last_error);
-}
-
-GArray *
-gbt_tracker_manager_dup_entries (GbtTrackerManager *mgr)
-{
-  GArray *out = g_array_new (FALSE, TRUE, sizeof (GbtTrackerManagerEntry));
-  gint64 next = 0;
-
-  g_array_set_clear_func (out, entry_clear);
-  if (mgr->running && mgr->next_announce_us != 0)
-    next = g_get_real_time () / G_USEC_PER_SEC
-           + MAX (mgr->next_announce_us - g_get_monotonic_time (), 0) / G_USEC_PER_SEC;
-  for (guint i = 0; i < mgr->tiers->len; i++)
-    {
-      GPtrArray *tier = g_ptr_array_index (mgr->tiers, i);
-
-      for (guint j = 0; j < tier->len; j++)
-        {
-          Tracker *t = g_ptr_array_index (tier, j);
-          GbtTrackerManagerEntry e = { 0 };
-
-          e.url = g_strdup (t->url);
-          e.tier = t->tier;
-          e.state = (GbtTrackerManagerState) t->state;
-          e.disabled = t->state == TRACKER_ERROR && lookup_tracker (mgr, t->scheme) == NULL;
-          e.seeders = t->seeders;
-          e.leechers = t->leechers;
-          e.last_error = g_strdup (t->last_error);
-          e.last_announce = t->last_announce;
-          e.next_announce = next;
-          g_array_append_val (out, e);
-        }
-    }
-  return out;
-}
-
-static char *
-format_count (gint64 n)
-{
-  return n >= 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, n) : g_strdup ("?");
-}
-
-GPtrArray *
-gbt_tracker_manager_dup_status (GbtTrackerManager *mgr)
-{
-  GPtrArray *lines = g_ptr_array_new_with_free_func (g_free);
-  gint64 now = g_get_monotonic_time ();
-
-  g_return_val_if_fail (mgr != NULL, lines);
-
-  for (guint i = 0; i < mgr->tiers->len; i++)
-    {
-      GPtrArray *tier = g_ptr_array_index (mgr->tiers, i);
-
-      for (guint j = 0; j < tier->len; j++)
-        {
-          Tracker *t = g_ptr_array_index (tier, j);
-          g_autofree char *seeders = format_count (t->seeders);
-          g_autofree char *leechers = format_count (t->leechers);
-          GString *line = g_string_new (NULL);
-
-          g_string_append_printf (line, "tier %u %s: %s", i + 1, t->url, state_names[t->state]);
-          if (t->last_error != NULL)
-            g_string_append_printf (line, " (%s)", t->last_error);
-          if (t->warning != NULL)
-            g_string_append_printf (line, " [warning: %s]", t->warning);
-          g_string_append_printf (line, ", seeders %s, leechers %s", seeders, leechers);
-          if (mgr->next_announce_us != 0)
-            g_string_append_printf (line, ", next announce in %" G_GINT64_FORMAT " s",
-                                    MAX (mgr->next_announce_us - now, 0) / G_USEC_PER_SEC);
-          g_ptr_array_add (lines, g_string_free (line, FALSE));
-        }
-    }
-  return lines;
 }
