@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
@@ -67,4 +69,19 @@ gbt_sha1_to_hex (const guint8 hash[20], char out[41])
       out[2 * i + 1] = hex[hash[i] & 0xf];
     }
   out[40] = '\0';
+}
+
+gboolean
+gbt_sha1_from_hex (const char *hex, guint8 out[20])
+{
+  if (strlen (hex) != 40)
+    return FALSE;
+  for (guint i = 0; i < 20; i++)
+    {
+      int hi = g_ascii_xdigit_value (hex[2 * i]), lo = g_ascii_xdigit_value (hex[2 * i + 1]);
+      if (hi < 0 || lo < 0)
+        return FALSE;
+      out[i] = (guint8) (hi << 4 | lo);
+    }
+  return TRUE;
 }

@@ -9,6 +9,8 @@ G_BEGIN_DECLS
 G_GNUC_INTERNAL void gbt_sha1 (const void *data, gsize len, guint8 out[20]);
 /* 40 lower-case hex digits and a NUL */
 G_GNUC_INTERNAL void gbt_sha1_to_hex (const guint8 hash[20], char out[41]);
+/* 40 hex digits (either case) to 20 bytes; FALSE for anything else */
+G_GNUC_INTERNAL gboolean gbt_sha1_from_hex (const char *hex, guint8 out[20]);
 
 typedef struct _GbtSha1 GbtSha1;
 G_GNUC_INTERNAL GbtSha1 *gbt_sha1_new (void);

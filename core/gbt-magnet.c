@@ -12,6 +12,8 @@
 
 #include <gbt/gbt-magnet.h>
 
+#include "gbt-hash.h"
+
 /* BEP 53 ranges expand to indices: bound what "so=0-4000000000" costs */
 #define MAX_SELECT_ONLY (1u << 20)
 
@@ -105,14 +107,8 @@ parse_info_hash (const char *s, guint8 out[20], GError **error)
 
   if (len == 40)
     {
-      for (guint i = 0; i < 20; i++)
-        {
-          int hi = g_ascii_xdigit_value (s[2 * i]);
-          int lo = g_ascii_xdigit_value (s[2 * i + 1]);
-          if (hi < 0 || lo < 0)
-            goto bad;
-          out[i] = (guint8) (hi << 4 | lo);
-        }
+      if (!gbt_sha1_from_hex (s, out))
+        goto bad;
       return TRUE;
     }
   if (len == 32)

@@ -37,6 +37,7 @@ typedef struct {
   gatomicrefcount ref;
   GMutex lock;
   guint64 written; /* generation on disk */
+  GHashTable *meta_on_disk; /* "HEX.torrent" names known written */
 } Writer;
 
 struct _GbtSessionState {
@@ -72,6 +73,7 @@ writer_unref (Writer *w)
   if (g_atomic_ref_count_dec (&w->ref))
     {
       g_mutex_clear (&w->lock);
+      g_hash_table_unref (w->meta_on_disk);
       g_free (w);
     }
 }
@@ -99,16 +101,19 @@ save_job_run (SaveJob *job, GError **error)
       GBytes *bytes = g_ptr_array_index (job->metadata, i + 1);
       g_autofree char *dir = g_path_get_dirname (path);
 
-      if (g_file_test (path, G_FILE_TEST_EXISTS))
-        continue;
-      if (g_mkdir_with_parents (dir, 0700) != 0
-          || !g_file_set_contents (path, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
-                                   error))
+      if (!g_file_test (path, G_FILE_TEST_EXISTS)
+          && (g_mkdir_with_parents (dir, 0700) != 0
+              || !g_file_set_contents (path, g_bytes_get_data (bytes, NULL),
+                                       g_bytes_get_size (bytes), error)))
         {
           if (error && *error == NULL)
             g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create %s", dir);
           return FALSE;
         }
+      /* later saves need not encode it again */
+      g_mutex_lock (&job->writer->lock);
+      g_hash_table_add (job->writer->meta_on_disk, g_path_get_basename (path));
+      g_mutex_unlock (&job->writer->lock);
     }
   g_mutex_lock (&job->writer->lock);
   if (job->generation > job->writer->written)
@@ -130,6 +135,7 @@ save_job_run (SaveJob *job, GError **error)
               {
                 g_autofree char *path = g_build_filename (job->metadata_dir, name, NULL);
                 g_unlink (path);
+                g_hash_table_remove (job->writer->meta_on_disk, name);
               }
         }
       else if (error && *error == NULL)
@@ -234,13 +240,21 @@ save_job_new (GbtSessionState *state)
       g_key_file_set_uint64 (kf, group, "seed-time-limit", gbt_torrent_get_seed_time_limit (t));
       g_key_file_set_boolean (kf, group, "sequential", gbt_torrent_get_sequential (t));
       gbt_torrent_save_extra_state (t, kf, group);
-      g_hash_table_add (job->keep, g_strconcat (hex, ".torrent", NULL));
-      if (mi)
+      g_autofree char *meta_name = g_strconcat (hex, ".torrent", NULL);
+      gboolean on_disk;
+
+      g_hash_table_add (job->keep, g_strdup (meta_name));
+      /* the info dictionary is encoded once, not at every save: a thousand
+       * torrents' metadata is megabytes of copying on the main thread */
+      g_mutex_lock (&state->writer->lock);
+      on_disk = g_hash_table_contains (state->writer->meta_on_disk, meta_name);
+      g_mutex_unlock (&state->writer->lock);
+      if (mi && !on_disk)
         {
           g_ptr_array_add (job->metadata, metadata_path (state, hex));
           g_ptr_array_add (job->metadata, torrent_file_bytes (mi));
         }
-      else
+      else if (mi == NULL)
         gbt_torrent_save_magnet_state (t, kf, group);
     }
   job->contents = g_key_file_to_data (kf, &job->length, NULL);
@@ -279,6 +293,7 @@ gbt_session_state_new (GbtSession *session, const char *directory)
   state->directory = g_strdup (directory);
   state->writer = g_new0 (Writer, 1);
   g_atomic_ref_count_init (&state->writer->ref);
+  state->writer->meta_on_disk = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_mutex_init (&state->writer->lock);
   return state;
 }
@@ -340,21 +355,6 @@ gbt_session_state_flush (GbtSessionState *state)
 
 /* ---- loading ---- */
 
-static gboolean
-hex_to_hash (const char *hex, guint8 out[20])
-{
-  if (strlen (hex) != 40)
-    return FALSE;
-  for (guint i = 0; i < 20; i++)
-    {
-      int hi = g_ascii_xdigit_value (hex[2 * i]), lo = g_ascii_xdigit_value (hex[2 * i + 1]);
-      if (hi < 0 || lo < 0)
-        return FALSE;
-      out[i] = (guint8) (hi << 4 | lo);
-    }
-  return TRUE;
-}
-
 static GbtTorrent *
 load_one (GbtSessionState *state, GKeyFile *kf, const char *group, GError **error)
 {
@@ -366,7 +366,7 @@ load_one (GbtSessionState *state, GKeyFile *kf, const char *group, GError **erro
 
   if (dir == NULL)
     return NULL;
-  if (!hex_to_hash (hex, info_hash))
+  if (!gbt_sha1_from_hex (hex, info_hash))
     {
       g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
                    "“%s” is not an info-hash", hex);
