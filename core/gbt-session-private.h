@@ -13,7 +13,6 @@ G_GNUC_INTERNAL GbtPluginRegistry *gbt_session_get_registry (GbtSession *self);
 G_GNUC_INTERNAL GbtTransport *gbt_session_get_transport (GbtSession *self);
 /* (nullable) local address to bind outgoing connections to */
 G_GNUC_INTERNAL GSocketAddress *gbt_session_get_bind_socket_address (GbtSession *self);
-G_GNUC_INTERNAL guint gbt_session_get_max_peers (GbtSession *self);
 G_GNUC_INTERNAL gboolean gbt_session_get_announce_to_all (GbtSession *self);
 /* listening on one socket for IPv6 and IPv4, with no bind address */
 G_GNUC_INTERNAL gboolean gbt_session_is_dual_stack (GbtSession *self);

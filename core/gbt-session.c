@@ -578,12 +578,6 @@ gbt_session_get_bind_inet_address (GbtSession *self)
   return self->bind_inet_address;
 }
 
-guint
-gbt_session_get_max_peers (GbtSession *self)
-{
-  return self->max_peers;
-}
-
 guint64
 gbt_session_get_buffer_limit (GbtSession *self)
 {

@@ -166,7 +166,6 @@ G_GNUC_INTERNAL void gbt_torrent_props_finalize (GbtTorrent *self);
 G_GNUC_INTERNAL void gbt_torrent_update_stats (GbtTorrent *self);
 /* once a second: stops a torrent that reached its seed limits */
 G_GNUC_INTERNAL void gbt_torrent_check_seed_limits (GbtTorrent *self);
-G_GNUC_INTERNAL GbtRateLimit *gbt_torrent_get_rate_limit (GbtTorrent *self, gboolean up);
 G_GNUC_INTERNAL guint gbt_torrent_get_effective_max_peers (GbtTorrent *self);
 /* a setting changed: the session's state is saved again */
 G_GNUC_INTERNAL void gbt_torrent_settings_changed (GbtTorrent *self);

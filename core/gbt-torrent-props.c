@@ -56,12 +56,6 @@ gbt_torrent_props_finalize (GbtTorrent *self)
   g_clear_pointer (&self->limit_down, gbt_rate_limit_free);
 }
 
-GbtRateLimit *
-gbt_torrent_get_rate_limit (GbtTorrent *self, gboolean up)
-{
-  return up ? self->limit_up : self->limit_down;
-}
-
 void
 gbt_torrent_set_rate_limits (GbtTorrent *self, guint64 up_bytes_per_second,
                              guint64 down_bytes_per_second)
@@ -101,7 +95,7 @@ gbt_torrent_get_effective_max_peers (GbtTorrent *self)
 {
   if (self->max_peers)
     return self->max_peers;
-  return self->session ? gbt_session_get_max_peers (self->session) : 1;
+  return self->session ? gbt_session_get_max_peers_per_torrent (self->session) : 1;
 }
 
 void
