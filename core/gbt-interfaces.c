@@ -85,6 +85,13 @@ gbt_transport_connect_async (GbtTransport *self, GSocketAddress *remote, GSocket
 {
   g_return_if_fail (GBT_IS_TRANSPORT (self));
   g_return_if_fail (G_IS_SOCKET_ADDRESS (remote));
+  if (GBT_TRANSPORT_GET_IFACE (self)->connect_async == NULL)
+    {
+      g_task_report_new_error (self, callback, user_data, gbt_transport_connect_async,
+                               G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                               "this transport runs over the session's UDP port");
+      return;
+    }
   GBT_TRANSPORT_GET_IFACE (self)->connect_async (self, remote, local, cancellable, callback,
                                                  user_data);
 }
@@ -93,6 +100,9 @@ GIOStream *
 gbt_transport_connect_finish (GbtTransport *self, GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (GBT_IS_TRANSPORT (self), NULL);
+  if (g_async_result_is_tagged (result, gbt_transport_connect_udp_async)
+      || g_async_result_is_tagged (result, gbt_transport_connect_async))
+    return g_task_propagate_pointer (G_TASK (result), error);
   return GBT_TRANSPORT_GET_IFACE (self)->connect_finish (self, result, error);
 }
 
@@ -111,6 +121,50 @@ gbt_transport_listen (GbtTransport *self, GSocketAddress *address, GbtTransportA
       return NULL;
     }
   return iface->listen (self, address, func, user_data, bound, error);
+}
+
+gboolean
+gbt_transport_is_udp (GbtTransport *self)
+{
+  GbtTransportInterface *iface;
+
+  g_return_val_if_fail (GBT_IS_TRANSPORT (self), FALSE);
+  iface = GBT_TRANSPORT_GET_IFACE (self);
+  return iface->listen_udp != NULL && iface->connect_udp_async != NULL;
+}
+
+GObject *
+gbt_transport_listen_udp (GbtTransport *self, GbtUdpPort *port, GbtTransportAcceptFunc func,
+                          gpointer user_data, GError **error)
+{
+  g_return_val_if_fail (GBT_IS_TRANSPORT (self), NULL);
+  g_return_val_if_fail (GBT_IS_UDP_PORT (port), NULL);
+  if (!gbt_transport_is_udp (self))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                           "this transport does not run over UDP");
+      return NULL;
+    }
+  return GBT_TRANSPORT_GET_IFACE (self)->listen_udp (self, port, func, user_data, error);
+}
+
+void
+gbt_transport_connect_udp_async (GbtTransport *self, GbtUdpPort *port, GSocketAddress *remote,
+                                 GCancellable *cancellable, GAsyncReadyCallback callback,
+                                 gpointer user_data)
+{
+  g_return_if_fail (GBT_IS_TRANSPORT (self));
+  g_return_if_fail (GBT_IS_UDP_PORT (port));
+  g_return_if_fail (G_IS_SOCKET_ADDRESS (remote));
+  if (!gbt_transport_is_udp (self))
+    {
+      g_task_report_new_error (self, callback, user_data, gbt_transport_connect_udp_async,
+                               G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                               "this transport does not run over UDP");
+      return;
+    }
+  GBT_TRANSPORT_GET_IFACE (self)->connect_udp_async (self, port, remote, cancellable, callback,
+                                                     user_data);
 }
 
 void

@@ -121,6 +121,20 @@ gbt_peer_get_client (GbtPeer *peer)
   return peer->ext.client;
 }
 
+const char *
+gbt_peer_get_transport (GbtPeer *peer)
+{
+  g_return_val_if_fail (peer != NULL, NULL);
+  return peer->transport;
+}
+
+void
+gbt_peer_set_transport (GbtPeer *peer, const char *transport)
+{
+  g_return_if_fail (peer != NULL);
+  peer->transport = g_intern_string (transport ? transport : "tcp");
+}
+
 gboolean
 gbt_peer_is_incoming (GbtPeer *peer)
 {

@@ -24,6 +24,7 @@ struct _GbtPeer {
   GInetSocketAddress *address;
   char *name; /* "127.0.0.2:6881" for logs */
   gboolean incoming;
+  const char *transport; /* interned: "tcp", "utp" */
 
   const GbtPeerEvents *events; /* the owner's */
   gpointer events_data;

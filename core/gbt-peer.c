@@ -79,6 +79,7 @@ gbt_peer_new (GIOStream *stream, GInetSocketAddress *address, gboolean incoming)
 
   peer->ref_count = 1;
   peer->state = GBT_PEER_STATE_HANDSHAKE;
+  peer->transport = g_intern_static_string ("tcp");
   peer->stream = g_object_ref (stream);
   peer->in = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (stream));
   peer->out = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (stream));

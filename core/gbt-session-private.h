@@ -11,6 +11,16 @@ G_BEGIN_DECLS
 G_GNUC_INTERNAL GbtPluginRegistry *gbt_session_get_registry (GbtSession *self);
 /* (nullable) the transport for outgoing connections */
 G_GNUC_INTERNAL GbtTransport *gbt_session_get_transport (GbtSession *self);
+
+/* One transport a session uses: its listen handle, and what dialling with it
+ * needs. */
+typedef struct {
+  GbtSession *session;
+  char *name;
+  GbtTransport *transport;
+  gboolean udp;
+  GObject *handle; /* listening; NULL when not */
+} GbtSessionTransport;
 /* (nullable) local address to bind outgoing connections to */
 G_GNUC_INTERNAL GSocketAddress *gbt_session_get_bind_socket_address (GbtSession *self);
 G_GNUC_INTERNAL gboolean gbt_session_get_announce_to_all (GbtSession *self);

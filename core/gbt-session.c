@@ -21,6 +21,7 @@
 #include "gbt-torrent-private.h"
 #include "gbt-session-state.h"
 #include "gbt-context.h"
+#include "gbt-udp-port-private.h"
 
 #define DEFAULT_MAX_PEERS 50
 #define DEFAULT_BUFFER_LIMIT (24 * 1024 * 1024)
@@ -65,6 +66,9 @@ struct _GbtSession {
   GbtPluginRegistry *registry;
   GbtTransport *transport;
   GObject *listener;
+  GStrv transports;     /* names in order of preference; NULL: all */
+  GbtUdpPort *udp_port; /* shared by uTP and the DHT; NULL when not bound */
+  GPtrArray *dialers;   /* GbtSessionTransport*, in order of preference */
   guint16 bound_port;
   GListStore *torrents;
   GPtrArray *handshaking; /* incoming GbtPeer* not yet attached */
@@ -82,6 +86,8 @@ struct _GbtSession {
 
 G_DEFINE_FINAL_TYPE (GbtSession, gbt_session, G_TYPE_OBJECT)
 
+static void close_listeners (GbtSession *self);
+
 static void
 gbt_session_dispose (GObject *object)
 {
@@ -96,7 +102,8 @@ gbt_session_dispose (GObject *object)
   /* the last word of the state: then no torrent may still point at us */
   if (self->state)
     gbt_session_state_flush (self->state);
-  g_clear_object (&self->listener);
+  close_listeners (self);
+  g_clear_pointer (&self->dialers, g_ptr_array_unref);
   if (self->handshaking)
     {
       while (self->handshaking->len)
@@ -136,6 +143,7 @@ gbt_session_finalize (GObject *object)
   g_clear_object (&self->bind_inet_address);
   g_strfreev (self->enable_plugins);
   g_strfreev (self->plugin_dirs);
+  g_strfreev (self->transports);
   g_clear_object (&self->registry);
   g_clear_object (&self->torrents);
   g_clear_pointer (&self->handshaking, g_ptr_array_unref);
@@ -560,6 +568,22 @@ gbt_session_get_registry (GbtSession *self)
   return self->registry;
 }
 
+GbtUdpPort *
+gbt_session_get_udp_port (GbtSession *self)
+{
+  g_return_val_if_fail (GBT_IS_SESSION (self), NULL);
+  return self->udp_port;
+}
+
+void
+gbt_session_set_transports (GbtSession *self, const char *const *transports)
+{
+  g_return_if_fail (GBT_IS_SESSION (self));
+  g_return_if_fail (!self->started);
+  g_strfreev (self->transports);
+  self->transports = g_strdupv ((char **) transports);
+}
+
 GbtTransport *
 gbt_session_get_transport (GbtSession *self)
 {
@@ -643,9 +667,8 @@ sweep_cb (gpointer user_data)
 }
 
 static void
-accept_cb (GIOStream *stream, GSocketAddress *remote, gpointer user_data)
+accept_stream (GbtSession *self, GIOStream *stream, GSocketAddress *remote, const char *transport)
 {
-  GbtSession *self = user_data;
   GbtPeer *peer;
 
   if (!G_IS_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (stream))
@@ -661,16 +684,208 @@ accept_cb (GIOStream *stream, GSocketAddress *remote, gpointer user_data)
     }
   peer = gbt_peer_new (stream, G_IS_INET_SOCKET_ADDRESS (remote) ? G_INET_SOCKET_ADDRESS (remote) : NULL,
                        TRUE);
+  gbt_peer_set_transport (peer, transport);
   g_ptr_array_add (self->handshaking, peer);
   gbt_peer_start (peer, &incoming_events, self, NULL);
+}
+
+static void
+accept_cb (GIOStream *stream, GSocketAddress *remote, gpointer user_data)
+{
+  GbtSessionTransport *st = user_data;
+
+  accept_stream (st->session, stream, remote, st->name);
+}
+
+static void
+session_transport_free (gpointer data)
+{
+  GbtSessionTransport *st = data;
+
+  g_clear_object (&st->handle);
+  g_free (st->name);
+  g_free (st);
+}
+
+/* The transports this session uses, in its order of preference: those
+ * named by gbt_session_set_transports(), or every one loaded (TCP, then
+ * uTP). */
+static gboolean
+choose_transports (GbtSession *self, GError **error)
+{
+  static const char *const defaults[] = { "tcp", "utp", NULL };
+  const char *const *names = self->transports ? (const char *const *) self->transports : defaults;
+
+  self->dialers = g_ptr_array_new_with_free_func (session_transport_free);
+  for (guint i = 0; names[i]; i++)
+    {
+      GbtTransport *t = gbt_plugin_registry_get_transport (self->registry, names[i]);
+      GbtSessionTransport *st;
+      gboolean seen = FALSE;
+
+      for (guint j = 0; j < self->dialers->len; j++)
+        seen |= g_str_equal (((GbtSessionTransport *) g_ptr_array_index (self->dialers, j))->name,
+                             names[i]);
+      if (seen)
+        continue;
+      if (t == NULL)
+        {
+          if (self->transports == NULL)
+            continue; /* a default that is not installed */
+          g_set_error (error, GBT_SESSION_ERROR, GBT_SESSION_ERROR_NO_TRANSPORT,
+                       "no transport plugin named '%s' is loaded", names[i]);
+          return FALSE;
+        }
+      st = g_new0 (GbtSessionTransport, 1);
+      st->session = self;
+      st->name = g_strdup (names[i]);
+      st->transport = t;
+      st->udp = gbt_transport_is_udp (t);
+      g_ptr_array_add (self->dialers, st);
+      if (!st->udp && self->transport == NULL)
+        self->transport = t;
+    }
+  /* without a list, any transport at all (a plugin's own, say) */
+  if (self->dialers->len == 0 && self->transports == NULL)
+    {
+      GbtTransport *t = gbt_plugin_registry_get_transport (self->registry, NULL);
+      if (t != NULL && !gbt_transport_is_udp (t))
+        {
+          GbtSessionTransport *st = g_new0 (GbtSessionTransport, 1);
+          st->session = self;
+          st->name = g_strdup ("tcp");
+          st->transport = self->transport = t;
+          g_ptr_array_add (self->dialers, st);
+        }
+    }
+  if (self->dialers->len == 0)
+    {
+      g_set_error (error, GBT_SESSION_ERROR, GBT_SESSION_ERROR_NO_TRANSPORT,
+                   "no transport plugin loaded (is the transport-tcp plugin installed?)");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static GbtSessionTransport *
+stream_transport (GbtSession *self)
+{
+  for (guint i = 0; i < self->dialers->len; i++)
+    {
+      GbtSessionTransport *st = g_ptr_array_index (self->dialers, i);
+      if (!st->udp)
+        return st;
+    }
+  return NULL;
+}
+
+static gboolean
+has_udp_transport (GbtSession *self)
+{
+  for (guint i = 0; i < self->dialers->len; i++)
+    if (((GbtSessionTransport *) g_ptr_array_index (self->dialers, i))->udp)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+close_listeners (GbtSession *self)
+{
+  for (guint i = 0; self->dialers && i < self->dialers->len; i++)
+    g_clear_object (&((GbtSessionTransport *) g_ptr_array_index (self->dialers, i))->handle);
+  g_clear_object (&self->listener);
+  g_clear_object (&self->udp_port);
+}
+
+/* Listens on @ip port @port: the stream transport (TCP) first, then the
+ * shared UDP port on the same number for the UDP transports (uTP) and the
+ * DHT.  Port 0 takes TCP's choice; FALSE with @udp_taken set when only the
+ * UDP side of that number was in use, so the caller may pick again. */
+static gboolean
+open_listeners (GbtSession *self, GInetAddress *ip, guint16 port, gboolean *udp_taken,
+                GError **error)
+{
+  GbtSessionTransport *stream = stream_transport (self);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GError) udp_error = NULL;
+  guint16 number = port;
+
+  *udp_taken = FALSE;
+  if (stream != NULL)
+    {
+      g_autoptr(GSocketAddress) at = g_inet_socket_address_new (ip, port);
+      stream->handle = gbt_transport_listen (stream->transport, at, accept_cb, stream, &bound, error);
+      if (stream->handle == NULL)
+        return FALSE;
+      self->listener = g_object_ref (stream->handle);
+      if (bound)
+        number = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+    }
+  if (has_udp_transport (self) || stream == NULL)
+    {
+      g_autoptr(GSocketAddress) at = g_inet_socket_address_new (ip, number);
+      self->udp_port = gbt_udp_port_new (G_INET_SOCKET_ADDRESS (at), &udp_error);
+      if (self->udp_port == NULL)
+        {
+          if (stream == NULL)
+            {
+              g_propagate_error (error, g_steal_pointer (&udp_error));
+              return FALSE;
+            }
+          if (port == 0 && g_error_matches (udp_error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
+            {
+              *udp_taken = TRUE;
+              close_listeners (self);
+              g_propagate_error (error, g_steal_pointer (&udp_error));
+              return FALSE;
+            }
+          /* TCP alone, then: uTP is off and the DHT opens its own socket */
+          g_message ("no UDP port %u, so no uTP: %s", number, udp_error->message);
+        }
+      else
+        number = g_inet_socket_address_get_port (gbt_udp_port_get_local_address (self->udp_port));
+    }
+  for (guint i = 0; self->udp_port && i < self->dialers->len; i++)
+    {
+      GbtSessionTransport *st = g_ptr_array_index (self->dialers, i);
+      if (!st->udp)
+        continue;
+      st->handle = gbt_transport_listen_udp (st->transport, self->udp_port, accept_cb, st, error);
+      if (st->handle == NULL)
+        {
+          g_prefix_error (error, "%s: ", st->name);
+          close_listeners (self);
+          return FALSE;
+        }
+    }
+  self->bound_port = number;
+  return TRUE;
+}
+
+static gboolean
+open_listeners_retrying (GbtSession *self, GInetAddress *ip, GError **error)
+{
+  for (guint attempt = 0;; attempt++)
+    {
+      g_autoptr(GError) local_error = NULL;
+      gboolean udp_taken = FALSE;
+
+      if (open_listeners (self, ip, self->listen_port, &udp_taken, &local_error))
+        return TRUE;
+      /* port 0: TCP's free port may be a busy UDP one; try another */
+      if (!udp_taken || attempt >= 8)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+    }
 }
 
 gboolean
 gbt_session_start (GbtSession *self, GError **error)
 {
   g_autoptr(GInetAddress) listen_ip = NULL;
-  g_autoptr(GSocketAddress) listen_addr = NULL;
-  g_autoptr(GSocketAddress) bound = NULL;
+  gboolean listening = FALSE;
 
   g_return_val_if_fail (GBT_IS_SESSION (self), FALSE);
   if (self->started)
@@ -681,13 +896,8 @@ gbt_session_start (GbtSession *self, GError **error)
   if (!gbt_plugin_registry_load (self->registry, (const char *const *) self->plugin_dirs,
                                  (const char *const *) self->enable_plugins, error))
     return FALSE;
-  self->transport = gbt_plugin_registry_get_transport (self->registry, NULL);
-  if (self->transport == NULL)
-    {
-      g_set_error (error, GBT_SESSION_ERROR, GBT_SESSION_ERROR_NO_TRANSPORT,
-                   "no transport plugin loaded (is the transport-tcp plugin installed?)");
-      return FALSE;
-    }
+  if (!choose_transports (self, error))
+    return FALSE;
 
   if (self->bind_address)
     {
@@ -706,12 +916,11 @@ gbt_session_start (GbtSession *self, GError **error)
       /* by default one dual-stack socket takes IPv6 and IPv4 peers (BEP 7);
        * where IPv6 is off, IPv4 alone */
       g_autoptr(GInetAddress) any6 = g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
-      g_autoptr(GSocketAddress) addr6 = g_inet_socket_address_new (any6, self->listen_port);
-      self->listener = gbt_transport_listen (self->transport, addr6, accept_cb, self, &bound, NULL);
+      listening = open_listeners_retrying (self, any6, NULL);
       g_free (self->listen_address);
-      self->listen_address = g_strdup (self->listener ? "::" : "0.0.0.0");
+      self->listen_address = g_strdup (listening ? "::" : "0.0.0.0");
     }
-  if (self->listener == NULL)
+  if (!listening)
     {
       listen_ip = g_inet_address_new_from_string (self->listen_address);
       if (listen_ip == NULL)
@@ -720,17 +929,13 @@ gbt_session_start (GbtSession *self, GError **error)
                        "'%s' is not an IP address to listen on", self->listen_address);
           return FALSE;
         }
-      listen_addr = g_inet_socket_address_new (listen_ip, self->listen_port);
-      self->listener = gbt_transport_listen (self->transport, listen_addr, accept_cb, self, &bound,
-                                             error);
+      if (!open_listeners_retrying (self, listen_ip, error))
+        {
+          g_prefix_error (error, "cannot listen on %s port %u: ", self->listen_address,
+                          self->listen_port);
+          return FALSE;
+        }
     }
-  if (self->listener == NULL)
-    {
-      g_prefix_error (error, "cannot listen on %s port %u: ", self->listen_address, self->listen_port);
-      return FALSE;
-    }
-  self->bound_port = bound ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound))
-                           : self->listen_port;
   self->sweep_id = gbt_timeout_add_seconds (2, sweep_cb, self);
   self->stats_source = g_timeout_source_new_seconds (1);
   g_source_set_callback (self->stats_source, stats_cb, self, NULL);

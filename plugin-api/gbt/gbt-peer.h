@@ -41,6 +41,16 @@ GbtTorrent *gbt_peer_get_torrent (GbtPeer *peer);
 GBT_AVAILABLE_IN_ALL
 const char *gbt_peer_get_client (GbtPeer *peer);
 /**
+ * gbt_peer_get_transport:
+ * @peer: a peer
+ *
+ * The name of the transport carrying the connection (`tcp`, `utp`).
+ *
+ * Returns: the transport's name (since ABI 1.3)
+ */
+GBT_AVAILABLE_IN_ALL
+const char *gbt_peer_get_transport (GbtPeer *peer);
+/**
  * gbt_peer_is_incoming:
  * @peer: a peer
  *

@@ -11,6 +11,7 @@
 #include <gbt/gbt-magnet.h>
 #include <gbt/gbt-metainfo.h>
 #include <gbt/gbt-types.h>
+#include <gbt/gbt-udp-port.h>
 #include <gbt/gbt-version.h>
 
 G_BEGIN_DECLS
@@ -207,6 +208,33 @@ const guint8 *gbt_session_get_peer_id (GbtSession *self); /* 20 bytes */
  */
 GBT_AVAILABLE_IN_ALL
 GInetAddress *gbt_session_get_bind_inet_address (GbtSession *self);
+
+/**
+ * gbt_session_get_udp_port:
+ * @self: a started #GbtSession
+ *
+ * The session's shared UDP socket, on its listen address and the TCP
+ * listener's port number (ABI 1.3): uTP and the DHT both use it, so the
+ * port peers learn from us reaches both.
+ *
+ * Returns: (transfer none) (nullable): the port, %NULL before the session
+ *   started or when the UDP port could not be bound
+ */
+GBT_AVAILABLE_IN_ALL
+GbtUdpPort *gbt_session_get_udp_port (GbtSession *self);
+
+/**
+ * gbt_session_set_transports:
+ * @self: a #GbtSession, not started
+ * @transports: (array zero-terminated=1) (nullable): transport names in
+ *   order of preference (`tcp`, `utp`), %NULL for every one loaded
+ *
+ * Chooses the transports peers are reached and accepted over; the default
+ * is both TCP and uTP.  See docs/transports.md for the order an outgoing
+ * connection tries them in.
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_session_set_transports (GbtSession *self, const char *const *transports);
 
 /**
  * gbt_session_add_torrent:

@@ -13,6 +13,7 @@
 #include <gbt/gbt-plugin.h>
 #include <gbt/gbt-plugin-registry.h>
 #include <gbt/gbt-tracker.h>
+#include <gbt/gbt-udp-port.h>
 #include <gbt/gbt-transport.h>
 #include <gbt/gbt-peer-source.h>
 #include <gbt/gbt-wire-extension.h>

@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The session's shared UDP socket (ABI 1.3).  One socket per listen
+ * address, on the TCP listener's port number, so that the port a peer
+ * learns from our handshake or PORT message reaches uTP and the DHT alike.
+ * Each readable wake-up drains the socket in batches (recvmmsg through
+ * g_socket_receive_messages), up to a budget, and offers every datagram to
+ * the handlers in order until one claims it.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include "gbt-context.h"
+#include "gbt-udp-port-private.h"
+
+#define BATCH 32
+#define SLOT_SIZE 4096       /* larger datagrams are truncated, and dropped */
+#define BUDGET_DATAGRAMS 512 /* per wake-up: then the other sources run */
+#define SOCKET_BUFFER (4 * 1024 * 1024)
+
+typedef struct {
+  guint id;
+  GbtUdpHandlerFunc func;
+  gpointer user_data;
+  GDestroyNotify destroy;
+} Handler;
+
+struct _GbtUdpPort {
+  GObject parent_instance;
+
+  GSocket *socket;
+  GInetSocketAddress *local;
+  gboolean ipv6; /* an IPv6 socket: IPv4 destinations go as v4-mapped */
+  GMainContext *context;
+  GSource *source;
+  GArray *handlers; /* Handler */
+  guint next_id;
+  guint dispatching;
+  gboolean removed_during_dispatch;
+  guint8 *slots; /* BATCH * SLOT_SIZE */
+  guint64 received, dropped;
+};
+
+G_DEFINE_FINAL_TYPE (GbtUdpPort, gbt_udp_port, G_TYPE_OBJECT)
+
+static void
+clear_handler (Handler *h)
+{
+  GDestroyNotify destroy = h->destroy;
+  gpointer data = h->user_data;
+
+  h->func = NULL;
+  h->destroy = NULL;
+  h->user_data = NULL;
+  if (destroy)
+    destroy (data);
+}
+
+static void
+gbt_udp_port_dispose (GObject *object)
+{
+  GbtUdpPort *self = GBT_UDP_PORT (object);
+
+  if (self->source)
+    {
+      g_source_destroy (self->source);
+      g_clear_pointer (&self->source, g_source_unref);
+    }
+  if (self->handlers)
+    {
+      for (guint i = 0; i < self->handlers->len; i++)
+        clear_handler (&g_array_index (self->handlers, Handler, i));
+      g_array_set_size (self->handlers, 0);
+    }
+  if (self->socket)
+    g_socket_close (self->socket, NULL);
+  G_OBJECT_CLASS (gbt_udp_port_parent_class)->dispose (object);
+}
+
+static void
+gbt_udp_port_finalize (GObject *object)
+{
+  GbtUdpPort *self = GBT_UDP_PORT (object);
+
+  g_clear_object (&self->socket);
+  g_clear_object (&self->local);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_clear_pointer (&self->handlers, g_array_unref);
+  g_free (self->slots);
+  G_OBJECT_CLASS (gbt_udp_port_parent_class)->finalize (object);
+}
+
+static void
+gbt_udp_port_class_init (GbtUdpPortClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = gbt_udp_port_dispose;
+  object_class->finalize = gbt_udp_port_finalize;
+}
+
+static void
+gbt_udp_port_init (GbtUdpPort *self)
+{
+  self->handlers = g_array_new (FALSE, TRUE, sizeof (Handler));
+  self->next_id = 1;
+}
+
+/* ::ffff:a.b.c.d as a.b.c.d; anything else as it is (a new reference) */
+GInetSocketAddress *
+gbt_udp_port_unmap (GInetSocketAddress *address)
+{
+  GInetAddress *ip = g_inet_socket_address_get_address (address);
+
+  if (g_inet_address_get_family (ip) == G_SOCKET_FAMILY_IPV6)
+    {
+      const guint8 *b = g_inet_address_to_bytes (ip);
+      static const guint8 prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+      if (memcmp (b, prefix, 12) == 0)
+        {
+          g_autoptr(GInetAddress) v4 = g_inet_address_new_from_bytes (b + 12, G_SOCKET_FAMILY_IPV4);
+          return G_INET_SOCKET_ADDRESS (
+              g_inet_socket_address_new (v4, g_inet_socket_address_get_port (address)));
+        }
+    }
+  return g_object_ref (address);
+}
+
+static void
+compact_handlers (GbtUdpPort *self)
+{
+  for (guint i = self->handlers->len; i > 0; i--)
+    if (g_array_index (self->handlers, Handler, i - 1).func == NULL)
+      g_array_remove_index (self->handlers, i - 1);
+  self->removed_during_dispatch = FALSE;
+}
+
+static void
+dispatch (GbtUdpPort *self, const guint8 *data, gsize len, GSocketAddress *from)
+{
+  g_autoptr(GInetSocketAddress) sender = NULL;
+
+  if (!G_IS_INET_SOCKET_ADDRESS (from) || len == 0)
+    return;
+  sender = gbt_udp_port_unmap (G_INET_SOCKET_ADDRESS (from));
+  self->received++;
+  /* handlers added meanwhile are not offered this datagram */
+  for (guint i = 0, n = self->handlers->len; i < n; i++)
+    {
+      Handler *h = &g_array_index (self->handlers, Handler, i);
+
+      if (h->func != NULL && h->func (self, data, len, sender, h->user_data))
+        return;
+    }
+  self->dropped++;
+}
+
+static gboolean
+readable_cb (GSocket *socket, GIOCondition cond, gpointer user_data)
+{
+  GbtUdpPort *self = user_data;
+  GInputVector vectors[BATCH];
+  GInputMessage messages[BATCH];
+  GSocketAddress *addresses[BATCH];
+  guint total = 0;
+
+  (void) cond;
+  g_object_ref (self);
+  self->dispatching++;
+  while (total < BUDGET_DATAGRAMS && self->socket != NULL && !g_socket_is_closed (socket))
+    {
+      g_autoptr(GError) error = NULL;
+      int got;
+
+      for (guint i = 0; i < BATCH; i++)
+        {
+          vectors[i].buffer = self->slots + (gsize) i * SLOT_SIZE;
+          vectors[i].size = SLOT_SIZE;
+          addresses[i] = NULL;
+          messages[i] = (GInputMessage){ .address = &addresses[i], .vectors = &vectors[i],
+                                         .num_vectors = 1 };
+        }
+      got = g_socket_receive_messages (socket, messages, BATCH, 0, NULL, &error);
+      if (got <= 0)
+        {
+          /* WOULD_BLOCK: drained.  Anything else (an ICMP error queued on
+           * the socket, ECONNREFUSED) belongs to one datagram we sent: go on */
+          if (got < 0 && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            {
+              g_debug ("udp port: %s", error->message);
+              total++;
+              continue;
+            }
+          break;
+        }
+      for (int i = 0; i < got; i++)
+        {
+          if ((messages[i].flags & MSG_TRUNC) == 0 && addresses[i] != NULL)
+            dispatch (self, vectors[i].buffer, messages[i].bytes_received, addresses[i]);
+          g_clear_object (&addresses[i]);
+        }
+      total += got;
+      if (got < BATCH)
+        break;
+    }
+  self->dispatching--;
+  if (self->dispatching == 0 && self->removed_during_dispatch)
+    compact_handlers (self);
+  g_object_unref (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+set_buffer (GSocket *socket, int option, int size)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* the kernel caps this at net.core.[rw]mem_max: a hint, not a demand */
+  if (!g_socket_set_option (socket, SOL_SOCKET, option, size, &error))
+    g_debug ("udp port: buffer size: %s", error->message);
+}
+
+GbtUdpPort *
+gbt_udp_port_new (GInetSocketAddress *address, GError **error)
+{
+  g_autoptr(GbtUdpPort) self = g_object_new (GBT_TYPE_UDP_PORT, NULL);
+  GSocketFamily family = g_inet_address_get_family (g_inet_socket_address_get_address (address));
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  self->socket = g_socket_new (family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, error);
+  if (self->socket == NULL)
+    return NULL;
+  g_socket_set_blocking (self->socket, FALSE);
+  self->ipv6 = family == G_SOCKET_FAMILY_IPV6;
+  if (!g_socket_bind (self->socket, G_SOCKET_ADDRESS (address), FALSE, error))
+    return NULL;
+  bound = g_socket_get_local_address (self->socket, error);
+  if (bound == NULL)
+    return NULL;
+  self->local = G_INET_SOCKET_ADDRESS (g_steal_pointer (&bound));
+  set_buffer (self->socket, SO_RCVBUF, SOCKET_BUFFER);
+  set_buffer (self->socket, SO_SNDBUF, SOCKET_BUFFER);
+  self->slots = g_malloc ((gsize) BATCH * SLOT_SIZE);
+  self->context = g_main_context_ref_thread_default ();
+  self->source = g_socket_create_source (self->socket, G_IO_IN, NULL);
+  g_source_set_callback (self->source, G_SOURCE_FUNC (readable_cb), self, NULL);
+  g_source_attach (self->source, self->context);
+  return g_steal_pointer (&self);
+}
+
+guint
+gbt_udp_port_add_handler (GbtUdpPort *self, GbtUdpHandlerFunc func, gpointer user_data,
+                          GDestroyNotify destroy)
+{
+  Handler h = { 0 };
+
+  g_return_val_if_fail (GBT_IS_UDP_PORT (self), 0);
+  g_return_val_if_fail (func != NULL, 0);
+  h.id = self->next_id++;
+  h.func = func;
+  h.user_data = user_data;
+  h.destroy = destroy;
+  g_array_append_val (self->handlers, h);
+  return h.id;
+}
+
+void
+gbt_udp_port_remove_handler (GbtUdpPort *self, guint id)
+{
+  g_return_if_fail (GBT_IS_UDP_PORT (self));
+  for (guint i = 0; i < self->handlers->len; i++)
+    {
+      Handler *h = &g_array_index (self->handlers, Handler, i);
+
+      if (h->id != id || h->func == NULL)
+        continue;
+      if (self->dispatching)
+        {
+          /* the array is being walked: blank it, compact later */
+          clear_handler (h);
+          self->removed_during_dispatch = TRUE;
+        }
+      else
+        {
+          Handler copy = *h;
+          g_array_remove_index (self->handlers, i);
+          clear_handler (&copy);
+        }
+      return;
+    }
+}
+
+gboolean
+gbt_udp_port_send (GbtUdpPort *self, GSocketAddress *to, const guint8 *data, gsize len,
+                   GError **error)
+{
+  g_autoptr(GSocketAddress) mapped = NULL;
+  gssize sent;
+
+  g_return_val_if_fail (GBT_IS_UDP_PORT (self), FALSE);
+  g_return_val_if_fail (G_IS_INET_SOCKET_ADDRESS (to), FALSE);
+  if (self->socket == NULL || g_socket_is_closed (self->socket))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "the UDP port is closed");
+      return FALSE;
+    }
+  if (self->ipv6)
+    {
+      GInetAddress *ip = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (to));
+
+      if (g_inet_address_get_family (ip) == G_SOCKET_FAMILY_IPV4)
+        {
+          guint8 b[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+          g_autoptr(GInetAddress) v6 = NULL;
+
+          memcpy (b + 12, g_inet_address_to_bytes (ip), 4);
+          v6 = g_inet_address_new_from_bytes (b, G_SOCKET_FAMILY_IPV6);
+          mapped = g_inet_socket_address_new (
+              v6, g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (to)));
+          to = mapped;
+        }
+    }
+  else if (g_inet_address_get_family (
+               g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (to)))
+           == G_SOCKET_FAMILY_IPV6)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                           "an IPv6 destination on an IPv4 UDP port");
+      return FALSE;
+    }
+  sent = g_socket_send_to (self->socket, to, (const char *) data, len, NULL, error);
+  return sent >= 0;
+}
+
+GInetSocketAddress *
+gbt_udp_port_get_local_address (GbtUdpPort *self)
+{
+  g_return_val_if_fail (GBT_IS_UDP_PORT (self), NULL);
+  return self->local;
+}
+
+GMainContext *
+gbt_udp_port_get_context (GbtUdpPort *self)
+{
+  g_return_val_if_fail (GBT_IS_UDP_PORT (self), NULL);
+  return self->context;
+}
+
+void
+gbt_udp_port_get_counts (GbtUdpPort *self, guint64 *received, guint64 *dropped)
+{
+  g_return_if_fail (GBT_IS_UDP_PORT (self));
+  if (received)
+    *received = self->received;
+  if (dropped)
+    *dropped = self->dropped;
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * GbtUdpPort: a session's UDP socket, on the same port number as its TCP
+ * listener, shared by every plugin that speaks UDP to peers (uTP, the DHT).
+ * Since ABI 1.3.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include <gbt/gbt-version.h>
+
+G_BEGIN_DECLS
+
+/**
+ * GbtUdpPort:
+ *
+ * A session's UDP socket, bound to its listen address on the same port
+ * number as its TCP listener, and shared: each datagram that arrives is
+ * offered to the handlers in the order they were added, and the first to
+ * claim it (a uTP header, a bencoded DHT message) takes it.  Datagrams no
+ * handler claims are dropped.  Everything happens on the main context the
+ * session was started on.
+ *
+ * Since: 1.3
+ */
+#define GBT_TYPE_UDP_PORT (gbt_udp_port_get_type ())
+GBT_AVAILABLE_IN_ALL
+G_DECLARE_FINAL_TYPE (GbtUdpPort, gbt_udp_port, GBT, UDP_PORT, GObject)
+
+/**
+ * GbtUdpHandlerFunc:
+ * @port: the port the datagram arrived on
+ * @data: (array length=len): the datagram; valid only during the call
+ * @len: its length
+ * @from: the sender; an IPv4 sender on a dual-stack socket is given as IPv4
+ * @user_data: the data given to gbt_udp_port_add_handler()
+ *
+ * Offered each datagram nobody before it claimed.
+ *
+ * Returns: %TRUE when the datagram was for this handler (even if it then
+ *   found it malformed): no later handler sees it
+ */
+typedef gboolean (*GbtUdpHandlerFunc) (GbtUdpPort *port, const guint8 *data, gsize len,
+                                       GInetSocketAddress *from, gpointer user_data);
+
+/**
+ * gbt_udp_port_add_handler:
+ * @self: a #GbtUdpPort
+ * @func: (scope notified) (closure user_data) (destroy destroy): the handler
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data when the handler is removed or the
+ *   port goes
+ *
+ * Adds a handler for incoming datagrams, after those added before.
+ *
+ * Returns: an id for gbt_udp_port_remove_handler(), never 0
+ */
+GBT_AVAILABLE_IN_ALL
+guint gbt_udp_port_add_handler (GbtUdpPort *self, GbtUdpHandlerFunc func, gpointer user_data,
+                                GDestroyNotify destroy);
+/**
+ * gbt_udp_port_remove_handler:
+ * @self: a #GbtUdpPort
+ * @id: what gbt_udp_port_add_handler() returned
+ *
+ * Removes a handler; safe from inside any handler, its own included.
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_udp_port_remove_handler (GbtUdpPort *self, guint id);
+
+/**
+ * gbt_udp_port_send:
+ * @self: a #GbtUdpPort
+ * @to: the destination; IPv4 works on a dual-stack port too
+ * @data: (array length=len): the datagram
+ * @len: its length
+ * @error: return location for a #GError
+ *
+ * Sends one datagram without blocking.  When the socket's buffer is full
+ * this fails with %G_IO_ERROR_WOULD_BLOCK and the datagram is not sent (a
+ * protocol over UDP resends).
+ *
+ * Returns: %TRUE when the datagram went to the kernel
+ */
+GBT_AVAILABLE_IN_ALL
+gboolean gbt_udp_port_send (GbtUdpPort *self, GSocketAddress *to, const guint8 *data, gsize len,
+                            GError **error);
+
+/**
+ * gbt_udp_port_get_local_address:
+ * @self: a #GbtUdpPort
+ *
+ * Returns: (transfer none): the address the socket is bound to, with its port
+ */
+GBT_AVAILABLE_IN_ALL
+GInetSocketAddress *gbt_udp_port_get_local_address (GbtUdpPort *self);
+
+/**
+ * gbt_udp_port_get_context:
+ * @self: a #GbtUdpPort
+ *
+ * Returns: (transfer none): the main context the port delivers on: a
+ *   plugin's timers for this port belong there
+ */
+GBT_AVAILABLE_IN_ALL
+GMainContext *gbt_udp_port_get_context (GbtUdpPort *self);
+
+G_END_DECLS
