@@ -370,14 +370,18 @@ missing_method (guint t, gpointer object)
       {
         GbtTransportInterface *iface = GBT_TRANSPORT_GET_IFACE (object);
 
+        /* a UDP transport (1.3) has both of its methods, not connect_async */
+        if (iface->listen_udp != NULL || iface->connect_udp_async != NULL)
+          {
+            if (iface->listen_udp == NULL)
+              return "listen_udp";
+            if (iface->connect_udp_async == NULL)
+              return "connect_udp_async";
+          }
+        else if (iface->connect_async == NULL)
+          return "connect_async";
         if (iface->connect_finish == NULL)
           return "connect_finish";
-        /* a UDP transport (1.3) has both of its methods and no connect_async */
-        if (iface->listen_udp != NULL || iface->connect_udp_async != NULL)
-          return iface->listen_udp == NULL ? "listen_udp"
-                 : iface->connect_udp_async == NULL ? "connect_udp_async" : NULL;
-        if (iface->connect_async == NULL)
-          return "connect_async";
         return NULL; /* listen is optional: a transport may only dial out */
       }
     case TABLE_PEER_SOURCE:
