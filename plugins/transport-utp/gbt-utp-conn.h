@@ -121,6 +121,8 @@ gsize gbt_utp_conn_get_readable (const GbtUtpConn *self);
 gboolean gbt_utp_conn_at_eof (const GbtUtpConn *self);
 /* Bytes written but not yet acked. */
 gsize gbt_utp_conn_get_unacked (const GbtUtpConn *self);
+/* Our FIN went out and the peer acked it. */
+gboolean gbt_utp_conn_get_fin_acked (const GbtUtpConn *self);
 
 /* Sends a FIN once everything written has gone out. */
 void gbt_utp_conn_close (GbtUtpConn *self, gint64 now_us);
