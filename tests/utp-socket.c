@@ -409,6 +409,7 @@ test_refused (Fixture *f, gconstpointer data)
   g_assert_null (stream);
   g_assert_cmpint (g_get_monotonic_time () - t0, <, G_USEC_PER_SEC);
   g_assert_cmpuint (gbt_utp_socket_get_n_connections (sock (f, 0)), ==, 0);
+  g_assert_cmpuint (gbt_utp_socket_get_n_connections (refusing), ==, 0);
 }
 
 static void
