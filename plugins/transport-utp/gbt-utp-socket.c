@@ -13,6 +13,7 @@
 
 #define PORT_DATA_KEY "gbt-utp-socket"
 #define SWEEP_US G_USEC_PER_SEC
+#define MIN_SCAN_US 250
 
 typedef struct {
   guint8 addr[16];
@@ -337,7 +338,8 @@ timer_cb (gpointer user_data)
         self->next_sweep = now + SWEEP_US;
       if (g_hash_table_size (self->table) > 0)
         next = MIN (next, self->next_sweep);
-      schedule (self, next);
+      /* at most one scan per MIN_SCAN_US, whatever a deadline says */
+      schedule (self, MAX (next, now + MIN_SCAN_US));
     }
   g_object_unref (self);
   return G_SOURCE_CONTINUE;
@@ -471,8 +473,12 @@ handle_datagram (GbtUdpPort *port, const guint8 *data, gsize len, GInetSocketAdd
       else
         self->ignored++;
     }
-  if (process (self, e))
+  /* the accept func or a task's callback may drop the last reference to
+   * us: dispose then waits for this */
+  g_object_ref (self);
+  if (process (self, e) && !self->disposed)
     schedule (self, entry_deadline (e));
+  g_object_unref (self);
   return TRUE;
 }
 
