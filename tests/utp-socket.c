@@ -584,7 +584,8 @@ test_wrong_ids (Fixture *f, gconstpointer data)
 }
 
 /* SYNs from many source ports with distinct ids: the half-open bound holds
- * throughout, a real connection still gets in, and everything goes. */
+ * throughout; past it SYNs get a cookie and no state, so a real peer still
+ * gets in (and its bytes flow both ways); the half-open ones expire. */
 static void
 test_syn_flood (Fixture *f, gconstpointer data)
 {
@@ -601,7 +602,7 @@ test_syn_flood (Fixture *f, gconstpointer data)
   gbt_utp_socket_config_init (&config);
   config.max_half_open = 32;
   config.max_connections = 100;
-  config.half_open_timeout_us = 300000;
+  config.half_open_timeout_us = 2 * G_USEC_PER_SEC;
   config.resets_per_second = 10;
   target = gbt_utp_socket_new (port, &config, accept_cb, accepted);
   for (guint i = 0; i < G_N_ELEMENTS (raws); i++)
@@ -624,7 +625,8 @@ test_syn_flood (Fixture *f, gconstpointer data)
   g_assert_cmpuint (dropped, >=, 20 * 160 - 32);
   g_assert_cmpuint (accepted->len, ==, 0);
 
-  /* a real peer during the flood's aftermath */
+  /* a real peer while the half-open table is full: by cookie */
+  g_assert_cmpuint (gbt_utp_socket_get_n_half_open (target), ==, 32);
   client = do_connect (f, f->port[0], G_SOCKET_ADDRESS (gbt_udp_port_get_local_address (port)),
                        NULL, 5000, &error);
   g_assert_no_error (error);
@@ -632,11 +634,34 @@ test_syn_flood (Fixture *f, gconstpointer data)
                      G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (client)), "hi", 2,
                      NULL, &error), ==, 2);
   gbt_test_wait_until (accepted->len == 1, 5000);
+  g_assert_cmpuint (gbt_utp_socket_get_n_half_open (target), ==, 32);
+  {
+    g_autoptr(GIOStream) server = g_object_ref (g_ptr_array_index (accepted, 0));
+    Flow *up = g_new (Flow, 1), *down = g_new (Flow, 1);
+    char hi[2];
+
+    gbt_test_wait_until (g_pollable_input_stream_is_readable (
+                           G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (server))),
+                         5000);
+    g_assert_cmpint (g_pollable_input_stream_read_nonblocking (
+                       G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (server)), hi, 2,
+                       NULL, &error), ==, 2);
+    g_assert_cmpmem (hi, 2, "hi", 2);
+    flow_start (up, client, server, 300000, 11);
+    flow_start (down, server, client, 300000, 12);
+    gbt_test_wait_until (flow_done (up) && flow_done (down), 10000);
+    g_assert_false (up->failed);
+    g_assert_false (down->failed);
+    g_assert_cmpuint (up->read, ==, 300000);
+    g_assert_cmpuint (down->read, ==, 300000);
+    g_free (up);
+    g_free (down);
+  }
 
   /* the half-open ones expire; the real one stays */
   gbt_test_wait_until (gbt_utp_socket_get_n_half_open (target) == 0
                          && gbt_utp_socket_get_n_connections (target) == 1,
-                       5000);
+                       8000);
   for (guint i = 0; i < G_N_ELEMENTS (raws); i++)
     g_object_unref (raws[i]);
 }
