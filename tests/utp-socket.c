@@ -666,6 +666,96 @@ test_syn_flood (Fixture *f, gconstpointer data)
     g_object_unref (raws[i]);
 }
 
+/* A peer made of a raw UDP socket: SYN, then the first DATA acking the
+ * answer.  Returns the id its packets carry. */
+static guint16
+raw_connect (GSocket *raw, GbtUdpPort *to, guint16 syn_id)
+{
+  guint8 buf[2048];
+  guint8 out[GBT_UTP_HEADER_LEN + 2];
+  GbtUtpPacket p;
+  GbtUtpPacket data = { .type = GBT_UTP_ST_DATA, .wnd_size = 65536 };
+  gssize n;
+  g_autoptr(GError) error = NULL;
+
+  raw_send (raw, to, GBT_UTP_ST_SYN, syn_id, 500);
+  gbt_test_wait_until (g_socket_condition_check (raw, G_IO_IN) & G_IO_IN, 5000);
+  n = g_socket_receive (raw, (char *) buf, sizeof buf, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (gbt_utp_packet_parse (buf, (gsize) n, &p, NULL));
+  g_assert_cmpint (p.type, ==, GBT_UTP_ST_STATE);
+  g_assert_cmpuint (p.connection_id, ==, syn_id);
+  g_assert_cmpuint (p.ack_nr, ==, 500);
+  data.connection_id = (guint16) (syn_id + 1);
+  data.seq_nr = 501;
+  data.ack_nr = (guint16) (p.seq_nr - 1);
+  data.timestamp_us = (guint32) g_get_monotonic_time ();
+  data.payload = (const guint8 *) "hi";
+  data.payload_len = 2;
+  n = (gssize) gbt_utp_packet_build (&data, out, sizeof out);
+  g_assert_cmpint (g_socket_send_to (raw, G_SOCKET_ADDRESS (gbt_udp_port_get_local_address (to)),
+                                     (const char *) out, (gsize) n, NULL, &error), ==, n);
+  return data.connection_id;
+}
+
+static void
+drain (GSocket *raw)
+{
+  char buf[2048];
+
+  while (g_socket_receive (raw, buf, sizeof buf, NULL, NULL) > 0)
+    ;
+}
+
+/* A peer that goes silent: the idle timeout resets its connection; a
+ * closed stream's FIN that nobody acks lingers, then goes. */
+static void
+test_vanished_peer (Fixture *f, gconstpointer data)
+{
+  GbtUtpSocketConfig config;
+  g_autoptr(GbtUdpPort) port = new_port ();
+  g_autoptr(GPtrArray) accepted = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GbtUtpSocket) target = NULL;
+  g_autoptr(GSocket) raw = raw_socket ();
+  g_autoptr(GError) error = NULL;
+  GPollableInputStream *in;
+  char buf[16];
+  gint64 t0;
+
+  gbt_utp_socket_config_init (&config);
+  config.idle_timeout_us = 3 * G_USEC_PER_SEC;
+  config.linger_timeout_us = 300000;
+  target = gbt_utp_socket_new (port, &config, accept_cb, accepted);
+
+  /* idle */
+  raw_connect (raw, port, 0x4000);
+  gbt_test_wait_until (accepted->len == 1, 5000);
+  in = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (g_ptr_array_index (accepted, 0)));
+  gbt_test_wait_until (g_pollable_input_stream_is_readable (in), 5000);
+  g_assert_cmpint (g_pollable_input_stream_read_nonblocking (in, buf, sizeof buf, NULL, &error),
+                   ==, 2);
+  t0 = g_get_monotonic_time ();
+  gbt_test_wait_until (g_pollable_input_stream_is_readable (in), 6000);
+  g_assert_cmpint (g_get_monotonic_time () - t0, >=, 2 * G_USEC_PER_SEC);
+  g_assert_cmpint (g_pollable_input_stream_read_nonblocking (in, buf, sizeof buf, NULL, &error),
+                   <, 0);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+  g_clear_error (&error);
+  g_ptr_array_set_size (accepted, 0);
+  gbt_test_wait_until (gbt_utp_socket_get_n_connections (target) == 0, 2000);
+  drain (raw);
+
+  /* linger: our FIN is never acked */
+  raw_connect (raw, port, 0x5000);
+  gbt_test_wait_until (accepted->len == 1, 5000);
+  g_assert_cmpuint (gbt_utp_socket_get_n_connections (target), ==, 1);
+  t0 = g_get_monotonic_time ();
+  g_ptr_array_set_size (accepted, 0);
+  gbt_test_wait_until (gbt_utp_socket_get_n_connections (target) == 0, 5000);
+  /* the linger bound, not the idle one, let it go */
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 2 * G_USEC_PER_SEC);
+}
+
 /* ---- a lossy relay: A <-> [r0 | r1] <-> B, dropping and reordering */
 
 typedef struct {
@@ -816,6 +906,7 @@ main (int argc, char **argv)
   ADD ("/utp-socket/cancel", test_cancel);
   ADD ("/utp-socket/wrong-ids", test_wrong_ids);
   ADD ("/utp-socket/syn-flood", test_syn_flood);
+  ADD ("/utp-socket/vanished-peer", test_vanished_peer);
   ADD ("/utp-socket/lossy-relay", test_lossy_relay);
 #undef ADD
   return g_test_run ();
