@@ -556,11 +556,13 @@ test_wrong_ids (Fixture *f, gconstpointer data)
   g_autoptr(GIOStream) server = NULL;
   g_autoptr(GSocket) raw = raw_socket ();
   guint64 ignored0 = 0, ignored = 0, resets = 0, base = port_received (f->port[1]);
+  gint64 t0;
   Flow *up = g_new (Flow, 1);
 
   connect_pair (f, &client, &server);
   gbt_utp_socket_get_counts (sock (f, 1), NULL, NULL, &ignored0);
   base = port_received (f->port[1]);
+  t0 = g_get_monotonic_time ();
   for (guint i = 0; i < 200; i++)
     {
       raw_send (raw, f->port[1], i % 3 == 0 ? GBT_UTP_ST_DATA
@@ -571,9 +573,9 @@ test_wrong_ids (Fixture *f, gconstpointer data)
   gbt_test_wait_until (port_received (f->port[1]) >= base + 400, 5000);
   gbt_utp_socket_get_counts (sock (f, 1), &resets, NULL, &ignored);
   g_assert_cmpuint (ignored - ignored0, >=, 400 - 4);
-  /* answered with RESETs, rate limited */
+  /* answered with RESETs, rate limited: a burst of 50, then 50/s */
   g_assert_cmpuint (resets, >, 0);
-  g_assert_cmpuint (resets, <=, 60);
+  g_assert_cmpuint (resets, <=, 51 + 50 * (g_get_monotonic_time () - t0) / G_USEC_PER_SEC);
   g_assert_cmpuint (gbt_utp_socket_get_n_connections (sock (f, 1)), ==, 1);
 
   flow_start (up, client, server, 1 << 20, 5);
@@ -602,7 +604,7 @@ test_syn_flood (Fixture *f, gconstpointer data)
   gbt_utp_socket_config_init (&config);
   config.max_half_open = 32;
   config.max_connections = 100;
-  config.half_open_timeout_us = 2 * G_USEC_PER_SEC;
+  config.half_open_timeout_us = 4 * G_USEC_PER_SEC;
   config.resets_per_second = 10;
   target = gbt_utp_socket_new (port, &config, accept_cb, accepted);
   for (guint i = 0; i < G_N_ELEMENTS (raws); i++)
@@ -661,7 +663,7 @@ test_syn_flood (Fixture *f, gconstpointer data)
   /* the half-open ones expire; the real one stays */
   gbt_test_wait_until (gbt_utp_socket_get_n_half_open (target) == 0
                          && gbt_utp_socket_get_n_connections (target) == 1,
-                       8000);
+                       10000);
   for (guint i = 0; i < G_N_ELEMENTS (raws); i++)
     g_object_unref (raws[i]);
 }
@@ -723,7 +725,7 @@ test_vanished_peer (Fixture *f, gconstpointer data)
   gint64 t0;
 
   gbt_utp_socket_config_init (&config);
-  config.idle_timeout_us = 3 * G_USEC_PER_SEC;
+  config.idle_timeout_us = 4 * G_USEC_PER_SEC;
   config.linger_timeout_us = 300000;
   target = gbt_utp_socket_new (port, &config, accept_cb, accepted);
 
@@ -735,8 +737,8 @@ test_vanished_peer (Fixture *f, gconstpointer data)
   g_assert_cmpint (g_pollable_input_stream_read_nonblocking (in, buf, sizeof buf, NULL, &error),
                    ==, 2);
   t0 = g_get_monotonic_time ();
-  gbt_test_wait_until (g_pollable_input_stream_is_readable (in), 6000);
-  g_assert_cmpint (g_get_monotonic_time () - t0, >=, 2 * G_USEC_PER_SEC);
+  gbt_test_wait_until (g_pollable_input_stream_is_readable (in), 8000);
+  g_assert_cmpint (g_get_monotonic_time () - t0, >=, 3 * G_USEC_PER_SEC);
   g_assert_cmpint (g_pollable_input_stream_read_nonblocking (in, buf, sizeof buf, NULL, &error),
                    <, 0);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
@@ -752,8 +754,8 @@ test_vanished_peer (Fixture *f, gconstpointer data)
   t0 = g_get_monotonic_time ();
   g_ptr_array_set_size (accepted, 0);
   gbt_test_wait_until (gbt_utp_socket_get_n_connections (target) == 0, 5000);
-  /* the linger bound, not the idle one, let it go */
-  g_assert_cmpint (g_get_monotonic_time () - t0, <, 2 * G_USEC_PER_SEC);
+  /* the linger bound (and the 1 s sweep), not the idle one, let it go */
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 3500000);
 }
 
 /* ---- a lossy relay: A <-> [r0 | r1] <-> B, dropping and reordering */
