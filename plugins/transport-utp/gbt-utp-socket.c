@@ -789,7 +789,12 @@ gbt_utp_socket_connect (GbtUtpSocket *self, GSocketAddress *remote, GTask *task)
   key_fill (&k, inet, 0);
   for (guint tries = 0; tries < 64; tries++)
     {
-      if (lookup (self, &k, (guint16) g_random_int ()) == NULL)
+      guint16 id = (guint16) g_random_int ();
+
+      /* the neighbours too: a RESET that carries the other id of a
+       * connection is looked up at id - 1 and id + 1 */
+      if (lookup (self, &k, (guint16) (id - 1)) == NULL
+          && lookup (self, &k, (guint16) (id + 1)) == NULL && lookup (self, &k, id) == NULL)
         {
           e = entry_new (self, inet, &k, now);
           break;
