@@ -185,6 +185,31 @@ test_dual_stack (void)
   g_clear_object (&back.last_from);
 }
 
+/* a 16 KiB datagram (uTP's largest on loopback) arrives whole, with or
+ * without DF; one past what a slot holds is dropped, never cut short */
+static void
+test_sizes (void)
+{
+  g_autoptr(GbtUdpPort) a = port_at ("127.0.0.1", 0);
+  g_autoptr(GbtUdpPort) b = port_at ("127.0.0.1", 0);
+  g_autoptr(GString) log = g_string_new (NULL);
+  Handler h = { .name = "h", .first = 'd', .log = log };
+  g_autofree guint8 *big = g_malloc (40000);
+  g_autoptr(GError) error = NULL;
+  GSocketAddress *to = G_SOCKET_ADDRESS (gbt_udp_port_get_local_address (b));
+
+  memset (big, 'd', 40000);
+  gbt_udp_port_add_handler (b, handler_cb, &h, NULL);
+  g_assert_true (gbt_udp_port_send_full (a, to, big, 40000, GBT_UDP_SEND_NONE, &error));
+  g_assert_true (gbt_udp_port_send_full (a, to, big, 16384, GBT_UDP_SEND_NONE, &error));
+  g_assert_true (gbt_udp_port_send_full (a, to, big, 16000, GBT_UDP_SEND_MAY_FRAGMENT, &error));
+  g_assert_true (gbt_udp_port_send (a, to, big, 10, &error));
+  g_assert_no_error (error);
+  gbt_test_wait_until (h.seen >= 3, 10000);
+  g_assert_cmpuint (h.seen, ==, 3); /* the 40000-byte one never reached it */
+  g_clear_object (&h.last_from);
+}
+
 /* an IPv6 destination on an IPv4 port is an error, not a crash */
 static void
 test_wrong_family (void)
@@ -254,6 +279,7 @@ main (int argc, char **argv)
   g_test_add_func ("/udp-port/remove-during-dispatch", test_remove_during_dispatch);
   g_test_add_func ("/udp-port/dual-stack", test_dual_stack);
   g_test_add_func ("/udp-port/wrong-family", test_wrong_family);
+  g_test_add_func ("/udp-port/sizes", test_sizes);
   g_test_add_func ("/udp-port/session", test_session_port);
   g_test_add_func ("/udp-port/session-transports", test_session_transports);
   return g_test_run ();
