@@ -931,6 +931,13 @@ gbt_utp_conn_get_unacked (const GbtUtpConn *self)
   return queued (self) + self->out_bytes;
 }
 
+gboolean
+gbt_utp_conn_get_fin_acked (const GbtUtpConn *self)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  return self->fin_acked;
+}
+
 void
 gbt_utp_conn_close (GbtUtpConn *self, gint64 now_us)
 {

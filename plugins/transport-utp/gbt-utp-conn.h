@@ -151,6 +151,8 @@ guint32 gbt_utp_conn_get_mtu (const GbtUtpConn *self);
 void gbt_utp_conn_mtu_too_big (GbtUtpConn *self, gsize size);
 /* Bytes written but not yet acked. */
 gsize gbt_utp_conn_get_unacked (const GbtUtpConn *self);
+/* Our FIN went out and the peer acked it. */
+gboolean gbt_utp_conn_get_fin_acked (const GbtUtpConn *self);
 
 /* Sends a FIN once everything written has gone out. */
 void gbt_utp_conn_close (GbtUtpConn *self, gint64 now_us);
