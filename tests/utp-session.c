@@ -1,154 +1,104 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The transport-utp plugin as the session loads it (GBT_PLUGIN_PATH): a
- * seeding GbtSession accepts a uTP connection on its shared UDP port, and
- * the core's peer code speaks BitTorrent over the uTP stream.  The client
- * here is the same plugin's transport on a second session's port, driven by
- * hand: handshake, interested, one whole piece requested and compared.
- * (A separate binary from utp-socket: the plugin module registers the same
- * GTypes that one compiles in.)
+ * uTP through the whole engine: two sessions over loopback with the
+ * transport-utp plugin (from GBT_PLUGIN_PATH), and the dial policy of
+ * gbt-session-dial.c: uTP only; TCP first falling back to uTP when the peer
+ * takes no TCP; and a peer that accepts TCP only to close it, as a
+ * libtorrent with incoming TCP off does, reached over uTP next.
  */
 #include <string.h>
 
-#include "gbt-session-private.h"
+#include <gbt/gbt.h>
+
 #include "test-torrent.h"
 #include "test-utils.h"
 
-#define PIECE_LEN (64 * 1024)
-#define BLOCK 16384
-
 static GbtSession *
-start_session (const char *address)
+start_with (const char *address, const char *const *transports)
 {
   g_autoptr(GError) error = NULL;
   GbtSession *s = gbt_session_new ();
 
   gbt_session_set_listen_address (s, address, 0);
   gbt_session_set_bind_address (s, address);
+  if (transports)
+    gbt_session_set_transports (s, transports);
   g_assert_true (gbt_session_start (s, &error));
   g_assert_no_error (error);
+  g_assert_cmpuint (gbt_session_get_listen_port (s), >, 0);
   return s;
 }
 
 static void
-store_result_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+finished_cb (GbtTorrent *t, gpointer data)
 {
-  *(GAsyncResult **) user_data = g_object_ref (result);
+  *(gboolean *) data = TRUE;
+}
+
+/* the transport of the leecher's one peer, once it has one */
+static char *
+peer_transport (GbtTorrent *t)
+{
+  GListModel *peers = gbt_torrent_get_peers (t);
+  g_autoptr(GbtPeerInfo) info = NULL;
+
+  if (g_list_model_get_n_items (peers) == 0)
+    return NULL;
+  info = g_list_model_get_item (peers, 0);
+  return g_strdup (gbt_peer_info_get_transport (info));
+}
+
+typedef struct {
+  const char *const *seed_transports;
+  const char *const *leech_transports;
+  gboolean tcp_trap;          /* a TCP listener on the seeder's port that closes at once */
+  const char *expect;         /* the transport the leecher ends up on */
+} Case;
+
+static gboolean
+trap_incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *source,
+                  gpointer data)
+{
+  guint *n = data;
+
+  (*n)++;
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  return TRUE;
 }
 
 static void
-send_all (GIOStream *stream, const guint8 *data, gsize len)
-{
-  GPollableOutputStream *out = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (stream));
-  gsize done = 0;
-
-  while (done < len)
-    {
-      g_autoptr(GError) error = NULL;
-      gssize n = g_pollable_output_stream_write_nonblocking (out, data + done, len - done, NULL,
-                                                             &error);
-
-      if (n < 0)
-        {
-          g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
-          gbt_test_wait_until (g_pollable_output_stream_is_writable (out), 5000);
-          continue;
-        }
-      done += (gsize) n;
-    }
-}
-
-/* Reads until @buf holds at least @want bytes. */
-static void
-recv_until (GIOStream *stream, GByteArray *buf, gsize want)
-{
-  GPollableInputStream *in = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (stream));
-  gint64 end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
-
-  while (buf->len < want)
-    {
-      g_autoptr(GError) error = NULL;
-      guint8 tmp[65536];
-      gssize n;
-
-      g_assert_cmpint (g_get_monotonic_time (), <, end);
-      n = g_pollable_input_stream_read_nonblocking (in, tmp, sizeof tmp, NULL, &error);
-      if (n < 0)
-        {
-          g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
-          g_main_context_iteration (NULL, TRUE);
-          continue;
-        }
-      g_assert_cmpint (n, >, 0);
-      g_byte_array_append (buf, tmp, (guint) n);
-    }
-}
-
-static guint32
-be32 (const guint8 *p)
-{
-  return gbt_test_get_be32 (p);
-}
-
-/* Takes messages off @buf until one with @id, which it returns (payload
- * after the id byte) in @payload. */
-static void
-expect_message (GIOStream *stream, GByteArray *buf, guint8 id, GByteArray *payload)
-{
-  for (;;)
-    {
-      guint32 len;
-
-      recv_until (stream, buf, 4);
-      len = be32 (buf->data);
-      g_assert_cmpuint (len, <=, BLOCK + 13);
-      recv_until (stream, buf, 4 + len);
-      if (len > 0 && buf->data[4] == id)
-        {
-          g_byte_array_set_size (payload, 0);
-          g_byte_array_append (payload, buf->data + 5, len - 1);
-          g_byte_array_remove_range (buf, 0, 4 + len);
-          return;
-        }
-      g_byte_array_remove_range (buf, 0, 4 + len);
-    }
-}
-
-static void
-test_incoming (void)
+run_case (const Case *c, const TestFile *files, guint n_files, guint32 piece_length)
 {
   g_autofree char *seed_dir = gbt_test_mkdtemp ();
+  g_autofree char *leech_dir = gbt_test_mkdtemp ();
   gsize len;
-  TestFile files[] = { { "a", 4 * PIECE_LEN + 1000, FALSE } };
-  g_autofree guint8 *stream = test_torrent_make_stream (files, 1, &len);
-  g_autoptr(GbtMetainfo) mi = test_torrent_new ("payload", NULL, 1, PIECE_LEN, stream, len);
-  g_autoptr(GbtSession) seeder = start_session ("127.0.0.1");
-  g_autoptr(GbtSession) client = start_session ("127.0.0.2");
-  g_autoptr(GbtTorrent) st = NULL;
+  g_autofree guint8 *stream = test_torrent_make_stream (files, n_files, &len);
+  g_autoptr(GbtMetainfo) mi = test_torrent_new ("payload", n_files > 1 ? files : NULL, n_files,
+                                                piece_length, stream, len);
+  g_autoptr(GbtSession) seeder = start_with ("127.0.0.1", c->seed_transports);
+  g_autoptr(GbtSession) leecher = start_with ("127.0.0.2", c->leech_transports);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GIOStream) conn = NULL;
-  g_autoptr(GByteArray) buf = g_byte_array_new ();
-  g_autoptr(GByteArray) payload = g_byte_array_new ();
-  GbtTransport *utp;
-  GbtUdpPort *seed_port, *client_port;
-  guint8 hs[68] = { 19 };
-  guint8 msg[17];
-  guint piece = 1;
+  g_autoptr(GbtTorrent) st = NULL;
+  g_autoptr(GbtTorrent) lt = NULL;
+  g_autoptr(GPtrArray) addrs = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GInetAddress) lo = g_inet_address_new_from_string ("127.0.0.1");
+  g_autoptr(GSocketService) trap = NULL;
+  g_autofree char *transport = NULL;
+  guint16 port = gbt_session_get_listen_port (seeder);
+  guint trapped = 0;
+  gboolean done = FALSE;
 
-  utp = gbt_plugin_registry_get_transport (gbt_session_get_registry (client), "utp");
-  if (utp == NULL)
+  if (c->tcp_trap)
     {
-      g_test_skip ("the transport-utp plugin is not in GBT_PLUGIN_PATH");
-      return;
+      g_autoptr(GSocketAddress) at = g_inet_socket_address_new (lo, port);
+
+      trap = g_socket_service_new ();
+      g_assert_true (g_socket_listener_add_address (G_SOCKET_LISTENER (trap), at,
+                                                    G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
+                                                    NULL, NULL, &error));
+      g_assert_no_error (error);
+      g_signal_connect (trap, "incoming", G_CALLBACK (trap_incoming_cb), &trapped);
     }
-  g_assert_true (gbt_transport_is_udp (utp));
-  seed_port = gbt_session_get_udp_port (seeder);
-  client_port = gbt_session_get_udp_port (client);
-  g_assert_nonnull (seed_port);
-  g_assert_nonnull (client_port);
-  g_assert_cmpuint (g_inet_socket_address_get_port (gbt_udp_port_get_local_address (seed_port)),
-                    ==, gbt_session_get_listen_port (seeder));
 
   test_torrent_write_tree (seed_dir, mi, stream);
   st = gbt_session_add_torrent (seeder, mi, seed_dir, &error);
@@ -156,64 +106,112 @@ test_incoming (void)
   gbt_torrent_start (st);
   gbt_test_wait_until (gbt_torrent_get_state (st) == GBT_TORRENT_STATE_SEEDING, 20000);
 
-  gbt_transport_connect_udp_async (utp, client_port,
-                                   G_SOCKET_ADDRESS (gbt_udp_port_get_local_address (seed_port)),
-                                   NULL, store_result_cb, &result);
-  gbt_test_wait_until (result != NULL, 5000);
-  conn = gbt_transport_connect_finish (utp, result, &error);
+  lt = gbt_session_add_torrent (leecher, mi, leech_dir, &error);
   g_assert_no_error (error);
-
-  /* handshake: no extensions, so the seeder answers with a BITFIELD */
-  memcpy (hs + 1, "BitTorrent protocol", 19);
-  memcpy (hs + 28, gbt_metainfo_get_info_hash (mi), 20);
-  memcpy (hs + 48, "-XX0000-utp-session!", 20);
-  send_all (conn, hs, sizeof hs);
-  recv_until (conn, buf, 68);
-  g_assert_cmpmem (buf->data, 20, hs, 20);
-  g_assert_cmpmem (buf->data + 28, 20, gbt_metainfo_get_info_hash (mi), 20);
-  g_byte_array_remove_range (buf, 0, 68);
-  expect_message (conn, buf, 5 /* BITFIELD */, payload);
-  g_assert_cmpuint (payload->len, ==, 1);
-  g_assert_cmpuint (payload->data[0], ==, 0xf8); /* 5 pieces */
-
-  /* interested, then the seeder unchokes us */
-  gbt_test_put_be32 (msg, 1);
-  msg[4] = 2;
-  send_all (conn, msg, 5);
-  expect_message (conn, buf, 1 /* UNCHOKE */, payload);
-
-  /* a whole piece, four blocks, requested at once */
-  for (guint b = 0; b < PIECE_LEN / BLOCK; b++)
-    {
-      gbt_test_put_be32 (msg, 13);
-      msg[4] = 6;
-      gbt_test_put_be32 (msg + 5, piece);
-      gbt_test_put_be32 (msg + 9, b * BLOCK);
-      gbt_test_put_be32 (msg + 13, BLOCK);
-      send_all (conn, msg, 17);
-    }
-  for (guint b = 0; b < PIECE_LEN / BLOCK; b++)
-    {
-      guint32 begin;
-
-      expect_message (conn, buf, 7 /* PIECE */, payload);
-      g_assert_cmpuint (payload->len, ==, 8 + BLOCK);
-      g_assert_cmpuint (be32 (payload->data), ==, piece);
-      begin = be32 (payload->data + 4);
-      g_assert_cmpuint (begin % BLOCK, ==, 0);
-      g_assert_cmpmem (payload->data + 8, BLOCK, stream + piece * PIECE_LEN + begin, BLOCK);
-    }
-
-  /* we hang up: the seeder's peer goes, our connection is freed */
-  g_assert_true (g_io_stream_close (conn, NULL, NULL));
+  g_signal_connect (lt, "finished", G_CALLBACK (finished_cb), &done);
+  gbt_torrent_start (lt);
+  g_ptr_array_add (addrs, g_inet_socket_address_new (lo, port));
+  gbt_torrent_add_peers (lt, addrs, "test");
+  gbt_test_wait_until ((transport = peer_transport (lt)) != NULL || done, 30000);
+  if (transport == NULL)
+    transport = peer_transport (lt);
+  gbt_test_wait_until (done, 60000);
+  g_assert_nonnull (transport);
+  g_assert_cmpstr (transport, ==, c->expect);
+  if (c->tcp_trap)
+    g_assert_cmpuint (trapped, >=, 1);
+  test_torrent_stop (lt);
   test_torrent_stop (st);
+  g_assert_true (test_torrent_tree_equal (leech_dir, mi, stream));
+  if (trap)
+    g_socket_service_stop (trap);
   gbt_test_rmtree (seed_dir);
+  gbt_test_rmtree (leech_dir);
+}
+
+static const char *const only_utp[] = { "utp", NULL };
+static const char *const only_tcp[] = { "tcp", NULL };
+
+/* both sides uTP only: 6 MiB in 64 KiB pieces, and a multi-file torrent */
+static void
+test_utp_only (void)
+{
+  static const TestFile one[] = { { "payload", 6 * 1024 * 1024 + 123, FALSE } };
+  static const TestFile many[] = {
+    { "a/one.bin", 1500000, FALSE }, { "a/two.bin", 1, FALSE },
+    { "b/three.bin", 2000001, FALSE }, { "four.bin", 65536, FALSE },
+  };
+  Case c = { only_utp, only_utp, FALSE, "utp" };
+
+  run_case (&c, one, 1, 65536);
+  run_case (&c, many, G_N_ELEMENTS (many), 32768);
+}
+
+/* the seeder takes no TCP (its port refuses): the default policy falls back
+ * to uTP */
+static void
+test_fallback_refused (void)
+{
+  static const TestFile one[] = { { "payload", 2 * 1024 * 1024, FALSE } };
+  Case c = { only_utp, NULL, FALSE, "utp" };
+
+  run_case (&c, one, 1, 32768);
+}
+
+/* a TCP listener that closes every connection before the handshake: the
+ * next dial goes over uTP */
+static void
+test_fallback_closed (void)
+{
+  static const TestFile one[] = { { "payload", 2 * 1024 * 1024, FALSE } };
+  Case c = { only_utp, NULL, TRUE, "utp" };
+
+  run_case (&c, one, 1, 32768);
+}
+
+/* both take both: TCP, the faster here, is what connects */
+static void
+test_default_prefers_tcp (void)
+{
+  static const TestFile one[] = { { "payload", 2 * 1024 * 1024, FALSE } };
+  Case c = { NULL, NULL, FALSE, "tcp" };
+
+  run_case (&c, one, 1, 32768);
+}
+
+/* TCP only on our side, uTP only on theirs: no way through, and it says so
+ * by never connecting (the download cannot finish) */
+static void
+test_no_common_transport (void)
+{
+  g_autoptr(GbtSession) seeder = start_with ("127.0.0.1", only_utp);
+  g_autoptr(GbtSession) leecher = start_with ("127.0.0.2", only_tcp);
+
+  /* TCP-only sessions still have the shared UDP port (the DHT's), but dial
+   * only TCP; uTP-only ones listen on no TCP port */
+  g_assert_nonnull (gbt_session_get_udp_port (leecher));
+  g_assert_nonnull (gbt_session_get_udp_port (seeder));
+  {
+    g_autoptr(GInetAddress) lo = g_inet_address_new_from_string ("127.0.0.1");
+    g_autoptr(GSocketAddress) at = g_inet_socket_address_new (lo, gbt_session_get_listen_port (seeder));
+    g_autoptr(GSocketClient) client = g_socket_client_new ();
+    g_autoptr(GSocketConnection) conn = NULL;
+    g_autoptr(GError) error = NULL;
+
+    conn = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (at), NULL, &error);
+    g_assert_null (conn);
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
+  }
 }
 
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/utp-session/incoming", test_incoming);
+  g_test_add_func ("/utp-session/utp-only", test_utp_only);
+  g_test_add_func ("/utp-session/fallback-refused", test_fallback_refused);
+  g_test_add_func ("/utp-session/fallback-closed", test_fallback_closed);
+  g_test_add_func ("/utp-session/default-prefers-tcp", test_default_prefers_tcp);
+  g_test_add_func ("/utp-session/no-common-transport", test_no_common_transport);
   return g_test_run ();
 }

@@ -768,7 +768,7 @@ typedef struct {
   GRand *rand;
   GSocketAddress *held_to;
   GSocket *held_via;
-  guint8 held[4096];
+  guint8 held[65536];
   gsize held_len;
   guint dropped, reordered, forwarded;
 } Relay;
@@ -785,7 +785,7 @@ relay_cb (GSocket *s, GIOCondition cond, gpointer user_data)
 {
   Relay *r = user_data;
   int side = s == r->s[0] ? 0 : 1;
-  guint8 buf[4096];
+  guint8 buf[65536];
 
   for (;;)
     {

@@ -76,7 +76,21 @@ gbt_utp_socket_config_init (GbtUtpSocketConfig *config)
   config->idle_timeout_us = 5 * 60 * G_USEC_PER_SEC;
   config->linger_timeout_us = 20 * G_USEC_PER_SEC;
   config->resets_per_second = 50;
+  config->mtu_search = TRUE;
   gbt_utp_conn_config_init (&config->conn);
+}
+
+/* one connection's settings: the datagram sizes searched depend on the
+ * path (loopback, IPv4, IPv6) */
+static void
+conn_config_for (GbtUtpSocket *self, GInetSocketAddress *remote, GbtUtpConnConfig *out)
+{
+  GInetAddress *ip = g_inet_socket_address_get_address (remote);
+
+  *out = self->config.conn;
+  if (self->config.mtu_search)
+    gbt_utp_conn_config_set_path (out, g_inet_address_get_family (ip) == G_SOCKET_FAMILY_IPV6,
+                                  g_inet_address_get_is_loopback (ip));
 }
 
 static guint
@@ -156,8 +170,21 @@ send_cb (gpointer user_data, const guint8 *data, gsize len)
 {
   GbtUtpEntry *e = user_data;
 
+  g_autoptr(GError) error = NULL;
+
   /* a full socket buffer drops the datagram: uTP resends */
-  gbt_udp_port_send (e->sock->port, e->remote, data, len, NULL);
+  if (!gbt_udp_port_send (e->sock->port, e->remote, data, len, &error)
+      && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE) && e->conn != NULL)
+    gbt_utp_conn_mtu_too_big (e->conn, len); /* past the interface's MTU */
+}
+
+/* the resend of an MTU probe that was too big: it may go as fragments */
+static void
+send_fragmentable_cb (gpointer user_data, const guint8 *data, gsize len)
+{
+  GbtUtpEntry *e = user_data;
+
+  gbt_udp_port_send_full (e->sock->port, e->remote, data, len, GBT_UDP_SEND_MAY_FRAGMENT, NULL);
 }
 
 static GbtUtpEntry *
@@ -482,6 +509,7 @@ static void
 accept_syn (GbtUtpSocket *self, const guint8 *data, gsize len, GInetSocketAddress *from,
             const Key *key, gint64 now)
 {
+  GbtUtpConnConfig config;
   GbtUtpEntry *e;
 
   if (self->func == NULL || g_hash_table_size (self->table) >= self->config.max_connections)
@@ -498,8 +526,8 @@ accept_syn (GbtUtpSocket *self, const guint8 *data, gsize len, GInetSocketAddres
       return;
     }
   e = entry_new (self, from, key, now);
-  e->conn = gbt_utp_conn_new_accept (&self->config.conn, data, len, (guint16) g_random_int (), now,
-                                     send_cb, e);
+  conn_config_for (self, from, &config);
+  e->conn = gbt_utp_conn_new_accept (&config, data, len, (guint16) g_random_int (), now, send_cb, e);
   if (e->conn == NULL)
     {
       self->ignored++;
@@ -507,6 +535,7 @@ accept_syn (GbtUtpSocket *self, const guint8 *data, gsize len, GInetSocketAddres
       g_free (e);
       return;
     }
+  gbt_utp_conn_set_fragmentable_send_func (e->conn, send_fragmentable_cb);
   e->half_open = TRUE;
   g_queue_push_tail_link (&self->half_open, &e->half_link);
   g_hash_table_insert (self->table, &e->key, e);
@@ -750,6 +779,7 @@ gbt_utp_socket_connect (GbtUtpSocket *self, GSocketAddress *remote, GTask *task)
 {
   GCancellable *cancellable;
   GInetSocketAddress *inet;
+  GbtUtpConnConfig config;
   GbtUtpEntry *e = NULL;
   gint64 now = g_get_monotonic_time ();
   Key k;
@@ -810,8 +840,9 @@ gbt_utp_socket_connect (GbtUtpSocket *self, GSocketAddress *remote, GTask *task)
   e->task = task;
   e->connect_until = now + self->config.connect_timeout_us;
   g_hash_table_insert (self->table, &e->key, e);
-  e->conn = gbt_utp_conn_new_connect (&self->config.conn, k.id, (guint16) g_random_int (), now,
-                                      send_cb, e);
+  conn_config_for (self, G_INET_SOCKET_ADDRESS (e->remote), &config);
+  e->conn = gbt_utp_conn_new_connect (&config, k.id, (guint16) g_random_int (), now, send_cb, e);
+  gbt_utp_conn_set_fragmentable_send_func (e->conn, send_fragmentable_cb);
   cancellable = g_task_get_cancellable (task);
   if (cancellable != NULL)
     {

@@ -45,6 +45,8 @@ typedef struct {
   gint64 idle_timeout_us;       /* nothing valid received: 5 min */
   gint64 linger_timeout_us;     /* a closed stream's FIN: 20 s */
   guint resets_per_second;      /* 50 */
+  gboolean mtu_search;          /* TRUE: conn.mtu and mtu_floor come from each
+                                 * peer's path (gbt_utp_conn_config_set_path) */
   GbtUtpConnConfig conn;
 } GbtUtpSocketConfig;
 

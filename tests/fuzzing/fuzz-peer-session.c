@@ -87,9 +87,12 @@ fake_read_piece (gpointer data, guint piece)
 }
 
 static void
-fake_connect_async (gpointer data, GInetSocketAddress *address, GCancellable *cancellable,
-                    GAsyncReadyCallback callback, gpointer user_data)
+fake_connect_async (gpointer data, GInetSocketAddress *address, const char *preferred,
+                    const char *avoid, GCancellable *cancellable, GAsyncReadyCallback callback,
+                    gpointer user_data)
 {
+  (void) preferred;
+  (void) avoid;
   /* never dials (can_dial is FALSE); were it to, the dial fails */
   GTask *task = g_task_new (NULL, cancellable, callback, user_data);
 
@@ -98,8 +101,10 @@ fake_connect_async (gpointer data, GInetSocketAddress *address, GCancellable *ca
 }
 
 static GIOStream *
-fake_connect_finish (GObject *source, GAsyncResult *result, GError **error)
+fake_connect_finish (GObject *source, GAsyncResult *result, const char **transport,
+                     GError **error)
 {
+  (void) transport;
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
