@@ -47,6 +47,7 @@ struct _GbtUtpConn {
   guint16 snd_una;              /* oldest unacked */
   OutPkt **out;
   guint32 inflight;             /* bytes (with headers) sent, not acked, not lost */
+  guint n_resend;               /* packets in out with need_resend: flush skips the scan at 0 */
   gsize out_bytes;              /* payload bytes in out */
   GByteArray *sendq;
   gsize sendq_off;
@@ -249,6 +250,8 @@ transmit (GbtUtpConn *self, OutPkt *pkt, gint64 now_us)
   pkt->transmissions++;
   pkt->next_at_send = self->seq_nr;
   pkt->sent_us = now_us;
+  if (pkt->need_resend)
+    self->n_resend--;
   pkt->need_resend = FALSE;
   if (!pkt->in_flight)
     {
@@ -286,6 +289,8 @@ mark_lost (GbtUtpConn *self, OutPkt *pkt)
       self->inflight -= pkt_size (pkt);
       pkt->in_flight = FALSE;
     }
+  if (!pkt->need_resend)
+    self->n_resend++;
   pkt->need_resend = TRUE;
 }
 
@@ -329,7 +334,7 @@ flush (GbtUtpConn *self, gint64 now_us)
   if (self->state == GBT_UTP_CONN_CLOSED || self->state == GBT_UTP_CONN_RESET)
     return;
   /* resends first, oldest first */
-  for (guint16 i = 0; i < outstanding (self); i++)
+  for (guint16 i = 0; self->n_resend > 0 && i < outstanding (self); i++)
     {
       OutPkt *pkt = self->out[(guint16) (self->snd_una + i) & MASK];
 
@@ -411,6 +416,7 @@ drop_all (GbtUtpConn *self)
         g_clear_pointer (&self->reorder[i], g_free);
     }
   self->out_bytes = 0;
+  self->n_resend = 0;
   self->inflight = 0;
   self->reorder_count = 0;
   self->reorder_bytes = 0;
@@ -556,6 +562,8 @@ handle_ack (GbtUtpConn *self, const GbtUtpPacket *p, gint d, gint64 now_us)
         self->inflight -= pkt_size (pkt);
       if (pkt->type == GBT_UTP_ST_FIN)
         self->fin_acked = TRUE;
+      if (pkt->need_resend)
+        self->n_resend--;
       self->out_bytes -= pkt->len;
       g_free (pkt);
       self->out[s & MASK] = NULL;
@@ -582,6 +590,8 @@ handle_ack (GbtUtpConn *self, const GbtUtpPacket *p, gint d, gint64 now_us)
           if (pkt == NULL || pkt->sacked || !gbt_utp_sack_get (p->sack, p->sack_len, p->ack_nr, s))
             continue;
           pkt->sacked = TRUE;
+          if (pkt->need_resend)
+            self->n_resend--;
           pkt->need_resend = FALSE;
           probe_arrived (self, pkt);
           bytes_acked += pkt_size (pkt);
