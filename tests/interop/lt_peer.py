@@ -4,16 +4,18 @@
 
 Run in its own process by gbtinterop.peers (the libtorrent session owns threads we
 want to be able to kill as a whole).  Seeds or leeches one torrent over TCP
-on one loopback address, with every way of finding peers other than the
-tracker turned off, so a test controls exactly who meets whom.
+(or uTP, or both: --transports) on one loopback address, with every way of
+finding peers other than the tracker turned off, so a test controls exactly
+who meets whom.
 
 Prints to stdout, one line each:
   READY                     seeding (seed mode) or started (leech mode)
   METADATA                  --magnet: the info dictionary arrived from a peer
   STATS {json}              every --stats-interval seconds; "peers" lists the
                             connected peers: ip, port, how we learned of them
-                            ("sources": tracker, pex, incoming, ...), and
-                            whether we dialled them
+                            ("sources": tracker, pex, incoming, ...),
+                            whether we dialled them, and over which
+                            "transport" (tcp or utp)
   DONE                      leech mode: every piece downloaded and checked
   DHT_ANNOUNCE {json}       --dht: a node announced a peer to us (ip, port, info_hash)
 
@@ -42,10 +44,16 @@ SOURCES = (("tracker", lt.peer_info.tracker), ("dht", lt.peer_info.dht),
            ("resume", lt.peer_info.resume_data), ("incoming", 0x20))  # not bound by name
 
 
+# peer_info::utp_socket (1 << 17 in libtorrent 2.0: between holepunched,
+# 1 << 15, and rc4_encrypted, 1 << 19), which the 2.0.8 binding leaves out
+UTP_SOCKET = getattr(lt.peer_info, "utp_socket", 1 << 17)
+
+
 def peer_entry(p):
     return {"ip": p.ip[0], "port": p.ip[1],
             "sources": [n for n, bit in SOURCES if p.source & bit],
             "outgoing": bool(p.flags & lt.peer_info.outgoing_connection),
+            "transport": "utp" if p.flags & UTP_SOCKET else "tcp",
             "client": p.client if isinstance(p.client, str) else repr(p.client)}
 
 
@@ -118,12 +126,17 @@ def main():
                     help="without ut_pex: neither tells nor learns peers by PEX")
     ap.add_argument("--no-tracker", action="store_true",
                     help="ignore the torrent's trackers: peers come from --peer (and PEX)")
+    ap.add_argument("--transports", default="tcp",
+                    help="comma list of tcp, utp: what it dials and accepts (default tcp)")
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--reannounce", type=float, default=0,
                     help="seconds between forced announces once ready (0: the tracker's "
                          "interval); lets a seeder find leechers that never dial loopback "
                          "peers themselves (transmission)")
     args = ap.parse_args()
+    transports = set(t.strip() for t in args.transports.split(",") if t.strip())
+    if not transports or transports - {"tcp", "utp"}:
+        ap.error("--transports: a comma list of tcp, utp")
 
     settings = {
         # an IPv6 address is bracketed, or libtorrent reads its last group as the port
@@ -133,8 +146,10 @@ def main():
         "enable_lsd": False,
         "enable_upnp": False,
         "enable_natpmp": False,
-        "enable_outgoing_utp": False,
-        "enable_incoming_utp": False,
+        "enable_outgoing_utp": "utp" in transports,
+        "enable_incoming_utp": "utp" in transports,
+        "enable_outgoing_tcp": "tcp" in transports,
+        "enable_incoming_tcp": "tcp" in transports,
         "allow_multiple_connections_per_ip": True,
         # Loopback counts as "local network": without this the limit is ignored.
         "ignore_limits_on_local_network": False,
