@@ -52,6 +52,31 @@ clear_line (Download *d)
 static void
 json_event (Download *d, const char *event, const char *extra_fmt, ...) G_GNUC_PRINTF (3, 4);
 
+
+static void
+count_into (GHashTable *counts, const char *key)
+{
+  g_hash_table_insert (counts, (gpointer) key,
+                       GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (counts, key)) + 1));
+}
+
+/* {"key":count,...} in key order */
+static void
+append_counts (GString *s, GHashTable *counts)
+{
+  g_autoptr(GList) keys = g_list_sort (g_hash_table_get_keys (counts), (GCompareFunc) strcmp);
+
+  g_string_append_c (s, '{');
+  for (GList *l = keys; l; l = l->next)
+    {
+      if (l != keys)
+        g_string_append_c (s, ',');
+      gbt_cli_json_string (s, l->data);
+      g_string_append_printf (s, ":%u", GPOINTER_TO_UINT (g_hash_table_lookup (counts, l->data)));
+    }
+  g_string_append_c (s, '}');
+}
+
 static void
 json_event (Download *d, const char *event, const char *extra_fmt, ...)
 {
@@ -70,24 +95,45 @@ json_event (Download *d, const char *event, const char *extra_fmt, ...)
                           gbt_torrent_get_wasted (t), gbt_torrent_get_uploaded (t), gbt_torrent_get_download_rate (t),
                           gbt_torrent_get_upload_rate (t), gbt_torrent_get_n_peers (t));
   {
-    /* how many connected peers came from each source */
-    g_auto(GStrv) sources = gbt_torrent_dup_peer_sources (t);
-    g_autoptr(GHashTable) counts = g_hash_table_new (g_str_hash, g_str_equal);
-    g_autoptr(GList) keys = NULL;
+    /* how many connected peers came from each source, and over which
+     * transport; then the peers themselves */
+    GListModel *peers = gbt_torrent_get_peers (t);
+    guint n = g_list_model_get_n_items (peers);
+    g_autoptr(GHashTable) by_source = g_hash_table_new (g_str_hash, g_str_equal);
+    g_autoptr(GHashTable) by_transport = g_hash_table_new (g_str_hash, g_str_equal);
+    g_autoptr(GString) list = g_string_new ("[");
 
-    for (char **src = sources; *src; src++)
-      g_hash_table_insert (counts, *src,
-                           GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (counts, *src)) + 1));
-    keys = g_list_sort (g_hash_table_get_keys (counts), (GCompareFunc) strcmp);
-    g_string_append (s, ",\"peer_sources\":{");
-    for (GList *l = keys; l; l = l->next)
+    for (guint i = 0; i < n; i++)
       {
-        if (l != keys)
-          g_string_append_c (s, ',');
-        gbt_cli_json_string (s, l->data);
-        g_string_append_printf (s, ":%u", GPOINTER_TO_UINT (g_hash_table_lookup (counts, l->data)));
+        g_autoptr(GbtPeerInfo) info = g_list_model_get_item (peers, i);
+        const char *source = gbt_peer_info_get_source (info);
+        const char *transport = gbt_peer_info_get_transport (info);
+
+        source = source ? g_intern_string (source) : "unknown";
+        transport = g_intern_string (transport ? transport : "tcp");
+        count_into (by_source, source);
+        count_into (by_transport, transport);
+        if (i)
+          g_string_append_c (list, ',');
+        g_string_append (list, "{\"address\":");
+        gbt_cli_json_string (list, gbt_peer_info_get_address (info));
+        g_string_append (list, ",\"transport\":");
+        gbt_cli_json_string (list, transport);
+        g_string_append (list, ",\"source\":");
+        gbt_cli_json_string (list, source);
+        g_string_append (list, ",\"client\":");
+        gbt_cli_json_string (list, gbt_peer_info_get_client (info));
+        g_string_append_printf (list, ",\"rate_down\":%.0f,\"rate_up\":%.0f}",
+                                gbt_peer_info_get_download_rate (info),
+                                gbt_peer_info_get_upload_rate (info));
       }
-    g_string_append_c (s, '}');
+    g_string_append_c (list, ']');
+    g_string_append (s, ",\"peer_sources\":");
+    append_counts (s, by_source);
+    g_string_append (s, ",\"peer_transports\":");
+    append_counts (s, by_transport);
+    g_string_append (s, ",\"peer_list\":");
+    g_string_append_len (s, list->str, list->len);
   }
   if (extra_fmt)
     {
@@ -400,6 +446,8 @@ typedef struct {
   char *dir;
   char *bind;
   char *listen;
+  char *transports;
+  char **transport_list; /* --transports, split and checked */
   int port;
   int max_peers;
   gboolean announce_all;
@@ -422,6 +470,8 @@ run_options_clear (RunOptions *o)
   g_free (o->dir);
   g_free (o->bind);
   g_free (o->listen);
+  g_free (o->transports);
+  g_strfreev (o->transport_list);
   g_free (o->select);
   g_free (o->skip);
   g_free (o->max_up);
@@ -440,6 +490,7 @@ add_swarm_options (GOptionContext *ctx, RunOptions *o)
     { "listen", 0, 0, G_OPTION_ARG_STRING, &o->listen, "Address to listen on (default: the --bind address, else all)", "ADDR" },
     { "port", 'p', 0, G_OPTION_ARG_INT, &o->port, "Port to listen on (default: any free)", "N" },
     { "max-peers", 0, 0, G_OPTION_ARG_INT, &o->max_peers, "Most peers per torrent (default 50)", "N" },
+    { "transports", 0, 0, G_OPTION_ARG_STRING, &o->transports, "Transports to reach and accept peers over, in order of preference (default tcp,utp)", "LIST" },
     { "max-up", 0, 0, G_OPTION_ARG_STRING, &o->max_up, "Upload limit, e.g. 500K, 2MiB, 10mbit (0: none)", "RATE" },
     { "announce-all", 0, 0, G_OPTION_ARG_NONE, &o->announce_all, "Announce to every tracker of every tier, not one at a time", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose, "Say on stderr what happens: trackers, dropped and banned peers", NULL },
@@ -466,6 +517,32 @@ parse_run_options (GOptionContext *ctx, const char *command, RunOptions *o, int 
     {
       gbt_cli_error ("--port and --max-peers take a positive number (port up to 65535)");
       return FALSE;
+    }
+  if (o->transports)
+    {
+      g_autoptr(GStrvBuilder) list = g_strv_builder_new ();
+      g_auto(GStrv) names = g_strsplit (o->transports, ",", -1);
+      guint n = 0;
+
+      for (char **name = names; *name; name++)
+        {
+          char *t = g_strstrip (*name);
+          if (*t == '\0')
+            continue;
+          if (!g_str_equal (t, "tcp") && !g_str_equal (t, "utp"))
+            {
+              gbt_cli_error ("--transports: '%s' is not a transport (tcp, utp)", t);
+              return FALSE;
+            }
+          g_strv_builder_add (list, t);
+          n++;
+        }
+      if (n == 0)
+        {
+          gbt_cli_error ("--transports needs at least one of tcp, utp");
+          return FALSE;
+        }
+      o->transport_list = g_strv_builder_end (list);
     }
   o->torrent_path = (*argv)[1];
   return TRUE;
@@ -658,6 +735,8 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
   if (o->bind)
     gbt_session_set_bind_address (session, o->bind);
   gbt_session_set_listen_address (session, o->listen ? o->listen : o->bind, o->port);
+  if (o->transport_list)
+    gbt_session_set_transports (session, (const char *const *) o->transport_list);
   if (o->max_peers > 0)
     gbt_session_set_max_peers_per_torrent (session, o->max_peers);
   gbt_session_set_rate_limits (session, up, down);
@@ -751,7 +830,8 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
 
 #define JSON_EVENTS_HELP                                                                         \
   "--json prints one JSON object a line on stdout, each with \"event\" and the counters\n"       \
-  "(have, size, pieces, downloaded, uploaded, rates, peers, peer_sources).  Events:\n"           \
+  "(have, size, pieces, downloaded, uploaded, rates, peers, peer_sources, peer_transports,\n"     \
+  "peer_list).  Events:\n"           \
   "  start, metadata, progress (each second), done, seeding, stopped, error (reason),\n"         \
   "  warning (message: something odd about the .torrent, e.g. bytes after its end),\n"         \
   "  hash-failed (piece),\n"                                                                     \

@@ -21,6 +21,19 @@ typedef struct {
   gboolean udp;
   GObject *handle; /* listening; NULL when not */
 } GbtSessionTransport;
+
+/* GbtSessionTransport*, in the session's order of preference; NULL before
+ * it started */
+G_GNUC_INTERNAL GPtrArray *gbt_session_get_dialers (GbtSession *self);
+/* Dials @address over the session's transports (gbt-session-dial.c),
+ * @preferred (a transport's name, nullable) first. */
+G_GNUC_INTERNAL void gbt_session_connect_async (GbtSession *self, GInetSocketAddress *address,
+                                                const char *preferred, GCancellable *cancellable,
+                                                GAsyncReadyCallback callback, gpointer user_data);
+/* @transport: (out) (optional): the interned name of the transport that
+ * connected */
+G_GNUC_INTERNAL GIOStream *gbt_session_connect_finish (GbtSession *self, GAsyncResult *result,
+                                                       const char **transport, GError **error);
 /* (nullable) local address to bind outgoing connections to */
 G_GNUC_INTERNAL GSocketAddress *gbt_session_get_bind_socket_address (GbtSession *self);
 G_GNUC_INTERNAL gboolean gbt_session_get_announce_to_all (GbtSession *self);

@@ -568,6 +568,12 @@ gbt_session_get_registry (GbtSession *self)
   return self->registry;
 }
 
+GPtrArray *
+gbt_session_get_dialers (GbtSession *self)
+{
+  return self->dialers;
+}
+
 GbtUdpPort *
 gbt_session_get_udp_port (GbtSession *self)
 {

@@ -41,7 +41,8 @@ connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Dial *dial = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GIOStream) stream = dial->ops->connect_finish (source, result, &error);
+  const char *transport = NULL;
+  g_autoptr(GIOStream) stream = dial->ops->connect_finish (source, result, &transport, &error);
   Candidate *c = dial->candidate;
   gboolean cancelled = g_cancellable_is_cancelled (dial->cancellable);
   GbtSwarm *self;
@@ -72,6 +73,11 @@ connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   c->state = CAND_CONNECTED;
   peer = gbt_peer_new (stream, c->address, FALSE);
+  if (transport)
+    {
+      gbt_peer_set_transport (peer, transport);
+      c->transport = transport; /* try it first next time */
+    }
   rec = gbt_swarm_add_record (self, peer, c->key, c->source, FALSE);
   gbt_peer_unref (peer);
   gbt_swarm_peer_config (self, &config);
@@ -165,7 +171,8 @@ gbt_swarm_connect_more (GbtSwarm *self)
       dial->ops = self->ops;
       dial->candidate = c;
       dial->cancellable = g_object_ref (c->cancellable);
-      self->ops->connect_async (self->data, c->address, c->cancellable, connect_cb, dial);
+      self->ops->connect_async (self->data, c->address, c->transport, c->cancellable, connect_cb,
+                                dial);
     }
 }
 

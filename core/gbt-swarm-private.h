@@ -55,6 +55,7 @@ typedef struct {
   GInetSocketAddress *address;
   char *key;
   char *source;
+  const char *transport; /* interned: what connected last time, NULL */
   CandidateState state;
   guint failures;
   gint64 next_try_us;

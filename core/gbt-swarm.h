@@ -36,10 +36,13 @@ typedef struct {
    * gbt_swarm_piece_read() (later, or at once) */
   void (*read_piece) (gpointer data, guint piece);
   /* open a connection (a transport's connect) */
-  void (*connect_async) (gpointer data, GInetSocketAddress *address, GCancellable *cancellable,
-                         GAsyncReadyCallback callback, gpointer user_data);
-  /* no @data: the dial may outlive the swarm (it is then cancelled) */
-  GIOStream *(*connect_finish) (GObject *source, GAsyncResult *result, GError **error);
+  void (*connect_async) (gpointer data, GInetSocketAddress *address, const char *preferred,
+                         GCancellable *cancellable, GAsyncReadyCallback callback,
+                         gpointer user_data);
+  /* no @data: the dial may outlive the swarm (it is then cancelled);
+   * @transport: the interned name of the transport that connected */
+  GIOStream *(*connect_finish) (GObject *source, GAsyncResult *result, const char **transport,
+                                GError **error);
   /* a peer broke the protocol or misbehaved and was closed for it (its
    * reason in GBT_PEER_WIRE_ERROR), or was banned */
   void (*dropped) (gpointer data, GbtPeer *peer, const GError *reason);

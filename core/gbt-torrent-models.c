@@ -18,6 +18,7 @@
 
 #include <string.h>
 
+#include <gbt/gbt-peer.h>
 #include <gbt/gbt-plugin-registry.h>
 #include <gbt/gbt-session.h>
 
@@ -64,7 +65,7 @@ gbt_torrent_models_peer_ready (gpointer data, GbtPeer *peer, const char *source)
 
   if (g_hash_table_contains (self->peer_infos, peer))
     return;
-  info = gbt_peer_info_new (peer, source, "tcp");
+  info = gbt_peer_info_new (peer, source, gbt_peer_get_transport (peer));
   g_hash_table_insert (self->peer_infos, peer, info); /* the store holds it */
   g_list_store_append (self->peers_model, info);
 }

@@ -591,19 +591,19 @@ swarm_read_piece_cb (gpointer data, guint piece)
 }
 
 static void
-swarm_connect_async_cb (gpointer data, GInetSocketAddress *address, GCancellable *cancellable,
-                        GAsyncReadyCallback callback, gpointer user_data)
+swarm_connect_async_cb (gpointer data, GInetSocketAddress *address, const char *preferred,
+                        GCancellable *cancellable, GAsyncReadyCallback callback,
+                        gpointer user_data)
 {
   GbtTorrent *self = data;
-  gbt_transport_connect_async (gbt_session_get_transport (self->session), G_SOCKET_ADDRESS (address),
-                               gbt_session_get_bind_socket_address (self->session), cancellable,
-                               callback, user_data);
+  gbt_session_connect_async (self->session, address, preferred, cancellable, callback, user_data);
 }
 
 static GIOStream *
-swarm_connect_finish_cb (GObject *source, GAsyncResult *result, GError **error)
+swarm_connect_finish_cb (GObject *source, GAsyncResult *result, const char **transport,
+                         GError **error)
 {
-  return gbt_transport_connect_finish (GBT_TRANSPORT (source), result, error);
+  return gbt_session_connect_finish (GBT_SESSION (source), result, transport, error);
 }
 
 static void
@@ -677,7 +677,7 @@ torrent_configure_swarm (GbtTorrent *self)
   gbt_rate_limit_set_parent (self->limit_down, gbt_session_get_rate_limit (self->session, FALSE));
   config.limit_up = self->limit_up;
   config.limit_down = self->limit_down;
-  config.can_dial = gbt_session_get_transport (self->session) != NULL;
+  config.can_dial = gbt_session_get_dialers (self->session) != NULL;
   gbt_swarm_configure (self->swarm, &config);
 }
 

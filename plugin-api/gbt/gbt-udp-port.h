@@ -91,6 +91,8 @@ gboolean gbt_udp_port_send (GbtUdpPort *self, GSocketAddress *to, const guint8 *
  * gbt_udp_port_get_local_address:
  * @self: a #GbtUdpPort
  *
+ * Gets the address the port is bound to.
+ *
  * Returns: (transfer none): the address the socket is bound to, with its port
  */
 GBT_AVAILABLE_IN_ALL
@@ -99,6 +101,8 @@ GInetSocketAddress *gbt_udp_port_get_local_address (GbtUdpPort *self);
 /**
  * gbt_udp_port_get_context:
  * @self: a #GbtUdpPort
+ *
+ * Gets the main context the port delivers datagrams on.
  *
  * Returns: (transfer none): the main context the port delivers on: a
  *   plugin's timers for this port belong there

@@ -2,9 +2,11 @@
 /*
  * The mainline DHT (BEP 5), IPv4, as a GbtPeerSource.
  *
- * One node per session, on a UDP socket at the session's bind address and
- * listen port (the TCP port's number, as clients expect; any free port if
- * taken).  It joins through the bootstrap nodes (GBT_DHT_BOOTSTRAP) with a
+ * One node per session, on the session's shared UDP port (ABI 1.3: the
+ * TCP port's number, as clients expect, shared with uTP; the node takes
+ * the datagrams that start with 'd').  A session without one (its UDP
+ * port could not be bound) gets a socket of the node's own, at that port
+ * number if free, else any.  It joins through the bootstrap nodes (GBT_DHT_BOOTSTRAP) with a
  * find_node for its own id, keeps a routing table of at most K nodes for
  * each length of the prefix shared with its id, and answers ping,
  * find_node, get_peers and announce_peer (tokens: SHA-1 of a secret that
@@ -124,7 +126,9 @@ with_addr_free (gpointer p)
 struct _Dht {
   GbtDhtSource *source; /* a reference (NULL in the fuzz target's node) */
   GbtSession *session; /* not referenced: the node is the session's own data */
-  GSocket *socket;
+  GbtUdpPort *port;   /* the session's shared UDP port (ABI 1.3), or */
+  guint handler_id;
+  GSocket *socket;    /* a socket of our own where the session has none */
   GSource *read_source;
   guint timer_id;
   guint8 id[20];
@@ -373,6 +377,12 @@ send_packet (Dht *dht, GInetSocketAddress *to, GByteArray *msg)
 {
   g_autoptr(GError) error = NULL;
 
+  if (dht->port != NULL)
+    {
+      if (!gbt_udp_port_send (dht->port, G_SOCKET_ADDRESS (to), msg->data, msg->len, &error))
+        g_debug ("send to a DHT node: %s", error->message);
+      return;
+    }
   if (dht->socket == NULL)
     return;
   if (g_socket_send_to (dht->socket, G_SOCKET_ADDRESS (to), (const char *) msg->data, msg->len,
@@ -1098,6 +1108,11 @@ dht_free (Dht *dht)
       g_source_destroy (dht->read_source);
       g_source_unref (dht->read_source);
     }
+  if (dht->port)
+    {
+      gbt_udp_port_remove_handler (dht->port, dht->handler_id);
+      g_object_unref (dht->port);
+    }
   if (dht->socket)
     {
       g_socket_close (dht->socket, NULL);
@@ -1139,6 +1154,24 @@ open_socket (GbtSession *session, GError **error)
 
 static void resolve_names (GbtDhtSource *self);
 
+/* on the shared port: a KRPC message is a bencoded dictionary, so it starts
+ * with 'd' (uTP's first byte never does); this node speaks IPv4 (BEP 5) */
+static gboolean
+port_handler (GbtUdpPort *port, const guint8 *data, gsize len, GInetSocketAddress *from,
+              gpointer user_data)
+{
+  Dht *dht = user_data;
+
+  (void) port;
+  if (len == 0 || data[0] != 'd')
+    return FALSE;
+  if (len <= MAX_PACKET
+      && g_inet_address_get_family (g_inet_socket_address_get_address (from))
+             == G_SOCKET_FAMILY_IPV4)
+    handle_packet (dht, from, data, len);
+  return TRUE;
+}
+
 /* a node's state, with no socket, timer or session yet */
 static Dht *
 dht_alloc (void)
@@ -1165,8 +1198,15 @@ dht_new (GbtDhtSource *source, GbtSession *session)
 
   dht->source = g_object_ref (source);
   dht->session = session;
-  dht->socket = open_socket (session, &error);
-  if (dht->socket == NULL)
+  dht->port = gbt_session_get_udp_port (session);
+  if (dht->port != NULL)
+    {
+      g_object_ref (dht->port);
+      dht->handler_id = gbt_udp_port_add_handler (dht->port, port_handler, dht, NULL);
+      g_debug ("DHT node on the session's UDP port %u",
+               g_inet_socket_address_get_port (gbt_udp_port_get_local_address (dht->port)));
+    }
+  else if ((dht->socket = open_socket (session, &error)) == NULL)
     g_warning ("DHT: no UDP socket: %s", error->message);
   else
     {
@@ -1249,9 +1289,11 @@ dht_get_dht_port (GbtPeerSource *source, GbtTorrent *torrent)
   Dht *dht = g_object_get_data (G_OBJECT (gbt_torrent_get_session (torrent)), NODE_KEY);
   g_autoptr(GSocketAddress) local = NULL;
 
-  if (dht == NULL || dht->socket == NULL
+  if (dht == NULL || (dht->socket == NULL && dht->port == NULL)
       || g_object_get_data (G_OBJECT (torrent), TORRENT_KEY) == NULL)
     return 0;
+  if (dht->port)
+    return g_inet_socket_address_get_port (gbt_udp_port_get_local_address (dht->port));
   local = g_socket_get_local_address (dht->socket, NULL);
   return local ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local)) : 0;
 }

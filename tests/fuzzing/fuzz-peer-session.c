@@ -87,9 +87,10 @@ fake_read_piece (gpointer data, guint piece)
 }
 
 static void
-fake_connect_async (gpointer data, GInetSocketAddress *address, GCancellable *cancellable,
-                    GAsyncReadyCallback callback, gpointer user_data)
+fake_connect_async (gpointer data, GInetSocketAddress *address, const char *preferred,
+                    GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
+  (void) preferred;
   /* never dials (can_dial is FALSE); were it to, the dial fails */
   GTask *task = g_task_new (NULL, cancellable, callback, user_data);
 
@@ -98,8 +99,10 @@ fake_connect_async (gpointer data, GInetSocketAddress *address, GCancellable *ca
 }
 
 static GIOStream *
-fake_connect_finish (GObject *source, GAsyncResult *result, GError **error)
+fake_connect_finish (GObject *source, GAsyncResult *result, const char **transport,
+                     GError **error)
 {
+  (void) transport;
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
