@@ -16,6 +16,9 @@ Prints to stdout, one line each:
                             ("sources": tracker, pex, incoming, ...),
                             whether we dialled them, and over which
                             "transport" (tcp or utp)
+  PEER {json}               --peer-events: a peer (as in STATS) past the
+                            handshake, once per ip, port and transport,
+                            looked for every 50 ms
   DONE                      leech mode: every piece downloaded and checked
   DHT_ANNOUNCE {json}       --dht: a node announced a peer to us (ip, port, info_hash)
 
@@ -54,6 +57,8 @@ def peer_entry(p):
             "sources": [n for n, bit in SOURCES if p.source & bit],
             "outgoing": bool(p.flags & lt.peer_info.outgoing_connection),
             "transport": "utp" if p.flags & UTP_SOCKET else "tcp",
+            # past the BitTorrent handshake (not still dialling or handshaking)
+            "connected": not p.flags & (lt.peer_info.connecting | lt.peer_info.handshake),
             "client": p.client if isinstance(p.client, str) else repr(p.client)}
 
 
@@ -128,6 +133,8 @@ def main():
                     help="ignore the torrent's trackers: peers come from --peer (and PEX)")
     ap.add_argument("--transports", default="tcp",
                     help="comma list of tcp, utp: what it dials and accepts (default tcp)")
+    ap.add_argument("--peer-events", action="store_true",
+                    help="a PEER line for each connected peer (ip, port, transport) when first seen")
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--reannounce", type=float, default=0,
                     help="seconds between forced announces once ready (0: the tracker's "
@@ -201,6 +208,7 @@ def main():
     deadline = time.monotonic() + args.timeout
     ready = False
     last_stats = 0.0
+    peers_seen = set()
     last_announce = time.monotonic()
     last_dht = 0.0
     while time.monotonic() < deadline:
@@ -229,6 +237,13 @@ def main():
         if args.reannounce > 0 and ready and now - last_announce >= args.reannounce:
             last_announce = now
             h.force_reannounce(0, -1, lt.torrent_handle.ignore_min_interval)
+        if args.peer_events:
+            for p in h.get_peer_info():
+                e = peer_entry(p)
+                key = (e["ip"], e["port"], e["transport"])
+                if e["connected"] and key not in peers_seen:
+                    peers_seen.add(key)
+                    emit("PEER " + json.dumps(e))
         if now - last_stats >= args.stats_interval:
             last_stats = now
             emit("STATS " + json.dumps({

@@ -66,9 +66,10 @@ def aria2_args(addr, port):
 
 def libtorrent_peer(sw, info, save, leech=False, upload_limit=0, keep_seeding=False,
                     ready_timeout=60, name="libtorrent", reannounce=0, addr=None, extra=(),
-                    transports="tcp"):
+                    transports="tcp", peer_events=False):
     """lt_peer.py; returns once it printed READY (seeding, or started leeching).
-    @transports: what it dials and accepts ("tcp", "utp" or "tcp,utp")."""
+    @transports: what it dials and accepts ("tcp", "utp" or "tcp,utp");
+    @peer_events: with PEER lines (lt_peer.py --peer-events)."""
     addr = addr or sw.new_addr()
     port = free_port(addr)
     argv = [PYTHON, os.path.join(HERE, "lt_peer.py"), "--save", save,
@@ -85,6 +86,8 @@ def libtorrent_peer(sw, info, save, leech=False, upload_limit=0, keep_seeding=Fa
         argv += ["--reannounce", str(reannounce)]
     if transports != "tcp":
         argv += ["--transports", transports]
+    if peer_events:
+        argv.append("--peer-events")
     p = sw.spawn(name, argv)
     peer = Peer("libtorrent", addr, port, p)
     if p.wait_line(lambda l: l == "READY", ready_timeout) is None:
@@ -93,12 +96,13 @@ def libtorrent_peer(sw, info, save, leech=False, upload_limit=0, keep_seeding=Fa
 
 
 def libtorrent_seeder(sw, info, save, upload_limit=0, timeout=60, reannounce=0,
-                      transports="tcp", name="lt-seed"):
-    """A libtorrent seeder the swarm's tracker lists (@transports: as for
-    libtorrent_peer)."""
+                      transports="tcp", name="lt-seed", peer_events=False):
+    """A libtorrent seeder the swarm's tracker lists (@transports,
+    @peer_events: as for libtorrent_peer)."""
     sw.tracker.add_torrent(info)
     peer = libtorrent_peer(sw, info, save, upload_limit=upload_limit, ready_timeout=timeout,
-                           name=name, reannounce=reannounce, transports=transports)
+                           name=name, reannounce=reannounce, transports=transports,
+                           peer_events=peer_events)
     if not sw.tracker.wait_announced(info, peer, timeout):
         raise RuntimeError("libtorrent seeder never announced:\n" + peer.proc.log_tail())
     return peer
