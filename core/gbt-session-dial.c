@@ -170,7 +170,7 @@ cancelled_cb (GCancellable *cancellable, gpointer user_data)
 
 void
 gbt_session_connect_async (GbtSession *self, GInetSocketAddress *address, const char *preferred,
-                           GCancellable *cancellable, GAsyncReadyCallback callback,
+                           const char *avoid, GCancellable *cancellable, GAsyncReadyCallback callback,
                            gpointer user_data)
 {
   GPtrArray *dialers = gbt_session_get_dialers (self);
@@ -187,14 +187,17 @@ gbt_session_connect_async (GbtSession *self, GInetSocketAddress *address, const 
   dial->cancellables = g_ptr_array_new_with_free_func (g_object_unref);
   g_task_set_task_data (task, dial, (GDestroyNotify) dial_free);
 
-  for (guint pass = 0; pass < 2 && dialers; pass++)
+  /* the transport that worked last time first, then the session's order,
+   * and last the one that connected but was then closed on us */
+  for (guint pass = 0; pass < 3 && dialers; pass++)
     for (guint i = 0; i < dialers->len; i++)
       {
         GbtSessionTransport *st = g_ptr_array_index (dialers, i);
-        gboolean is_preferred = preferred != NULL && g_str_equal (st->name, preferred);
+        guint rank = preferred != NULL && g_str_equal (st->name, preferred) ? 0
+                     : avoid != NULL && g_str_equal (st->name, avoid)    ? 2
+                                                                          : 1;
 
-        /* the transport that worked last time first, then the session's order */
-        if ((pass == 0) != is_preferred)
+        if (rank != pass)
           continue;
         /* a UDP transport needs the shared port, of the peer's family */
         if (st->udp)

@@ -28,7 +28,8 @@ G_GNUC_INTERNAL GPtrArray *gbt_session_get_dialers (GbtSession *self);
 /* Dials @address over the session's transports (gbt-session-dial.c),
  * @preferred (a transport's name, nullable) first. */
 G_GNUC_INTERNAL void gbt_session_connect_async (GbtSession *self, GInetSocketAddress *address,
-                                                const char *preferred, GCancellable *cancellable,
+                                                const char *preferred, const char *avoid,
+                                                GCancellable *cancellable,
                                                 GAsyncReadyCallback callback, gpointer user_data);
 /* @transport: (out) (optional): the interned name of the transport that
  * connected */

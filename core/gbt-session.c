@@ -827,7 +827,7 @@ open_listeners (GbtSession *self, GInetAddress *ip, guint16 port, gboolean *udp_
       if (bound)
         number = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
     }
-  if (has_udp_transport (self) || stream == NULL)
+  /* always: the DHT uses it too, whatever carries the peers */
     {
       g_autoptr(GSocketAddress) at = g_inet_socket_address_new (ip, number);
       self->udp_port = gbt_udp_port_new (G_INET_SOCKET_ADDRESS (at), &udp_error);
@@ -846,7 +846,8 @@ open_listeners (GbtSession *self, GInetAddress *ip, guint16 port, gboolean *udp_
               return FALSE;
             }
           /* TCP alone, then: uTP is off and the DHT opens its own socket */
-          g_message ("no UDP port %u, so no uTP: %s", number, udp_error->message);
+          if (has_udp_transport (self))
+            g_message ("no UDP port %u, so no uTP: %s", number, udp_error->message);
         }
       else
         number = g_inet_socket_address_get_port (gbt_udp_port_get_local_address (self->udp_port));

@@ -77,6 +77,8 @@ connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       gbt_peer_set_transport (peer, transport);
       c->transport = transport; /* try it first next time */
+      if (transport != c->avoid)
+        c->avoid = NULL;
     }
   rec = gbt_swarm_add_record (self, peer, c->key, c->source, FALSE);
   gbt_peer_unref (peer);
@@ -171,8 +173,8 @@ gbt_swarm_connect_more (GbtSwarm *self)
       dial->ops = self->ops;
       dial->candidate = c;
       dial->cancellable = g_object_ref (c->cancellable);
-      self->ops->connect_async (self->data, c->address, c->transport, c->cancellable, connect_cb,
-                                dial);
+      self->ops->connect_async (self->data, c->address, c->transport, c->avoid, c->cancellable,
+                                connect_cb, dial);
     }
 }
 

@@ -56,6 +56,7 @@ typedef struct {
   char *key;
   char *source;
   const char *transport; /* interned: what connected last time, NULL */
+  const char *avoid;     /* interned: connected but was closed before the handshake */
   CandidateState state;
   guint failures;
   gint64 next_try_us;

@@ -488,6 +488,17 @@ on_closed (GbtPeer *peer, const GError *reason, gpointer data)
       if (c && c->state == CAND_CONNECTED)
         {
           c->state = CAND_IDLE;
+          /* connected, then closed before the handshake: a client that
+           * listens on TCP but takes only uTP (libtorrent with incoming TCP
+           * off) does this.  The next dial tries the other transport first,
+           * soon. */
+          if (!rec->ready && !rec->incoming && c->avoid == NULL)
+            {
+              c->avoid = gbt_peer_get_transport (peer);
+              c->transport = NULL;
+              c->next_try_us = gbt_swarm_now (self) + 2 * G_USEC_PER_SEC;
+              goto reaped;
+            }
           /* a peer that gave us data is worth a quick retry; one that failed
            * at once waits longer each time */
           if (gbt_peer_get_downloaded (peer) > 0)
@@ -498,6 +509,7 @@ on_closed (GbtPeer *peer, const GError *reason, gpointer data)
                            + MIN (30 * (1 << MIN (c->failures, 5)), 600) * G_USEC_PER_SEC;
         }
     }
+reaped:
   if (self->reap_id == 0)
     self->reap_id = gbt_idle_add (reap_cb, self);
   gbt_swarm_kick (self);

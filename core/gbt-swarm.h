@@ -36,8 +36,9 @@ typedef struct {
    * gbt_swarm_piece_read() (later, or at once) */
   void (*read_piece) (gpointer data, guint piece);
   /* open a connection (a transport's connect) */
+  /* @preferred: the transport to try first; @avoid: the one to try last */
   void (*connect_async) (gpointer data, GInetSocketAddress *address, const char *preferred,
-                         GCancellable *cancellable, GAsyncReadyCallback callback,
+                         const char *avoid, GCancellable *cancellable, GAsyncReadyCallback callback,
                          gpointer user_data);
   /* no @data: the dial may outlive the swarm (it is then cancelled);
    * @transport: the interned name of the transport that connected */

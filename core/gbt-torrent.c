@@ -592,11 +592,12 @@ swarm_read_piece_cb (gpointer data, guint piece)
 
 static void
 swarm_connect_async_cb (gpointer data, GInetSocketAddress *address, const char *preferred,
-                        GCancellable *cancellable, GAsyncReadyCallback callback,
+                        const char *avoid, GCancellable *cancellable, GAsyncReadyCallback callback,
                         gpointer user_data)
 {
   GbtTorrent *self = data;
-  gbt_session_connect_async (self->session, address, preferred, cancellable, callback, user_data);
+  gbt_session_connect_async (self->session, address, preferred, avoid, cancellable, callback,
+                             user_data);
 }
 
 static GIOStream *

@@ -9,13 +9,16 @@
  */
 #include "config.h"
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "gbt-context.h"
 #include "gbt-udp-port-private.h"
 
 #define BATCH 32
-#define SLOT_SIZE 4096       /* larger datagrams are truncated, and dropped */
+/* larger datagrams are truncated, and dropped: uTP searches up to 16 KiB
+ * on loopback, and to the path MTU (1500 on Ethernet) elsewhere */
+#define SLOT_SIZE (16 * 1024 + 512)
 #define BUDGET_DATAGRAMS 512 /* per wake-up: then the other sources run */
 #define SOCKET_BUFFER (4 * 1024 * 1024)
 
@@ -213,13 +216,30 @@ readable_cb (GSocket *socket, GIOCondition cond, gpointer user_data)
 }
 
 static void
-set_buffer (GSocket *socket, int option, int size)
+set_buffer (GSocket *socket, int force_option, int option, int size)
 {
   g_autoptr(GError) error = NULL;
 
-  /* the kernel caps this at net.core.[rw]mem_max: a hint, not a demand */
+  /* past net.core.[rw]mem_max only with CAP_NET_ADMIN; else the kernel
+   * caps it there: a hint, not a demand */
+  if (g_socket_set_option (socket, SOL_SOCKET, force_option, size, NULL))
+    return;
   if (!g_socket_set_option (socket, SOL_SOCKET, option, size, &error))
     g_debug ("udp port: buffer size: %s", error->message);
+}
+
+/* DF on everything, whatever the kernel's path-MTU cache says (PROBE), or
+ * fragments allowed (DONT) */
+static void
+set_fragmenting (GbtUdpPort *self, gboolean may_fragment)
+{
+  int v4 = may_fragment ? IP_PMTUDISC_DONT : IP_PMTUDISC_PROBE;
+
+  /* a dual-stack socket sends IPv4 under the IPv4 option */
+  g_socket_set_option (self->socket, IPPROTO_IP, IP_MTU_DISCOVER, v4, NULL);
+  if (self->ipv6)
+    g_socket_set_option (self->socket, IPPROTO_IPV6, IPV6_MTU_DISCOVER,
+                         may_fragment ? IPV6_PMTUDISC_DONT : IPV6_PMTUDISC_PROBE, NULL);
 }
 
 GbtUdpPort *
@@ -240,8 +260,9 @@ gbt_udp_port_new (GInetSocketAddress *address, GError **error)
   if (bound == NULL)
     return NULL;
   self->local = G_INET_SOCKET_ADDRESS (g_steal_pointer (&bound));
-  set_buffer (self->socket, SO_RCVBUF, SOCKET_BUFFER);
-  set_buffer (self->socket, SO_SNDBUF, SOCKET_BUFFER);
+  set_buffer (self->socket, SO_RCVBUFFORCE, SO_RCVBUF, SOCKET_BUFFER);
+  set_buffer (self->socket, SO_SNDBUFFORCE, SO_SNDBUF, SOCKET_BUFFER);
+  set_fragmenting (self, FALSE);
   self->slots = g_malloc ((gsize) BATCH * SLOT_SIZE);
   self->context = g_main_context_ref_thread_default ();
   self->source = g_socket_create_source (self->socket, G_IO_IN, NULL);
@@ -296,6 +317,13 @@ gboolean
 gbt_udp_port_send (GbtUdpPort *self, GSocketAddress *to, const guint8 *data, gsize len,
                    GError **error)
 {
+  return gbt_udp_port_send_full (self, to, data, len, GBT_UDP_SEND_NONE, error);
+}
+
+gboolean
+gbt_udp_port_send_full (GbtUdpPort *self, GSocketAddress *to, const guint8 *data, gsize len,
+                        GbtUdpSendFlags flags, GError **error)
+{
   g_autoptr(GSocketAddress) mapped = NULL;
   gssize sent;
 
@@ -330,7 +358,11 @@ gbt_udp_port_send (GbtUdpPort *self, GSocketAddress *to, const guint8 *data, gsi
                            "an IPv6 destination on an IPv4 UDP port");
       return FALSE;
     }
+  if (flags & GBT_UDP_SEND_MAY_FRAGMENT)
+    set_fragmenting (self, TRUE);
   sent = g_socket_send_to (self->socket, to, (const char *) data, len, NULL, error);
+  if (flags & GBT_UDP_SEND_MAY_FRAGMENT)
+    set_fragmenting (self, FALSE);
   return sent >= 0;
 }
 

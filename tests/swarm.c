@@ -165,9 +165,11 @@ fake_read_piece (gpointer data, guint piece)
 
 static void
 fake_connect_async (gpointer data, GInetSocketAddress *address, const char *preferred,
-                    GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+                    const char *avoid, GCancellable *cancellable, GAsyncReadyCallback callback,
+                    gpointer user_data)
 {
   (void) preferred;
+  (void) avoid;
   Fixture *f = data;
   PendingDial *d = g_new0 (PendingDial, 1);
 

@@ -36,6 +36,11 @@ struct Net {
   gboolean blackhole[2];
   guint drop_next[2];           /* drop this many next datagrams */
   guint64 drop_nth[2];          /* drop the datagram with this count (1-based), 0 none */
+  gsize path_mtu;               /* 0: none; else bigger datagrams are dropped
+                                 * unless sent as fragmentable */
+  gboolean fragmentable;        /* the datagram being sent may be fragmented */
+  guint64 oversized;            /* datagrams dropped for it */
+  guint64 fragmented;           /* oversized ones that went as fragments */
   guint16 last_ack[2];          /* ack_nr of the last datagram sent that way */
   guint64 types[2][5];          /* datagrams sent by type */
   guint64 resent[2];            /* DATA datagrams with a seq_nr already sent */
@@ -82,6 +87,15 @@ net_send (gpointer user_data, const guint8 *data, gsize len)
     }
   if (net->drop_nth[ep->dir] == net->sent[ep->dir])
     return;
+  if (net->path_mtu > 0 && len > net->path_mtu)
+    {
+      if (!net->fragmentable)
+        {
+          net->oversized++;
+          return;
+        }
+      net->fragmented++;
+    }
   if (net->blackhole[ep->dir])
     return;
   if (net->drop_next[ep->dir] > 0)
@@ -103,6 +117,18 @@ net_send (gpointer user_data, const guint8 *data, gsize len)
       memcpy (d->data, data, len);
       g_ptr_array_add (net->q[ep->dir], d);
     }
+}
+
+/* what the socket does for a datagram that may be fragmented (the resend
+ * of a probe that was too big) */
+static void
+net_send_fragmentable (gpointer user_data, const guint8 *data, gsize len)
+{
+  Endpoint *ep = user_data;
+
+  ep->net->fragmentable = TRUE;
+  net_send (user_data, data, len);
+  ep->net->fragmentable = FALSE;
 }
 
 static Net *
@@ -386,6 +412,67 @@ test_transfer (gconstpointer data)
   if (g_test_slow ())
     for (guint32 seed = 1; seed <= 50; seed++)
       run_transfer (tc, g_str_hash (tc->name) + seed);
+}
+
+/* The MTU search: packets start at the floor and end near the path's
+ * MTU (a probe too big is dropped), or the ceiling with no limit on the way;
+ * the bytes arrive intact either way. */
+static void
+run_mtu (gsize path_mtu, guint32 expect_low, guint32 expect_high)
+{
+  Net *net = net_new (11);
+  gsize len = 8 * MIB;
+  g_autofree guint8 *data = random_bytes (len, 12);
+
+  gbt_utp_conn_config_set_path (&net->config_a, FALSE, TRUE);
+  gbt_utp_conn_config_set_path (&net->config_b, FALSE, TRUE);
+  g_assert_cmpuint (net->config_a.mtu_floor, ==, 1200);
+  net->path_mtu = path_mtu;
+  net->src[0] = data;
+  net->src_len[0] = len;
+  net_connect (net, 500, 1);
+  gbt_utp_conn_set_fragmentable_send_func (net->a, net_send_fragmentable);
+  g_assert_cmpuint (gbt_utp_conn_get_mtu (net->a), ==, 1200);
+  if (!run_until (net, transfers_done, 120 * S))
+    g_error ("stalled: sink %u of %zu, a unacked %zu state %d, b state %d, mtu %u, t %.3f",
+             net->sink[0]->len, len, gbt_utp_conn_get_unacked (net->a),
+             gbt_utp_conn_get_state (net->a), net->b ? (int) gbt_utp_conn_get_state (net->b) : -1,
+             gbt_utp_conn_get_mtu (net->a), (net->now - 1 * S) / 1e6);
+  g_assert_cmpmem (net->sink[0]->data, net->sink[0]->len, data, len);
+  g_test_message ("path MTU %zu: packets of %u bytes, %" G_GUINT64_FORMAT " probes dropped, %"
+                  G_GUINT64_FORMAT " resent as fragments", path_mtu, gbt_utp_conn_get_mtu (net->a),
+                  net->oversized, net->fragmented);
+  g_assert_cmpuint (gbt_utp_conn_get_mtu (net->a), >=, expect_low);
+  g_assert_cmpuint (gbt_utp_conn_get_mtu (net->a), <=, expect_high);
+  if (path_mtu > 0)
+    {
+      g_assert_cmpuint (net->oversized, >, 0);
+      /* only the resends of the probes that were too big */
+      g_assert_cmpuint (net->fragmented, <=, net->oversized);
+    }
+  net_free (net);
+}
+
+static void
+test_mtu_search (void)
+{
+  run_mtu (0, 16384 - 16, 16384);
+  run_mtu (4000, 4000 - 16, 4000);
+  run_mtu (1300, 1300 - 16, 1300);
+}
+
+/* the search's bounds: a datagram refused by the interface (EMSGSIZE)
+ * lowers the ceiling; with no floor configured packets stay at mtu */
+static void
+test_mtu_fixed (void)
+{
+  Net *net = net_new (13);
+
+  net_connect (net, 600, 1);
+  g_assert_cmpuint (gbt_utp_conn_get_mtu (net->a), ==, 1400);
+  gbt_utp_conn_mtu_too_big (net->a, 1000);
+  g_assert_cmpuint (gbt_utp_conn_get_mtu (net->a), ==, 1400); /* never below the floor */
+  net_free (net);
 }
 
 static gboolean
@@ -883,6 +970,8 @@ main (int argc, char **argv)
       g_test_add_data_func (path, &cases[i], test_transfer);
     }
   g_test_add_func ("/utp-conn/zero-window", test_zero_window);
+  g_test_add_func ("/utp-conn/mtu-search", test_mtu_search);
+  g_test_add_func ("/utp-conn/mtu-fixed", test_mtu_fixed);
   g_test_add_func ("/utp-conn/fin", test_fin);
   g_test_add_func ("/utp-conn/reset", test_reset);
   g_test_add_func ("/utp-conn/delayed-ack", test_delayed_ack);

@@ -88,6 +88,41 @@ gboolean gbt_udp_port_send (GbtUdpPort *self, GSocketAddress *to, const guint8 *
                             GError **error);
 
 /**
+ * GbtUdpSendFlags:
+ * @GBT_UDP_SEND_NONE: the datagram goes with the don't-fragment bit, as
+ *   every datagram does by default: one too big for the path is dropped
+ * @GBT_UDP_SEND_MAY_FRAGMENT: the datagram may be fragmented on the way
+ *   (for the resend of a path-MTU probe that turned out too big and cannot
+ *   be cut smaller)
+ *
+ * How gbt_udp_port_send_full() sends.
+ */
+typedef enum {
+  GBT_UDP_SEND_NONE = 0,
+  GBT_UDP_SEND_MAY_FRAGMENT = 1 << 0,
+} GbtUdpSendFlags;
+
+/**
+ * gbt_udp_port_send_full:
+ * @self: a #GbtUdpPort
+ * @to: the destination
+ * @data: (array length=len): the datagram
+ * @len: its length
+ * @flags: how to send it
+ * @error: return location for a #GError
+ *
+ * gbt_udp_port_send() with flags.  Every datagram leaves with the
+ * don't-fragment bit set, whatever the kernel believes the path's MTU to be,
+ * so that a protocol probing for the MTU (uTP) learns it; a datagram larger
+ * than the local interface takes fails with %G_IO_ERROR_MESSAGE_TOO_LARGE.
+ *
+ * Returns: %TRUE when the datagram went to the kernel
+ */
+GBT_AVAILABLE_IN_ALL
+gboolean gbt_udp_port_send_full (GbtUdpPort *self, GSocketAddress *to, const guint8 *data,
+                                 gsize len, GbtUdpSendFlags flags, GError **error);
+
+/**
  * gbt_udp_port_get_local_address:
  * @self: a #GbtUdpPort
  *

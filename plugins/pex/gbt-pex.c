@@ -255,7 +255,8 @@ listening_peers (PexTorrent *pt)
         continue;
       e.address = pp->listen;
       e.flags = (gbt_peer_is_incoming (pp->peer) ? 0 : GBT_PEX_FLAG_CONNECTABLE)
-                | (gbt_peer_is_seed (pp->peer) ? GBT_PEX_FLAG_SEED : 0);
+                | (gbt_peer_is_seed (pp->peer) ? GBT_PEX_FLAG_SEED : 0)
+                | (g_str_equal (gbt_peer_get_transport (pp->peer), "utp") ? GBT_PEX_FLAG_UTP : 0);
       g_array_append_val (now, e);
     }
   return now;

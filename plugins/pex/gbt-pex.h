@@ -12,6 +12,7 @@ GbtPexExtension *gbt_pex_extension_new (void);
 
 /* BEP 11 flags of an "added" peer */
 #define GBT_PEX_FLAG_SEED 0x02
+#define GBT_PEX_FLAG_UTP 0x04 /* BEP 11: supports uTP */
 #define GBT_PEX_FLAG_CONNECTABLE 0x10
 
 G_END_DECLS

@@ -16,6 +16,7 @@ typedef struct {
   guint16 seq;
   guint8 type;                  /* ST_SYN, ST_DATA or ST_FIN */
   gboolean in_flight, need_resend, sacked;
+  gboolean mtu_probe;           /* sent as the MTU search's probe */
   guint transmissions;
   guint16 next_at_send;         /* our seq_nr when it last went out */
   gint64 sent_us;
@@ -32,6 +33,7 @@ typedef struct {
 struct _GbtUtpConn {
   GbtUtpConnConfig config;
   GbtUtpSendFunc send_func;
+  GbtUtpSendFunc send_fragmentable_func;
   gpointer user_data;
   GbtUtpConnState state;
   GbtUtpConnError error;
@@ -72,7 +74,14 @@ struct _GbtUtpConn {
 
   GbtUtpLedbat ledbat;
   guint8 *scratch;
+
+  /* the MTU search: packets are mtu_cur bytes; a probe is in flight while
+   * probe_active */
+  guint32 mtu_cur, mtu_floor, mtu_ceiling;
+  gboolean probe_active;
 };
+
+#define MTU_SEARCH_DONE 16
 
 void
 gbt_utp_conn_config_init (GbtUtpConnConfig *config)
@@ -87,10 +96,40 @@ gbt_utp_conn_config_init (GbtUtpConnConfig *config)
   gbt_utp_ledbat_config_init (&config->ledbat);
 }
 
+void
+gbt_utp_conn_config_set_path (GbtUtpConnConfig *config, gboolean ipv6, gboolean loopback)
+{
+  g_return_if_fail (config != NULL);
+  /* IPv4 20 + UDP 8; IPv6 40 + UDP 8 */
+  config->mtu_floor = 1200; /* under IPv6's minimum MTU of 1280, less headers */
+  config->mtu = loopback ? 16384 : ipv6 ? 1500 - 48 : 1500 - 28;
+}
+
 static guint32
 payload_max (const GbtUtpConn *self)
 {
-  return self->config.mtu - GBT_UTP_HEADER_LEN;
+  return self->mtu_cur - GBT_UTP_HEADER_LEN;
+}
+
+static gboolean
+mtu_searching (const GbtUtpConn *self)
+{
+  return self->mtu_ceiling > self->mtu_floor + MTU_SEARCH_DONE;
+}
+
+static void
+mtu_set_floor (GbtUtpConn *self, guint32 size)
+{
+  self->mtu_floor = MAX (self->mtu_floor, size);
+  self->mtu_ceiling = MAX (self->mtu_ceiling, self->mtu_floor);
+  self->mtu_cur = self->mtu_floor;
+  self->ledbat.config.packet_size = self->mtu_cur;
+}
+
+static void
+mtu_set_ceiling (GbtUtpConn *self, guint32 size)
+{
+  self->mtu_ceiling = MAX (MIN (self->mtu_ceiling, size), self->mtu_floor);
 }
 
 static gsize
@@ -123,8 +162,8 @@ outstanding (const GbtUtpConn *self)
 }
 
 static void
-emit (GbtUtpConn *self, GbtUtpType type, guint16 seq, const guint8 *payload, gsize len,
-      const guint8 *sack, gsize sack_len, gint64 now_us)
+emit_full (GbtUtpConn *self, GbtUtpType type, guint16 seq, const guint8 *payload, gsize len,
+           const guint8 *sack, gsize sack_len, gboolean fragmentable, gint64 now_us)
 {
   GbtUtpPacket p = {
     .type = type,
@@ -147,7 +186,17 @@ emit (GbtUtpConn *self, GbtUtpType type, guint16 seq, const guint8 *payload, gsi
       self->unacked_pkts = 0;
       self->ack_deadline = G_MAXINT64;
     }
-  self->send_func (self->user_data, self->scratch, n);
+  if (fragmentable && self->send_fragmentable_func)
+    self->send_fragmentable_func (self->user_data, self->scratch, n);
+  else
+    self->send_func (self->user_data, self->scratch, n);
+}
+
+static void
+emit (GbtUtpConn *self, GbtUtpType type, guint16 seq, const guint8 *payload, gsize len,
+      const guint8 *sack, gsize sack_len, gint64 now_us)
+{
+  emit_full (self, type, seq, payload, len, sack, sack_len, FALSE, now_us);
 }
 
 static void
@@ -189,7 +238,10 @@ pkt_size (const OutPkt *pkt)
 static void
 transmit (GbtUtpConn *self, OutPkt *pkt, gint64 now_us)
 {
-  emit (self, pkt->type, pkt->seq, pkt->payload, pkt->len, NULL, 0, now_us);
+  /* a resend bigger than what is known to pass was a probe that did not:
+   * it cannot be cut smaller, so it may go as fragments */
+  emit_full (self, pkt->type, pkt->seq, pkt->payload, pkt->len, NULL, 0,
+             pkt->transmissions > 0 && pkt_size (pkt) > self->mtu_floor, now_us);
   pkt->transmissions++;
   pkt->next_at_send = self->seq_nr;
   pkt->sent_us = now_us;
@@ -204,9 +256,27 @@ transmit (GbtUtpConn *self, OutPkt *pkt, gint64 now_us)
   gbt_utp_ledbat_on_sent (&self->ledbat, now_us, self->inflight);
 }
 
+/* The probe got through: the floor rises to it. */
+static void
+probe_arrived (GbtUtpConn *self, OutPkt *pkt)
+{
+  if (!pkt->mtu_probe)
+    return;
+  pkt->mtu_probe = FALSE;
+  self->probe_active = FALSE;
+  mtu_set_floor (self, pkt_size (pkt));
+}
+
 static void
 mark_lost (GbtUtpConn *self, OutPkt *pkt)
 {
+  if (pkt->mtu_probe)
+    {
+      /* too big for the path, most likely: search below it */
+      pkt->mtu_probe = FALSE;
+      self->probe_active = FALSE;
+      mtu_set_ceiling (self, pkt_size (pkt) - 1);
+    }
   if (pkt->in_flight)
     {
       self->inflight -= pkt_size (pkt);
@@ -276,7 +346,17 @@ flush (GbtUtpConn *self, gint64 now_us)
   while (!blocked && queued (self) > 0 && outstanding (self) < GBT_UTP_CONN_MAX_PACKETS - 1)
     {
       gsize len = MIN (queued (self), payload_max (self));
+      guint32 probe = (self->mtu_floor + self->mtu_ceiling) / 2;
+      gboolean is_probe = FALSE;
       OutPkt *pkt;
+
+      if (!self->probe_active && mtu_searching (self)
+          && queued (self) >= probe - GBT_UTP_HEADER_LEN
+          && gbt_utp_ledbat_get_cwnd (&self->ledbat) >= 3 * probe)
+        {
+          len = probe - GBT_UTP_HEADER_LEN;
+          is_probe = TRUE;
+        }
 
       if (!may_send (self, (guint32) len + GBT_UTP_HEADER_LEN, FALSE))
         {
@@ -284,6 +364,11 @@ flush (GbtUtpConn *self, gint64 now_us)
           break;
         }
       pkt = new_out (self, GBT_UTP_ST_DATA, self->sendq->data + self->sendq_off, len);
+      if (is_probe)
+        {
+          pkt->mtu_probe = TRUE;
+          self->probe_active = TRUE;
+        }
       self->sendq_off += len;
       if (self->sendq_off > self->sendq->len / 2)
         {
@@ -346,7 +431,12 @@ conn_new (const GbtUtpConnConfig *config, GbtUtpSendFunc send_func, gpointer use
   else
     gbt_utp_conn_config_init (&self->config);
   self->config.mtu = CLAMP (self->config.mtu, GBT_UTP_HEADER_LEN + 1, 65535);
-  self->config.ledbat.packet_size = self->config.mtu;
+  self->mtu_ceiling = self->config.mtu;
+  self->mtu_floor = self->config.mtu_floor > 0
+                      ? CLAMP (self->config.mtu_floor, GBT_UTP_HEADER_LEN + 1, self->config.mtu)
+                      : self->config.mtu;
+  self->mtu_cur = self->mtu_floor;
+  self->config.ledbat.packet_size = self->mtu_cur;
   self->config.delayed_ack_packets = MAX (self->config.delayed_ack_packets, 1);
   gbt_utp_ledbat_init (&self->ledbat, &self->config.ledbat);
   self->send_func = send_func;
@@ -445,6 +535,7 @@ handle_ack (GbtUtpConn *self, const GbtUtpPacket *p, gint d, gint64 now_us)
 
       if (pkt == NULL)
         continue;
+      probe_arrived (self, pkt);
       if (!pkt->sacked)
         {
           bytes_acked += pkt_size (pkt);
@@ -483,6 +574,7 @@ handle_ack (GbtUtpConn *self, const GbtUtpPacket *p, gint d, gint64 now_us)
             continue;
           pkt->sacked = TRUE;
           pkt->need_resend = FALSE;
+          probe_arrived (self, pkt);
           bytes_acked += pkt_size (pkt);
           if (pkt->transmissions == 1)
             gbt_utp_ledbat_on_rtt_sample (&self->ledbat, now_us,
@@ -506,8 +598,8 @@ handle_ack (GbtUtpConn *self, const GbtUtpPacket *p, gint d, gint64 now_us)
             }
           else if (count >= 3 && eligible (self, pkt, now_us, &highest))
             {
+              loss |= !pkt->mtu_probe;
               mark_lost (self, pkt);
-              loss = TRUE;
             }
         }
     }
@@ -518,8 +610,8 @@ handle_ack (GbtUtpConn *self, const GbtUtpPacket *p, gint d, gint64 now_us)
       self->dup_acks = 0;
       if (eligible (self, pkt, now_us, NULL))
         {
+          loss |= !pkt->mtu_probe;
           mark_lost (self, pkt);
-          loss = TRUE;
         }
     }
   if (d > 0 || bytes_acked > 0)
@@ -575,7 +667,7 @@ handle_data (GbtUtpConn *self, const GbtUtpPacket *p, gint64 now_us)
     {
       /* one packet of slack past the window, for a zero-window probe */
       if (gbt_utp_conn_get_readable (self) + p->payload_len
-          > (gsize) self->config.recv_buffer + payload_max (self))
+          > (gsize) self->config.recv_buffer + self->config.mtu)
         {
           send_ack (self, now_us);
           return;
@@ -676,7 +768,7 @@ gbt_utp_conn_receive (GbtUtpConn *self, const guint8 *data, gsize len, gint64 no
   if (p.timestamp_diff_us != 0)
     gbt_utp_ledbat_on_delay_sample (&self->ledbat, now_us, p.timestamp_diff_us);
   self->peer_wnd = p.wnd_size;
-  if (self->peer_wnd >= self->config.mtu)
+  if (self->peer_wnd >= self->mtu_cur)
     self->probe_deadline = G_MAXINT64;
 
   if (d >= 0 && self->state != GBT_UTP_CONN_CLOSED)
@@ -739,6 +831,27 @@ gbt_utp_conn_tick (GbtUtpConn *self, gint64 now_us)
     }
   flush (self, now_us);
   self->probing = FALSE;
+}
+
+void
+gbt_utp_conn_set_fragmentable_send_func (GbtUtpConn *self, GbtUtpSendFunc func)
+{
+  g_return_if_fail (self != NULL);
+  self->send_fragmentable_func = func;
+}
+
+guint32
+gbt_utp_conn_get_mtu (const GbtUtpConn *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+  return self->mtu_cur;
+}
+
+void
+gbt_utp_conn_mtu_too_big (GbtUtpConn *self, gsize size)
+{
+  g_return_if_fail (self != NULL);
+  mtu_set_ceiling (self, (guint32) MIN (size, G_MAXUINT32) - 1);
 }
 
 gint64
@@ -816,6 +929,13 @@ gbt_utp_conn_get_unacked (const GbtUtpConn *self)
 {
   g_return_val_if_fail (self != NULL, 0);
   return queued (self) + self->out_bytes;
+}
+
+gboolean
+gbt_utp_conn_get_fin_acked (const GbtUtpConn *self)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  return self->fin_acked;
 }
 
 void

@@ -44,8 +44,18 @@
  *   for that.  Probes answered by a STATE do not count toward death.
  * - An ACK of a seq_nr never sent drops the whole packet.  wnd_size is
  *   honoured as given; cwnd (max_cwnd) bounds what it can make us send.
- * Left for later: MTU probing (mtu is fixed by the config), keepalives on idle
- * connections, and SYN cookies / half-open limits (the socket layer's job).
+ * - MTU: with mtu_floor set, packets are mtu_floor bytes, and one DATA
+ *   packet at a time goes out as a probe halfway between the floor and the
+ *   ceiling (config mtu), when the send queue and cwnd (3 probes) hold
+ *   enough.  Acked or SACKed: the floor rises to it, and so do later
+ *   packets.  Declared lost: the ceiling drops below it, and the loss does
+ *   not count as congestion.  The search ends when floor and ceiling are
+ *   within 16 bytes (RFC 4821's search, as libutp and libtorrent do).  The
+ *   socket sets DF on every datagram, so a probe too big for the path is
+ *   dropped; only its resend, which cannot be cut up, may be fragmented
+ *   (gbt_utp_conn_set_fragmentable_send_func()).
+ * Left for later: keepalives on idle connections, and SYN cookies /
+ * half-open limits (the socket layer's job).
  */
 #pragma once
 
@@ -74,7 +84,11 @@ typedef enum {
 } GbtUtpConnError;
 
 typedef struct {
-  guint32 mtu;                  /* whole datagram (header + payload): 1400 */
+  guint32 mtu;                  /* whole datagram (header + payload): 1400; with
+                                 * mtu_floor, the largest one to try */
+  guint32 mtu_floor;            /* 0: every packet is mtu.  Else packets start
+                                 * at this size, known to pass, and probes
+                                 * search up to mtu (see "MTU" above) */
   guint32 send_buffer;          /* bytes queued + unacked: 1 MiB */
   guint32 recv_buffer;          /* bytes readable + held out of order: 1 MiB */
   guint max_retries;            /* RTOs in a row before giving up: 8 */
@@ -82,6 +96,12 @@ typedef struct {
   guint32 delayed_ack_us;       /* 20 ms */
   GbtUtpLedbatConfig ledbat;    /* packet_size is set from mtu */
 } GbtUtpConnConfig;
+
+/* The datagram sizes for a destination: IPv4 or IPv6 (a UDP payload on a
+ * 1500-byte Ethernet path, searched up from what every path carries), or
+ * loopback (searched up to 16 KiB: its MTU is 64 KiB, but the socket's
+ * receive buffer holds only a few datagrams that big). */
+void gbt_utp_conn_config_set_path (GbtUtpConnConfig *config, gboolean ipv6, gboolean loopback);
 
 /* Emits one datagram; must not call back into the connection. */
 typedef void (*GbtUtpSendFunc) (gpointer user_data, const guint8 *data, gsize len);
@@ -119,8 +139,20 @@ gsize gbt_utp_conn_read (GbtUtpConn *self, guint8 *buf, gsize len, gint64 now_us
 gsize gbt_utp_conn_get_readable (const GbtUtpConn *self);
 /* The peer's FIN has arrived and every byte before it has been read. */
 gboolean gbt_utp_conn_at_eof (const GbtUtpConn *self);
+/* How to send a datagram that may be fragmented: the resend of an MTU
+ * probe that was too big for the path (it cannot be cut smaller).  Without
+ * one, the send func sends those too.  The socket sends everything else
+ * with DF set whatever the kernel's path-MTU cache says. */
+void gbt_utp_conn_set_fragmentable_send_func (GbtUtpConn *self, GbtUtpSendFunc func);
+/* The size of the datagrams it sends now (the MTU search's floor). */
+guint32 gbt_utp_conn_get_mtu (const GbtUtpConn *self);
+/* The datagram of @size could not be sent: larger than the local
+ * interface takes (EMSGSIZE).  Nothing that big is tried again. */
+void gbt_utp_conn_mtu_too_big (GbtUtpConn *self, gsize size);
 /* Bytes written but not yet acked. */
 gsize gbt_utp_conn_get_unacked (const GbtUtpConn *self);
+/* Our FIN went out and the peer acked it. */
+gboolean gbt_utp_conn_get_fin_acked (const GbtUtpConn *self);
 
 /* Sends a FIN once everything written has gone out. */
 void gbt_utp_conn_close (GbtUtpConn *self, gint64 now_us);

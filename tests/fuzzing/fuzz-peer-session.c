@@ -88,9 +88,11 @@ fake_read_piece (gpointer data, guint piece)
 
 static void
 fake_connect_async (gpointer data, GInetSocketAddress *address, const char *preferred,
-                    GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+                    const char *avoid, GCancellable *cancellable, GAsyncReadyCallback callback,
+                    gpointer user_data)
 {
   (void) preferred;
+  (void) avoid;
   /* never dials (can_dial is FALSE); were it to, the dial fails */
   GTask *task = g_task_new (NULL, cancellable, callback, user_data);
 
