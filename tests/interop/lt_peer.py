@@ -19,6 +19,8 @@ Prints to stdout, one line each:
   PEER {json}               --peer-events: a peer (as in STATS) past the
                             handshake, once per ip, port and transport,
                             looked for every 50 ms
+  PEER_GONE message         --peer-events: libtorrent dropped a peer, or a
+                            peer connection failed (its alert's message)
   DONE                      leech mode: every piece downloaded and checked
   DHT_ANNOUNCE {json}       --dht: a node announced a peer to us (ip, port, info_hash)
 
@@ -177,6 +179,8 @@ def main():
             "dht_enforce_node_id": False,
             "alert_mask": settings["alert_mask"] | lt.alert.category_t.dht_notification,
         })
+    if args.peer_events:
+        settings["alert_mask"] |= lt.alert.category_t.peer_notification
     if args.no_pex:
         ses = lt.session(settings, 0)  # no default plugins: put back all but ut_pex
         ses.add_extension(lt.create_ut_metadata_plugin)
@@ -218,6 +222,9 @@ def main():
                 emit("ERROR " + a.message())
             elif isinstance(a, lt.dht_announce_alert):
                 emit_dht_announce(a)
+            elif args.peer_events and isinstance(a, (lt.peer_error_alert,
+                                                     lt.peer_disconnected_alert)):
+                emit("PEER_GONE " + a.message())
         st = h.status()
         if st.has_metadata and not had_metadata:
             had_metadata = True

@@ -16,7 +16,8 @@ Each case checks the bytes, gbt's --json "peer_list" (the "transport" of
 the peer at the other client's address) and, for libtorrent, its own
 view of the connection (lt_peer.py STATS: "transport", from the
 utp_socket flag), so a connection quietly carried over the wrong
-transport fails.  A libtorrent with TCP off still accepts TCP and resets
+transport fails.  The seeders are capped to take a couple of seconds, so
+that gbt's --json progress lines (one a second) see the peer.  A libtorrent with TCP off still accepts TCP and resets
 it at once: the uTP-only seeders also check that gbt falls back from
 that to uTP.
 
@@ -45,7 +46,10 @@ from gbtinterop.tap import Unmet, check_prerequisites, log, run_cases  # noqa: E
 from gbtinterop.torrents import make_torrent, single_file  # noqa: E402
 
 KIND = leecher_kind()
-TIMEOUT = 90           # one download, seconds
+TIMEOUT = 60           # one download, seconds
+# Seeders are capped to move a torrent in about this many seconds, so
+# that gbt's --json progress lines (one a second) see the peer connected.
+SPREAD = 2.5
 TRANSMISSION_TIMEOUT = 180
 
 TREE = [
@@ -99,6 +103,13 @@ def json_events_prefixed(proc, prefix):
     return out
 
 
+def peers_gone(peer, n=10):
+    """The last PEER_GONE lines of a libtorrent peer (why it dropped them)."""
+    with peer.proc.cond:
+        gone = [ln for ln in peer.proc.lines if ln.startswith("PEER_GONE ")]
+    return "\n".join(gone[-n:]) or "(none)"
+
+
 def expect_only(what, seen, want):
     """None when @seen is exactly {@want}, else what is wrong."""
     if seen == {want}:
@@ -133,7 +144,10 @@ def gbt_downloads(sw, info, src, seeder, timeout=TIMEOUT, lt=True):
     run = start_utp_leecher(sw, info, out, "utp")
     rc = run.wait(timeout)
     if rc != 0:
-        return ["%s exited %s after %.1f s" % (run.kind, rc, run.elapsed), run.proc.log_tail(20)]
+        diag = ["%s exited %s after %.1f s" % (run.kind, rc, run.elapsed), run.proc.log_tail(10)]
+        if lt:
+            diag += ["the libtorrent seeder's dropped peers:", peers_gone(seeder)]
+        return diag
     diag = compare_tree(src, out)[:20]
     if run.kind == "gbt" and run.last_event("done") is None:
         diag.append("no {\"event\": \"done\"} line in --json output")
@@ -151,17 +165,21 @@ def gbt_downloads(sw, info, src, seeder, timeout=TIMEOUT, lt=True):
 def lt_downloads_from_gbt(sw, info, src, data_dir, timeout=TIMEOUT):
     """`gbt seed --transports=utp`, then a libtorrent leecher with TCP off;
     returns the list of problems."""
+    cap = int(info.total_size / SPREAD)
     if KIND == "libtorrent":
-        seeder = libtorrent_seeder(sw, info, data_dir, transports="utp", peer_events=True)
+        seeder = libtorrent_seeder(sw, info, data_dir, transports="utp", peer_events=True,
+                                   upload_limit=cap)
     else:
-        seeder = gbt_seeder(sw, info, data_dir, extra=["--transports=utp"])
+        seeder = gbt_seeder(sw, info, data_dir,
+                            extra=["--transports=utp", "--max-up", "%dK" % (cap // 1024)])
     out = sw.path("out")
     run = start_leecher(sw, info, out, kind="libtorrent",
                         lt_args=["--transports", "utp", "--peer-events"])
     rc = run.wait(timeout)
     if rc != 0:
         return ["libtorrent leecher exited %s after %.1f s" % (rc, run.elapsed),
-                run.proc.log_tail(20), "gbt seed:", seeder.proc.log_tail(10)]
+                run.proc.log_tail(5), "its dropped peers:", peers_gone(run),
+                "%s seed:" % seeder.kind, seeder.proc.log_tail(5)]
     diag = compare_tree(src, out)[:20]
     log("libtorrent: %.1f MiB in %.2f s from gbt over uTP" % (info.total_size / MiB, run.elapsed))
     problem = expect_only("the libtorrent leecher", lt_transports(run, seeder.addr), "utp")
@@ -188,7 +206,8 @@ def lt_downloads_from_gbt(sw, info, src, data_dir, timeout=TIMEOUT):
 def case_lt_seeds_single(tap):
     with Swarm("utp-lt-single") as sw:
         src, parent, info = single_file(sw, 8 * MiB + 4321, 256 * KiB, 1)
-        seeder = libtorrent_seeder(sw, info, parent, transports="utp", peer_events=True)
+        seeder = libtorrent_seeder(sw, info, parent, transports="utp", peer_events=True,
+                                   upload_limit=int(info.total_size / SPREAD))
         diag = gbt_downloads(sw, info, src, seeder)
         tap.ok(not diag, "gbt --transports=utp downloads one file from a uTP-only libtorrent",
                "\n".join(diag))
@@ -197,7 +216,8 @@ def case_lt_seeds_single(tap):
 def case_lt_seeds_tree(tap):
     with Swarm("utp-lt-tree") as sw:
         src, parent, info = tree(sw, 64 * KiB, 2)
-        seeder = libtorrent_seeder(sw, info, parent, transports="utp", peer_events=True)
+        seeder = libtorrent_seeder(sw, info, parent, transports="utp", peer_events=True,
+                                   upload_limit=int(info.total_size / SPREAD))
         diag = gbt_downloads(sw, info, src, seeder)
         tap.ok(not diag, "gbt --transports=utp downloads a tree from a uTP-only libtorrent",
                "\n".join(diag))
