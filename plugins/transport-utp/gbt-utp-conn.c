@@ -102,8 +102,12 @@ gbt_utp_conn_config_set_path (GbtUtpConnConfig *config, gboolean ipv6, gboolean 
 {
   g_return_if_fail (config != NULL);
   /* IPv4 20 + UDP 8; IPv6 40 + UDP 8 */
+  /* never past Ethernet's, loopback (64 KiB) and jumbo frames included:
+   * libtorrent reads every datagram into a 1,500-byte buffer, and a bigger
+   * one arrives cut short */
+  (void) loopback;
   config->mtu_floor = 1200; /* under IPv6's minimum MTU of 1280, less headers */
-  config->mtu = loopback ? 16384 : ipv6 ? 1500 - 48 : 1500 - 28;
+  config->mtu = ipv6 ? 1500 - 48 : 1500 - 28;
 }
 
 static guint32
@@ -355,6 +359,11 @@ flush (GbtUtpConn *self, gint64 now_us)
       gboolean is_probe = FALSE;
       OutPkt *pkt;
 
+      /* Nagle (RFC 896): a packet shorter than a full one waits while data
+       * is in flight, so bytes written a few at a time (an upload limit
+       * grants them so) go out in full packets, not hundreds of tiny ones */
+      if (len < payload_max (self) && self->inflight > 0)
+        break;
       if (!self->probe_active && mtu_searching (self)
           && queued (self) >= probe - GBT_UTP_HEADER_LEN
           && gbt_utp_ledbat_get_cwnd (&self->ledbat) >= 3 * probe)

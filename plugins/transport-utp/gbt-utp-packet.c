@@ -101,12 +101,14 @@ gbt_utp_packet_parse (const guint8 *data, gsize len, GbtUtpPacket *out, GError *
         }
       if (ext == GBT_UTP_EXT_SACK)
         {
-          /* BEP 29: at least 32 bits, in multiples of 32 bits */
-          if (ext_len == 0 || ext_len % 4 != 0)
+          /* BEP 29 asks for multiples of 32 bits, but libtorrent sends as
+           * many bytes as its reorder buffer spans (1 to 32: 9 and 10 seen):
+           * take any non-zero length, as libtorrent and libutp do.  We send
+           * multiples of 4. */
+          if (ext_len == 0)
             {
               g_set_error (error, GBT_UTP_ERROR, GBT_UTP_ERROR_BAD_SACK,
-                           "uTP selective ACK of %u bytes, not a non-zero multiple of 4",
-                           ext_len);
+                           "uTP selective ACK of 0 bytes");
               return FALSE;
             }
           if (out->sack == NULL)
@@ -138,8 +140,7 @@ gbt_utp_packet_build (const GbtUtpPacket *packet, guint8 *out, gsize out_len)
   g_return_val_if_fail (packet != NULL, 0);
   g_return_val_if_fail (packet->type <= GBT_UTP_ST_SYN, 0);
   g_return_val_if_fail (packet->sack_len == 0
-                        || (packet->sack != NULL && packet->sack_len % 4 == 0
-                            && packet->sack_len <= GBT_UTP_SACK_MAX_LEN), 0);
+                        || (packet->sack != NULL && packet->sack_len <= G_MAXUINT8), 0);
   g_return_val_if_fail (packet->payload_len == 0 || packet->payload != NULL, 0);
 
   size = gbt_utp_packet_size (packet);

@@ -26,7 +26,7 @@ typedef enum {
   GBT_UTP_ERROR_BAD_VERSION,     /* version != 1 */
   GBT_UTP_ERROR_BAD_TYPE,        /* type > ST_SYN */
   GBT_UTP_ERROR_BAD_EXTENSION,   /* the extension chain runs past the packet */
-  GBT_UTP_ERROR_BAD_SACK,        /* a selective ACK of zero length or not a multiple of 4 */
+  GBT_UTP_ERROR_BAD_SACK,        /* a selective ACK of zero length */
 } GbtUtpError;
 
 typedef enum {
@@ -73,9 +73,9 @@ gboolean gbt_utp_packet_parse (const guint8 *data, gsize len, GbtUtpPacket *out,
 /* Bytes gbt_utp_packet_build() writes for @packet: header, SACK, payload. */
 gsize gbt_utp_packet_size (const GbtUtpPacket *packet);
 
-/* Writes @packet (with its SACK if sack_len > 0, which must then be a
- * non-zero multiple of 4 up to GBT_UTP_SACK_MAX_LEN) and its payload into
- * @out.  Returns the bytes written, or 0 when @out_len is too small. */
+/* Writes @packet (with its SACK if sack_len > 0, at most 255 bytes: a
+ * connection sends multiples of 4 up to GBT_UTP_SACK_MAX_LEN, a parsed
+ * packet may hold any length) and its payload into @out.  Returns the bytes written, or 0 when @out_len is too small. */
 gsize gbt_utp_packet_build (const GbtUtpPacket *packet, guint8 *out, gsize out_len);
 
 /* Whether a SACK mask received with @ack_nr acknowledges @seq_nr. */

@@ -4,16 +4,23 @@
 
 Run in its own process by gbtinterop.peers (the libtorrent session owns threads we
 want to be able to kill as a whole).  Seeds or leeches one torrent over TCP
-on one loopback address, with every way of finding peers other than the
-tracker turned off, so a test controls exactly who meets whom.
+(or uTP, or both: --transports) on one loopback address, with every way of
+finding peers other than the tracker turned off, so a test controls exactly
+who meets whom.
 
 Prints to stdout, one line each:
   READY                     seeding (seed mode) or started (leech mode)
   METADATA                  --magnet: the info dictionary arrived from a peer
   STATS {json}              every --stats-interval seconds; "peers" lists the
                             connected peers: ip, port, how we learned of them
-                            ("sources": tracker, pex, incoming, ...), and
-                            whether we dialled them
+                            ("sources": tracker, pex, incoming, ...),
+                            whether we dialled them, and over which
+                            "transport" (tcp or utp)
+  PEER {json}               --peer-events: a peer (as in STATS) past the
+                            handshake, once per ip, port and transport,
+                            looked for every 50 ms
+  PEER_GONE message         --peer-events: libtorrent dropped a peer, or a
+                            peer connection failed (its alert's message)
   DONE                      leech mode: every piece downloaded and checked
   DHT_ANNOUNCE {json}       --dht: a node announced a peer to us (ip, port, info_hash)
 
@@ -42,10 +49,18 @@ SOURCES = (("tracker", lt.peer_info.tracker), ("dht", lt.peer_info.dht),
            ("resume", lt.peer_info.resume_data), ("incoming", 0x20))  # not bound by name
 
 
+# peer_info::utp_socket (1 << 17 in libtorrent 2.0: between holepunched,
+# 1 << 15, and rc4_encrypted, 1 << 19), which the 2.0.8 binding leaves out
+UTP_SOCKET = getattr(lt.peer_info, "utp_socket", 1 << 17)
+
+
 def peer_entry(p):
     return {"ip": p.ip[0], "port": p.ip[1],
             "sources": [n for n, bit in SOURCES if p.source & bit],
             "outgoing": bool(p.flags & lt.peer_info.outgoing_connection),
+            "transport": "utp" if p.flags & UTP_SOCKET else "tcp",
+            # past the BitTorrent handshake (not still dialling or handshaking)
+            "connected": not p.flags & (lt.peer_info.connecting | lt.peer_info.handshake),
             "client": p.client if isinstance(p.client, str) else repr(p.client)}
 
 
@@ -118,12 +133,19 @@ def main():
                     help="without ut_pex: neither tells nor learns peers by PEX")
     ap.add_argument("--no-tracker", action="store_true",
                     help="ignore the torrent's trackers: peers come from --peer (and PEX)")
+    ap.add_argument("--transports", default="tcp",
+                    help="comma list of tcp, utp: what it dials and accepts (default tcp)")
+    ap.add_argument("--peer-events", action="store_true",
+                    help="a PEER line for each connected peer (ip, port, transport) when first seen")
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--reannounce", type=float, default=0,
                     help="seconds between forced announces once ready (0: the tracker's "
                          "interval); lets a seeder find leechers that never dial loopback "
                          "peers themselves (transmission)")
     args = ap.parse_args()
+    transports = set(t.strip() for t in args.transports.split(",") if t.strip())
+    if not transports or transports - {"tcp", "utp"}:
+        ap.error("--transports: a comma list of tcp, utp")
 
     settings = {
         # an IPv6 address is bracketed, or libtorrent reads its last group as the port
@@ -133,8 +155,10 @@ def main():
         "enable_lsd": False,
         "enable_upnp": False,
         "enable_natpmp": False,
-        "enable_outgoing_utp": False,
-        "enable_incoming_utp": False,
+        "enable_outgoing_utp": "utp" in transports,
+        "enable_incoming_utp": "utp" in transports,
+        "enable_outgoing_tcp": "tcp" in transports,
+        "enable_incoming_tcp": "tcp" in transports,
         "allow_multiple_connections_per_ip": True,
         # Loopback counts as "local network": without this the limit is ignored.
         "ignore_limits_on_local_network": False,
@@ -155,6 +179,8 @@ def main():
             "dht_enforce_node_id": False,
             "alert_mask": settings["alert_mask"] | lt.alert.category_t.dht_notification,
         })
+    if args.peer_events:
+        settings["alert_mask"] |= lt.alert.category_t.peer_notification
     if args.no_pex:
         ses = lt.session(settings, 0)  # no default plugins: put back all but ut_pex
         ses.add_extension(lt.create_ut_metadata_plugin)
@@ -186,6 +212,7 @@ def main():
     deadline = time.monotonic() + args.timeout
     ready = False
     last_stats = 0.0
+    peers_seen = set()
     last_announce = time.monotonic()
     last_dht = 0.0
     while time.monotonic() < deadline:
@@ -195,6 +222,9 @@ def main():
                 emit("ERROR " + a.message())
             elif isinstance(a, lt.dht_announce_alert):
                 emit_dht_announce(a)
+            elif args.peer_events and isinstance(a, (lt.peer_error_alert,
+                                                     lt.peer_disconnected_alert)):
+                emit("PEER_GONE " + a.message())
         st = h.status()
         if st.has_metadata and not had_metadata:
             had_metadata = True
@@ -214,6 +244,13 @@ def main():
         if args.reannounce > 0 and ready and now - last_announce >= args.reannounce:
             last_announce = now
             h.force_reannounce(0, -1, lt.torrent_handle.ignore_min_interval)
+        if args.peer_events:
+            for p in h.get_peer_info():
+                e = peer_entry(p)
+                key = (e["ip"], e["port"], e["transport"])
+                if e["connected"] and key not in peers_seen:
+                    peers_seen.add(key)
+                    emit("PEER " + json.dumps(e))
         if now - last_stats >= args.stats_interval:
             last_stats = now
             emit("STATS " + json.dumps({

@@ -65,8 +65,11 @@ def aria2_args(addr, port):
 
 
 def libtorrent_peer(sw, info, save, leech=False, upload_limit=0, keep_seeding=False,
-                    ready_timeout=60, name="libtorrent", reannounce=0, addr=None, extra=()):
-    """lt_peer.py; returns once it printed READY (seeding, or started leeching)."""
+                    ready_timeout=60, name="libtorrent", reannounce=0, addr=None, extra=(),
+                    transports="tcp", peer_events=False):
+    """lt_peer.py; returns once it printed READY (seeding, or started leeching).
+    @transports: what it dials and accepts ("tcp", "utp" or "tcp,utp");
+    @peer_events: with PEER lines (lt_peer.py --peer-events)."""
     addr = addr or sw.new_addr()
     port = free_port(addr)
     argv = [PYTHON, os.path.join(HERE, "lt_peer.py"), "--save", save,
@@ -81,6 +84,10 @@ def libtorrent_peer(sw, info, save, leech=False, upload_limit=0, keep_seeding=Fa
         argv += ["--upload-limit", str(upload_limit)]
     if reannounce:
         argv += ["--reannounce", str(reannounce)]
+    if transports != "tcp":
+        argv += ["--transports", transports]
+    if peer_events:
+        argv.append("--peer-events")
     p = sw.spawn(name, argv)
     peer = Peer("libtorrent", addr, port, p)
     if p.wait_line(lambda l: l == "READY", ready_timeout) is None:
@@ -88,11 +95,14 @@ def libtorrent_peer(sw, info, save, leech=False, upload_limit=0, keep_seeding=Fa
     return peer
 
 
-def libtorrent_seeder(sw, info, save, upload_limit=0, timeout=60, reannounce=0):
-    """A libtorrent seeder the swarm's tracker lists."""
+def libtorrent_seeder(sw, info, save, upload_limit=0, timeout=60, reannounce=0,
+                      transports="tcp", name="lt-seed", peer_events=False):
+    """A libtorrent seeder the swarm's tracker lists (@transports,
+    @peer_events: as for libtorrent_peer)."""
     sw.tracker.add_torrent(info)
     peer = libtorrent_peer(sw, info, save, upload_limit=upload_limit, ready_timeout=timeout,
-                           name="lt-seed", reannounce=reannounce)
+                           name=name, reannounce=reannounce, transports=transports,
+                           peer_events=peer_events)
     if not sw.tracker.wait_announced(info, peer, timeout):
         raise RuntimeError("libtorrent seeder never announced:\n" + peer.proc.log_tail())
     return peer
@@ -133,11 +143,13 @@ def _transmission_conf(sw, addr, port, save, upload_limit=0, **more):
     return conf
 
 
-def transmission_seeder(sw, info, save, timeout=120, upload_limit=0):
+def transmission_seeder(sw, info, save, timeout=120, upload_limit=0, utp=False):
+    """@utp: with "utp-enabled" (it then still speaks TCP too: transmission 3
+    has no switch for TCP)."""
     sw.tracker.add_torrent(info)
     addr = sw.new_addr()
     port = free_port(addr)
-    conf = _transmission_conf(sw, addr, port, save, upload_limit)
+    conf = _transmission_conf(sw, addr, port, save, upload_limit, **{"utp-enabled": utp})
     p = sw.spawn("transmission-seed", ["transmission-cli", "-g", conf, "-w", save,
                                        "-ep", info.path], capture=False)
     peer = Peer("transmission", addr, port, p)
@@ -265,10 +277,10 @@ class LeechRun:
 
 
 def start_leecher(sw, info, out, kind=None, name="leecher", gbt_args=(), link=None, plugins=(),
-                  env=None):
+                  env=None, lt_args=()):
     """A downloader of @info into @out.  For gbt: @link (a magnet link)
     instead of the .torrent, @plugins for --plugins=, @env for its
-    environment."""
+    environment; for libtorrent: @lt_args, more lt_peer.py arguments."""
     kind = kind or leecher_kind()
     os.makedirs(out, exist_ok=True)
     addr = sw.new_addr()
@@ -286,7 +298,7 @@ def start_leecher(sw, info, out, kind=None, name="leecher", gbt_args=(), link=No
         p = sw.spawn(name + "-aria2", argv)
     elif kind == "libtorrent":
         argv = [PYTHON, os.path.join(HERE, "lt_peer.py"), "--torrent", info.path, "--save", out,
-                "--addr", addr, "--port", str(port), "--leech"]
+                "--addr", addr, "--port", str(port), "--leech"] + list(lt_args)
         p = sw.spawn(name + "-lt", argv)
     else:
         raise ValueError(kind)
