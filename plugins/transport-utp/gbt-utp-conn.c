@@ -102,7 +102,12 @@ gbt_utp_conn_config_set_path (GbtUtpConnConfig *config, gboolean ipv6, gboolean 
   g_return_if_fail (config != NULL);
   /* IPv4 20 + UDP 8; IPv6 40 + UDP 8 */
   config->mtu_floor = 1200; /* under IPv6's minimum MTU of 1280, less headers */
-  config->mtu = loopback ? 16384 : ipv6 ? 1500 - 48 : 1500 - 28;
+  /* loopback: 1500 bytes of UDP payload, no more.  Its MTU is 64 KiB, but
+   * libtorrent reads every datagram into a 1500-byte buffer and takes a
+   * bigger one cut short, without a word: the stream it hands on is then
+   * corrupt ("packet too large" from its BitTorrent parser).  A peer on
+   * loopback may be anyone. */
+  config->mtu = loopback ? 1500 : ipv6 ? 1500 - 48 : 1500 - 28;
 }
 
 static guint32

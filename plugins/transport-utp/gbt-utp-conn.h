@@ -99,8 +99,9 @@ typedef struct {
 
 /* The datagram sizes for a destination: IPv4 or IPv6 (a UDP payload on a
  * 1500-byte Ethernet path, searched up from what every path carries), or
- * loopback (searched up to 16 KiB: its MTU is 64 KiB, but the socket's
- * receive buffer holds only a few datagrams that big). */
+ * loopback (up to 1500 bytes of UDP payload: its MTU is 64 KiB, but
+ * libtorrent reads datagrams into 1500 bytes and silently takes a bigger
+ * one truncated). */
 void gbt_utp_conn_config_set_path (GbtUtpConnConfig *config, gboolean ipv6, gboolean loopback);
 
 /* Emits one datagram; must not call back into the connection. */
