@@ -427,10 +427,6 @@ run_mtu (gsize path_mtu, guint32 expect_low, guint32 expect_high)
   gbt_utp_conn_config_set_path (&net->config_a, FALSE, TRUE);
   gbt_utp_conn_config_set_path (&net->config_b, FALSE, TRUE);
   g_assert_cmpuint (net->config_a.mtu_floor, ==, 1200);
-  /* loopback stops at 1500 (libtorrent reads no more); the search itself
-   * is tried up to a ceiling above every path here */
-  g_assert_cmpuint (net->config_a.mtu, ==, 1500);
-  net->config_a.mtu = net->config_b.mtu = 16384;
   net->path_mtu = path_mtu;
   net->src[0] = data;
   net->src_len[0] = len;
@@ -460,8 +456,8 @@ run_mtu (gsize path_mtu, guint32 expect_low, guint32 expect_high)
 static void
 test_mtu_search (void)
 {
-  run_mtu (0, 16384 - 16, 16384);
-  run_mtu (4000, 4000 - 16, 4000);
+  run_mtu (0, 1472 - 16, 1472);
+  run_mtu (1400, 1400 - 16, 1400);
   run_mtu (1300, 1300 - 16, 1300);
 }
 

@@ -47,6 +47,7 @@ struct _GbtUtpConn {
   guint16 snd_una;              /* oldest unacked */
   OutPkt **out;
   guint32 inflight;             /* bytes (with headers) sent, not acked, not lost */
+  guint n_resend;               /* packets in out with need_resend: flush skips the scan at 0 */
   gsize out_bytes;              /* payload bytes in out */
   GByteArray *sendq;
   gsize sendq_off;
@@ -101,13 +102,12 @@ gbt_utp_conn_config_set_path (GbtUtpConnConfig *config, gboolean ipv6, gboolean 
 {
   g_return_if_fail (config != NULL);
   /* IPv4 20 + UDP 8; IPv6 40 + UDP 8 */
+  /* never past Ethernet's, loopback (64 KiB) and jumbo frames included:
+   * libtorrent reads every datagram into a 1,500-byte buffer, and a bigger
+   * one arrives cut short */
+  (void) loopback;
   config->mtu_floor = 1200; /* under IPv6's minimum MTU of 1280, less headers */
-  /* loopback: 1500 bytes of UDP payload, no more.  Its MTU is 64 KiB, but
-   * libtorrent reads every datagram into a 1500-byte buffer and takes a
-   * bigger one cut short, without a word: the stream it hands on is then
-   * corrupt ("packet too large" from its BitTorrent parser).  A peer on
-   * loopback may be anyone. */
-  config->mtu = loopback ? 1500 : ipv6 ? 1500 - 48 : 1500 - 28;
+  config->mtu = ipv6 ? 1500 - 48 : 1500 - 28;
 }
 
 static guint32
@@ -250,6 +250,8 @@ transmit (GbtUtpConn *self, OutPkt *pkt, gint64 now_us)
   pkt->transmissions++;
   pkt->next_at_send = self->seq_nr;
   pkt->sent_us = now_us;
+  if (pkt->need_resend)
+    self->n_resend--;
   pkt->need_resend = FALSE;
   if (!pkt->in_flight)
     {
@@ -287,6 +289,8 @@ mark_lost (GbtUtpConn *self, OutPkt *pkt)
       self->inflight -= pkt_size (pkt);
       pkt->in_flight = FALSE;
     }
+  if (!pkt->need_resend)
+    self->n_resend++;
   pkt->need_resend = TRUE;
 }
 
@@ -330,7 +334,7 @@ flush (GbtUtpConn *self, gint64 now_us)
   if (self->state == GBT_UTP_CONN_CLOSED || self->state == GBT_UTP_CONN_RESET)
     return;
   /* resends first, oldest first */
-  for (guint16 i = 0; i < outstanding (self); i++)
+  for (guint16 i = 0; self->n_resend > 0 && i < outstanding (self); i++)
     {
       OutPkt *pkt = self->out[(guint16) (self->snd_una + i) & MASK];
 
@@ -355,6 +359,11 @@ flush (GbtUtpConn *self, gint64 now_us)
       gboolean is_probe = FALSE;
       OutPkt *pkt;
 
+      /* Nagle (RFC 896): a packet shorter than a full one waits while data
+       * is in flight, so bytes written a few at a time (an upload limit
+       * grants them so) go out in full packets, not hundreds of tiny ones */
+      if (len < payload_max (self) && self->inflight > 0)
+        break;
       if (!self->probe_active && mtu_searching (self)
           && queued (self) >= probe - GBT_UTP_HEADER_LEN
           && gbt_utp_ledbat_get_cwnd (&self->ledbat) >= 3 * probe)
@@ -407,6 +416,7 @@ drop_all (GbtUtpConn *self)
         g_clear_pointer (&self->reorder[i], g_free);
     }
   self->out_bytes = 0;
+  self->n_resend = 0;
   self->inflight = 0;
   self->reorder_count = 0;
   self->reorder_bytes = 0;
@@ -552,6 +562,8 @@ handle_ack (GbtUtpConn *self, const GbtUtpPacket *p, gint d, gint64 now_us)
         self->inflight -= pkt_size (pkt);
       if (pkt->type == GBT_UTP_ST_FIN)
         self->fin_acked = TRUE;
+      if (pkt->need_resend)
+        self->n_resend--;
       self->out_bytes -= pkt->len;
       g_free (pkt);
       self->out[s & MASK] = NULL;
@@ -578,6 +590,8 @@ handle_ack (GbtUtpConn *self, const GbtUtpPacket *p, gint d, gint64 now_us)
           if (pkt == NULL || pkt->sacked || !gbt_utp_sack_get (p->sack, p->sack_len, p->ack_nr, s))
             continue;
           pkt->sacked = TRUE;
+          if (pkt->need_resend)
+            self->n_resend--;
           pkt->need_resend = FALSE;
           probe_arrived (self, pkt);
           bytes_acked += pkt_size (pkt);

@@ -44,6 +44,8 @@
  *   for that.  Probes answered by a STATE do not count toward death.
  * - An ACK of a seq_nr never sent drops the whole packet.  wnd_size is
  *   honoured as given; cwnd (max_cwnd) bounds what it can make us send.
+ * - Nagle: a DATA packet shorter than a full one goes only when nothing
+ *   is in flight; small writes wait for the ACK and are sent together.
  * - MTU: with mtu_floor set, packets are mtu_floor bytes, and one DATA
  *   packet at a time goes out as a probe halfway between the floor and the
  *   ceiling (config mtu), when the send queue and cwnd (3 probes) hold
@@ -97,11 +99,11 @@ typedef struct {
   GbtUtpLedbatConfig ledbat;    /* packet_size is set from mtu */
 } GbtUtpConnConfig;
 
-/* The datagram sizes for a destination: IPv4 or IPv6 (a UDP payload on a
- * 1500-byte Ethernet path, searched up from what every path carries), or
- * loopback (up to 1500 bytes of UDP payload: its MTU is 64 KiB, but
- * libtorrent reads datagrams into 1500 bytes and silently takes a bigger
- * one truncated). */
+/* The datagram sizes for a destination: searched up from what every path
+ * carries (1200 bytes) to a UDP payload on a 1500-byte Ethernet path, for
+ * IPv4 and IPv6.  Never more, even on loopback (64 KiB) or jumbo frames:
+ * libtorrent reads each datagram into a 1,500-byte buffer, so a bigger one
+ * would reach it cut short.  @loopback is for a later cap of its own. */
 void gbt_utp_conn_config_set_path (GbtUtpConnConfig *config, gboolean ipv6, gboolean loopback);
 
 /* Emits one datagram; must not call back into the connection. */

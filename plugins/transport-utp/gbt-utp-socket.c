@@ -13,6 +13,9 @@
 
 #define PORT_DATA_KEY "gbt-utp-socket"
 #define SWEEP_US G_USEC_PER_SEC
+#define MIN_SCAN_US 250
+/* a SYN cookie is good for this long, or twice as long at most */
+#define COOKIE_SLOT_US (30 * G_USEC_PER_SEC)
 
 typedef struct {
   guint8 addr[16];
@@ -56,6 +59,7 @@ struct _GbtUtpSocket {
   gboolean disposed;
   double reset_tokens;
   gint64 reset_refill_us;
+  guint64 secret[2];            /* SYN cookies */
   guint64 resets_sent, syns_dropped, ignored;
 };
 
@@ -238,7 +242,8 @@ accept_entry (GbtUtpSocket *self, GbtUtpEntry *e)
 {
   g_autoptr(GbtUtpStream) stream = NULL;
 
-  g_queue_unlink (&self->half_open, &e->half_link);
+  if (e->half_open)
+    g_queue_unlink (&self->half_open, &e->half_link);
   e->half_open = FALSE;
   stream = gbt_utp_stream_new (e, e->remote);
   e->stream = stream;
@@ -364,7 +369,8 @@ timer_cb (gpointer user_data)
         self->next_sweep = now + SWEEP_US;
       if (g_hash_table_size (self->table) > 0)
         next = MIN (next, self->next_sweep);
-      schedule (self, next);
+      /* at most one scan per MIN_SCAN_US, whatever a deadline says */
+      schedule (self, MAX (next, now + MIN_SCAN_US));
     }
   g_object_unref (self);
   return G_SOURCE_CONTINUE;
@@ -404,6 +410,101 @@ maybe_send_reset (GbtUtpSocket *self, GInetSocketAddress *to, guint16 id, guint1
     self->resets_sent++;
 }
 
+static inline guint64
+mix64 (guint64 x)
+{
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ull;
+  x ^= x >> 33;
+  return x;
+}
+
+/* Our initial seq_nr for a SYN answered without state: a keyed hash of the
+ * peer's address, its SYN's id and seq_nr, and the time slot. */
+static guint16
+syn_cookie (GbtUtpSocket *self, const Key *k, guint16 syn_id, guint16 syn_seq, gint64 slot)
+{
+  guint64 w[3];
+  guint64 h = self->secret[0];
+
+  memcpy (w, k->addr, 16);
+  w[2] = ((guint64) k->port << 48) | ((guint64) syn_id << 32) | ((guint64) syn_seq << 16)
+         | k->family;
+  for (guint i = 0; i < G_N_ELEMENTS (w); i++)
+    h = mix64 (h ^ w[i]) + self->secret[1];
+  return (guint16) mix64 (h ^ (guint64) slot);
+}
+
+/* The half-open table is full: answer the SYN as a connection would (a
+ * STATE whose seq_nr is the cookie) and keep nothing.  A peer that really
+ * connects acks it; try_cookie() then makes the connection. */
+static void
+send_cookie (GbtUtpSocket *self, const guint8 *data, gsize len, GInetSocketAddress *from,
+             const Key *key, gint64 now)
+{
+  guint8 buf[GBT_UTP_HEADER_LEN];
+  GbtUtpPacket syn;
+  GbtUtpPacket reply = { .type = GBT_UTP_ST_STATE };
+
+  if (!gbt_utp_packet_parse (data, len, &syn, NULL))
+    {
+      self->ignored++;
+      return;
+    }
+  reply.connection_id = syn.connection_id;
+  reply.timestamp_us = (guint32) now;
+  reply.timestamp_diff_us = (guint32) now - syn.timestamp_us;
+  reply.wnd_size = self->config.conn.recv_buffer;
+  reply.seq_nr = syn_cookie (self, key, syn.connection_id, syn.seq_nr, now / COOKIE_SLOT_US);
+  reply.ack_nr = syn.seq_nr;
+  self->syns_dropped++;
+  if (gbt_utp_packet_build (&reply, buf, sizeof buf) == sizeof buf)
+    gbt_udp_port_send (self->port, G_SOCKET_ADDRESS (from), buf, sizeof buf, NULL);
+}
+
+/* A DATA or STATE for no connection: the first packet of a peer whose SYN
+ * got a cookie?  Its ack_nr is then cookie - 1, its seq_nr the SYN's + 1.
+ * Returns the new connection, accepted, or NULL. */
+static GbtUtpEntry *
+try_cookie (GbtUtpSocket *self, const guint8 *data, gsize len, GInetSocketAddress *from,
+            const Key *key, gint64 now)
+{
+  guint8 buf[GBT_UTP_HEADER_LEN];
+  GbtUtpPacket p;
+  GbtUtpPacket syn = { .type = GBT_UTP_ST_SYN };
+  guint16 cookie;
+  gint64 slot = now / COOKIE_SLOT_US;
+  GbtUtpEntry *e;
+
+  if (self->func == NULL || g_hash_table_size (self->table) >= self->config.max_connections
+      || !gbt_utp_packet_parse (data, len, &p, NULL)
+      || (p.type != GBT_UTP_ST_DATA && p.type != GBT_UTP_ST_STATE))
+    return NULL;
+  syn.connection_id = (guint16) (p.connection_id - 1);
+  syn.seq_nr = (guint16) (p.seq_nr - 1);
+  syn.timestamp_us = p.timestamp_us;
+  syn.wnd_size = p.wnd_size;
+  cookie = (guint16) (p.ack_nr + 1);
+  if (cookie != syn_cookie (self, key, syn.connection_id, syn.seq_nr, slot)
+      && cookie != syn_cookie (self, key, syn.connection_id, syn.seq_nr, slot - 1))
+    return NULL;
+  if (gbt_utp_packet_build (&syn, buf, sizeof buf) != sizeof buf)
+    return NULL;
+  e = entry_new (self, from, key, now);
+  e->conn = gbt_utp_conn_new_accept (&self->config.conn, buf, sizeof buf, cookie, now, send_cb, e);
+  g_hash_table_insert (self->table, &e->key, e);
+  if (!gbt_utp_conn_receive (e->conn, data, len, now))
+    {
+      remove_entry (self, e);
+      return NULL;
+    }
+  e->got_valid = TRUE;
+  accept_entry (self, e);
+  return e;
+}
+
 static void
 accept_syn (GbtUtpSocket *self, const guint8 *data, gsize len, GInetSocketAddress *from,
             const Key *key, gint64 now)
@@ -421,12 +522,8 @@ accept_syn (GbtUtpSocket *self, const guint8 *data, gsize len, GInetSocketAddres
     }
   if (self->half_open.length >= self->config.max_half_open)
     {
-      /* evict the oldest: a flood recycles these slots, real peers still
-       * get one for a while */
-      GbtUtpEntry *old = self->half_open.head->data;
-
-      self->syns_dropped++;
-      remove_entry (self, old);
+      send_cookie (self, data, len, from, key, now);
+      return;
     }
   e = entry_new (self, from, key, now);
   conn_config_for (self, from, &config);
@@ -464,13 +561,16 @@ handle_datagram (GbtUdpPort *port, const guint8 *data, gsize len, GInetSocketAdd
   id = ((guint) data[2] << 8) | data[3];
   now = g_get_monotonic_time ();
   key_fill (&k, from, 0);
+  /* the accept func or a task's callback may drop the last reference to
+   * us: dispose then waits for this */
+  g_object_ref (self);
   if (type == GBT_UTP_ST_SYN)
     {
       e = lookup (self, &k, (guint16) (id + 1));
       if (e == NULL)
         {
           accept_syn (self, data, len, from, &k, now);
-          return TRUE;
+          goto out;
         }
       /* a duplicate: our answer was lost */
       if (!gbt_utp_conn_receive (e->conn, data, len, now))
@@ -484,24 +584,35 @@ handle_datagram (GbtUdpPort *port, const guint8 *data, gsize len, GInetSocketAdd
         e = lookup (self, &k, (guint16) (id + 1));
       if (e == NULL && type == GBT_UTP_ST_RESET)
         e = lookup (self, &k, (guint16) (id - 1));
+      if (e == NULL && type != GBT_UTP_ST_RESET)
+        {
+          /* try_cookie() feeds the packet to the connection it makes */
+          k.id = (guint16) id;
+          e = try_cookie (self, data, len, from, &k, now);
+          if (e == NULL)
+            maybe_send_reset (self, from, (guint16) id,
+                              (guint16) (((guint) data[16] << 8) | data[17]), now);
+        }
+      else if (e != NULL)
+        {
+          if (gbt_utp_conn_receive (e->conn, data, len, now))
+            {
+              e->last_rx_us = now;
+              e->got_valid = TRUE;
+            }
+          else
+            self->ignored++;
+        }
       if (e == NULL)
         {
           self->ignored++;
-          if (type != GBT_UTP_ST_RESET)
-            maybe_send_reset (self, from, (guint16) id,
-                              (guint16) (((guint) data[16] << 8) | data[17]), now);
-          return TRUE;
+          goto out;
         }
-      if (gbt_utp_conn_receive (e->conn, data, len, now))
-        {
-          e->last_rx_us = now;
-          e->got_valid = TRUE;
-        }
-      else
-        self->ignored++;
     }
-  if (process (self, e))
+  if (process (self, e) && !self->disposed)
     schedule (self, entry_deadline (e));
+out:
+  g_object_unref (self);
   return TRUE;
 }
 
@@ -629,6 +740,8 @@ gbt_utp_socket_new (GbtUdpPort *port, const GbtUtpSocketConfig *config,
   local = gbt_udp_port_get_local_address (port);
   self->ipv4_only = g_inet_address_get_family (g_inet_socket_address_get_address (local))
                     == G_SOCKET_FAMILY_IPV4;
+  for (guint i = 0; i < G_N_ELEMENTS (self->secret); i++)
+    self->secret[i] = ((guint64) g_random_int () << 32) | g_random_int ();
   self->reset_tokens = self->config.resets_per_second;
   self->reset_refill_us = g_get_monotonic_time ();
   self->next_sweep = g_get_monotonic_time () + SWEEP_US;
@@ -706,7 +819,12 @@ gbt_utp_socket_connect (GbtUtpSocket *self, GSocketAddress *remote, GTask *task)
   key_fill (&k, inet, 0);
   for (guint tries = 0; tries < 64; tries++)
     {
-      if (lookup (self, &k, (guint16) g_random_int ()) == NULL)
+      guint16 id = (guint16) g_random_int ();
+
+      /* the neighbours too: a RESET that carries the other id of a
+       * connection is looked up at id - 1 and id + 1 */
+      if (lookup (self, &k, (guint16) (id - 1)) == NULL
+          && lookup (self, &k, (guint16) (id + 1)) == NULL && lookup (self, &k, id) == NULL)
         {
           e = entry_new (self, inet, &k, now);
           break;

@@ -8,9 +8,14 @@
  *
  * Bounds: max_connections in the table (lingering ones included);
  * max_half_open accepted connections that have seen nothing but their SYN,
- * each dropped after half_open_timeout (a new SYN past the bound evicts the
- * oldest, so a flood costs a fixed amount of memory and cannot lock real
- * peers out); a connection that has received nothing valid for
+ * each dropped after half_open_timeout.  Past that bound a SYN is answered
+ * without state: the STATE's seq_nr is a SYN cookie (a keyed hash of the
+ * peer's address and port, its SYN's id and seq_nr, and a 30 s time slot),
+ * and the peer's first DATA or STATE, acking it, makes the connection.  So
+ * a flood costs a fixed amount of memory and cannot lock real peers out.
+ * The stream goes to the accept func at the first valid packet after the
+ * SYN (a BitTorrent initiator speaks first), never for a bare SYN.
+ * A connection that has received nothing valid for
  * idle_timeout is reset (gbt-utp-conn has no keepalive); a closed stream's
  * connection lingers until its FIN is acked or linger_timeout passes.
  * Packets for unknown connections are answered with a RESET, at most
@@ -65,8 +70,8 @@ GbtUdpPort *gbt_utp_socket_get_port (GbtUtpSocket *self);
 /* connections in the table, and how many of them are half-open */
 guint gbt_utp_socket_get_n_connections (GbtUtpSocket *self);
 guint gbt_utp_socket_get_n_half_open (GbtUtpSocket *self);
-/* RESETs sent for unknown connections, SYNs dropped or evicted, packets
- * no connection took */
+/* RESETs sent for unknown connections, SYNs given no state (refused or
+ * answered with a cookie), packets no connection took */
 void gbt_utp_socket_get_counts (GbtUtpSocket *self, guint64 *resets_sent, guint64 *syns_dropped,
                                 guint64 *ignored);
 

@@ -67,9 +67,9 @@ try:
     r = run("--plugins=-tracker-http", "download", torrent, "-o", os.path.join(tmp, "o2"))
     ok(r.returncode == 1 and "no tracker plugin for scheme http" in r.stderr,
        "without the HTTP tracker plugin: a clear error", r)
-    r = run("--plugins=-transport-tcp", "download", torrent, "-o", os.path.join(tmp, "o3"))
+    r = run("--plugins=-transport-tcp,-transport-utp", "download", torrent, "-o", os.path.join(tmp, "o3"))
     ok(r.returncode == 1 and "no transport plugin" in r.stderr,
-       "without the TCP transport plugin: a clear error", r)
+       "without the transport plugins (TCP, uTP): a clear error", r)
     r = run("--plugins=no-such-plugin", "download", torrent)
     ok(r.returncode == 2 and "available" in r.stderr, "unknown plugin: usage error naming the available ones", r)
     r = run("download", "magnet:?xt=urn:btih:123", "-o", os.path.join(tmp, "o4"))
