@@ -5,7 +5,10 @@
  * learns from our handshake or PORT message reaches uTP and the DHT alike.
  * Each readable wake-up drains the socket in batches (recvmmsg through
  * g_socket_receive_messages), up to a budget, and offers every datagram to
- * the handlers in order until one claims it.
+ * the handlers in order until one claims it.  What the handlers send while
+ * a batch is being dispatched (uTP's ACKs, the data they let out) is queued
+ * and goes in one sendmmsg at the end of the batch; a send at any other
+ * time goes at once.
  */
 #include "config.h"
 
@@ -21,6 +24,8 @@
 #define SLOT_SIZE (16 * 1024 + 512)
 #define BUDGET_DATAGRAMS 512 /* per wake-up: then the other sources run */
 #define SOCKET_BUFFER (4 * 1024 * 1024)
+#define OUT_BATCH 64
+#define OUT_SLOT 1500 /* larger datagrams are never queued */
 
 typedef struct {
   guint id;
@@ -42,10 +47,17 @@ struct _GbtUdpPort {
   guint dispatching;
   gboolean removed_during_dispatch;
   guint8 *slots; /* BATCH * SLOT_SIZE */
+  /* sends queued during a dispatch */
+  guint8 *out_slots; /* OUT_BATCH * OUT_SLOT */
+  GSocketAddress *out_to[OUT_BATCH];
+  gsize out_len[OUT_BATCH];
+  guint n_out;
   guint64 received, dropped;
 };
 
 G_DEFINE_FINAL_TYPE (GbtUdpPort, gbt_udp_port, G_TYPE_OBJECT)
+
+static void flush_out (GbtUdpPort *self);
 
 static void
 clear_handler (Handler *h)
@@ -76,6 +88,8 @@ gbt_udp_port_dispose (GObject *object)
         clear_handler (&g_array_index (self->handlers, Handler, i));
       g_array_set_size (self->handlers, 0);
     }
+  if (self->socket && self->n_out > 0)
+    flush_out (self);
   if (self->socket)
     g_socket_close (self->socket, NULL);
   G_OBJECT_CLASS (gbt_udp_port_parent_class)->dispose (object);
@@ -91,6 +105,7 @@ gbt_udp_port_finalize (GObject *object)
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->handlers, g_array_unref);
   g_free (self->slots);
+  g_free (self->out_slots);
   G_OBJECT_CLASS (gbt_udp_port_parent_class)->finalize (object);
 }
 
@@ -129,6 +144,41 @@ gbt_udp_port_unmap (GInetSocketAddress *address)
         }
     }
   return g_object_ref (address);
+}
+
+static void
+flush_out (GbtUdpPort *self)
+{
+  GOutputVector vectors[OUT_BATCH];
+  GOutputMessage messages[OUT_BATCH];
+  guint done = 0;
+
+  for (guint i = 0; i < self->n_out; i++)
+    {
+      vectors[i] = (GOutputVector){ self->out_slots + (gsize) i * OUT_SLOT, self->out_len[i] };
+      messages[i] = (GOutputMessage){ .address = self->out_to[i], .vectors = &vectors[i],
+                                      .num_vectors = 1 };
+    }
+  while (done < self->n_out && self->socket != NULL && !g_socket_is_closed (self->socket))
+    {
+      g_autoptr(GError) error = NULL;
+      int n = g_socket_send_messages (self->socket, messages + done, self->n_out - done, 0, NULL,
+                                      &error);
+
+      if (n <= 0)
+        {
+          /* the one that failed is lost (UDP: its sender resends); a full
+           * buffer loses the rest of the batch too */
+          if (error && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            break;
+          done++;
+          continue;
+        }
+      done += (guint) n;
+    }
+  for (guint i = 0; i < self->n_out; i++)
+    g_clear_object (&self->out_to[i]);
+  self->n_out = 0;
 }
 
 static void
@@ -209,6 +259,8 @@ readable_cb (GSocket *socket, GIOCondition cond, gpointer user_data)
         break;
     }
   self->dispatching--;
+  if (self->dispatching == 0 && self->n_out > 0)
+    flush_out (self);
   if (self->dispatching == 0 && self->removed_during_dispatch)
     compact_handlers (self);
   g_object_unref (self);
@@ -264,6 +316,7 @@ gbt_udp_port_new (GInetSocketAddress *address, GError **error)
   set_buffer (self->socket, SO_SNDBUFFORCE, SO_SNDBUF, SOCKET_BUFFER);
   set_fragmenting (self, FALSE);
   self->slots = g_malloc ((gsize) BATCH * SLOT_SIZE);
+  self->out_slots = g_malloc ((gsize) OUT_BATCH * OUT_SLOT);
   self->context = g_main_context_ref_thread_default ();
   self->source = g_socket_create_source (self->socket, G_IO_IN, NULL);
   g_source_set_callback (self->source, G_SOURCE_FUNC (readable_cb), self, NULL);
@@ -357,6 +410,17 @@ gbt_udp_port_send_full (GbtUdpPort *self, GSocketAddress *to, const guint8 *data
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                            "an IPv6 destination on an IPv4 UDP port");
       return FALSE;
+    }
+  /* inside a dispatch: queue it for the batch's one sendmmsg */
+  if (self->dispatching > 0 && len <= OUT_SLOT && !(flags & GBT_UDP_SEND_MAY_FRAGMENT))
+    {
+      if (self->n_out == OUT_BATCH)
+        flush_out (self);
+      memcpy (self->out_slots + (gsize) self->n_out * OUT_SLOT, data, len);
+      self->out_len[self->n_out] = len;
+      self->out_to[self->n_out] = g_object_ref (to);
+      self->n_out++;
+      return TRUE;
     }
   if (flags & GBT_UDP_SEND_MAY_FRAGMENT)
     set_fragmenting (self, TRUE);

@@ -48,6 +48,16 @@ peer_transport (GbtTorrent *t)
   return g_strdup (gbt_peer_info_get_transport (info));
 }
 
+/* the transport of its first peer into *@out, once: a condition that
+ * gbt_test_wait_until() may evaluate again without leaking */
+static gboolean
+take_transport (GbtTorrent *t, char **out)
+{
+  if (*out == NULL)
+    *out = peer_transport (t);
+  return *out != NULL;
+}
+
 typedef struct {
   const char *const *seed_transports;
   const char *const *leech_transports;
@@ -112,9 +122,8 @@ run_case (const Case *c, const TestFile *files, guint n_files, guint32 piece_len
   gbt_torrent_start (lt);
   g_ptr_array_add (addrs, g_inet_socket_address_new (lo, port));
   gbt_torrent_add_peers (lt, addrs, "test");
-  gbt_test_wait_until ((transport = peer_transport (lt)) != NULL || done, 30000);
-  if (transport == NULL)
-    transport = peer_transport (lt);
+  gbt_test_wait_until (take_transport (lt, &transport) || done, 30000);
+  take_transport (lt, &transport);
   gbt_test_wait_until (done, 60000);
   g_assert_nonnull (transport);
   g_assert_cmpstr (transport, ==, c->expect);
