@@ -5,7 +5,8 @@
  * Multicast must never leave the machine: before anything else the test
  * moves itself into a network namespace of its own (unshare(CLONE_NEWNET),
  * as root or inside a new user namespace), where the only interface is a
- * loopback with multicast on and routes for 239.0.0.0/8 and ff00::/8.
+ * loopback with multicast on and a route for 239.0.0.0/8, and for IPv6 a veth
+ * pair whose two ends are both in it.
  * Without the rights to make one, or without ip(8), every case skips,
  * saying why.  GBT_LSD_DISABLE (set for the whole suite) is cleared here,
  * and one case checks that it keeps a session silent.
@@ -14,7 +15,8 @@
  * group; what a session hears (another client's announce makes it dial
  * that client; one with its own cookie does not); a private torrent is
  * never announced; two sessions that know nothing of each other find each
- * other by LSD and one downloads from the other, whichever starts first.
+ * other by LSD and one downloads from the other, whichever starts first,
+ * over IPv4 and over IPv6.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +36,7 @@
 #define GROUP4 "239.192.152.143"
 
 static char *skip_reason;
+static char *skip_reason6; /* why IPv6 cannot be tested, NULL when it can */
 
 /* ---- the namespace ---- */
 
@@ -115,8 +118,14 @@ enter_namespace (void)
   if (!run_ip ("link set lo up multicast on", TRUE)
       || !run_ip ("route add 239.0.0.0/8 dev lo", TRUE))
     return FALSE;
-  /* IPv6 where it can: the plugin copes without */
-  run_ip ("-6 route add multicast ff00::/8 dev lo table local", FALSE);
+  /* IPv6 multicast does not loop back on lo: a veth pair, both ends in
+   * this namespace (what leaves one end arrives at the other, nowhere
+   * else), an address on each */
+  if (!run_ip ("link add lsd0 type veth peer name lsd1", FALSE)
+      || !run_ip ("link set lsd0 up", FALSE) || !run_ip ("link set lsd1 up", FALSE)
+      || !run_ip ("-6 addr add fd00:14::1/64 dev lsd0 nodad", FALSE)
+      || !run_ip ("-6 addr add fd00:14::2/64 dev lsd1 nodad", FALSE))
+    skip_reason6 = g_strdup ("no veth pair with IPv6 addresses in the namespace");
   return TRUE;
 }
 
@@ -555,7 +564,7 @@ test_disable_env (void)
  * @seed_first: the seeder starts first (it hears the leecher's announce
  * and dials), else the leecher does (it hears the seeder's). */
 static void
-run_pair (gboolean seed_first)
+run_pair_at (gboolean seed_first, const char *seed_addr, const char *leech_addr)
 {
   g_autofree char *seed_dir = gbt_test_mkdtemp ();
   g_autofree char *leech_dir = gbt_test_mkdtemp ();
@@ -569,8 +578,8 @@ run_pair (gboolean seed_first)
 
   mi = small_torrent (3 * 1024 * 1024 + 77, &stream, &len);
   test_torrent_write_tree (seed_dir, mi, stream);
-  seeder = test_session_start ("127.0.0.1");
-  leecher = test_session_start ("127.0.0.2");
+  seeder = test_session_start (seed_addr);
+  leecher = test_session_start (leech_addr);
   st = gbt_session_add_torrent (seeder, mi, seed_dir, &error);
   g_assert_no_error (error);
   lt = gbt_session_add_torrent (leecher, mi, leech_dir, &error);
@@ -602,6 +611,28 @@ run_pair (gboolean seed_first)
 }
 
 static void
+run_pair (gboolean seed_first)
+{
+  run_pair_at (seed_first, "127.0.0.1", "127.0.0.2");
+}
+
+/* The same over IPv6 alone ([ff15::efc0:988f]:6771): sessions bound to an
+ * IPv6 address multicast on IPv6 only, from the interface holding it */
+static void
+test_two_sessions_ipv6 (void)
+{
+  if (!can_run ())
+    return;
+  if (skip_reason6 != NULL)
+    {
+      g_test_skip (skip_reason6);
+      return;
+    }
+  run_pair_at (FALSE, "fd00:14::1", "fd00:14::2");
+  run_pair_at (TRUE, "fd00:14::2", "fd00:14::1");
+}
+
+static void
 test_two_sessions_seeder_first (void)
 {
   if (can_run ())
@@ -629,5 +660,6 @@ main (int argc, char **argv)
   g_test_add_func ("/lsd/disable-env", test_disable_env);
   g_test_add_func ("/lsd/two-sessions-seeder-first", test_two_sessions_seeder_first);
   g_test_add_func ("/lsd/two-sessions-leecher-first", test_two_sessions_leecher_first);
+  g_test_add_func ("/lsd/two-sessions-ipv6", test_two_sessions_ipv6);
   return g_test_run ();
 }

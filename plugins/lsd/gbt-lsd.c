@@ -34,6 +34,8 @@
  * on the torrent (GObject data, freed with them), as in the dht plugin.
  */
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <string.h>
 
 #include <gio/gnetworking.h>
@@ -349,6 +351,33 @@ set_int (GSocket *socket, int level, int name, int value, const char *what)
   return TRUE;
 }
 
+/* the name of the interface holding @ip, or NULL */
+static char *
+interface_of (GInetAddress *ip)
+{
+  struct ifaddrs *all = NULL;
+  char *name = NULL;
+  gsize size = g_inet_address_get_native_size (ip);
+
+  if (getifaddrs (&all) != 0)
+    return NULL;
+  for (struct ifaddrs *i = all; i != NULL && name == NULL; i = i->ifa_next)
+    {
+      const void *bytes = NULL;
+
+      if (i->ifa_addr == NULL)
+        continue;
+      if (i->ifa_addr->sa_family == AF_INET6 && size == 16)
+        bytes = &((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr;
+      else if (i->ifa_addr->sa_family == AF_INET && size == 4)
+        bytes = &((struct sockaddr_in *) i->ifa_addr)->sin_addr;
+      if (bytes != NULL && memcmp (bytes, g_inet_address_to_bytes (ip), size) == 0)
+        name = g_strdup (i->ifa_name);
+    }
+  freeifaddrs (all);
+  return name;
+}
+
 /* @bind: the session's bind address when of this family, else NULL */
 static gboolean
 open_family (Lsd *lsd, Family *fam, GSocketFamily family, GInetAddress *bind, GError **error)
@@ -400,8 +429,16 @@ open_family (Lsd *lsd, Family *fam, GSocketFamily family, GInetAddress *bind, GE
     }
   else
     {
-      if (!g_socket_join_multicast_group (socket, group, FALSE, NULL, error))
+      /* joined on, and sent from, the interface holding the bind address,
+       * so that the source address is one we listen on */
+      g_autofree char *iface = bind && !g_inet_address_get_is_any (bind) ? interface_of (bind)
+                                                                          : NULL;
+
+      if (!g_socket_join_multicast_group (socket, group, FALSE, iface, error))
         return FALSE;
+      if (iface != NULL)
+        set_int (socket, IPPROTO_IPV6, IPV6_MULTICAST_IF, (int) if_nametoindex (iface),
+                 "IPV6_MULTICAST_IF");
       set_int (socket, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 1, "IPV6_MULTICAST_HOPS");
       set_int (socket, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 1, "IPV6_MULTICAST_LOOP");
       fam->host = "[" GBT_LSD_GROUP6 "]:6771";
