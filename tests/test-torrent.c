@@ -32,6 +32,14 @@ GbtMetainfo *
 test_torrent_new (const char *name, const TestFile *files, guint n_files, guint32 piece_length,
                   const guint8 *stream, gsize stream_len)
 {
+  return test_torrent_new_with_urls (name, files, n_files, piece_length, stream, stream_len, NULL);
+}
+
+GbtMetainfo *
+test_torrent_new_with_urls (const char *name, const TestFile *files, guint n_files,
+                            guint32 piece_length, const guint8 *stream, gsize stream_len,
+                            const char *const *url_list)
+{
   g_autoptr(GByteArray) out = g_byte_array_new ();
   g_autoptr(GByteArray) pieces = g_byte_array_new ();
   g_autoptr(GBytes) bytes = NULL;
@@ -87,6 +95,14 @@ test_torrent_new (const char *name, const TestFile *files, guint n_files, guint3
   gbt_bencode_write_str (out, "pieces");
   gbt_bencode_write_string (out, pieces->data, pieces->len);
   gbt_bencode_write_end (out);
+  if (url_list)
+    {
+      gbt_bencode_write_str (out, "url-list");
+      gbt_bencode_write_list_start (out);
+      for (guint i = 0; url_list[i] != NULL; i++)
+        gbt_bencode_write_str (out, url_list[i]);
+      gbt_bencode_write_end (out);
+    }
   gbt_bencode_write_end (out);
 
   bytes = g_byte_array_free_to_bytes (g_steal_pointer (&out));

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Web seeds (BEP 19) through the whole engine: a session with the webseed
+ * plugin (from GBT_PLUGIN_PATH) downloads torrents whose only sources are
+ * HTTP servers, libsoup's own SoupServer on 127.0.0.1 in this process,
+ * serving byte ranges.  Single- and multi-file mapping (a URL ending in '/'
+ * gets the name and paths appended), pieces spanning files, pad files
+ * never fetched, ranges coalesced, broken seeds (404, 503) backing off
+ * while a good one serves, and a seed serving bad data banned by its URL.
+ */
+#include <string.h>
+
+#include <libsoup/soup.h>
+
+#include <gbt/gbt.h>
+
+#include "test-torrent.h"
+#include "test-utils.h"
+
+/* what one URL prefix does */
+typedef enum {
+  SERVE_GOOD,
+  SERVE_MISSING, /* 404 */
+  SERVE_ERROR,   /* 503 */
+  SERVE_CORRUPT, /* 206 with flipped bytes */
+} ServeMode;
+
+typedef struct {
+  SoupServer *server;
+  guint16 port;
+  GHashTable *files; /* "payload/a.bin" -> GBytes */
+  guint requests[4]; /* per mode */
+  guint ranged[4]; /* of which had a Range header */
+  guint pad_requests; /* requests for a pad file: never */
+} Server;
+
+static const char *const prefixes[] = { "/good/", "/missing/", "/error/", "/corrupt/" };
+
+static void
+handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+         gpointer data)
+{
+  Server *s = data;
+  SoupMessageHeaders *req = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *resp = soup_server_message_get_response_headers (msg);
+  g_autofree char *unescaped = g_uri_unescape_string (path, NULL);
+  ServeMode mode;
+  const char *rest = NULL;
+  GBytes *file;
+  gsize total;
+  const guint8 *bytes;
+  SoupRange *ranges = NULL;
+  int n_ranges = 0;
+
+  for (mode = SERVE_GOOD; mode <= SERVE_CORRUPT; mode++)
+    if (g_str_has_prefix (unescaped, prefixes[mode]))
+      {
+        rest = unescaped + strlen (prefixes[mode]);
+        break;
+      }
+  if (rest == NULL)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+      return;
+    }
+  s->requests[mode]++;
+  if (soup_message_headers_get_one (req, "Range"))
+    s->ranged[mode]++;
+  if (strstr (rest, ".pad"))
+    s->pad_requests++;
+  if (mode == SERVE_MISSING)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+      return;
+    }
+  if (mode == SERVE_ERROR)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, NULL);
+      return;
+    }
+  file = g_hash_table_lookup (s->files, rest);
+  if (file == NULL)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+      return;
+    }
+  bytes = g_bytes_get_data (file, &total);
+  if (soup_message_headers_get_ranges (req, (goffset) total, &ranges, &n_ranges) && n_ranges == 1)
+    {
+      gsize start = (gsize) ranges[0].start, len = (gsize) (ranges[0].end - ranges[0].start + 1);
+      g_autofree guint8 *body = g_memdup2 (bytes + start, len);
+
+      if (mode == SERVE_CORRUPT)
+        for (gsize i = 0; i < len; i += 1000)
+          body[i] ^= 0x5a;
+      soup_server_message_set_status (msg, SOUP_STATUS_PARTIAL_CONTENT, NULL);
+      soup_message_headers_set_content_range (resp, ranges[0].start, ranges[0].end,
+                                              (goffset) total);
+      soup_server_message_set_response (msg, "application/octet-stream", SOUP_MEMORY_COPY,
+                                        (const char *) body, len);
+      soup_message_headers_free_ranges (req, ranges);
+      return;
+    }
+  if (ranges)
+    soup_message_headers_free_ranges (req, ranges);
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "application/octet-stream", SOUP_MEMORY_COPY,
+                                    (const char *) bytes, total);
+}
+
+static Server *
+server_new (GbtMetainfo *mi, const guint8 *stream)
+{
+  Server *s = g_new0 (Server, 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInetAddress) lo = g_inet_address_new_from_string ("127.0.0.1");
+  g_autoptr(GSocketAddress) at = g_inet_socket_address_new (lo, 0);
+  GSList *uris;
+
+  s->files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
+  for (guint i = 0; i < gbt_metainfo_get_n_files (mi); i++)
+    {
+      const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
+      if (!(f->attr & GBT_FILE_ATTR_PAD))
+        g_hash_table_insert (s->files, g_strdup (f->path), g_bytes_new (stream + f->offset, f->length));
+    }
+  s->server = soup_server_new (NULL, NULL);
+  soup_server_add_handler (s->server, NULL, handler, s, NULL);
+  g_assert_true (soup_server_listen (s->server, at, 0, &error));
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (s->server);
+  g_assert_nonnull (uris);
+  s->port = (guint16) g_uri_get_port (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return s;
+}
+
+static void
+server_free (Server *s)
+{
+  soup_server_disconnect (s->server);
+  g_object_unref (s->server);
+  g_hash_table_unref (s->files);
+  g_free (s);
+}
+
+static void
+finished_cb (GbtTorrent *t, gpointer data)
+{
+  *(gboolean *) data = TRUE;
+}
+
+static void
+banned_cb (GbtTorrent *t, const char *address, gpointer data)
+{
+  GPtrArray *banned = data;
+  g_ptr_array_add (banned, g_strdup (address));
+}
+
+typedef struct {
+  const char *name;
+  const TestFile *files; /* NULL: one file of @size */
+  guint n_files;
+  guint64 size;
+  guint32 piece_length;
+  /* the url-list: mode and whether the URL ends in '/' (else it names the
+   * file of a single-file torrent, or is the folder without its slash) */
+  ServeMode modes[3];
+  gboolean slash[3];
+  guint n_urls;
+  gboolean expect_ban; /* of the first URL */
+} Case;
+
+static void
+run_case (const Case *c)
+{
+  g_autofree char *dir = gbt_test_mkdtemp ();
+  gsize len;
+  TestFile single = { "x", c->size, FALSE };
+  g_autofree guint8 *stream = test_torrent_make_stream (c->files ? c->files : &single,
+                                                        c->files ? c->n_files : 1, &len);
+  /* the server needs the file paths: a metainfo without URLs first */
+  g_autoptr(GbtMetainfo) plain = test_torrent_new (c->name, c->files, c->n_files, c->piece_length,
+                                                   stream, len);
+  Server *srv = server_new (plain, stream);
+  g_autoptr(GPtrArray) urls = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GbtMetainfo) mi = NULL;
+  g_autoptr(GbtSession) session = test_session_start ("127.0.0.1");
+  g_autoptr(GbtTorrent) t = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) banned = g_ptr_array_new_with_free_func (g_free);
+  gboolean done = FALSE;
+  guint n_blocks = (guint) ((len + 16383) / 16384);
+
+  for (guint i = 0; i < c->n_urls; i++)
+    g_ptr_array_add (urls, g_strdup_printf ("http://127.0.0.1:%u%s%s", srv->port,
+                                            prefixes[c->modes[i]],
+                                            c->slash[i] ? "" : c->name));
+  /* a URL without the slash names the file (single-file) or the folder
+   * that holds the torrent's folder (multi-file: we add the slash) */
+  for (guint i = 0; i < c->n_urls; i++)
+    if (!c->slash[i] && c->files)
+      {
+        char *u = g_ptr_array_index (urls, i);
+        u[strlen (u) - strlen (c->name) - 1] = '\0'; /* ".../good" */
+      }
+  g_ptr_array_add (urls, NULL);
+  mi = test_torrent_new_with_urls (c->name, c->files, c->n_files, c->piece_length, stream, len,
+                                   (const char *const *) urls->pdata);
+  g_assert_cmpuint (g_strv_length ((GStrv) gbt_metainfo_get_url_list (mi)), ==, c->n_urls);
+
+  t = gbt_session_add_torrent (session, mi, dir, &error);
+  g_assert_no_error (error);
+  g_signal_connect (t, "finished", G_CALLBACK (finished_cb), &done);
+  g_signal_connect (t, "peer-banned", G_CALLBACK (banned_cb), banned);
+  gbt_torrent_start (t);
+  gbt_test_wait_until (done, 60000);
+  if (c->expect_ban)
+    gbt_test_wait_until (banned->len > 0, 10000);
+  test_torrent_stop (t);
+  g_assert_true (test_torrent_tree_equal (dir, mi, stream));
+
+  g_test_message ("requests: good %u (%u blocks), missing %u, error %u, corrupt %u",
+                  srv->requests[SERVE_GOOD], n_blocks, srv->requests[SERVE_MISSING],
+                  srv->requests[SERVE_ERROR], srv->requests[SERVE_CORRUPT]);
+  g_assert_cmpuint (srv->requests[SERVE_GOOD], >, 0);
+  g_assert_cmpuint (srv->ranged[SERVE_GOOD], ==, srv->requests[SERVE_GOOD]);
+  /* blocks are fetched together: far fewer requests than blocks */
+  g_assert_cmpuint (srv->requests[SERVE_GOOD], <, n_blocks);
+  g_assert_cmpuint (srv->pad_requests, ==, 0);
+  for (guint i = 0; i < c->n_urls; i++)
+    if (c->modes[i] == SERVE_MISSING || c->modes[i] == SERVE_ERROR)
+      {
+        /* tried, then backing off: not hammered */
+        g_assert_cmpuint (srv->requests[c->modes[i]], >=, 1);
+        g_assert_cmpuint (srv->requests[c->modes[i]], <=, 4);
+      }
+  if (c->expect_ban)
+    {
+      g_assert_cmpuint (banned->len, ==, 1);
+      g_assert_cmpstr (g_ptr_array_index (banned, 0), ==, g_ptr_array_index (urls, 0));
+    }
+  else
+    g_assert_cmpuint (banned->len, ==, 0);
+  server_free (srv);
+  gbt_test_rmtree (dir);
+}
+
+/* single-file: a URL naming the file, beside a 404 and a 503 seed */
+static void
+test_single_file (void)
+{
+  const Case c = {
+    .name = "payload.bin", .size = 1000003, .piece_length = 65536,
+    .modes = { SERVE_MISSING, SERVE_GOOD, SERVE_ERROR }, .slash = { TRUE, FALSE, TRUE },
+    .n_urls = 3,
+  };
+  run_case (&c);
+}
+
+/* single-file: a URL ending in '/' gets the name appended */
+static void
+test_single_file_slash (void)
+{
+  const Case c = {
+    .name = "payload.bin", .size = 300000, .piece_length = 32768,
+    .modes = { SERVE_GOOD }, .slash = { TRUE }, .n_urls = 1,
+  };
+  run_case (&c);
+}
+
+/* multi-file: name and escaped paths appended, pieces spanning files, a
+ * pad file (never fetched) */
+static const TestFile multi_files[] = {
+  { "a.bin", 50000, FALSE },
+  { ".pad/15536", 15536, TRUE },
+  { "dir/b c.bin", 70001, FALSE },
+  { "d.bin", 3, FALSE },
+  { "e f/g.bin", 40000, FALSE },
+};
+
+static void
+test_multi_file (void)
+{
+  const Case c = {
+    .name = "pay load", .files = multi_files, .n_files = G_N_ELEMENTS (multi_files),
+    .piece_length = 32768,
+    .modes = { SERVE_GOOD, SERVE_MISSING }, .slash = { TRUE, FALSE }, .n_urls = 2,
+  };
+  run_case (&c);
+}
+
+/* multi-file, the folder URL without its slash */
+static void
+test_multi_file_no_slash (void)
+{
+  const Case c = {
+    .name = "payload", .files = multi_files, .n_files = G_N_ELEMENTS (multi_files),
+    .piece_length = 16384,
+    .modes = { SERVE_GOOD }, .slash = { FALSE }, .n_urls = 1,
+  };
+  run_case (&c);
+}
+
+/* a seed whose data fails the hash check is banned by its URL; the good
+ * one finishes the download */
+static void
+test_corrupt_banned (void)
+{
+  const Case c = {
+    .name = "payload.bin", .size = 2000000, .piece_length = 32768,
+    .modes = { SERVE_CORRUPT, SERVE_GOOD }, .slash = { TRUE, TRUE }, .n_urls = 2,
+    .expect_ban = TRUE,
+  };
+  run_case (&c);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/webseed/single-file", test_single_file);
+  g_test_add_func ("/webseed/single-file-slash", test_single_file_slash);
+  g_test_add_func ("/webseed/multi-file", test_multi_file);
+  g_test_add_func ("/webseed/multi-file-no-slash", test_multi_file_no_slash);
+  g_test_add_func ("/webseed/corrupt-banned", test_corrupt_banned);
+  return g_test_run ();
+}
