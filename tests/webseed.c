@@ -23,18 +23,20 @@ typedef enum {
   SERVE_MISSING, /* 404 */
   SERVE_ERROR,   /* 503 */
   SERVE_CORRUPT, /* 206 with flipped bytes */
+  SERVE_REDIRECT, /* 302 to the same path under /good/ */
 } ServeMode;
 
 typedef struct {
   SoupServer *server;
   guint16 port;
   GHashTable *files; /* "payload/a.bin" -> GBytes */
-  guint requests[4]; /* per mode */
-  guint ranged[4]; /* of which had a Range header */
+  guint requests[5]; /* per mode */
+  guint ranged[5]; /* of which had a Range header */
   guint pad_requests; /* requests for a pad file: never */
 } Server;
 
-static const char *const prefixes[] = { "/good/", "/missing/", "/error/", "/corrupt/" };
+static const char *const prefixes[] = { "/good/", "/missing/", "/error/", "/corrupt/",
+                                        "/redirect/" };
 
 static void
 handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
@@ -52,7 +54,7 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
   SoupRange *ranges = NULL;
   int n_ranges = 0;
 
-  for (mode = SERVE_GOOD; mode <= SERVE_CORRUPT; mode++)
+  for (mode = SERVE_GOOD; mode <= SERVE_REDIRECT; mode++)
     if (g_str_has_prefix (unescaped, prefixes[mode]))
       {
         rest = unescaped + strlen (prefixes[mode]);
@@ -71,6 +73,13 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
   if (mode == SERVE_MISSING)
     {
       soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+      return;
+    }
+  if (mode == SERVE_REDIRECT)
+    {
+      g_autofree char *to = g_strdup_printf ("http://127.0.0.1:%u/good/%s", s->port, path
+                                             + strlen (prefixes[SERVE_REDIRECT]));
+      soup_server_message_set_redirect (msg, SOUP_STATUS_FOUND, to);
       return;
     }
   if (mode == SERVE_ERROR)
@@ -220,14 +229,17 @@ run_case (const Case *c)
   test_torrent_stop (t);
   g_assert_true (test_torrent_tree_equal (dir, mi, stream));
 
-  g_test_message ("requests: good %u (%u blocks), missing %u, error %u, corrupt %u",
-                  srv->requests[SERVE_GOOD], n_blocks, srv->requests[SERVE_MISSING],
-                  srv->requests[SERVE_ERROR], srv->requests[SERVE_CORRUPT]);
+  g_test_message ("requests: good %u (%u blocks), missing %u, error %u, corrupt %u, "
+                  "redirect %u", srv->requests[SERVE_GOOD], n_blocks,
+                  srv->requests[SERVE_MISSING], srv->requests[SERVE_ERROR],
+                  srv->requests[SERVE_CORRUPT], srv->requests[SERVE_REDIRECT]);
   g_assert_cmpuint (srv->requests[SERVE_GOOD], >, 0);
   g_assert_cmpuint (srv->ranged[SERVE_GOOD], ==, srv->requests[SERVE_GOOD]);
   /* blocks are fetched together: far fewer requests than blocks */
   g_assert_cmpuint (srv->requests[SERVE_GOOD], <, n_blocks);
   g_assert_cmpuint (srv->pad_requests, ==, 0);
+  /* a redirected seed's requests land on the good path, Range kept */
+  g_assert_cmpuint (srv->requests[SERVE_REDIRECT], <=, srv->requests[SERVE_GOOD]);
   for (guint i = 0; i < c->n_urls; i++)
     if (c->modes[i] == SERVE_MISSING || c->modes[i] == SERVE_ERROR)
       {
@@ -302,6 +314,18 @@ test_multi_file_no_slash (void)
   run_case (&c);
 }
 
+/* a seed that redirects (302) to where the data is */
+static void
+test_redirect (void)
+{
+  const Case c = {
+    .name = "pay load", .files = multi_files, .n_files = G_N_ELEMENTS (multi_files),
+    .piece_length = 32768,
+    .modes = { SERVE_REDIRECT }, .slash = { TRUE }, .n_urls = 1,
+  };
+  run_case (&c);
+}
+
 /* a seed whose data fails the hash check is banned by its URL; the good
  * one finishes the download */
 static void
@@ -323,6 +347,7 @@ main (int argc, char **argv)
   g_test_add_func ("/webseed/single-file-slash", test_single_file_slash);
   g_test_add_func ("/webseed/multi-file", test_multi_file);
   g_test_add_func ("/webseed/multi-file-no-slash", test_multi_file_no_slash);
+  g_test_add_func ("/webseed/redirect", test_redirect);
   g_test_add_func ("/webseed/corrupt-banned", test_corrupt_banned);
   return g_test_run ();
 }
