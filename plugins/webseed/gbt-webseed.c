@@ -756,6 +756,9 @@ webseed_stop (GbtPeerSource *source, GbtTorrent *torrent)
   GbtWebseedSource *self = GBT_WEBSEED_SOURCE (source);
 
   g_hash_table_remove (self->torrents, torrent);
+  /* no torrent left: the kept-alive connections go too */
+  if (g_hash_table_size (self->torrents) == 0 && self->soup)
+    soup_session_abort (self->soup);
 }
 
 static void
