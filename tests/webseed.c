@@ -24,6 +24,7 @@ typedef enum {
   SERVE_ERROR,   /* 503 */
   SERVE_CORRUPT, /* 206 with flipped bytes */
   SERVE_REDIRECT, /* 302 to the same path under /good/ */
+  SERVE_HANG,     /* never answers (until the server goes) */
 } ServeMode;
 
 typedef struct {
@@ -31,13 +32,14 @@ typedef struct {
   GSocketService *service;
   guint16 port;
   GHashTable *files; /* "payload/a.bin" -> GBytes */
-  guint requests[5]; /* per mode */
-  guint ranged[5]; /* of which had a Range header */
+  guint requests[6]; /* per mode */
+  guint ranged[6]; /* of which had a Range header */
+  GPtrArray *paused; /* SERVE_HANG's messages */
   guint pad_requests; /* requests for a pad file: never */
 } Server;
 
 static const char *const prefixes[] = { "/good/", "/missing/", "/error/", "/corrupt/",
-                                        "/redirect/" };
+                                        "/redirect/", "/hang/" };
 
 static void
 handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
@@ -55,7 +57,7 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
   SoupRange *ranges = NULL;
   int n_ranges = 0;
 
-  for (mode = SERVE_GOOD; mode <= SERVE_REDIRECT; mode++)
+  for (mode = SERVE_GOOD; mode <= SERVE_HANG; mode++)
     if (g_str_has_prefix (unescaped, prefixes[mode]))
       {
         rest = unescaped + strlen (prefixes[mode]);
@@ -74,6 +76,12 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
   if (mode == SERVE_MISSING)
     {
       soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+      return;
+    }
+  if (mode == SERVE_HANG)
+    {
+      soup_server_message_pause (msg);
+      g_ptr_array_add (s->paused, g_object_ref (msg));
       return;
     }
   if (mode == SERVE_REDIRECT)
@@ -153,6 +161,7 @@ server_new (GbtMetainfo *mi, const guint8 *stream)
       if (!(f->attr & GBT_FILE_ATTR_PAD))
         g_hash_table_insert (s->files, g_strdup (f->path), g_bytes_new (stream + f->offset, f->length));
     }
+  s->paused = g_ptr_array_new_with_free_func (g_object_unref);
   s->server = soup_server_new (NULL, NULL);
   soup_server_add_handler (s->server, NULL, handler, s, NULL);
   s->service = g_socket_service_new ();
@@ -169,6 +178,12 @@ server_new (GbtMetainfo *mi, const guint8 *stream)
 static void
 server_free (Server *s)
 {
+  for (guint i = 0; i < s->paused->len; i++)
+    {
+      soup_server_message_set_status (s->paused->pdata[i], SOUP_STATUS_SERVICE_UNAVAILABLE, NULL);
+      soup_server_message_unpause (s->paused->pdata[i]);
+    }
+  g_ptr_array_unref (s->paused);
   g_socket_service_stop (s->service);
   g_socket_listener_close (G_SOCKET_LISTENER (s->service));
   g_clear_object (&s->service);
@@ -203,6 +218,7 @@ typedef struct {
   gboolean slash[3];
   guint n_urls;
   gboolean expect_ban; /* of the first URL */
+  guint max_seconds; /* the download's bound when not 60 */
 } Case;
 
 static void
@@ -248,16 +264,17 @@ run_case (const Case *c)
   g_signal_connect (t, "finished", G_CALLBACK (finished_cb), &done);
   g_signal_connect (t, "peer-banned", G_CALLBACK (banned_cb), banned);
   gbt_torrent_start (t);
-  gbt_test_wait_until (done, 60000);
+  gbt_test_wait_until (done, (c->max_seconds ? c->max_seconds : 60) * 1000);
   if (c->expect_ban)
     gbt_test_wait_until (banned->len > 0, 10000);
   test_torrent_stop (t);
   g_assert_true (test_torrent_tree_equal (dir, mi, stream));
 
   g_test_message ("requests: good %u (%u blocks), missing %u, error %u, corrupt %u, "
-                  "redirect %u", srv->requests[SERVE_GOOD], n_blocks,
+                  "redirect %u, hang %u", srv->requests[SERVE_GOOD], n_blocks,
                   srv->requests[SERVE_MISSING], srv->requests[SERVE_ERROR],
-                  srv->requests[SERVE_CORRUPT], srv->requests[SERVE_REDIRECT]);
+                  srv->requests[SERVE_CORRUPT], srv->requests[SERVE_REDIRECT],
+                  srv->requests[SERVE_HANG]);
   g_assert_cmpuint (srv->requests[SERVE_GOOD], >, 0);
   g_assert_cmpuint (srv->ranged[SERVE_GOOD], ==, srv->requests[SERVE_GOOD]);
   /* blocks are fetched together: far fewer requests than blocks */
@@ -272,6 +289,9 @@ run_case (const Case *c)
         g_assert_cmpuint (srv->requests[c->modes[i]], >=, 1);
         g_assert_cmpuint (srv->requests[c->modes[i]], <=, 4);
       }
+  for (guint i = 0; i < c->n_urls; i++)
+    if (c->modes[i] == SERVE_HANG)
+      g_assert_cmpuint (srv->requests[SERVE_HANG], >=, 1); /* it held blocks */
   if (c->expect_ban)
     {
       g_assert_cmpuint (banned->len, ==, 1);
@@ -351,6 +371,20 @@ test_redirect (void)
   run_case (&c);
 }
 
+/* a seed that takes requests and never answers holds its blocks; the
+ * good seed gets them too at the end (endgame): the download finishes
+ * long before any time-out */
+static void
+test_hanging_seed (void)
+{
+  const Case c = {
+    .name = "payload.bin", .size = 1500000, .piece_length = 32768,
+    .modes = { SERVE_HANG, SERVE_GOOD }, .slash = { TRUE, TRUE }, .n_urls = 2,
+    .max_seconds = 15,
+  };
+  run_case (&c);
+}
+
 /* a seed whose data fails the hash check is banned by its URL; the good
  * one finishes the download */
 static void
@@ -373,6 +407,7 @@ main (int argc, char **argv)
   g_test_add_func ("/webseed/multi-file", test_multi_file);
   g_test_add_func ("/webseed/multi-file-no-slash", test_multi_file_no_slash);
   g_test_add_func ("/webseed/redirect", test_redirect);
+  g_test_add_func ("/webseed/hanging-seed", test_hanging_seed);
   g_test_add_func ("/webseed/corrupt-banned", test_corrupt_banned);
   return g_test_run ();
 }
