@@ -35,11 +35,65 @@ typedef struct {
   guint requests[6]; /* per mode */
   guint ranged[6]; /* of which had a Range header */
   GPtrArray *paused; /* SERVE_HANG's messages */
+  /* BEP 17 (/bep17, and /bep17-busy: 503 "1" to the first request) */
+  GBytes *stream;
+  guint32 piece_length;
+  guint8 info_hash[20];
+  guint bep17_requests, bep17_busy;
   guint pad_requests; /* requests for a pad file: never */
 } Server;
 
 static const char *const prefixes[] = { "/good/", "/missing/", "/error/", "/corrupt/",
                                         "/redirect/", "/hang/" };
+
+/* BEP 17: ?info_hash=...&piece=N&ranges=A-B (B inclusive) */
+static void
+bep17_handler (Server *s, SoupServerMessage *msg, gboolean busy)
+{
+  const char *raw = g_uri_get_query (soup_server_message_get_uri (msg));
+  g_auto(GStrv) params = g_strsplit (raw ? raw : "", "&", -1);
+  g_autoptr(GBytes) hash = NULL;
+  gint64 piece = -1, from = -1, to = -1;
+  gsize total;
+  const guint8 *bytes = g_bytes_get_data (s->stream, &total);
+  guint64 off;
+
+  s->bep17_requests++;
+  if (busy && s->bep17_busy++ == 0)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, NULL);
+      soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_STATIC, "1", 1);
+      return;
+    }
+  for (guint i = 0; params[i]; i++)
+    if (g_str_has_prefix (params[i], "info_hash="))
+      hash = g_uri_unescape_bytes (params[i] + 10, -1, NULL, NULL);
+    else if (g_str_has_prefix (params[i], "piece="))
+      piece = g_ascii_strtoll (params[i] + 6, NULL, 10);
+    else if (g_str_has_prefix (params[i], "ranges="))
+      {
+        char *end = NULL;
+        from = g_ascii_strtoll (params[i] + 7, &end, 10);
+        if (end && *end == '-')
+          to = g_ascii_strtoll (end + 1, NULL, 10);
+      }
+  if (hash == NULL || g_bytes_get_size (hash) != 20
+      || memcmp (g_bytes_get_data (hash, NULL), s->info_hash, 20) != 0 || piece < 0 || from < 0
+      || to < from)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_BAD_REQUEST, NULL);
+      return;
+    }
+  off = (guint64) piece * s->piece_length + (guint64) from;
+  if (off + (guint64) (to - from + 1) > total || (guint64) to >= s->piece_length)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_BAD_REQUEST, NULL);
+      return;
+    }
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "application/octet-stream", SOUP_MEMORY_COPY,
+                                    (const char *) bytes + off, (gsize) (to - from + 1));
+}
 
 static void
 handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
@@ -57,6 +111,11 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
   SoupRange *ranges = NULL;
   int n_ranges = 0;
 
+  if (g_str_equal (unescaped, "/bep17") || g_str_equal (unescaped, "/bep17-busy"))
+    {
+      bep17_handler (s, msg, g_str_equal (unescaped, "/bep17-busy"));
+      return;
+    }
   for (mode = SERVE_GOOD; mode <= SERVE_HANG; mode++)
     if (g_str_has_prefix (unescaped, prefixes[mode]))
       {
@@ -149,6 +208,10 @@ static Server *
 server_new (GbtMetainfo *mi, const guint8 *stream)
 {
   Server *s = g_new0 (Server, 1);
+
+  s->stream = g_bytes_new (stream, gbt_metainfo_get_total_size (mi));
+  s->piece_length = gbt_metainfo_get_piece_length (mi);
+  memcpy (s->info_hash, gbt_metainfo_get_info_hash (mi), 20);
   g_autoptr(GError) error = NULL;
   g_autoptr(GInetAddress) lo = g_inet_address_new_from_string ("127.0.0.1");
   g_autoptr(GSocketAddress) at = g_inet_socket_address_new (lo, 0);
@@ -184,6 +247,7 @@ server_free (Server *s)
       soup_server_message_unpause (s->paused->pdata[i]);
     }
   g_ptr_array_unref (s->paused);
+  g_bytes_unref (s->stream);
   g_socket_service_stop (s->service);
   g_socket_listener_close (G_SOCKET_LISTENER (s->service));
   g_clear_object (&s->service);
@@ -219,6 +283,7 @@ typedef struct {
   guint n_urls;
   gboolean expect_ban; /* of the first URL */
   guint max_seconds; /* the download's bound when not 60 */
+  const char *http_seeds[3]; /* BEP 17 paths ("/bep17"), NULL-terminated */
 } Case;
 
 static void
@@ -234,6 +299,7 @@ run_case (const Case *c)
                                                    stream, len);
   Server *srv = server_new (plain, stream);
   g_autoptr(GPtrArray) urls = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) http_seeds = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GbtMetainfo) mi = NULL;
   g_autoptr(GbtSession) session = test_session_start ("127.0.0.1");
   g_autoptr(GbtTorrent) t = NULL;
@@ -255,9 +321,16 @@ run_case (const Case *c)
         u[strlen (u) - strlen (c->name) - 1] = '\0'; /* ".../good" */
       }
   g_ptr_array_add (urls, NULL);
+  for (guint i = 0; c->http_seeds[i] != NULL; i++)
+    g_ptr_array_add (http_seeds, g_strdup_printf ("http://127.0.0.1:%u%s", srv->port,
+                                                  c->http_seeds[i]));
+  g_ptr_array_add (http_seeds, NULL);
   mi = test_torrent_new_with_urls (c->name, c->files, c->n_files, c->piece_length, stream, len,
-                                   (const char *const *) urls->pdata);
+                                   (const char *const *) urls->pdata,
+                                   (const char *const *) http_seeds->pdata);
   g_assert_cmpuint (g_strv_length ((GStrv) gbt_metainfo_get_url_list (mi)), ==, c->n_urls);
+  g_assert_cmpuint (g_strv_length ((GStrv) gbt_metainfo_get_http_seeds (mi)), ==,
+                    http_seeds->len - 1);
 
   t = gbt_session_add_torrent (session, mi, dir, &error);
   g_assert_no_error (error);
@@ -275,10 +348,14 @@ run_case (const Case *c)
                   srv->requests[SERVE_MISSING], srv->requests[SERVE_ERROR],
                   srv->requests[SERVE_CORRUPT], srv->requests[SERVE_REDIRECT],
                   srv->requests[SERVE_HANG]);
-  g_assert_cmpuint (srv->requests[SERVE_GOOD], >, 0);
+  g_test_message ("BEP 17 requests %u (busy %u)", srv->bep17_requests, srv->bep17_busy);
+  g_assert_cmpuint (srv->requests[SERVE_GOOD] + srv->bep17_requests, >, 0);
   g_assert_cmpuint (srv->ranged[SERVE_GOOD], ==, srv->requests[SERVE_GOOD]);
   /* blocks are fetched together: far fewer requests than blocks */
   g_assert_cmpuint (srv->requests[SERVE_GOOD], <, n_blocks);
+  g_assert_cmpuint (srv->bep17_requests, <, n_blocks);
+  if (c->http_seeds[0] && g_str_equal (c->http_seeds[0], "/bep17-busy"))
+    g_assert_cmpuint (srv->bep17_busy, >=, 2); /* came back after its 503 */
   g_assert_cmpuint (srv->pad_requests, ==, 0);
   /* a redirected seed's requests land on the good path, Range kept */
   g_assert_cmpuint (srv->requests[SERVE_REDIRECT], <=, srv->requests[SERVE_GOOD]);
@@ -385,6 +462,23 @@ test_hanging_seed (void)
   run_case (&c);
 }
 
+/* BEP 17 httpseeds: one busy at first (503 "come back in 1 s"), one
+ * good; requests per piece, several blocks each */
+static void
+test_http_seeds (void)
+{
+  const Case c = {
+    .name = "pay load", .files = multi_files, .n_files = G_N_ELEMENTS (multi_files),
+    .piece_length = 65536, .http_seeds = { "/bep17-busy", NULL },
+  };
+  const Case c2 = {
+    .name = "payload.bin", .size = 1000000, .piece_length = 65536,
+    .http_seeds = { "/bep17", NULL },
+  };
+  run_case (&c);
+  run_case (&c2);
+}
+
 /* a seed whose data fails the hash check is banned by its URL; the good
  * one finishes the download */
 static void
@@ -408,6 +502,7 @@ main (int argc, char **argv)
   g_test_add_func ("/webseed/multi-file-no-slash", test_multi_file_no_slash);
   g_test_add_func ("/webseed/redirect", test_redirect);
   g_test_add_func ("/webseed/hanging-seed", test_hanging_seed);
+  g_test_add_func ("/webseed/http-seeds", test_http_seeds);
   g_test_add_func ("/webseed/corrupt-banned", test_corrupt_banned);
   return g_test_run ();
 }

@@ -58,6 +58,8 @@ struct _Seed {
   char *url;
   char *name; /* the core's name for it: the URL */
   Conn *conn;
+  gboolean bep17; /* an "httpseeds" URL: ?info_hash=&piece=&ranges= */
+  guint retry_after_s; /* a BEP 17 seed's 503 said when to come back */
   guint failures;
   gint64 next_try_us;
   gboolean banned;
@@ -434,7 +436,25 @@ segment_cb (GObject *source, GAsyncResult *result, gpointer data)
     }
   status = soup_message_get_status (msg);
   got = g_bytes_get_size (body);
-  if (status == SOUP_STATUS_PARTIAL_CONTENT)
+  if (conn->seed->bep17)
+    {
+      /* BEP 17: 200 with the bytes; 503 with the seconds to wait */
+      if (status == SOUP_STATUS_SERVICE_UNAVAILABLE)
+        {
+          g_autofree char *text = g_strndup (g_bytes_get_data (body, NULL), MIN (got, 16));
+          guint64 wait_s = g_ascii_strtoull (text, NULL, 10);
+
+          conn->seed->retry_after_s = (guint) CLAMP (wait_s, 1, RETRY_MAX_S);
+          why = g_strdup_printf ("HTTP 503: back in %u s", conn->seed->retry_after_s);
+          goto fail;
+        }
+      if (status != SOUP_STATUS_OK)
+        {
+          why = g_strdup_printf ("HTTP %u %s", status, soup_message_get_reason_phrase (msg));
+          goto fail;
+        }
+    }
+  else if (status == SOUP_STATUS_PARTIAL_CONTENT)
     {
       SoupMessageHeaders *h = soup_message_get_response_headers (msg);
       if (!soup_message_headers_get_content_range (h, &start, &end, &total)
@@ -475,8 +495,35 @@ fail:
   conn_end (conn, TRUE, why);
 }
 
+/* BEP 17: the batch (within one piece) in one request */
+static void
+fetch_bep17 (Conn *conn)
+{
+  Seed *seed = conn->seed;
+  GbtMetainfo *mi = conn_metainfo (conn);
+  guint32 piece = g_array_index (conn->batch, Req, 0).piece;
+  guint64 begin = conn->batch_start - (guint64) piece * gbt_metainfo_get_piece_length (mi);
+  g_autofree char *hash = g_uri_escape_bytes (gbt_metainfo_get_info_hash (mi), 20, NULL);
+  g_autofree char *url = g_strdup_printf ("%s%cinfo_hash=%s&piece=%u&ranges=%" G_GUINT64_FORMAT
+                                          "-%" G_GUINT64_FORMAT,
+                                          seed->url, strchr (seed->url, '?') ? '&' : '?', hash,
+                                          piece, begin,
+                                          begin + (conn->batch_end - conn->batch_start) - 1);
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
+
+  if (msg == NULL)
+    {
+      conn_end (conn, TRUE, "a bad URL");
+      return;
+    }
+  g_object_set_data (G_OBJECT (msg), "range-len",
+                     GSIZE_TO_POINTER ((gsize) (conn->batch_end - conn->batch_start)));
+  soup_session_send_and_read_async (seed->ts->owner->soup, msg, G_PRIORITY_DEFAULT,
+                                    conn->cancellable, segment_cb, conn);
+}
+
 /* fetches the batch from batch_pos on: pad files are zeros, each file's
- * part one range request */
+ * part one range request (BEP 19); or all of it in one BEP 17 request */
 static void
 fetch_segment (Conn *conn)
 {
@@ -484,6 +531,11 @@ fetch_segment (Conn *conn)
   GbtMetainfo *mi = conn_metainfo (conn);
   guint n_files = gbt_metainfo_get_n_files (mi);
 
+  if (seed->bep17 && conn->batch_pos < conn->batch_end)
+    {
+      fetch_bep17 (conn);
+      return;
+    }
   while (conn->batch_pos < conn->batch_end)
     {
       const GbtFileInfo *f = NULL;
@@ -550,6 +602,9 @@ conn_fetch_more (Conn *conn)
       for (guint i = 0; i < conn->queue->len; i++)
         {
           Req r = g_array_index (conn->queue, Req, i);
+          /* a BEP 17 request names one piece */
+          if (conn->seed->bep17 && r.piece != first.piece)
+            continue;
           if (r.offset == end && end + r.length - first.offset <= MAX_BATCH)
             {
               g_array_remove_index (conn->queue, i);
@@ -590,6 +645,14 @@ seed_conn_gone (Seed *seed, gboolean failed)
   if (failed)
     seed->failures++;
   wait_s = seed->failures == 0 ? 1 : MIN (RETRY_MIN_S << MIN (seed->failures - 1, 8), RETRY_MAX_S);
+  if (seed->retry_after_s)
+    {
+      /* its own word (a BEP 17 503), not held against it */
+      wait_s = seed->retry_after_s;
+      seed->retry_after_s = 0;
+      if (failed && seed->failures > 0)
+        seed->failures--;
+    }
   seed->next_try_us = g_get_monotonic_time () + wait_s * G_USEC_PER_SEC;
 }
 
@@ -674,20 +737,25 @@ torrent_tick_cb (gpointer data)
     return G_SOURCE_CONTINUE; /* a magnet: its metadata comes */
   if (ts->seeds == NULL)
     {
-      const char *const *urls = gbt_metainfo_get_url_list (mi);
-
       ts->seeds = g_ptr_array_new_with_free_func (seed_free);
-      for (guint i = 0; urls[i] != NULL; i++)
+      for (guint k = 0; k < 2; k++)
         {
-          Seed *seed;
+          const char *const *urls = k == 0 ? gbt_metainfo_get_url_list (mi)
+                                           : gbt_metainfo_get_http_seeds (mi);
 
-          if (!g_str_has_prefix (urls[i], "http://") && !g_str_has_prefix (urls[i], "https://"))
-            continue;
-          seed = g_new0 (Seed, 1);
-          seed->ts = ts;
-          seed->url = g_strdup (urls[i]);
-          seed->name = g_strdup (urls[i]);
-          g_ptr_array_add (ts->seeds, seed);
+          for (guint i = 0; urls[i] != NULL; i++)
+            {
+              Seed *seed;
+
+              if (!g_str_has_prefix (urls[i], "http://") && !g_str_has_prefix (urls[i], "https://"))
+                continue;
+              seed = g_new0 (Seed, 1);
+              seed->ts = ts;
+              seed->bep17 = k == 1;
+              seed->url = g_strdup (urls[i]);
+              seed->name = g_strdup (urls[i]);
+              g_ptr_array_add (ts->seeds, seed);
+            }
         }
       if (ts->seeds->len == 0)
         return G_SOURCE_REMOVE; /* no web seed (ts->tick stays, destroyed) */
