@@ -9,6 +9,7 @@
 #include <libsoup/soup.h>
 
 #include <gbt/gbt-metainfo.h>
+#include <gbt/gbt-session.h>
 #include <gbt/gbt-torrent.h>
 
 #include "gbt-webseed.h"
@@ -68,6 +69,7 @@ struct _Seed {
 struct _TorrentSeeds {
   GbtWebseedSource *owner;
   GbtTorrent *torrent; /* between start and stop */
+  SoupSession *soup; /* a reference to the one of its bind address and context */
   GPtrArray *seeds; /* Seed*, NULL until the metadata */
   GSource *tick;
   gulong banned_id;
@@ -75,7 +77,10 @@ struct _TorrentSeeds {
 
 struct _GbtWebseedSource {
   GObject parent_instance;
-  SoupSession *soup;
+  /* "bind address|main context" -> SoupSession: requests leave from the
+   * session's bind address (as tracker-http's), and a SoupSession is used
+   * from one thread's context */
+  GHashTable *soups;
   GHashTable *torrents; /* GbtTorrent* -> TorrentSeeds* */
 };
 
@@ -518,7 +523,7 @@ fetch_bep17 (Conn *conn)
     }
   g_object_set_data (G_OBJECT (msg), "range-len",
                      GSIZE_TO_POINTER ((gsize) (conn->batch_end - conn->batch_start)));
-  soup_session_send_and_read_async (seed->ts->owner->soup, msg, G_PRIORITY_DEFAULT,
+  soup_session_send_and_read_async (seed->ts->soup, msg, G_PRIORITY_DEFAULT,
                                     conn->cancellable, segment_cb, conn);
 }
 
@@ -574,7 +579,7 @@ fetch_segment (Conn *conn)
                                         (goffset) to - 1);
         g_object_set_data (G_OBJECT (msg), "range-start", GSIZE_TO_POINTER ((gsize) from));
         g_object_set_data (G_OBJECT (msg), "range-len", GSIZE_TO_POINTER ((gsize) (to - from)));
-        soup_session_send_and_read_async (seed->ts->owner->soup, msg, G_PRIORITY_DEFAULT,
+        soup_session_send_and_read_async (seed->ts->soup, msg, G_PRIORITY_DEFAULT,
                                           conn->cancellable, segment_cb, conn);
         return;
       }
@@ -722,6 +727,7 @@ torrent_seeds_free (gpointer p)
   if (ts->banned_id)
     g_signal_handler_disconnect (ts->torrent, ts->banned_id);
   g_clear_pointer (&ts->seeds, g_ptr_array_unref);
+  g_object_unref (ts->soup);
   g_object_unref (ts->torrent);
   g_free (ts);
 }
@@ -790,6 +796,36 @@ peer_banned_cb (GbtTorrent *torrent, const char *address, gpointer data)
 }
 
 static void
+soup_session_drop (gpointer p)
+{
+  soup_session_abort (p);
+  g_object_unref (p);
+}
+
+static SoupSession *
+get_soup (GbtWebseedSource *self, GbtTorrent *torrent)
+{
+  GInetAddress *bind = gbt_session_get_bind_inet_address (gbt_torrent_get_session (torrent));
+  g_autofree char *ip = bind ? g_inet_address_to_string (bind) : g_strdup ("");
+  char *key = g_strdup_printf ("%s|%p", ip, (void *) g_main_context_get_thread_default ());
+  SoupSession *soup = g_hash_table_lookup (self->soups, key);
+  g_autoptr(GSocketAddress) local = bind ? g_inet_socket_address_new (bind, 0) : NULL;
+
+  if (soup)
+    {
+      g_free (key);
+      return soup;
+    }
+  soup = soup_session_new_with_options ("timeout", HTTP_TIMEOUT_S, "idle-timeout", 60,
+                                        "max-conns-per-host", 4, "user-agent", "gbt/0.1",
+                                        "local-address", local, NULL);
+  /* ranges of bytes, as they are: no gzip */
+  soup_session_remove_feature_by_type (soup, SOUP_TYPE_CONTENT_DECODER);
+  g_hash_table_insert (self->soups, key, soup);
+  return soup;
+}
+
+static void
 webseed_start (GbtPeerSource *source, GbtTorrent *torrent)
 {
   GbtWebseedSource *self = GBT_WEBSEED_SOURCE (source);
@@ -797,16 +833,9 @@ webseed_start (GbtPeerSource *source, GbtTorrent *torrent)
 
   if (g_hash_table_contains (self->torrents, torrent))
     return;
-  if (self->soup == NULL)
-    {
-      self->soup = soup_session_new_with_options ("timeout", HTTP_TIMEOUT_S, "idle-timeout", 60,
-                                                  "max-conns-per-host", 4, "user-agent",
-                                                  "gbt/0.1", NULL);
-      /* ranges of bytes, as they are: no gzip */
-      soup_session_remove_feature_by_type (self->soup, SOUP_TYPE_CONTENT_DECODER);
-    }
   ts = g_new0 (TorrentSeeds, 1);
   ts->owner = self;
+  ts->soup = g_object_ref (get_soup (self, torrent));
   ts->torrent = g_object_ref (torrent);
   ts->banned_id = g_signal_connect (torrent, "peer-banned", G_CALLBACK (peer_banned_cb), ts);
   g_hash_table_insert (self->torrents, torrent, ts);
@@ -824,9 +853,10 @@ webseed_stop (GbtPeerSource *source, GbtTorrent *torrent)
   GbtWebseedSource *self = GBT_WEBSEED_SOURCE (source);
 
   g_hash_table_remove (self->torrents, torrent);
-  /* no torrent left: the kept-alive connections go too */
-  if (g_hash_table_size (self->torrents) == 0 && self->soup)
-    soup_session_abort (self->soup);
+  /* no torrent left: the sessions and their kept-alive connections go too
+   * (a session's context may go with the last torrent's) */
+  if (g_hash_table_size (self->torrents) == 0)
+    g_hash_table_remove_all (self->soups);
 }
 
 static void
@@ -842,7 +872,7 @@ gbt_webseed_source_finalize (GObject *object)
   GbtWebseedSource *self = GBT_WEBSEED_SOURCE (object);
 
   g_hash_table_unref (self->torrents);
-  g_clear_object (&self->soup);
+  g_hash_table_unref (self->soups);
   G_OBJECT_CLASS (gbt_webseed_source_parent_class)->finalize (object);
 }
 
@@ -856,6 +886,7 @@ static void
 gbt_webseed_source_init (GbtWebseedSource *self)
 {
   self->torrents = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, torrent_seeds_free);
+  self->soups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, soup_session_drop);
 }
 
 GbtWebseedSource *

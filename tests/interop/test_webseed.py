@@ -76,14 +76,14 @@ def with_url_list(info, urls):
 
 
 def access_lines(path):
-    """(path, status) of each request lighttpd logged."""
+    """(path, status, client address) of each request lighttpd logged."""
     out = []
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             for line in f:
                 m = re.search(r'"GET (\S+) [^"]*" (\d{3})', line)
                 if m:
-                    out.append((m.group(1), int(m.group(2))))
+                    out.append((m.group(1), int(m.group(2)), line.split(" ", 1)[0]))
     except OSError:
         pass
     return out
@@ -116,11 +116,14 @@ def webseeds_only(tap):
         log("%d requests to the good seed (%d blocks), %d to the missing one, %.1f s"
             % (len(good), blocks, len(missing), run.elapsed))
         problems = list(diffs[:10])
-        if not good or any(s != 206 for _, s in good):
-            problems.append("the good seed's answers: %r" % sorted(set(s for _, s in good)))
+        if not good or any(r[1] != 206 for r in good):
+            problems.append("the good seed's answers: %r" % sorted(set(r[1] for r in good)))
+        if any(r[2] != run.addr for r in reqs):
+            problems.append("requests not from gbt's --bind %s: %r"
+                            % (run.addr, sorted(set(r[2] for r in reqs))))
         if len(good) >= blocks:
             problems.append("%d requests for %d blocks: not coalesced" % (len(good), blocks))
-        if not missing or any(s != 404 for _, s in missing) or len(missing) > 4 * len(TREE):
+        if not missing or any(r[1] != 404 for r in missing) or len(missing) > 4 * len(TREE):
             problems.append("the missing seed: %d requests %r" % (len(missing), missing[:5]))
         tap.ok(not problems, "webseeds_only: a tree from web seeds only, one broken",
                "\n".join(problems))
