@@ -25,6 +25,7 @@ typedef enum {
   SERVE_CORRUPT, /* 206 with flipped bytes */
   SERVE_REDIRECT, /* 302 to the same path under /good/ */
   SERVE_HANG,     /* never answers (until the server goes) */
+  SERVE_NORANGE,  /* ignores Range: 200 with the whole file */
 } ServeMode;
 
 typedef struct {
@@ -32,8 +33,8 @@ typedef struct {
   GSocketService *service;
   guint16 port;
   GHashTable *files; /* "payload/a.bin" -> GBytes */
-  guint requests[6]; /* per mode */
-  guint ranged[6]; /* of which had a Range header */
+  guint requests[7]; /* per mode */
+  guint ranged[7]; /* of which had a Range header */
   GPtrArray *paused; /* SERVE_HANG's messages */
   /* BEP 17 (/bep17, and /bep17-busy: 503 "1" to the first request) */
   GBytes *stream;
@@ -44,7 +45,7 @@ typedef struct {
 } Server;
 
 static const char *const prefixes[] = { "/good/", "/missing/", "/error/", "/corrupt/",
-                                        "/redirect/", "/hang/" };
+                                        "/redirect/", "/hang/", "/norange/" };
 
 /* BEP 17: ?info_hash=...&piece=N&ranges=A-B (B inclusive) */
 static void
@@ -116,7 +117,7 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
       bep17_handler (s, msg, g_str_equal (unescaped, "/bep17-busy"));
       return;
     }
-  for (mode = SERVE_GOOD; mode <= SERVE_HANG; mode++)
+  for (mode = SERVE_GOOD; mode <= SERVE_NORANGE; mode++)
     if (g_str_has_prefix (unescaped, prefixes[mode]))
       {
         rest = unescaped + strlen (prefixes[mode]);
@@ -162,7 +163,11 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
       return;
     }
   bytes = g_bytes_get_data (file, &total);
-  if (soup_message_headers_get_ranges (req, (goffset) total, &ranges, &n_ranges) && n_ranges == 1)
+  /* SoupServer would answer a 200 to a Range request with the range */
+  if (mode == SERVE_NORANGE)
+    soup_message_headers_remove (req, "Range");
+  if (mode != SERVE_NORANGE
+      && soup_message_headers_get_ranges (req, (goffset) total, &ranges, &n_ranges) && n_ranges == 1)
     {
       gsize start = (gsize) ranges[0].start, len = (gsize) (ranges[0].end - ranges[0].start + 1);
       g_autofree guint8 *body = g_memdup2 (bytes + start, len);
@@ -360,7 +365,8 @@ run_case (const Case *c)
   /* a redirected seed's requests land on the good path, Range kept */
   g_assert_cmpuint (srv->requests[SERVE_REDIRECT], <=, srv->requests[SERVE_GOOD]);
   for (guint i = 0; i < c->n_urls; i++)
-    if (c->modes[i] == SERVE_MISSING || c->modes[i] == SERVE_ERROR)
+    if (c->modes[i] == SERVE_MISSING || c->modes[i] == SERVE_ERROR
+        || c->modes[i] == SERVE_NORANGE)
       {
         /* tried, then backing off: not hammered */
         g_assert_cmpuint (srv->requests[c->modes[i]], >=, 1);
@@ -448,6 +454,18 @@ test_redirect (void)
   run_case (&c);
 }
 
+/* a server that ignores Range (200, the whole 8 MB file) is dropped at its
+ * answer's head, before its body is read */
+static void
+test_no_range (void)
+{
+  const Case c = {
+    .name = "payload.bin", .size = 8000000, .piece_length = 262144,
+    .modes = { SERVE_NORANGE, SERVE_GOOD }, .slash = { TRUE, TRUE }, .n_urls = 2,
+  };
+  run_case (&c);
+}
+
 /* a seed that takes requests and never answers holds its blocks; the
  * good seed gets them too at the end (endgame): the download finishes
  * long before any time-out */
@@ -501,6 +519,7 @@ main (int argc, char **argv)
   g_test_add_func ("/webseed/multi-file", test_multi_file);
   g_test_add_func ("/webseed/multi-file-no-slash", test_multi_file_no_slash);
   g_test_add_func ("/webseed/redirect", test_redirect);
+  g_test_add_func ("/webseed/no-range", test_no_range);
   g_test_add_func ("/webseed/hanging-seed", test_hanging_seed);
   g_test_add_func ("/webseed/http-seeds", test_http_seeds);
   g_test_add_func ("/webseed/corrupt-banned", test_corrupt_banned);

@@ -51,6 +51,10 @@ typedef struct {
   guint64 batch_start, batch_end, batch_pos; /* the range, and how far it came */
   GByteArray *batch_data;
   GCancellable *cancellable;
+  GInputStream *body; /* the answer being read */
+  gsize body_len;
+  gboolean retry_read; /* reading a BEP 17 503's body */
+  char retry_buf[16];
   guint64 served;
 } Conn;
 
@@ -171,6 +175,7 @@ conn_free (Conn *conn)
   g_array_unref (conn->queue);
   g_array_unref (conn->batch);
   g_clear_pointer (&conn->batch_data, g_byte_array_unref);
+  g_clear_object (&conn->body);
   g_free (conn);
 }
 
@@ -419,39 +424,78 @@ batch_done (Conn *conn)
   conn_flush (conn); /* fetches more once written, or at once */
 }
 
+/* the body, read into the batch: never more than the range asked */
+static void
+body_read_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Conn *conn = data;
+  g_autoptr(GError) error = NULL;
+  gsize got = 0;
+  gboolean ok = g_input_stream_read_all_finish (G_INPUT_STREAM (source), result, &got, &error);
+  g_autofree char *why = NULL;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* the connection is gone */
+  g_clear_object (&conn->body);
+  if (conn->retry_read)
+    {
+      /* a BEP 17 503: its body is the seconds to wait */
+      g_autofree char *text = g_strndup (conn->retry_buf, got);
+      guint64 wait_s = g_ascii_strtoull (text, NULL, 10);
+
+      conn->seed->retry_after_s = (guint) CLAMP (wait_s, 1, RETRY_MAX_S);
+      why = g_strdup_printf ("HTTP 503: back in %u s", conn->seed->retry_after_s);
+      conn_end (conn, TRUE, why);
+      return;
+    }
+  if (!ok || got != conn->body_len)
+    {
+      why = ok ? g_strdup_printf ("HTTP: %" G_GSIZE_FORMAT " bytes for a range of %" G_GSIZE_FORMAT,
+                                  got, conn->body_len)
+               : g_strdup_printf ("HTTP: %s", error->message);
+      conn_end (conn, TRUE, why);
+      return;
+    }
+  conn->batch_pos += got;
+  fetch_segment (conn);
+}
+
+/* the answer's head: the status and range are checked before any of the
+ * body is read, and the body is read only as far as asked (a server that
+ * ignores Range and sends a whole big file costs no memory) */
 static void
 segment_cb (GObject *source, GAsyncResult *result, gpointer data)
 {
   Conn *conn = data;
   g_autoptr(GError) error = NULL;
   SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
-  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
-                                                                &error);
+  g_autoptr(GInputStream) in = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  SoupMessageHeaders *h;
   guint status;
-  gsize got;
-  goffset start = 0, end = 0, total = 0;
+  goffset start = 0, end = 0, total = 0, length;
   g_autofree char *why = NULL;
+  gsize want;
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return; /* the connection is gone */
-  if (body == NULL)
+  if (in == NULL)
     {
       why = g_strdup_printf ("HTTP: %s", error->message);
       goto fail;
     }
   status = soup_message_get_status (msg);
-  got = g_bytes_get_size (body);
+  h = soup_message_get_response_headers (msg);
+  want = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (msg), "range-len"));
   if (conn->seed->bep17)
     {
       /* BEP 17: 200 with the bytes; 503 with the seconds to wait */
       if (status == SOUP_STATUS_SERVICE_UNAVAILABLE)
         {
-          g_autofree char *text = g_strndup (g_bytes_get_data (body, NULL), MIN (got, 16));
-          guint64 wait_s = g_ascii_strtoull (text, NULL, 10);
-
-          conn->seed->retry_after_s = (guint) CLAMP (wait_s, 1, RETRY_MAX_S);
-          why = g_strdup_printf ("HTTP 503: back in %u s", conn->seed->retry_after_s);
-          goto fail;
+          conn->retry_read = TRUE;
+          conn->body = g_steal_pointer (&in);
+          g_input_stream_read_all_async (conn->body, conn->retry_buf, sizeof conn->retry_buf - 1,
+                                         G_PRIORITY_DEFAULT, conn->cancellable, body_read_cb, conn);
+          return;
         }
       if (status != SOUP_STATUS_OK)
         {
@@ -461,9 +505,9 @@ segment_cb (GObject *source, GAsyncResult *result, gpointer data)
     }
   else if (status == SOUP_STATUS_PARTIAL_CONTENT)
     {
-      SoupMessageHeaders *h = soup_message_get_response_headers (msg);
       if (!soup_message_headers_get_content_range (h, &start, &end, &total)
-          || (guint64) start != GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (msg), "range-start")))
+          || (guint64) start != GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (msg), "range-start"))
+          || (guint64) (end - start + 1) != want)
         {
           why = g_strdup ("HTTP 206 for another range");
           goto fail;
@@ -483,16 +527,20 @@ segment_cb (GObject *source, GAsyncResult *result, gpointer data)
       why = g_strdup_printf ("HTTP %u %s", status, soup_message_get_reason_phrase (msg));
       goto fail;
     }
-  if (got != GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (msg), "range-len")))
+  length = soup_message_headers_get_content_length (h);
+  if (soup_message_headers_get_encoding (h) == SOUP_ENCODING_CONTENT_LENGTH
+      && (guint64) length != want)
     {
-      why = g_strdup_printf ("HTTP: %" G_GSIZE_FORMAT " bytes for a range of %" G_GSIZE_FORMAT,
-                             got, GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (msg), "range-len")));
+      why = g_strdup_printf ("HTTP: a body of %" G_GINT64_FORMAT " bytes for a range of %"
+                             G_GSIZE_FORMAT, (gint64) length, want);
       goto fail;
     }
-  memcpy (conn->batch_data->data + (conn->batch_pos - conn->batch_start),
-          g_bytes_get_data (body, NULL), got);
-  conn->batch_pos += got;
-  fetch_segment (conn);
+  conn->retry_read = FALSE;
+  conn->body = g_steal_pointer (&in);
+  conn->body_len = want;
+  g_input_stream_read_all_async (conn->body,
+                                 conn->batch_data->data + (conn->batch_pos - conn->batch_start),
+                                 want, G_PRIORITY_DEFAULT, conn->cancellable, body_read_cb, conn);
   return;
 
 fail:
@@ -523,7 +571,7 @@ fetch_bep17 (Conn *conn)
     }
   g_object_set_data (G_OBJECT (msg), "range-len",
                      GSIZE_TO_POINTER ((gsize) (conn->batch_end - conn->batch_start)));
-  soup_session_send_and_read_async (seed->ts->soup, msg, G_PRIORITY_DEFAULT,
+  soup_session_send_async (seed->ts->soup, msg, G_PRIORITY_DEFAULT,
                                     conn->cancellable, segment_cb, conn);
 }
 
@@ -579,7 +627,7 @@ fetch_segment (Conn *conn)
                                         (goffset) to - 1);
         g_object_set_data (G_OBJECT (msg), "range-start", GSIZE_TO_POINTER ((gsize) from));
         g_object_set_data (G_OBJECT (msg), "range-len", GSIZE_TO_POINTER ((gsize) (to - from)));
-        soup_session_send_and_read_async (seed->ts->soup, msg, G_PRIORITY_DEFAULT,
+        soup_session_send_async (seed->ts->soup, msg, G_PRIORITY_DEFAULT,
                                           conn->cancellable, segment_cb, conn);
         return;
       }
