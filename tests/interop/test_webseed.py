@@ -9,8 +9,8 @@ webseeds_only: a multi-file torrent whose url-list names a folder that is
   requests than blocks), the broken seed tried and backed off, not
   hammered.
 webseed_plus_libtorrent: a single-file torrent served by a web seed (the
-  server slowed to 512 KiB/s per connection) and a libtorrent seeder
-  (through opentracker, 1 MiB/s): both must have sent data, the result is
+  server slowed to 256 KiB/s per connection) and a libtorrent seeder
+  (through opentracker, 2 MiB/s): both must have sent data, the result is
   byte-identical.
 
 Exit: 0 pass, 1 fail; TAP on stdout, a missing tool (lighttpd, libtorrent,
@@ -133,12 +133,12 @@ def webseed_plus_libtorrent(tap):
     with Swarm("webseed-lt") as sw:
         www = sw.path("www")
         os.makedirs(www)
-        src = write_random_file(os.path.join(www, "single.bin"), 8 * MiB + 1234, 11)
+        src = write_random_file(os.path.join(www, "single.bin"), 12 * MiB + 1234, 11)
         info = make_torrent(src, sw.path("single.torrent"), sw.announce_url, 64 * KiB)
-        base, access, server = lighttpd(sw, www, kbps=512)
+        base, access, server = lighttpd(sw, www, kbps=256)
         info = with_url_list(info, [base])
         lt_save = sw.copy_source(src, "lt")
-        seeder = libtorrent_seeder(sw, info, lt_save, upload_limit=MiB)
+        seeder = libtorrent_seeder(sw, info, lt_save, upload_limit=2 * MiB)
         out = sw.path("out")
         rc, run = run_gbt(sw, info, out)
         if rc != 0:
