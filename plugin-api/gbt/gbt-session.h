@@ -163,6 +163,8 @@ void gbt_session_set_encryption (GbtSession *self, GbtEncryption mode);
  * gbt_session_get_encryption:
  * @self: a #GbtSession
  *
+ * Gets the protocol encryption policy.
+ *
  * Returns: the protocol encryption policy
  */
 GBT_AVAILABLE_IN_ALL

@@ -96,6 +96,8 @@ void gbt_stream_filter_wrap_outgoing_async (GbtStreamFilter *self, GIOStream *ba
  * @result: the result
  * @error: return location for an error
  *
+ * Finishes gbt_stream_filter_wrap_outgoing_async().
+ *
  * Returns: (transfer full): the filtered stream, or %NULL
  */
 GBT_AVAILABLE_IN_ALL
@@ -123,6 +125,8 @@ void gbt_stream_filter_wrap_incoming_async (GbtStreamFilter *self, GIOStream *ba
  * @self: a filter
  * @result: the result
  * @error: return location for an error
+ *
+ * Finishes gbt_stream_filter_wrap_incoming_async().
  *
  * Returns: (transfer full): the filtered stream, or %NULL
  */
