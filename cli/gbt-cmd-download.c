@@ -121,6 +121,9 @@ json_event (Download *d, const char *event, const char *extra_fmt, ...)
         gbt_cli_json_string (list, transport);
         g_string_append (list, ",\"source\":");
         gbt_cli_json_string (list, source);
+        g_string_append_printf (list, ",\"encrypted\":%s",
+                                gbt_peer_info_get_flags (info) & GBT_PEER_FLAGS_ENCRYPTED ? "true"
+                                                                                           : "false");
         g_string_append (list, ",\"client\":");
         gbt_cli_json_string (list, gbt_peer_info_get_client (info));
         g_string_append_printf (list, ",\"rate_down\":%.0f,\"rate_up\":%.0f}",
