@@ -59,8 +59,12 @@ take_flags (GbtTorrent *t, int *flags)
 static gboolean
 mse_loaded (void)
 {
+  /* a started session has loaded the plugins */
   g_autoptr(GbtSession) s = start_with ("127.0.0.1", GBT_ENCRYPTION_PREFER, NULL);
-  g_autoptr(GPtrArray) list = gbt_plugin_registry_list (gbt_plugin_registry_get_default ());
+  g_autoptr(GPtrArray) list = NULL;
+
+  g_assert_true (GBT_IS_SESSION (s));
+  list = gbt_plugin_registry_list (gbt_plugin_registry_get_default ());
 
   for (guint i = 0; i < list->len; i++)
     {
