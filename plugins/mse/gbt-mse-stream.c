@@ -320,7 +320,9 @@ stream_get_output (GIOStream *stream)
 static gboolean
 stream_close (GIOStream *stream, GCancellable *cancellable, GError **error)
 {
-  return g_io_stream_close (GBT_MSE_STREAM (stream)->base, cancellable, error);
+  GbtMseStream *self = GBT_MSE_STREAM (stream);
+
+  return self->base == NULL || g_io_stream_close (self->base, cancellable, error);
 }
 
 /* closing the base does not block (sockets, uTP): no thread */
@@ -350,10 +352,11 @@ gbt_mse_stream_dispose (GObject *object)
 {
   GbtMseStream *self = GBT_MSE_STREAM (object);
 
+  /* first: GIOStream's dispose closes the stream, which needs all three */
+  G_OBJECT_CLASS (gbt_mse_stream_parent_class)->dispose (object);
   g_clear_object (&self->in);
   g_clear_object (&self->out);
   g_clear_object (&self->base);
-  G_OBJECT_CLASS (gbt_mse_stream_parent_class)->dispose (object);
 }
 
 static void
