@@ -121,6 +121,9 @@ json_event (Download *d, const char *event, const char *extra_fmt, ...)
         gbt_cli_json_string (list, transport);
         g_string_append (list, ",\"source\":");
         gbt_cli_json_string (list, source);
+        g_string_append_printf (list, ",\"encrypted\":%s",
+                                gbt_peer_info_get_flags (info) & GBT_PEER_FLAGS_ENCRYPTED ? "true"
+                                                                                           : "false");
         g_string_append (list, ",\"client\":");
         gbt_cli_json_string (list, gbt_peer_info_get_client (info));
         g_string_append_printf (list, ",\"rate_down\":%.0f,\"rate_up\":%.0f}",
@@ -448,6 +451,8 @@ typedef struct {
   char *listen;
   char *transports;
   char **transport_list; /* --transports, split and checked */
+  char *encryption;
+  GbtEncryption encryption_mode; /* --encryption, checked */
   int port;
   int max_peers;
   gboolean announce_all;
@@ -471,6 +476,7 @@ run_options_clear (RunOptions *o)
   g_free (o->bind);
   g_free (o->listen);
   g_free (o->transports);
+  g_free (o->encryption);
   g_strfreev (o->transport_list);
   g_free (o->select);
   g_free (o->skip);
@@ -491,6 +497,7 @@ add_swarm_options (GOptionContext *ctx, RunOptions *o)
     { "port", 'p', 0, G_OPTION_ARG_INT, &o->port, "Port to listen on (default: any free)", "N" },
     { "max-peers", 0, 0, G_OPTION_ARG_INT, &o->max_peers, "Most peers per torrent (default 50)", "N" },
     { "transports", 0, 0, G_OPTION_ARG_STRING, &o->transports, "Transports to reach and accept peers over, in order of preference (default tcp,utp)", "LIST" },
+    { "encryption", 0, 0, G_OPTION_ARG_STRING, &o->encryption, "Protocol encryption (MSE/PE): prefer (default), require or off", "MODE" },
     { "max-up", 0, 0, G_OPTION_ARG_STRING, &o->max_up, "Upload limit, e.g. 500K, 2MiB, 10mbit (0: none)", "RATE" },
     { "announce-all", 0, 0, G_OPTION_ARG_NONE, &o->announce_all, "Announce to every tracker of every tier, not one at a time", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose, "Say on stderr what happens: trackers, dropped and banned peers", NULL },
@@ -543,6 +550,17 @@ parse_run_options (GOptionContext *ctx, const char *command, RunOptions *o, int 
           return FALSE;
         }
       o->transport_list = g_strv_builder_end (list);
+    }
+  if (o->encryption == NULL || g_str_equal (o->encryption, "prefer"))
+    o->encryption_mode = GBT_ENCRYPTION_PREFER;
+  else if (g_str_equal (o->encryption, "require"))
+    o->encryption_mode = GBT_ENCRYPTION_REQUIRE;
+  else if (g_str_equal (o->encryption, "off"))
+    o->encryption_mode = GBT_ENCRYPTION_OFF;
+  else
+    {
+      gbt_cli_error ("--encryption: '%s' is not prefer, require or off", o->encryption);
+      return FALSE;
     }
   o->torrent_path = (*argv)[1];
   return TRUE;
@@ -741,6 +759,7 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
     gbt_session_set_max_peers_per_torrent (session, o->max_peers);
   gbt_session_set_rate_limits (session, up, down);
   gbt_session_set_announce_to_all (session, o->announce_all);
+  gbt_session_set_encryption (session, o->encryption_mode);
   if (!gbt_session_start (session, &error))
     {
       gbt_cli_error ("%s", error->message);

@@ -7,11 +7,13 @@
 #include <gbt/gbt-tracker.h>
 #include <gbt/gbt-transport.h>
 #include <gbt/gbt-wire-extension.h>
+#include <gbt/gbt-stream-filter.h>
 
 G_DEFINE_INTERFACE (GbtTracker, gbt_tracker, G_TYPE_OBJECT)
 G_DEFINE_INTERFACE (GbtTransport, gbt_transport, G_TYPE_OBJECT)
 G_DEFINE_INTERFACE (GbtPeerSource, gbt_peer_source, G_TYPE_OBJECT)
 G_DEFINE_INTERFACE (GbtWireExtension, gbt_wire_extension, G_TYPE_OBJECT)
+G_DEFINE_INTERFACE (GbtStreamFilter, gbt_stream_filter, G_TYPE_OBJECT)
 
 static void
 gbt_tracker_default_init (GbtTrackerInterface *iface)
@@ -205,4 +207,52 @@ gbt_wire_extension_get_name (GbtWireExtension *self)
 {
   g_return_val_if_fail (GBT_IS_WIRE_EXTENSION (self), NULL);
   return GBT_WIRE_EXTENSION_GET_IFACE (self)->get_name (self);
+}
+
+/* ---- GbtStreamFilter (ABI 1.4) ---- */
+
+static void
+gbt_stream_filter_default_init (GbtStreamFilterInterface *iface)
+{
+}
+
+void
+gbt_stream_filter_wrap_outgoing_async (GbtStreamFilter *self, GIOStream *base,
+                                       const guint8 *info_hash, GbtStreamFilterFlags flags,
+                                       GCancellable *cancellable, GAsyncReadyCallback callback,
+                                       gpointer user_data)
+{
+  g_return_if_fail (GBT_IS_STREAM_FILTER (self));
+  g_return_if_fail (G_IS_IO_STREAM (base));
+  g_return_if_fail (info_hash != NULL);
+  GBT_STREAM_FILTER_GET_IFACE (self)->wrap_outgoing_async (self, base, info_hash, flags,
+                                                           cancellable, callback, user_data);
+}
+
+GIOStream *
+gbt_stream_filter_wrap_outgoing_finish (GbtStreamFilter *self, GAsyncResult *result,
+                                        GError **error)
+{
+  g_return_val_if_fail (GBT_IS_STREAM_FILTER (self), NULL);
+  return GBT_STREAM_FILTER_GET_IFACE (self)->wrap_outgoing_finish (self, result, error);
+}
+
+void
+gbt_stream_filter_wrap_incoming_async (GbtStreamFilter *self, GIOStream *base,
+                                       GbtSession *session, GbtStreamFilterFlags flags,
+                                       GCancellable *cancellable, GAsyncReadyCallback callback,
+                                       gpointer user_data)
+{
+  g_return_if_fail (GBT_IS_STREAM_FILTER (self));
+  g_return_if_fail (G_IS_IO_STREAM (base));
+  GBT_STREAM_FILTER_GET_IFACE (self)->wrap_incoming_async (self, base, session, flags,
+                                                           cancellable, callback, user_data);
+}
+
+GIOStream *
+gbt_stream_filter_wrap_incoming_finish (GbtStreamFilter *self, GAsyncResult *result,
+                                        GError **error)
+{
+  g_return_val_if_fail (GBT_IS_STREAM_FILTER (self), NULL);
+  return GBT_STREAM_FILTER_GET_IFACE (self)->wrap_incoming_finish (self, result, error);
 }

@@ -143,6 +143,20 @@ gbt_peer_set_transport (GbtPeer *peer, const char *transport)
   peer->transport = g_intern_string (transport ? transport : "tcp");
 }
 
+void
+gbt_peer_set_encryption (GbtPeer *peer, const char *encryption)
+{
+  peer->encryption = encryption && g_strcmp0 (encryption, "plaintext") != 0
+                       ? g_intern_string (encryption)
+                       : NULL;
+}
+
+const char *
+gbt_peer_get_encryption (GbtPeer *peer)
+{
+  return peer->encryption;
+}
+
 gboolean
 gbt_peer_is_incoming (GbtPeer *peer)
 {

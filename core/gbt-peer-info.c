@@ -13,6 +13,7 @@
 #include <gbt/gbt-peer.h>
 
 #include "gbt-peer-info-private.h"
+#include "gbt-peer-private.h"
 
 struct _GbtPeerInfo {
   GObject parent_instance;
@@ -381,6 +382,8 @@ gbt_peer_info_refresh (GbtPeerInfo *self, GbtPeer *peer, gboolean snubbed, gbool
     flags |= GBT_PEER_FLAGS_SEED;
   if (optimistic)
     flags |= GBT_PEER_FLAGS_OPTIMISTIC;
+  if (gbt_peer_get_encryption (peer) != NULL)
+    flags |= GBT_PEER_FLAGS_ENCRYPTED;
   if (self->flags != flags)
     {
       self->flags = flags;

@@ -25,6 +25,7 @@ struct _GbtPeer {
   char *name; /* "127.0.0.2:6881" for logs */
   gboolean incoming;
   const char *transport; /* interned: "tcp", "utp" */
+  const char *encryption; /* interned: "rc4", or NULL for plaintext */
 
   const GbtPeerEvents *events; /* the owner's */
   gpointer events_data;

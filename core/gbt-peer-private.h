@@ -85,6 +85,9 @@ typedef struct {
 G_GNUC_INTERNAL void gbt_peer_set_name (GbtPeer *peer, const char *name);
 /* names the transport carrying the connection (default "tcp") */
 G_GNUC_INTERNAL void gbt_peer_set_transport (GbtPeer *peer, const char *transport);
+/* the stream filter's cipher ("rc4"), NULL: plaintext */
+G_GNUC_INTERNAL void gbt_peer_set_encryption (GbtPeer *peer, const char *encryption);
+G_GNUC_INTERNAL const char *gbt_peer_get_encryption (GbtPeer *peer);
 G_GNUC_INTERNAL GbtPeer *gbt_peer_new (GIOStream *stream, GInetSocketAddress *address,
                                        gboolean incoming);
 G_GNUC_INTERNAL GbtPeer *gbt_peer_ref (GbtPeer *peer);

@@ -69,6 +69,7 @@ enum {
   TABLE_TRANSPORT,
   TABLE_PEER_SOURCE,
   TABLE_WIRE_EXTENSION,
+  TABLE_STREAM_FILTER,
   N_TABLES
 };
 
@@ -188,6 +189,7 @@ gbt_plugin_registry_init (GbtPluginRegistry *self)
     [TABLE_TRANSPORT] = "transport",
     [TABLE_PEER_SOURCE] = "peer-source",
     [TABLE_WIRE_EXTENSION] = "wire",
+    [TABLE_STREAM_FILTER] = "stream-filter",
   };
 
   g_mutex_init (&self->lock);
@@ -293,6 +295,7 @@ table_iface_type (guint table)
     case TABLE_TRANSPORT: return GBT_TYPE_TRANSPORT;
     case TABLE_PEER_SOURCE: return GBT_TYPE_PEER_SOURCE;
     case TABLE_WIRE_EXTENSION: return GBT_TYPE_WIRE_EXTENSION;
+    case TABLE_STREAM_FILTER: return GBT_TYPE_STREAM_FILTER;
     default: g_assert_not_reached ();
     }
 }
@@ -402,6 +405,20 @@ missing_method (guint t, gpointer object)
           return "get_name";
         if (iface->on_message == NULL)
           return "on_message";
+        return NULL;
+      }
+    case TABLE_STREAM_FILTER:
+      {
+        GbtStreamFilterInterface *iface = GBT_STREAM_FILTER_GET_IFACE (object);
+
+        if (iface->wrap_outgoing_async == NULL)
+          return "wrap_outgoing_async";
+        if (iface->wrap_outgoing_finish == NULL)
+          return "wrap_outgoing_finish";
+        if (iface->wrap_incoming_async == NULL)
+          return "wrap_incoming_async";
+        if (iface->wrap_incoming_finish == NULL)
+          return "wrap_incoming_finish";
         return NULL;
       }
     default:
@@ -552,6 +569,17 @@ gbt_plugin_add_wire_extension (GbtPlugin *plugin, gpointer extension, GError **e
   return add_impl (plugin, TABLE_WIRE_EXTENSION, name, extension, error);
 }
 
+gboolean
+gbt_plugin_add_stream_filter (GbtPlugin *plugin, const char *name, gpointer filter, GError **error)
+{
+  g_return_val_if_fail (plugin != NULL, FALSE);
+  g_return_val_if_fail (name != NULL && *name != '\0', FALSE);
+  g_return_val_if_fail (G_IS_OBJECT (filter), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return add_impl (plugin, TABLE_STREAM_FILTER, name, filter, error);
+}
+
 /* ---- lookups --------------------------------------------------------- */
 
 GPtrArray *
@@ -630,6 +658,13 @@ gbt_plugin_registry_get_wire_extensions (GbtPluginRegistry *self)
 {
   g_return_val_if_fail (GBT_IS_PLUGIN_REGISTRY (self), NULL);
   return self->tables[TABLE_WIRE_EXTENSION].objects;
+}
+
+GbtStreamFilter *
+gbt_plugin_registry_get_stream_filter (GbtPluginRegistry *self, const char *name)
+{
+  g_return_val_if_fail (GBT_IS_PLUGIN_REGISTRY (self), NULL);
+  return lookup (self, TABLE_STREAM_FILTER, name);
 }
 
 /* ---- loading --------------------------------------------------------- */

@@ -9,9 +9,18 @@
  * that drops our SYN then costs a second, not TCP's whole connect timeout.
  * The first to connect wins; the others are cancelled, and a stream that
  * connects after the winner is closed.
+ *
+ * With an info-hash and the session's stream filter (MSE, unless the
+ * encryption policy is off), the winner then runs the filter's handshake.
+ * Under "prefer" a peer that fails it (closes on us: it does not speak MSE)
+ * is dialled again at once in plaintext over the same transport, and the
+ * session remembers to dial it in plaintext from then on.
  */
 #include "config.h"
 
+#include <string.h>
+
+#include <gbt/gbt-stream-filter.h>
 #include <gbt/gbt-transport.h>
 
 #include "gbt-context.h"
@@ -30,6 +39,9 @@ typedef struct {
   guint timer_id;
   gulong cancel_id;
   gboolean done;
+  guint8 info_hash[20];
+  GbtStreamFilter *filter; /* NULL: plaintext */
+  GbtStreamFilterFlags filter_flags;
 } Dial;
 
 typedef struct {
@@ -47,6 +59,7 @@ dial_free (Dial *dial)
   g_ptr_array_unref (dial->order);
   g_ptr_array_unref (dial->cancellables);
   g_clear_error (&dial->first_error);
+  g_clear_object (&dial->filter);
   g_free (dial);
 }
 
@@ -58,10 +71,14 @@ dial_unref_task (Dial *dial)
   g_object_unref (dial->task);
 }
 
+static void filtered_cb (GObject *source, GAsyncResult *result, gpointer user_data);
+static void cancelled_cb (GCancellable *cancellable, gpointer user_data);
+
 static void
-finish (Dial *dial, GIOStream *stream, const char *transport)
+finish (Dial *dial, GIOStream *stream, GbtSessionTransport *st)
 {
   GCancellable *cancellable = g_task_get_cancellable (dial->task);
+  const char *transport = st ? st->name : NULL;
 
   dial->done = TRUE;
   g_clear_handle_id (&dial->timer_id, gbt_source_remove);
@@ -75,6 +92,18 @@ finish (Dial *dial, GIOStream *stream, const char *transport)
   if (stream != NULL)
     {
       g_object_set_data (G_OBJECT (dial->task), "transport", (gpointer) g_intern_string (transport));
+      if (dial->filter != NULL)
+        {
+          /* the filter's handshake holds the task; the order keeps only this
+           * transport, for a plaintext retry */
+          g_ptr_array_set_size (dial->order, 0);
+          g_ptr_array_add (dial->order, st);
+          gbt_stream_filter_wrap_outgoing_async (dial->filter, stream, dial->info_hash,
+                                                 dial->filter_flags, cancellable, filtered_cb,
+                                                 g_object_ref (dial->task));
+          g_object_unref (stream);
+          return;
+        }
       g_task_return_pointer (dial->task, stream, g_object_unref);
     }
   else if (g_cancellable_is_cancelled (cancellable))
@@ -105,7 +134,7 @@ attempt_cb (GObject *source, GAsyncResult *result, gpointer user_data)
         }
     }
   else if (stream != NULL)
-    finish (dial, stream, st->name);
+    finish (dial, stream, st);
   else
     {
       g_debug ("%s connect failed: %s", st->name, error->message);
@@ -116,6 +145,43 @@ attempt_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       else if (dial->running == 0)
         finish (dial, NULL, NULL);
     }
+  g_object_unref (task);
+}
+
+static void
+filtered_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  Dial *dial = g_task_get_task_data (task);
+  GbtSession *session = g_task_get_source_object (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  g_autoptr(GError) error = NULL;
+  GIOStream *stream = gbt_stream_filter_wrap_outgoing_finish (GBT_STREAM_FILTER (source), result,
+                                                              &error);
+
+  if (stream != NULL)
+    g_task_return_pointer (task, stream, g_object_unref);
+  else if (g_cancellable_is_cancelled (cancellable)
+           || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
+  else if ((dial->filter_flags & GBT_STREAM_FILTER_REQUIRE) == 0
+           && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
+    {
+      /* prefer: the peer refused the encrypted handshake; plaintext now */
+      g_autofree char *ip = g_inet_address_to_string (g_inet_socket_address_get_address (dial->address));
+      g_debug ("%s refused encryption (%s): retrying in plaintext", ip, error->message);
+      gbt_session_note_plaintext_peer (session, dial->address);
+      g_clear_object (&dial->filter);
+      dial->done = FALSE;
+      dial->next = 0;
+      if (cancellable)
+        dial->cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (cancelled_cb), dial, NULL);
+      g_object_ref (task); /* the dial's own, as in gbt_session_connect_async() */
+      start_next (dial);
+      dial_unref_task (dial);
+    }
+  else
+    g_task_return_error (task, g_steal_pointer (&error));
   g_object_unref (task);
 }
 
@@ -169,8 +235,8 @@ cancelled_cb (GCancellable *cancellable, gpointer user_data)
 }
 
 void
-gbt_session_connect_async (GbtSession *self, GInetSocketAddress *address, const char *preferred,
-                           const char *avoid, GCancellable *cancellable, GAsyncReadyCallback callback,
+gbt_session_connect_async (GbtSession *self, GInetSocketAddress *address,
+                           const guint8 *info_hash, const char *preferred, const char *avoid, GCancellable *cancellable, GAsyncReadyCallback callback,
                            gpointer user_data)
 {
   GPtrArray *dialers = gbt_session_get_dialers (self);
@@ -186,6 +252,16 @@ gbt_session_connect_async (GbtSession *self, GInetSocketAddress *address, const 
   dial->order = g_ptr_array_new ();
   dial->cancellables = g_ptr_array_new_with_free_func (g_object_unref);
   g_task_set_task_data (task, dial, (GDestroyNotify) dial_free);
+  if (info_hash != NULL && gbt_session_get_stream_filter (self) != NULL
+      && (gbt_session_get_encryption (self) == GBT_ENCRYPTION_REQUIRE
+          || !gbt_session_is_plaintext_peer (self, address)))
+    {
+      memcpy (dial->info_hash, info_hash, 20);
+      dial->filter = g_object_ref (gbt_session_get_stream_filter (self));
+      dial->filter_flags = gbt_session_get_encryption (self) == GBT_ENCRYPTION_REQUIRE
+                             ? GBT_STREAM_FILTER_REQUIRE
+                             : GBT_STREAM_FILTER_NONE;
+    }
 
   /* the transport that worked last time first, then the session's order,
    * and last the one that connected but was then closed on us */

@@ -26,8 +26,11 @@ typedef struct {
  * it started */
 G_GNUC_INTERNAL GPtrArray *gbt_session_get_dialers (GbtSession *self);
 /* Dials @address over the session's transports (gbt-session-dial.c),
- * @preferred (a transport's name, nullable) first. */
+ * @preferred (a transport's name, nullable) first.  With @info_hash (the
+ * torrent's, nullable) the connection goes through the session's stream
+ * filter (MSE) as its encryption policy says. */
 G_GNUC_INTERNAL void gbt_session_connect_async (GbtSession *self, GInetSocketAddress *address,
+                                                const guint8 *info_hash,
                                                 const char *preferred, const char *avoid,
                                                 GCancellable *cancellable,
                                                 GAsyncReadyCallback callback, gpointer user_data);
@@ -52,5 +55,14 @@ G_GNUC_INTERNAL void gbt_session_torrent_changed (GbtSession *self, GbtTorrent *
 /* (nullable) (transfer full) where torrents keep their resume data: NULL
  * for the .gbt folder beside their files */
 G_GNUC_INTERNAL char *gbt_session_dup_resume_dir (GbtSession *self);
+
+/* (nullable) the stream filter connections go through under the session's
+ * encryption policy: NULL when it is off or no "mse" plugin is loaded */
+G_GNUC_INTERNAL GbtStreamFilter *gbt_session_get_stream_filter (GbtSession *self);
+/* a peer refused an encrypted handshake: under "prefer" the next dials to
+ * @address go in plaintext at once (bounded memory) */
+G_GNUC_INTERNAL void gbt_session_note_plaintext_peer (GbtSession *self, GInetSocketAddress *address);
+G_GNUC_INTERNAL gboolean gbt_session_is_plaintext_peer (GbtSession *self,
+                                                        GInetSocketAddress *address);
 
 G_END_DECLS

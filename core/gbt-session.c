@@ -82,6 +82,11 @@ struct _GbtSession {
   guint64 shown_downloaded, shown_uploaded;
   guint64 removed_downloaded, removed_uploaded; /* by torrents no longer here */
   GbtSessionState *state; /* the state directory, NULL without */
+
+  GbtEncryption encryption;
+  GHashTable *plaintext_peers; /* "ip|port": refused MSE (prefer) */
+  GCancellable *filtering;     /* cancels incoming filter handshakes at dispose */
+  guint n_filtering;           /* incoming connections in the filter's handshake */
 };
 
 G_DEFINE_FINAL_TYPE (GbtSession, gbt_session, G_TYPE_OBJECT)
@@ -94,6 +99,8 @@ gbt_session_dispose (GObject *object)
   GbtSession *self = GBT_SESSION (object);
 
   g_clear_handle_id (&self->sweep_id, gbt_source_remove);
+  if (self->filtering)
+    g_cancellable_cancel (self->filtering);
   if (self->stats_source)
     {
       g_source_destroy (self->stats_source);
@@ -147,6 +154,8 @@ gbt_session_finalize (GObject *object)
   g_clear_object (&self->registry);
   g_clear_object (&self->torrents);
   g_clear_pointer (&self->handshaking, g_ptr_array_unref);
+  g_clear_pointer (&self->plaintext_peers, g_hash_table_unref);
+  g_clear_object (&self->filtering);
   g_clear_pointer (&self->removing, g_ptr_array_unref);
   gbt_rate_limit_free (self->limit_up);
   gbt_rate_limit_free (self->limit_down);
@@ -331,6 +340,8 @@ gbt_session_init (GbtSession *self)
   self->limit_up = gbt_rate_limit_new (0);
   self->limit_down = gbt_rate_limit_new (0);
   self->registry = gbt_plugin_registry_new_view (gbt_plugin_registry_get_default ());
+  self->plaintext_peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->filtering = g_cancellable_new ();
 }
 
 void
@@ -538,6 +549,55 @@ gbt_session_set_announce_to_all (GbtSession *self, gboolean all)
   self->announce_to_all = !!all;
 }
 
+void
+gbt_session_set_encryption (GbtSession *self, GbtEncryption mode)
+{
+  g_return_if_fail (GBT_IS_SESSION (self));
+  g_return_if_fail (mode <= GBT_ENCRYPTION_OFF);
+  self->encryption = mode;
+}
+
+GbtEncryption
+gbt_session_get_encryption (GbtSession *self)
+{
+  g_return_val_if_fail (GBT_IS_SESSION (self), GBT_ENCRYPTION_PREFER);
+  return self->encryption;
+}
+
+GbtStreamFilter *
+gbt_session_get_stream_filter (GbtSession *self)
+{
+  if (self->encryption == GBT_ENCRYPTION_OFF)
+    return NULL;
+  return gbt_plugin_registry_get_stream_filter (self->registry, "mse");
+}
+
+#define MAX_PLAINTEXT_PEERS 4096
+
+static char *
+peer_key (GInetSocketAddress *address)
+{
+  g_autofree char *ip = g_inet_address_to_string (g_inet_socket_address_get_address (address));
+  return g_strdup_printf ("%s|%u", ip, g_inet_socket_address_get_port (address));
+}
+
+void
+gbt_session_note_plaintext_peer (GbtSession *self, GInetSocketAddress *address)
+{
+  /* bounded: when full it starts over (a forgotten peer costs one more
+   * encrypted attempt) */
+  if (g_hash_table_size (self->plaintext_peers) >= MAX_PLAINTEXT_PEERS)
+    g_hash_table_remove_all (self->plaintext_peers);
+  g_hash_table_add (self->plaintext_peers, peer_key (address));
+}
+
+gboolean
+gbt_session_is_plaintext_peer (GbtSession *self, GInetSocketAddress *address)
+{
+  g_autofree char *key = peer_key (address);
+  return g_hash_table_contains (self->plaintext_peers, key);
+}
+
 gboolean
 gbt_session_is_dual_stack (GbtSession *self)
 {
@@ -673,13 +733,88 @@ sweep_cb (gpointer user_data)
 }
 
 static void
+start_incoming_peer (GbtSession *self, GIOStream *stream, GSocketAddress *remote,
+                     const char *transport)
+{
+  GbtPeer *peer;
+
+  if (self->handshaking->len >= MAX_HANDSHAKING)
+    sweep_cb (self);
+  if (self->handshaking->len >= MAX_HANDSHAKING)
+    return;
+  peer = gbt_peer_new (stream, G_IS_INET_SOCKET_ADDRESS (remote) ? G_INET_SOCKET_ADDRESS (remote) : NULL,
+                       TRUE);
+  gbt_peer_set_transport (peer, transport);
+  gbt_peer_set_encryption (peer, g_object_get_data (G_OBJECT (stream), "gbt-encryption"));
+  g_ptr_array_add (self->handshaking, peer);
+  gbt_peer_start (peer, &incoming_events, self, NULL);
+}
+
+/* an incoming connection in the stream filter's handshake (MSE) */
+typedef struct {
+  GbtSession *session; /* valid unless @cancellable was cancelled */
+  GCancellable *cancellable;
+  GSocketAddress *remote;
+  const char *transport; /* interned */
+} Filtering;
+
+static void
+filtered_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Filtering *f = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GIOStream) stream =
+    gbt_stream_filter_wrap_incoming_finish (GBT_STREAM_FILTER (source), result, &error);
+
+  if (!g_cancellable_is_cancelled (f->cancellable))
+    {
+      f->session->n_filtering--;
+      if (stream != NULL)
+        start_incoming_peer (f->session, stream, f->remote, f->transport);
+      else
+        g_debug ("incoming connection refused by the stream filter: %s", error->message);
+    }
+  g_object_unref (f->cancellable);
+  g_clear_object (&f->remote);
+  g_free (f);
+}
+
+static void
 accept_stream (GbtSession *self, GIOStream *stream, GSocketAddress *remote, const char *transport)
 {
   GbtPeer *peer;
+  GbtStreamFilter *filter;
 
   if (!G_IS_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (stream))
       || !G_IS_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (stream)))
     return;
+  filter = gbt_session_get_stream_filter (self);
+  if (filter != NULL)
+    {
+      Filtering *f;
+
+      /* handshakes in the filter count against the same bound */
+      if (self->handshaking->len + self->n_filtering >= MAX_HANDSHAKING)
+        sweep_cb (self);
+      if (self->handshaking->len + self->n_filtering >= MAX_HANDSHAKING)
+        {
+          g_debug ("dropping an incoming connection: %u handshakes in progress",
+                   self->handshaking->len + self->n_filtering);
+          return;
+        }
+      f = g_new0 (Filtering, 1);
+      f->session = self;
+      f->cancellable = g_object_ref (self->filtering);
+      f->remote = remote ? g_object_ref (remote) : NULL;
+      f->transport = g_intern_string (transport);
+      self->n_filtering++;
+      gbt_stream_filter_wrap_incoming_async (filter, stream, self,
+                                             self->encryption == GBT_ENCRYPTION_REQUIRE
+                                               ? GBT_STREAM_FILTER_REQUIRE
+                                               : GBT_STREAM_FILTER_NONE,
+                                             self->filtering, filtered_cb, f);
+      return;
+    }
   if (self->handshaking->len >= MAX_HANDSHAKING)
     sweep_cb (self); /* closed ones count for nothing */
   if (self->handshaking->len >= MAX_HANDSHAKING)

@@ -73,6 +73,7 @@ connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   c->state = CAND_CONNECTED;
   peer = gbt_peer_new (stream, c->address, FALSE);
+  gbt_peer_set_encryption (peer, g_object_get_data (G_OBJECT (stream), "gbt-encryption"));
   if (transport)
     {
       gbt_peer_set_transport (peer, transport);

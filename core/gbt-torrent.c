@@ -596,8 +596,8 @@ swarm_connect_async_cb (gpointer data, GInetSocketAddress *address, const char *
                         gpointer user_data)
 {
   GbtTorrent *self = data;
-  gbt_session_connect_async (self->session, address, preferred, avoid, cancellable, callback,
-                             user_data);
+  gbt_session_connect_async (self->session, address, gbt_torrent_get_info_hash (self), preferred,
+                             avoid, cancellable, callback, user_data);
 }
 
 static GIOStream *

@@ -20,7 +20,7 @@ G_BEGIN_DECLS
  * @GBT_PEER_FLAGS_SNUBBED: it sent us nothing for long while we awaited
  *   blocks from it
  * @GBT_PEER_FLAGS_SEED: it has every piece
- * @GBT_PEER_FLAGS_ENCRYPTED: the connection is encrypted (never set yet)
+ * @GBT_PEER_FLAGS_ENCRYPTED: the connection is encrypted (MSE/PE with RC4)
  * @GBT_PEER_FLAGS_UTP: the connection runs over uTP (never set yet)
  * @GBT_PEER_FLAGS_OPTIMISTIC: it holds our optimistic unchoke
  *

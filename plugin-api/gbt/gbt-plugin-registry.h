@@ -22,6 +22,7 @@
 #include <gbt/gbt-transport.h>
 #include <gbt/gbt-version.h>
 #include <gbt/gbt-wire-extension.h>
+#include <gbt/gbt-stream-filter.h>
 
 G_BEGIN_DECLS
 
@@ -151,5 +152,17 @@ GPtrArray *gbt_plugin_registry_get_peer_sources (GbtPluginRegistry *self);
  */
 GBT_AVAILABLE_IN_ALL
 GPtrArray *gbt_plugin_registry_get_wire_extensions (GbtPluginRegistry *self);
+/**
+ * gbt_plugin_registry_get_stream_filter:
+ * @self: a #GbtPluginRegistry
+ * @name: the filter's name ("mse")
+ *
+ * Gets a stream filter by name (ABI 1.4).
+ *
+ * Returns: (transfer none) (nullable): the filter, or %NULL
+ */
+GBT_AVAILABLE_IN_ALL
+GbtStreamFilter *gbt_plugin_registry_get_stream_filter (GbtPluginRegistry *self,
+                                                        const char *name);
 
 G_END_DECLS

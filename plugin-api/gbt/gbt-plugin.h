@@ -250,5 +250,20 @@ gboolean gbt_plugin_add_peer_source (GbtPlugin *plugin, const char *name, gpoint
  */
 GBT_AVAILABLE_IN_ALL
 gboolean gbt_plugin_add_wire_extension (GbtPlugin *plugin, gpointer extension, GError **error);
+/**
+ * gbt_plugin_add_stream_filter:
+ * @plugin: the plugin being registered
+ * @name: the filter's name ("mse")
+ * @filter: (type GObject): an object implementing #GbtStreamFilter
+ * @error: return location for an error
+ *
+ * Registers a stream filter (ABI 1.4): the core runs connections through it
+ * between the transport and the peer wire (docs/plugin-abi.md "ABI 1.4").
+ *
+ * Returns: %TRUE on success
+ */
+GBT_AVAILABLE_IN_ALL
+gboolean gbt_plugin_add_stream_filter (GbtPlugin *plugin, const char *name, gpointer filter,
+                                       GError **error);
 
 G_END_DECLS

@@ -136,6 +136,40 @@ void gbt_session_set_max_peers_per_torrent (GbtSession *self, guint max);
 GBT_AVAILABLE_IN_ALL
 void gbt_session_set_announce_to_all (GbtSession *self, gboolean all);
 /**
+ * GbtEncryption:
+ * @GBT_ENCRYPTION_PREFER: dial encrypted (MSE/PE) first and retry in
+ *   plaintext when the peer refuses; accept both (the default)
+ * @GBT_ENCRYPTION_REQUIRE: encrypted connections only, both ways
+ * @GBT_ENCRYPTION_OFF: plaintext only
+ *
+ * The protocol encryption policy (needs the "mse" plugin; without it every
+ * connection is plaintext).
+ */
+typedef enum {
+  GBT_ENCRYPTION_PREFER,
+  GBT_ENCRYPTION_REQUIRE,
+  GBT_ENCRYPTION_OFF,
+} GbtEncryption;
+/**
+ * gbt_session_set_encryption:
+ * @self: a #GbtSession
+ * @mode: the policy
+ *
+ * Sets the protocol encryption policy, for connections made afterwards.
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_session_set_encryption (GbtSession *self, GbtEncryption mode);
+/**
+ * gbt_session_get_encryption:
+ * @self: a #GbtSession
+ *
+ * Gets the protocol encryption policy.
+ *
+ * Returns: the protocol encryption policy
+ */
+GBT_AVAILABLE_IN_ALL
+GbtEncryption gbt_session_get_encryption (GbtSession *self);
+/**
  * gbt_rate_parse:
  * @text: a rate such as "500K", "1.5MiB", "10mbit"
  * @bytes_per_second: (out): where to store the rate in bytes per second

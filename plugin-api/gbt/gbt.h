@@ -17,6 +17,7 @@
 #include <gbt/gbt-transport.h>
 #include <gbt/gbt-peer-source.h>
 #include <gbt/gbt-wire-extension.h>
+#include <gbt/gbt-stream-filter.h>
 #include <gbt/gbt-session.h>
 #include <gbt/gbt-torrent.h>
 #include <gbt/gbt-file.h>

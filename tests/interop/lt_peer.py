@@ -52,6 +52,7 @@ SOURCES = (("tracker", lt.peer_info.tracker), ("dht", lt.peer_info.dht),
 # peer_info::utp_socket (1 << 17 in libtorrent 2.0: between holepunched,
 # 1 << 15, and rc4_encrypted, 1 << 19), which the 2.0.8 binding leaves out
 UTP_SOCKET = getattr(lt.peer_info, "utp_socket", 1 << 17)
+RC4_ENCRYPTED = getattr(lt.peer_info, "rc4_encrypted", 1 << 19)
 
 
 def peer_entry(p):
@@ -59,6 +60,7 @@ def peer_entry(p):
             "sources": [n for n, bit in SOURCES if p.source & bit],
             "outgoing": bool(p.flags & lt.peer_info.outgoing_connection),
             "transport": "utp" if p.flags & UTP_SOCKET else "tcp",
+            "encrypted": bool(p.flags & RC4_ENCRYPTED),
             # past the BitTorrent handshake (not still dialling or handshaking)
             "connected": not p.flags & (lt.peer_info.connecting | lt.peer_info.handshake),
             "client": p.client if isinstance(p.client, str) else repr(p.client)}
@@ -140,6 +142,10 @@ def main():
                     help="comma list of tcp, utp: what it dials and accepts (default tcp)")
     ap.add_argument("--peer-events", action="store_true",
                     help="a PEER line for each connected peer (ip, port, transport) when first seen")
+    ap.add_argument("--encryption", choices=("default", "forced", "disabled"),
+                    default="default",
+                    help="in_enc_policy and out_enc_policy; forced: RC4 only "
+                         "(allowed_enc_level rc4), disabled: plaintext only")
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--reannounce", type=float, default=0,
                     help="seconds between forced announces once ready (0: the tracker's "
@@ -186,6 +192,11 @@ def main():
         settings["alert_mask"] |= lt.alert.category_t.peer_notification
     if args.lsd:
         settings["enable_lsd"] = True
+    if args.encryption != "default":
+        policy = (lt.enc_policy.forced if args.encryption == "forced"
+                  else lt.enc_policy.disabled)
+        settings.update({"in_enc_policy": int(policy), "out_enc_policy": int(policy),
+                         "allowed_enc_level": int(lt.enc_level.rc4)})
     if args.no_pex:
         ses = lt.session(settings, 0)  # no default plugins: put back all but ut_pex
         ses.add_extension(lt.create_ut_metadata_plugin)
