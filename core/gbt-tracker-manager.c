@@ -253,6 +253,12 @@ schedule (GbtTrackerManager *mgr, gint64 delay_ms)
   notify_changed (mgr);
 }
 
+void
+gbt_tracker_manager_set_port (GbtTrackerManager *mgr, guint16 port)
+{
+  mgr->port = port;
+}
+
 /* ---- announcing ------------------------------------------------------ */
 
 static GbtAnnounceRequest *
