@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Router port mapping, as a peer source that finds no peers: when a
+ * session's first torrent starts, it asks the gateway (NAT-PMP, RFC 6886)
+ * to forward the session's TCP listen port and its shared UDP port
+ * (uTP, DHT), learns the external address and port, records each mapping
+ * with gbt_session_update_port_mapping() and makes the session announce
+ * the external TCP port to trackers (gbt_session_set_announce_port()).
+ * When the session's last torrent stops (gbt's SIGINT/SIGTERM path stops
+ * its torrents) or the session goes, the mappings are deleted.
+ *
+ * Off when gbt_session_get_port_mapping() is FALSE (gbt
+ * --no-port-mapping) or GBT_PORTMAP_DISABLE is set to anything but "0" in
+ * the environment: the test suite sets it, so that no test but the
+ * portmap ones (in network namespaces) sends to a router.
+ * GBT_PORTMAP_GATEWAY=IP[:PORT] names the gateway instead of the default
+ * route's.
+ *
+ * The state is the session's (GObject data), gone with it.
+ */
+#include <gbt/gbt-session.h>
+#include <gbt/gbt-torrent.h>
+#include <gbt/gbt-udp-port.h>
+
+#include "gbt-natpmp.h"
+#include "gbt-portmap.h"
+
+#define SESSION_KEY "gbt-portmap"
+#define TORRENT_KEY "gbt-portmap-started"
+
+struct _GbtPortmapSource {
+  GObject parent_instance;
+};
+
+typedef struct {
+  GbtSession *session; /* not referenced: this is its data */
+  guint n_started;
+  GbtNatPmp *natpmp;
+} Client;
+
+static void gbt_portmap_source_iface_init (GbtPeerSourceInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (GbtPortmapSource, gbt_portmap_source, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (GBT_TYPE_PEER_SOURCE,
+                                                      gbt_portmap_source_iface_init))
+
+static gboolean
+disabled_by_env (void)
+{
+  const char *v = g_getenv ("GBT_PORTMAP_DISABLE");
+  return v != NULL && *v != '\0' && g_strcmp0 (v, "0") != 0;
+}
+
+static void
+mapped_cb (GbtNatPmpProtocol protocol, guint16 internal_port, guint16 external_port,
+           guint32 lifetime, const char *external_address, const char *error, gpointer data)
+{
+  Client *c = data;
+  const char *proto = protocol == GBT_NATPMP_TCP ? "tcp" : "udp";
+  g_autofree char *key = g_strdup_printf ("natpmp/%s", proto);
+  GVariantDict d;
+
+  g_variant_dict_init (&d, NULL);
+  g_variant_dict_insert (&d, "method", "s", "natpmp");
+  g_variant_dict_insert (&d, "protocol", "s", proto);
+  g_variant_dict_insert (&d, "internal_port", "q", internal_port);
+  g_variant_dict_insert (&d, "external_port", "q", external_port);
+  g_variant_dict_insert (&d, "lifetime", "u", lifetime);
+  if (external_address)
+    g_variant_dict_insert (&d, "external_address", "s", external_address);
+  g_variant_dict_insert (&d, "state", "s", error ? "error" : "mapped");
+  if (error)
+    g_variant_dict_insert (&d, "error", "s", error);
+  gbt_session_update_port_mapping (c->session, key, g_variant_dict_end (&d));
+  if (error)
+    g_message ("NAT-PMP %s port %u: %s", proto, internal_port, error);
+  else
+    g_debug ("NAT-PMP %s port %u mapped to %s:%u for %u s", proto, internal_port,
+             external_address ? external_address : "?", external_port, lifetime);
+  if (protocol == GBT_NATPMP_TCP)
+    gbt_session_set_announce_port (c->session, error ? 0 : external_port);
+}
+
+static void
+report_error (Client *c, const char *message)
+{
+  GVariantDict d;
+
+  g_variant_dict_init (&d, NULL);
+  g_variant_dict_insert (&d, "method", "s", "natpmp");
+  g_variant_dict_insert (&d, "state", "s", "error");
+  g_variant_dict_insert (&d, "error", "s", message);
+  gbt_session_update_port_mapping (c->session, "natpmp", g_variant_dict_end (&d));
+  g_message ("NAT-PMP: %s", message);
+}
+
+static GInetSocketAddress *
+find_gateway (Client *c)
+{
+  const char *env = g_getenv ("GBT_PORTMAP_GATEWAY");
+  g_autoptr(GInetAddress) ip = NULL;
+
+  if (env && *env)
+    {
+      g_autoptr(GSocketConnectable) addr = g_network_address_parse (env, 5351, NULL);
+      g_autoptr(GInetAddress) parsed = NULL;
+
+      if (addr)
+        parsed = g_inet_address_new_from_string (
+            g_network_address_get_hostname (G_NETWORK_ADDRESS (addr)));
+      if (parsed == NULL || g_inet_address_get_family (parsed) != G_SOCKET_FAMILY_IPV4)
+        {
+          report_error (c, "GBT_PORTMAP_GATEWAY is not IPV4[:PORT]");
+          return NULL;
+        }
+      return G_INET_SOCKET_ADDRESS (
+          g_inet_socket_address_new (parsed, g_network_address_get_port (G_NETWORK_ADDRESS (addr))));
+    }
+  ip = gbt_natpmp_default_gateway ();
+  if (ip == NULL)
+    {
+      report_error (c, "no IPv4 default gateway");
+      return NULL;
+    }
+  return G_INET_SOCKET_ADDRESS (g_inet_socket_address_new (ip, 5351));
+}
+
+static void
+client_unmap (Client *c)
+{
+  g_clear_pointer (&c->natpmp, gbt_natpmp_free);
+}
+
+static void
+client_map (Client *c)
+{
+  g_autoptr(GInetSocketAddress) gateway = find_gateway (c);
+  g_autoptr(GError) error = NULL;
+  GbtUdpPort *udp = gbt_session_get_udp_port (c->session);
+  guint16 port = gbt_session_get_listen_port (c->session);
+
+  if (gateway == NULL || port == 0)
+    return;
+  c->natpmp = gbt_natpmp_new (gateway, gbt_session_get_bind_inet_address (c->session), mapped_cb,
+                              c, &error);
+  if (c->natpmp == NULL)
+    {
+      report_error (c, error->message);
+      return;
+    }
+  gbt_natpmp_map (c->natpmp, GBT_NATPMP_TCP, port);
+  if (udp)
+    {
+      GInetSocketAddress *local = gbt_udp_port_get_local_address (udp);
+      if (local && g_inet_socket_address_get_port (local))
+        gbt_natpmp_map (c->natpmp, GBT_NATPMP_UDP, g_inet_socket_address_get_port (local));
+    }
+}
+
+static void
+client_free (gpointer data)
+{
+  Client *c = data;
+
+  client_unmap (c);
+  g_free (c);
+}
+
+static void
+portmap_start (GbtPeerSource *source, GbtTorrent *torrent)
+{
+  GbtSession *session = gbt_torrent_get_session (torrent);
+  Client *c;
+
+  if (session == NULL || disabled_by_env () || !gbt_session_get_port_mapping (session)
+      || g_object_get_data (G_OBJECT (torrent), TORRENT_KEY))
+    return;
+  c = g_object_get_data (G_OBJECT (session), SESSION_KEY);
+  if (c == NULL)
+    {
+      c = g_new0 (Client, 1);
+      c->session = session;
+      g_object_set_data_full (G_OBJECT (session), SESSION_KEY, c, client_free);
+    }
+  g_object_set_data (G_OBJECT (torrent), TORRENT_KEY, c);
+  if (c->n_started++ == 0)
+    client_map (c);
+}
+
+static void
+portmap_stop (GbtPeerSource *source, GbtTorrent *torrent)
+{
+  GbtSession *session = gbt_torrent_get_session (torrent);
+  Client *c = g_object_get_data (G_OBJECT (torrent), TORRENT_KEY);
+
+  if (c == NULL)
+    return;
+  g_object_set_data (G_OBJECT (torrent), TORRENT_KEY, NULL);
+  /* the session's own data: gone (and unmapped) when the session is */
+  if (session == NULL || g_object_get_data (G_OBJECT (session), SESSION_KEY) != c)
+    return;
+  if (--c->n_started == 0)
+    client_unmap (c);
+}
+
+static void
+gbt_portmap_source_iface_init (GbtPeerSourceInterface *iface)
+{
+  iface->start = portmap_start;
+  iface->stop = portmap_stop;
+}
+
+static void
+gbt_portmap_source_class_init (GbtPortmapSourceClass *klass)
+{
+}
+
+static void
+gbt_portmap_source_init (GbtPortmapSource *self)
+{
+}
+
+GbtPortmapSource *
+gbt_portmap_source_new (void)
+{
+  return g_object_new (GBT_TYPE_PORTMAP_SOURCE, NULL);
+}
