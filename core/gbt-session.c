@@ -62,6 +62,7 @@ struct _GbtSession {
   gboolean no_port_mapping;
   guint16 announce_port;     /* 0: the listen port */
   GHashTable *port_mappings; /* key -> a{sv} GVariant */
+  guint n_holds;
 
   gboolean started;
   /* this session's view of the process-wide registry: the plugins it
@@ -573,6 +574,28 @@ gbt_session_get_announce_port (GbtSession *self)
 {
   g_return_val_if_fail (GBT_IS_SESSION (self), 0);
   return self->announce_port ? self->announce_port : gbt_session_get_listen_port (self);
+}
+
+void
+gbt_session_hold (GbtSession *self)
+{
+  g_return_if_fail (GBT_IS_SESSION (self));
+  self->n_holds++;
+}
+
+void
+gbt_session_release (GbtSession *self)
+{
+  g_return_if_fail (GBT_IS_SESSION (self));
+  g_return_if_fail (self->n_holds > 0);
+  self->n_holds--;
+}
+
+guint
+gbt_session_get_n_holds (GbtSession *self)
+{
+  g_return_val_if_fail (GBT_IS_SESSION (self), 0);
+  return self->n_holds;
 }
 
 static int

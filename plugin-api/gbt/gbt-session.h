@@ -536,6 +536,36 @@ guint16 gbt_session_get_announce_port (GbtSession *self);
 GBT_AVAILABLE_IN_ALL
 void gbt_session_update_port_mapping (GbtSession *self, const char *key, GVariant *mapping);
 /**
+ * gbt_session_hold:
+ * @self: a #GbtSession
+ *
+ * For plugins: work is under way that should end before the process
+ * exits (a router mapping being deleted); undone by gbt_session_release().
+ * An application about to exit runs its main context while
+ * gbt_session_get_n_holds() is above 0, for a bounded time (gbt waits at
+ * most 3 s).
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_session_hold (GbtSession *self);
+/**
+ * gbt_session_release:
+ * @self: a #GbtSession
+ *
+ * Ends what gbt_session_hold() began.
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_session_release (GbtSession *self);
+/**
+ * gbt_session_get_n_holds:
+ * @self: a #GbtSession
+ *
+ * Gets how many gbt_session_hold() are not yet released.
+ *
+ * Returns: the number of holds
+ */
+GBT_AVAILABLE_IN_ALL
+guint gbt_session_get_n_holds (GbtSession *self);
+/**
  * gbt_session_dup_port_mappings:
  * @self: a #GbtSession
  *

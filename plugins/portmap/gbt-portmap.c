@@ -2,19 +2,23 @@
 /*
  * Router port mapping, as a peer source that finds no peers: when a
  * session's first torrent starts, it asks the gateway (NAT-PMP, RFC 6886)
- * to forward the session's TCP listen port and its shared UDP port
+ * and any UPnP Internet Gateway Device (GUPnP-IGD, when built with it) to
+ * forward the session's TCP listen port and its shared UDP port
  * (uTP, DHT), learns the external address and port, records each mapping
  * with gbt_session_update_port_mapping() and makes the session announce
  * the external TCP port to trackers (gbt_session_set_announce_port()).
  * When the session's last torrent stops (gbt's SIGINT/SIGTERM path stops
- * its torrents) or the session goes, the mappings are deleted.
+ * its torrents) or the session goes, the mappings are deleted; the UPnP
+ * deletions (HTTP requests) hold the session (gbt_session_hold()) until
+ * answered, so that gbt waits for them before it exits.  The announced
+ * port is the NAT-PMP TCP mapping's, else the UPnP one's.
  *
  * Off when gbt_session_get_port_mapping() is FALSE (gbt
  * --no-port-mapping) or GBT_PORTMAP_DISABLE is set to anything but "0" in
  * the environment: the test suite sets it, so that no test but the
  * portmap ones (in network namespaces) sends to a router.
  * GBT_PORTMAP_GATEWAY=IP[:PORT] names the gateway instead of the default
- * route's.
+ * route's; GBT_PORTMAP_METHODS=natpmp,upnp (the default: both) chooses.
  *
  * The state is the session's (GObject data), gone with it.
  */
@@ -23,6 +27,9 @@
 #include <gbt/gbt-udp-port.h>
 
 #include "gbt-natpmp.h"
+#ifdef GBT_PORTMAP_UPNP
+#include "gbt-upnp.h"
+#endif
 #include "gbt-portmap.h"
 
 #define SESSION_KEY "gbt-portmap"
@@ -36,6 +43,11 @@ typedef struct {
   GbtSession *session; /* not referenced: this is its data */
   guint n_started;
   GbtNatPmp *natpmp;
+  guint16 natpmp_tcp; /* the external TCP ports mapped, 0: none */
+  guint16 upnp_tcp;
+#ifdef GBT_PORTMAP_UPNP
+  GbtUpnp *upnp;
+#endif
 } Client;
 
 static void gbt_portmap_source_iface_init (GbtPeerSourceInterface *iface);
@@ -51,17 +63,27 @@ disabled_by_env (void)
   return v != NULL && *v != '\0' && g_strcmp0 (v, "0") != 0;
 }
 
-static void
-mapped_cb (GbtNatPmpProtocol protocol, guint16 internal_port, guint16 external_port,
-           guint32 lifetime, const char *external_address, const char *error, gpointer data)
+static gboolean
+method_on (const char *method)
 {
-  Client *c = data;
-  const char *proto = protocol == GBT_NATPMP_TCP ? "tcp" : "udp";
-  g_autofree char *key = g_strdup_printf ("natpmp/%s", proto);
+  const char *env = g_getenv ("GBT_PORTMAP_METHODS");
+  g_auto(GStrv) list = NULL;
+
+  if (env == NULL || *env == '\0')
+    return TRUE;
+  list = g_strsplit (env, ",", -1);
+  return g_strv_contains ((const char *const *) list, method);
+}
+
+static void
+record (Client *c, const char *method, const char *proto, guint16 internal_port,
+        guint16 external_port, guint32 lifetime, const char *external_address, const char *error)
+{
+  g_autofree char *key = g_strdup_printf ("%s/%s", method, proto);
   GVariantDict d;
 
   g_variant_dict_init (&d, NULL);
-  g_variant_dict_insert (&d, "method", "s", "natpmp");
+  g_variant_dict_insert (&d, "method", "s", method);
   g_variant_dict_insert (&d, "protocol", "s", proto);
   g_variant_dict_insert (&d, "internal_port", "q", internal_port);
   g_variant_dict_insert (&d, "external_port", "q", external_port);
@@ -73,13 +95,49 @@ mapped_cb (GbtNatPmpProtocol protocol, guint16 internal_port, guint16 external_p
     g_variant_dict_insert (&d, "error", "s", error);
   gbt_session_update_port_mapping (c->session, key, g_variant_dict_end (&d));
   if (error)
-    g_message ("NAT-PMP %s port %u: %s", proto, internal_port, error);
+    g_message ("%s %s port %u: %s", method, proto, internal_port, error);
   else
-    g_debug ("NAT-PMP %s port %u mapped to %s:%u for %u s", proto, internal_port,
-             external_address ? external_address : "?", external_port, lifetime);
-  if (protocol == GBT_NATPMP_TCP)
-    gbt_session_set_announce_port (c->session, error ? 0 : external_port);
+    g_debug ("%s %s port %u mapped to %s:%u", method, proto, internal_port,
+             external_address ? external_address : "?", external_port);
+  if (g_str_equal (proto, "tcp"))
+    {
+      if (g_str_equal (method, "natpmp"))
+        c->natpmp_tcp = error ? 0 : external_port;
+      else
+        c->upnp_tcp = error ? 0 : external_port;
+      gbt_session_set_announce_port (c->session, c->natpmp_tcp ? c->natpmp_tcp : c->upnp_tcp);
+    }
 }
+
+static void
+mapped_cb (GbtNatPmpProtocol protocol, guint16 internal_port, guint16 external_port,
+           guint32 lifetime, const char *external_address, const char *error, gpointer data)
+{
+  record (data, "natpmp", protocol == GBT_NATPMP_TCP ? "tcp" : "udp", internal_port,
+          external_port, lifetime, external_address, error);
+}
+
+#ifdef GBT_PORTMAP_UPNP
+static void
+upnp_cb (const char *protocol, guint16 internal_port, guint16 external_port,
+         const char *external_address, const char *error, gpointer data)
+{
+  record (data, "upnp", protocol, internal_port, external_port, error ? 0 : GBT_UPNP_LEASE_S,
+          external_address, error);
+}
+
+static void
+upnp_deleted_cb (gpointer data)
+{
+  GWeakRef *ref = data;
+  g_autoptr(GbtSession) session = g_weak_ref_get (ref);
+
+  if (session)
+    gbt_session_release (session);
+  g_weak_ref_clear (ref);
+  g_free (ref);
+}
+#endif
 
 static void
 report_error (Client *c, const char *message)
@@ -129,6 +187,34 @@ static void
 client_unmap (Client *c)
 {
   g_clear_pointer (&c->natpmp, gbt_natpmp_free);
+#ifdef GBT_PORTMAP_UPNP
+  if (c->upnp)
+    {
+      GWeakRef *ref = g_new0 (GWeakRef, 1);
+
+      g_weak_ref_init (ref, c->session);
+      gbt_session_hold (c->session);
+      gbt_upnp_free (g_steal_pointer (&c->upnp), upnp_deleted_cb, ref);
+    }
+#endif
+  c->natpmp_tcp = c->upnp_tcp = 0;
+}
+
+/* the address the router sees us from: a UDP socket "connected" to it
+ * (nothing is sent) */
+static char *
+local_address_towards (GInetSocketAddress *gateway)
+{
+  g_autoptr(GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                       G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr(GSocketAddress) local = NULL;
+
+  if (s == NULL || !g_socket_connect (s, G_SOCKET_ADDRESS (gateway), NULL, NULL))
+    return NULL;
+  local = g_socket_get_local_address (s, NULL);
+  if (!G_IS_INET_SOCKET_ADDRESS (local))
+    return NULL;
+  return g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (local)));
 }
 
 static void
@@ -139,22 +225,38 @@ client_map (Client *c)
   GbtUdpPort *udp = gbt_session_get_udp_port (c->session);
   guint16 port = gbt_session_get_listen_port (c->session);
 
+  GInetSocketAddress *udp_local = udp ? gbt_udp_port_get_local_address (udp) : NULL;
+  guint16 udp_port = udp_local ? g_inet_socket_address_get_port (udp_local) : 0;
+
   if (gateway == NULL || port == 0)
     return;
-  c->natpmp = gbt_natpmp_new (gateway, gbt_session_get_bind_inet_address (c->session), mapped_cb,
-                              c, &error);
-  if (c->natpmp == NULL)
+  if (method_on ("natpmp"))
     {
-      report_error (c, error->message);
-      return;
+      c->natpmp = gbt_natpmp_new (gateway, gbt_session_get_bind_inet_address (c->session),
+                                  mapped_cb, c, &error);
+      if (c->natpmp == NULL)
+        report_error (c, error->message);
+      else
+        {
+          gbt_natpmp_map (c->natpmp, GBT_NATPMP_TCP, port);
+          if (udp_port)
+            gbt_natpmp_map (c->natpmp, GBT_NATPMP_UDP, udp_port);
+        }
     }
-  gbt_natpmp_map (c->natpmp, GBT_NATPMP_TCP, port);
-  if (udp)
+#ifdef GBT_PORTMAP_UPNP
+  if (method_on ("upnp"))
     {
-      GInetSocketAddress *local = gbt_udp_port_get_local_address (udp);
-      if (local && g_inet_socket_address_get_port (local))
-        gbt_natpmp_map (c->natpmp, GBT_NATPMP_UDP, g_inet_socket_address_get_port (local));
+      g_autofree char *local_ip = local_address_towards (gateway);
+
+      if (local_ip)
+        {
+          c->upnp = gbt_upnp_new (local_ip, upnp_cb, c);
+          gbt_upnp_map (c->upnp, "tcp", port);
+          if (udp_port)
+            gbt_upnp_map (c->upnp, "udp", udp_port);
+        }
     }
+#endif
 }
 
 static void
