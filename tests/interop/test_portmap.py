@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Router port mapping (the `portmap` plugin, NAT-PMP) against miniupnpd.
+"""Router port mapping (the `portmap` plugin: NAT-PMP, UPnP IGD) against miniupnpd.
 
 Three network namespaces of our own, joined by two veth pairs: "lan"
 (10.0.0.2, gbt), "gw" (10.0.0.1 on the LAN side, 11.0.0.1 on the WAN side:
@@ -10,7 +10,7 @@ end).  Nothing has a route out of the namespaces: no SSDP or NAT-PMP can
 leave the machine.  Needs root (namespaces), ip, nft, miniupnpd, upnpc;
 without them the script skips, saying why.
 
-Cases:
+Cases, once with NAT-PMP and once with UPnP (GBT_PORTMAP_METHODS):
   - while `gbt seed` runs, miniupnpd lists TCP and UDP mappings of gbt's
     listen port to 10.0.0.2 (`upnpc -l` over UPnP, and the DNAT rule in
     the router's nftables); gbt's --json reports them "mapped";
@@ -189,6 +189,60 @@ def mine(entries):
     return sorted((proto, ext) for proto, ext, ip, _ in entries if ip == LAN_IP)
 
 
+def scenario(tap, net, tmp, torrent, method, listen, procs):
+    """gbt with only @method on, listening on @listen, whose external TCP
+    port another host holds: 7 cases"""
+    what = {"natpmp": "NAT-PMP", "upnp": "UPnP"}[method]
+    net.upnpc("-a", "10.0.0.3", str(listen), str(listen), "TCP", "600")
+    out = open(os.path.join(tmp, "gbt-%s.json" % method), "w")
+    gbt = net.spawn(["ip", "netns", "exec", net.lan, gbt_cli(), "seed", torrent, "-d", tmp,
+                     "--json", "-p", str(listen)], stdout=out,
+                    env=dict(gbt_env(), GBT_PORTMAP_METHODS=method))
+    procs.append(gbt)
+    entries = wait_for(lambda: (lambda m: m if len(m) == 2 else None)(mine(net.upnp_list() or [])),
+                       TIMEOUT)
+    tcp = [e for e in (entries or []) if e[0] == "TCP"]
+    tap.ok(entries and ("UDP", listen) in entries and len(tcp) == 1 and tcp[0][1] != listen,
+           "%s: miniupnpd lists gbt's TCP and UDP mappings (TCP on another external port)" % what,
+           "upnpc -l: %r" % (net.upnp_list(),))
+    ext = tcp[0][1] if tcp else None
+    rules = net.dnat_rules()
+    tap.ok("%s:%d" % (LAN_IP, listen) in rules, "%s: the router's nftables forward to gbt" % what,
+           "dnat rules: %r" % rules)
+    seen = wait_for(lambda: ext and any(a[0] == str(ext) for a in net.announces()), TIMEOUT)
+    tap.ok(seen, "%s: the tracker sees the external port %s" % (what, ext),
+           "announces: %r" % net.announces())
+
+    def reported():
+        with open(out.name) as f:
+            for line in reversed(f.readlines()):
+                try:
+                    ev = json.loads(line)
+                except ValueError:
+                    continue
+                maps = ev.get("port_mappings") or []
+                if len(maps) == 2 and all(m.get("state") == "mapped" for m in maps):
+                    return ev
+        return None
+    ev = wait_for(reported, TIMEOUT)
+    tap.ok(ev and ev.get("announce_port") == ext
+           and {(m["method"], m["protocol"], m["external_port"]) for m in ev["port_mappings"]}
+           == {(method, "tcp", ext), (method, "udp", listen)}
+           and all(m.get("external_address") == "11.0.0.1" for m in ev["port_mappings"]),
+           "%s: --json reports both mappings, the external address and port" % what, repr(ev))
+
+    os.killpg(gbt.pid, signal.SIGTERM)
+    gbt.wait(timeout=TIMEOUT)
+    out.close()
+    gone = wait_for(lambda: (lambda l: l is not None and not mine(l))(net.upnp_list()), TIMEOUT)
+    tap.ok(gone, "%s: after SIGTERM miniupnpd lists no mapping of gbt's" % what,
+           "upnpc -l: %r" % (net.upnp_list(),))
+    tap.ok(not any(r.startswith(LAN_IP + ":") for r in net.dnat_rules()),
+           "%s: after SIGTERM no DNAT rule to gbt is left" % what, repr(net.dnat_rules()))
+    tap.ok(("TCP", listen, "10.0.0.3", listen) in (net.upnp_list() or []),
+           "%s: the other host's mapping is left alone" % what, repr(net.upnp_list()))
+
+
 def main():
     if os.geteuid() != 0:
         return skip_all("needs root for network namespaces (never run against a real router)")
@@ -206,8 +260,8 @@ def main():
         tap = Tap(1)
         tap.ok(False, "router in a namespace", "%s %s" % (e, out))
         return tap.finish()
-    tap = Tap(9)
-    gbt = None
+    tap = Tap(2 * 7 + 2)
+    procs = []
     try:
         data = os.path.join(tmp, "data.bin")
         with open(data, "wb") as f:
@@ -215,55 +269,8 @@ def main():
         torrent = os.path.join(tmp, "d.torrent")
         run(gbt_cli(), "create", data, "-o", torrent,
             "-t", "http://%s:%d/announce" % (GW_IP, TRACKER_PORT))
-
-        # another host holds external TCP port LISTEN: gbt gets another one
-        net.upnpc("-a", "10.0.0.3", str(LISTEN), str(LISTEN), "TCP", "600")
-        out = open(os.path.join(tmp, "gbt.json"), "w")
-        gbt = net.spawn(["ip", "netns", "exec", net.lan, gbt_cli(), "seed", torrent, "-d", tmp,
-                         "--json", "-p", str(LISTEN)], stdout=out, env=gbt_env())
-        want_udp = ("UDP", LISTEN)
-        entries = wait_for(lambda: (lambda m: m if len(m) == 2 else None)(mine(net.upnp_list() or [])),
-                           TIMEOUT)
-        tcp = [e for e in (entries or []) if e[0] == "TCP"]
-        tap.ok(entries and want_udp in entries and len(tcp) == 1 and tcp[0][1] != LISTEN,
-               "miniupnpd lists gbt's TCP and UDP mappings (TCP on another external port)",
-               "upnpc -l: %r" % (net.upnp_list(),))
-        ext = tcp[0][1] if tcp else None
-        rules = net.dnat_rules()
-        tap.ok("%s:%d" % (LAN_IP, LISTEN) in rules, "the router's nftables forward to gbt",
-               "dnat rules: %r" % rules)
-        seen = wait_for(lambda: ext and any(a[0] == str(ext) for a in net.announces()), TIMEOUT)
-        tap.ok(seen, "the tracker sees the external port %s" % ext,
-               "announces: %r" % net.announces())
-
-        def reported():
-            with open(out.name) as f:
-                for line in reversed(f.readlines()):
-                    try:
-                        ev = json.loads(line)
-                    except ValueError:
-                        continue
-                    maps = ev.get("port_mappings") or []
-                    if len(maps) == 2 and all(m.get("state") == "mapped" for m in maps):
-                        return ev
-            return None
-        ev = wait_for(reported, TIMEOUT)
-        tap.ok(ev and ev.get("announce_port") == ext
-               and {(m["protocol"], m["external_port"]) for m in ev["port_mappings"]}
-               == {("tcp", ext), ("udp", LISTEN)}
-               and all(m.get("external_address") == "11.0.0.1" for m in ev["port_mappings"]),
-               "--json reports both mappings, the external address and port", repr(ev))
-
-        os.killpg(gbt.pid, signal.SIGTERM)
-        gbt.wait(timeout=TIMEOUT)
-        out.close()
-        gone = wait_for(lambda: (lambda l: l is not None and not mine(l))(net.upnp_list()), TIMEOUT)
-        tap.ok(gone, "after SIGTERM miniupnpd lists no mapping of gbt's",
-               "upnpc -l: %r" % (net.upnp_list(),))
-        tap.ok(not any(r.startswith(LAN_IP + ":") for r in net.dnat_rules()),
-               "after SIGTERM no DNAT rule to gbt is left", repr(net.dnat_rules()))
-        tap.ok(("TCP", LISTEN, "10.0.0.3", LISTEN) in (net.upnp_list() or []),
-               "the other host's mapping is left alone", repr(net.upnp_list()))
+        for n, method in enumerate(("natpmp", "upnp")):
+            scenario(tap, net, tmp, torrent, method, LISTEN + 100 * n, procs)
 
         # off: --no-port-mapping, and the test suite's GBT_PORTMAP_DISABLE
         for case, extra, disable in (("--no-port-mapping", ["--no-port-mapping"], False),
@@ -271,6 +278,7 @@ def main():
             before = len(net.announces())
             g = net.spawn(["ip", "netns", "exec", net.lan, gbt_cli(), "seed", torrent, "-d", tmp,
                            "-p", str(LISTEN + 10)] + extra, env=gbt_env(disable))
+            procs.append(g)
             announced = wait_for(lambda: any(a[0] == str(LISTEN + 10)
                                              for a in net.announces()[before:]), TIMEOUT)
             # (a mapping takes one round trip on the veth: enabled, it is
@@ -285,8 +293,10 @@ def main():
         tap.diag(traceback.format_exc())
         tap.ok(False, "unexpected error: %s" % e)
     finally:
-        if gbt is not None and gbt.poll() is None:
-            os.killpg(gbt.pid, signal.SIGKILL)
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
         net.close()
         shutil.rmtree(tmp, ignore_errors=True)
     return tap.finish()
