@@ -12,5 +12,5 @@ portmap_register (GbtPlugin *plugin, GError **error)
 }
 
 GBT_PLUGIN_DEFINE (portmap, "portmap", "0.1.0", "LGPL-2.1-or-later",
-                   "Router port mapping (NAT-PMP): forwards the listen ports, announces the external one",
+                   "Router port mapping (NAT-PMP, UPnP IGD): forwards the listen ports, announces the external one",
                    GBT_PLUGIN_FLAG_DEFAULT, portmap_register)
