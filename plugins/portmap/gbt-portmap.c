@@ -45,10 +45,19 @@ typedef struct {
   GbtNatPmp *natpmp;
   guint16 natpmp_tcp; /* the external TCP ports mapped, 0: none */
   guint16 upnp_tcp;
+  guint16 port, udp_port; /* what is mapped */
 #ifdef GBT_PORTMAP_UPNP
   GbtUpnp *upnp;
+  char *local_ip;   /* ours, as the router sees it */
+  guint fallback_id;
 #endif
 } Client;
+
+#ifdef GBT_PORTMAP_UPNP
+#define FALLBACK_S 2 /* UPnP when NAT-PMP has not mapped TCP by then */
+
+static void start_upnp (Client *c);
+#endif
 
 static void gbt_portmap_source_iface_init (GbtPeerSourceInterface *iface);
 
@@ -99,6 +108,10 @@ record (Client *c, const char *method, const char *proto, guint16 internal_port,
   else
     g_debug ("%s %s port %u mapped to %s:%u", method, proto, internal_port,
              external_address ? external_address : "?", external_port);
+#ifdef GBT_PORTMAP_UPNP
+  if (error && g_str_equal (method, "natpmp") && g_str_equal (proto, "tcp"))
+    start_upnp (c);
+#endif
   if (g_str_equal (proto, "tcp"))
     {
       if (g_str_equal (method, "natpmp"))
@@ -188,6 +201,8 @@ client_unmap (Client *c)
 {
   g_clear_pointer (&c->natpmp, gbt_natpmp_free);
 #ifdef GBT_PORTMAP_UPNP
+  g_clear_handle_id (&c->fallback_id, g_source_remove);
+  g_clear_pointer (&c->local_ip, g_free);
   if (c->upnp)
     {
       GWeakRef *ref = g_new0 (GWeakRef, 1);
@@ -200,6 +215,7 @@ client_unmap (Client *c)
   c->natpmp_tcp = c->upnp_tcp = 0;
 }
 
+#ifdef GBT_PORTMAP_UPNP
 /* the address the router sees us from: a UDP socket "connected" to it
  * (nothing is sent) */
 static char *
@@ -218,18 +234,47 @@ local_address_towards (GInetSocketAddress *gateway)
 }
 
 static void
+start_upnp (Client *c)
+{
+  if (c->upnp != NULL || c->local_ip == NULL || c->port == 0 || !method_on ("upnp"))
+    return;
+  g_clear_handle_id (&c->fallback_id, g_source_remove);
+  c->upnp = gbt_upnp_new (c->local_ip, upnp_cb, c);
+  gbt_upnp_map (c->upnp, "tcp", c->port);
+  if (c->udp_port)
+    gbt_upnp_map (c->upnp, "udp", c->udp_port);
+}
+
+static gboolean
+fallback_cb (gpointer data)
+{
+  Client *c = data;
+
+  c->fallback_id = 0;
+  if (c->natpmp_tcp == 0)
+    start_upnp (c);
+  return G_SOURCE_REMOVE;
+}
+#endif
+
+/* NAT-PMP first (one datagram, and most routers that have UPnP have it);
+ * UPnP IGD when NAT-PMP is off, refused, or silent for FALLBACK_S (the
+ * two at once would map the same port twice on routers with both) */
+static void
 client_map (Client *c)
 {
   g_autoptr(GInetSocketAddress) gateway = find_gateway (c);
   g_autoptr(GError) error = NULL;
   GbtUdpPort *udp = gbt_session_get_udp_port (c->session);
-  guint16 port = gbt_session_get_listen_port (c->session);
-
   GInetSocketAddress *udp_local = udp ? gbt_udp_port_get_local_address (udp) : NULL;
-  guint16 udp_port = udp_local ? g_inet_socket_address_get_port (udp_local) : 0;
 
-  if (gateway == NULL || port == 0)
+  c->port = gbt_session_get_listen_port (c->session);
+  c->udp_port = udp_local ? g_inet_socket_address_get_port (udp_local) : 0;
+  if (gateway == NULL || c->port == 0)
     return;
+#ifdef GBT_PORTMAP_UPNP
+  c->local_ip = local_address_towards (gateway);
+#endif
   if (method_on ("natpmp"))
     {
       c->natpmp = gbt_natpmp_new (gateway, gbt_session_get_bind_inet_address (c->session),
@@ -238,24 +283,16 @@ client_map (Client *c)
         report_error (c, error->message);
       else
         {
-          gbt_natpmp_map (c->natpmp, GBT_NATPMP_TCP, port);
-          if (udp_port)
-            gbt_natpmp_map (c->natpmp, GBT_NATPMP_UDP, udp_port);
+          gbt_natpmp_map (c->natpmp, GBT_NATPMP_TCP, c->port);
+          if (c->udp_port)
+            gbt_natpmp_map (c->natpmp, GBT_NATPMP_UDP, c->udp_port);
         }
     }
 #ifdef GBT_PORTMAP_UPNP
-  if (method_on ("upnp"))
-    {
-      g_autofree char *local_ip = local_address_towards (gateway);
-
-      if (local_ip)
-        {
-          c->upnp = gbt_upnp_new (local_ip, upnp_cb, c);
-          gbt_upnp_map (c->upnp, "tcp", port);
-          if (udp_port)
-            gbt_upnp_map (c->upnp, "udp", udp_port);
-        }
-    }
+  if (c->natpmp == NULL)
+    start_upnp (c);
+  else if (method_on ("upnp"))
+    c->fallback_id = g_timeout_add_seconds (FALLBACK_S, fallback_cb, c);
 #endif
 }
 

@@ -10,7 +10,9 @@ end).  Nothing has a route out of the namespaces: no SSDP or NAT-PMP can
 leave the machine.  Needs root (namespaces), ip, nft, miniupnpd, upnpc;
 without them the script skips, saying why.
 
-Cases, once with NAT-PMP and once with UPnP (GBT_PORTMAP_METHODS):
+Cases, with NAT-PMP only, UPnP only (GBT_PORTMAP_METHODS), both (the
+default: NAT-PMP answers and UPnP stays unused), and both with no NAT-PMP
+where gbt asks (UPnP after the fallback delay):
   - while `gbt seed` runs, miniupnpd lists TCP and UDP mappings of gbt's
     listen port to 10.0.0.2 (`upnpc -l` over UPnP, and the DNAT rule in
     the router's nftables); gbt's --json reports them "mapped";
@@ -210,13 +212,24 @@ def sanitizer_reports(text):
     return ours, foreign
 
 
-def scenario(tap, net, tmp, torrent, method, listen, procs):
-    """gbt with only @method on, listening on @listen, whose external TCP
-    port another host holds: 8 cases"""
-    what = {"natpmp": "NAT-PMP", "upnp": "UPnP"}[method]
+SCENARIOS = [
+    # (what, environment, the method that must map)
+    ("NAT-PMP", {"GBT_PORTMAP_METHODS": "natpmp"}, "natpmp"),
+    ("UPnP", {"GBT_PORTMAP_METHODS": "upnp"}, "upnp"),
+    # both on (the default): NAT-PMP answers, UPnP is never asked
+    ("default", {}, "natpmp"),
+    # no NAT-PMP where gbt asks: UPnP after the 2 s fallback
+    ("fallback", {"GBT_PORTMAP_GATEWAY": GW_IP + ":5999"}, "upnp"),
+]
+CASES = 8
+
+
+def scenario(tap, net, tmp, torrent, what, extra_env, method, listen, procs):
+    """gbt with @extra_env, listening on @listen, whose external TCP port
+    another host holds; @method must map: CASES cases"""
     net.upnpc("-a", "10.0.0.3", str(listen), str(listen), "TCP", "600")
-    out = open(os.path.join(tmp, "gbt-%s.json" % method), "w")
-    env = dict(gbt_env(), GBT_PORTMAP_METHODS=method)
+    out = open(os.path.join(tmp, "gbt-%s.json" % what), "w")
+    env = dict(gbt_env(), **extra_env)
     # whole stacks in leak reports (ASan builds), to tell ours from GUPnP's
     env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":fast_unwind_on_malloc=0"
     gbt = net.spawn(["ip", "netns", "exec", net.lan, gbt_cli(), "seed", torrent, "-d", tmp,
@@ -244,7 +257,9 @@ def scenario(tap, net, tmp, torrent, method, listen, procs):
                 except ValueError:
                     continue
                 maps = ev.get("port_mappings") or []
-                if len(maps) == 2 and all(m.get("state") == "mapped" for m in maps):
+                # (past the fallback's 2 s: UPnP would show by then)
+                if (len(maps) == 2 and all(m.get("state") == "mapped" for m in maps)
+                        and ev.get("time", 0) > 3):
                     return ev
         return None
     ev = wait_for(reported, TIMEOUT)
@@ -293,7 +308,7 @@ def main():
         tap = Tap(1)
         tap.ok(False, "router in a namespace", "%s %s" % (e, out))
         return tap.finish()
-    tap = Tap(2 * 8 + 2)
+    tap = Tap(len(SCENARIOS) * CASES + 2)
     procs = []
     try:
         data = os.path.join(tmp, "data.bin")
@@ -302,8 +317,8 @@ def main():
         torrent = os.path.join(tmp, "d.torrent")
         run(gbt_cli(), "create", data, "-o", torrent,
             "-t", "http://%s:%d/announce" % (GW_IP, TRACKER_PORT))
-        for n, method in enumerate(("natpmp", "upnp")):
-            scenario(tap, net, tmp, torrent, method, LISTEN + 100 * n, procs)
+        for n, (what, extra_env, method) in enumerate(SCENARIOS):
+            scenario(tap, net, tmp, torrent, what, extra_env, method, LISTEN + 100 * n, procs)
 
         # off: --no-port-mapping, and the test suite's GBT_PORTMAP_DISABLE
         for case, extra, disable in (("--no-port-mapping", ["--no-port-mapping"], False),
