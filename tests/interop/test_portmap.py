@@ -89,6 +89,10 @@ def run(*argv, check=True, input=None):
                           timeout=30)
 
 
+class NoNamespaces(Exception):
+    pass
+
+
 class Net:
     """The namespaces, the router and the tracker; close() stops each by PID
     and deletes the namespaces."""
@@ -99,11 +103,25 @@ class Net:
         self.lan, self.gw, self.wan = tag + "l", tag + "g", tag + "w"
         self.procs = []
         self.made = []
+        self.miniupnpd_log = None
+        try:
+            self.setup()
+        except BaseException:
+            self.close()
+            raise
+
+    def setup(self):
+        tmp = self.tmp
         # interface names: at most 15 characters
         a, b, c, d = ("pm%da" % os.getpid(), "pm%db" % os.getpid(), "pm%dc" % os.getpid(),
                       "pm%dd" % os.getpid())
         for ns in (self.lan, self.gw, self.wan):
-            run("ip", "netns", "add", ns)
+            try:
+                run("ip", "netns", "add", ns)
+            except subprocess.CalledProcessError as e:
+                if not self.made:  # no rights to make one here
+                    raise NoNamespaces(e.stderr.strip())
+                raise
             self.made.append(ns)
         run("ip", "link", "add", a, "type", "veth", "peer", "name", b)
         run("ip", "link", "set", a, "netns", self.lan)
@@ -174,7 +192,8 @@ class Net:
                 except subprocess.TimeoutExpired:
                     os.killpg(p.pid, signal.SIGKILL)
                     p.wait()
-        self.miniupnpd_log.close()
+        if self.miniupnpd_log:
+            self.miniupnpd_log.close()
         for ns in self.made:
             run("ip", "netns", "del", ns, check=False)
 
@@ -300,11 +319,12 @@ def main():
     tmp = tempfile.mkdtemp(prefix="gbt-portmap-")
     try:
         net = Net(tmp)
+    except NoNamespaces as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return skip_all("cannot make a network namespace here (%s)" % e)
     except (subprocess.CalledProcessError, RuntimeError) as e:
         out = getattr(e, "stderr", "") or ""
         shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(e, subprocess.CalledProcessError) and "Operation not permitted" in out:
-            return skip_all("cannot make network namespaces here: " + out.strip())
         tap = Tap(1)
         tap.ok(False, "router in a namespace", "%s %s" % (e, out))
         return tap.finish()
