@@ -237,11 +237,62 @@ test_retransmit (Fixture *f, gconstpointer data)
   gbt_natpmp_free (c);
 }
 
+/* spins the main context until the gateway gets a request with @op
+ * (non-blocking gateway socket), within @ms */
+static gboolean
+wait_request (Fixture *f, guint8 op, guint8 *buf, GSocketAddress **from, guint ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * G_GINT64_CONSTANT (1000);
+
+  g_socket_set_blocking (f->gw, FALSE);
+  while (g_get_monotonic_time () < end)
+    {
+      gssize n;
+
+      g_clear_object (from);
+      n = g_socket_receive_from (f->gw, from, (char *) buf, 64, NULL, NULL);
+      if (n == 12 && buf[0] == 0 && buf[1] == op)
+        return TRUE;
+      if (n < 0 && !g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+  return FALSE;
+}
+
+/* a lease is renewed at half its lifetime (8 s granted: 4 s later), with
+ * the port it got as the suggestion */
+static void
+test_renew (Fixture *f, gconstpointer data)
+{
+  GbtNatPmp *c = gbt_natpmp_new (f->gw_addr, NULL, report_cb, f, NULL);
+  g_autoptr(GSocketAddress) from = NULL;
+  guint8 req[64], out[16];
+  gint64 granted;
+
+  g_assert_nonnull (c);
+  gbt_natpmp_map (c, GBT_NATPMP_TCP, 7100);
+  g_assert_true (wait_request (f, 2, req, &from, WAIT_MS));
+  map_reply (req, 0, 7177, 8, out);
+  reply (f->gw, from, out, sizeof out);
+  g_assert_true (wait_reports (f, 1));
+  granted = g_get_monotonic_time ();
+  g_assert_cmpuint (f->ext[GBT_NATPMP_TCP], ==, 7177);
+  /* retransmissions of the first request may still be queued: skip them */
+  do
+    g_assert_true (wait_request (f, 2, req, &from, 8000));
+  while (g_get_monotonic_time () - granted < 3 * G_USEC_PER_SEC);
+  g_assert_cmpuint ((req[4] << 8) | req[5], ==, 7100);
+  g_assert_cmpuint ((req[6] << 8) | req[7], ==, 7177);
+  g_assert_cmpuint (gbt_test_get_be32 (req + 8), ==, 7200);
+  gbt_natpmp_free (c);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/natpmp/map", Fixture, NULL, setup, test_map, teardown);
   g_test_add ("/natpmp/retransmit", Fixture, NULL, setup, test_retransmit, teardown);
+  g_test_add ("/natpmp/renew", Fixture, NULL, setup, test_renew, teardown);
   return g_test_run ();
 }
