@@ -51,6 +51,7 @@ struct _GbtMetainfo {
   GPtrArray *tiers; /* GStrv */
   char *announce;
   GStrv url_list;
+  GStrv http_seeds; /* BEP 17 */
   char *comment;
   char *created_by;
   gint64 creation_date;
@@ -104,6 +105,7 @@ gbt_metainfo_unref (GbtMetainfo *mi)
   g_ptr_array_unref (mi->tiers);
   g_free (mi->announce);
   g_strfreev (mi->url_list);
+  g_strfreev (mi->http_seeds);
   g_free (mi->comment);
   g_free (mi->created_by);
   g_ptr_array_unref (mi->warnings);
@@ -664,33 +666,13 @@ add_tier (GbtMetainfo *mi, GHashTable *seen, const GbtBencode *tier)
   g_ptr_array_add (mi->tiers, g_ptr_array_steal (urls, NULL));
 }
 
-static void
-parse_outer (GbtMetainfo *mi, const GbtBencode *root)
+/* BEP 19's url-list, BEP 17's httpseeds: a single URL or a list of them,
+ * duplicates dropped */
+static GStrv
+parse_seed_urls (GbtBencode *urls)
 {
-  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  GbtBencode *list = gbt_bencode_dict_lookup (root, "announce-list");
-  GbtBencode *urls = gbt_bencode_dict_lookup (root, "url-list");
   g_autoptr(GPtrArray) seeds = g_ptr_array_new_with_free_func (g_free);
-  gint64 date;
 
-  mi->announce = dup_url (gbt_bencode_dict_lookup (root, "announce"));
-
-  /* BEP 12: with an announce-list, announce is ignored */
-  if (gbt_bencode_is_list (list))
-    for (guint i = 0; i < gbt_bencode_get_length (list); i++)
-      {
-        GbtBencode *tier = gbt_bencode_list_nth (list, i);
-        if (gbt_bencode_is_list (tier))
-          add_tier (mi, seen, tier);
-      }
-  if (mi->tiers->len == 0 && mi->announce != NULL)
-    {
-      char *tier[] = { g_strdup (mi->announce), NULL };
-      g_ptr_array_add (mi->tiers, g_strdupv (tier));
-      g_free (tier[0]);
-    }
-
-  /* BEP 19: a single URL or a list of them */
   if (gbt_bencode_is_string (urls))
     {
       char *url = dup_url (urls);
@@ -715,7 +697,35 @@ parse_outer (GbtMetainfo *mi, const GbtBencode *root)
         }
     }
   g_ptr_array_add (seeds, NULL);
-  mi->url_list = (GStrv) g_ptr_array_steal (seeds, NULL);
+  return (GStrv) g_ptr_array_steal (seeds, NULL);
+}
+
+static void
+parse_outer (GbtMetainfo *mi, const GbtBencode *root)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GbtBencode *list = gbt_bencode_dict_lookup (root, "announce-list");
+  gint64 date;
+
+  mi->announce = dup_url (gbt_bencode_dict_lookup (root, "announce"));
+
+  /* BEP 12: with an announce-list, announce is ignored */
+  if (gbt_bencode_is_list (list))
+    for (guint i = 0; i < gbt_bencode_get_length (list); i++)
+      {
+        GbtBencode *tier = gbt_bencode_list_nth (list, i);
+        if (gbt_bencode_is_list (tier))
+          add_tier (mi, seen, tier);
+      }
+  if (mi->tiers->len == 0 && mi->announce != NULL)
+    {
+      char *tier[] = { g_strdup (mi->announce), NULL };
+      g_ptr_array_add (mi->tiers, g_strdupv (tier));
+      g_free (tier[0]);
+    }
+
+  mi->url_list = parse_seed_urls (gbt_bencode_dict_lookup (root, "url-list"));
+  mi->http_seeds = parse_seed_urls (gbt_bencode_dict_lookup (root, "httpseeds"));
 
   mi->comment = dup_optional_text (root, "comment");
   mi->created_by = dup_optional_text (root, "created by");
@@ -827,6 +837,7 @@ gbt_metainfo_new_from_info (GBytes *info, const guint8 info_hash[20], GError **e
   if (mi == NULL)
     return NULL;
   mi->url_list = g_new0 (char *, 1);
+  mi->http_seeds = g_new0 (char *, 1);
   g_ptr_array_add (mi->warnings, NULL);
   return mi;
 }
@@ -985,6 +996,13 @@ gbt_metainfo_get_url_list (GbtMetainfo *mi)
 {
   g_return_val_if_fail (mi != NULL, NULL);
   return (const char *const *) mi->url_list;
+}
+
+const char *const *
+gbt_metainfo_get_http_seeds (GbtMetainfo *mi)
+{
+  g_return_val_if_fail (mi != NULL, NULL);
+  return (const char *const *) mi->http_seeds;
 }
 
 const char *

@@ -129,6 +129,14 @@ gbt_peer_get_transport (GbtPeer *peer)
 }
 
 void
+gbt_peer_set_name (GbtPeer *peer, const char *name)
+{
+  g_return_if_fail (peer != NULL && name != NULL);
+  g_free (peer->name);
+  peer->name = g_strdup (name);
+}
+
+void
 gbt_peer_set_transport (GbtPeer *peer, const char *transport)
 {
   g_return_if_fail (peer != NULL);

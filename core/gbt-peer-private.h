@@ -81,6 +81,8 @@ typedef struct {
   void (*dht_port) (GbtPeer *peer, guint16 port, gpointer data);
 } GbtPeerEvents;
 
+/* the name shown and logged (default "ip:port"; a web seed's URL) */
+G_GNUC_INTERNAL void gbt_peer_set_name (GbtPeer *peer, const char *name);
 /* names the transport carrying the connection (default "tcp") */
 G_GNUC_INTERNAL void gbt_peer_set_transport (GbtPeer *peer, const char *transport);
 G_GNUC_INTERNAL GbtPeer *gbt_peer_new (GIOStream *stream, GInetSocketAddress *address,

@@ -412,6 +412,43 @@ swarm_make_room (GbtSwarm *self)
 }
 
 gboolean
+gbt_swarm_add_stream (GbtSwarm *self, GIOStream *stream, const char *source, const char *name,
+                      GError **error)
+{
+  SwarmPeer *rec;
+  GbtPeerConfig config;
+  GbtPeer *peer;
+
+  if (!gbt_swarm_is_active (self))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED,
+                           "the torrent is not running");
+      return FALSE;
+    }
+  if (g_hash_table_contains (self->banned, name))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED, "banned");
+      return FALSE;
+    }
+  if (self->n_live >= self->config.max_peers && !swarm_make_room (self))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED,
+                           "no room for more peers");
+      return FALSE;
+    }
+  peer = gbt_peer_new (stream, NULL, FALSE);
+  gbt_peer_set_name (peer, name);
+  gbt_peer_set_transport (peer, source);
+  rec = gbt_swarm_add_record (self, peer, NULL, source, FALSE);
+  rec->ip = g_strdup (name); /* the key of its trust and ban */
+  gbt_peer_unref (peer);
+  gbt_swarm_peer_config (self, &config);
+  gbt_peer_start (peer, &gbt_swarm_peer_events, rec, &config);
+  g_bytes_unref (config.ext_handshake);
+  return TRUE;
+}
+
+gboolean
 gbt_swarm_accept (GbtSwarm *self, GbtPeer *peer, GError **error)
 {
   SwarmPeer *rec;

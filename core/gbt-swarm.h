@@ -100,6 +100,13 @@ G_GNUC_INTERNAL void gbt_swarm_set_picker (GbtSwarm *swarm, GbtPicker *picker);
 /* candidates */
 G_GNUC_INTERNAL void gbt_swarm_add_peers (GbtSwarm *swarm, GPtrArray *addresses,
                                           const char *source);
+/* An already-connected stream speaking the peer wire (a web seed's): we send
+ * our handshake first.  @name stands for its address: shown, and the key of
+ * its trust and ban (a banned name is refused).  FALSE with @error when
+ * refused (not running, banned, full). */
+G_GNUC_INTERNAL gboolean gbt_swarm_add_stream (GbtSwarm *swarm, GIOStream *stream,
+                                               const char *source, const char *name,
+                                               GError **error);
 /* An incoming peer whose handshake named our torrent: TRUE when taken (it
  * is then ours and reports to us), FALSE with @error when refused. */
 G_GNUC_INTERNAL gboolean gbt_swarm_accept (GbtSwarm *swarm, GbtPeer *peer, GError **error);

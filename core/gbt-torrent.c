@@ -795,6 +795,20 @@ gbt_torrent_add_peers (GbtTorrent *self, GPtrArray *addresses, const char *sourc
   gbt_swarm_add_peers (self->swarm, addresses, source);
 }
 
+gboolean
+gbt_torrent_add_peer_stream (GbtTorrent *self, GIOStream *stream, const char *source,
+                             const char *name, GError **error)
+{
+  g_return_val_if_fail (GBT_IS_TORRENT (self), FALSE);
+  g_return_val_if_fail (G_IS_IO_STREAM (stream), FALSE);
+  g_return_val_if_fail (G_IS_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (stream)), FALSE);
+  g_return_val_if_fail (G_IS_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (stream)),
+                        FALSE);
+  g_return_val_if_fail (source != NULL && name != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return gbt_swarm_add_stream (self->swarm, stream, source, name, error);
+}
+
 /* ---- the once-a-second tick ---- */
 
 static gboolean

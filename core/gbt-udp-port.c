@@ -12,6 +12,9 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <time.h>
+#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -29,9 +32,11 @@
 
 typedef struct {
   guint id;
-  GbtUdpHandlerFunc func;
+  GbtUdpHandlerFunc func;              /* one of the two */
+  GbtUdpUnreachableFunc unreachable;
   gpointer user_data;
   GDestroyNotify destroy;
+  gboolean alive;
 } Handler;
 
 struct _GbtUdpPort {
@@ -52,7 +57,7 @@ struct _GbtUdpPort {
   GSocketAddress *out_to[OUT_BATCH];
   gsize out_len[OUT_BATCH];
   guint n_out;
-  guint64 received, dropped;
+  guint64 received, dropped, unreachable;
 };
 
 G_DEFINE_FINAL_TYPE (GbtUdpPort, gbt_udp_port, G_TYPE_OBJECT)
@@ -65,7 +70,9 @@ clear_handler (Handler *h)
   GDestroyNotify destroy = h->destroy;
   gpointer data = h->user_data;
 
+  h->alive = FALSE;
   h->func = NULL;
+  h->unreachable = NULL;
   h->destroy = NULL;
   h->user_data = NULL;
   if (destroy)
@@ -185,7 +192,7 @@ static void
 compact_handlers (GbtUdpPort *self)
 {
   for (guint i = self->handlers->len; i > 0; i--)
-    if (g_array_index (self->handlers, Handler, i - 1).func == NULL)
+    if (!g_array_index (self->handlers, Handler, i - 1).alive)
       g_array_remove_index (self->handlers, i - 1);
   self->removed_during_dispatch = FALSE;
 }
@@ -204,10 +211,57 @@ dispatch (GbtUdpPort *self, const guint8 *data, gsize len, GSocketAddress *from)
     {
       Handler *h = &g_array_index (self->handlers, Handler, i);
 
-      if (h->func != NULL && h->func (self, data, len, sender, h->user_data))
+      if (h->alive && h->func != NULL && h->func (self, data, len, sender, h->user_data))
         return;
     }
   self->dropped++;
+}
+
+/* IP_RECVERR: the ICMP errors our datagrams met (port unreachable: no
+ * one listens there), each with the destination it was sent to */
+static void
+drain_errors (GbtUdpPort *self)
+{
+  int fd = g_socket_get_fd (self->socket);
+
+  for (guint n = 0; n < 64; n++)
+    {
+      struct sockaddr_storage to;
+      char control[512];
+      char dummy[64];
+      struct iovec iov = { dummy, sizeof dummy };
+      struct msghdr msg = { .msg_name = &to, .msg_namelen = sizeof to, .msg_iov = &iov,
+                            .msg_iovlen = 1, .msg_control = control,
+                            .msg_controllen = sizeof control };
+      struct sock_extended_err *ee = NULL;
+      g_autoptr(GSocketAddress) native = NULL;
+      g_autoptr(GInetSocketAddress) dest = NULL;
+      g_autoptr(GError) error = NULL;
+
+      if (recvmsg (fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+        return;
+      for (struct cmsghdr *c = CMSG_FIRSTHDR (&msg); c; c = CMSG_NXTHDR (&msg, c))
+        if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR)
+            || (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR))
+          ee = (struct sock_extended_err *) CMSG_DATA (c);
+      if (ee == NULL || (ee->ee_origin != SO_EE_ORIGIN_ICMP && ee->ee_origin != SO_EE_ORIGIN_ICMP6)
+          || msg.msg_namelen == 0)
+        continue;
+      native = g_socket_address_new_from_native (&to, msg.msg_namelen);
+      if (!G_IS_INET_SOCKET_ADDRESS (native))
+        continue;
+      dest = gbt_udp_port_unmap (G_INET_SOCKET_ADDRESS (native));
+      error = g_error_new_literal (G_IO_ERROR, g_io_error_from_errno ((int) ee->ee_errno),
+                                   g_strerror ((int) ee->ee_errno));
+      self->unreachable++;
+      for (guint i = 0, len = self->handlers->len; i < len; i++)
+        {
+          Handler *h = &g_array_index (self->handlers, Handler, i);
+
+          if (h->alive && h->unreachable != NULL)
+            h->unreachable (self, dest, error, h->user_data);
+        }
+    }
 }
 
 static gboolean
@@ -219,9 +273,10 @@ readable_cb (GSocket *socket, GIOCondition cond, gpointer user_data)
   GSocketAddress *addresses[BATCH];
   guint total = 0;
 
-  (void) cond;
   g_object_ref (self);
   self->dispatching++;
+  if (cond & G_IO_ERR)
+    drain_errors (self);
   while (total < BUDGET_DATAGRAMS && self->socket != NULL && !g_socket_is_closed (socket))
     {
       g_autoptr(GError) error = NULL;
@@ -242,7 +297,7 @@ readable_cb (GSocket *socket, GIOCondition cond, gpointer user_data)
            * the socket, ECONNREFUSED) belongs to one datagram we sent: go on */
           if (got < 0 && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
             {
-              g_debug ("udp port: %s", error->message);
+              drain_errors (self);
               total++;
               continue;
             }
@@ -315,10 +370,15 @@ gbt_udp_port_new (GInetSocketAddress *address, GError **error)
   set_buffer (self->socket, SO_RCVBUFFORCE, SO_RCVBUF, SOCKET_BUFFER);
   set_buffer (self->socket, SO_SNDBUFFORCE, SO_SNDBUF, SOCKET_BUFFER);
   set_fragmenting (self, FALSE);
+  /* ICMP errors (port unreachable) into the error queue, with whom they
+   * are about */
+  g_socket_set_option (self->socket, IPPROTO_IP, IP_RECVERR, 1, NULL);
+  if (self->ipv6)
+    g_socket_set_option (self->socket, IPPROTO_IPV6, IPV6_RECVERR, 1, NULL);
   self->slots = g_malloc ((gsize) BATCH * SLOT_SIZE);
   self->out_slots = g_malloc ((gsize) OUT_BATCH * OUT_SLOT);
   self->context = g_main_context_ref_thread_default ();
-  self->source = g_socket_create_source (self->socket, G_IO_IN, NULL);
+  self->source = g_socket_create_source (self->socket, G_IO_IN | G_IO_ERR, NULL);
   g_source_set_callback (self->source, G_SOURCE_FUNC (readable_cb), self, NULL);
   g_source_attach (self->source, self->context);
   return g_steal_pointer (&self);
@@ -336,6 +396,24 @@ gbt_udp_port_add_handler (GbtUdpPort *self, GbtUdpHandlerFunc func, gpointer use
   h.func = func;
   h.user_data = user_data;
   h.destroy = destroy;
+  h.alive = TRUE;
+  g_array_append_val (self->handlers, h);
+  return h.id;
+}
+
+guint
+gbt_udp_port_add_unreachable_handler (GbtUdpPort *self, GbtUdpUnreachableFunc func,
+                                      gpointer user_data, GDestroyNotify destroy)
+{
+  Handler h = { 0 };
+
+  g_return_val_if_fail (GBT_IS_UDP_PORT (self), 0);
+  g_return_val_if_fail (func != NULL, 0);
+  h.id = self->next_id++;
+  h.unreachable = func;
+  h.user_data = user_data;
+  h.destroy = destroy;
+  h.alive = TRUE;
   g_array_append_val (self->handlers, h);
   return h.id;
 }
@@ -348,7 +426,7 @@ gbt_udp_port_remove_handler (GbtUdpPort *self, guint id)
     {
       Handler *h = &g_array_index (self->handlers, Handler, i);
 
-      if (h->id != id || h->func == NULL)
+      if (h->id != id || !h->alive)
         continue;
       if (self->dispatching)
         {

@@ -32,6 +32,15 @@ GbtMetainfo *
 test_torrent_new (const char *name, const TestFile *files, guint n_files, guint32 piece_length,
                   const guint8 *stream, gsize stream_len)
 {
+  return test_torrent_new_with_urls (name, files, n_files, piece_length, stream, stream_len, NULL,
+                                     NULL);
+}
+
+GbtMetainfo *
+test_torrent_new_with_urls (const char *name, const TestFile *files, guint n_files,
+                            guint32 piece_length, const guint8 *stream, gsize stream_len,
+                            const char *const *url_list, const char *const *http_seeds)
+{
   g_autoptr(GByteArray) out = g_byte_array_new ();
   g_autoptr(GByteArray) pieces = g_byte_array_new ();
   g_autoptr(GBytes) bytes = NULL;
@@ -48,6 +57,14 @@ test_torrent_new (const char *name, const TestFile *files, guint n_files, guint3
   gbt_bencode_write_dict_start (out);
   gbt_bencode_write_str (out, "announce");
   gbt_bencode_write_str (out, "http://127.0.0.1:1/announce");
+  if (http_seeds)
+    {
+      gbt_bencode_write_str (out, "httpseeds");
+      gbt_bencode_write_list_start (out);
+      for (guint i = 0; http_seeds[i] != NULL; i++)
+        gbt_bencode_write_str (out, http_seeds[i]);
+      gbt_bencode_write_end (out);
+    }
   gbt_bencode_write_str (out, "info");
   gbt_bencode_write_dict_start (out);
   if (files != NULL)
@@ -87,6 +104,14 @@ test_torrent_new (const char *name, const TestFile *files, guint n_files, guint3
   gbt_bencode_write_str (out, "pieces");
   gbt_bencode_write_string (out, pieces->data, pieces->len);
   gbt_bencode_write_end (out);
+  if (url_list)
+    {
+      gbt_bencode_write_str (out, "url-list");
+      gbt_bencode_write_list_start (out);
+      for (guint i = 0; url_list[i] != NULL; i++)
+        gbt_bencode_write_str (out, url_list[i]);
+      gbt_bencode_write_end (out);
+    }
   gbt_bencode_write_end (out);
 
   bytes = g_byte_array_free_to_bytes (g_steal_pointer (&out));

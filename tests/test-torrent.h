@@ -22,6 +22,12 @@ guint8 *test_torrent_make_stream (const TestFile *files, guint n_files, gsize *l
 GbtMetainfo *test_torrent_new (const char *name, const TestFile *files, guint n_files,
                                guint32 piece_length, const guint8 *stream, gsize stream_len);
 
+/* The same with a BEP 19 url-list and BEP 17 httpseeds (NULL: none). */
+GbtMetainfo *test_torrent_new_with_urls (const char *name, const TestFile *files, guint n_files,
+                                         guint32 piece_length, const guint8 *stream,
+                                         gsize stream_len, const char *const *url_list,
+                                         const char *const *http_seeds);
+
 /* Contents of @dir/@relpath, or NULL if missing. */
 GBytes *test_torrent_read_file (const char *dir, const char *relpath);
 

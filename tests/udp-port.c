@@ -210,6 +210,40 @@ test_sizes (void)
   g_clear_object (&h.last_from);
 }
 
+static void
+unreachable_cb (GbtUdpPort *port, GInetSocketAddress *destination, const GError *error,
+                gpointer user_data)
+{
+  GInetSocketAddress **out = user_data;
+
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
+  g_set_object (out, destination);
+}
+
+/* a datagram to a closed port: the ICMP error names that destination */
+static void
+test_unreachable (void)
+{
+  g_autoptr(GbtUdpPort) a = port_at ("127.0.0.1", 0);
+  g_autoptr(GInetSocketAddress) told = NULL;
+  g_autoptr(GSocketAddress) to = NULL;
+  g_autoptr(GError) error = NULL;
+  guint16 closed;
+
+  {
+    g_autoptr(GbtUdpPort) gone = port_at ("127.0.0.1", 0);
+    closed = g_inet_socket_address_get_port (gbt_udp_port_get_local_address (gone));
+  }
+  {
+    g_autoptr(GInetAddress) lo = g_inet_address_new_from_string ("127.0.0.1");
+    to = g_inet_socket_address_new (lo, closed);
+  }
+  gbt_udp_port_add_unreachable_handler (a, unreachable_cb, &told, NULL);
+  g_assert_true (gbt_udp_port_send (a, to, (const guint8 *) "x", 1, &error));
+  gbt_test_wait_until (told != NULL, 10000);
+  g_assert_cmpuint (g_inet_socket_address_get_port (told), ==, closed);
+}
+
 /* an IPv6 destination on an IPv4 port is an error, not a crash */
 static void
 test_wrong_family (void)
@@ -280,6 +314,7 @@ main (int argc, char **argv)
   g_test_add_func ("/udp-port/dual-stack", test_dual_stack);
   g_test_add_func ("/udp-port/wrong-family", test_wrong_family);
   g_test_add_func ("/udp-port/sizes", test_sizes);
+  g_test_add_func ("/udp-port/unreachable", test_unreachable);
   g_test_add_func ("/udp-port/session", test_session_port);
   g_test_add_func ("/udp-port/session-transports", test_session_transports);
   return g_test_run ();

@@ -466,6 +466,34 @@ test_timeout (Fixture *f, gconstpointer data)
   g_assert_cmpuint (gbt_utp_socket_get_n_connections (sock (f, 0)), ==, 0);
 }
 
+/* nobody listens on that UDP port at all: the kernel's ICMP port
+ * unreachable fails the connect at once, not after the 3 s timeout */
+static void
+test_unreachable (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GSocketAddress) closed = NULL;
+  gint64 t0;
+  guint16 port;
+
+  {
+    /* a port that was free a moment ago, and is closed again */
+    g_autoptr(GbtUdpPort) gone = new_port ();
+    port = g_inet_socket_address_get_port (gbt_udp_port_get_local_address (gone));
+  }
+  {
+    g_autoptr(GInetAddress) lo = g_inet_address_new_from_string ("127.0.0.1");
+    closed = g_inet_socket_address_new (lo, port);
+  }
+  t0 = g_get_monotonic_time ();
+  stream = do_connect (f, f->port[0], closed, NULL, 6000, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
+  g_assert_null (stream);
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 2 * G_USEC_PER_SEC);
+  g_assert_cmpuint (gbt_utp_socket_get_n_connections (sock (f, 0)), ==, 0);
+}
+
 static gboolean
 cancel_cb (gpointer data)
 {
@@ -905,6 +933,7 @@ main (int argc, char **argv)
   ADD ("/utp-socket/drop-socket", test_drop_socket);
   ADD ("/utp-socket/refused", test_refused);
   ADD ("/utp-socket/timeout", test_timeout);
+  ADD ("/utp-socket/unreachable", test_unreachable);
   ADD ("/utp-socket/cancel", test_cancel);
   ADD ("/utp-socket/wrong-ids", test_wrong_ids);
   ADD ("/utp-socket/syn-flood", test_syn_flood);

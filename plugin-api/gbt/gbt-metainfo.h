@@ -340,6 +340,19 @@ const char *gbt_metainfo_get_announce (GbtMetainfo *mi); /* nullable */
 GBT_AVAILABLE_IN_ALL
 const char *const *gbt_metainfo_get_url_list (GbtMetainfo *mi); /* BEP 19, never NULL */
 /**
+ * gbt_metainfo_get_http_seeds:
+ * @mi: a #GbtMetainfo
+ *
+ * Gets the BEP 17 HTTP seeds ("httpseeds"), never %NULL.
+ *
+ * Since: ABI 1.4
+ *
+ * Returns: (array zero-terminated=1) (transfer none): the BEP 17 HTTP
+ *   seeds, never %NULL
+ */
+GBT_AVAILABLE_IN_ALL
+const char *const *gbt_metainfo_get_http_seeds (GbtMetainfo *mi); /* BEP 17, never NULL */
+/**
  * gbt_metainfo_get_comment:
  * @mi: a #GbtMetainfo
  *

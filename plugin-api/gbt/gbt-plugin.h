@@ -35,7 +35,7 @@ G_BEGIN_DECLS
  * The plugin ABI's minor version: bumped by additions; a plugin built
  * against a newer minor than the core is refused.
  */
-#define GBT_PLUGIN_ABI_MINOR 3
+#define GBT_PLUGIN_ABI_MINOR 4
 
 /**
  * GbtPlugin:

@@ -405,6 +405,33 @@ GBT_AVAILABLE_IN_ALL
 void gbt_torrent_add_peers (GbtTorrent *self, GPtrArray *addresses, const char *source);
 
 /**
+ * gbt_torrent_add_peer_stream:
+ * @self: a #GbtTorrent
+ * @stream: an already-connected stream that speaks the BitTorrent peer wire
+ *   protocol, with pollable input and output streams
+ * @source: where it comes from ("webseed"), shown as the peer's source and
+ *   transport
+ * @name: what stands for its address (a web seed's URL): shown as the
+ *   peer's address, and the key of its trust and ban
+ * @error: return location for a #GError
+ *
+ * For plugins whose "peers" are not at an address (web seeds, BEP 19):
+ * hands the core a connection as if it had dialled it; the core sends its
+ * handshake first and treats it as any outgoing peer from then on (a
+ * peer that sends data failing the hash check is banned by @name, and
+ * #GbtTorrent::peer-banned names it).  The core takes a reference and
+ * closes the stream when the peer goes.
+ *
+ * Since: ABI 1.4
+ *
+ * Returns: %TRUE when taken; %FALSE with @error when refused: the torrent
+ *   is not running, @name is banned, or there is no room for more peers
+ */
+GBT_AVAILABLE_IN_ALL
+gboolean gbt_torrent_add_peer_stream (GbtTorrent *self, GIOStream *stream, const char *source,
+                                      const char *name, GError **error);
+
+/**
  * gbt_torrent_set_metadata_async:
  * @self: a #GbtTorrent started from a magnet link
  * @info: the bencoded info dictionary, as a metadata extension assembled it

@@ -60,6 +60,38 @@ GBT_AVAILABLE_IN_ALL
 guint gbt_udp_port_add_handler (GbtUdpPort *self, GbtUdpHandlerFunc func, gpointer user_data,
                                 GDestroyNotify destroy);
 /**
+ * GbtUdpUnreachableFunc:
+ * @port: the port a datagram was sent from
+ * @destination: where it was sent
+ * @error: what the network answered (an ICMP error: %G_IO_ERROR_CONNECTION_REFUSED
+ *   for a port nobody listens on, %G_IO_ERROR_HOST_UNREACHABLE, ...)
+ * @user_data: the data given to gbt_udp_port_add_unreachable_handler()
+ *
+ * Told of each ICMP error a datagram sent from the port met.  ICMP can be
+ * forged: take it as a hint (fail a connection attempt sooner), not as proof.
+ */
+typedef void (*GbtUdpUnreachableFunc) (GbtUdpPort *port, GInetSocketAddress *destination,
+                                       const GError *error, gpointer user_data);
+
+/**
+ * gbt_udp_port_add_unreachable_handler:
+ * @self: a #GbtUdpPort
+ * @func: (scope notified) (closure user_data) (destroy destroy): the handler
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data when the handler is removed or the
+ *   port goes
+ *
+ * Adds a handler told of the ICMP errors (destination unreachable) that the
+ * port's datagrams met; every such handler is told.  Remove it with
+ * gbt_udp_port_remove_handler().
+ *
+ * Returns: an id for gbt_udp_port_remove_handler(), never 0
+ */
+GBT_AVAILABLE_IN_ALL
+guint gbt_udp_port_add_unreachable_handler (GbtUdpPort *self, GbtUdpUnreachableFunc func,
+                                            gpointer user_data, GDestroyNotify destroy);
+
+/**
  * gbt_udp_port_remove_handler:
  * @self: a #GbtUdpPort
  * @id: what gbt_udp_port_add_handler() returned

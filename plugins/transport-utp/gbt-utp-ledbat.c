@@ -218,9 +218,18 @@ gbt_utp_ledbat_on_ack (GbtUtpLedbat *self, gint64 now_us, guint32 bytes_acked)
   off_target = MAX (target - (double) delay, -target);
   cwnd_before = self->cwnd;
   window_factor = (double) MIN (bytes_acked, cwnd_before) / MAX (cwnd_before, bytes_acked);
-  delta = c->gain_bytes_per_rtt * (off_target / target) * window_factor;
-  /* never give up more than half the window per RTT */
-  delta = MAX (delta, -cwnd_before / 2 * window_factor);
+  if (off_target >= 0)
+    delta = c->gain_bytes_per_rtt * (off_target / target) * window_factor;
+  else
+    {
+      /* over the target: give back a share of the window per RTT as big
+       * as the share by which the delay is over (LEDBAT++'s multiplicative
+       * decrease), never more than half.  RFC 6817's additive decrease (a
+       * few KB per RTT) left a 1 MB window holding half a link against TCP
+       * for tens of seconds. */
+      double over = MIN ((double) delay / target - 1, 0.5);
+      delta = -cwnd_before * over * window_factor;
+    }
   window_used = self->last_full_us != G_MININT64
                 && now_us - self->last_full_us < CWND_FULL_VALID_US;
   if (delta > 0 && !window_used)

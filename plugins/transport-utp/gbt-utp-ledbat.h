@@ -15,11 +15,14 @@
  * with nothing acked, gbt_utp_ledbat_on_sent() after each packet goes out.
  *
  * Choices, where BEP 29 leaves room:
- * - Gain: cwnd moves by at most gain_bytes_per_rtt * off_target / target per
- *   window of acks (libutp's MAX_CWND_INCREASE_BYTES_PER_RTT, 3000), scaled by
- *   the share of cwnd each ACK covers; off_target is clamped to one target
- *   above, and a decrease never exceeds half the window per RTT (RFC 6817:
- *   never slower to yield than TCP, never faster than halving).
+ * - Gain: below the target cwnd grows by at most gain_bytes_per_rtt *
+ *   off_target / target per window of acks (libutp's
+ *   MAX_CWND_INCREASE_BYTES_PER_RTT, 3000), scaled by the share of cwnd each
+ *   ACK covers.  Above it, cwnd shrinks multiplicatively, as LEDBAT++
+ *   (draft-irtf-iccrg-ledbat-plus-plus) does: by the share the delay is
+ *   over the target, per window of acks, at most half.  RFC 6817's additive
+ *   decrease (3000 bytes per RTT at most) let a 1 MB window hold half of a
+ *   100 Mbit/s link beside TCP for tens of seconds (bench/ledbat).
  * - The window grows only while it is used: the connection filled it within
  *   the last second (libutp's last_maxed_out_window, libtorrent's cwnd_full).
  * - Slow start as libtorrent does it (utp_stream.cpp, do_ledbat): cwnd grows

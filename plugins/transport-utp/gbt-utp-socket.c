@@ -38,6 +38,7 @@ struct _GbtUtpEntry {
   gboolean half_open;          /* accepted, only the SYN seen so far */
   gboolean got_valid;          /* a valid non-SYN packet arrived */
   gboolean released;           /* the stream is closed or gone */
+  gboolean unreachable;        /* an ICMP error came back for our SYN */
 };
 
 struct _GbtUtpSocket {
@@ -46,6 +47,7 @@ struct _GbtUtpSocket {
   GbtUdpPort *port;
   GMainContext *context;
   guint handler_id;
+  guint unreachable_id;
   GbtUtpSocketConfig config;
   GbtTransportAcceptFunc func;
   gpointer user_data;
@@ -279,6 +281,8 @@ process (GbtUtpSocket *self, GbtUtpEntry *e)
         return TRUE;
       if (gbt_utp_conn_get_error (e->conn) == GBT_UTP_CONN_ERROR_RESET_BY_PEER)
         fail_task (e, G_IO_ERROR_CONNECTION_REFUSED, "uTP connection refused (RESET)");
+      else if (e->unreachable)
+        fail_task (e, G_IO_ERROR_CONNECTION_REFUSED, "uTP connection refused (port unreachable)");
       else
         fail_task (e, G_IO_ERROR_TIMED_OUT, "uTP connection timed out");
       remove_entry (self, e);
@@ -669,6 +673,7 @@ gbt_utp_socket_dispose (GObject *object)
       if (g_object_get_data (G_OBJECT (self->port), PORT_DATA_KEY) == self)
         g_object_set_data (G_OBJECT (self->port), PORT_DATA_KEY, NULL);
       gbt_udp_port_remove_handler (self->port, self->handler_id);
+      gbt_udp_port_remove_handler (self->port, self->unreachable_id);
     }
   if (self->table != NULL)
     {
@@ -719,6 +724,42 @@ gbt_utp_socket_init (GbtUtpSocket *self)
   self->timer_at = G_MAXINT64;
 }
 
+/* An ICMP error for a datagram we sent (nobody listens on that UDP port):
+ * a connect still waiting for its SYN's answer there fails now, not after
+ * connect_timeout_us, so the dial policy falls back at once.  An
+ * established connection takes no notice: ICMP is easily forged. */
+static void
+unreachable_cb (GbtUdpPort *port, GInetSocketAddress *destination, const GError *error,
+                gpointer user_data)
+{
+  GbtUtpSocket *self = user_data;
+  GHashTableIter iter;
+  gpointer value;
+  gint64 now = g_get_monotonic_time ();
+  gboolean any = FALSE;
+
+  (void) port;
+  (void) error;
+  g_hash_table_iter_init (&iter, self->table);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      GbtUtpEntry *e = value;
+      GInetSocketAddress *r = G_INET_SOCKET_ADDRESS (e->remote);
+
+      if (e->task == NULL || e->unreachable
+          || g_inet_socket_address_get_port (r) != g_inet_socket_address_get_port (destination)
+          || !g_inet_address_equal (g_inet_socket_address_get_address (r),
+                                    g_inet_socket_address_get_address (destination)))
+        continue;
+      /* the timer fails it: a task's callback may call back into us */
+      e->unreachable = TRUE;
+      e->connect_until = now;
+      any = TRUE;
+    }
+  if (any)
+    schedule (self, now);
+}
+
 GbtUtpSocket *
 gbt_utp_socket_new (GbtUdpPort *port, const GbtUtpSocketConfig *config,
                     GbtTransportAcceptFunc func, gpointer user_data)
@@ -751,6 +792,7 @@ gbt_utp_socket_new (GbtUdpPort *port, const GbtUtpSocketConfig *config,
   g_source_set_ready_time (self->timer, -1);
   g_source_attach (self->timer, self->context);
   self->handler_id = gbt_udp_port_add_handler (port, handle_datagram, self, NULL);
+  self->unreachable_id = gbt_udp_port_add_unreachable_handler (port, unreachable_cb, self, NULL);
   g_object_set_data (G_OBJECT (port), PORT_DATA_KEY, self);
   return self;
 }

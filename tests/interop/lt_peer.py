@@ -129,6 +129,9 @@ def main():
     ap.add_argument("--dht-bootstrap", default="", help="HOST:PORT,... to join the DHT through")
     ap.add_argument("--dht-announce-every", type=float, default=0,
                     help="once ready, announce the torrent to the DHT every N seconds")
+    ap.add_argument("--lsd", action="store_true",
+                    help="local peer discovery (BEP 14) on: only inside a network namespace "
+                         "(tests/interop/test_lsd.py), never on a real network")
     ap.add_argument("--no-pex", action="store_true",
                     help="without ut_pex: neither tells nor learns peers by PEX")
     ap.add_argument("--no-tracker", action="store_true",
@@ -181,6 +184,8 @@ def main():
         })
     if args.peer_events:
         settings["alert_mask"] |= lt.alert.category_t.peer_notification
+    if args.lsd:
+        settings["enable_lsd"] = True
     if args.no_pex:
         ses = lt.session(settings, 0)  # no default plugins: put back all but ut_pex
         ses.add_extension(lt.create_ut_metadata_plugin)
