@@ -49,6 +49,52 @@ clear_line (Download *d)
     }
 }
 
+/* ,"port_mappings":[{"method":"natpmp","protocol":"tcp",...}]: what the
+ * portmap plugin recorded (gbt_session_dup_port_mappings()) */
+static void
+append_port_mappings (GString *s, GbtSession *session)
+{
+  g_autoptr(GVariant) all = gbt_session_dup_port_mappings (session);
+  GVariantIter it;
+  GVariant *m;
+  gboolean first = TRUE;
+
+  g_string_append (s, ",\"port_mappings\":[");
+  g_variant_iter_init (&it, all);
+  while ((m = g_variant_iter_next_value (&it)))
+    {
+      GVariantIter fields;
+      const char *key;
+      GVariant *v;
+      gboolean first_field = TRUE;
+
+      g_string_append (s, first ? "{" : ",{");
+      first = FALSE;
+      g_variant_iter_init (&fields, m);
+      while (g_variant_iter_next (&fields, "{&sv}", &key, &v))
+        {
+          if (!first_field)
+            g_string_append_c (s, ',');
+          first_field = FALSE;
+          gbt_cli_json_string (s, key);
+          g_string_append_c (s, ':');
+          if (g_variant_is_of_type (v, G_VARIANT_TYPE_STRING))
+            gbt_cli_json_string (s, g_variant_get_string (v, NULL));
+          else if (g_variant_is_of_type (v, G_VARIANT_TYPE_UINT16))
+            g_string_append_printf (s, "%u", g_variant_get_uint16 (v));
+          else if (g_variant_is_of_type (v, G_VARIANT_TYPE_UINT32))
+            g_string_append_printf (s, "%u", g_variant_get_uint32 (v));
+          else
+            g_string_append (s, "null");
+          g_variant_unref (v);
+        }
+      g_string_append_c (s, '}');
+      g_variant_unref (m);
+    }
+  g_string_append_c (s, ']');
+  g_string_append_printf (s, ",\"announce_port\":%u", gbt_session_get_announce_port (session));
+}
+
 static void
 json_event (Download *d, const char *event, const char *extra_fmt, ...) G_GNUC_PRINTF (3, 4);
 
@@ -138,6 +184,7 @@ json_event (Download *d, const char *event, const char *extra_fmt, ...)
     g_string_append (s, ",\"peer_list\":");
     g_string_append_len (s, list->str, list->len);
   }
+  append_port_mappings (s, d->session);
   if (extra_fmt)
     {
       va_list ap;
@@ -456,6 +503,7 @@ typedef struct {
   int port;
   int max_peers;
   gboolean announce_all;
+  gboolean no_port_mapping;
   gboolean json;
   gboolean seed;
   gboolean seed_only;
@@ -500,6 +548,7 @@ add_swarm_options (GOptionContext *ctx, RunOptions *o)
     { "encryption", 0, 0, G_OPTION_ARG_STRING, &o->encryption, "Protocol encryption (MSE/PE): prefer (default), require or off", "MODE" },
     { "max-up", 0, 0, G_OPTION_ARG_STRING, &o->max_up, "Upload limit, e.g. 500K, 2MiB, 10mbit (0: none)", "RATE" },
     { "announce-all", 0, 0, G_OPTION_ARG_NONE, &o->announce_all, "Announce to every tracker of every tier, not one at a time", NULL },
+    { "no-port-mapping", 0, 0, G_OPTION_ARG_NONE, &o->no_port_mapping, "Do not ask the router to forward the listen ports (UPnP IGD, NAT-PMP)", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose, "Say on stderr what happens: trackers, dropped and banned peers", NULL },
     { NULL }
   };
@@ -698,6 +747,30 @@ metadata_cb (GbtTorrent *torrent, gpointer user_data)
     }
 }
 
+static gboolean
+flag_cb (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* what plugins finish before we exit (the router's mappings deleted): at
+ * most 3 s */
+static void
+wait_for_holds (GbtSession *session)
+{
+  gboolean late = FALSE;
+  guint id;
+
+  if (gbt_session_get_n_holds (session) == 0)
+    return;
+  id = g_timeout_add (3000, flag_cb, &late);
+  while (gbt_session_get_n_holds (session) > 0 && !late)
+    g_main_context_iteration (NULL, TRUE);
+  if (!late)
+    g_source_remove (id);
+}
+
 static int
 run_torrent (const RunOptions *o, GbtCliGlobals *globals)
 {
@@ -760,6 +833,7 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
   gbt_session_set_rate_limits (session, up, down);
   gbt_session_set_announce_to_all (session, o->announce_all);
   gbt_session_set_encryption (session, o->encryption_mode);
+  gbt_session_set_port_mapping (session, !o->no_port_mapping);
   if (!gbt_session_start (session, &error))
     {
       gbt_cli_error ("%s", error->message);
@@ -824,6 +898,7 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
   g_source_remove (tick_id);
   g_source_remove (sigint_id);
   g_source_remove (sigterm_id);
+  wait_for_holds (session);
   clear_line (&d);
   if (d.exit_code != GBT_EXIT_OK)
     {
@@ -850,7 +925,7 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
 #define JSON_EVENTS_HELP                                                                         \
   "--json prints one JSON object a line on stdout, each with \"event\" and the counters\n"       \
   "(have, size, pieces, downloaded, uploaded, rates, peers, peer_sources, peer_transports,\n"     \
-  "peer_list).  Events:\n"           \
+  "peer_list, port_mappings, announce_port).  Events:\n"           \
   "  start, metadata, progress (each second), done, seeding, stopped, error (reason),\n"         \
   "  warning (message: something odd about the .torrent, e.g. bytes after its end),\n"         \
   "  hash-failed (piece),\n"                                                                     \

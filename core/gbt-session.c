@@ -59,6 +59,10 @@ struct _GbtSession {
   GStrv plugin_dirs;
   guint max_peers;
   gboolean announce_to_all;
+  gboolean no_port_mapping;
+  guint16 announce_port;     /* 0: the listen port */
+  GHashTable *port_mappings; /* key -> a{sv} GVariant */
+  guint n_holds;
 
   gboolean started;
   /* this session's view of the process-wide registry: the plugins it
@@ -144,6 +148,7 @@ gbt_session_finalize (GObject *object)
 {
   GbtSession *self = GBT_SESSION (object);
 
+  g_clear_pointer (&self->port_mappings, g_hash_table_unref);
   g_free (self->listen_address);
   g_free (self->bind_address);
   g_clear_object (&self->bind_socket_address);
@@ -336,6 +341,8 @@ gbt_session_init (GbtSession *self)
   self->torrents = g_list_store_new (GBT_TYPE_TORRENT);
   g_signal_connect (self->torrents, "items-changed", G_CALLBACK (torrents_changed_cb), self);
   self->handshaking = g_ptr_array_new ();
+  self->port_mappings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                               (GDestroyNotify) g_variant_unref);
   self->removing = g_ptr_array_new_with_free_func (g_object_unref);
   self->limit_up = gbt_rate_limit_new (0);
   self->limit_down = gbt_rate_limit_new (0);
@@ -540,6 +547,105 @@ gbt_session_set_max_peers_per_torrent (GbtSession *self, guint max)
       gbt_torrent_max_peers_changed (t);
     }
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MAX_PEERS_PER_TORRENT]);
+}
+
+void
+gbt_session_set_port_mapping (GbtSession *self, gboolean enabled)
+{
+  g_return_if_fail (GBT_IS_SESSION (self));
+  self->no_port_mapping = !enabled;
+}
+
+gboolean
+gbt_session_get_port_mapping (GbtSession *self)
+{
+  g_return_val_if_fail (GBT_IS_SESSION (self), FALSE);
+  return !self->no_port_mapping;
+}
+
+void
+gbt_session_set_announce_port (GbtSession *self, guint16 port)
+{
+  guint n;
+
+  g_return_if_fail (GBT_IS_SESSION (self));
+  if (port == self->announce_port)
+    return;
+  self->announce_port = port;
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->torrents));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GbtTorrent) t = g_list_model_get_item (G_LIST_MODEL (self->torrents), i);
+      gbt_torrent_set_announce_port (t, gbt_session_get_announce_port (self));
+    }
+}
+
+guint16
+gbt_session_get_announce_port (GbtSession *self)
+{
+  g_return_val_if_fail (GBT_IS_SESSION (self), 0);
+  return self->announce_port ? self->announce_port : gbt_session_get_listen_port (self);
+}
+
+void
+gbt_session_hold (GbtSession *self)
+{
+  g_return_if_fail (GBT_IS_SESSION (self));
+  self->n_holds++;
+}
+
+void
+gbt_session_release (GbtSession *self)
+{
+  g_return_if_fail (GBT_IS_SESSION (self));
+  g_return_if_fail (self->n_holds > 0);
+  self->n_holds--;
+}
+
+guint
+gbt_session_get_n_holds (GbtSession *self)
+{
+  g_return_val_if_fail (GBT_IS_SESSION (self), 0);
+  return self->n_holds;
+}
+
+static int
+compare_keys (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+void
+gbt_session_update_port_mapping (GbtSession *self, const char *key, GVariant *mapping)
+{
+  g_return_if_fail (GBT_IS_SESSION (self));
+  g_return_if_fail (key != NULL);
+  g_return_if_fail (mapping == NULL || g_variant_is_of_type (mapping, G_VARIANT_TYPE_VARDICT));
+
+  if (mapping == NULL)
+    g_hash_table_remove (self->port_mappings, key);
+  else
+    g_hash_table_replace (self->port_mappings, g_strdup (key), g_variant_ref_sink (mapping));
+}
+
+GVariant *
+gbt_session_dup_port_mappings (GbtSession *self)
+{
+  g_autoptr(GPtrArray) keys = g_ptr_array_new ();
+  GHashTableIter it;
+  gpointer key;
+  GVariantBuilder b;
+
+  g_return_val_if_fail (GBT_IS_SESSION (self), NULL);
+  g_hash_table_iter_init (&it, self->port_mappings);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    g_ptr_array_add (keys, key);
+  g_ptr_array_sort (keys, compare_keys);
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < keys->len; i++)
+    g_variant_builder_add_value (&b, g_hash_table_lookup (self->port_mappings,
+                                                          g_ptr_array_index (keys, i)));
+  return g_variant_ref_sink (g_variant_builder_end (&b));
 }
 
 void

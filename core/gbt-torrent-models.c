@@ -289,6 +289,17 @@ gbt_torrent_remove_tracker (GbtTorrent *self, const char *url)
   return TRUE;
 }
 
+/* the session's announced port changed (a router mapping): announce it */
+void
+gbt_torrent_set_announce_port (GbtTorrent *self, guint16 port)
+{
+  for (guint i = 0; self->trackers && i < self->trackers->len; i++)
+    {
+      gbt_tracker_manager_set_port (g_ptr_array_index (self->trackers, i), port);
+      gbt_tracker_manager_force_announce (g_ptr_array_index (self->trackers, i));
+    }
+}
+
 void
 gbt_torrent_announce_now (GbtTorrent *self)
 {

@@ -15,6 +15,7 @@ G_GNUC_INTERNAL GbtTorrent *gbt_torrent_new_from_magnet (GbtSession *session,
                                                         const GbtMagnet *magnet,
                                                         const char *download_dir);
 G_GNUC_INTERNAL gboolean gbt_torrent_is_active (GbtTorrent *self);
+G_GNUC_INTERNAL void gbt_torrent_set_announce_port (GbtTorrent *self, guint16 port);
 /* pieces the start-up check hashed (all without resume data) */
 G_GNUC_INTERNAL guint gbt_torrent_get_n_checked (GbtTorrent *self);
 /* An incoming connection whose handshake named this torrent: TRUE when the

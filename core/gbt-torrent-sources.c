@@ -137,7 +137,7 @@ gbt_torrent_start_trackers (GbtTorrent *self, GPtrArray *tiers, GError **error)
       mgr = gbt_tracker_manager_new (gbt_session_get_registry (self->session),
                                      gbt_torrent_get_info_hash (self),
                                      gbt_session_get_peer_id (self->session),
-                                     gbt_session_get_listen_port (self->session), own,
+                                     gbt_session_get_announce_port (self->session), own,
                                      &tracker_ops, self);
       g_ptr_array_add (self->trackers, mgr);
       gbt_tracker_manager_set_bind_address (mgr, local);

@@ -60,6 +60,7 @@ struct _GbtTrackerManager {
   gboolean running;
   gboolean started_acked;
   gboolean completed_pending;
+  gboolean port_pending; /* the port changed while an announce was out */
   AnnounceOp *current; /* the round in flight */
   guint round_tier;
   guint round_index;

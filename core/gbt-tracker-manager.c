@@ -253,6 +253,16 @@ schedule (GbtTrackerManager *mgr, gint64 delay_ms)
   notify_changed (mgr);
 }
 
+void
+gbt_tracker_manager_set_port (GbtTrackerManager *mgr, guint16 port)
+{
+  if (port == mgr->port)
+    return;
+  mgr->port = port;
+  /* an announce out now carries the old port: another follows it */
+  mgr->port_pending = mgr->current != NULL;
+}
+
 /* ---- announcing ------------------------------------------------------ */
 
 static GbtAnnounceRequest *
@@ -371,9 +381,13 @@ tracker_succeeded (GbtTrackerManager *mgr, AnnounceOp *op, GbtAnnounceResponse *
 static void
 schedule_next (GbtTrackerManager *mgr)
 {
-  /* completed came in while started was in flight: send it now */
-  if (mgr->completed_pending && mgr->started_acked)
-    schedule (mgr, 0);
+  /* completed came in while started was in flight, or the port changed
+   * (a router mapping): send it now */
+  if ((mgr->completed_pending && mgr->started_acked) || mgr->port_pending)
+    {
+      mgr->port_pending = FALSE;
+      schedule (mgr, 0);
+    }
   else
     schedule (mgr, mgr->interval_ms);
 }

@@ -49,6 +49,10 @@ G_GNUC_INTERNAL
 GInetAddress *gbt_tracker_manager_get_bind_address (GbtTrackerManager *mgr);
 /* The BEP 7 key sent with every announce (random by default); managers of
  * one torrent on different addresses share it. */
+/* The port announced from now on (a router mapped our listen port to
+ * another external one) */
+G_GNUC_INTERNAL
+void gbt_tracker_manager_set_port (GbtTrackerManager *mgr, guint16 port);
 G_GNUC_INTERNAL
 void gbt_tracker_manager_set_key (GbtTrackerManager *mgr, guint32 key);
 G_GNUC_INTERNAL

@@ -781,6 +781,67 @@ test_old_abi_plugins (void)
   g_assert_cmpint (GPOINTER_TO_INT (g_object_get_data (source, "running")), ==, 0);
 }
 
+/* what a port mapping plugin sets: the announced port (the listen port
+ * until set, again after 0), the mapping reports (sorted by key, replaced,
+ * forgotten), the user's switch and the holds */
+static void
+test_port_mapping_api (void)
+{
+  g_autoptr(GbtSession) s = start_session ("127.0.0.1");
+  g_autoptr(GVariant) none = NULL;
+  g_autoptr(GVariant) two = NULL;
+  g_autoptr(GVariant) one = NULL;
+  guint16 listen = gbt_session_get_listen_port (s);
+  const char *method = NULL;
+  guint16 ext = 0;
+  GVariantDict d;
+
+  g_assert_true (gbt_session_get_port_mapping (s));
+  gbt_session_set_port_mapping (s, FALSE);
+  g_assert_false (gbt_session_get_port_mapping (s));
+
+  g_assert_cmpuint (gbt_session_get_announce_port (s), ==, listen);
+  gbt_session_set_announce_port (s, 40001);
+  g_assert_cmpuint (gbt_session_get_announce_port (s), ==, 40001);
+  gbt_session_set_announce_port (s, 0);
+  g_assert_cmpuint (gbt_session_get_announce_port (s), ==, listen);
+
+  none = gbt_session_dup_port_mappings (s);
+  g_assert_cmpuint (g_variant_n_children (none), ==, 0);
+  g_variant_dict_init (&d, NULL);
+  g_variant_dict_insert (&d, "method", "s", "upnp");
+  gbt_session_update_port_mapping (s, "upnp/tcp", g_variant_dict_end (&d));
+  g_variant_dict_init (&d, NULL);
+  g_variant_dict_insert (&d, "method", "s", "natpmp");
+  g_variant_dict_insert (&d, "external_port", "q", 1);
+  gbt_session_update_port_mapping (s, "natpmp/tcp", g_variant_dict_end (&d));
+  g_variant_dict_init (&d, NULL);
+  g_variant_dict_insert (&d, "method", "s", "natpmp");
+  g_variant_dict_insert (&d, "external_port", "q", 2);
+  gbt_session_update_port_mapping (s, "natpmp/tcp", g_variant_dict_end (&d));
+  two = gbt_session_dup_port_mappings (s);
+  g_assert_true (g_variant_is_of_type (two, G_VARIANT_TYPE ("aa{sv}")));
+  g_assert_cmpuint (g_variant_n_children (two), ==, 2);
+  {
+    g_autoptr(GVariant) first = g_variant_get_child_value (two, 0);
+    g_assert_true (g_variant_lookup (first, "method", "&s", &method));
+    g_assert_cmpstr (method, ==, "natpmp");
+    g_assert_true (g_variant_lookup (first, "external_port", "q", &ext));
+    g_assert_cmpuint (ext, ==, 2);
+  }
+  gbt_session_update_port_mapping (s, "natpmp/tcp", NULL);
+  one = gbt_session_dup_port_mappings (s);
+  g_assert_cmpuint (g_variant_n_children (one), ==, 1);
+
+  g_assert_cmpuint (gbt_session_get_n_holds (s), ==, 0);
+  gbt_session_hold (s);
+  gbt_session_hold (s);
+  gbt_session_release (s);
+  g_assert_cmpuint (gbt_session_get_n_holds (s), ==, 1);
+  gbt_session_release (s);
+  g_assert_cmpuint (gbt_session_get_n_holds (s), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -796,5 +857,6 @@ main (int argc, char **argv)
   g_test_add_func ("/session/plugins/per-session", test_per_session_plugins);
   g_test_add_func ("/session/plugins/old-abi", test_old_abi_plugins);
   g_test_add_func ("/session/dht/node-outlives-torrent", test_dht_node_outlives_torrent);
+  g_test_add_func ("/session/port-mapping-api", test_port_mapping_api);
   return g_test_run ();
 }

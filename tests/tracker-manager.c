@@ -419,6 +419,24 @@ test_completed_while_starting (Fixture *f, gconstpointer data)
   g_assert_cmpint (nth_request (f, 1)->event, ==, GBT_ANNOUNCE_EVENT_COMPLETED);
 }
 
+/* a router mapped our port elsewhere while started was out: the next
+ * announce, right after, carries the new port */
+static void
+test_port_changed_while_announcing (Fixture *f, gconstpointer data)
+{
+  const char *tiers[] = { "fake://t", NULL };
+
+  set_behaviour (f->fake, "fake://t", FAKE_OK, 1800, -1, NULL);
+  make_manager (f, tiers);
+  gbt_tracker_manager_start (f->mgr);
+  gbt_tracker_manager_set_port (f->mgr, 40001); /* started still in flight */
+  gbt_test_wait_until (f->fake->requests->len == 2, 5000);
+  g_assert_cmpint (nth_request (f, 0)->event, ==, GBT_ANNOUNCE_EVENT_STARTED);
+  g_assert_cmpuint (nth_request (f, 0)->port, ==, 6881);
+  g_assert_cmpint (nth_request (f, 1)->event, ==, GBT_ANNOUNCE_EVENT_NONE);
+  g_assert_cmpuint (nth_request (f, 1)->port, ==, 40001);
+}
+
 static void
 test_stop_never_started (Fixture *f, gconstpointer data)
 {
@@ -700,6 +718,8 @@ main (int argc, char **argv)
   ADD ("/tracker-manager/announce-now/min-interval", test_announce_now_min_interval);
   ADD ("/tracker-manager/events/completed-and-stop", test_completed_and_stop);
   ADD ("/tracker-manager/events/completed-while-starting", test_completed_while_starting);
+  ADD ("/tracker-manager/events/port-changed-while-announcing",
+       test_port_changed_while_announcing);
   ADD ("/tracker-manager/stop/never-started", test_stop_never_started);
   ADD ("/tracker-manager/stop/bounded", test_stop_bounded);
   ADD ("/tracker-manager/backoff", test_backoff);

@@ -510,4 +510,105 @@ gboolean gbt_session_load_state (GbtSession *self, GError **error);
 GBT_AVAILABLE_IN_ALL
 GListModel *gbt_session_get_torrents (GbtSession *self);
 
+/**
+ * gbt_session_set_port_mapping:
+ * @self: a #GbtSession
+ * @enabled: whether a port mapping plugin (portmap) may ask the router
+ *   to forward our listen ports (default %TRUE)
+ *
+ * Turns router port mapping (UPnP IGD, NAT-PMP) on or off; read by the
+ * portmap plugin when a torrent starts.
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_session_set_port_mapping (GbtSession *self, gboolean enabled);
+/**
+ * gbt_session_get_port_mapping:
+ * @self: a #GbtSession
+ *
+ * Gets whether router port mapping is allowed.
+ *
+ * Returns: %TRUE unless gbt_session_set_port_mapping() turned it off
+ */
+GBT_AVAILABLE_IN_ALL
+gboolean gbt_session_get_port_mapping (GbtSession *self);
+/**
+ * gbt_session_set_announce_port:
+ * @self: a #GbtSession
+ * @port: the port to announce to trackers, 0 for the listen port
+ *
+ * For a port mapping plugin: the router forwards @port (external) to our
+ * listen port, so trackers should hand out @port.  Running torrents
+ * announce it at once.
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_session_set_announce_port (GbtSession *self, guint16 port);
+/**
+ * gbt_session_get_announce_port:
+ * @self: a #GbtSession
+ *
+ * Gets the port announced to trackers.
+ *
+ * Returns: the port set by gbt_session_set_announce_port(), else the
+ *   listen port
+ */
+GBT_AVAILABLE_IN_ALL
+guint16 gbt_session_get_announce_port (GbtSession *self);
+/**
+ * gbt_session_update_port_mapping:
+ * @self: a #GbtSession
+ * @key: names the mapping, e.g. "natpmp/tcp"
+ * @mapping: (nullable): an `a{sv}` #GVariant describing it (floating refs
+ *   are sunk), %NULL to forget it
+ *
+ * For a port mapping plugin: records one mapping's state for
+ * gbt_session_dup_port_mappings().  Keys the portmap plugin sets:
+ * `method` (s: "natpmp", "upnp"), `protocol` (s: "tcp", "udp"),
+ * `internal_port` (q), `external_port` (q, 0 until mapped),
+ * `external_address` (s), `state` (s: "mapping", "mapped", "error"),
+ * `error` (s), `lifetime` (u, seconds).
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_session_update_port_mapping (GbtSession *self, const char *key, GVariant *mapping);
+/**
+ * gbt_session_hold:
+ * @self: a #GbtSession
+ *
+ * For plugins: work is under way that should end before the process
+ * exits (a router mapping being deleted); undone by gbt_session_release().
+ * An application about to exit runs its main context while
+ * gbt_session_get_n_holds() is above 0, for a bounded time (gbt waits at
+ * most 3 s).
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_session_hold (GbtSession *self);
+/**
+ * gbt_session_release:
+ * @self: a #GbtSession
+ *
+ * Ends what gbt_session_hold() began.
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_session_release (GbtSession *self);
+/**
+ * gbt_session_get_n_holds:
+ * @self: a #GbtSession
+ *
+ * Gets how many gbt_session_hold() are not yet released.
+ *
+ * Returns: the number of holds
+ */
+GBT_AVAILABLE_IN_ALL
+guint gbt_session_get_n_holds (GbtSession *self);
+/**
+ * gbt_session_dup_port_mappings:
+ * @self: a #GbtSession
+ *
+ * Gets the router port mappings and their errors, as recorded by a port
+ * mapping plugin, sorted by key.
+ *
+ * Returns: (transfer full): an `aa{sv}` #GVariant, empty when none
+ */
+GBT_AVAILABLE_IN_ALL
+GVariant *gbt_session_dup_port_mappings (GbtSession *self);
+
 G_END_DECLS
