@@ -106,19 +106,37 @@ input_is_readable (GPollableInputStream *stream)
   return self->prefix != NULL || g_pollable_input_stream_is_readable (G_POLLABLE_INPUT_STREAM (self->base));
 }
 
+/* ready once, then never again: a source lives as long as its reader keeps
+ * it (the core keeps one for the whole connection), so a timeout of 0
+ * would fire on every main-loop iteration long after the prefix is read */
+static gboolean
+once_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  g_source_set_ready_time (source, -1);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs once_funcs = { .dispatch = once_dispatch };
+
 static GSource *
 input_create_source (GPollableInputStream *stream, GCancellable *cancellable)
 {
   GbtMseInput *self = GBT_MSE_INPUT (stream);
   GSource *child, *source;
 
-  /* bytes waiting in the prefix make it ready at once */
-  if (self->prefix != NULL)
-    child = g_timeout_source_new (0);
-  else
-    child = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (self->base), NULL);
+  child = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (self->base), NULL);
   source = g_pollable_source_new_full (stream, child, cancellable);
   g_source_unref (child);
+  /* bytes waiting in the prefix make it ready at once, that one time */
+  if (self->prefix != NULL)
+    {
+      GSource *now = g_source_new (&once_funcs, sizeof (GSource));
+
+      g_source_set_name (now, "gbt-mse prefix");
+      g_source_set_ready_time (now, 0);
+      g_source_add_child_source (source, now);
+      g_source_unref (now);
+    }
   return source;
 }
 
