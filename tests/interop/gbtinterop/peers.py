@@ -96,25 +96,26 @@ def libtorrent_peer(sw, info, save, leech=False, upload_limit=0, keep_seeding=Fa
 
 
 def libtorrent_seeder(sw, info, save, upload_limit=0, timeout=60, reannounce=0,
-                      transports="tcp", name="lt-seed", peer_events=False):
+                      transports="tcp", name="lt-seed", peer_events=False, extra=()):
     """A libtorrent seeder the swarm's tracker lists (@transports,
-    @peer_events: as for libtorrent_peer)."""
+    @peer_events, @extra: as for libtorrent_peer)."""
     sw.tracker.add_torrent(info)
     peer = libtorrent_peer(sw, info, save, upload_limit=upload_limit, ready_timeout=timeout,
                            name=name, reannounce=reannounce, transports=transports,
-                           peer_events=peer_events)
+                           peer_events=peer_events, extra=extra)
     if not sw.tracker.wait_announced(info, peer, timeout):
         raise RuntimeError("libtorrent seeder never announced:\n" + peer.proc.log_tail())
     return peer
 
 
-def aria2_seeder(sw, info, save, timeout=60, upload_limit=0):
+def aria2_seeder(sw, info, save, timeout=60, upload_limit=0, extra=()):
+    """@extra: more aria2c options (e.g. --bt-require-crypto=true)."""
     sw.tracker.add_torrent(info)
     addr = sw.new_addr()
     port = free_port(addr)
     argv = aria2_args(addr, port) + ["--max-upload-limit=%d" % upload_limit] + [
         "--seed-ratio=0.0", "--check-integrity=true", "--bt-seed-unverified=false",
-        "--dir=" + save, "--torrent-file=" + info.path]
+        "--dir=" + save] + list(extra) + ["--torrent-file=" + info.path]
     p = sw.spawn("aria2-seed", argv, capture=False)
     peer = Peer("aria2", addr, port, p)
     if not sw.tracker.wait_announced(info, peer, timeout):
@@ -143,13 +144,15 @@ def _transmission_conf(sw, addr, port, save, upload_limit=0, **more):
     return conf
 
 
-def transmission_seeder(sw, info, save, timeout=120, upload_limit=0, utp=False):
+def transmission_seeder(sw, info, save, timeout=120, upload_limit=0, utp=False, encryption=0):
     """@utp: with "utp-enabled" (it then still speaks TCP too: transmission 3
-    has no switch for TCP)."""
+    has no switch for TCP); @encryption: its "encryption" setting (2:
+    required)."""
     sw.tracker.add_torrent(info)
     addr = sw.new_addr()
     port = free_port(addr)
-    conf = _transmission_conf(sw, addr, port, save, upload_limit, **{"utp-enabled": utp})
+    conf = _transmission_conf(sw, addr, port, save, upload_limit, **{"utp-enabled": utp,
+                                                                   "encryption": encryption})
     p = sw.spawn("transmission-seed", ["transmission-cli", "-g", conf, "-w", save,
                                        "-ep", info.path], capture=False)
     peer = Peer("transmission", addr, port, p)
