@@ -22,7 +22,6 @@ lines: "encrypted", its rc4_encrypted flag).
 
 Exit: 0 pass, 1 fail; TAP on stdout, a missing tool a TAP skip naming it.
 """
-import json
 import os
 import shutil
 import subprocess
@@ -36,7 +35,7 @@ from gbtinterop.payload import compare_tree  # noqa: E402
 from gbtinterop.net import free_port  # noqa: E402
 from gbtinterop.peers import (LeechRun, Peer, _transmission_conf, aria2_args,  # noqa: E402
                               gbt_seeder, libtorrent_peer, start_leecher, stop_gbt)
-from gbtinterop.procs import json_events, wait_for  # noqa: E402
+from gbtinterop.procs import json_events, json_events_prefixed, peers_gone, wait_for  # noqa: E402
 from gbtinterop.swarm import Swarm  # noqa: E402
 from gbtinterop.tap import Unmet, check_prerequisites, log, run_cases  # noqa: E402
 from gbtinterop.torrents import single_file  # noqa: E402
@@ -44,26 +43,6 @@ from gbtinterop.torrents import single_file  # noqa: E402
 TIMEOUT = 60
 SPREAD = 2.5  # seeders capped to take about this long: --json lines see the peer
 
-
-
-def json_events_prefixed(proc, prefix):
-    """The JSON after @prefix of each stdout line of @proc that has it."""
-    with proc.cond:
-        lines = [ln[len(prefix):] for ln in proc.lines if ln.startswith(prefix)]
-    out = []
-    for ln in lines:
-        try:
-            out.append(json.loads(ln))
-        except ValueError:
-            pass
-    return out
-
-
-def peers_gone(peer, n=10):
-    """The last PEER_GONE lines of a libtorrent peer (why it dropped them)."""
-    with peer.proc.cond:
-        gone = [ln for ln in peer.proc.lines if ln.startswith("PEER_GONE ")]
-    return "\n".join(gone[-n:]) or "(none)"
 
 
 def gbt_encrypted(events, addr):

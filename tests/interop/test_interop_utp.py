@@ -28,7 +28,6 @@ leecher, to check the fixtures themselves.
 Exit: 0 pass, 1 fail (a missing or broken gbt, or a gbt without the
 utp transport, too); TAP on stdout, a missing tool a TAP skip naming it.
 """
-import json
 import os
 import shutil
 import subprocess
@@ -40,7 +39,7 @@ from gbtinterop.gbt import gbt_cli, leecher_kind  # noqa: E402
 from gbtinterop.payload import compare_tree, make_tree  # noqa: E402
 from gbtinterop.peers import (gbt_seeder, gbt_uploaded, libtorrent_seeder,  # noqa: E402
                               start_leecher, stop_gbt, transmission_seeder)
-from gbtinterop.procs import json_events, wait_for  # noqa: E402
+from gbtinterop.procs import json_events, json_events_prefixed, peers_gone, wait_for  # noqa: E402
 from gbtinterop.swarm import Swarm  # noqa: E402
 from gbtinterop.tap import Unmet, check_prerequisites, log, run_cases  # noqa: E402
 from gbtinterop.torrents import make_torrent, single_file  # noqa: E402
@@ -88,26 +87,6 @@ def lt_transports(peer, addr):
     --peer-events) got past the handshake with a peer at IP @addr."""
     return set(e.get("transport") for e in json_events_prefixed(peer.proc, "PEER ")
                if e.get("ip") == addr and e.get("connected"))
-
-
-def json_events_prefixed(proc, prefix):
-    """The JSON after @prefix of each stdout line of @proc that has it."""
-    with proc.cond:
-        lines = [ln[len(prefix):] for ln in proc.lines if ln.startswith(prefix)]
-    out = []
-    for ln in lines:
-        try:
-            out.append(json.loads(ln))
-        except ValueError:
-            pass
-    return out
-
-
-def peers_gone(peer, n=10):
-    """The last PEER_GONE lines of a libtorrent peer (why it dropped them)."""
-    with peer.proc.cond:
-        gone = [ln for ln in peer.proc.lines if ln.startswith("PEER_GONE ")]
-    return "\n".join(gone[-n:]) or "(none)"
 
 
 def expect_only(what, seen, want):

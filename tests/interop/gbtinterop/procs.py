@@ -176,6 +176,26 @@ def json_events(proc):
     return out
 
 
+def json_events_prefixed(proc, prefix):
+    """The JSON after @prefix of each stdout line of @proc that has it."""
+    with proc.cond:
+        lines = [ln[len(prefix):] for ln in proc.lines if ln.startswith(prefix)]
+    out = []
+    for ln in lines:
+        try:
+            out.append(json.loads(ln))
+        except ValueError:
+            pass
+    return out
+
+
+def peers_gone(peer, n=10):
+    """The last PEER_GONE lines of a libtorrent peer (why it dropped them)."""
+    with peer.proc.cond:
+        gone = [ln for ln in peer.proc.lines if ln.startswith("PEER_GONE ")]
+    return "\n".join(gone[-n:]) or "(none)"
+
+
 def wait_for(pred, timeout, step=0.2):
     """Polls pred() until it returns something true (returned) or timeout
     seconds pass (None)."""
