@@ -220,8 +220,8 @@ rpc_cb (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable
                        reply_cb, p);
 }
 
-static gboolean
-parse_bind (const char *bind, char **host, guint16 *port, GError **error)
+gboolean
+gbt_rpc_parse_bind (const char *bind, char **host, guint16 *port, GError **error)
 {
   const char *colon;
   guint64 v;
@@ -270,7 +270,7 @@ gbt_rpc_http_new (GbtDaemon *daemon, GError **error)
   http->daemon = daemon;
   http->whitelist = g_strdupv (o->rpc_whitelist ? o->rpc_whitelist : (char **) default_whitelist);
   http->host_whitelist = g_strdupv (o->host_whitelist);
-  if (!parse_bind (o->rpc_bind, &host, &port, error))
+  if (!gbt_rpc_parse_bind (o->rpc_bind, &host, &port, error))
     {
       gbt_rpc_http_free (http);
       return NULL;
@@ -328,7 +328,7 @@ gbt_rpc_http_dup_url (gpointer data)
   guint16 port = 0;
   gboolean v6;
 
-  parse_bind (http->daemon->options->rpc_bind, &host, &port, NULL);
+  gbt_rpc_parse_bind (http->daemon->options->rpc_bind, &host, &port, NULL);
   port = gbt_rpc_http_get_port (http);
   v6 = host && strchr (host, ':');
   if (host && (g_str_equal (host, "0.0.0.0") || g_str_equal (host, "::")))
