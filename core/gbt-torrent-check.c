@@ -163,7 +163,6 @@ static void
 verify_done_cb (const GbtBitfield *have, const GError *error, gpointer user_data)
 {
   GbtTorrent *self = user_data;
-  g_autoptr(GTask) task = NULL;
   gboolean emit;
 
   if (error)

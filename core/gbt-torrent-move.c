@@ -319,6 +319,18 @@ op_free (gpointer p)
   g_free (op);
 }
 
+gboolean
+gbt_torrent_get_runs (GbtTorrent *self)
+{
+  /* paused for a move or rename: it runs again after */
+  if (self->relocating)
+    {
+      Op *op = g_task_get_task_data (self->relocating);
+      return self->start_after_relocate || op->was_running;
+    }
+  return is_running (self);
+}
+
 static void
 set_errno_error (GError **error, int errsv, const char *what, const char *path)
 {
