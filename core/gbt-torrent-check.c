@@ -354,7 +354,11 @@ resume_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
            r->trusted.n_set, r->recheck.n_set);
   /* peers known from last time join the candidates once we are live */
   if (r->data->peers->len > 0)
-    self->resume_peers = g_ptr_array_ref (r->data->peers);
+    {
+      /* a check stopped before going live left the last ones */
+      g_clear_pointer (&self->resume_peers, g_ptr_array_unref);
+      self->resume_peers = g_ptr_array_ref (r->data->peers);
+    }
   self->n_checked = r->recheck.n_set;
   self->check_total = r->recheck.n_set;
   if (r->recheck.n_set > 0)

@@ -450,8 +450,13 @@ move_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
       if (g_cancellable_set_error_if_cancelled (cancellable, &error))
         break;
       /* not on disk (never downloaded, or skipped): nothing to move */
-      if (lstat (pair->src, &st) != 0 && errno == ENOENT)
-        continue;
+      if (lstat (pair->src, &st) != 0)
+        {
+          if (errno == ENOENT)
+            continue;
+          set_errno_error (&error, errno, "move", pair->src);
+          break;
+        }
       if (!S_ISREG (st.st_mode))
         continue;
       if (lstat (pair->dst, &st) == 0)
@@ -617,9 +622,12 @@ op_paused (GbtTorrent *self, gpointer data)
           Pair *pair;
 
           /* a session's state directory keeps its resume files: they stay */
-          if (i == 0 && !(g_str_has_prefix (self->resume_path, prefix)
-                          && strcmp (self->resume_path, src) == 0))
-            continue;
+          if (i == 0)
+            {
+              g_autofree char *resume = g_canonicalize_filename (self->resume_path, NULL);
+              if (!g_str_has_prefix (resume, prefix) || strcmp (resume, src) != 0)
+                continue;
+            }
           pair = g_new0 (Pair, 1);
           pair->src = g_steal_pointer (&src);
           pair->dst = gbt_resume_sidecar_path (op->new_dir, self->info_hash, sidecars[i]);
@@ -683,7 +691,7 @@ gbt_torrent_move_data_async (GbtTorrent *self, const char *new_dir, gboolean mov
   op = g_new0 (Op, 1);
   op->kind = OP_MOVE;
   op->move = move;
-  op->old_dir = g_strdup (self->download_dir);
+  op->old_dir = g_canonicalize_filename (self->download_dir, NULL);
   op->new_dir = g_canonicalize_filename (new_dir, NULL);
   op->pairs = g_ptr_array_new_with_free_func (pair_free);
   op->old_dirs = g_ptr_array_new_with_free_func (g_free);
