@@ -139,6 +139,7 @@ struct _GbtTorrent {
   /* verify, move, rename (gbt-torrent-move.c) */
   gboolean verify_all;  /* the next check trusts no resume data: every piece is hashed */
   gboolean verify_only; /* this check is a stopped torrent's verify: stopped again after */
+  gboolean verify_restart; /* a running torrent's verify: stopping, to start again */
   guint check_done, check_total; /* pieces hashed in this check, of those to hash */
   char *renamed_name;   /* the top renamed: the name from now on (NULL: the metainfo's) */
   GTask *relocating;    /* a move or rename under way (the torrent is paused for it) */

@@ -227,19 +227,27 @@ verify_stopped (GbtTorrent *self)
 static void
 verify_paused (GbtTorrent *self, gpointer data)
 {
+  gboolean was_running = GPOINTER_TO_INT (data);
+
+  self->verify_restart = FALSE;
   if (self->relocating)
     {
-      /* the move's end verifies */
+      /* a move or rename began meanwhile: its end verifies, and starts the
+       * torrent again */
       self->verify_all = TRUE;
-      return;
+      if (was_running)
+        self->start_after_relocate = TRUE;
     }
-  if (GPOINTER_TO_INT (data))
+  else if (was_running)
     {
       self->verify_all = TRUE;
       gbt_torrent_start (self);
     }
   else
     verify_stopped (self);
+  /* a running torrent is seen going from its state to CHECKING */
+  if (was_running)
+    g_object_thaw_notify (G_OBJECT (self));
 }
 
 void
@@ -249,7 +257,7 @@ gbt_torrent_verify (GbtTorrent *self)
 
   /* nothing to check before the metadata; a stopped torrent's verify is
    * already checking everything */
-  if (self->metainfo == NULL || self->session == NULL
+  if (self->metainfo == NULL || self->session == NULL || self->verify_restart
       || (self->state == GBT_TORRENT_STATE_CHECKING && self->verify_only))
     return;
   if (self->relocating)
@@ -257,7 +265,16 @@ gbt_torrent_verify (GbtTorrent *self)
       self->verify_all = TRUE;
       return;
     }
-  when_paused (self, verify_paused, GINT_TO_POINTER (is_running (self)));
+  if (is_running (self))
+    {
+      /* the stop before the check is no news: one notify::state, CHECKING,
+       * once it starts again (and the session state says it runs) */
+      self->verify_restart = TRUE;
+      g_object_freeze_notify (G_OBJECT (self));
+      when_paused (self, verify_paused, GINT_TO_POINTER (TRUE));
+    }
+  else
+    when_paused (self, verify_paused, GINT_TO_POINTER (FALSE));
 }
 
 double
@@ -322,6 +339,8 @@ op_free (gpointer p)
 gboolean
 gbt_torrent_get_runs (GbtTorrent *self)
 {
+  if (self->verify_restart)
+    return TRUE;
   /* paused for a move or rename: it runs again after */
   if (self->relocating)
     {

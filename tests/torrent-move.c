@@ -137,6 +137,20 @@ saw (Watch *w, GbtTorrentState st)
 
 /* ---- verify ---- */
 
+/* for a wait's condition: the check's progress is 0..1 while CHECKING, 0
+ * otherwise, and never goes back within one check */
+static gboolean
+progress_sane (GbtTorrent *t, double *last, gboolean *bad)
+{
+  double p = gbt_torrent_get_check_progress (t);
+
+  if (p < 0 || p > 1 || (gbt_torrent_get_state (t) != GBT_TORRENT_STATE_CHECKING && p != 0)
+      || (p != 0 && p < *last))
+    *bad = TRUE;
+  *last = p;
+  return TRUE;
+}
+
 static void
 count_cb (GbtTorrent *t, gpointer data)
 {
@@ -176,6 +190,8 @@ test_verify_running (void)
   gbt_torrent_verify (fx.t);
   gbt_test_wait_until (gbt_torrent_get_state (fx.t) == GBT_TORRENT_STATE_DOWNLOADING, 20000);
   g_assert_true (saw (&w, GBT_TORRENT_STATE_CHECKING));
+  /* the stop before the check is not notified */
+  g_assert_false (saw (&w, GBT_TORRENT_STATE_STOPPED));
   g_assert_cmpint (gbt_torrent_get_state (fx.t), ==, GBT_TORRENT_STATE_DOWNLOADING);
   /* exactly the damaged piece is missing */
   g_assert_cmpuint (w.have_after_check, ==, n - 1);
@@ -213,6 +229,8 @@ test_verify_stopped (void)
   g_autoptr(GError) error = NULL;
   guint n;
   guint8 junk[10];
+  double last = 0;
+  gboolean bad = FALSE;
 
   fx_setup (&fx, TRUE);
   n = gbt_metainfo_get_n_pieces (fx.mi);
@@ -227,7 +245,10 @@ test_verify_stopped (void)
   g_signal_connect (fx.t, "notify::state", G_CALLBACK (state_cb), &w);
   gbt_torrent_verify (fx.t);
   g_assert_cmpint (gbt_torrent_get_state (fx.t), ==, GBT_TORRENT_STATE_CHECKING);
-  gbt_test_wait_until (gbt_torrent_get_state (fx.t) == GBT_TORRENT_STATE_STOPPED, 20000);
+  gbt_test_wait_until (progress_sane (fx.t, &last, &bad)
+                           && gbt_torrent_get_state (fx.t) == GBT_TORRENT_STATE_STOPPED,
+                       20000);
+  g_assert_false (bad);
   g_assert_cmpint (gbt_torrent_get_state (fx.t), ==, GBT_TORRENT_STATE_STOPPED);
   g_assert_cmpuint (gbt_torrent_get_n_pieces_have (fx.t), ==, n - 2);
   g_assert_cmpuint (w.have_after_check, ==, n - 2);
@@ -463,6 +484,26 @@ removed_cb (GObject *source, GAsyncResult *result, gpointer data)
   *(gboolean *) data = TRUE;
 }
 
+/* the session's state while the torrent is paused for a rename: it runs */
+static void
+paused_state_cb (GObject *obj, GParamSpec *pspec, gpointer data)
+{
+  GbtTorrent *t = GBT_TORRENT (obj);
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autofree char *path = NULL;
+  g_autofree char *hex = gbt_torrent_dup_info_hash_hex (t);
+  g_autofree char *group = g_strconcat ("torrent ", hex, NULL);
+  int *running = data;
+
+  if (gbt_torrent_get_state (t) != GBT_TORRENT_STATE_STOPPED)
+    return;
+  g_assert_true (gbt_session_save_state (gbt_torrent_get_session (t), NULL));
+  path = g_build_filename (gbt_session_get_state_directory (gbt_torrent_get_session (t)),
+                           "session.ini", NULL);
+  g_assert_true (g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, NULL));
+  *running = g_key_file_get_boolean (kf, group, "running", NULL);
+}
+
 static void
 test_rename (void)
 {
@@ -470,6 +511,7 @@ test_rename (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *state_dir = gbt_test_mkdtemp ();
   guint names = 0, n;
+  int running = -1;
 
   memset (&fx, 0, sizeof fx);
   fx.dir = gbt_test_mkdtemp ();
@@ -486,8 +528,12 @@ test_rename (void)
   g_signal_connect (fx.t, "notify::name", G_CALLBACK (notify_count_cb), &names);
 
   /* a file */
+  g_signal_connect (fx.t, "notify::state", G_CALLBACK (paused_state_cb), &running);
   g_assert_true (rename_path (fx.t, "payload/a/one.bin", "uno.bin", &error));
   g_assert_no_error (error);
+  g_signal_handlers_disconnect_by_data (fx.t, &running);
+  /* paused (stopped) meanwhile, and saved as running all the same */
+  g_assert_cmpint (running, ==, TRUE);
   g_assert_cmpstr (file_path (fx.t, 0), ==, "payload/a/uno.bin");
   g_assert_true (holds (fx.dir, "payload/a/uno.bin", fx.stream, 0, 100000));
   g_assert_false (exists (fx.dir, "payload/a/one.bin"));
