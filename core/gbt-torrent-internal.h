@@ -144,6 +144,8 @@ struct _GbtTorrent {
   char *renamed_name;   /* the top renamed: the name from now on (NULL: the metainfo's) */
   GTask *relocating;    /* a move or rename under way (the torrent is paused for it) */
   gboolean start_after_relocate; /* gbt_torrent_start() asked for meanwhile */
+  gboolean pausing;     /* the stop is a move's, rename's or verify's own */
+  gboolean stop_asked;  /* gbt_torrent_stop_async() while paused for them: stays stopped */
 };
 
 /* gbt-torrent.c */

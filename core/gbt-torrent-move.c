@@ -152,6 +152,15 @@ is_paused (GbtTorrent *self)
              || (self->state == GBT_TORRENT_STATE_ERROR && self->stopping));
 }
 
+/* our own stop, told apart from the caller's */
+static void
+pause_stop (GbtTorrent *self, GAsyncReadyCallback callback, gpointer data)
+{
+  self->pausing = TRUE;
+  gbt_torrent_stop_async (self, NULL, callback, data);
+  self->pausing = FALSE;
+}
+
 static gboolean
 pause_poll_cb (gpointer user_data)
 {
@@ -162,7 +171,7 @@ pause_poll_cb (gpointer user_data)
       /* a stop of the caller's under way: ours follows once it is over */
       if (p->self->stop_running || p->self->files_sync_running)
         return G_SOURCE_CONTINUE;
-      gbt_torrent_stop_async (p->self, NULL, NULL, NULL);
+      pause_stop (p->self, NULL, NULL);
       return G_SOURCE_CONTINUE;
     }
   p->func (p->self, p->data);
@@ -200,7 +209,7 @@ when_paused (GbtTorrent *self, PausedFunc func, gpointer data)
   else if (self->stop_running || self->files_sync_running)
     g_timeout_add (WAIT_POLL_MS, pause_poll_cb, p);
   else
-    gbt_torrent_stop_async (self, NULL, paused_cb, p);
+    pause_stop (self, paused_cb, p);
 }
 
 static gboolean
@@ -230,12 +239,19 @@ verify_paused (GbtTorrent *self, gpointer data)
   gboolean was_running = GPOINTER_TO_INT (data);
 
   self->verify_restart = FALSE;
+  /* stopped by the caller meanwhile: stays so, unchecked */
+  if (was_running && self->stop_asked && !self->relocating)
+    {
+      self->stop_asked = FALSE;
+      g_object_thaw_notify (G_OBJECT (self));
+      return;
+    }
   if (self->relocating)
     {
       /* a move or rename began meanwhile: its end verifies, and starts the
        * torrent again */
       self->verify_all = TRUE;
-      if (was_running)
+      if (was_running && !self->stop_asked)
         self->start_after_relocate = TRUE;
     }
   else if (was_running)
@@ -340,12 +356,12 @@ gboolean
 gbt_torrent_get_runs (GbtTorrent *self)
 {
   if (self->verify_restart)
-    return TRUE;
+    return !self->stop_asked;
   /* paused for a move or rename: it runs again after */
   if (self->relocating)
     {
       Op *op = g_task_get_task_data (self->relocating);
-      return self->start_after_relocate || op->was_running;
+      return self->start_after_relocate || (op->was_running && !self->stop_asked);
     }
   return is_running (self);
 }
@@ -570,10 +586,11 @@ rename_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
 static void
 op_restart (GbtTorrent *self, Op *op)
 {
-  gboolean start = op->was_running || self->start_after_relocate;
+  gboolean start = (op->was_running && !self->stop_asked) || self->start_after_relocate;
 
   self->relocating = NULL;
   self->start_after_relocate = FALSE;
+  self->stop_asked = FALSE;
   if (start)
     gbt_torrent_start (self);
   else if (self->verify_all && self->metainfo)
@@ -677,6 +694,7 @@ op_start (GbtTorrent *self, GTask *outer, Op *op)
   op->copy = g_strcmp0 (g_getenv ("GBT_MOVE_COPY"), "1") == 0;
   self->relocating = outer;
   self->start_after_relocate = FALSE;
+  self->stop_asked = FALSE;
   when_paused (self, op_paused, outer);
 }
 

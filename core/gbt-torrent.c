@@ -1077,6 +1077,12 @@ gbt_torrent_stop_async (GbtTorrent *self, GCancellable *cancellable, GAsyncReady
 
   g_return_if_fail (GBT_IS_TORRENT (self));
 
+  /* paused for a verify, move or rename: not started again after */
+  if (!self->pausing && (self->relocating || self->verify_restart))
+    {
+      self->stop_asked = TRUE;
+      self->start_after_relocate = FALSE;
+    }
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, gbt_torrent_stop_async);
   pending = g_new (guint, 1);

@@ -381,6 +381,25 @@ test_move_running (void)
   gbt_test_wait_until (gbt_torrent_get_state (fx.t) == GBT_TORRENT_STATE_SEEDING, 20000);
   g_assert_cmpint (gbt_torrent_get_state (fx.t), ==, GBT_TORRENT_STATE_SEEDING);
   g_assert_cmpuint (gbt_torrent_get_n_pieces_have (fx.t), ==, gbt_metainfo_get_n_pieces (fx.mi));
+
+  /* stopped while it moves: it stays stopped */
+  g_object_set_data (G_OBJECT (fx.t), "done", NULL);
+  gbt_torrent_move_data_async (fx.t, new_dir, TRUE, NULL, bool_done_cb, &error);
+  test_torrent_stop (fx.t);
+  gbt_test_wait_until (g_object_get_data (G_OBJECT (fx.t), "done") != NULL, 20000);
+  g_assert_no_error (error);
+  g_assert_cmpstr (gbt_torrent_get_download_dir (fx.t), ==, new_dir);
+  g_assert_cmpint (gbt_torrent_get_state (fx.t), ==, GBT_TORRENT_STATE_STOPPED);
+  /* started while it moves: it runs after */
+  g_object_set_data (G_OBJECT (fx.t), "done", NULL);
+  gbt_torrent_move_data_async (fx.t, fx.dir, TRUE, NULL, bool_done_cb, &error);
+  gbt_torrent_start (fx.t);
+  gbt_test_wait_until (g_object_get_data (G_OBJECT (fx.t), "done") != NULL, 20000);
+  g_assert_no_error (error);
+  g_assert_cmpstr (gbt_torrent_get_download_dir (fx.t), ==, fx.dir);
+  gbt_test_wait_until (gbt_torrent_get_state (fx.t) == GBT_TORRENT_STATE_SEEDING, 20000);
+  g_assert_cmpint (gbt_torrent_get_state (fx.t), ==, GBT_TORRENT_STATE_SEEDING);
+  g_assert_true (test_torrent_tree_equal (fx.dir, fx.mi, fx.stream));
   g_signal_handlers_disconnect_by_data (fx.t, &notified);
   fx_teardown (&fx);
 }
