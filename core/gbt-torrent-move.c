@@ -469,6 +469,21 @@ move_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
       g_task_return_boolean (task, TRUE);
       return;
     }
+  /* a file in the way is found before anything moves (and again as each
+   * one moves, should one appear meanwhile) */
+  for (guint i = 0; i < op->pairs->len; i++)
+    {
+      Pair *pair = g_ptr_array_index (op->pairs, i);
+      struct stat st;
+
+      if (lstat (pair->src, &st) == 0 && lstat (pair->dst, &st) == 0)
+        {
+          g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                                   "cannot move %s to %s: %s", pair->src, pair->dst,
+                                   g_strerror (EEXIST));
+          return;
+        }
+    }
   if (g_mkdir_with_parents (op->new_dir, 0777) < 0)
     {
       set_errno_error (&error, errno, "create directory", op->new_dir);

@@ -419,6 +419,7 @@ test_move_fails (void)
       if (copy)
         g_setenv ("GBT_MOVE_COPY", "1", TRUE);
       start_and_seed (fx.t);
+      /* a file where one of the torrent's goes: found before anything moves */
       g_free (in_way);
       in_way = g_build_filename (fx.dir2, "payload", "c", NULL);
       g_assert_cmpint (g_mkdir_with_parents (in_way, 0777), ==, 0);
@@ -426,7 +427,6 @@ test_move_fails (void)
       in_way = g_build_filename (fx.dir2, "payload", "c", "three.bin", NULL);
       g_assert_true (g_file_set_contents (in_way, "mine", -1, NULL));
       g_assert_false (move (fx.t, fx.dir2, TRUE, &error));
-      g_unsetenv ("GBT_MOVE_COPY");
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
       g_assert_nonnull (strstr (error->message, "three.bin"));
       g_clear_error (&error);
@@ -440,9 +440,31 @@ test_move_fails (void)
         g_assert_true (g_file_get_contents (in_way, &mine, NULL, NULL));
         g_assert_cmpstr (mine, ==, "mine");
       }
+      g_assert_cmpint (g_unlink (in_way), ==, 0);
       gbt_test_wait_until (gbt_torrent_get_state (fx.t) == GBT_TORRENT_STATE_SEEDING, 20000);
       g_assert_cmpint (gbt_torrent_get_state (fx.t), ==, GBT_TORRENT_STATE_SEEDING);
       g_assert_cmpuint (gbt_torrent_get_n_checked (fx.t), ==, 0);
+
+      /* a file where a directory of the torrent goes: one.bin has moved when
+       * two.bin cannot, and goes back */
+      g_free (in_way);
+      in_way = g_build_filename (fx.dir2, "payload", "b", NULL);
+      g_assert_true (g_file_set_contents (in_way, "mine", -1, NULL));
+      g_assert_false (move (fx.t, fx.dir2, TRUE, &error));
+      g_assert_nonnull (error);
+      g_assert_nonnull (strstr (error->message, "payload/b"));
+      g_clear_error (&error);
+      g_assert_cmpstr (gbt_torrent_get_download_dir (fx.t), ==, fx.dir);
+      g_assert_true (test_torrent_tree_equal (fx.dir, fx.mi, fx.stream));
+      g_assert_false (exists (fx.dir2, "payload/a"));
+      g_assert_false (exists (fx.dir2, "payload/c/three.bin"));
+      g_assert_true (exists (fx.dir, ".gbt"));
+      g_assert_false (exists (fx.dir2, ".gbt"));
+      gbt_test_wait_until (gbt_torrent_get_state (fx.t) == GBT_TORRENT_STATE_SEEDING, 20000);
+      g_assert_cmpint (gbt_torrent_get_state (fx.t), ==, GBT_TORRENT_STATE_SEEDING);
+      g_assert_cmpuint (gbt_torrent_get_n_pieces_have (fx.t), ==,
+                        gbt_metainfo_get_n_pieces (fx.mi));
+      g_unsetenv ("GBT_MOVE_COPY");
       fx_teardown (&fx);
     }
   /* not an absolute path */
