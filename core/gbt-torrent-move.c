@@ -41,7 +41,7 @@
 char *
 gbt_torrent_dup_file_path (GbtTorrent *self, guint index)
 {
-  return gbt_storage_dup_path (self->storage, index);
+  return self->storage ? gbt_storage_dup_path (self->storage, index) : NULL;
 }
 
 void
