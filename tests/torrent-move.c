@@ -653,6 +653,11 @@ test_rename (void)
   g_assert_cmpstr (gbt_torrent_get_name (fx.t), ==, "carga");
   g_assert_cmpstr (file_path (fx.t, 0), ==, "carga/a/uno.bin");
   g_assert_cmpstr (file_path (fx.t, 1), ==, "carga/bee/two.bin");
+  /* stopped when the state was last saved: it shows what the resume data
+   * vouches for under the new names, without starting */
+  gbt_test_wait_until (gbt_torrent_get_n_pieces_have (fx.t) == n, 20000);
+  g_assert_cmpuint (gbt_torrent_get_n_pieces_have (fx.t), ==, n);
+  g_assert_cmpint (gbt_torrent_get_state (fx.t), ==, GBT_TORRENT_STATE_STOPPED);
   gbt_torrent_start (fx.t);
   gbt_test_wait_until (gbt_torrent_get_state (fx.t) == GBT_TORRENT_STATE_SEEDING, 20000);
   g_assert_cmpint (gbt_torrent_get_state (fx.t), ==, GBT_TORRENT_STATE_SEEDING);
