@@ -247,8 +247,9 @@ CASES = [case_single, case_tree, case_16k, case_4m, case_mktorrent, case_aria2_s
 SUBSET = [case_single, case_tree, case_16k, case_4m, case_mktorrent, case_aria2_seeder,
           case_all_three, case_resume]
 # the cases with a transmission-cli seeder wait mostly on its own timers
-# (first unchoke at its 10 s rechoke): they run alongside the others
-BACKGROUND = [case_transmission_seeder, case_all_three]
+# (first unchoke at its 10 s rechoke): they run alongside the others, and
+# resume (a rate-capped seeder) alongside them
+BACKGROUND = [case_transmission_seeder, case_all_three, case_resume]
 
 
 def main():

@@ -273,8 +273,10 @@ CASES = [
 SUBSET = ["case_lt_forced_require", "case_lt_disabled_prefer", "case_gbt_require_lt_forced",
           "case_gbt_prefer_lt_disabled", "case_transmission_required",
           "case_aria2_leech_required"]
-# transmission-cli waits on its own timers (10 s rechoke): alongside the others
-BACKGROUND = ["case_transmission_required"]
+# transmission-cli waits on its own timers (10 s rechoke), aria2c on its
+# start-up (~2.5 s): alongside the others
+BACKGROUND = ["case_transmission_required", "case_aria2_seed_required",
+              "case_aria2_leech_required"]
 
 
 def mse_missing():

@@ -270,8 +270,9 @@ CASES = [case_lt_seeds_single, case_lt_seeds_tree, case_gbt_seeds_single, case_g
 # GBT_INTEROP_SUBSET=1 (the ASan pass): the multi-file torrents both ways
 # (the single-file ones take the same uTP paths), transmission, the mixed swarm.
 SUBSET = [case_lt_seeds_tree, case_gbt_seeds_tree, case_transmission_seeds, case_mixed_swarm]
-# transmission-cli waits on its own timers (10 s rechoke): alongside the others
-BACKGROUND = [case_transmission_seeds]
+# transmission-cli waits on its own timers (10 s rechoke): alongside the
+# others, and the mixed swarm alongside it
+BACKGROUND = [case_transmission_seeds, case_mixed_swarm]
 
 
 def utp_transport_missing():

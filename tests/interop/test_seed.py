@@ -282,9 +282,11 @@ CASES = [case_libtorrent_single, case_libtorrent_multi, case_aria2_single, case_
 # libtorrent; the single-file repeats and aria2's magnet run in the normal build.
 SUBSET = [case_libtorrent_single, case_libtorrent_multi, case_aria2_multi,
           case_transmission_multi, case_swarm, case_libtorrent_magnet]
-# transmission-cli's cases wait mostly on its own timers: they run alongside
+# transmission-cli's cases wait mostly on its own timers (first unchoke at
+# its 10 s rechoke), aria2c's on its start-up (~2.5 s): they run alongside
 # the others (tap.run_cases)
-BACKGROUND = [case_transmission_single, case_transmission_multi]
+BACKGROUND = [case_transmission_single, case_transmission_multi, case_aria2_single,
+              case_aria2_multi, case_aria2_magnet]
 
 
 def main():
