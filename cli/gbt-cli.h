@@ -33,6 +33,9 @@ int gbt_cli_load_plugins (GbtCliGlobals *globals);
 /* JSON helpers: a string escaped and quoted */
 void gbt_cli_json_string (GString *out, const char *str);
 char *gbt_cli_format_size (guint64 bytes);
+/* Runs the main context until the session's plugins release their holds
+ * (the router's mappings deleted), 3 s at most. */
+void gbt_cli_wait_for_holds (GbtSession *session);
 
 int gbt_cmd_info (int argc, char **argv, GbtCliGlobals *globals);
 int gbt_cmd_plugins (int argc, char **argv, GbtCliGlobals *globals);

@@ -26,28 +26,6 @@ signal_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-static gboolean
-flag_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-wait_for_holds (GbtSession *session)
-{
-  gboolean late = FALSE;
-  guint id;
-
-  if (gbt_session_get_n_holds (session) == 0)
-    return;
-  id = g_timeout_add (3000, flag_cb, &late);
-  while (gbt_session_get_n_holds (session) > 0 && !late)
-    g_main_context_iteration (NULL, TRUE);
-  if (!late)
-    g_source_remove (id);
-}
-
 static char **
 split_list (const char *text)
 {
@@ -242,7 +220,7 @@ gbt_cmd_daemon (int argc, char **argv, GbtCliGlobals *globals)
   gbt_daemon_shutdown (d, loop);
   g_source_remove (sigint_id);
   g_source_remove (sigterm_id);
-  wait_for_holds (d->session);
+  gbt_cli_wait_for_holds (d->session);
   gbt_daemon_free (d);
   if (json)
     {

@@ -747,30 +747,6 @@ metadata_cb (GbtTorrent *torrent, gpointer user_data)
     }
 }
 
-static gboolean
-flag_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* what plugins finish before we exit (the router's mappings deleted): at
- * most 3 s */
-static void
-wait_for_holds (GbtSession *session)
-{
-  gboolean late = FALSE;
-  guint id;
-
-  if (gbt_session_get_n_holds (session) == 0)
-    return;
-  id = g_timeout_add (3000, flag_cb, &late);
-  while (gbt_session_get_n_holds (session) > 0 && !late)
-    g_main_context_iteration (NULL, TRUE);
-  if (!late)
-    g_source_remove (id);
-}
-
 static int
 run_torrent (const RunOptions *o, GbtCliGlobals *globals)
 {
@@ -898,7 +874,7 @@ run_torrent (const RunOptions *o, GbtCliGlobals *globals)
   g_source_remove (tick_id);
   g_source_remove (sigint_id);
   g_source_remove (sigterm_id);
-  wait_for_holds (session);
+  gbt_cli_wait_for_holds (session);
   clear_line (&d);
   if (d.exit_code != GBT_EXIT_OK)
     {

@@ -215,3 +215,27 @@ main (int argc, char **argv)
   gbt_cli_error ("unknown command '%s' (try 'gbt --help')", argv[i]);
   return GBT_EXIT_USAGE;
 }
+
+static gboolean
+flag_cb (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* what plugins finish before we exit (the router's mappings deleted): at
+ * most 3 s */
+void
+gbt_cli_wait_for_holds (GbtSession *session)
+{
+  gboolean late = FALSE;
+  guint id;
+
+  if (gbt_session_get_n_holds (session) == 0)
+    return;
+  id = g_timeout_add (3000, flag_cb, &late);
+  while (gbt_session_get_n_holds (session) > 0 && !late)
+    g_main_context_iteration (NULL, TRUE);
+  if (!late)
+    g_source_remove (id);
+}

@@ -230,7 +230,6 @@ save_job_new (GbtSessionState *state)
       g_autoptr(GbtTorrent) t = g_list_model_get_item (torrents, i);
       g_autofree char *hex = gbt_torrent_dup_info_hash_hex (t);
       g_autofree char *group = g_strconcat ("torrent ", hex, NULL);
-      GbtTorrentState ts = gbt_torrent_get_state (t);
       GbtMetainfo *mi = gbt_torrent_get_metainfo (t);
       g_autoptr(GKeyFile) kf = NULL;
       gpointer key = NULL, text = NULL;
@@ -248,8 +247,7 @@ save_job_new (GbtSessionState *state)
       g_key_file_set_string (kf, group, "name", gbt_torrent_get_name (t));
       g_key_file_set_string (kf, group, "download-dir", gbt_torrent_get_download_dir (t));
       g_key_file_set_int64 (kf, group, "added-time", gbt_torrent_get_added_time (t));
-      g_key_file_set_boolean (kf, group, "running",
-                              ts != GBT_TORRENT_STATE_STOPPED && ts != GBT_TORRENT_STATE_ERROR);
+      g_key_file_set_boolean (kf, group, "running", gbt_torrent_get_runs (t));
       g_key_file_set_uint64 (kf, group, "download-limit", gbt_torrent_get_download_limit (t));
       g_key_file_set_uint64 (kf, group, "upload-limit", gbt_torrent_get_upload_limit (t));
       g_key_file_set_integer (kf, group, "max-peers", (int) gbt_torrent_get_max_peers (t));

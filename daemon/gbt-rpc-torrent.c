@@ -503,7 +503,7 @@ field_value (GbtDaemon *self, GbtDaemonTorrent *dt, Field f)
     case F_rateDownload: INT (gbt_torrent_get_download_rate (t)); break;
     case F_rateUpload: INT (gbt_torrent_get_upload_rate (t)); break;
     case F_recheckProgress:
-      DBL (gbt_torrent_get_state (t) == GBT_TORRENT_STATE_CHECKING ? gbt_torrent_get_progress (t) : 0);
+      DBL (gbt_torrent_get_check_progress (t));
       break;
     case F_secondsDownloading: INT (dt->seconds_downloading); break;
     case F_secondsSeeding: INT (dt->seconds_seeding); break;
@@ -1236,34 +1236,43 @@ gbt_rpc_torrent_add (GbtRpcCall *call)
 
 /* ---- torrent-remove ---- */
 
+/* one reply for many asynchronous operations: the errors joined */
 typedef struct {
   GbtRpcCall *call;
-  guint pending;
+  guint pending; /* one more while they are being started */
   GString *errors;
-} RemoveJob;
+} Batch;
+
+static Batch *
+batch_new (GbtRpcCall *call)
+{
+  Batch *b = g_new0 (Batch, 1);
+
+  b->call = call;
+  b->pending = 1;
+  b->errors = g_string_new (NULL);
+  return b;
+}
 
 static void
-remove_done (RemoveJob *job)
+batch_done (Batch *b, const GError *error)
 {
-  if (--job->pending > 0)
+  if (error)
+    g_string_append_printf (b->errors, "%s%s", b->errors->len ? "; " : "", error->message);
+  if (--b->pending > 0)
     return;
-  if (job->errors->len > 0)
-    gbt_rpc_call_return (job->call, job->errors->str, NULL);
-  else
-    gbt_rpc_call_return (job->call, NULL, NULL);
-  g_string_free (job->errors, TRUE);
-  g_free (job);
+  gbt_rpc_call_return (b->call, b->errors->len > 0 ? b->errors->str : NULL, NULL);
+  g_string_free (b->errors, TRUE);
+  g_free (b);
 }
 
 static void
 removed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  RemoveJob *job = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!gbt_session_remove_torrent_finish (GBT_SESSION (source), result, &error))
-    g_string_append_printf (job->errors, "%s%s", job->errors->len ? "; " : "", error->message);
-  remove_done (job);
+  gbt_session_remove_torrent_finish (GBT_SESSION (source), result, &error);
+  batch_done (user_data, error);
 }
 
 void
@@ -1273,7 +1282,7 @@ gbt_rpc_torrent_remove (GbtRpcCall *call)
   g_autofree char *error = NULL;
   g_autoptr(GPtrArray) sel = gbt_rpc_select (self, call->args, NULL, &error);
   gboolean delete_data = FALSE;
-  RemoveJob *job;
+  Batch *job;
 
   if (sel == NULL)
     {
@@ -1286,10 +1295,7 @@ gbt_rpc_torrent_remove (GbtRpcCall *call)
       gbt_rpc_call_return (call, error, NULL);
       return;
     }
-  job = g_new0 (RemoveJob, 1);
-  job->call = call;
-  job->pending = 1;
-  job->errors = g_string_new (NULL);
+  job = batch_new (call);
   for (guint i = 0; i < sel->len; i++)
     {
       GbtDaemonTorrent *dt = g_ptr_array_index (sel, i);
@@ -1303,7 +1309,7 @@ gbt_rpc_torrent_remove (GbtRpcCall *call)
       job->pending++;
       gbt_session_remove_torrent_async (self->session, t, flags, NULL, removed_cb, job);
     }
-  remove_done (job);
+  batch_done (job, NULL);
 }
 
 /* ---- actions, queue ---- */
@@ -1405,36 +1411,13 @@ gbt_rpc_queue_move (GbtRpcCall *call, const char *method)
 
 #ifdef HAVE_GBT_TORRENT_MOVE
 
-typedef struct {
-  GbtRpcCall *call;
-  guint pending;
-  GString *errors;
-  guint id; /* rename: the one torrent's id */
-  char *path, *name;
-} MoveJob;
-
-static void
-move_done (MoveJob *job)
-{
-  if (--job->pending > 0)
-    return;
-  if (job->errors->len > 0)
-    gbt_rpc_call_return (job->call, job->errors->str, NULL);
-  else
-    gbt_rpc_call_return (job->call, NULL, NULL);
-  g_string_free (job->errors, TRUE);
-  g_free (job);
-}
-
 static void
 moved_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  MoveJob *job = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!gbt_torrent_move_data_finish (GBT_TORRENT (source), result, &error))
-    g_string_append_printf (job->errors, "%s%s", job->errors->len ? "; " : "", error->message);
-  move_done (job);
+  gbt_torrent_move_data_finish (GBT_TORRENT (source), result, &error);
+  batch_done (user_data, error);
 }
 
 void
@@ -1445,7 +1428,7 @@ gbt_rpc_torrent_set_location (GbtRpcCall *call)
   g_autoptr(GPtrArray) sel = gbt_rpc_select (self, call->args, NULL, &error);
   const char *location = arg_string (call->args, "location");
   gboolean move = FALSE;
-  MoveJob *job;
+  Batch *job;
 
   if (sel == NULL)
     {
@@ -1460,23 +1443,26 @@ gbt_rpc_torrent_set_location (GbtRpcCall *call)
       gbt_rpc_call_return (call, error, NULL);
       return;
     }
-  job = g_new0 (MoveJob, 1);
-  job->call = call;
-  job->pending = 1;
-  job->errors = g_string_new (NULL);
+  job = batch_new (call);
   for (guint i = 0; i < sel->len; i++)
     {
       GbtDaemonTorrent *dt = g_ptr_array_index (sel, i);
       job->pending++;
       gbt_torrent_move_data_async (dt->torrent, location, move, NULL, moved_cb, job);
     }
-  move_done (job);
+  batch_done (job, NULL);
 }
+
+typedef struct {
+  GbtRpcCall *call;
+  guint id;
+  char *path, *name;
+} RenameJob;
 
 static void
 renamed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  MoveJob *job = user_data;
+  RenameJob *job = user_data;
   g_autoptr(GError) error = NULL;
   GbtRpcCall *call = job->call;
 
@@ -1490,7 +1476,6 @@ renamed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       json_object_set_int_member (out, "id", job->id);
       gbt_rpc_call_return (call, NULL, out);
     }
-  g_string_free (job->errors, TRUE);
   g_free (job->path);
   g_free (job->name);
   g_free (job);
@@ -1504,7 +1489,7 @@ gbt_rpc_torrent_rename_path (GbtRpcCall *call)
   g_autoptr(GPtrArray) sel = gbt_rpc_select (self, call->args, NULL, &error);
   const char *path = arg_string (call->args, "path");
   const char *name = arg_string (call->args, "name");
-  MoveJob *job;
+  RenameJob *job;
   GbtDaemonTorrent *dt;
 
   if (sel == NULL)
@@ -1523,9 +1508,8 @@ gbt_rpc_torrent_rename_path (GbtRpcCall *call)
       return;
     }
   dt = g_ptr_array_index (sel, 0);
-  job = g_new0 (MoveJob, 1);
+  job = g_new0 (RenameJob, 1);
   job->call = call;
-  job->errors = g_string_new (NULL);
   job->id = dt->id;
   job->path = g_strdup (path);
   job->name = g_strdup (name);

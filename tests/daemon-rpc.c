@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <libsoup/soup.h>
@@ -284,7 +285,7 @@ test_errors (void)
   assert_error (r, "boolean");
   json_object_unref (r);
   r = rpc_raw (&f, "{\"method\": \"torrent-rename-path\", \"arguments\": {\"path\": \"a\", \"name\": \"b\"}}");
-  assert_error (r, NULL);
+  assert_error (r, "not in the torrent");
   json_object_unref (r);
   r = rpc_raw (&f, "{\"method\": \"free-space\", \"arguments\": {\"path\": \"relative\"}}");
   assert_error (r, "absolute");
@@ -714,6 +715,72 @@ test_http (void)
   fixture_clear (&f);
 }
 
+/* ---- set-location, rename-path, verify ---- */
+
+static void
+test_move_rename_verify (void)
+{
+  Fixture f = { 0 };
+  g_autofree char *b64 = NULL, *moved_dir = NULL, *old_path = NULL, *new_path = NULL;
+  g_autofree char *renamed = NULL;
+  gint64 id;
+  JsonObject *r;
+
+  fixture_init (&f);
+  b64 = make_torrent (&f, "m.bin", 200000, TRUE, NULL);
+  id = add_torrent (&f, b64, f.data, FALSE);
+  gbt_test_wait_until (status_of (&f, id) == GBT_RPC_STATUS_SEED, 20000);
+  g_assert_cmpint (status_of (&f, id), ==, GBT_RPC_STATUS_SEED);
+
+  moved_dir = g_build_filename (f.dir, "moved", NULL);
+  r = rpc (&f, "{\"method\":\"torrent-set-location\",\"arguments\":{\"ids\":[%" G_GINT64_FORMAT "],"
+               "\"location\":\"%s\",\"move\":true}}", id, moved_dir);
+  assert_success (r);
+  json_object_unref (r);
+  old_path = g_build_filename (f.data, "m.bin", NULL);
+  new_path = g_build_filename (moved_dir, "m.bin", NULL);
+  g_assert_false (g_file_test (old_path, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (new_path, G_FILE_TEST_EXISTS));
+  {
+    g_autoptr(JsonNode) dir = get_field (&f, id, "downloadDir");
+    g_assert_cmpstr (json_node_get_string (dir), ==, moved_dir);
+  }
+  gbt_test_wait_until (status_of (&f, id) == GBT_RPC_STATUS_SEED, 20000);
+  g_assert_cmpint (status_of (&f, id), ==, GBT_RPC_STATUS_SEED);
+
+  r = rpc (&f, "{\"method\":\"torrent-rename-path\",\"arguments\":{\"ids\":[%" G_GINT64_FORMAT "],"
+               "\"path\":\"m.bin\",\"name\":\"n.bin\"}}", id);
+  assert_success (r);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (r, "arguments"), "id"), ==, id);
+  json_object_unref (r);
+  renamed = g_build_filename (moved_dir, "n.bin", NULL);
+  g_assert_true (g_file_test (renamed, G_FILE_TEST_EXISTS));
+  {
+    g_autoptr(JsonNode) files = get_field (&f, id, "files");
+    g_autoptr(JsonNode) name = get_field (&f, id, "name");
+    JsonObject *file = json_array_get_object_element (json_node_get_array (files), 0);
+    g_assert_cmpstr (json_object_get_string_member (file, "name"), ==, "n.bin");
+    g_assert_cmpstr (json_node_get_string (name), ==, "n.bin");
+  }
+
+  /* damaged on disk, then verified: the piece is no longer had */
+  gbt_test_wait_until (status_of (&f, id) == GBT_RPC_STATUS_SEED, 20000);
+  {
+    FILE *fp = fopen (renamed, "r+b");
+    g_assert_nonnull (fp);
+    fputs ("damage", fp);
+    fclose (fp);
+  }
+  r = rpc (&f, "{\"method\":\"torrent-verify\",\"arguments\":{\"ids\":[%" G_GINT64_FORMAT "]}}", id);
+  assert_success (r);
+  json_object_unref (r);
+  gbt_test_wait_until (get_double (&f, id, "percentDone") < 1.0
+                         && status_of (&f, id) == GBT_RPC_STATUS_DOWNLOAD, 20000);
+  g_assert_cmpfloat (get_double (&f, id, "percentDone"), <, 1.0);
+  g_assert_cmpint (get_int (&f, id, "leftUntilDone"), ==, 16384);
+  fixture_clear (&f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -725,5 +792,6 @@ main (int argc, char **argv)
   g_test_add_func ("/daemon-rpc/queue", test_queue);
   g_test_add_func ("/daemon-rpc/restart", test_restart);
   g_test_add_func ("/daemon-rpc/http", test_http);
+  g_test_add_func ("/daemon-rpc/move-rename-verify", test_move_rename_verify);
   return g_test_run ();
 }

@@ -14,6 +14,7 @@ from .tap import log
 from .tracker import Opentracker
 
 _swarm_counter = [0]
+_swarm_counter_lock = threading.Lock()  # cases may run in threads (tap.run_cases)
 
 
 class Swarm:
@@ -26,8 +27,10 @@ class Swarm:
         # 127.A.B.x: A and B from our PID and this swarm's number (up to 64
         # per script), so that scripts running side by side, even from two
         # test runs at once, rarely share a /24 (PIDs 3125 apart would)
-        _swarm_counter[0] += 1
-        x = (os.getpid() * 64 + _swarm_counter[0] % 64) % (200 * 250)
+        with _swarm_counter_lock:
+            _swarm_counter[0] += 1
+            n = _swarm_counter[0]
+        x = (os.getpid() * 64 + n % 64) % (200 * 250)
         self._net = (20 + x // 250, x % 250)
         self._next_host = 2
         self._old_handlers = {}
