@@ -41,5 +41,6 @@ int gbt_cmd_create (int argc, char **argv, GbtCliGlobals *globals);
 int gbt_cmd_verify (int argc, char **argv, GbtCliGlobals *globals);
 int gbt_cmd_seed (int argc, char **argv, GbtCliGlobals *globals);
 int gbt_cmd_scrape (int argc, char **argv, GbtCliGlobals *globals);
+int gbt_cmd_daemon (int argc, char **argv, GbtCliGlobals *globals);
 
 G_END_DECLS

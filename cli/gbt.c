@@ -20,6 +20,7 @@ static const Command commands[] = {
   { "verify", gbt_cmd_verify, "check downloaded data against a .torrent" },
   { "scrape", gbt_cmd_scrape, "ask a torrent's trackers for seeders and leechers" },
   { "seed", gbt_cmd_seed, "verify local data, then seed it" },
+  { "daemon", gbt_cmd_daemon, "run many torrents, driven over Transmission's RPC" },
 };
 
 void

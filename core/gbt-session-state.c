@@ -450,7 +450,11 @@ gbt_session_state_load (GbtSessionState *state, GError **error)
       if (g_key_file_get_boolean (kf, groups[i], "running", NULL))
         g_ptr_array_add (to_start, t);
       else
-        g_object_unref (t);
+        {
+          /* shows what it has without running */
+          gbt_torrent_peek_resume (t);
+          g_object_unref (t);
+        }
     }
   state->loading = FALSE;
   for (guint i = 0; i < to_start->len; i++)

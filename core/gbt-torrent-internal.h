@@ -112,6 +112,7 @@ struct _GbtTorrent {
   guint64 seeding_seconds;              /* in this run */
   guint64 downloaded_prev, uploaded_prev; /* counted by earlier runs (resume data) */
   gboolean counters_loaded;
+  gboolean peeked;                      /* have-set read from resume data while stopped */
   gint64 added_time;                    /* unix seconds */
   GbtTorrentShown shown;
 
@@ -218,6 +219,7 @@ G_GNUC_INTERNAL GPtrArray *gbt_torrent_dup_tier_table (GbtTorrent *self);
 /* gbt-torrent-check.c: resume data, then hashing what it cannot vouch
  * for, then creating the files; then gbt_torrent_go_live() */
 G_GNUC_INTERNAL void gbt_torrent_start_check (GbtTorrent *self);
+G_GNUC_INTERNAL void gbt_torrent_forget_have (GbtTorrent *self);
 
 /* gbt-torrent-magnet.c: trackers and peers of the link, waiting for the
  * metadata (from a peer or the copy an earlier run kept) */

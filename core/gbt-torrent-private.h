@@ -60,4 +60,7 @@ G_GNUC_INTERNAL void gbt_torrent_save_magnet_state (GbtTorrent *self, GKeyFile *
                                                     const char *group);
 G_GNUC_INTERNAL void gbt_torrent_load_state (GbtTorrent *self, GKeyFile *kf, const char *group);
 
+/* gbt-torrent-peek.c: a stopped torrent's progress from its resume data */
+G_GNUC_INTERNAL void gbt_torrent_peek_resume (GbtTorrent *self);
+
 G_END_DECLS

@@ -904,12 +904,20 @@ torrent_reset_for_restart (GbtTorrent *self)
   self->completed_sent = FALSE;
   if (self->metainfo == NULL)
     return;
+  gbt_torrent_forget_have (self);
+  gbt_assembler_clear (self->assembler);
+}
+
+/* no piece had: the start-up check finds them again */
+void
+gbt_torrent_forget_have (GbtTorrent *self)
+{
   gbt_bitfield_clear (&self->have);
   gbt_bitfield_init (&self->have, gbt_metainfo_get_n_pieces (self->metainfo));
   self->bytes_have = 0;
   gbt_torrent_files_reset_have (self);
   self->resume_saved_have = 0;
-  gbt_assembler_clear (self->assembler);
+  self->peeked = FALSE;
   torrent_new_picker (self);
 }
 
@@ -934,6 +942,8 @@ gbt_torrent_start (GbtTorrent *self)
     return;
   if (self->stopping)
     torrent_reset_for_restart (self);
+  else if (self->peeked)
+    gbt_torrent_forget_have (self);
   self->run++;
   torrent_configure_swarm (self);
   if (self->metainfo == NULL)

@@ -435,6 +435,23 @@ test_state_directory (void)
   g_assert_true (gbt_session_load_state (sw.leecher, &error));
   back = g_list_model_get_item (gbt_session_get_torrents (sw.leecher), 0);
   g_assert_cmpint (gbt_torrent_get_state (back), ==, GBT_TORRENT_STATE_STOPPED);
+  /* stopped, it still shows what it has (read from its resume data) */
+  gbt_test_wait_until (gbt_torrent_get_progress (back) == 1.0, 20000);
+  g_assert_cmpfloat (gbt_torrent_get_progress (back), ==, 1.0);
+  g_assert_cmpint (gbt_torrent_get_state (back), ==, GBT_TORRENT_STATE_STOPPED);
+  g_assert_cmpuint (gbt_torrent_get_downloaded (back), ==, downloaded);
+  {
+    g_autoptr(GbtFile) f0 = g_list_model_get_item (gbt_torrent_get_files (back), 0);
+    gbt_test_wait_until (gbt_file_get_progress (f0) == 1.0, 5000);
+    g_assert_cmpfloat (gbt_file_get_progress (f0), ==, 1.0);
+  }
+  /* started, the check finds the same: counted once */
+  gbt_torrent_start (back);
+  gbt_test_wait_until (gbt_torrent_get_state (back) == GBT_TORRENT_STATE_SEEDING, 20000);
+  g_assert_cmpint (gbt_torrent_get_state (back), ==, GBT_TORRENT_STATE_SEEDING);
+  g_assert_cmpfloat (gbt_torrent_get_progress (back), ==, 1.0);
+  g_assert_cmpuint (gbt_torrent_get_bytes_have (back), ==, gbt_torrent_get_bytes_wanted (back));
+  test_torrent_stop (back);
 
   /* loading twice adds nothing twice */
   g_assert_true (gbt_session_load_state (sw.leecher, &error));

@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The RPC's HTTP side, on libsoup's server, checked in this order (as
+ * Transmission does):
+ *
+ *   1. the client's address against the whitelist          403
+ *   2. HTTP basic auth, when --rpc-auth is given            401
+ *   3. the Host header: an IP literal, localhost or a name
+ *      on the host whitelist (DNS rebinding)                421
+ *   4. the body: a Content-Length, at most MAX_BODY bytes   411, 413
+ *   5. X-Transmission-Session-Id (CSRF)                     409 with the id
+ *
+ * then the body is one JSON request, answered with 200 and a JSON reply
+ * whatever the method's result.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <libsoup/soup.h>
+
+#include "gbt-daemon.h"
+
+#define RPC_PATH "/transmission/rpc"
+#define MAX_BODY (24 * 1024 * 1024) /* a 16 MiB .torrent in base64, and then some */
+#define SESSION_HEADER "X-Transmission-Session-Id"
+
+typedef struct {
+  GbtDaemon *daemon;
+  SoupServer *server;
+  SoupAuthDomain *auth;
+  char *user, *password;
+  char **whitelist;
+  char **host_whitelist;
+} Http;
+
+static gboolean
+address_allowed (Http *http, const char *host)
+{
+  g_autoptr(GInetAddress) addr = g_inet_address_new_from_string (host ? host : "");
+  g_autofree char *plain = NULL;
+
+  if (addr == NULL)
+    return FALSE;
+  /* an IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d */
+  if (g_inet_address_get_family (addr) == G_SOCKET_FAMILY_IPV6
+      && g_str_has_prefix (host, "::ffff:") && strchr (host, '.'))
+    plain = g_strdup (host + 7);
+  for (char **p = http->whitelist; p && *p; p++)
+    if (g_pattern_match_simple (*p, host) || (plain && g_pattern_match_simple (*p, plain)))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+request_started_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+  Http *http = user_data;
+  const char *host = soup_server_message_get_remote_host (msg);
+
+  if (!address_allowed (http, host))
+    {
+      g_autofree char *body = g_strdup_printf ("<h1>403: Forbidden</h1><p>Unauthorized IP "
+                                               "Address.</p><p>Either disable the IP address "
+                                               "whitelist or add your address to it.</p>");
+      g_message ("RPC: refused a request from %s (not on the whitelist)", host ? host : "?");
+      soup_server_message_set_status (msg, SOUP_STATUS_FORBIDDEN, NULL);
+      soup_server_message_set_response (msg, "text/html; charset=UTF-8", SOUP_MEMORY_TAKE,
+                                        g_steal_pointer (&body), strlen (body ? body : ""));
+    }
+}
+
+static gboolean
+auth_cb (SoupAuthDomain *domain, SoupServerMessage *msg, const char *username,
+         const char *password, gpointer user_data)
+{
+  Http *http = user_data;
+  gboolean user_ok = g_strcmp0 (username, http->user) == 0;
+  gsize a = strlen (password ? password : ""), b = strlen (http->password);
+  guint diff = a != b;
+
+  /* the whole password compared whatever its first wrong byte */
+  for (gsize i = 0; i < b; i++)
+    diff |= (guint) ((i < a ? password[i] : 0) ^ http->password[i]);
+  return user_ok && diff == 0;
+}
+
+static gboolean
+host_allowed (Http *http, const char *host_header)
+{
+  g_autofree char *host = NULL;
+  g_autoptr(GInetAddress) addr = NULL;
+
+  if (host_header == NULL)
+    return TRUE; /* HTTP/1.0 */
+  if (host_header[0] == '[')
+    {
+      const char *end = strchr (host_header, ']');
+      host = end ? g_strndup (host_header + 1, end - host_header - 1) : g_strdup (host_header);
+    }
+  else
+    {
+      const char *colon = strrchr (host_header, ':');
+      host = colon ? g_strndup (host_header, colon - host_header) : g_strdup (host_header);
+    }
+  if ((addr = g_inet_address_new_from_string (host)))
+    return TRUE;
+  if (g_ascii_strcasecmp (host, "localhost") == 0 || g_ascii_strcasecmp (host, "localhost.") == 0)
+    return TRUE;
+  for (char **p = http->host_whitelist; p && *p; p++)
+    if (g_pattern_match_simple (*p, host))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+early_cb (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+          gpointer user_data)
+{
+  Http *http = user_data;
+  SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
+  goffset length;
+
+  if (!host_allowed (http, soup_message_headers_get_one (h, "Host")))
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_MISDIRECTED_REQUEST,
+                                      "Host not on the RPC host whitelist");
+      return;
+    }
+  if (soup_message_headers_get_encoding (h) == SOUP_ENCODING_CHUNKED)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_LENGTH_REQUIRED, NULL);
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                    "close");
+      return;
+    }
+  length = soup_message_headers_get_content_length (h);
+  if (length > MAX_BODY)
+    {
+      /* answered before the body is read; the connection then closes */
+      soup_server_message_set_status (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, NULL);
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                    "close");
+    }
+}
+
+typedef struct {
+  SoupServerMessage *msg;
+  gboolean gone;
+  gulong disconnected;
+} Pending;
+
+static void
+disconnected_cb (SoupServerMessage *msg, gpointer user_data)
+{
+  ((Pending *) user_data)->gone = TRUE;
+}
+
+static void
+reply_cb (JsonNode *response, gpointer user_data)
+{
+  Pending *p = user_data;
+  g_autoptr(JsonGenerator) gen = NULL;
+  gsize len;
+  char *text;
+
+  if (!p->gone)
+    {
+      gen = json_generator_new ();
+      json_generator_set_root (gen, response);
+      text = json_generator_to_data (gen, &len);
+      soup_server_message_set_status (p->msg, SOUP_STATUS_OK, NULL);
+      soup_server_message_set_response (p->msg, "application/json; charset=UTF-8",
+                                        SOUP_MEMORY_TAKE, text, len);
+      soup_server_message_unpause (p->msg);
+    }
+  g_signal_handler_disconnect (p->msg, p->disconnected);
+  g_object_unref (p->msg);
+  g_free (p);
+}
+
+static void
+rpc_cb (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+        gpointer user_data)
+{
+  Http *http = user_data;
+  SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
+  const char *sid = soup_message_headers_get_one (h, SESSION_HEADER);
+  SoupMessageBody *body;
+  g_autoptr(GBytes) bytes = NULL;
+  Pending *p;
+
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), SESSION_HEADER,
+                                http->daemon->session_id);
+  if (g_strcmp0 (sid, http->daemon->session_id) != 0)
+    {
+      g_autofree char *text = g_strdup_printf ("<h1>409: Conflict</h1><p>Your request had an "
+                                               "invalid session-id header.</p><p><code>%s: "
+                                               "%s</code></p>",
+                                               SESSION_HEADER, http->daemon->session_id);
+      gsize len = strlen (text);
+      soup_server_message_set_status (msg, SOUP_STATUS_CONFLICT, NULL);
+      soup_server_message_set_response (msg, "text/html; charset=UTF-8", SOUP_MEMORY_TAKE,
+                                        g_steal_pointer (&text), len);
+      return;
+    }
+  if (g_strcmp0 (soup_server_message_get_method (msg), SOUP_METHOD_POST) != 0)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, NULL);
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow", "POST");
+      return;
+    }
+  body = soup_server_message_get_request_body (msg);
+  bytes = soup_message_body_flatten (body);
+  p = g_new0 (Pending, 1);
+  p->msg = g_object_ref (msg);
+  p->disconnected = g_signal_connect (msg, "disconnected", G_CALLBACK (disconnected_cb), p);
+  soup_server_message_pause (msg);
+  gbt_rpc_handle_body (http->daemon, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                       reply_cb, p);
+}
+
+static gboolean
+parse_bind (const char *bind, char **host, guint16 *port, GError **error)
+{
+  const char *colon;
+  guint64 v;
+
+  if (bind[0] == '[')
+    {
+      const char *end = strchr (bind, ']');
+      if (end == NULL || end[1] != ':')
+        goto bad;
+      *host = g_strndup (bind + 1, end - bind - 1);
+      colon = end + 1;
+    }
+  else
+    {
+      colon = strrchr (bind, ':');
+      if (colon == NULL)
+        goto bad;
+      *host = g_strndup (bind, colon - bind);
+    }
+  if (!g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &v, NULL)
+      || !g_hostname_is_ip_address (*host))
+    {
+      g_clear_pointer (host, g_free);
+      goto bad;
+    }
+  *port = (guint16) v;
+  return TRUE;
+bad:
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+               "--rpc-bind: “%s” is not ADDRESS:PORT with a literal IP address "
+               "(127.0.0.1:9091, [::1]:9091)",
+               bind);
+  return FALSE;
+}
+
+gpointer
+gbt_rpc_http_new (GbtDaemon *daemon, GError **error)
+{
+  Http *http = g_new0 (Http, 1);
+  GbtDaemonOptions *o = daemon->options;
+  g_autofree char *host = NULL;
+  g_autoptr(GSocketAddress) addr = NULL;
+  guint16 port;
+  const char *default_whitelist[] = { "127.0.0.1", "::1", NULL };
+
+  http->daemon = daemon;
+  http->whitelist = g_strdupv (o->rpc_whitelist ? o->rpc_whitelist : (char **) default_whitelist);
+  http->host_whitelist = g_strdupv (o->host_whitelist);
+  if (!parse_bind (o->rpc_bind, &host, &port, error))
+    {
+      gbt_rpc_http_free (http);
+      return NULL;
+    }
+  http->server = soup_server_new ("server-header", "gbt", NULL);
+  g_signal_connect (http->server, "request-started", G_CALLBACK (request_started_cb), http);
+  if (o->rpc_auth)
+    {
+      const char *colon = strchr (o->rpc_auth, ':');
+      if (colon == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "--rpc-auth takes USER:PASSWORD");
+          gbt_rpc_http_free (http);
+          return NULL;
+        }
+      http->user = g_strndup (o->rpc_auth, colon - o->rpc_auth);
+      http->password = g_strdup (colon + 1);
+      http->auth = soup_auth_domain_basic_new ("realm", "Transmission", NULL);
+      soup_auth_domain_basic_set_auth_callback (http->auth, auth_cb, http, NULL);
+      soup_auth_domain_add_path (http->auth, "/transmission");
+      soup_server_add_auth_domain (http->server, http->auth);
+    }
+  soup_server_add_early_handler (http->server, RPC_PATH, early_cb, http, NULL);
+  soup_server_add_handler (http->server, RPC_PATH, rpc_cb, http, NULL);
+  addr = g_inet_socket_address_new_from_string (host, port);
+  if (addr == NULL || !soup_server_listen (http->server, addr, 0, error))
+    {
+      if (addr == NULL)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "bad RPC address %s", host);
+      else
+        g_prefix_error (error, "RPC on %s: ", o->rpc_bind);
+      gbt_rpc_http_free (http);
+      return NULL;
+    }
+  return http;
+}
+
+guint16
+gbt_rpc_http_get_port (gpointer data)
+{
+  Http *http = data;
+  GSList *uris = soup_server_get_uris (http->server);
+  guint16 port = uris ? (guint16) g_uri_get_port (uris->data) : 0;
+
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return port;
+}
+
+char *
+gbt_rpc_http_dup_url (gpointer data)
+{
+  Http *http = data;
+  g_autofree char *host = NULL;
+  guint16 port = 0;
+  gboolean v6;
+
+  parse_bind (http->daemon->options->rpc_bind, &host, &port, NULL);
+  port = gbt_rpc_http_get_port (http);
+  v6 = host && strchr (host, ':');
+  if (host && (g_str_equal (host, "0.0.0.0") || g_str_equal (host, "::")))
+    {
+      g_free (host);
+      host = g_strdup (v6 ? "::1" : "127.0.0.1");
+    }
+  return g_strdup_printf (v6 ? "http://[%s]:%u%s" : "http://%s:%u%s", host, port, RPC_PATH);
+}
+
+void
+gbt_rpc_http_free (gpointer data)
+{
+  Http *http = data;
+
+  if (http->server)
+    {
+      soup_server_disconnect (http->server);
+      g_object_unref (http->server);
+    }
+  g_clear_object (&http->auth);
+  g_free (http->user);
+  g_free (http->password);
+  g_strfreev (http->whitelist);
+  g_strfreev (http->host_whitelist);
+  g_free (http);
+}
