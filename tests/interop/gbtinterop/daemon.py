@@ -178,6 +178,28 @@ class Daemon:
         raise RuntimeError("transmission-daemon did not load its %d torrents in %d s"
                            % (n, timeout))
 
+    def main_pid(self):
+        """The daemon's own PID (its process runs under `timeout`)."""
+        try:
+            with open("/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)) as f:
+                kids = [int(x) for x in f.read().split()]
+        except OSError:
+            kids = []
+        return kids[0] if kids else None
+
+    def memory_kib(self, key="VmHWM"):
+        """A /proc/PID/status figure of the daemon in KiB (VmHWM: peak
+        RSS, VmRSS: now), or None."""
+        pid = self.main_pid()
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                for line in f:
+                    if line.startswith(key + ":"):
+                        return int(line.split()[1])
+        except (OSError, TypeError):
+            pass
+        return None
+
     def send_signal(self, sig):
         """@sig to the daemon itself (not the `timeout` around it)."""
         self.proc.signal_main(sig)
