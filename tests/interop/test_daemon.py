@@ -642,35 +642,41 @@ def case_http_errors(tap):
 def case_huge_body(tap):
     """A 64 MiB request (valid JSON that would change the download dir):
     an error status, nothing changed, the daemon answers."""
-    what = "raw HTTP: a 64 MiB body gets an error status, changes nothing; the daemon answers"
+    what = "raw HTTP: a 64 MiB body (sized, chunked) gets an error status, is not kept, " \
+           "changes nothing; the daemon answers"
     diag = []
     with Swarm("daemon-huge") as sw:
         d = Daemon(sw).start()
         dl_dir = d.call("session-get")["download-dir"]
         d.post(b'{"method": "session-get"}')  # the session id
         good = {"X-Transmission-Session-Id": d.session_id or ""}
-        # 64 MiB of valid JSON that would change the download dir
-        huge = b'{"method": "session-set", "arguments": {"download-dir": "%s", "pad": "' % (
-            sw.path("moved").encode()) + b"x" * HUGE + b'"}}'
+        # 64 MiB of valid JSON that would change the download dir, with a
+        # Content-Length, then chunked
+        head = b'{"method": "session-set", "arguments": {"download-dir": "%s", "pad": "' % (
+            sw.path("moved").encode())
         peak0 = d.memory_kib()
-        t0 = time.monotonic()
-        try:
-            status, _, data = d.http(huge, good, timeout=60)
-            res = (json.loads(data).get("result") if status == 200 and data.startswith(b"{")
-                   else None)
-        except OSError as e:  # closed while we were still sending: refused too
-            status, res = str(e), None
-        log("64 MiB body: %s %s in %.1f s" % (status, res, time.monotonic() - t0))
-        if status == 200 and res == "success":
-            diag.append("a 64 MiB body: HTTP 200 success (expected an error status, e.g. 413)")
-        wait_answers(d, diag, "a 64 MiB body")
+        for label, body in (("a 64 MiB body", head + b"x" * HUGE + b'"}}'),
+                            ("a 64 MiB chunked body",
+                             (head if i < 0 else b'"}}' if i == 64 else b"x" * MiB
+                              for i in range(-1, 65)))):
+            t0 = time.monotonic()
+            try:
+                status, _, data = d.http(body, good, timeout=60)
+                res = (json.loads(data).get("result") if status == 200 and data.startswith(b"{")
+                       else None)
+            except OSError as e:  # closed while we were still sending: refused too
+                status, res = str(e), None
+            log("%s: %s %s in %.1f s" % (label, status, res, time.monotonic() - t0))
+            if status == 200 and res == "success":
+                diag.append("%s: HTTP 200 success (expected an error status, e.g. 413)" % label)
+            wait_answers(d, diag, label)
         peak1 = d.memory_kib()
         log("the daemon's peak RSS: %s KiB before, %s KiB after" % (peak0, peak1))
         if peak0 is None or peak1 is None:
             diag.append("no VmHWM for the daemon (pid %s)" % d.main_pid())
         elif peak1 - peak0 > HUGE // KiB // 2:
-            diag.append("the daemon's peak RSS grew by %d KiB with the 64 MiB body: it read it"
-                        % (peak1 - peak0))
+            diag.append("the daemon's peak RSS grew by %d KiB with the 64 MiB bodies: it kept "
+                        "them" % (peak1 - peak0))
         s = d.call("session-get")
         if s.get("download-dir") != dl_dir:
             diag.append("after the 64 MiB session-set: download-dir %r (was %r)"

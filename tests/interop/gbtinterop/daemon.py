@@ -235,12 +235,14 @@ class Daemon:
 
     def http(self, body, headers=None, method="POST", path=RPC_PATH, timeout=30):
         """One raw HTTP request: (status, headers (lower-case names), body
-        bytes).  @headers replace the defaults (no auth, no session id)."""
+        bytes).  @headers replace the defaults (no auth, no session id).
+        @body: bytes, or an iterable of bytes sent chunked."""
         c = http.client.HTTPConnection("127.0.0.1", self.rpc_port, timeout=timeout)
         try:
             h = {"Content-Type": "application/json"}
             h.update(headers or {})
-            c.request(method, path, body=body, headers=h)
+            c.request(method, path, body=body, headers=h,
+                      encode_chunked=not isinstance(body, (bytes, bytearray)))
             r = c.getresponse()
             data = r.read()
             return r.status, {k.lower(): v for k, v in r.getheaders()}, data
