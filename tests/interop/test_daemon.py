@@ -219,6 +219,12 @@ def case_add_list_remove(tap):
             return
         log("both done in %.1f s; a row while downloading: %s"
             % (time.monotonic() - t0, mid[:1]))
+        # complete: seeding (Transmission gets there on its next tick)
+        for i in (1, 2):
+            if await_field(d, i, lambda t: t["status"] == 6, 10) is None:
+                diag.append("torrent %d complete, not seeding in 10 s: status %s"
+                            % (i, d.torrent(i, ["status"])))
+        rows = listed(d)
         for r in mid[:1]:
             if r["status"] not in ("Downloading", "Up & Down", "Idle", "Queued"):
                 diag.append("-l while downloading: status %r" % r["status"])
