@@ -200,6 +200,17 @@ class Daemon:
             pass
         return None
 
+    def sanitized(self):
+        """True when the daemon under test is built with AddressSanitizer
+        (its freed memory sits in a quarantine: RSS says little)."""
+        if self.kind != "gbt":
+            return False
+        try:
+            with open(gbt_cli(), "rb") as f:
+                return b"__asan_init" in f.read()
+        except OSError:
+            return False
+
     def send_signal(self, sig):
         """@sig to the daemon itself (not the `timeout` around it)."""
         self.proc.signal_main(sig)
