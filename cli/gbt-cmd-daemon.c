@@ -153,6 +153,21 @@ gbt_cmd_daemon (int argc, char **argv, GbtCliGlobals *globals)
           return GBT_EXIT_USAGE;
         }
     }
+  if (rpc_bind)
+    {
+      g_autofree char *host = NULL;
+      guint16 p;
+      if (!gbt_rpc_parse_bind (rpc_bind, &host, &p, &error))
+        {
+          gbt_cli_error ("%s", error->message);
+          return GBT_EXIT_USAGE;
+        }
+    }
+  if (rpc_auth && strchr (rpc_auth, ':') == NULL)
+    {
+      gbt_cli_error ("--rpc-auth takes USER:PASSWORD");
+      return GBT_EXIT_USAGE;
+    }
   if (state_dir == NULL)
     state_dir = g_build_filename (g_get_user_state_dir (), "gbt", NULL);
   if (download_dir && !g_path_is_absolute (download_dir))

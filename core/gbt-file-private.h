@@ -12,6 +12,8 @@ G_GNUC_INTERNAL GbtFile *gbt_file_new (GbtTorrent *torrent, guint index, const c
 G_GNUC_INTERNAL void gbt_file_detach (GbtFile *self);
 /* notify only what changed */
 G_GNUC_INTERNAL void gbt_file_update_have (GbtFile *self, guint64 bytes_have);
+/* renamed (gbt_torrent_rename_path_async()) */
+G_GNUC_INTERNAL void gbt_file_update_path (GbtFile *self, const char *path);
 G_GNUC_INTERNAL void gbt_file_update_priority (GbtFile *self, GbtFilePriority priority);
 
 G_END_DECLS

@@ -115,7 +115,9 @@ gbt_file_class_init (GbtFileClass *klass)
   /**
    * GbtFile:path:
    *
-   * Its path relative to the download directory, '/'-separated.
+   * Its path relative to the download directory, '/'-separated.  The
+   * metainfo's until gbt_torrent_rename_path_async() renames it or a
+   * directory above it (notified).
    */
   props[PROP_PATH] = g_param_spec_string ("path", NULL, NULL, NULL, ro);
   /**
@@ -195,6 +197,16 @@ gbt_file_update_have (GbtFile *self, guint64 bytes_have)
   if (gbt_file_get_progress (self) != before)
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_PROGRESS]);
   g_object_thaw_notify (G_OBJECT (self));
+}
+
+void
+gbt_file_update_path (GbtFile *self, const char *path)
+{
+  if (g_strcmp0 (self->path, path) == 0)
+    return;
+  g_free (self->path);
+  self->path = g_strdup (path);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_PATH]);
 }
 
 void

@@ -454,7 +454,8 @@ gbt_resume_load (const char *path, GbtMetainfo *mi, GError **error)
 }
 
 static void
-stat_file (GbtMetainfo *mi, guint i, const char *download_dir, GbtResumeFile *out)
+stat_file (GbtMetainfo *mi, guint i, const char *download_dir, const char *const *paths,
+           GbtResumeFile *out)
 {
   const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
   g_autofree char *full = NULL;
@@ -463,7 +464,7 @@ stat_file (GbtMetainfo *mi, guint i, const char *download_dir, GbtResumeFile *ou
   memset (out, 0, sizeof *out);
   if (f->attr & GBT_FILE_ATTR_PAD)
     return; /* BEP 47: never on disk */
-  full = g_build_filename (download_dir, f->path, NULL);
+  full = g_build_filename (download_dir, paths ? paths[i] : f->path, NULL);
   if (stat (full, &st) != 0 || !S_ISREG (st.st_mode))
     return;
   out->exists = TRUE;
@@ -473,19 +474,35 @@ stat_file (GbtMetainfo *mi, guint i, const char *download_dir, GbtResumeFile *ou
 }
 
 void
-gbt_resume_stat_files (GbtResumeData *data, GbtMetainfo *mi, const char *download_dir)
+gbt_resume_stat_files_at (GbtResumeData *data, GbtMetainfo *mi, const char *download_dir,
+                          const char *const *paths)
 {
   guint n = gbt_metainfo_get_n_files (mi);
 
   g_return_if_fail (data != NULL && mi != NULL && download_dir != NULL);
+  g_return_if_fail (paths == NULL || g_strv_length ((GStrv) paths) == n);
   g_array_set_size (data->files, n);
   for (guint i = 0; i < n; i++)
-    stat_file (mi, i, download_dir, &g_array_index (data->files, GbtResumeFile, i));
+    stat_file (mi, i, download_dir, paths, &g_array_index (data->files, GbtResumeFile, i));
+}
+
+void
+gbt_resume_stat_files (GbtResumeData *data, GbtMetainfo *mi, const char *download_dir)
+{
+  gbt_resume_stat_files_at (data, mi, download_dir, NULL);
 }
 
 void
 gbt_resume_trusted_pieces (GbtResumeData *data, GbtMetainfo *mi, const char *download_dir,
                            GbtBitfield *trusted, GbtBitfield *recheck)
+{
+  gbt_resume_trusted_pieces_at (data, mi, download_dir, NULL, trusted, recheck);
+}
+
+void
+gbt_resume_trusted_pieces_at (GbtResumeData *data, GbtMetainfo *mi, const char *download_dir,
+                              const char *const *paths, GbtBitfield *trusted,
+                              GbtBitfield *recheck)
 {
   guint n_pieces = gbt_metainfo_get_n_pieces (mi);
   guint32 piece_length = gbt_metainfo_get_piece_length (mi);
@@ -510,7 +527,7 @@ gbt_resume_trusted_pieces (GbtResumeData *data, GbtMetainfo *mi, const char *dow
       /* pad files are never written; empty files hold no piece */
       if ((f->attr & GBT_FILE_ATTR_PAD) || f->length == 0)
         continue;
-      stat_file (mi, i, download_dir, &now);
+      stat_file (mi, i, download_dir, paths, &now);
       unchanged = saved != NULL && saved->exists && now.exists && saved->size == now.size
                   && saved->mtime_s == now.mtime_s && saved->mtime_ns == now.mtime_ns;
       if (unchanged)
@@ -587,6 +604,14 @@ gbt_resume_saver_free (GbtResumeSaver *saver)
 }
 
 void
+gbt_resume_saver_set_path (GbtResumeSaver *saver, const char *path)
+{
+  g_warn_if_fail (!saver->saving);
+  g_free (saver->path);
+  saver->path = g_strdup (path);
+}
+
+void
 gbt_resume_saver_set_storage (GbtResumeSaver *saver, GbtMetainfo *mi, GbtStorage *storage)
 {
   g_clear_pointer (&saver->mi, gbt_metainfo_unref);
@@ -608,7 +633,12 @@ save_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
       g_task_return_error (task, error);
       return;
     }
-  gbt_resume_stat_files (job->data, saver->mi, saver->dir);
+  {
+    /* where the files are now (a move or a rename changes it while stopped) */
+    g_autofree char *dir = gbt_storage_dup_download_dir (saver->storage);
+    g_auto(GStrv) paths = gbt_storage_dup_paths (saver->storage);
+    gbt_resume_stat_files_at (job->data, saver->mi, dir, (const char *const *) paths);
+  }
   for (guint i = 0; i < job->data->files->len; i++)
     g_array_index (job->data->files, GbtResumeFile, i).in_parts
         = gbt_storage_file_in_parts (saver->storage, i);

@@ -115,6 +115,16 @@ G_GNUC_INTERNAL void gbt_resume_trusted_pieces (GbtResumeData *data, GbtMetainfo
                                                 const char *download_dir,
                                                 GbtBitfield *trusted, GbtBitfield *recheck);
 
+/* The same with the files at @paths (relative to @download_dir, one per
+ * metainfo file) rather than the metainfo's paths: a renamed file's. */
+G_GNUC_INTERNAL void gbt_resume_stat_files_at (GbtResumeData *data, GbtMetainfo *mi,
+                                               const char *download_dir,
+                                               const char *const *paths);
+G_GNUC_INTERNAL void gbt_resume_trusted_pieces_at (GbtResumeData *data, GbtMetainfo *mi,
+                                                   const char *download_dir,
+                                                   const char *const *paths,
+                                                   GbtBitfield *trusted, GbtBitfield *recheck);
+
 /* download_dir/.gbt/<40 hex digits>.resume */
 /* download_dir/.gbt/<40 hex digits><suffix>: the files gbt keeps beside a
  * torrent's data (".resume", ".parts", ".info"); a NULL download_dir gives
@@ -145,6 +155,9 @@ G_GNUC_INTERNAL GbtResumeSaver *gbt_resume_saver_new (GObject *owner, const char
                                                       GbtResumeSnapshotFunc snapshot,
                                                       gpointer data);
 G_GNUC_INTERNAL void gbt_resume_saver_free (GbtResumeSaver *saver);
+/* the resume file moved (a torrent's data moved with its sidecars); only
+ * while no save runs: the torrent is stopped */
+G_GNUC_INTERNAL void gbt_resume_saver_set_path (GbtResumeSaver *saver, const char *path);
 /* the files to stat and flush, once the metadata is known (borrowed) */
 G_GNUC_INTERNAL void gbt_resume_saver_set_storage (GbtResumeSaver *saver, GbtMetainfo *mi,
                                                    GbtStorage *storage);

@@ -47,6 +47,10 @@ struct _GbtSessionState {
   guint64 generation;
   GSource *pending;
   gboolean loading; /* adding the saved torrents: their changes are no news */
+  /* each torrent's group of session.ini as last written, by info-hash: a
+   * save encodes only the torrents that changed (GKeyFile takes a few
+   * microseconds a key: 10,000 torrents were 0.6 s on the main thread) */
+  GHashTable *groups;
 };
 
 typedef struct {
@@ -208,7 +212,8 @@ save_job_new (GbtSessionState *state)
 {
   GListModel *torrents = gbt_session_get_torrents (state->session);
   guint n = g_list_model_get_n_items (torrents);
-  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  GString *contents = g_string_new ("[session]\n");
+  GHashTable *groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   SaveJob *job = g_new0 (SaveJob, 1);
 
   job->writer = writer_ref (state->writer);
@@ -219,20 +224,30 @@ save_job_new (GbtSessionState *state)
   job->metadata_dir = g_build_filename (state->directory, "torrents", NULL);
   job->keep = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
-  g_key_file_set_integer (kf, "session", "version", STATE_VERSION);
+  g_string_append_printf (contents, "version=%d\n", STATE_VERSION);
   for (guint i = 0; i < n; i++)
     {
       g_autoptr(GbtTorrent) t = g_list_model_get_item (torrents, i);
       g_autofree char *hex = gbt_torrent_dup_info_hash_hex (t);
       g_autofree char *group = g_strconcat ("torrent ", hex, NULL);
-      GbtTorrentState ts = gbt_torrent_get_state (t);
       GbtMetainfo *mi = gbt_torrent_get_metainfo (t);
+      g_autoptr(GKeyFile) kf = NULL;
+      gpointer key = NULL, text = NULL;
+
+      if (g_hash_table_steal_extended (state->groups, hex, &key, &text))
+        {
+          g_free (key);
+          g_string_append_c (contents, '\n');
+          g_string_append (contents, text);
+          g_hash_table_insert (groups, g_strdup (hex), text);
+          goto metadata;
+        }
+      kf = g_key_file_new ();
 
       g_key_file_set_string (kf, group, "name", gbt_torrent_get_name (t));
       g_key_file_set_string (kf, group, "download-dir", gbt_torrent_get_download_dir (t));
       g_key_file_set_int64 (kf, group, "added-time", gbt_torrent_get_added_time (t));
-      g_key_file_set_boolean (kf, group, "running",
-                              ts != GBT_TORRENT_STATE_STOPPED && ts != GBT_TORRENT_STATE_ERROR);
+      g_key_file_set_boolean (kf, group, "running", gbt_torrent_get_runs (t));
       g_key_file_set_uint64 (kf, group, "download-limit", gbt_torrent_get_download_limit (t));
       g_key_file_set_uint64 (kf, group, "upload-limit", gbt_torrent_get_upload_limit (t));
       g_key_file_set_integer (kf, group, "max-peers", (int) gbt_torrent_get_max_peers (t));
@@ -240,6 +255,13 @@ save_job_new (GbtSessionState *state)
       g_key_file_set_uint64 (kf, group, "seed-time-limit", gbt_torrent_get_seed_time_limit (t));
       g_key_file_set_boolean (kf, group, "sequential", gbt_torrent_get_sequential (t));
       gbt_torrent_save_extra_state (t, kf, group);
+      if (mi == NULL)
+        gbt_torrent_save_magnet_state (t, kf, group);
+      text = g_key_file_to_data (kf, NULL, NULL);
+      g_string_append_c (contents, '\n');
+      g_string_append (contents, text);
+      g_hash_table_insert (groups, g_strdup (hex), text);
+    metadata:;
       g_autofree char *meta_name = g_strconcat (hex, ".torrent", NULL);
       gboolean on_disk;
 
@@ -254,10 +276,12 @@ save_job_new (GbtSessionState *state)
           g_ptr_array_add (job->metadata, metadata_path (state, hex));
           g_ptr_array_add (job->metadata, torrent_file_bytes (mi));
         }
-      else if (mi == NULL)
-        gbt_torrent_save_magnet_state (t, kf, group);
     }
-  job->contents = g_key_file_to_data (kf, &job->length, NULL);
+  /* the torrents gone leave their groups behind */
+  g_hash_table_unref (state->groups);
+  state->groups = groups;
+  job->length = contents->len;
+  job->contents = g_string_free (contents, FALSE);
   return job;
 }
 
@@ -294,6 +318,7 @@ gbt_session_state_new (GbtSession *session, const char *directory)
   state->writer = g_new0 (Writer, 1);
   g_atomic_ref_count_init (&state->writer->ref);
   state->writer->meta_on_disk = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  state->groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_mutex_init (&state->writer->lock);
   return state;
 }
@@ -307,6 +332,7 @@ gbt_session_state_free (GbtSessionState *state)
       g_clear_pointer (&state->pending, g_source_unref);
     }
   writer_unref (state->writer);
+  g_hash_table_unref (state->groups);
   g_free (state->directory);
   g_free (state);
 }
@@ -315,6 +341,17 @@ const char *
 gbt_session_state_get_directory (GbtSessionState *state)
 {
   return state->directory;
+}
+
+void
+gbt_session_state_torrent_changed (GbtSessionState *state, GbtTorrent *torrent)
+{
+  if (torrent)
+    {
+      g_autofree char *hex = gbt_torrent_dup_info_hash_hex (torrent);
+      g_hash_table_remove (state->groups, hex);
+    }
+  gbt_session_state_schedule_save (state);
 }
 
 void

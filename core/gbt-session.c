@@ -1404,7 +1404,7 @@ void
 gbt_session_torrent_changed (GbtSession *self, GbtTorrent *torrent)
 {
   if (self->state)
-    gbt_session_state_schedule_save (self->state);
+    gbt_session_state_torrent_changed (self->state, torrent);
 }
 
 gboolean

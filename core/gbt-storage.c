@@ -89,6 +89,8 @@ struct _GbtStorage
    * stream offset (a sparse file), so those pieces can still be verified
    * and served without creating the files the user skipped. */
   StorageFile *parts;
+
+  GPtrArray *retired; /* paths and directories replaced (gbt_storage_set_path) */
 };
 
 GbtStorage *
@@ -148,6 +150,7 @@ gbt_storage_free (GbtStorage *self)
     }
   g_free (self->files);
   g_free (self->download_dir);
+  g_clear_pointer (&self->retired, g_ptr_array_unref);
   g_aligned_free (self->bounce);
   g_mutex_clear (&self->lock);
   g_mutex_clear (&self->write_lock);
@@ -1069,5 +1072,81 @@ gbt_storage_close (GbtStorage *self)
       close (self->root_fd);
       self->root_fd = -1;
     }
+  g_mutex_unlock (&self->lock);
+}
+
+/* ---- where the files are ---- */
+
+char *
+gbt_storage_dup_download_dir (GbtStorage *self)
+{
+  char *dir;
+
+  g_mutex_lock (&self->lock);
+  dir = g_strdup (self->download_dir);
+  g_mutex_unlock (&self->lock);
+  return dir;
+}
+
+char *
+gbt_storage_dup_path (GbtStorage *self, guint index)
+{
+  char *path;
+
+  g_return_val_if_fail (index < self->n_files, NULL);
+  g_mutex_lock (&self->lock);
+  path = g_strdup (self->files[index].path);
+  g_mutex_unlock (&self->lock);
+  return path;
+}
+
+GStrv
+gbt_storage_dup_paths (GbtStorage *self)
+{
+  GStrv paths = g_new0 (char *, self->n_files + 1);
+
+  g_mutex_lock (&self->lock);
+  for (guint i = 0; i < self->n_files; i++)
+    paths[i] = g_strdup (self->files[i].path);
+  g_mutex_unlock (&self->lock);
+  return paths;
+}
+
+static void
+retire_locked (GbtStorage *self, char *old)
+{
+  if (self->retired == NULL)
+    self->retired = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (self->retired, old);
+}
+
+void
+gbt_storage_set_download_dir (GbtStorage *self, const char *download_dir)
+{
+  g_return_if_fail (download_dir != NULL);
+  g_mutex_lock (&self->lock);
+  while (self->lru.head != NULL)
+    uncache_locked (self, self->lru.head->data);
+  if (self->root_fd >= 0)
+    {
+      close (self->root_fd);
+      self->root_fd = -1;
+    }
+  retire_locked (self, self->download_dir);
+  self->download_dir = g_strdup (download_dir);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+gbt_storage_set_path (GbtStorage *self, guint index, const char *path)
+{
+  StorageFile *f;
+
+  g_return_if_fail (index < self->n_files && path != NULL);
+  g_mutex_lock (&self->lock);
+  f = &self->files[index];
+  uncache_locked (self, f);
+  retire_locked (self, f->path);
+  f->path = g_strdup (path);
   g_mutex_unlock (&self->lock);
 }

@@ -79,4 +79,18 @@ G_GNUC_INTERNAL void gbt_storage_close (GbtStorage *storage);
  * GBT_DIRECT_IO=0) */
 G_GNUC_INTERNAL guint64 gbt_storage_get_direct_bytes (GbtStorage *storage);
 
+/* Where the files are: the download directory and each file's path below
+ * it ('/'-separated; the metainfo's until a rename).  Safe from any thread.
+ * (transfer full) */
+G_GNUC_INTERNAL char *gbt_storage_dup_download_dir (GbtStorage *storage);
+G_GNUC_INTERNAL char *gbt_storage_dup_path (GbtStorage *storage, guint index);
+G_GNUC_INTERNAL GStrv gbt_storage_dup_paths (GbtStorage *storage);
+/* Only while no I/O runs (the torrent is stopped and its disk workers
+ * shut down): the files are at @download_dir from now on (cached
+ * descriptors closed), or file @index at @path (relative, checked before
+ * any open).  The old strings are kept until the storage is freed, so a
+ * reader that raced anyway reads a valid path. */
+G_GNUC_INTERNAL void gbt_storage_set_download_dir (GbtStorage *storage, const char *download_dir);
+G_GNUC_INTERNAL void gbt_storage_set_path (GbtStorage *storage, guint index, const char *path);
+
 G_END_DECLS

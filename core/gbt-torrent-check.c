@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include <gbt/gbt-torrent.h>
 
 #include "gbt-torrent-internal.h"
@@ -41,11 +43,126 @@ create_files_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   gbt_torrent_go_live (self);
 }
 
+/* the files are created, then the torrent goes live */
+static void
+check_go_on (GbtTorrent *self)
+{
+  g_autoptr(GTask) task = g_task_new (self, NULL, create_files_cb, GUINT_TO_POINTER (self->run));
+
+  g_task_set_task_data (task, self->storage, NULL);
+  g_task_run_in_thread (task, create_files_thread);
+}
+
+/* ---- gbt_torrent_verify() of a stopped torrent ---- */
+
+typedef struct {
+  GbtResumeData *data;
+  GbtStorage *storage;
+  char *path;
+} VerifySave;
+
+static void
+verify_save_free (gpointer p)
+{
+  VerifySave *job = p;
+
+  gbt_resume_data_free (job->data);
+  g_free (job->path);
+  g_free (job);
+}
+
+/* as the saver does: every piece of the bitmap on disk before the stat() */
+static void
+verify_save_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  VerifySave *job = task_data;
+  GError *error = NULL;
+  g_autofree char *dir = gbt_storage_dup_download_dir (job->storage);
+  g_auto(GStrv) paths = gbt_storage_dup_paths (job->storage);
+
+  if (!gbt_storage_flush (job->storage, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  gbt_resume_stat_files_at (job->data, gbt_torrent_get_metainfo (source), dir,
+                            (const char *const *) paths);
+  for (guint i = 0; i < job->data->files->len; i++)
+    g_array_index (job->data->files, GbtResumeFile, i).in_parts
+        = gbt_storage_file_in_parts (job->storage, i);
+  if (!gbt_resume_save (job->path, job->data, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+verify_saved_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GbtTorrent *self = GBT_TORRENT (source);
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    g_warning ("[%s] resume data not saved after the verify: %s", gbt_torrent_get_name (self),
+               error->message);
+  /* stopped meanwhile: nothing more to do */
+  if (self->stopping || GPOINTER_TO_UINT (user_data) != self->run
+      || self->state != GBT_TORRENT_STATE_CHECKING)
+    return;
+  /* gbt_torrent_start() meanwhile: it goes live */
+  if (!self->verify_only)
+    {
+      check_go_on (self);
+      return;
+    }
+  self->verify_only = FALSE;
+  gbt_swarm_close_all (self->swarm);
+  if (self->disk_io)
+    {
+      gbt_disk_io_shutdown (self->disk_io);
+      g_clear_pointer (&self->disk_io, gbt_disk_io_free);
+    }
+  gbt_storage_close (self->storage);
+  /* as after gbt_torrent_stop_async(): the next start begins afresh */
+  self->stopping = TRUE;
+  gbt_torrent_set_state (self, GBT_TORRENT_STATE_STOPPED);
+}
+
+static void
+verify_only_save (GbtTorrent *self)
+{
+  g_autoptr(GTask) task = g_task_new (self, NULL, verify_saved_cb, GUINT_TO_POINTER (self->run));
+  VerifySave *job = g_new0 (VerifySave, 1);
+
+  job->data = gbt_resume_data_new (self->metainfo);
+  memcpy (job->data->have.bits, self->have.bits, gbt_bitfield_byte_len (self->have.n_bits));
+  job->data->have.n_set = self->have.n_set;
+  job->data->uploaded = gbt_torrent_get_uploaded (self);
+  job->data->downloaded = gbt_torrent_get_downloaded (self);
+  job->data->active_seconds = self->active_seconds;
+  /* the peers known from last time are kept for the next start */
+  for (guint i = 0; self->resume_peers && i < self->resume_peers->len; i++)
+    g_ptr_array_add (job->data->peers, g_object_ref (g_ptr_array_index (self->resume_peers, i)));
+  job->storage = self->storage;
+  job->path = g_strdup (self->resume_path);
+  self->resume_saved_have = self->have.n_set;
+  g_task_set_task_data (task, job, verify_save_free);
+  g_task_run_in_thread (task, verify_save_thread);
+}
+
+static void
+verify_progress_cb (guint pieces_checked, guint n_pieces, gpointer user_data)
+{
+  GbtTorrent *self = user_data;
+
+  self->check_done = pieces_checked;
+  self->check_total = n_pieces;
+}
+
 static void
 verify_done_cb (const GbtBitfield *have, const GError *error, gpointer user_data)
 {
   GbtTorrent *self = user_data;
-  g_autoptr(GTask) task = NULL;
   gboolean emit;
 
   if (error)
@@ -67,10 +184,21 @@ verify_done_cb (const GbtBitfield *have, const GError *error, gpointer user_data
       }
   g_debug ("[%s] %u of %u pieces already on disk", gbt_torrent_get_name (self), self->have.n_set,
            self->have.n_bits);
-  task = g_task_new (self, NULL, create_files_cb, GUINT_TO_POINTER (self->run));
-  g_task_set_task_data (task, self->storage, NULL);
-  g_task_run_in_thread (task, create_files_thread);
+  self->check_done = self->check_total;
+  /* gbt_torrent_verify() of a stopped torrent: its resume data saved, then
+   * stopped again */
+  if (self->verify_only)
+    {
+      verify_only_save (self);
+      return;
+    }
+  check_go_on (self);
 }
+
+typedef struct {
+  gboolean verify_all; /* gbt_torrent_verify(): trust nothing, hash every piece */
+  GbtStorage *storage;
+} LoadJob;
 
 typedef struct {
   GbtResumeData *data;
@@ -145,9 +273,12 @@ static void
 load_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
   GbtTorrent *self = source;
+  LoadJob *job = task_data;
   GError *error = NULL;
   LoadResult *r;
   GbtResumeData *data;
+  g_autofree char *dir = NULL;
+  g_auto(GStrv) paths = NULL;
 
   /* before any I/O: unwanted files already on disk keep their bytes */
   gbt_storage_place_files (self->storage);
@@ -160,7 +291,18 @@ load_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
   adopt_parts (self, data);
   r = g_new0 (LoadResult, 1);
   r->data = data;
-  gbt_resume_trusted_pieces (data, self->metainfo, self->download_dir, &r->trusted, &r->recheck);
+  /* where the files are now: a rename or a move may have changed it */
+  dir = gbt_storage_dup_download_dir (job->storage);
+  paths = gbt_storage_dup_paths (job->storage);
+  gbt_resume_trusted_pieces_at (data, self->metainfo, dir, (const char *const *) paths,
+                                &r->trusted, &r->recheck);
+  if (job->verify_all)
+    {
+      /* counters and peers are kept; the pieces are all hashed again */
+      gbt_bitfield_clear (&r->trusted);
+      gbt_bitfield_init (&r->trusted, gbt_metainfo_get_n_pieces (self->metainfo));
+      gbt_bitfield_set_all (&r->recheck);
+    }
   g_task_return_pointer (task, r, load_result_free);
 }
 
@@ -184,8 +326,9 @@ resume_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       if (!g_error_matches (error, GBT_RESUME_ERROR, GBT_RESUME_ERROR_NOT_FOUND))
         g_debug ("[%s] ignoring resume data: %s", gbt_torrent_get_name (self), error->message);
       self->n_checked = self->have.n_bits;
+      self->check_total = self->have.n_bits;
       self->counters_loaded = TRUE;
-      gbt_disk_io_verify (self->disk_io, NULL, NULL, verify_done_cb, self);
+      gbt_disk_io_verify (self->disk_io, NULL, verify_progress_cb, verify_done_cb, self);
       return;
     }
   emit = gbt_torrent_piece_verified_wanted (self);
@@ -211,10 +354,15 @@ resume_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
            r->trusted.n_set, r->recheck.n_set);
   /* peers known from last time join the candidates once we are live */
   if (r->data->peers->len > 0)
-    self->resume_peers = g_ptr_array_ref (r->data->peers);
+    {
+      /* a check stopped before going live left the last ones */
+      g_clear_pointer (&self->resume_peers, g_ptr_array_unref);
+      self->resume_peers = g_ptr_array_ref (r->data->peers);
+    }
   self->n_checked = r->recheck.n_set;
+  self->check_total = r->recheck.n_set;
   if (r->recheck.n_set > 0)
-    gbt_disk_io_verify (self->disk_io, &r->recheck, NULL, verify_done_cb, self);
+    gbt_disk_io_verify (self->disk_io, &r->recheck, verify_progress_cb, verify_done_cb, self);
   else
     {
       GbtBitfield none;
@@ -231,9 +379,15 @@ void
 gbt_torrent_start_check (GbtTorrent *self)
 {
   g_autoptr(GTask) task = NULL;
+  LoadJob *job = g_new0 (LoadJob, 1);
 
+  job->verify_all = self->verify_all;
+  job->storage = self->storage;
+  self->verify_all = FALSE;
+  self->check_done = self->check_total = 0;
   gbt_torrent_set_state (self, GBT_TORRENT_STATE_CHECKING);
   self->disk_io = gbt_disk_io_new (self->metainfo, self->storage, 0);
   task = g_task_new (self, NULL, resume_loaded_cb, GUINT_TO_POINTER (self->run));
+  g_task_set_task_data (task, job, g_free);
   g_task_run_in_thread (task, load_thread);
 }

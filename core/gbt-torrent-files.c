@@ -433,6 +433,8 @@ priorities_changed (GbtTorrent *self, const guint *indices, guint n_indices)
   if (indices == NULL)
     gbt_torrent_files_apply_want (self);
   gbt_torrent_wanted_changed (self);
+  /* the priorities are part of the session state */
+  gbt_torrent_settings_changed (self);
 }
 
 void

@@ -136,6 +136,17 @@ struct _GbtTorrent {
   GHashTable *peer_infos; /* GbtPeer* -> its GbtPeerInfo (held by the store) */
   GListStore *trackers_model; /* GbtTrackerEntry: the tracker list, in tier order */
   GSource *trackers_refresh; /* an idle: the managers have news */
+
+  /* verify, move, rename (gbt-torrent-move.c) */
+  gboolean verify_all;  /* the next check trusts no resume data: every piece is hashed */
+  gboolean verify_only; /* this check is a stopped torrent's verify: stopped again after */
+  gboolean verify_restart; /* a running torrent's verify: stopping, to start again */
+  guint check_done, check_total; /* pieces hashed in this check, of those to hash */
+  char *renamed_name;   /* the top renamed: the name from now on (NULL: the metainfo's) */
+  GTask *relocating;    /* a move or rename under way (the torrent is paused for it) */
+  gboolean start_after_relocate; /* gbt_torrent_start() asked for meanwhile */
+  gboolean pausing;     /* the stop is a move's, rename's or verify's own */
+  gboolean stop_asked;  /* gbt_torrent_stop_async() while paused for them: stays stopped */
 };
 
 /* gbt-torrent.c */
@@ -220,6 +231,16 @@ G_GNUC_INTERNAL GPtrArray *gbt_torrent_dup_tier_table (GbtTorrent *self);
  * for, then creating the files; then gbt_torrent_go_live() */
 G_GNUC_INTERNAL void gbt_torrent_start_check (GbtTorrent *self);
 G_GNUC_INTERNAL void gbt_torrent_forget_have (GbtTorrent *self);
+
+/* gbt-torrent-move.c: verify, move (set-location), rename */
+/* file @index's path below the download directory now (a rename changes it) */
+G_GNUC_INTERNAL char *gbt_torrent_dup_file_path (GbtTorrent *self, guint index);
+G_GNUC_INTERNAL void gbt_torrent_move_finalize (GbtTorrent *self);
+/* the renamed paths in the session's state, and back */
+G_GNUC_INTERNAL void gbt_torrent_save_rename_state (GbtTorrent *self, GKeyFile *kf,
+                                                    const char *group);
+G_GNUC_INTERNAL void gbt_torrent_load_rename_state (GbtTorrent *self, GKeyFile *kf,
+                                                    const char *group);
 
 /* gbt-torrent-magnet.c: trackers and peers of the link, waiting for the
  * metadata (from a peer or the copy an earlier run kept) */

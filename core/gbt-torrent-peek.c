@@ -17,6 +17,7 @@
 typedef struct {
   char *resume_path;
   char *download_dir;
+  GStrv paths; /* where the files are (renamed ones too) */
   GbtMetainfo *metainfo;
   guint run;
 } PeekJob;
@@ -31,6 +32,7 @@ peek_job_free (PeekJob *job)
 {
   g_free (job->resume_path);
   g_free (job->download_dir);
+  g_strfreev (job->paths);
   gbt_metainfo_unref (job->metainfo);
   g_free (job);
 }
@@ -57,7 +59,8 @@ peek_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
       return;
     }
   r = g_new0 (PeekResult, 1);
-  gbt_resume_trusted_pieces (data, job->metainfo, job->download_dir, &r->trusted, &recheck);
+  gbt_resume_trusted_pieces_at (data, job->metainfo, job->download_dir,
+                                (const char *const *) job->paths, &r->trusted, &recheck);
   gbt_bitfield_clear (&recheck);
   r->downloaded = data->downloaded;
   r->uploaded = data->uploaded;
@@ -115,7 +118,8 @@ gbt_torrent_peek_resume (GbtTorrent *self)
     return;
   job = g_new0 (PeekJob, 1);
   job->resume_path = g_strdup (self->resume_path);
-  job->download_dir = g_strdup (self->download_dir);
+  job->download_dir = gbt_storage_dup_download_dir (self->storage);
+  job->paths = gbt_storage_dup_paths (self->storage);
   job->metainfo = gbt_metainfo_ref (self->metainfo);
   job->run = self->run;
   task = g_task_new (self, NULL, peek_cb, NULL);

@@ -54,6 +54,11 @@ G_GNUC_INTERNAL void gbt_torrent_delete_files_async (GbtTorrent *self, gboolean 
 G_GNUC_INTERNAL gboolean gbt_torrent_delete_files_finish (GbtTorrent *self, GAsyncResult *result,
                                                           GError **error);
 
+/* whether it runs, for the session's state: not while it is stopped or
+ * failed, nor in a stopped torrent's verify; and still while a move or a
+ * rename pauses a running one (gbt-torrent-move.c) */
+G_GNUC_INTERNAL gboolean gbt_torrent_get_runs (GbtTorrent *self);
+
 /* its part of the session's state file (gbt-torrent-props.c) */
 G_GNUC_INTERNAL void gbt_torrent_save_extra_state (GbtTorrent *self, GKeyFile *kf, const char *group);
 G_GNUC_INTERNAL void gbt_torrent_save_magnet_state (GbtTorrent *self, GKeyFile *kf,

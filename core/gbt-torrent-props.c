@@ -648,6 +648,7 @@ gbt_torrent_save_extra_state (GbtTorrent *self, GKeyFile *kf, const char *group)
   }
   if (n == 0)
     return;
+  gbt_torrent_save_rename_state (self, kf, group);
   prio = g_new (int, n);
   for (guint i = 0; i < n; i++)
     {
@@ -703,6 +704,7 @@ gbt_torrent_load_state (GbtTorrent *self, GKeyFile *kf, const char *group)
         }
       gbt_torrent_set_tiers (self, tiers);
     }
+  gbt_torrent_load_rename_state (self, kf, group);
   if (self->metainfo)
     {
       gsize n = 0;

@@ -96,16 +96,19 @@ gbt_torrent_delete_files_async (GbtTorrent *self, gboolean data, gboolean resume
       GbtMetainfo *mi = self->metainfo;
       g_autofree char *top = NULL;
 
+      /* the names as renamed (gbt_torrent_rename_path_async()) */
       if (gbt_metainfo_is_multi_file (mi))
-        top = g_build_filename (self->download_dir, gbt_metainfo_get_name (mi), NULL);
+        top = g_build_filename (self->download_dir, gbt_torrent_get_name (self), NULL);
       for (guint i = 0; i < gbt_metainfo_get_n_files (mi); i++)
         {
           const GbtFileInfo *f = gbt_metainfo_get_file (mi, i);
+          g_autofree char *rel = NULL;
           char *path;
 
           if (f->attr & GBT_FILE_ATTR_PAD)
             continue;
-          path = g_build_filename (self->download_dir, f->path, NULL);
+          rel = gbt_torrent_dup_file_path (self, i);
+          path = g_build_filename (self->download_dir, rel, NULL);
           if (top)
             add_parent_dirs (dirs, path, top);
           g_ptr_array_add (job->files, path);

@@ -155,6 +155,7 @@ gbt_torrent_finalize (GObject *object)
   g_clear_pointer (&self->metainfo, gbt_metainfo_unref);
   g_clear_pointer (&self->magnet, gbt_magnet_free);
   gbt_torrent_files_finalize (self);
+  gbt_torrent_move_finalize (self);
   g_free (self->magnet_name);
   g_free (self->download_dir);
   g_free (self->resume_path);
@@ -426,6 +427,8 @@ const char *
 gbt_torrent_get_name (GbtTorrent *self)
 {
   g_return_val_if_fail (GBT_IS_TORRENT (self), NULL);
+  if (self->renamed_name)
+    return self->renamed_name;
   return self->metainfo ? gbt_metainfo_get_name (self->metainfo) : self->magnet_name;
 }
 
@@ -934,6 +937,19 @@ gbt_torrent_start (GbtTorrent *self)
       return;
     }
 
+  /* a move or rename has paused it: it starts once that is over */
+  if (self->relocating)
+    {
+      self->start_after_relocate = TRUE;
+      return;
+    }
+  /* a stopped torrent's gbt_torrent_verify(): it goes live after the check */
+  if (self->state == GBT_TORRENT_STATE_CHECKING && self->verify_only)
+    {
+      self->verify_only = FALSE;
+      return;
+    }
+  self->verify_only = FALSE;
   if (self->state != GBT_TORRENT_STATE_STOPPED && self->state != GBT_TORRENT_STATE_ERROR)
     return;
   /* a failed torrent is stopped before it starts again; a stop that has not
@@ -950,6 +966,16 @@ gbt_torrent_start (GbtTorrent *self)
     gbt_torrent_start_magnet (self);
   else
     gbt_torrent_start_check (self);
+}
+
+/* the files where they are now (renamed, moved) */
+static void
+stat_files_now (GbtTorrent *self, GbtResumeData *rd)
+{
+  g_autofree char *dir = gbt_storage_dup_download_dir (self->storage);
+  g_auto(GStrv) paths = gbt_storage_dup_paths (self->storage);
+
+  gbt_resume_stat_files_at (rd, self->metainfo, dir, (const char *const *) paths);
 }
 
 void
@@ -980,8 +1006,7 @@ gbt_torrent_detach (GbtTorrent *self)
       /* what the disk workers wrote is flushed and stat()ed before the
        * save, as the saver does on its worker */
       if (!gbt_storage_flush (self->storage, &error)
-          || (gbt_resume_stat_files (rd, self->metainfo, self->download_dir),
-              !gbt_resume_save (self->resume_path, rd, &error)))
+          || (stat_files_now (self, rd), !gbt_resume_save (self->resume_path, rd, &error)))
         g_warning ("[%s] resume data not saved: %s", gbt_torrent_get_name (self), error->message);
     }
   if (self->storage)
@@ -1062,6 +1087,12 @@ gbt_torrent_stop_async (GbtTorrent *self, GCancellable *cancellable, GAsyncReady
 
   g_return_if_fail (GBT_IS_TORRENT (self));
 
+  /* paused for a verify, move or rename: not started again after */
+  if (!self->pausing && (self->relocating || self->verify_restart))
+    {
+      self->stop_asked = TRUE;
+      self->start_after_relocate = FALSE;
+    }
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, gbt_torrent_stop_async);
   pending = g_new (guint, 1);

@@ -180,6 +180,7 @@ void gbt_rpc_torrent_rename_path (GbtRpcCall *call);
 void gbt_rpc_queue_move (GbtRpcCall *call, const char *method);
 
 /* gbt-rpc-http.c */
+gboolean gbt_rpc_parse_bind (const char *bind, char **host, guint16 *port, GError **error);
 gpointer gbt_rpc_http_new (GbtDaemon *daemon, GError **error);
 guint16 gbt_rpc_http_get_port (gpointer http);
 char *gbt_rpc_http_dup_url (gpointer http);

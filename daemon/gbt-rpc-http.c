@@ -10,6 +10,9 @@
  *   4. the body: a Content-Length, at most MAX_BODY bytes   411, 413
  *   5. X-Transmission-Session-Id (CSRF)                     409 with the id
  *
+ * 1 to 4 in the early handler, before the body is read.  Every answer
+ * closes its connection (see request_started_cb).
+ *
  * then the body is one JSON request, answered with 200 and a JSON reply
  * whatever the method's result.
  */
@@ -28,7 +31,8 @@
 typedef struct {
   GbtDaemon *daemon;
   SoupServer *server;
-  SoupAuthDomain *auth;
+  GSocketService *service; /* accepts; libsoup's own listener leaks each socket */
+  guint16 port;
   char *user, *password;
   char **whitelist;
   char **host_whitelist;
@@ -55,34 +59,50 @@ address_allowed (Http *http, const char *host)
 static void
 request_started_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
 {
-  Http *http = user_data;
-  const char *host = soup_server_message_get_remote_host (msg);
-
-  if (!address_allowed (http, host))
-    {
-      g_autofree char *body = g_strdup_printf ("<h1>403: Forbidden</h1><p>Unauthorized IP "
-                                               "Address.</p><p>Either disable the IP address "
-                                               "whitelist or add your address to it.</p>");
-      g_message ("RPC: refused a request from %s (not on the whitelist)", host ? host : "?");
-      soup_server_message_set_status (msg, SOUP_STATUS_FORBIDDEN, NULL);
-      soup_server_message_set_response (msg, "text/html; charset=UTF-8", SOUP_MEMORY_TAKE,
-                                        g_steal_pointer (&body), strlen (body ? body : ""));
-    }
+  /* one request a connection: libsoup 3.2 (Debian 12) leaks the socket of
+   * every idle connection the client closes (fixed in 3.3: commit d20c6601,
+   * "Don't leak idle connections closed by the client"); closing it
+   * ourselves after each answer leaves nothing idle.  Front ends poll a few
+   * times a second at most, and a loopback connect costs microseconds. */
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                "close");
 }
 
-static gboolean
-auth_cb (SoupAuthDomain *domain, SoupServerMessage *msg, const char *username,
-         const char *password, gpointer user_data)
+static void
+refuse_address (SoupServerMessage *msg, const char *host)
 {
-  Http *http = user_data;
-  gboolean user_ok = g_strcmp0 (username, http->user) == 0;
-  gsize a = strlen (password ? password : ""), b = strlen (http->password);
-  guint diff = a != b;
+  const char *body = "<h1>403: Forbidden</h1><p>Unauthorized IP Address.</p><p>Either disable "
+                     "the IP address whitelist or add your address to it.</p>";
 
-  /* the whole password compared whatever its first wrong byte */
-  for (gsize i = 0; i < b; i++)
-    diff |= (guint) ((i < a ? password[i] : 0) ^ http->password[i]);
-  return user_ok && diff == 0;
+  g_message ("RPC: refused a request from %s (not on the whitelist)", host ? host : "?");
+  soup_server_message_set_status (msg, SOUP_STATUS_FORBIDDEN, NULL);
+  soup_server_message_set_response (msg, "text/html; charset=UTF-8", SOUP_MEMORY_STATIC, body,
+                                    strlen (body));
+}
+
+/* HTTP basic auth (RFC 7617): "Authorization: Basic base64(user:password)";
+ * checked here, in the early handler, with the other refusals: libsoup
+ * 3.2's SoupAuthDomain leaks the socket object of each connection it
+ * refuses */
+static gboolean
+auth_ok (Http *http, SoupMessageHeaders *h)
+{
+  const char *value = soup_message_headers_get_one (h, "Authorization");
+  g_autofree guchar *decoded = NULL;
+  g_autofree char *expected = NULL;
+  gsize len, want;
+  guint diff;
+
+  if (value == NULL || g_ascii_strncasecmp (value, "Basic ", 6) != 0)
+    return FALSE;
+  decoded = g_base64_decode (value + 6, &len);
+  expected = g_strdup_printf ("%s:%s", http->user, http->password);
+  want = strlen (expected);
+  /* the whole secret compared whatever its first wrong byte */
+  diff = len != want;
+  for (gsize i = 0; i < want; i++)
+    diff |= (guint) ((i < len ? decoded[i] : 0) ^ (guchar) expected[i]);
+  return diff == 0;
 }
 
 static gboolean
@@ -119,8 +139,21 @@ early_cb (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTab
 {
   Http *http = user_data;
   SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
+  const char *remote = soup_server_message_get_remote_host (msg);
   goffset length;
 
+  if (!address_allowed (http, remote))
+    {
+      refuse_address (msg, remote);
+      return;
+    }
+  if (http->user && !auth_ok (http, h))
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_UNAUTHORIZED, NULL);
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "WWW-Authenticate", "Basic realm=\"Transmission\"");
+      return;
+    }
   if (!host_allowed (http, soup_message_headers_get_one (h, "Host")))
     {
       soup_server_message_set_status (msg, SOUP_STATUS_MISDIRECTED_REQUEST,
@@ -225,8 +258,8 @@ rpc_cb (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable
                        reply_cb, p);
 }
 
-static gboolean
-parse_bind (const char *bind, char **host, guint16 *port, GError **error)
+gboolean
+gbt_rpc_parse_bind (const char *bind, char **host, guint16 *port, GError **error)
 {
   const char *colon;
   guint64 v;
@@ -262,6 +295,38 @@ bad:
   return FALSE;
 }
 
+/* connections are accepted here and handed to libsoup: its own listener
+ * (soup_server_listen) in 3.2 leaks the GSocket of every connection */
+static gboolean
+incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *source,
+             gpointer user_data)
+{
+  Http *http = user_data;
+  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
+  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
+  g_autoptr(GError) error = NULL;
+
+  if (local == NULL || remote == NULL
+      || !soup_server_accept_iostream (http->server, G_IO_STREAM (connection), local, remote,
+                                       &error))
+    g_debug ("RPC: dropped a connection: %s", error ? error->message : "no address");
+  return TRUE;
+}
+
+static gboolean
+listen_on (Http *http, GSocketAddress *addr, GError **error)
+{
+  g_autoptr(GSocketAddress) effective = NULL;
+
+  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (http->service), addr,
+                                      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL,
+                                      &effective, error))
+    return FALSE;
+  http->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
+  g_socket_service_start (http->service);
+  return TRUE;
+}
+
 gpointer
 gbt_rpc_http_new (GbtDaemon *daemon, GError **error)
 {
@@ -275,7 +340,7 @@ gbt_rpc_http_new (GbtDaemon *daemon, GError **error)
   http->daemon = daemon;
   http->whitelist = g_strdupv (o->rpc_whitelist ? o->rpc_whitelist : (char **) default_whitelist);
   http->host_whitelist = g_strdupv (o->host_whitelist);
-  if (!parse_bind (o->rpc_bind, &host, &port, error))
+  if (!gbt_rpc_parse_bind (o->rpc_bind, &host, &port, error))
     {
       gbt_rpc_http_free (http);
       return NULL;
@@ -294,15 +359,13 @@ gbt_rpc_http_new (GbtDaemon *daemon, GError **error)
         }
       http->user = g_strndup (o->rpc_auth, colon - o->rpc_auth);
       http->password = g_strdup (colon + 1);
-      http->auth = soup_auth_domain_basic_new ("realm", "Transmission", NULL);
-      soup_auth_domain_basic_set_auth_callback (http->auth, auth_cb, http, NULL);
-      soup_auth_domain_add_path (http->auth, "/transmission");
-      soup_server_add_auth_domain (http->server, http->auth);
     }
   soup_server_add_early_handler (http->server, RPC_PATH, early_cb, http, NULL);
   soup_server_add_handler (http->server, RPC_PATH, rpc_cb, http, NULL);
   addr = g_inet_socket_address_new_from_string (host, port);
-  if (addr == NULL || !soup_server_listen (http->server, addr, 0, error))
+  http->service = g_socket_service_new ();
+  g_signal_connect (http->service, "incoming", G_CALLBACK (incoming_cb), http);
+  if (addr == NULL || !listen_on (http, addr, error))
     {
       if (addr == NULL)
         g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "bad RPC address %s", host);
@@ -317,12 +380,7 @@ gbt_rpc_http_new (GbtDaemon *daemon, GError **error)
 guint16
 gbt_rpc_http_get_port (gpointer data)
 {
-  Http *http = data;
-  GSList *uris = soup_server_get_uris (http->server);
-  guint16 port = uris ? (guint16) g_uri_get_port (uris->data) : 0;
-
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-  return port;
+  return ((Http *) data)->port;
 }
 
 char *
@@ -333,7 +391,7 @@ gbt_rpc_http_dup_url (gpointer data)
   guint16 port = 0;
   gboolean v6;
 
-  parse_bind (http->daemon->options->rpc_bind, &host, &port, NULL);
+  gbt_rpc_parse_bind (http->daemon->options->rpc_bind, &host, &port, NULL);
   port = gbt_rpc_http_get_port (http);
   v6 = host && strchr (host, ':');
   if (host && (g_str_equal (host, "0.0.0.0") || g_str_equal (host, "::")))
@@ -349,12 +407,18 @@ gbt_rpc_http_free (gpointer data)
 {
   Http *http = data;
 
+  if (http->service)
+    {
+      g_socket_service_stop (http->service);
+      g_socket_listener_close (G_SOCKET_LISTENER (http->service));
+      g_signal_handlers_disconnect_by_data (http->service, http);
+      g_object_unref (http->service);
+    }
   if (http->server)
     {
       soup_server_disconnect (http->server);
       g_object_unref (http->server);
     }
-  g_clear_object (&http->auth);
   g_free (http->user);
   g_free (http->password);
   g_strfreev (http->whitelist);

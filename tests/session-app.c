@@ -352,6 +352,14 @@ test_sequential (void)
 
 /* The state directory keeps the torrents, their settings and whether
  * they ran; resume data lives there, not beside the files. */
+static gboolean
+file_holds (const char *path, const char *needle)
+{
+  g_autofree char *text = NULL;
+
+  return g_file_get_contents (path, &text, NULL, NULL) && strstr (text, needle) != NULL;
+}
+
 static void
 test_state_directory (void)
 {
@@ -452,6 +460,13 @@ test_state_directory (void)
   g_assert_cmpfloat (gbt_torrent_get_progress (back), ==, 1.0);
   g_assert_cmpuint (gbt_torrent_get_bytes_have (back), ==, gbt_torrent_get_bytes_wanted (back));
   test_torrent_stop (back);
+
+  /* a priority change is saved on its own too */
+  {
+    g_autofree char *ini = g_build_filename (state, "session.ini", NULL);
+    gbt_torrent_set_file_priority (back, 0, GBT_FILE_PRIORITY_LOW);
+    gbt_test_wait_until (file_holds (ini, "file-priorities=1;3;"), 10000);
+  }
 
   /* loading twice adds nothing twice */
   g_assert_true (gbt_session_load_state (sw.leecher, &error));

@@ -61,7 +61,9 @@ guint gbt_file_get_index (GbtFile *self);
  * Where the file lives, as #GbtFile:path.
  *
  * Returns: (transfer none): its path relative to the download directory,
- *   '/'-separated, the torrent's name first for a multi-file torrent
+ *   '/'-separated, the torrent's name first for a multi-file torrent (as
+ *   renamed by gbt_torrent_rename_path_async(); the string is valid until
+ *   the next rename, see #GbtFile:path)
  */
 GBT_AVAILABLE_IN_ALL
 const char *gbt_file_get_path (GbtFile *self);

@@ -637,4 +637,124 @@ void gbt_torrent_set_sequential (GbtTorrent *self, gboolean sequential);
 GBT_AVAILABLE_IN_ALL
 gboolean gbt_torrent_get_sequential (GbtTorrent *self);
 
+/**
+ * gbt_torrent_verify:
+ * @self: a #GbtTorrent
+ *
+ * Checks the data on disk again, trusting nothing the resume data says:
+ * every piece is hashed (Transmission's "verify").  A running torrent
+ * stops, goes through %GBT_TORRENT_STATE_CHECKING and downloads or seeds
+ * again, with exactly the pieces whose data matched: one damaged on disk
+ * is downloaded again, one repaired on disk counts.  A stopped torrent is
+ * checked (%GBT_TORRENT_STATE_CHECKING) and goes back to
+ * %GBT_TORRENT_STATE_STOPPED with what was found, in its resume data too;
+ * gbt_torrent_start() meanwhile makes it go on downloading or seeding
+ * after the check instead.  Nothing happens before the metadata is known
+ * (magnet link).
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_torrent_verify (GbtTorrent *self);
+/**
+ * gbt_torrent_get_check_progress:
+ * @self: a #GbtTorrent
+ *
+ * How far the check of the data on disk has gone (Transmission's
+ * recheckProgress).
+ *
+ * Returns: the share of the pieces to hash that are hashed, from 0 to 1,
+ *   while the state is %GBT_TORRENT_STATE_CHECKING; 0 otherwise
+ */
+GBT_AVAILABLE_IN_ALL
+double gbt_torrent_get_check_progress (GbtTorrent *self);
+
+/**
+ * gbt_torrent_move_data_async:
+ * @self: a #GbtTorrent
+ * @new_dir: an absolute path: the download directory from now on
+ * @move: %TRUE to move the files there, %FALSE to look for them there
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called once the torrent is at @new_dir
+ * @user_data: (closure callback): data for @callback
+ *
+ * Changes the torrent's download directory (Transmission's
+ * torrent-set-location).  The torrent pauses: it stops, and starts again
+ * afterwards if it was running.
+ *
+ * With @move, its files, and the files gbt keeps beside them in
+ * DIR/.gbt/, go to @new_dir under the same relative paths, on a worker
+ * thread: renamed within a file system, copied then deleted across file
+ * systems; directories are created, and the torrent's directories left
+ * empty are removed.  A file not on disk is skipped.  On failure
+ * everything already moved goes back, and the torrent keeps its
+ * directory.
+ *
+ * Without @move, nothing on disk changes: the torrent's files are looked
+ * for in @new_dir, and every piece is checked there as by
+ * gbt_torrent_verify().
+ *
+ * #GbtTorrent:download-dir is notified on success, and the session's
+ * state (gbt_session_set_state_directory()) saves the new directory.
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_torrent_move_data_async (GbtTorrent *self, const char *new_dir, gboolean move,
+                                  GCancellable *cancellable, GAsyncReadyCallback callback,
+                                  gpointer user_data);
+/**
+ * gbt_torrent_move_data_finish:
+ * @self: a #GbtTorrent
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes gbt_torrent_move_data_async().
+ *
+ * Returns: %TRUE when the torrent is at its new directory; %FALSE with
+ *   @error (naming the file and why) when nothing changed: a %G_IO_ERROR
+ *   such as %G_IO_ERROR_EXISTS (a file of the torrent is at its place in
+ *   @new_dir already), %G_IO_ERROR_INVALID_ARGUMENT (@new_dir is not
+ *   absolute), %G_IO_ERROR_BUSY (a move or rename is under way)
+ */
+GBT_AVAILABLE_IN_ALL
+gboolean gbt_torrent_move_data_finish (GbtTorrent *self, GAsyncResult *result, GError **error);
+
+/**
+ * gbt_torrent_rename_path_async:
+ * @self: a #GbtTorrent
+ * @path: a file or directory of the torrent, as gbt_file_get_path() shows
+ *   it: the torrent's name first for a multi-file torrent
+ * @new_name: its new name: one path component (no '/', not "." or "..")
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called once renamed
+ * @user_data: (closure callback): data for @callback
+ *
+ * Renames a file or a directory of the torrent (Transmission's
+ * torrent-rename-path): on disk, when it is there (on a worker thread),
+ * and in the torrent, whose every file under @path has the new path from
+ * then on (gbt_file_get_path(), its I/O, the check, removal with the
+ * data), kept in the session's state.  Renaming the top (@path is the
+ * torrent's name) renames the torrent: gbt_torrent_get_name() and
+ * #GbtTorrent:name follow.  The torrent pauses meanwhile, as for
+ * gbt_torrent_move_data_async().
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_torrent_rename_path_async (GbtTorrent *self, const char *path, const char *new_name,
+                                    GCancellable *cancellable, GAsyncReadyCallback callback,
+                                    gpointer user_data);
+/**
+ * gbt_torrent_rename_path_finish:
+ * @self: a #GbtTorrent
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes gbt_torrent_rename_path_async().
+ *
+ * Returns: %TRUE when renamed; %FALSE with @error when nothing changed:
+ *   %G_IO_ERROR_NOT_FOUND (@path is not in the torrent),
+ *   %G_IO_ERROR_INVALID_ARGUMENT (@new_name is not a file name),
+ *   %G_IO_ERROR_EXISTS (the torrent or the disk has the new path already),
+ *   %G_IO_ERROR_BUSY (a move or rename is under way), or the error of
+ *   rename(2)
+ */
+GBT_AVAILABLE_IN_ALL
+gboolean gbt_torrent_rename_path_finish (GbtTorrent *self, GAsyncResult *result, GError **error);
+
 G_END_DECLS
