@@ -16,7 +16,12 @@ and fields, metainfo that does not parse), the daemon answering after each.
 GBT_DAEMON_TEST_REFERENCE=transmission runs the same cases against
 Debian's transmission-daemon 3.00 instead: the checks are Transmission's
 semantics, not ours.  (It never dials loopback peers: every seeder here
-re-announces each second, so that it dials the daemon.)
+re-announces each second, so that it dials the daemon.)  Where the issue
+asks more than Transmission 3.00 does, the case is a TAP TODO against it:
+a SIGKILL loses what changed since its last periodic save, and it takes
+bodies of any size; its lenient parser answers a truncated JSON object,
+which is not sent to it.  Statuses: 0 stopped, 3 download wait, 4
+downloading, 6 seeding.
 
 Exit: 0 pass, 1 fail (a missing or broken `gbt daemon` too); TAP on stdout,
 a missing tool a TAP skip naming it."""
@@ -44,8 +49,6 @@ REFERENCE = daemon_kind() == "transmission"
 # transmission-daemon takes ~10 s to its first byte from a loopback seeder
 SLOW = 4 if REFERENCE else 1
 TIMEOUT = 30 * SLOW          # one download, seconds
-STATUS = {0: "stopped", 1: "check wait", 2: "checking", 3: "download wait", 4: "downloading",
-          5: "seed wait", 6: "seeding"}
 RATE_LOW, RATE_HIGH = 0.3, 1.5  # measured rate as a fraction of a limit
 
 
