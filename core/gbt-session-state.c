@@ -381,6 +381,24 @@ gbt_session_state_save (GbtSessionState *state, GError **error)
   return ok;
 }
 
+/* now, on a worker: what a caller that must know the state is on disk
+ * waits for (the daemon's reply to a stop) */
+void
+gbt_session_state_save_async (GbtSessionState *state, GAsyncReadyCallback callback,
+                              gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, NULL, callback, user_data);
+
+  if (state->pending)
+    {
+      g_source_destroy (state->pending);
+      g_clear_pointer (&state->pending, g_source_unref);
+    }
+  g_task_set_source_tag (task, gbt_session_state_save_async);
+  g_task_set_task_data (task, save_job_new (state), (GDestroyNotify) save_job_free_full);
+  g_task_run_in_thread (task, save_thread);
+}
+
 void
 gbt_session_state_flush (GbtSessionState *state)
 {

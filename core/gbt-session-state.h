@@ -13,6 +13,9 @@ G_GNUC_INTERNAL void gbt_session_state_free (GbtSessionState *state);
 G_GNUC_INTERNAL const char *gbt_session_state_get_directory (GbtSessionState *state);
 /* saves on a worker about a second from now (many changes, one save) */
 G_GNUC_INTERNAL void gbt_session_state_schedule_save (GbtSessionState *state);
+G_GNUC_INTERNAL void gbt_session_state_save_async (GbtSessionState *state,
+                                                   GAsyncReadyCallback callback,
+                                                   gpointer user_data);
 /* @torrent changed (NULL: the list did): its group is encoded again */
 G_GNUC_INTERNAL void gbt_session_state_torrent_changed (GbtSessionState *state,
                                                        GbtTorrent *torrent);

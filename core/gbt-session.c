@@ -1407,6 +1407,18 @@ gbt_session_torrent_changed (GbtSession *self, GbtTorrent *torrent)
     gbt_session_state_torrent_changed (self->state, torrent);
 }
 
+static void
+state_saved_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+
+  if (g_task_propagate_boolean (G_TASK (result), &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
 gboolean
 gbt_session_save_state (GbtSession *self, GError **error)
 {
@@ -1418,6 +1430,30 @@ gbt_session_save_state (GbtSession *self, GError **error)
       return FALSE;
     }
   return gbt_session_state_save (self->state, error);
+}
+
+void
+gbt_session_save_state_async (GbtSession *self, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_return_if_fail (GBT_IS_SESSION (self));
+  g_task_set_source_tag (task, gbt_session_save_state_async);
+  if (self->state == NULL)
+    {
+      g_task_return_new_error (task, GBT_SESSION_ERROR, GBT_SESSION_ERROR_FAILED,
+                               "the session has no state directory");
+      return;
+    }
+  gbt_session_state_save_async (self->state, state_saved_cb, g_steal_pointer (&task));
+}
+
+gboolean
+gbt_session_save_state_finish (GbtSession *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 gboolean

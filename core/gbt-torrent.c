@@ -1100,6 +1100,9 @@ gbt_torrent_stop_async (GbtTorrent *self, GCancellable *cancellable, GAsyncReady
   g_task_set_task_data (task, pending, g_free);
   self->stopping = TRUE;
   self->stop_running = TRUE;
+  /* it no longer runs as far as the session state goes: saved from now on
+   * as stopped, not only once the trackers are told */
+  gbt_torrent_settings_changed (self);
   gbt_torrent_stop_sources (self);
   g_clear_handle_id (&self->tick_id, gbt_source_remove);
   gbt_swarm_close_all (self->swarm);

@@ -412,6 +412,56 @@ gbt_daemon_changed (GbtDaemon *self)
     self->save_id = g_timeout_add (SAVE_DELAY_MS, save_cb, self);
 }
 
+typedef struct {
+  guint pending;
+} Persist;
+
+static void
+persist_part_done (GTask *task)
+{
+  Persist *p = g_task_get_task_data (task);
+
+  if (--p->pending == 0)
+    g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+static void
+persist_daemon_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    g_warning ("cannot save %s: %s", DAEMON_FILE, error->message);
+  persist_part_done (user_data);
+}
+
+static void
+persist_session_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!gbt_session_save_state_finish (GBT_SESSION (source), result, &error))
+    g_warning ("cannot save the session state: %s", error->message);
+  persist_part_done (user_data);
+}
+
+void
+gbt_daemon_persist_async (GbtDaemon *self, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (NULL, NULL, callback, user_data);
+  Persist *p = g_new0 (Persist, 1);
+  g_autoptr(GTask) write = NULL;
+
+  p->pending = 2;
+  g_task_set_task_data (task, p, g_free);
+  g_clear_handle_id (&self->save_id, g_source_remove);
+  write = g_task_new (NULL, NULL, persist_daemon_cb, g_object_ref (task));
+  g_task_set_task_data (write, save_job_new (self), (GDestroyNotify) save_job_free);
+  g_task_run_in_thread (write, save_thread);
+  gbt_session_save_state_async (self->session, NULL, persist_session_cb, task);
+}
+
 gboolean
 gbt_daemon_save (GbtDaemon *self, GError **error)
 {

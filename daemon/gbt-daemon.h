@@ -144,6 +144,9 @@ void gbt_daemon_run_queue (GbtDaemon *self);
 GbtRpcStatus gbt_daemon_torrent_status (GbtDaemonTorrent *dt);
 gboolean gbt_daemon_alt_speed_active (GbtDaemon *self);
 gboolean gbt_daemon_save (GbtDaemon *self, GError **error);
+/* the daemon's file and the session state, now, on workers; @callback
+ * once both are on disk (errors are logged) */
+void gbt_daemon_persist_async (GbtDaemon *self, GAsyncReadyCallback callback, gpointer user_data);
 
 /* gbt-rpc.c: one request object in, one response object out (async: some
  * methods wait for the disk or the network) */
@@ -161,6 +164,7 @@ typedef struct {
   JsonNode *tag;           /* nullable */
   GbtRpcReply reply;
   gpointer user_data;
+  gboolean persist;        /* a change: on disk before the reply (a kill right after loses nothing) */
 } GbtRpcCall;
 
 /* answers and frees @call: @result NULL for "success", @args nullable (taken) */

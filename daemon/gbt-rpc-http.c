@@ -162,6 +162,8 @@ early_cb (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTab
     }
   if (soup_message_headers_get_encoding (h) == SOUP_ENCODING_CHUNKED)
     {
+      /* its chunks are read all the same: not kept (see below) */
+      soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
       soup_server_message_set_status (msg, SOUP_STATUS_LENGTH_REQUIRED, NULL);
       soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
                                     "close");
@@ -170,7 +172,10 @@ early_cb (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTab
   length = soup_message_headers_get_content_length (h);
   if (length > MAX_BODY)
     {
-      /* answered before the body is read; the connection then closes */
+      /* answered once the body is read, which libsoup (3.2) does whatever
+       * the status: not kept, or a 64 MiB body costs 64 MiB of memory; the
+       * connection then closes */
+      soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
       soup_server_message_set_status (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, NULL);
       soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
                                     "close");

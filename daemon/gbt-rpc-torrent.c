@@ -81,6 +81,35 @@ left_until_done (GbtTorrent *t)
   return wanted - (guint64) (wanted * p);
 }
 
+/* Transmission's haveValid: every verified piece, wanted or not (the core's
+ * bytes-have counts the wanted ones only, as progress does) */
+static guint64
+have_valid (GbtTorrent *t)
+{
+  GbtMetainfo *mi = gbt_torrent_get_metainfo (t);
+  guint n = gbt_torrent_get_n_pieces_have (t);
+  guint total;
+  guint64 bytes;
+
+  if (mi == NULL || n == 0)
+    return 0;
+  total = gbt_metainfo_get_n_pieces (mi);
+  if (n >= total)
+    return gbt_metainfo_get_total_size (mi);
+  bytes = (guint64) n * gbt_metainfo_get_piece_length (mi);
+  {
+    /* the last piece may be short */
+    g_autoptr(GBytes) have = gbt_torrent_dup_have (t);
+    gsize len;
+    const guint8 *bits = have ? g_bytes_get_data (have, &len) : NULL;
+    guint last = total - 1;
+
+    if (bits && last / 8 < len && (bits[last / 8] & (0x80u >> (last % 8))))
+      bytes -= gbt_metainfo_get_piece_length (mi) - gbt_metainfo_get_piece_size (mi, last);
+  }
+  return bytes;
+}
+
 static void
 split_address (const char *addr, char **host, guint *port)
 {
@@ -428,7 +457,7 @@ field_value (GbtDaemon *self, GbtDaemonTorrent *dt, Field f)
       }
     case F_hashString: STR (dt->hash); break;
     case F_haveUnchecked: INT (0); break;
-    case F_haveValid: INT (gbt_torrent_get_bytes_have (t)); break;
+    case F_haveValid: INT (have_valid (t)); break;
     case F_honorsSessionLimits: BOOL (dt->honors_session_limits); break;
     case F_id: INT (dt->id); break;
     case F_isFinished:

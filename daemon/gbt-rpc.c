@@ -30,6 +30,22 @@ gbt_rpc_call_free (GbtRpcCall *call)
   g_free (call);
 }
 
+typedef struct {
+  GbtRpcReply reply;
+  gpointer user_data;
+  JsonNode *response;
+} Persisting;
+
+static void
+persisted_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Persisting *p = user_data;
+
+  p->reply (p->response, p->user_data);
+  json_node_unref (p->response);
+  g_free (p);
+}
+
 void
 gbt_rpc_call_return (GbtRpcCall *call, const char *result, JsonObject *args)
 {
@@ -41,6 +57,17 @@ gbt_rpc_call_return (GbtRpcCall *call, const char *result, JsonObject *args)
   if (call->tag)
     json_object_set_member (o, "tag", json_node_ref (call->tag));
   json_node_take_object (node, o);
+  if (call->persist && result == NULL && !call->daemon->closing)
+    {
+      /* the change is on disk when the client hears of it */
+      Persisting *p = g_new0 (Persisting, 1);
+      p->reply = call->reply;
+      p->user_data = call->user_data;
+      p->response = node;
+      gbt_daemon_persist_async (call->daemon, persisted_cb, p);
+      gbt_rpc_call_free (call);
+      return;
+    }
   call->reply (node, call->user_data);
   json_node_unref (node);
   gbt_rpc_call_free (call);
@@ -580,6 +607,14 @@ gbt_rpc_handle (GbtDaemon *self, JsonNode *request, GbtRpcReply reply, gpointer 
       return;
     }
   method = json_node_get_string (method_node);
+  /* a change is on disk before its reply, but for torrent-add: each save
+   * writes the whole list, so saving per add made adding N torrents cost
+   * N² (1,000: 3.3 s to 7.3 s); adds are saved within the second, as
+   * other changes are between requests */
+  call->persist = g_str_equal (method, "session-set") || g_str_has_prefix (method, "queue-move-")
+                  || (g_str_has_prefix (method, "torrent-") && !g_str_equal (method, "torrent-get")
+                      && !g_str_equal (method, "torrent-reannounce")
+                      && !g_str_equal (method, "torrent-add"));
   if (g_str_equal (method, "session-get"))
     session_get (call);
   else if (g_str_equal (method, "session-set"))

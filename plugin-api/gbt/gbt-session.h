@@ -483,6 +483,33 @@ const char *gbt_session_get_state_directory (GbtSession *self);
 GBT_AVAILABLE_IN_ALL
 gboolean gbt_session_save_state (GbtSession *self, GError **error);
 /**
+ * gbt_session_save_state_async:
+ * @self: a #GbtSession
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called once the state is on disk
+ * @user_data: data for @callback
+ *
+ * Writes the session state now, as gbt_session_save_state() does, but on a
+ * worker thread: for a caller that must know a change is on disk before it
+ * answers (the daemon replying to a stop), without blocking the main loop.
+ */
+GBT_AVAILABLE_IN_ALL
+void gbt_session_save_state_async (GbtSession *self, GCancellable *cancellable,
+                                   GAsyncReadyCallback callback, gpointer user_data);
+/**
+ * gbt_session_save_state_finish:
+ * @self: a #GbtSession
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Finishes gbt_session_save_state_async().
+ *
+ * Returns: %TRUE once written; %FALSE with @error set when the session has
+ *   no state directory or a file could not be written
+ */
+GBT_AVAILABLE_IN_ALL
+gboolean gbt_session_save_state_finish (GbtSession *self, GAsyncResult *result, GError **error);
+/**
  * gbt_session_load_state:
  * @self: a started #GbtSession with a state directory
  * @error: return location for a #GError

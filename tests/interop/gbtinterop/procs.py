@@ -222,6 +222,7 @@ def wait_file(path, timeout, proc=None):
 
 
 def leftover_processes(names=("opentracker", "aria2c", "transmission-cli", "lt_peer.py",
+                              "transmission-daemon", "daemon --state-dir",
                               "malicious_peer.py", "lighttpd")):
     """Processes whose command line mentions our fixtures and whose parent
     chain includes us: should be empty after a Swarm closed."""
