@@ -511,8 +511,9 @@ field_value (GbtDaemon *self, GbtDaemonTorrent *dt, Field f)
     case F_peersGettingFromUs:
     case F_peersSendingToUs:
       {
-        guint getting, sending;
-        peer_counts (t, &getting, &sending);
+        guint getting = 0, sending = 0;
+        if (gbt_torrent_get_n_peers (t) > 0)
+          peer_counts (t, &getting, &sending);
         INT (f == F_peersGettingFromUs ? getting : sending);
         break;
       }
