@@ -126,7 +126,7 @@ gbt_torrent_dispose (GObject *object)
 {
   GbtTorrent *self = GBT_TORRENT (object);
 
-  g_clear_handle_id (&self->tick_id, gbt_source_remove);
+  gbt_torrent_stop_ticking (self);
   gbt_torrent_stop_sources (self);
   if (self->swarm)
     gbt_swarm_close_all (self->swarm);
@@ -811,11 +811,9 @@ gbt_torrent_add_peer_stream (GbtTorrent *self, GIOStream *stream, const char *so
 
 /* ---- the once-a-second tick ---- */
 
-static gboolean
-tick_cb (gpointer user_data)
+void
+gbt_torrent_tick (GbtTorrent *self)
 {
-  GbtTorrent *self = user_data;
-
   self->ticks++;
   gbt_swarm_tick (self->swarm);
   gbt_torrent_files_flush (self);
@@ -835,14 +833,33 @@ tick_cb (gpointer user_data)
       && gbt_swarm_get_n_peers (self->swarm) < 5)
     for (guint i = 0; i < self->trackers->len; i++)
       gbt_tracker_manager_announce_now (g_ptr_array_index (self->trackers, i));
-  return G_SOURCE_CONTINUE;
 }
 
 void
 gbt_torrent_start_ticking (GbtTorrent *self)
 {
-  if (self->tick_id == 0)
-    self->tick_id = gbt_timeout_add_seconds (1, tick_cb, self);
+  if (self->tick_slot == 0 && self->session != NULL)
+    gbt_session_tick_add (self->session, self, &self->tick_slot);
+}
+
+gboolean
+gbt_torrent_is_ticking (GbtTorrent *self)
+{
+  return self->tick_slot != 0;
+}
+
+void
+gbt_torrent_set_tick_slot (GbtTorrent *self, guint slot)
+{
+  self->tick_slot = slot;
+}
+
+void
+gbt_torrent_stop_ticking (GbtTorrent *self)
+{
+  if (self->tick_slot != 0 && self->session != NULL)
+    gbt_session_tick_remove (self->session, self, &self->tick_slot);
+  self->tick_slot = 0;
 }
 
 /* ---- start and stop ---- */
@@ -959,7 +976,7 @@ gbt_torrent_detach (GbtTorrent *self)
     }
   rd = self->metainfo ? resume_snapshot_cb (self) : NULL;
   self->stopping = TRUE;
-  g_clear_handle_id (&self->tick_id, gbt_source_remove);
+  gbt_torrent_stop_ticking (self);
   gbt_torrent_stop_sources (self);
   self->session = NULL;
   gbt_swarm_close_all (self->swarm);
@@ -1060,7 +1077,7 @@ gbt_torrent_stop_async (GbtTorrent *self, GCancellable *cancellable, GAsyncReady
   self->stopping = TRUE;
   self->stop_running = TRUE;
   gbt_torrent_stop_sources (self);
-  g_clear_handle_id (&self->tick_id, gbt_source_remove);
+  gbt_torrent_stop_ticking (self);
   gbt_swarm_close_all (self->swarm);
   torrent_shutdown_disk (self);
   for (guint i = 0; self->trackers && i < self->trackers->len; i++)
