@@ -79,6 +79,7 @@ struct _GbtSession {
    * add, an incoming handshake look up one among thousands */
   GHashTable *by_info_hash;
   GPtrArray *ticking; /* GbtTorrent* (not owned) with a tick_slot */
+  GPtrArray *tick_now; /* tick_cb's copy of it (reused: no allocation each second) */
   guint tick_id;
   GPtrArray *handshaking; /* incoming GbtPeer* not yet attached */
   guint sweep_id;
@@ -199,6 +200,7 @@ gbt_session_finalize (GObject *object)
   g_clear_object (&self->torrents);
   g_clear_pointer (&self->by_info_hash, g_hash_table_unref);
   g_clear_pointer (&self->ticking, g_ptr_array_unref);
+  g_clear_pointer (&self->tick_now, g_ptr_array_unref);
   g_clear_pointer (&self->handshaking, g_ptr_array_unref);
   g_clear_pointer (&self->plaintext_peers, g_hash_table_unref);
   g_clear_object (&self->filtering);
@@ -382,6 +384,7 @@ gbt_session_init (GbtSession *self)
   self->torrents = g_list_store_new (GBT_TYPE_TORRENT);
   self->by_info_hash = g_hash_table_new (info_hash_hash, info_hash_equal);
   self->ticking = g_ptr_array_new ();
+  self->tick_now = g_ptr_array_new_with_free_func (g_object_unref);
   g_signal_connect (self->torrents, "items-changed", G_CALLBACK (torrents_changed_cb), self);
   self->handshaking = g_ptr_array_new ();
   self->port_mappings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -440,14 +443,16 @@ static void
 session_totals (GbtSession *self, double *down, double *up, guint64 *downloaded,
                 guint64 *uploaded)
 {
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->torrents));
+  GHashTableIter iter;
+  GbtTorrent *t;
 
   *down = *up = 0;
   *downloaded = self->removed_downloaded;
   *uploaded = self->removed_uploaded;
-  for (guint i = 0; i < n; i++)
+  /* every second: the table, not the list model (a GSequence walk) */
+  g_hash_table_iter_init (&iter, self->by_info_hash);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &t))
     {
-      g_autoptr(GbtTorrent) t = g_list_model_get_item (G_LIST_MODEL (self->torrents), i);
       *down += gbt_torrent_get_download_rate (t);
       *up += gbt_torrent_get_upload_rate (t);
       *downloaded += gbt_torrent_get_session_downloaded (t);
@@ -1452,7 +1457,7 @@ tick_cb (gpointer user_data)
   GbtSession *self = user_data;
   /* a tick may stop a torrent (a seed limit) or its handlers any other:
    * the list changes under us, so walk a copy, each one kept alive */
-  g_autoptr(GPtrArray) now = g_ptr_array_new_full (self->ticking->len, g_object_unref);
+  GPtrArray *now = self->tick_now;
 
   for (guint i = 0; i < self->ticking->len; i++)
     g_ptr_array_add (now, g_object_ref (g_ptr_array_index (self->ticking, i)));
@@ -1462,6 +1467,7 @@ tick_cb (gpointer user_data)
       if (gbt_torrent_is_ticking (t))
         gbt_torrent_tick (t);
     }
+  g_ptr_array_set_size (now, 0);
   if (self->ticking->len == 0)
     {
       self->tick_id = 0;

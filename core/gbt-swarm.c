@@ -168,7 +168,8 @@ kick_cb (gpointer user_data)
 void
 gbt_swarm_kick (GbtSwarm *self)
 {
-  if (self->kick_id == 0)
+  /* no peer to ask: no idle source (the tick of every idle seed kicks) */
+  if (self->kick_id == 0 && self->peers->len > 0)
     self->kick_id = gbt_idle_add (kick_cb, self);
 }
 
