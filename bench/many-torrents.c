@@ -71,7 +71,31 @@ typedef struct {
   guint64 rss;  /* bytes */
   guint64 heap; /* bytes in use by malloc, mmapped included */
   guint fds;
+  guint sources; /* GSources attached to the default main context */
 } Mem;
+
+static gboolean
+nothing_cb (gpointer data)
+{
+  return G_SOURCE_REMOVE;
+}
+
+/* every ID up to the newest is looked up: sources live now */
+static guint
+count_sources (void)
+{
+  guint newest = g_idle_add (nothing_cb, NULL);
+  guint n = 0;
+
+  for (guint id = 1; id < newest; id++)
+    {
+      GSource *s = g_main_context_find_source_by_id (NULL, id);
+      if (s && !g_source_is_destroyed (s))
+        n++;
+    }
+  g_source_remove (newest);
+  return n;
+}
 
 static guint
 count_fds (void)
@@ -95,6 +119,7 @@ measure (void)
   m.rss = proc_status_field ("/proc/self/status", "VmRSS:") * 1024;
   m.heap = mi.uordblks + mi.hblkhd;
   m.fds = count_fds ();
+  m.sources = count_sources ();
   return m;
 }
 
@@ -426,19 +451,20 @@ report (const Options *o, const char *phase, double add_s, double seed_s, Mem m0
   if (o->json)
     printf ("{\"phase\":\"%s\",\"torrents\":%u,\"add_s\":%.3f,\"all_seeding_s\":%.3f,"
             "\"rss_per_torrent\":%.0f,\"heap_per_torrent\":%.0f,\"fds_per_torrent\":%.3f,"
-            "\"rss\":%" G_GUINT64_FORMAT ",\"idle_cpu_s\":%.3f,\"idle_s\":%.1f,"
+            "\"sources\":%u,\"rss\":%" G_GUINT64_FORMAT ",\"idle_cpu_s\":%.3f,\"idle_s\":%.1f,"
             "\"polls_per_s\":%.1f,\"ctxsw_per_s\":%.1f,\"stop_s\":%.3f,\"announces\":%u,"
             "\"announces_max_per_s\":%u}\n",
             phase, o->n, add_s, seed_s, ((double) m1.rss - m0.rss) / n,
-            ((double) m1.heap - m0.heap) / n, ((double) m1.fds - m0.fds) / n, m1.rss, idle.cpu_s,
+            ((double) m1.heap - m0.heap) / n, ((double) m1.fds - m0.fds) / n, m1.sources, m1.rss, idle.cpu_s,
             o->idle_s, idle.polls_per_s, idle.ctxsw_per_s, stop_s, ann, ann_max);
   else
     {
       printf ("%s: %u torrents: %s %.3f s, all seeding after %.3f s\n", phase, o->n,
               g_str_equal (phase, "add") ? "add+start" : "load_state", add_s, seed_s);
-      printf ("  per torrent: RSS %.0f B, heap %.0f B, fds %.3f (RSS %.1f MiB, %u fds)\n",
+      printf ("  per torrent: RSS %.0f B, heap %.0f B, fds %.3f (RSS %.1f MiB, %u fds, "
+              "%u main-loop sources)\n",
               ((double) m1.rss - m0.rss) / n, ((double) m1.heap - m0.heap) / n,
-              ((double) m1.fds - m0.fds) / n, m1.rss / 1048576.0, m1.fds);
+              ((double) m1.fds - m0.fds) / n, m1.rss / 1048576.0, m1.fds, m1.sources);
       printf ("  idle %.0f s: CPU %.3f s (%.2f%%), %.1f main-loop polls/s, %.1f ctx switches/s\n",
               o->idle_s, idle.cpu_s, 100 * idle.cpu_s / o->idle_s, idle.polls_per_s,
               idle.ctxsw_per_s);
