@@ -411,6 +411,41 @@ wait_seeding (Count *c)
   g_clear_pointer (&c->loop, g_main_loop_unref);
 }
 
+/* torrents whose every tracker has answered */
+static guint
+count_announced (GbtSession *s)
+{
+  GListModel *list = gbt_session_get_torrents (s);
+  guint n = g_list_model_get_n_items (list), done = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GbtTorrent) t = g_list_model_get_item (list, i);
+      GListModel *trackers = gbt_torrent_get_trackers (t);
+      guint m = g_list_model_get_n_items (trackers), ok = 0;
+
+      for (guint j = 0; j < m; j++)
+        {
+          g_autoptr(GbtTrackerEntry) e = g_list_model_get_item (trackers, j);
+          ok += gbt_tracker_entry_get_last_announce (e) != 0;
+        }
+      done += m > 0 && ok == m;
+    }
+  return done;
+}
+
+/* with trackers: until every torrent has announced (at most 5 minutes);
+ * seconds */
+static double
+wait_announced (GbtSession *s, guint want)
+{
+  gint64 t0 = g_get_monotonic_time ();
+
+  while (count_announced (s) < want && g_get_monotonic_time () - t0 < 300 * G_USEC_PER_SEC)
+    run_for (0.25);
+  return (g_get_monotonic_time () - t0) / 1e6;
+}
+
 static GbtSession *
 session_new (const Options *o)
 {
@@ -542,6 +577,8 @@ run_add (const Options *o, Tracker *tr)
   t2 = g_get_monotonic_time ();
   if (c.failed)
     g_error ("%u torrents failed", c.failed);
+  if (tr)
+    printf ("add: all announced %.1f s after all seeding\n", wait_announced (s, o->n)), fflush (stdout);
   run_for (2); /* the state saves and first announces settle */
   m1 = measure ();
   idle = measure_idle (o->idle_s);
@@ -578,6 +615,8 @@ run_load (const Options *o, Tracker *tr)
   watch_all (s, &c);
   wait_seeding (&c);
   t2 = g_get_monotonic_time ();
+  if (o->tracker)
+    printf ("load: all announced %.1f s after all seeding\n", wait_announced (s, o->n));
   run_for (2);
   idle = measure_idle (o->idle_s);
   m1 = measure ();
@@ -609,6 +648,8 @@ main (int argc, char **argv)
         o.tracker = TRUE;
       else if (g_str_equal (argv[i], "--json"))
         o.json = TRUE;
+      else if (g_str_equal (argv[i], "--load-tracker"))
+        load = o.tracker = TRUE;
       else if (g_str_equal (argv[i], "--load"))
         load = TRUE;
       else if (argv[i][0] != '-' && o.n == 0)
@@ -649,7 +690,7 @@ main (int argc, char **argv)
     g_autofree char *self_exe = g_file_read_link ("/proc/self/exe", NULL);
 
     child = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, self_exe, n, "--dir",
-                              o.dir, "--idle", idle, "--load", o.json ? "--json" : NULL, NULL);
+                              o.dir, "--idle", idle, o.tracker ? "--load-tracker" : "--load", o.json ? "--json" : NULL, NULL);
     if (child == NULL || !g_subprocess_wait_check (child, NULL, &error))
       g_error ("load run: %s", error->message);
   }
