@@ -874,6 +874,11 @@ gbt_swarm_tick (GbtSwarm *self)
   self->rate_down = self->rate_down * 0.6 + self->rate_window_down * 0.4;
   self->rate_up = self->rate_up * 0.6 + self->rate_window_up * 0.4;
   self->rate_window_down = self->rate_window_up = 0;
+  /* the decay never reaches 0 by itself: an idle swarm's rates do */
+  if (self->rate_down < 0.5)
+    self->rate_down = 0;
+  if (self->rate_up < 0.5)
+    self->rate_up = 0;
 
   if (self->ticks % RECHOKE_TICKS == 0)
     gbt_swarm_rechoke (self);
@@ -991,6 +996,14 @@ guint
 gbt_swarm_get_n_peers (GbtSwarm *self)
 {
   return self->n_live;
+}
+
+gboolean
+gbt_swarm_is_idle (GbtSwarm *self)
+{
+  return self->peers->len == 0 && g_hash_table_size (self->candidates) == 0
+         && self->kick_id == 0 && self->rate_down == 0 && self->rate_up == 0
+         && self->rate_window_down == 0 && self->rate_window_up == 0;
 }
 
 GPtrArray *

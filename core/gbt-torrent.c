@@ -815,6 +815,16 @@ void
 gbt_torrent_tick (GbtTorrent *self)
 {
   self->ticks++;
+  /* an idle seed (no peer, none to dial, no traffic): only its clocks move,
+   * and the whole tick runs once a minute all the same; thousands of them
+   * cost the session next to nothing */
+  if (self->state == GBT_TORRENT_STATE_SEEDING && self->ticks % 60 != 0
+      && gbt_swarm_is_idle (self->swarm))
+    {
+      self->active_seconds++;
+      gbt_torrent_check_seed_limits (self);
+      return;
+    }
   gbt_swarm_tick (self->swarm);
   gbt_torrent_files_flush (self);
   gbt_torrent_models_tick (self);
