@@ -93,6 +93,7 @@ struct _GbtTorrent {
   GPtrArray *resume_peers; /* known from last time, added once live */
 
   guint tick_slot; /* 1 + index in the session's ticking torrents; 0: not ticking */
+  guint tick_phase; /* when idle, the full tick runs at ticks + tick_phase = 0 mod 60 */
   guint ticks;
   guint64 bytes_have;
   guint64 bytes_wanted;

@@ -816,9 +816,10 @@ gbt_torrent_tick (GbtTorrent *self)
 {
   self->ticks++;
   /* an idle seed (no peer, none to dial, no traffic): only its clocks move,
-   * and the whole tick runs once a minute all the same; thousands of them
-   * cost the session next to nothing */
-  if (self->state == GBT_TORRENT_STATE_SEEDING && self->ticks % 60 != 0
+   * and the whole tick runs once a minute all the same (each torrent in its
+   * own second: thousands in one would stall the loop once a minute);
+   * thousands of them cost the session next to nothing */
+  if (self->state == GBT_TORRENT_STATE_SEEDING && (self->ticks + self->tick_phase) % 60 != 0
       && gbt_swarm_is_idle (self->swarm))
     {
       self->active_seconds++;
@@ -849,7 +850,10 @@ void
 gbt_torrent_start_ticking (GbtTorrent *self)
 {
   if (self->tick_slot == 0 && self->session != NULL)
-    gbt_session_tick_add (self->session, self, &self->tick_slot);
+    {
+      self->tick_phase = (guint) g_random_int_range (0, 60);
+      gbt_session_tick_add (self->session, self, &self->tick_slot);
+    }
 }
 
 gboolean
