@@ -43,7 +43,8 @@ gbt_choker_new (guint slots)
   GbtChoker *c = g_new0 (GbtChoker, 1);
 
   c->slots = slots ? slots : GBT_CHOKER_DEFAULT_SLOTS;
-  c->rand = g_rand_new ();
+  /* c->rand when first needed: a GRand is 2.5 KiB, and an idle seed's
+   * choker never draws */
   c->states = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
   return c;
 }
@@ -53,7 +54,7 @@ gbt_choker_free (GbtChoker *c)
 {
   if (c == NULL)
     return;
-  g_rand_free (c->rand);
+  g_clear_pointer (&c->rand, g_rand_free);
   g_hash_table_unref (c->states);
   g_free (c);
 }
@@ -61,7 +62,10 @@ gbt_choker_free (GbtChoker *c)
 void
 gbt_choker_set_seed (GbtChoker *c, guint32 seed)
 {
-  g_rand_set_seed (c->rand, seed);
+  if (c->rand == NULL)
+    c->rand = g_rand_new_with_seed (seed);
+  else
+    g_rand_set_seed (c->rand, seed);
 }
 
 gpointer
@@ -203,6 +207,8 @@ pick_optimistic (GbtChoker *c, Entry *entries, guint n, gint64 now_us)
     return NULL;
   /* rotate to someone else when anyone else qualifies */
   old_only = total_others == 0;
+  if (c->rand == NULL)
+    c->rand = g_rand_new ();
   r = g_rand_int_range (c->rand, 0, (gint32) (old_only ? total : total_others));
   for (guint i = 0; i < n; i++)
     {

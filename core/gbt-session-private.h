@@ -52,6 +52,12 @@ G_GNUC_INTERNAL GbtRateLimit *gbt_session_get_rate_limit (GbtSession *self, gboo
 /* a torrent's setting or state changed: the state directory is saved
  * again soon (@torrent may be NULL: the list changed) */
 G_GNUC_INTERNAL void gbt_session_torrent_changed (GbtSession *self, GbtTorrent *torrent);
+/* One timer for the session calls gbt_torrent_tick() of each ticking
+ * torrent once a second (not a timer each: the main loop's every iteration
+ * walks every source, and thousands of seeds would each wake it).
+ * @slot: the torrent's tick_slot, kept by the session (O(1) removal). */
+G_GNUC_INTERNAL void gbt_session_tick_add (GbtSession *self, GbtTorrent *torrent, guint *slot);
+G_GNUC_INTERNAL void gbt_session_tick_remove (GbtSession *self, GbtTorrent *torrent, guint *slot);
 /* (nullable) (transfer full) where torrents keep their resume data: NULL
  * for the .gbt folder beside their files */
 G_GNUC_INTERNAL char *gbt_session_dup_resume_dir (GbtSession *self);

@@ -75,6 +75,12 @@ struct _GbtSession {
   GPtrArray *dialers;   /* GbtSessionTransport*, in order of preference */
   guint16 bound_port;
   GListStore *torrents;
+  /* info-hash (the torrent's own 20 bytes) -> GbtTorrent* of torrents: an
+   * add, an incoming handshake look up one among thousands */
+  GHashTable *by_info_hash;
+  GPtrArray *ticking; /* GbtTorrent* (not owned) with a tick_slot */
+  GPtrArray *tick_now; /* tick_cb's copy of it (reused: no allocation each second) */
+  guint tick_id;
   GPtrArray *handshaking; /* incoming GbtPeer* not yet attached */
   guint sweep_id;
   GbtRateLimit *limit_up;
@@ -94,6 +100,37 @@ struct _GbtSession {
 };
 
 G_DEFINE_FINAL_TYPE (GbtSession, gbt_session, G_TYPE_OBJECT)
+
+static guint
+info_hash_hash (gconstpointer key)
+{
+  guint h;
+
+  memcpy (&h, key, sizeof h); /* a SHA-1: any 4 bytes are uniform */
+  return h;
+}
+
+static gboolean
+info_hash_equal (gconstpointer a, gconstpointer b)
+{
+  return memcmp (a, b, 20) == 0;
+}
+
+/* self->torrents and self->by_info_hash together */
+static void
+torrents_append (GbtSession *self, GbtTorrent *torrent)
+{
+  g_hash_table_insert (self->by_info_hash, (gpointer) gbt_torrent_get_info_hash (torrent),
+                       torrent);
+  g_list_store_append (self->torrents, torrent);
+}
+
+static void
+torrents_remove (GbtSession *self, GbtTorrent *torrent, guint pos)
+{
+  g_hash_table_remove (self->by_info_hash, gbt_torrent_get_info_hash (torrent));
+  g_list_store_remove (self->torrents, pos);
+}
 
 static void close_listeners (GbtSession *self);
 
@@ -134,12 +171,15 @@ gbt_session_dispose (GObject *object)
           g_autoptr(GbtTorrent) t = g_list_model_get_item (G_LIST_MODEL (self->torrents), i);
           gbt_torrent_detach (t);
         }
+      g_hash_table_remove_all (self->by_info_hash);
       g_list_store_remove_all (self->torrents);
     }
   if (self->removing)
     for (guint i = 0; i < self->removing->len; i++)
       gbt_torrent_detach (g_ptr_array_index (self->removing, i));
   g_clear_pointer (&self->state, gbt_session_state_free);
+  /* the torrents above stopped ticking as they were detached */
+  g_clear_handle_id (&self->tick_id, gbt_source_remove);
   G_OBJECT_CLASS (gbt_session_parent_class)->dispose (object);
 }
 
@@ -158,6 +198,9 @@ gbt_session_finalize (GObject *object)
   g_strfreev (self->transports);
   g_clear_object (&self->registry);
   g_clear_object (&self->torrents);
+  g_clear_pointer (&self->by_info_hash, g_hash_table_unref);
+  g_clear_pointer (&self->ticking, g_ptr_array_unref);
+  g_clear_pointer (&self->tick_now, g_ptr_array_unref);
   g_clear_pointer (&self->handshaking, g_ptr_array_unref);
   g_clear_pointer (&self->plaintext_peers, g_hash_table_unref);
   g_clear_object (&self->filtering);
@@ -339,6 +382,9 @@ gbt_session_init (GbtSession *self)
     self->peer_id[i] = alphabet[g_random_int_range (0, sizeof alphabet - 1)];
   self->max_peers = DEFAULT_MAX_PEERS;
   self->torrents = g_list_store_new (GBT_TYPE_TORRENT);
+  self->by_info_hash = g_hash_table_new (info_hash_hash, info_hash_equal);
+  self->ticking = g_ptr_array_new ();
+  self->tick_now = g_ptr_array_new_with_free_func (g_object_unref);
   g_signal_connect (self->torrents, "items-changed", G_CALLBACK (torrents_changed_cb), self);
   self->handshaking = g_ptr_array_new ();
   self->port_mappings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -397,14 +443,16 @@ static void
 session_totals (GbtSession *self, double *down, double *up, guint64 *downloaded,
                 guint64 *uploaded)
 {
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->torrents));
+  GHashTableIter iter;
+  GbtTorrent *t;
 
   *down = *up = 0;
   *downloaded = self->removed_downloaded;
   *uploaded = self->removed_uploaded;
-  for (guint i = 0; i < n; i++)
+  /* every second: the table, not the list model (a GSequence walk) */
+  g_hash_table_iter_init (&iter, self->by_info_hash);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &t))
     {
-      g_autoptr(GbtTorrent) t = g_list_model_get_item (G_LIST_MODEL (self->torrents), i);
       *down += gbt_torrent_get_download_rate (t);
       *up += gbt_torrent_get_upload_rate (t);
       *downloaded += gbt_torrent_get_session_downloaded (t);
@@ -792,8 +840,8 @@ static gboolean
 incoming_handshake_cb (GbtPeer *peer, gpointer user_data, GError **error)
 {
   GbtSession *self = user_data;
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->torrents));
   const guint8 *info_hash = gbt_peer_get_remote_info_hash (peer);
+  GbtTorrent *t;
 
   /* its handshake is done: it leaves the list now, not at the next sweep, so
    * a burst of short connections cannot fill the list and lock peers out
@@ -801,11 +849,11 @@ incoming_handshake_cb (GbtPeer *peer, gpointer user_data, GError **error)
   if (g_ptr_array_remove_fast (self->handshaking, peer))
     gbt_peer_unref (peer);
 
-  for (guint i = 0; i < n; i++)
+  t = g_hash_table_lookup (self->by_info_hash, info_hash);
+  if (t != NULL && gbt_torrent_is_active (t))
     {
-      g_autoptr(GbtTorrent) t = g_list_model_get_item (G_LIST_MODEL (self->torrents), i);
-      if (memcmp (gbt_torrent_get_info_hash (t), info_hash, 20) == 0 && gbt_torrent_is_active (t))
-        return gbt_torrent_accept_peer (t, peer, error);
+      g_autoptr(GbtTorrent) held = g_object_ref (t);
+      return gbt_torrent_accept_peer (held, peer, error);
     }
   g_set_error_literal (error, GBT_PEER_WIRE_ERROR, GBT_PEER_WIRE_ERROR_WRONG_INFO_HASH,
                        "handshake for a torrent we do not have");
@@ -1197,17 +1245,11 @@ gbt_session_start (GbtSession *self, GError **error)
 static gboolean
 check_not_added (GbtSession *self, const guint8 *info_hash, const char *name, GError **error)
 {
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->torrents));
-
-  for (guint i = 0; i < n; i++)
+  if (g_hash_table_contains (self->by_info_hash, info_hash))
     {
-      g_autoptr(GbtTorrent) t = g_list_model_get_item (G_LIST_MODEL (self->torrents), i);
-      if (memcmp (gbt_torrent_get_info_hash (t), info_hash, 20) == 0)
-        {
-          g_set_error (error, GBT_SESSION_ERROR, GBT_SESSION_ERROR_DUPLICATE_TORRENT,
-                       "torrent %s is already in the session", name);
-          return FALSE;
-        }
+      g_set_error (error, GBT_SESSION_ERROR, GBT_SESSION_ERROR_DUPLICATE_TORRENT,
+                   "torrent %s is already in the session", name);
+      return FALSE;
     }
   /* one being removed still owns its files until that is over */
   for (guint i = 0; i < self->removing->len; i++)
@@ -1235,7 +1277,7 @@ gbt_session_add_torrent (GbtSession *self, GbtMetainfo *metainfo, const char *do
                         gbt_metainfo_get_name (metainfo), error))
     return NULL;
   torrent = gbt_torrent_new (self, metainfo, download_dir);
-  g_list_store_append (self->torrents, torrent);
+  torrents_append (self, torrent);
   return torrent;
 }
 
@@ -1255,7 +1297,7 @@ gbt_session_add_magnet (GbtSession *self, const GbtMagnet *magnet, const char *d
       g_object_unref (torrent);
       return NULL;
     }
-  g_list_store_append (self->torrents, torrent);
+  torrents_append (self, torrent);
   return torrent;
 }
 
@@ -1279,7 +1321,7 @@ gbt_session_remove_torrent (GbtSession *self, GbtTorrent *torrent)
     return;
   g_object_ref (torrent);
   session_forget (self, torrent);
-  g_list_store_remove (self->torrents, pos);
+  torrents_remove (self, torrent, pos);
   g_object_unref (torrent);
 }
 
@@ -1361,7 +1403,7 @@ gbt_session_remove_torrent_async (GbtSession *self, GbtTorrent *torrent, GbtRemo
   rd->flags = flags;
   g_task_set_task_data (task, rd, (GDestroyNotify) remove_data_free);
   g_ptr_array_add (self->removing, g_object_ref (torrent));
-  g_list_store_remove (self->torrents, pos);
+  torrents_remove (self, torrent, pos);
   gbt_torrent_stop_async (torrent, NULL, remove_stopped_cb, task);
 }
 
@@ -1417,6 +1459,57 @@ state_saved_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
+}
+
+/* ---- the once-a-second tick of every live torrent ---- */
+
+static gboolean
+tick_cb (gpointer user_data)
+{
+  GbtSession *self = user_data;
+  /* a tick may stop a torrent (a seed limit) or its handlers any other:
+   * the list changes under us, so walk a copy, each one kept alive */
+  GPtrArray *now = self->tick_now;
+
+  for (guint i = 0; i < self->ticking->len; i++)
+    g_ptr_array_add (now, g_object_ref (g_ptr_array_index (self->ticking, i)));
+  for (guint i = 0; i < now->len; i++)
+    {
+      GbtTorrent *t = g_ptr_array_index (now, i);
+      if (gbt_torrent_is_ticking (t))
+        gbt_torrent_tick (t);
+    }
+  g_ptr_array_set_size (now, 0);
+  if (self->ticking->len == 0)
+    {
+      self->tick_id = 0;
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+void
+gbt_session_tick_add (GbtSession *self, GbtTorrent *torrent, guint *slot)
+{
+  g_return_if_fail (*slot == 0);
+  g_ptr_array_add (self->ticking, torrent);
+  *slot = self->ticking->len;
+  if (self->tick_id == 0)
+    self->tick_id = gbt_timeout_add_seconds (1, tick_cb, self);
+}
+
+void
+gbt_session_tick_remove (GbtSession *self, GbtTorrent *torrent, guint *slot)
+{
+  guint i = *slot - 1;
+
+  g_return_if_fail (*slot != 0 && i < self->ticking->len);
+  g_return_if_fail (g_ptr_array_index (self->ticking, i) == torrent);
+  /* the last one takes its place */
+  g_ptr_array_remove_index_fast (self->ticking, i);
+  if (i < self->ticking->len)
+    gbt_torrent_set_tick_slot (g_ptr_array_index (self->ticking, i), i + 1);
+  *slot = 0;
 }
 
 gboolean

@@ -15,6 +15,16 @@
  * thread never closes (and lets the kernel reuse) a number another thread
  * is writing through.  The mutex covers the cache and opening; the I/O
  * itself runs unlocked and in parallel.
+ *
+ * Descriptors are also bounded process-wide: a session seeds thousands of
+ * torrents, and 64 per torrent (plus the directory's) would run out of
+ * RLIMIT_NOFILE.  Every cached descriptor is in one process-wide LRU
+ * (budget_lru, at most fd_budget entries); opening one more closes the
+ * least recently used, whichever storage holds it, and a storage left with
+ * none closes its directory too.  The lock order is budget_lock, then a
+ * storage's lock: a thread holding a storage's lock never takes
+ * budget_lock, so a file uncached by its own storage stays in budget_lru
+ * (stale, skipped when evicted) until touched again or forgotten.
  */
 #include "config.h"
 
@@ -30,9 +40,14 @@
 #include "gbt-storage.h"
 
 #define FD_CACHE_SIZE 64
+#define FD_BUDGET_DEFAULT 256
 #define BOUNCE_SIZE (1024 * 1024)
 
 G_DEFINE_QUARK (gbt-storage-error-quark, gbt_storage_error)
+
+static GMutex budget_lock;
+static GQueue budget_lru = G_QUEUE_INIT; /* StorageFile*, head = most recently used */
+static guint fd_budget = FD_BUDGET_DEFAULT;
 
 typedef struct
 {
@@ -64,6 +79,9 @@ typedef struct
   gint place;      /* atomic: Place, where its bytes live */
   FdRef *cached;   /* under lock; the cache's reference */
   GList lru_link;  /* in GbtStorage.lru when cached */
+  GbtStorage *owner;
+  GList budget_link;  /* in budget_lru when in_budget (under budget_lock) */
+  gboolean in_budget; /* under budget_lock */
 } StorageFile;
 
 struct _GbtStorage
@@ -123,6 +141,8 @@ gbt_storage_new (GbtMetainfo *mi, const char *download_dir)
       f->wanted = TRUE;
       f->place = PLACE_FILE;
       f->lru_link.data = f;
+      f->owner = self;
+      f->budget_link.data = f;
       offset += fi->length;
     }
   self->total_size = offset;
@@ -204,6 +224,8 @@ gbt_storage_set_parts_path (GbtStorage *self, const char *relpath)
   self->parts->wanted = TRUE;
   self->parts->place = PLACE_FILE;
   self->parts->lru_link.data = self->parts;
+  self->parts->owner = self;
+  self->parts->budget_link.data = self->parts;
   update_places (self);
 }
 
@@ -415,6 +437,89 @@ uncache_locked (GbtStorage *self, StorageFile *f)
   fd_ref_release_locked (g_steal_pointer (&f->cached));
 }
 
+/* ---- the process-wide budget ---- */
+
+/* Under budget_lock, no storage lock held: closes the least recently used
+ * descriptors until at most fd_budget are cached. */
+static void
+budget_trim_locked (void)
+{
+  while (budget_lru.length > fd_budget)
+    {
+      StorageFile *victim = g_queue_peek_tail (&budget_lru);
+      GbtStorage *owner = victim->owner;
+
+      g_queue_unlink (&budget_lru, &victim->budget_link);
+      victim->in_budget = FALSE;
+      /* the owner cannot be freed meanwhile: gbt_storage_free() takes
+       * budget_lock first (budget_forget()) */
+      g_mutex_lock (&owner->lock);
+      uncache_locked (owner, victim);
+      if (owner->lru.length == 0 && owner->root_fd >= 0)
+        {
+          close (owner->root_fd);
+          owner->root_fd = -1;
+        }
+      g_mutex_unlock (&owner->lock);
+    }
+}
+
+/* No storage lock held: @f was just used (most recently). */
+static void
+budget_touch (StorageFile *f)
+{
+  g_mutex_lock (&budget_lock);
+  if (f->in_budget)
+    g_queue_unlink (&budget_lru, &f->budget_link);
+  g_queue_push_head_link (&budget_lru, &f->budget_link);
+  f->in_budget = TRUE;
+  budget_trim_locked ();
+  g_mutex_unlock (&budget_lock);
+}
+
+static void
+budget_forget_file_locked (StorageFile *f)
+{
+  if (f != NULL && f->in_budget)
+    {
+      g_queue_unlink (&budget_lru, &f->budget_link);
+      f->in_budget = FALSE;
+    }
+}
+
+/* No storage lock held: takes every file of @self out of budget_lru (before
+ * it uncaches them all, or is freed). */
+static void
+budget_forget (GbtStorage *self)
+{
+  g_mutex_lock (&budget_lock);
+  for (guint i = 0; i < self->n_files; i++)
+    budget_forget_file_locked (&self->files[i]);
+  budget_forget_file_locked (self->parts);
+  g_mutex_unlock (&budget_lock);
+}
+
+void
+gbt_storage_set_fd_budget (guint n)
+{
+  g_return_if_fail (n > 0);
+  g_mutex_lock (&budget_lock);
+  fd_budget = n;
+  budget_trim_locked ();
+  g_mutex_unlock (&budget_lock);
+}
+
+guint
+gbt_storage_get_n_cached_fds (void)
+{
+  guint n;
+
+  g_mutex_lock (&budget_lock);
+  n = budget_lru.length;
+  g_mutex_unlock (&budget_lock);
+  return n;
+}
+
 static FdRef *
 acquire_fd (GbtStorage *self, StorageFile *f, gboolean writable, GError **error)
 {
@@ -429,6 +534,7 @@ acquire_fd (GbtStorage *self, StorageFile *f, gboolean writable, GError **error)
       f->cached->refs++;
       ref = f->cached;
       g_mutex_unlock (&self->lock);
+      budget_touch (f);
       return ref;
     }
 
@@ -452,6 +558,7 @@ acquire_fd (GbtStorage *self, StorageFile *f, gboolean writable, GError **error)
   f->cached = ref;
   g_queue_push_head_link (&self->lru, &f->lru_link);
   g_mutex_unlock (&self->lock);
+  budget_touch (f);
   return ref;
 }
 
@@ -1025,6 +1132,7 @@ gbt_storage_flush (GbtStorage *self, GError **error)
 
   /* Take references and sync unlocked: fdatasync can take seconds and other
    * threads must keep reading and writing meanwhile. */
+  budget_forget (self);
   g_mutex_lock (&self->lock);
   for (GList *l = self->lru.head; l != NULL; l = l->next)
     {
@@ -1064,6 +1172,7 @@ gbt_storage_close (GbtStorage *self)
 {
   g_return_if_fail (self != NULL);
 
+  budget_forget (self);
   g_mutex_lock (&self->lock);
   while (self->lru.head != NULL)
     uncache_locked (self, self->lru.head->data);

@@ -78,6 +78,11 @@ G_GNUC_INTERNAL void gbt_storage_close (GbtStorage *storage);
 /* bytes written with O_DIRECT (0 where the file system refuses it, or with
  * GBT_DIRECT_IO=0) */
 G_GNUC_INTERNAL guint64 gbt_storage_get_direct_bytes (GbtStorage *storage);
+/* Process-wide: at most @n file descriptors cached by all storages together
+ * (least recently used closed first; 256 by default). */
+G_GNUC_INTERNAL void gbt_storage_set_fd_budget (guint n);
+/* Process-wide: file descriptors cached now (a storage's directory aside) */
+G_GNUC_INTERNAL guint gbt_storage_get_n_cached_fds (void);
 
 /* Where the files are: the download directory and each file's path below
  * it ('/'-separated; the metainfo's until a rename).  Safe from any thread.

@@ -154,6 +154,8 @@ gbt_swarm_connect_more (GbtSwarm *self)
         g_ptr_array_add (ready, c);
     }
   /* random order: no source or address is favoured */
+  if (self->rand == NULL && ready->len > 1)
+    self->rand = g_rand_new ();
   for (guint i = ready->len; i > 1; i--)
     {
       guint j = g_rand_int_range (self->rand, 0, i);

@@ -168,7 +168,8 @@ kick_cb (gpointer user_data)
 void
 gbt_swarm_kick (GbtSwarm *self)
 {
-  if (self->kick_id == 0)
+  /* no peer to ask: no idle source (the tick of every idle seed kicks) */
+  if (self->kick_id == 0 && self->peers->len > 0)
     self->kick_id = gbt_idle_add (kick_cb, self);
 }
 
@@ -187,7 +188,7 @@ gbt_swarm_new (const GbtSwarmOps *ops, gpointer data)
   self->banned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->trust = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->suspects = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_array_unref);
-  self->rand = g_rand_new ();
+  /* self->rand when first needed (2.5 KiB; an idle seed dials no one) */
   self->choker = gbt_choker_new (GBT_CHOKER_DEFAULT_SLOTS);
   g_queue_init (&self->piece_cache);
   return self;
@@ -256,7 +257,7 @@ gbt_swarm_free (GbtSwarm *self)
   g_hash_table_unref (self->banned);
   g_hash_table_unref (self->trust);
   g_hash_table_unref (self->suspects);
-  g_rand_free (self->rand);
+  g_clear_pointer (&self->rand, g_rand_free);
   gbt_choker_free (self->choker);
   g_free (self);
 }
@@ -873,6 +874,11 @@ gbt_swarm_tick (GbtSwarm *self)
   self->rate_down = self->rate_down * 0.6 + self->rate_window_down * 0.4;
   self->rate_up = self->rate_up * 0.6 + self->rate_window_up * 0.4;
   self->rate_window_down = self->rate_window_up = 0;
+  /* the decay never reaches 0 by itself: an idle swarm's rates do */
+  if (self->rate_down < 0.5)
+    self->rate_down = 0;
+  if (self->rate_up < 0.5)
+    self->rate_up = 0;
 
   if (self->ticks % RECHOKE_TICKS == 0)
     gbt_swarm_rechoke (self);
@@ -990,6 +996,14 @@ guint
 gbt_swarm_get_n_peers (GbtSwarm *self)
 {
   return self->n_live;
+}
+
+gboolean
+gbt_swarm_is_idle (GbtSwarm *self)
+{
+  return self->peers->len == 0 && g_hash_table_size (self->candidates) == 0
+         && self->kick_id == 0 && self->rate_down == 0 && self->rate_up == 0
+         && self->rate_window_down == 0 && self->rate_window_up == 0;
 }
 
 GPtrArray *

@@ -155,6 +155,9 @@ G_GNUC_INTERNAL void gbt_swarm_wants_more (GbtSwarm *swarm);
 
 /* questions */
 G_GNUC_INTERNAL guint gbt_swarm_get_n_peers (GbtSwarm *swarm);
+/* no peer, none to dial, no traffic left in the rates: its tick has
+ * nothing to do */
+G_GNUC_INTERNAL gboolean gbt_swarm_is_idle (GbtSwarm *self);
 /* connected peers in order; (transfer container) refs not taken */
 G_GNUC_INTERNAL GPtrArray *gbt_swarm_dup_peers (GbtSwarm *swarm);
 G_GNUC_INTERNAL GStrv gbt_swarm_dup_peer_sources (GbtSwarm *swarm);

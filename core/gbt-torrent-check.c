@@ -341,6 +341,10 @@ resume_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
         if (emit)
           gbt_torrent_emit_piece_verified (self, i);
       }
+  /* what the resume data says is on disk already: the tick need not save
+   * it again (thousands of seeds would all rewrite theirs 30 s after a
+   * restart) */
+  self->resume_saved_have = self->have.n_set;
   self->active_seconds = r->data->active_seconds;
   /* lifetime counters: earlier processes' totals, read once per torrent
    * object (a restart in this process still counts in the swarm) */

@@ -92,7 +92,8 @@ struct _GbtTorrent {
   guint n_checked; /* pieces hashed by the start-up check */
   GPtrArray *resume_peers; /* known from last time, added once live */
 
-  guint tick_id;
+  guint tick_slot; /* 1 + index in the session's ticking torrents; 0: not ticking */
+  guint tick_phase; /* when idle, the full tick runs at ticks + tick_phase = 0 mod 60 */
   guint ticks;
   guint64 bytes_have;
   guint64 bytes_wanted;
@@ -159,6 +160,7 @@ G_GNUC_INTERNAL gboolean gbt_torrent_start_trackers (GbtTorrent *self, GPtrArray
 G_GNUC_INTERNAL void gbt_torrent_start_sources (GbtTorrent *self);
 G_GNUC_INTERNAL void gbt_torrent_stop_sources (GbtTorrent *self);
 G_GNUC_INTERNAL void gbt_torrent_start_ticking (GbtTorrent *self);
+G_GNUC_INTERNAL void gbt_torrent_stop_ticking (GbtTorrent *self);
 /* the check is over: trackers, peers, downloading or seeding */
 G_GNUC_INTERNAL void gbt_torrent_go_live (GbtTorrent *self);
 G_GNUC_INTERNAL void gbt_torrent_emit_metadata_received (GbtTorrent *self);

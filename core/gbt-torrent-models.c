@@ -88,7 +88,12 @@ gbt_torrent_models_peer_closed (gpointer data, GbtPeer *peer)
 static void
 refresh_peers (GbtTorrent *self)
 {
-  g_autoptr(GArray) states = gbt_swarm_dup_peer_states (self->swarm);
+  g_autoptr(GArray) states = NULL;
+
+  /* an idle seed has none: nothing to copy each second */
+  if (g_list_model_get_n_items (G_LIST_MODEL (self->peers_model)) == 0)
+    return;
+  states = gbt_swarm_dup_peer_states (self->swarm);
 
   for (guint i = 0; i < states->len; i++)
     {
@@ -364,9 +369,15 @@ void
 gbt_torrent_models_refresh_trackers (GbtTorrent *self)
 {
   GListModel *model = G_LIST_MODEL (self->trackers_model);
-  g_autoptr(GHashTable) merged = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-  g_autoptr(GPtrArray) lists = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+  g_autoptr(GHashTable) merged = NULL;
+  g_autoptr(GPtrArray) lists = NULL;
   guint n = g_list_model_get_n_items (model);
+
+  /* no tracker: nothing to merge (each second, for every torrent) */
+  if (n == 0 && (self->trackers == NULL || self->trackers->len == 0))
+    return;
+  merged = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  lists = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
 
   for (guint i = 0; self->trackers && i < self->trackers->len; i++)
     {

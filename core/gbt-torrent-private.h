@@ -15,6 +15,11 @@ G_GNUC_INTERNAL GbtTorrent *gbt_torrent_new_from_magnet (GbtSession *session,
                                                         const GbtMagnet *magnet,
                                                         const char *download_dir);
 G_GNUC_INTERNAL gboolean gbt_torrent_is_active (GbtTorrent *self);
+/* the once-a-second work of a live torrent, called by the session's tick
+ * (gbt_session_tick_add()) while gbt_torrent_is_ticking() */
+G_GNUC_INTERNAL void gbt_torrent_tick (GbtTorrent *self);
+G_GNUC_INTERNAL gboolean gbt_torrent_is_ticking (GbtTorrent *self);
+G_GNUC_INTERNAL void gbt_torrent_set_tick_slot (GbtTorrent *self, guint slot);
 G_GNUC_INTERNAL void gbt_torrent_set_announce_port (GbtTorrent *self, guint16 port);
 /* pieces the start-up check hashed (all without resume data) */
 G_GNUC_INTERNAL guint gbt_torrent_get_n_checked (GbtTorrent *self);

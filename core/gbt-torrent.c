@@ -126,7 +126,7 @@ gbt_torrent_dispose (GObject *object)
 {
   GbtTorrent *self = GBT_TORRENT (object);
 
-  g_clear_handle_id (&self->tick_id, gbt_source_remove);
+  gbt_torrent_stop_ticking (self);
   gbt_torrent_stop_sources (self);
   if (self->swarm)
     gbt_swarm_close_all (self->swarm);
@@ -814,12 +814,21 @@ gbt_torrent_add_peer_stream (GbtTorrent *self, GIOStream *stream, const char *so
 
 /* ---- the once-a-second tick ---- */
 
-static gboolean
-tick_cb (gpointer user_data)
+void
+gbt_torrent_tick (GbtTorrent *self)
 {
-  GbtTorrent *self = user_data;
-
   self->ticks++;
+  /* an idle seed (no peer, none to dial, no traffic): only its clocks move,
+   * and the whole tick runs once a minute all the same (each torrent in its
+   * own second: thousands in one would stall the loop once a minute);
+   * thousands of them cost the session next to nothing */
+  if (self->state == GBT_TORRENT_STATE_SEEDING && (self->ticks + self->tick_phase) % 60 != 0
+      && gbt_swarm_is_idle (self->swarm))
+    {
+      self->active_seconds++;
+      gbt_torrent_check_seed_limits (self);
+      return;
+    }
   gbt_swarm_tick (self->swarm);
   gbt_torrent_files_flush (self);
   gbt_torrent_models_tick (self);
@@ -838,14 +847,36 @@ tick_cb (gpointer user_data)
       && gbt_swarm_get_n_peers (self->swarm) < 5)
     for (guint i = 0; i < self->trackers->len; i++)
       gbt_tracker_manager_announce_now (g_ptr_array_index (self->trackers, i));
-  return G_SOURCE_CONTINUE;
 }
 
 void
 gbt_torrent_start_ticking (GbtTorrent *self)
 {
-  if (self->tick_id == 0)
-    self->tick_id = gbt_timeout_add_seconds (1, tick_cb, self);
+  if (self->tick_slot == 0 && self->session != NULL)
+    {
+      self->tick_phase = (guint) g_random_int_range (0, 60);
+      gbt_session_tick_add (self->session, self, &self->tick_slot);
+    }
+}
+
+gboolean
+gbt_torrent_is_ticking (GbtTorrent *self)
+{
+  return self->tick_slot != 0;
+}
+
+void
+gbt_torrent_set_tick_slot (GbtTorrent *self, guint slot)
+{
+  self->tick_slot = slot;
+}
+
+void
+gbt_torrent_stop_ticking (GbtTorrent *self)
+{
+  if (self->tick_slot != 0 && self->session != NULL)
+    gbt_session_tick_remove (self->session, self, &self->tick_slot);
+  self->tick_slot = 0;
 }
 
 /* ---- start and stop ---- */
@@ -995,7 +1026,7 @@ gbt_torrent_detach (GbtTorrent *self)
     }
   rd = self->metainfo ? resume_snapshot_cb (self) : NULL;
   self->stopping = TRUE;
-  g_clear_handle_id (&self->tick_id, gbt_source_remove);
+  gbt_torrent_stop_ticking (self);
   gbt_torrent_stop_sources (self);
   self->session = NULL;
   gbt_swarm_close_all (self->swarm);
@@ -1104,7 +1135,7 @@ gbt_torrent_stop_async (GbtTorrent *self, GCancellable *cancellable, GAsyncReady
    * as stopped, not only once the trackers are told */
   gbt_torrent_settings_changed (self);
   gbt_torrent_stop_sources (self);
-  g_clear_handle_id (&self->tick_id, gbt_source_remove);
+  gbt_torrent_stop_ticking (self);
   gbt_swarm_close_all (self->swarm);
   torrent_shutdown_disk (self);
   for (guint i = 0; self->trackers && i < self->trackers->len; i++)

@@ -72,6 +72,7 @@ struct _GbtTrackerManager {
   gint64 min_interval_ms;
   guint fail_streak;
   gint64 retry_until_us;
+  gint64 paced_at_us; /* the pacer's slot reserved for the next round; 0: none */
 
   GPtrArray *inflight; /* (element-type AnnounceOp): detached on free */
   GTask *stop_task;

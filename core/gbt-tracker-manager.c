@@ -9,6 +9,12 @@
  * tier (BEP 12), so the next round starts with it.  A round in which every
  * tracker failed is retried after an exponential backoff with jitter, so
  * that many clients restarted together do not hammer a tracker in step.
+ *
+ * Rounds are paced process-wide: a daemon that starts a thousand torrents
+ * would otherwise open a thousand connections to their (often one) tracker
+ * in the same second.  A burst of PACE_BURST rounds goes at once, then one
+ * every PACE_GAP_US (a GCRA: each round reserves the next slot, and a
+ * manager whose slot is later waits for it on its own timer).
  */
 #include "config.h"
 
@@ -28,6 +34,13 @@
  * is tried.  Long enough for a UDP tracker's first retransmission (BEP 15:
  * 15 s) and a slow HTTP tracker. */
 #define ANNOUNCE_TIMEOUT_MS (20 * 1000)
+#define PACE_BURST 40
+#define PACE_GAP_US (G_USEC_PER_SEC / 40)
+
+static GMutex pace_lock;
+/* under pace_lock: the theoretical time of the next round, PACE_BURST gaps
+ * ahead of the slot it may have */
+static gint64 pace_tat_us;
 
 
 static void announce_round (GbtTrackerManager *mgr);
@@ -659,10 +672,44 @@ try_current (GbtTrackerManager *mgr)
   round_failed (mgr);
 }
 
+/* the time reserved for a round asked for @now: at or before @now while
+ * the burst lasts */
+static gint64
+pace_reserve (gint64 now)
+{
+  gint64 at;
+
+  g_mutex_lock (&pace_lock);
+  pace_tat_us = MAX (pace_tat_us, now);
+  at = pace_tat_us - (gint64) (PACE_BURST - 1) * PACE_GAP_US;
+  pace_tat_us += PACE_GAP_US;
+  g_mutex_unlock (&pace_lock);
+  return MAX (at, 1);
+}
+
+/* TRUE when a round may start now; otherwise it is scheduled for its slot */
+static gboolean
+pace_round (GbtTrackerManager *mgr)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (mgr->paced_at_us == 0)
+    mgr->paced_at_us = pace_reserve (now);
+  if (mgr->paced_at_us <= now)
+    {
+      mgr->paced_at_us = 0;
+      return TRUE;
+    }
+  schedule (mgr, (mgr->paced_at_us - now + 999) / 1000);
+  return FALSE;
+}
+
 static void
 announce_round (GbtTrackerManager *mgr)
 {
   if (!mgr->running || mgr->current != NULL || mgr->tiers->len == 0)
+    return;
+  if (!pace_round (mgr))
     return;
   cancel_timer (mgr);
   if (mgr->announce_to_all)

@@ -512,6 +512,56 @@ test_state_damaged (void)
   gbt_test_rmtree (state);
 }
 
+/* Seeds with no peer run the session's tick on its idle path: their
+ * seeding time still counts (a time limit stops one), the tick goes on for
+ * the others when one leaves the list (removed, stopped), and an idle
+ * seed serves a peer that comes later. */
+static void
+test_idle_seeds (void)
+{
+  Swarm sw = { 0 };
+  GbtTorrent *extra[3];
+  g_autoptr(GbtTorrent) lt = NULL;
+  gboolean limit = FALSE;
+
+  swarm_init (&sw, 256 * 1024, 0, "127.0.0.4", NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (extra); i++)
+    {
+      TestFile file = { NULL, 20000 + i * 1000, FALSE };
+      g_autofree char *name = g_strdup_printf ("idle%u", i);
+      gsize len;
+      g_autofree guint8 *stream = test_torrent_make_stream (&file, 1, &len);
+      g_autoptr(GbtMetainfo) mi = test_torrent_new (name, NULL, 1, 16384, stream, len);
+      g_autoptr(GError) error = NULL;
+
+      test_torrent_write_tree (sw.seed_dir, mi, stream);
+      extra[i] = gbt_session_add_torrent (sw.seeder, mi, sw.seed_dir, &error);
+      g_assert_no_error (error);
+      gbt_torrent_start (extra[i]);
+      gbt_test_wait_until (gbt_torrent_get_state (extra[i]) == GBT_TORRENT_STATE_SEEDING, 20000);
+      g_assert_cmpint (gbt_torrent_get_state (extra[i]), ==, GBT_TORRENT_STATE_SEEDING);
+    }
+  /* the first leaves the list of ticking torrents: the last takes its place */
+  gbt_session_remove_torrent (sw.seeder, extra[0]);
+  g_object_set (extra[1], "seed-time-limit", (guint64) 2, NULL);
+  g_signal_connect (extra[1], "seed-limit-reached", G_CALLBACK (seed_limit_cb), &limit);
+  gbt_test_wait_until (limit, 10000);
+  g_assert_true (limit);
+  gbt_test_wait_until (gbt_torrent_get_state (extra[1]) == GBT_TORRENT_STATE_STOPPED, 10000);
+  g_assert_cmpint (gbt_torrent_get_state (extra[1]), ==, GBT_TORRENT_STATE_STOPPED);
+  g_assert_cmpint (gbt_torrent_get_state (extra[2]), ==, GBT_TORRENT_STATE_SEEDING);
+
+  /* sw.st has been an idle seed for seconds: a leecher gets everything */
+  lt = swarm_leech (&sw);
+  gbt_test_wait_until (gbt_torrent_get_progress (lt) == 1.0, 30000);
+  g_assert_cmpfloat (gbt_torrent_get_progress (lt), ==, 1.0);
+  g_assert_cmpuint (gbt_torrent_get_uploaded (sw.st), >=, sw.len);
+  test_torrent_stop (lt);
+  for (guint i = 0; i < G_N_ELEMENTS (extra); i++)
+    g_object_unref (extra[i]);
+  swarm_clear (&sw);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -522,5 +572,6 @@ main (int argc, char **argv)
   g_test_add_func ("/session-app/sequential", test_sequential);
   g_test_add_func ("/session-app/state-directory", test_state_directory);
   g_test_add_func ("/session-app/state-damaged", test_state_damaged);
+  g_test_add_func ("/session-app/idle-seeds", test_idle_seeds);
   return g_test_run ();
 }

@@ -549,6 +549,104 @@ test_wanted_live (Fixture *fx, gconstpointer data)
   assert_file (fx, "t/b", fx->stream + 20000, 50000);
 }
 
+static guint
+count_fds (void)
+{
+  g_autoptr(GDir) d = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (d);
+  while (g_dir_read_name (d))
+    n++;
+  return n;
+}
+
+typedef struct
+{
+  GbtStorage **storages;
+  guint8 **streams;
+  gsize *lens;
+  guint n;
+  guint seed;
+} BudgetWork;
+
+static gpointer
+budget_reader (gpointer data)
+{
+  BudgetWork *w = data;
+  GRand *rand = g_rand_new_with_seed (w->seed);
+
+  for (guint k = 0; k < 400; k++)
+    {
+      guint i = g_rand_int_range (rand, 0, (gint32) w->n);
+      g_autofree guint8 *buf = g_malloc (w->lens[i]);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (gbt_storage_read (w->storages[i], 0, buf, w->lens[i], &error));
+      g_assert_no_error (error);
+      g_assert_cmpmem (buf, w->lens[i], w->streams[i], w->lens[i]);
+    }
+  g_rand_free (rand);
+  return NULL;
+}
+
+/* The process-wide descriptor budget: many storages each with a file open
+ * keep at most the budget's descriptors (plus a directory each) whatever
+ * their number, and an evicted file is opened again when next read, from
+ * several threads at once. */
+static void
+test_fd_budget (Fixture *fx, gconstpointer data)
+{
+  enum { N = 40, BUDGET = 6 };
+  GbtStorage *storages[N];
+  GbtMetainfo *mis[N];
+  guint8 *streams[N];
+  gsize lens[N];
+  BudgetWork work[3];
+  GThread *threads[G_N_ELEMENTS (work)];
+  guint fds0 = count_fds ();
+
+  gbt_storage_set_fd_budget (BUDGET);
+  for (guint i = 0; i < N; i++)
+    {
+      TestFile file = { NULL, 3000 + i * 11, FALSE };
+      g_autofree char *dir = g_strdup_printf ("%s/s%u", fx->tmp, i);
+      g_autoptr(GError) error = NULL;
+
+      streams[i] = test_torrent_make_stream (&file, 1, &lens[i]);
+      mis[i] = test_torrent_new ("t", NULL, 1, 16384, streams[i], lens[i]);
+      storages[i] = gbt_storage_new (mis[i], dir);
+      g_assert_true (gbt_storage_write (storages[i], 0, streams[i], lens[i], &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (gbt_storage_get_n_cached_fds (), <=, BUDGET);
+      /* each cached file, its O_DIRECT twin and its storage's directory */
+      g_assert_cmpuint (count_fds (), <=, fds0 + 3 * BUDGET);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (work); i++)
+    {
+      work[i] = (BudgetWork) { storages, streams, lens, N, i + 1 };
+      threads[i] = g_thread_new ("reader", budget_reader, &work[i]);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (work); i++)
+    g_thread_join (threads[i]);
+  g_assert_cmpuint (gbt_storage_get_n_cached_fds (), <=, BUDGET);
+  g_assert_cmpuint (count_fds (), <=, fds0 + 3 * BUDGET);
+  for (guint i = 0; i < N; i++)
+    {
+      g_autofree char *rel = g_strdup_printf ("s%u/t", i);
+      g_autoptr(GBytes) b = NULL;
+
+      gbt_storage_free (storages[i]);
+      gbt_metainfo_unref (mis[i]);
+      b = test_torrent_read_file (fx->tmp, rel);
+      g_assert_cmpmem (g_bytes_get_data (b, NULL), g_bytes_get_size (b), streams[i], lens[i]);
+      g_free (streams[i]);
+    }
+  g_assert_cmpuint (gbt_storage_get_n_cached_fds (), ==, 0);
+  g_assert_cmpuint (count_fds (), ==, fds0);
+  gbt_storage_set_fd_budget (256);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -566,6 +664,7 @@ main (int argc, char **argv)
   ADD ("/storage/missing", test_missing);
   ADD ("/storage/many-files", test_many_files);
   ADD ("/storage/wanted-live", test_wanted_live);
+  ADD ("/storage/fd-budget", test_fd_budget);
 #undef ADD
   return g_test_run ();
 }

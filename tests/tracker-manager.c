@@ -705,6 +705,39 @@ test_add_running (Fixture *f, gconstpointer data)
   g_assert_cmpint (nth_request (f, 4)->event, ==, GBT_ANNOUNCE_EVENT_STOPPED);
 }
 
+/* Rounds are paced process-wide (gbt-tracker-manager.c: a burst of 40, then
+ * 40 a second): a hundred torrents started together do not all announce in
+ * the same instant, and all of them do announce soon. */
+static void
+test_pacing (Fixture *f, gconstpointer data)
+{
+  enum { N = 100, BURST = 40 };
+  const char *tiers[] = { "fake://paced/1", NULL };
+  GbtTrackerManager *mgrs[N];
+  gint64 first, last;
+
+  set_behaviour (f->fake, "fake://paced/1", FAKE_OK, 1800, 60, NULL);
+  for (guint i = 0; i < N; i++)
+    {
+      make_manager (f, tiers);
+      mgrs[i] = g_steal_pointer (&f->mgr);
+    }
+  for (guint i = 0; i < N; i++)
+    gbt_tracker_manager_start (mgrs[i]);
+  /* the fake answers from the main loop: what went out now is the burst */
+  g_assert_cmpuint (f->fake->requests->len, <=, BURST);
+  g_assert_cmpuint (f->fake->requests->len, >, 0);
+  gbt_test_wait_until (f->fake->requests->len == N, 10000);
+  first = g_array_index (f->fake->times, gint64, 0);
+  last = g_array_index (f->fake->times, gint64, N - 1);
+  /* the 60 after the burst one every 25 ms: 1.5 s (less a timer's slack) */
+  g_assert_cmpint (last - first, >=, 1200 * 1000);
+  for (guint i = 0; i < N; i++)
+    g_assert_cmpint (nth_request (f, i)->event, ==, GBT_ANNOUNCE_EVENT_STARTED);
+  for (guint i = 0; i < N; i++)
+    gbt_tracker_manager_free (mgrs[i]);
+}
+
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
 int
@@ -729,5 +762,6 @@ main (int argc, char **argv)
   ADD ("/tracker-manager/announce-to-all", test_announce_to_all);
   ADD ("/tracker-manager/running/remove-current", test_remove_current);
   ADD ("/tracker-manager/running/add", test_add_running);
+  ADD ("/tracker-manager/pacing", test_pacing);
   return g_test_run ();
 }
