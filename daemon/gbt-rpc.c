@@ -55,7 +55,7 @@ gbt_rpc_call_return (GbtRpcCall *call, const char *result, JsonObject *args)
   json_object_set_string_member (o, "result", result ? result : "success");
   json_object_set_object_member (o, "arguments", args ? args : json_object_new ());
   if (call->tag)
-    json_object_set_member (o, "tag", json_node_ref (call->tag));
+    json_object_set_member (o, "tag", json_node_copy (call->tag)); /* owned: replies are written on a worker */
   json_node_take_object (node, o);
   if (call->persist && result == NULL && !call->daemon->closing)
     {
