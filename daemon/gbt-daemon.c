@@ -766,12 +766,18 @@ gbt_daemon_run_queue (GbtDaemon *self)
 
   if (self->closing)
     return;
+  /* each second: nothing to count when nothing waits */
+  for (guint i = 0; i < self->torrents->len; i++)
+    if (((GbtDaemonTorrent *) g_ptr_array_index (self->torrents, i))->queued)
+      g_ptr_array_add (waiting, g_ptr_array_index (self->torrents, i));
+  if (waiting->len == 0)
+    return;
   for (guint i = 0; i < self->torrents->len; i++)
     {
       GbtDaemonTorrent *dt = g_ptr_array_index (self->torrents, i);
       if (dt->queued)
-        g_ptr_array_add (waiting, dt);
-      else if (counts_in_queue (self, dt, now))
+        continue;
+      if (counts_in_queue (self, dt, now))
         {
           if (torrent_complete (dt->torrent))
             seeding++;
@@ -779,8 +785,6 @@ gbt_daemon_run_queue (GbtDaemon *self)
             downloading++;
         }
     }
-  if (waiting->len == 0)
-    return;
   g_ptr_array_sort (waiting, by_queue_position);
   for (guint i = 0; i < waiting->len; i++)
     {
