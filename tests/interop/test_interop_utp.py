@@ -169,8 +169,10 @@ def lt_downloads_from_gbt(sw, info, src, data_dir, timeout=TIMEOUT):
     # gbt's own view: a progress line comes each second, so wait for one
     # naming the leecher (it may have gone since: then the lines before)
     wait_for(lambda: gbt_transports(json_events(seeder.proc), run.addr), 5, step=0.1)
-    sent = gbt_uploaded(seeder.proc)
     rc = stop_gbt(seeder)
+    # the count of its last line, "stopped" (a progress line, once a
+    # second, may predate the last blocks)
+    sent = gbt_uploaded(seeder.proc)
     if rc != 0:
         diag.append("gbt seed exited %s on SIGTERM" % rc)
     problem = expect_only("gbt seed's --json peer_list",

@@ -111,11 +111,19 @@ class Proc:
     def signal_main(self, sig):
         """Signals the program itself, not the `timeout` wrapping it (which
         takes any signal as its cue to kill the group 5 s later)."""
-        try:
-            with open("/proc/%d/task/%d/children" % (self.pid, self.pid)) as f:
-                kids = [int(x) for x in f.read().split()]
-        except OSError:
-            kids = []
+        # Right after the spawn `timeout` may not have forked the program
+        # yet: await the child (a kill 0.01 s after the start found none,
+        # signalled nobody, and the "killed" run downloaded everything).
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                with open("/proc/%d/task/%d/children" % (self.pid, self.pid)) as f:
+                    kids = [int(x) for x in f.read().split()]
+            except OSError:
+                kids = []
+            if kids or self.popen.poll() is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.005)
         for k in kids:
             try:
                 os.kill(k, sig)
