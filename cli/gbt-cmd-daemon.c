@@ -78,7 +78,7 @@ gbt_cmd_daemon (int argc, char **argv, GbtCliGlobals *globals)
     { "encryption", 0, 0, G_OPTION_ARG_STRING, &encryption, "prefer, require or off (default: the encryption setting)", "MODE" },
     { "no-port-mapping", 0, 0, G_OPTION_ARG_NONE, &no_port_mapping, "Do not ask the router to forward the peer port", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON line on stdout once the RPC answers", NULL },
-    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log more", NULL },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages too (every domain)", NULL },
     { NULL }
   };
   GbtDaemonOptions o = { 0 };
@@ -180,7 +180,8 @@ gbt_cmd_daemon (int argc, char **argv, GbtCliGlobals *globals)
   o.no_port_mapping = no_port_mapping;
   o.plugins = globals->plugins;
   o.plugin_dirs = globals->plugin_dirs;
-  o.verbose = verbose || globals->verbose;
+  if (verbose || globals->verbose)
+    g_log_set_debug_enabled (TRUE);
 
   loop = g_main_loop_new (NULL, FALSE);
   d = gbt_daemon_new (&o, &error);

@@ -101,7 +101,6 @@ typedef struct {
   int encryption;          /* -1: from the settings, else GbtEncryption */
   gboolean no_port_mapping;
   char **plugins, **plugin_dirs;
-  gboolean verbose;
 } GbtDaemonOptions;
 
 struct _GbtDaemon {
@@ -124,8 +123,14 @@ struct _GbtDaemon {
   GMainLoop *loop;
   gpointer http;             /* GbtRpcHttp */
   char *session_id;          /* X-Transmission-Session-Id */
-  GHashTable *busy;          /* GbtTorrent* being removed/moved: no other action */
 };
+
+/* gbt-daemon-file.c */
+#define GBT_DAEMON_FILE "daemon.ini"
+char *gbt_daemon_file_path (GbtDaemon *self);
+void gbt_daemon_settings_load (GbtDaemonSettings *s, GKeyFile *kf);
+void gbt_daemon_stats_load (GbtDaemonStats *st, GKeyFile *kf);
+void gbt_daemon_torrent_extras_load (GbtDaemonTorrent *dt, GKeyFile *kf);
 
 /* gbt-daemon.c */
 GbtDaemon *gbt_daemon_new (GbtDaemonOptions *options, GError **error);
@@ -142,7 +147,6 @@ void gbt_daemon_apply_settings (GbtDaemon *self);
 void gbt_daemon_changed (GbtDaemon *self);
 void gbt_daemon_run_queue (GbtDaemon *self);
 GbtRpcStatus gbt_daemon_torrent_status (GbtDaemonTorrent *dt);
-gboolean gbt_daemon_alt_speed_active (GbtDaemon *self);
 gboolean gbt_daemon_save (GbtDaemon *self, GError **error);
 /* the daemon's file and the session state, now, on workers; @callback
  * once both are on disk (errors are logged) */
@@ -170,6 +174,11 @@ typedef struct {
 /* answers and frees @call: @result NULL for "success", @args nullable (taken) */
 void gbt_rpc_call_return (GbtRpcCall *call, const char *result, JsonObject *args);
 void gbt_rpc_call_free (GbtRpcCall *call);
+/* typed arguments: FALSE when absent, or with *error set (the first error
+ * kept) when of the wrong type or out of range */
+gboolean gbt_rpc_get_bool (JsonObject *args, const char *key, gboolean *value, char **error);
+gboolean gbt_rpc_get_number (JsonObject *args, const char *key, double min, double max,
+                             double *value, char **error);
 /* the "ids" argument: a GPtrArray of GbtDaemonTorrent* (none owned); NULL
  * with *error set when malformed */
 GPtrArray *gbt_rpc_select (GbtDaemon *self, JsonObject *args, gboolean *recently, char **error);

@@ -358,10 +358,6 @@ get_number (JsonObject *args, const char *key, double min, double max, double *v
   return TRUE;
 }
 
-gboolean gbt_rpc_get_bool (JsonObject *args, const char *key, gboolean *value, char **error);
-gboolean gbt_rpc_get_number (JsonObject *args, const char *key, double min, double max,
-                             double *value, char **error);
-
 gboolean
 gbt_rpc_get_bool (JsonObject *args, const char *key, gboolean *value, char **error)
 {
@@ -664,11 +660,6 @@ gbt_rpc_handle (GbtDaemon *self, JsonNode *request, GbtRpcReply reply, gpointer 
       gbt_rpc_call_return (call, msg, NULL);
     }
 }
-
-typedef struct {
-  GbtRpcReply reply;
-  gpointer user_data;
-} BodyReply;
 
 void
 gbt_rpc_handle_body (GbtDaemon *self, const char *body, gsize length, GbtRpcReply reply,
