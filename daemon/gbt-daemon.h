@@ -182,6 +182,8 @@ gboolean gbt_rpc_get_number (JsonObject *args, const char *key, double min, doub
 /* the "ids" argument: a GPtrArray of GbtDaemonTorrent* (none owned); NULL
  * with *error set when malformed */
 GPtrArray *gbt_rpc_select (GbtDaemon *self, JsonObject *args, gboolean *recently, char **error);
+/* the same, answering @call with the error (and freeing it) when malformed */
+GPtrArray *gbt_rpc_select_or_reply (GbtRpcCall *call, gboolean *recently);
 
 void gbt_rpc_torrent_get (GbtRpcCall *call);
 void gbt_rpc_torrent_set (GbtRpcCall *call);

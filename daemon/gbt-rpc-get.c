@@ -591,21 +591,17 @@ void
 gbt_rpc_torrent_get (GbtRpcCall *call)
 {
   GbtDaemon *self = call->daemon;
-  g_autofree char *error = NULL;
   gboolean recently;
-  g_autoptr(GPtrArray) sel = gbt_rpc_select (self, call->args, &recently, &error);
   JsonNode *fields = json_object_get_member (call->args, "fields");
   JsonNode *format = json_object_get_member (call->args, "format");
+  g_autoptr(GPtrArray) sel = gbt_rpc_select_or_reply (call, &recently);
   gboolean table = FALSE;
   g_autoptr(GArray) want = g_array_new (FALSE, FALSE, sizeof (int));
   JsonArray *torrents;
   JsonObject *out;
 
   if (sel == NULL)
-    {
-      gbt_rpc_call_return (call, error, NULL);
-      return;
-    }
+    return;
   if (fields == NULL || !JSON_NODE_HOLDS_ARRAY (fields))
     {
       gbt_rpc_call_return (call, "no fields specified", NULL);

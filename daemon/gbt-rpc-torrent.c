@@ -204,10 +204,7 @@ gbt_rpc_torrent_set (GbtRpcCall *call)
   JsonNode *tracker_remove, *tracker_replace;
 
   if (sel == NULL)
-    {
-      gbt_rpc_call_return (call, error, NULL);
-      return;
-    }
+    return;
   has_prio = gbt_rpc_get_number (args, "bandwidthPriority", -1, 1, &prio, &error);
   has_dl = gbt_rpc_get_number (args, "downloadLimit", 0, 4294967, &dl, &error);
   has_ul = gbt_rpc_get_number (args, "uploadLimit", 0, 4294967, &ul, &error);
@@ -643,15 +640,12 @@ gbt_rpc_torrent_remove (GbtRpcCall *call)
 {
   GbtDaemon *self = call->daemon;
   g_autofree char *error = NULL;
-  g_autoptr(GPtrArray) sel = gbt_rpc_select (self, call->args, NULL, &error);
+  g_autoptr(GPtrArray) sel = gbt_rpc_select_or_reply (call, NULL);
   gboolean delete_data = FALSE;
   Batch *job;
 
   if (sel == NULL)
-    {
-      gbt_rpc_call_return (call, error, NULL);
-      return;
-    }
+    return;
   gbt_rpc_get_bool (call->args, "delete-local-data", &delete_data, &error);
   if (error)
     {
@@ -681,14 +675,10 @@ void
 gbt_rpc_torrent_action (GbtRpcCall *call, const char *method)
 {
   GbtDaemon *self = call->daemon;
-  g_autofree char *error = NULL;
-  g_autoptr(GPtrArray) sel = gbt_rpc_select (self, call->args, NULL, &error);
+  g_autoptr(GPtrArray) sel = gbt_rpc_select_or_reply (call, NULL);
 
   if (sel == NULL)
-    {
-      gbt_rpc_call_return (call, error, NULL);
-      return;
-    }
+    return;
   if (g_str_equal (method, "torrent-start") || g_str_equal (method, "torrent-start-now"))
     {
       gboolean now = g_str_equal (method, "torrent-start-now");
@@ -739,14 +729,11 @@ gbt_rpc_queue_move (GbtRpcCall *call, const char *method)
 {
   GbtDaemon *self = call->daemon;
   g_autofree char *error = NULL;
-  g_autoptr(GPtrArray) sel = gbt_rpc_select (self, call->args, NULL, &error);
+  g_autoptr(GPtrArray) sel = gbt_rpc_select_or_reply (call, NULL);
   int n;
 
   if (sel == NULL)
-    {
-      gbt_rpc_call_return (call, error, NULL);
-      return;
-    }
+    return;
   g_ptr_array_sort (sel, by_position);
   n = (int) self->torrents->len;
   if (g_str_equal (method, "queue-move-top"))
@@ -786,18 +773,14 @@ moved_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 void
 gbt_rpc_torrent_set_location (GbtRpcCall *call)
 {
-  GbtDaemon *self = call->daemon;
   g_autofree char *error = NULL;
-  g_autoptr(GPtrArray) sel = gbt_rpc_select (self, call->args, NULL, &error);
   const char *location = arg_string (call->args, "location");
+  g_autoptr(GPtrArray) sel = gbt_rpc_select_or_reply (call, NULL);
   gboolean move = FALSE;
   Batch *job;
 
   if (sel == NULL)
-    {
-      gbt_rpc_call_return (call, error, NULL);
-      return;
-    }
+    return;
   gbt_rpc_get_bool (call->args, "move", &move, &error);
   if (error == NULL && (location == NULL || !g_path_is_absolute (location)))
     error = g_strdup ("\"location\" must be an absolute path");
@@ -847,19 +830,14 @@ renamed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 void
 gbt_rpc_torrent_rename_path (GbtRpcCall *call)
 {
-  GbtDaemon *self = call->daemon;
-  g_autofree char *error = NULL;
-  g_autoptr(GPtrArray) sel = gbt_rpc_select (self, call->args, NULL, &error);
   const char *path = arg_string (call->args, "path");
   const char *name = arg_string (call->args, "name");
+  g_autoptr(GPtrArray) sel = gbt_rpc_select_or_reply (call, NULL);
   RenameJob *job;
   GbtDaemonTorrent *dt;
 
   if (sel == NULL)
-    {
-      gbt_rpc_call_return (call, error, NULL);
-      return;
-    }
+    return;
   if (sel->len != 1)
     {
       gbt_rpc_call_return (call, "torrent-rename-path requires 1 torrent", NULL);

@@ -162,6 +162,17 @@ gbt_rpc_select (GbtDaemon *self, JsonObject *args, gboolean *recently, char **er
   return out;
 }
 
+GPtrArray *
+gbt_rpc_select_or_reply (GbtRpcCall *call, gboolean *recently)
+{
+  g_autofree char *error = NULL;
+  GPtrArray *sel = gbt_rpc_select (call->daemon, call->args, recently, &error);
+
+  if (sel == NULL)
+    gbt_rpc_call_return (call, error, NULL);
+  return sel;
+}
+
 /* ---- session-get / session-set ---- */
 
 static const char *const session_fields[] = {
