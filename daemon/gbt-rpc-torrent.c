@@ -728,7 +728,6 @@ void
 gbt_rpc_queue_move (GbtRpcCall *call, const char *method)
 {
   GbtDaemon *self = call->daemon;
-  g_autofree char *error = NULL;
   g_autoptr(GPtrArray) sel = gbt_rpc_select_or_reply (call, NULL);
   int n;
 
